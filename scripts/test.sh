@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the test suites with node's test runner (TypeScript through tsx).
+#   scripts/test.sh            all suites: unit, integration, e2e
+#   scripts/test.sh unit       one suite
+# The build must be current (the e2e tests and mesos-local agents run bin/run.js).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+suites=("${@:-unit integration e2e}")
+files=()
+for s in ${suites[@]}; do
+  for f in test/$s/*.test.ts; do [ -e "$f" ] && files+=("$f"); done
+done
+if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
+exec node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${files[@]}"

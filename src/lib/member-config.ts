@@ -1,0 +1,180 @@
+/**
+ * The contract between the scheduler and the executor.
+ *
+ * 1. `TaskInfo.data` (base64 of UTF-8 JSON) holds a MemberConfig: a versioned document owned by the
+ *    scheduler that tells the executor which etcd member to run. `parseMemberConfig` validates it
+ *    and names the first problem it finds.
+ * 2. Framework MESSAGEs (base64 of UTF-8 JSON) carry re-seed instructions from the scheduler and
+ *    progress reports from the executor, each with an operation id.
+ */
+export const MEMBER_CONFIG_VERSION = 1
+
+export interface InitialPeer { name: string; peerUrl: string }
+
+export interface MemberTls {
+  /** Files on the agent (absolute paths). Client TLS: clientCert/clientKey/trustedCa. Peer TLS: peer*. */
+  clientCertFile?: string
+  clientKeyFile?: string
+  clientTrustedCaFile?: string
+  peerCertFile?: string
+  peerKeyFile?: string
+  peerTrustedCaFile?: string
+}
+
+export interface MemberConfig {
+  version: 1
+  cluster: { name: string; token: string }
+  member: { name: string; host: string; peerPort: number; clientPort: number }
+  /** Every member of the cluster this one starts with, itself included. */
+  initialCluster: InitialPeer[]
+  initialClusterState: 'new' | 'existing'
+  /** Absolute, or relative to the sandbox. Default `etcd_data` in the sandbox. */
+  dataDir?: string
+  /** Default `/usr/bin/etcd`. */
+  etcdBin?: string
+  /** Extra etcd flags, each one argv element (never split on spaces). */
+  extraArgs?: string[]
+  /** `http` (default) or `https`; with https, `tls` names the certificate files. */
+  scheme?: 'http' | 'https'
+  tls?: MemberTls
+}
+
+export class MemberConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'MemberConfigError'
+  }
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
+const HOST_RE = /^[A-Za-z0-9.-]{1,253}$|^\[[0-9a-fA-F:]+\]$/
+
+function fail(msg: string): never {
+  throw new MemberConfigError(`invalid member config: ${msg}`)
+}
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+function str(o: Record<string, unknown>, key: string, where: string, re?: RegExp): string {
+  const v = o[key]
+  if (typeof v !== 'string' || v.length === 0) fail(`${where}.${key} must be a non-empty string`)
+  if (re && !re.test(v)) fail(`${where}.${key} ${JSON.stringify(v)} has invalid characters`)
+  return v
+}
+function port(o: Record<string, unknown>, key: string, where: string): number {
+  const v = o[key]
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) fail(`${where}.${key} must be a port number (1-65535)`)
+  return v
+}
+function optStr(o: Record<string, unknown>, key: string, where: string): string | undefined {
+  if (o[key] === undefined) return undefined
+  return str(o, key, where)
+}
+
+/** Validates a decoded JSON value as a MemberConfig; throws MemberConfigError naming the problem. */
+export function validateMemberConfig(raw: unknown): MemberConfig {
+  if (!isObj(raw)) fail('not a JSON object')
+  if (raw.version !== MEMBER_CONFIG_VERSION) fail(`unsupported version ${JSON.stringify(raw.version)} (this executor reads version ${MEMBER_CONFIG_VERSION})`)
+  if (!isObj(raw.cluster)) fail('cluster must be an object')
+  const cluster = {name: str(raw.cluster, 'name', 'cluster', NAME_RE), token: str(raw.cluster, 'token', 'cluster')}
+  if (!isObj(raw.member)) fail('member must be an object')
+  const member = {
+    name: str(raw.member, 'name', 'member', NAME_RE),
+    host: str(raw.member, 'host', 'member', HOST_RE),
+    peerPort: port(raw.member, 'peerPort', 'member'),
+    clientPort: port(raw.member, 'clientPort', 'member'),
+  }
+  if (member.peerPort === member.clientPort) fail('member.peerPort and member.clientPort must differ')
+  if (!Array.isArray(raw.initialCluster) || raw.initialCluster.length === 0) fail('initialCluster must be a non-empty array')
+  const initialCluster: InitialPeer[] = raw.initialCluster.map((p, i) => {
+    if (!isObj(p)) fail(`initialCluster[${i}] must be an object`)
+    const peerUrl = str(p, 'peerUrl', `initialCluster[${i}]`)
+    if (!/^https?:\/\/[^\s,=]+$/.test(peerUrl)) fail(`initialCluster[${i}].peerUrl ${JSON.stringify(peerUrl)} is not an http(s) URL`)
+    return {name: str(p, 'name', `initialCluster[${i}]`, NAME_RE), peerUrl}
+  })
+  if (!initialCluster.some((p) => p.name === member.name)) fail(`initialCluster does not list the member itself (${member.name})`)
+  const names = new Set(initialCluster.map((p) => p.name))
+  if (names.size !== initialCluster.length) fail('initialCluster lists a name twice')
+  if (raw.initialClusterState !== 'new' && raw.initialClusterState !== 'existing') fail('initialClusterState must be "new" or "existing"')
+  const cfg: MemberConfig = {version: 1, cluster, member, initialCluster, initialClusterState: raw.initialClusterState}
+  const dataDir = optStr(raw, 'dataDir', 'config')
+  if (dataDir !== undefined) cfg.dataDir = dataDir
+  const etcdBin = optStr(raw, 'etcdBin', 'config')
+  if (etcdBin !== undefined) cfg.etcdBin = etcdBin
+  if (raw.extraArgs !== undefined) {
+    if (!Array.isArray(raw.extraArgs) || !raw.extraArgs.every((a) => typeof a === 'string' && a.startsWith('--'))) {
+      fail('extraArgs must be an array of strings each starting with "--"')
+    }
+    cfg.extraArgs = raw.extraArgs as string[]
+  }
+  if (raw.scheme !== undefined) {
+    if (raw.scheme !== 'http' && raw.scheme !== 'https') fail('scheme must be "http" or "https"')
+    cfg.scheme = raw.scheme
+  }
+  if (raw.tls !== undefined) {
+    if (!isObj(raw.tls)) fail('tls must be an object')
+    const tls: MemberTls = {}
+    for (const k of ['clientCertFile', 'clientKeyFile', 'clientTrustedCaFile', 'peerCertFile', 'peerKeyFile', 'peerTrustedCaFile'] as const) {
+      const v = optStr(raw.tls, k, 'tls')
+      if (v !== undefined) tls[k] = v
+    }
+    cfg.tls = tls
+  }
+  return cfg
+}
+
+/** Decodes `TaskInfo.data` (base64 JSON) into a validated MemberConfig. */
+export function parseMemberConfig(dataBase64: string | undefined): MemberConfig {
+  if (dataBase64 === undefined || dataBase64 === '') fail('TaskInfo.data is empty')
+  const text = Buffer.from(dataBase64, 'base64').toString('utf8')
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    fail(`TaskInfo.data is not JSON (${(err as Error).message})`)
+  }
+  return validateMemberConfig(raw)
+}
+
+export function encodeMemberConfig(cfg: MemberConfig): string {
+  return Buffer.from(JSON.stringify(cfg), 'utf8').toString('base64')
+}
+
+export function peerUrlOf(cfg: MemberConfig): string {
+  return `${cfg.scheme ?? 'http'}://${cfg.member.host}:${cfg.member.peerPort}`
+}
+export function clientUrlOf(cfg: MemberConfig): string {
+  return `${cfg.scheme ?? 'http'}://${cfg.member.host}:${cfg.member.clientPort}`
+}
+
+// ---- framework messages (scheduler <-> executor) ----
+
+/** Scheduler → executor. */
+export type SchedulerToExecutor = { type: 'reseed'; op: string }
+
+/** Executor → scheduler: progress of a re-seed, one message per step. */
+export type ReseedStep = 'accepted' | 'stopping' | 'backup' | 'force-new-cluster' | 'serving-alone' | 'restarting' | 'done' | 'failed'
+export type ExecutorToScheduler = { type: 'reseed-progress'; op: string; step: ReseedStep; message?: string; revision?: number }
+
+export function encodeFrameworkMessage(msg: SchedulerToExecutor | ExecutorToScheduler): string {
+  return Buffer.from(JSON.stringify(msg), 'utf8').toString('base64')
+}
+
+/** Decodes a framework message; returns null for anything that is not one of ours (never throws). */
+export function decodeFrameworkMessage(dataBase64: string): SchedulerToExecutor | ExecutorToScheduler | null {
+  try {
+    const v = JSON.parse(Buffer.from(dataBase64, 'base64').toString('utf8')) as Record<string, unknown>
+    if (!isObj(v) || typeof v.op !== 'string' || v.op.length === 0 || v.op.length > 128) return null
+    if (v.type === 'reseed') return {type: 'reseed', op: v.op}
+    const steps: ReseedStep[] = ['accepted', 'stopping', 'backup', 'force-new-cluster', 'serving-alone', 'restarting', 'done', 'failed']
+    if (v.type === 'reseed-progress' && typeof v.step === 'string' && (steps as string[]).includes(v.step)) {
+      const out: ExecutorToScheduler = {type: 'reseed-progress', op: v.op, step: v.step as ReseedStep}
+      if (typeof v.message === 'string') out.message = v.message
+      if (typeof v.revision === 'number') out.revision = v.revision
+      return out
+    }
+    return null
+  } catch {
+    return null
+  }
+}
