@@ -4,6 +4,15 @@
  * given with one dash are rewritten to two, and underscores in flag names become dashes
  * (`-log_dir` → `--log-dir`). Values are never touched, and nothing after `--` is rewritten.
  */
+/**
+ * Boolean flags of every command. Go's flag package takes `-auto-reseed=false`; oclif's boolean flags
+ * take no value, so `--x=false` becomes `--no-x` and `--x=true` becomes `--x`.
+ */
+export const BOOLEAN_FLAGS: ReadonlySet<string> = new Set([
+  'auto-reseed', 'single-instance-per-slave', 'single-instance-per-host', 'logtostderr', 'alsologtostderr',
+  'json', 'force', 'yes', 'wait', 'check', 'quiet',
+])
+
 export function normaliseArgv(argv: readonly string[]): string[] {
   const out: string[] = []
   let passthrough = false
@@ -27,7 +36,19 @@ export function normaliseArgv(argv: readonly string[]): string[] {
       out.push(arg)
       continue
     }
-    out.push(`--${name.replaceAll('_', '-')}${rest}`)
+    const flag = name.replaceAll('_', '-')
+    if (BOOLEAN_FLAGS.has(flag) && rest !== '') {
+      const v = rest.slice(1).toLowerCase()
+      if (['true', '1', 'yes', 't'].includes(v)) {
+        out.push(`--${flag}`)
+        continue
+      }
+      if (['false', '0', 'no', 'f'].includes(v)) {
+        out.push(`--no-${flag}`)
+        continue
+      }
+    }
+    out.push(`--${flag}${rest}`)
   }
   return out
 }

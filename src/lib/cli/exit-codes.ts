@@ -1,0 +1,45 @@
+/**
+ * The one exit-code table of etcd-mesos (also in the README). Every error a command can end with
+ * carries one of these codes; scripts and runbooks branch on them.
+ */
+export const ExitCode = {
+  OK: 0,
+  /** The operation ran and failed (e.g. a re-seed that failed). */
+  FAILED: 1,
+  /** Bad flags, arguments or configuration. */
+  USAGE: 2,
+  /** The scheduler, ZooKeeper or the Mesos master could not be reached. */
+  UNREACHABLE: 3,
+  /** The cluster is not healthy, or an operation has not finished (e.g. `--no-wait`). */
+  UNHEALTHY: 4,
+  /** The named cluster (or its scheduler leader) does not exist. */
+  NOT_FOUND: 5,
+  /** The scheduler refused the request (unauthorised, or refused on a healthy cluster without --force). */
+  REFUSED: 6,
+  /** A bug in etcd-mesos: please report it. */
+  INTERNAL: 10,
+} as const
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
+
+export const EXIT_CODE_TABLE: {code: ExitCodeValue; name: string; meaning: string}[] = [
+  {code: 0, name: 'OK', meaning: 'success (for `stats --check`: the cluster is healthy)'},
+  {code: 1, name: 'FAILED', meaning: 'the operation ran and failed'},
+  {code: 2, name: 'USAGE', meaning: 'bad flags, arguments or configuration'},
+  {code: 3, name: 'UNREACHABLE', meaning: 'scheduler, ZooKeeper or Mesos master unreachable'},
+  {code: 4, name: 'UNHEALTHY', meaning: 'cluster not healthy, or operation not finished'},
+  {code: 5, name: 'NOT_FOUND', meaning: 'unknown cluster, or no scheduler leader published'},
+  {code: 6, name: 'REFUSED', meaning: 'request refused (unauthorised, or healthy cluster without --force)'},
+  {code: 10, name: 'INTERNAL', meaning: 'internal error (a bug)'},
+]
+
+/** An error that knows its exit code and a stable machine-readable code for `--json`. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCodeValue,
+    readonly code: string = 'ERROR',
+  ) {
+    super(message)
+    this.name = 'CliError'
+  }
+}

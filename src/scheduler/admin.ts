@@ -1,0 +1,146 @@
+/**
+ * The scheduler's admin HTTP API, built apart from listening (STYLE.md 11): `buildAdminHandler(deps)`
+ * returns a request handler; `serve` listens. Read endpoints are GET; the one mutating endpoint,
+ * POST /reseed, returns 202 with an operation id whose progress is GET /reseed/<id>.
+ *
+ * Auth: with a token configured, POST needs `Authorization: Bearer <token>`; without one, only
+ * loopback callers may POST. Unknown paths 404, wrong methods 405 (with Allow), malformed bodies
+ * 400, oversized bodies 413. A handler never throws: an unexpected error is a 500 with a JSON body.
+ */
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import {timingSafeEqual} from 'node:crypto'
+
+export interface ReseedAccepted { accepted: true; op: string }
+export interface ReseedRefused { accepted: false; status: 409 | 503; error: string }
+
+export interface AdminDeps {
+  stats(): Record<string, unknown>
+  members(): unknown[]
+  healthy(): boolean
+  failoverStatus(): Record<string, unknown>
+  metrics(): string
+  requestReseed(force: boolean): ReseedAccepted | ReseedRefused
+  reseedStatus(op: string): Record<string, unknown> | null
+  /** Bearer token for mutating calls; undefined = loopback callers only. */
+  token?: string
+}
+
+const MAX_BODY = 64 * 1024
+
+type Route = {methods: string[]; handle: (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void> | void}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`
+  const type = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json'
+  res.writeHead(status, {'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers})
+  res.end(text)
+}
+
+function isLoopback(addr: string | undefined): boolean {
+  if (!addr) return false
+  return addr.startsWith('127.') || addr === '::1' || addr.startsWith('::ffff:127.')
+}
+
+function tokenMatches(expected: string, header: string | undefined): boolean {
+  if (!header || !header.startsWith('Bearer ')) return false
+  const a = Buffer.from(header.slice(7).trim())
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let size = 0
+  const chunks: Buffer[] = []
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY) throw new HttpError(413, `request body larger than ${MAX_BODY} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message)
+  }
+}
+
+export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const authorise = (req: IncomingMessage): void => {
+    if (deps.token !== undefined) {
+      if (!tokenMatches(deps.token, req.headers.authorization)) throw new HttpError(401, 'this call needs Authorization: Bearer <admin token>')
+    } else if (!isLoopback(req.socket.remoteAddress)) {
+      throw new HttpError(403, 'mutating calls are only accepted from loopback when no --admin-token-file is set')
+    }
+  }
+
+  const routes: [RegExp, Route][] = [
+    [/^\/$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, {endpoints: ['/stats', '/members', '/membership', '/healthz', '/metrics', '/failover-status', 'POST /reseed', '/reseed/<id>']})}],
+    [/^\/stats$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.stats())}],
+    [/^\/(members|membership)$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.members())}],
+    [/^\/healthz$/, {methods: ['GET'], handle: (_q, res) => (deps.healthy() ? send(res, 200, 'cluster is healthy\n') : send(res, 503, 'cluster is not healthy\n'))}],
+    [/^\/metrics$/, {methods: ['GET'], handle: (_q, res) => {
+      res.writeHead(200, {'content-type': 'text/plain; version=0.0.4; charset=utf-8'})
+      res.end(deps.metrics())
+    }}],
+    [/^\/failover-status$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.failoverStatus())}],
+    [/^\/reseed$/, {methods: ['POST'], handle: async (req, res) => {
+      authorise(req)
+      const text = await readBody(req)
+      let force = false
+      if (text.trim().length > 0) {
+        const ct = String(req.headers['content-type'] ?? '')
+        if (!ct.startsWith('application/json')) throw new HttpError(415, 'POST /reseed takes an empty body or application/json')
+        let body: unknown
+        try {
+          body = JSON.parse(text)
+        } catch {
+          throw new HttpError(400, 'malformed JSON body')
+        }
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object like {"force": true}')
+        const f = (body as Record<string, unknown>).force
+        if (f !== undefined && typeof f !== 'boolean') throw new HttpError(400, '"force" must be a boolean')
+        force = f === true
+      }
+      const r = deps.requestReseed(force)
+      if (r.accepted) send(res, 202, {op: r.op, status: `/reseed/${r.op}`}, {location: `/reseed/${r.op}`})
+      else send(res, r.status, {error: r.error})
+    }}],
+    [/^\/reseed\/([A-Za-z0-9_-]{1,128})$/, {methods: ['GET'], handle: (_q, res, [op]) => {
+      const s = deps.reseedStatus(op)
+      if (s === null) send(res, 404, {error: `no re-seed operation ${op}`})
+      else send(res, 200, s)
+    }}],
+  ]
+
+  return (req, res) => {
+    const run = async (): Promise<void> => {
+      let path: string
+      try {
+        path = new URL(req.url ?? '/', 'http://admin.invalid').pathname
+      } catch {
+        throw new HttpError(400, 'malformed request URL')
+      }
+      for (const [re, route] of routes) {
+        const m = re.exec(path)
+        if (!m) continue
+        const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '')
+        if (!route.methods.includes(method)) {
+          send(res, 405, {error: `${req.method} is not allowed on ${path}; use ${route.methods.join(', ')}`}, {allow: route.methods.join(', ')})
+          return
+        }
+        await route.handle(req, res, m.slice(1))
+        return
+      }
+      send(res, 404, {error: `no such endpoint: ${path}`})
+    }
+    run().catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy()
+        return
+      }
+      if (err instanceof HttpError) send(res, err.status, {error: err.message})
+      else send(res, 500, {error: `internal error: ${(err as Error).message}`})
+    })
+  }
+}
