@@ -1,0 +1,275 @@
+/**
+ * Mesos' JSON <-> protobuf rules (stout protobuf.hpp `protobuf::parse` and `JSON::protobuf`), driven by the
+ * protobufjs reflection of our .proto subset. `normalise(type, value, mode)` yields the Mesos JSON form of a
+ * message, i.e. what Mesos would print after parsing `value` into a protobuf:
+ *
+ *  1. parse   — JSON object keys are visited in sorted order (stout uses std::map); unknown keys are
+ *               ignored; null means unset; a value for a repeated field may be a single element or a (nested)
+ *               array; enums must be names (unknown names: dropped if optional, error if required); numeric
+ *               fields accept numbers or numeric strings; bools accept booleans or "true"/"false"; bytes are
+ *               standard base64 (re-encoded canonically); maps are objects. Errors carry Mesos' exact texts.
+ *  2. check   — proto2 `required` fields, reported like protobuf's InitializationErrorString:
+ *               `Missing required fields: a, b.c, d[0].e`.
+ *  3. output  — keys in .proto declaration order: set fields, non-empty repeated/map fields, and unset
+ *               optional fields that have a non-deprecated `[default = ...]`.
+ *
+ * Modes: 'json' (a value produced by parsing JSON text), 'object' (a JS object from our own code: also accepts
+ * Uint8Array for bytes, bigint for integers, undefined as unset) and 'proto' (protobufjs toObject output:
+ * unknown enum numbers are dropped like proto2 does, or fail a required field).
+ */
+import protobuf from 'protobufjs'
+import { parseMesosJson, type JsonValue } from './picojson.js'
+
+export type NormaliseMode = 'json' | 'object' | 'proto'
+
+/** A conversion failure; `message` is the text Mesos would put after "Failed to convert JSON into X protobuf: ". */
+export class ConvertError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConvertError'
+  }
+}
+
+type Parsed = Map<string, unknown>
+type PlainObject = Record<string, unknown>
+
+const B64_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+function isPlainObject(v: unknown): v is PlainObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array)
+}
+
+/** stout base64::decode: stops at '=', skips whitespace, rejects other non-alphabet characters. */
+function stoutBase64Decode(s: string, field: string): Buffer {
+  let clean = ''
+  for (const c of s) {
+    if (c === '=') break
+    if (/\s/.test(c)) continue
+    if (!B64_CHARS.includes(c)) throw new ConvertError(`Failed to base64 decode bytes field '${field}': Invalid character '${c}'`)
+    clean += c
+  }
+  // A dangling single sextet yields no byte in stout; Buffer ignores it too.
+  return Buffer.from(clean, 'base64')
+}
+
+function convertNumber(field: protobuf.Field, n: number): number {
+  switch (field.type) {
+    case 'double': return n
+    case 'float': return Math.fround(n)
+    case 'int32': case 'sint32': case 'sfixed32': return Math.trunc(n) | 0
+    case 'uint32': case 'fixed32': return Math.trunc(n) >>> 0
+    case 'int64': case 'sint64': case 'sfixed64': return Math.trunc(n)
+    case 'uint64': case 'fixed64': { const t = Math.trunc(n); return t < 0 ? t + 2 ** 64 : t }
+    default: throw new ConvertError(`Not expecting a JSON number for field '${field.name}'`)
+  }
+}
+
+const NUMERIC = new Set(['double', 'float', 'int32', 'sint32', 'sfixed32', 'uint32', 'fixed32', 'int64', 'sint64', 'sfixed64', 'uint64', 'fixed64'])
+
+function parseEmbedded(text: string, what: 'number' | 'boolean', field: string): number | boolean {
+  let v: JsonValue
+  try {
+    v = parseMesosJson(text)
+  } catch (e) {
+    throw new ConvertError(`Failed to parse '${text}' as a JSON ${what} for field '${field}': ${(e as Error).message}`)
+  }
+  if (typeof v !== what) throw new ConvertError(`Failed to parse '${text}' as a JSON ${what} for field '${field}': Unexpected JSON type parsed`)
+  return v as number | boolean
+}
+
+/** Convert one JSON value for `field`; returns undefined when the value is dropped (null, unknown enum). */
+function scalarValue(field: protobuf.Field, value: unknown, mode: NormaliseMode): unknown {
+  const name = field.name
+  const enumType = field.resolvedType instanceof protobuf.Enum ? field.resolvedType : null
+  if (typeof value === 'string') {
+    if (field.resolvedType instanceof protobuf.Type) throw new ConvertError(`Not expecting a JSON string for field '${name}'`)
+    if (enumType) {
+      if (Object.prototype.hasOwnProperty.call(enumType.values, value)) return value
+      if (field.required) throw new ConvertError(`Failed to find enum for '${value}'`)
+      return undefined
+    }
+    if (field.type === 'string') return value
+    if (field.type === 'bytes') return stoutBase64Decode(value, name).toString('base64')
+    if (field.type === 'bool') return parseEmbedded(value, 'boolean', name)
+    if (NUMERIC.has(field.type)) {
+      if ((field.type === 'double' || field.type === 'float') && (value === 'Infinity' || value === '-Infinity')) {
+        return value === 'Infinity' ? Infinity : -Infinity
+      }
+      return convertNumber(field, parseEmbedded(value, 'number', name) as number)
+    }
+    throw new ConvertError(`Not expecting a JSON string for field '${name}'`)
+  }
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    const n = Number(value)
+    if (enumType && mode === 'proto') {
+      const known = enumType.valuesById[n]
+      if (known !== undefined) return known
+      if (field.required) throw new ConvertError(`Unknown value ${n} for enum field '${name}'`)
+      return undefined
+    }
+    if (typeof value === 'bigint' && mode === 'json') throw new ConvertError(`Not expecting a JSON number for field '${name}'`)
+    return convertNumber(field, n)
+  }
+  if (typeof value === 'boolean') {
+    if (field.type === 'bool') return value
+    throw new ConvertError(`Not expecting a JSON boolean for field '${name}'`)
+  }
+  if (value instanceof Uint8Array && mode !== 'json' && field.type === 'bytes') {
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')
+  }
+  throw new ConvertError(`Unexpected ${typeof value} value for field '${name}'`)
+}
+
+function applyValue(type: protobuf.Type, field: protobuf.Field, value: unknown, parsed: Parsed, mode: NormaliseMode): void {
+  if (value === null || value === undefined) return
+  if (Array.isArray(value)) {
+    if (!field.repeated && !field.map) throw new ConvertError(`Not expecting a JSON array for field '${field.name}'`)
+    for (const v of value) applyValue(type, field, v, parsed, mode)
+    return
+  }
+  if (isPlainObject(value)) {
+    if (field.map) {
+      const map = (parsed.get(field.name) as PlainObject | undefined) ?? {}
+      const valueField = new protobuf.Field('value', 2, field.type)
+      valueField.resolvedType = field.resolvedType
+      for (const key of Object.keys(value).sort()) {
+        const sink: Parsed = new Map()
+        applyValue(type, valueField, value[key], sink, mode)
+        // A map entry whose value was dropped still exists in Mesos (with the value unset).
+        Object.defineProperty(map, key, { value: sink.has('value') ? sink.get('value') : defaultFor(valueField), enumerable: true, writable: true, configurable: true })
+      }
+      parsed.set(field.name, map)
+      return
+    }
+    if (!(field.resolvedType instanceof protobuf.Type)) throw new ConvertError(`Not expecting a JSON object for field '${field.name}'`)
+    const sub = parseMessage(field.resolvedType, value, mode)
+    if (field.repeated) {
+      const arr = (parsed.get(field.name) as unknown[] | undefined) ?? []
+      arr.push(sub)
+      parsed.set(field.name, arr)
+    } else {
+      parsed.set(field.name, sub)
+    }
+    return
+  }
+  const v = scalarValue(field, value, mode)
+  if (v === undefined) return
+  if (field.repeated) {
+    const arr = (parsed.get(field.name) as unknown[] | undefined) ?? []
+    arr.push(v)
+    parsed.set(field.name, arr)
+  } else if (field.map) {
+    throw new ConvertError(`Not expecting a JSON ${typeof value} for field '${field.name}'`)
+  } else {
+    parsed.set(field.name, v)
+  }
+}
+
+function parseMessage(type: protobuf.Type, obj: PlainObject, mode: NormaliseMode): Parsed {
+  const parsed: Parsed = new Map()
+  for (const key of Object.keys(obj).sort()) {
+    const field = type.fields[key]
+    if (field === undefined || !Object.prototype.hasOwnProperty.call(type.fields, key)) continue
+    applyValue(type, field, obj[key], parsed, mode)
+  }
+  return parsed
+}
+
+function collectMissing(type: protobuf.Type, parsed: Parsed, prefix: string, out: string[]): void {
+  for (const f of type.fieldsArray) if (f.required && !parsed.has(f.name)) out.push(prefix + f.name)
+  const byNumber = [...type.fieldsArray].sort((a, b) => a.id - b.id)
+  for (const f of byNumber) {
+    if (!(f.resolvedType instanceof protobuf.Type) || !parsed.has(f.name)) continue
+    const sub = f.resolvedType
+    const v = parsed.get(f.name)
+    if (f.map) {
+      Object.values(v as PlainObject).forEach((m, i) => collectMissing(sub, m as Parsed, `${prefix}${f.name}[${i}].value.`, out))
+    } else if (f.repeated) {
+      ;(v as Parsed[]).forEach((m, i) => collectMissing(sub, m, `${prefix}${f.name}[${i}].`, out))
+    } else {
+      collectMissing(sub, v as Parsed, `${prefix}${f.name}.`, out)
+    }
+  }
+}
+
+function hasExplicitDefault(f: protobuf.Field): boolean {
+  const opts = f.options as Record<string, unknown> | undefined
+  return opts !== undefined && 'default' in opts && opts.deprecated !== true
+}
+
+function defaultFor(f: protobuf.Field): unknown {
+  if (f.resolvedType instanceof protobuf.Type) return new Map()
+  const opts = f.options as Record<string, unknown> | undefined
+  if (opts && 'default' in opts) return opts.default
+  if (f.resolvedType instanceof protobuf.Enum) return f.resolvedType.valuesById[Object.values(f.resolvedType.values)[0]!]
+  if (f.type === 'string' || f.type === 'bytes') return ''
+  if (f.type === 'bool') return false
+  return 0
+}
+
+function outputValue(f: protobuf.Field, v: unknown): unknown {
+  return f.resolvedType instanceof protobuf.Type ? output(f.resolvedType, v as Parsed) : v
+}
+
+function output(type: protobuf.Type, parsed: Parsed): PlainObject {
+  const out: PlainObject = {}
+  for (const f of type.fieldsArray) {
+    const v = parsed.get(f.name)
+    if (f.map) {
+      if (v === undefined || Object.keys(v as PlainObject).length === 0) continue
+      const m: PlainObject = {}
+      for (const [k, mv] of Object.entries(v as PlainObject)) {
+        Object.defineProperty(m, k, { value: outputValue(f, mv), enumerable: true, writable: true, configurable: true })
+      }
+      out[f.name] = m
+    } else if (f.repeated) {
+      if (v !== undefined && (v as unknown[]).length > 0) out[f.name] = (v as unknown[]).map((e) => outputValue(f, e))
+    } else if (v !== undefined) {
+      out[f.name] = outputValue(f, v)
+    } else if (hasExplicitDefault(f)) {
+      out[f.name] = (f.options as Record<string, unknown>).default
+    }
+  }
+  return out
+}
+
+/**
+ * Normalise `value` to the Mesos JSON form of `type`. Throws ConvertError with Mesos' text:
+ * `Expecting a JSON object`, `Not expecting a JSON number for field 'type'`, `Missing required fields: ...`.
+ */
+export function normalise(type: protobuf.Type, value: unknown, mode: NormaliseMode): PlainObject {
+  if (!isPlainObject(value)) throw new ConvertError('Expecting a JSON object')
+  const parsed = parseMessage(type, value, mode)
+  const missing: string[] = []
+  collectMissing(type, parsed, '', missing)
+  if (missing.length > 0) throw new ConvertError(`Missing required fields: ${missing.join(', ')}`)
+  return output(type, parsed)
+}
+
+/** Mesos writes doubles in shortest form but always with a decimal point (15.0); non-finite as "Infinity". */
+function formatDouble(v: number): string {
+  if (!Number.isFinite(v)) return JSON.stringify(Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity')
+  const s = String(v)
+  return /[.e]/.test(s) ? s : `${s}.0`
+}
+
+function isDouble(f: protobuf.Field): boolean {
+  return f.type === 'double' || f.type === 'float'
+}
+
+/** Compact JSON text of a normalised form, formatted like Mesos' own writer (key order kept, doubles as 1.0). */
+export function toJsonText(type: protobuf.Type, form: PlainObject): string {
+  const parts: string[] = []
+  for (const [key, v] of Object.entries(form)) {
+    const f = type.fields[key]!
+    const one = (x: unknown): string =>
+      f.resolvedType instanceof protobuf.Type ? toJsonText(f.resolvedType, x as PlainObject)
+        : isDouble(f) ? formatDouble(x as number) : JSON.stringify(x)
+    let text: string
+    if (f.map) text = `{${Object.entries(v as PlainObject).map(([k, x]) => `${JSON.stringify(k)}:${one(x)}`).join(',')}}`
+    else if (f.repeated) text = `[${(v as unknown[]).map(one).join(',')}]`
+    else text = one(v)
+    parts.push(`${JSON.stringify(key)}:${text}`)
+  }
+  return `{${parts.join(',')}}`
+}
