@@ -1,0 +1,41 @@
+/**
+ * `etcd-mesos executor`: started by the Mesos agent for each etcd task (never by hand). Reads the agent's
+ * MESOS_* environment, runs one etcd member through ExecutorDriver until the task ends, and exits with:
+ *   0 after a kill/shutdown, 1 when etcd failed or the task's config was invalid,
+ *   2 when not launched by an agent (environment incomplete), 3 when the agent did not come back in time.
+ */
+import {Command} from '@oclif/core'
+import {ExecutorEnvError, readExecutorEnv} from '../lib/mesos/executor-client.js'
+import {EXIT_BAD_ENVIRONMENT} from '../executor/core.js'
+import {ExecutorDriver} from '../executor/driver.js'
+
+export default class Executor extends Command {
+  static override description = 'Run one etcd member as a Mesos task (started by the Mesos agent)'
+  static override examples = ['# set as ExecutorInfo.command by the scheduler:\n<%= config.bin %> executor']
+
+  async run(): Promise<void> {
+    await this.parse(Executor)
+    let env
+    try {
+      env = readExecutorEnv(process.env)
+    } catch (err) {
+      if (!(err instanceof ExecutorEnvError)) throw err
+      const detail = err.message.replace(/^executor environment: /, '')
+      process.stderr.write(`etcd-mesos executor must be started by a Mesos agent: ${detail}\n`)
+      process.exitCode = EXIT_BAD_ENVIRONMENT
+      return
+    }
+    const driver = new ExecutorDriver({env})
+    const onSignal = (sig: NodeJS.Signals): void => driver.shutdown(`received ${sig}`)
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+    try {
+      process.exitCode = await driver.run()
+    } finally {
+      process.off('SIGTERM', onSignal)
+      process.off('SIGINT', onSignal)
+    }
+    // Everything is closed by now; should a stray handle remain, do not keep the agent waiting for us.
+    setTimeout(() => process.exit(), 3000).unref()
+  }
+}
