@@ -1,0 +1,128 @@
+/**
+ * The re-seed procedure on THIS member (the scheduler picked it as the most up-to-date survivor and
+ * sent a `reseed` framework message). Steps, each reported through `report` before it starts:
+ *   stopping          stop the running etcd (`current.stop(graceMs)`)
+ *   backup            copy the data dir to `<dataDir>.pre-reseed-<UTC timestamp>`
+ *   force-new-cluster start etcd with `--force-new-cluster` (same data, initial-cluster = self)
+ *   serving-alone     reported once it serves as a ONE-member cluster with its data
+ *                     (memberList length 1 and a linearizable read ok); carries the revision
+ *   restarting        stop it, start normally (no flag) with initial-cluster = self only
+ *   done              reported once healthy again (member list of 1, read ok); carries the revision
+ * Any failure → report('failed', reason), any etcd started here is stopped, and a ReseedError is thrown.
+ * On success returns the supervisor now running the member; the caller keeps it, and should use
+ * `reseededConfig(cfg)` (etcd-args.ts) for later restarts.
+ *
+ * Usage from an executor driver:
+ *   const sup = await reseedMember({cfg, sandbox, graceMs: 10_000, current: supervisor,
+ *     createSupervisor: (spec) => attachListeners(new EtcdSupervisor(spec)),
+ *     report: (step, message, extra) => sendFrameworkMessage({type: 'reseed-progress', op, step, message, ...extra})})
+ */
+import {cp, stat} from 'node:fs/promises'
+import {clientUrlOf, type MemberConfig, type ReseedStep} from '../lib/member-config.js'
+import {EtcdAdmin} from '../lib/etcd/admin.js'
+import {adminTlsOf, buildEtcdArgs, reseededConfig, resolveDataDir} from './etcd-args.js'
+import {EtcdSupervisor, type SupervisorOptions} from './supervisor.js'
+
+export interface ReseedContext {
+  cfg: MemberConfig
+  /** Absolute path of the Mesos sandbox. */
+  sandbox: string
+  /** SIGTERM → SIGKILL grace when stopping etcd. */
+  graceMs: number
+  /** The supervisor running this member now, if any; it is stopped first. */
+  current?: EtcdSupervisor
+  /** Builds each new supervisor (attach listeners here). Default: `new EtcdSupervisor(spec)`. */
+  createSupervisor?: (spec: SupervisorOptions) => EtcdSupervisor
+  report: (step: ReseedStep, message?: string, extra?: {revision?: number}) => void
+  /** Bound on each wait for etcd to serve (default 60 s). */
+  stepTimeoutMs?: number
+  /** Clock for the backup name (default Date.now). */
+  now?: () => number
+}
+
+export class ReseedError extends Error {
+  constructor(readonly step: ReseedStep, message: string) {
+    super(`reseed failed at ${step}: ${message}`)
+    this.name = 'ReseedError'
+  }
+}
+
+export function backupDirName(dataDir: string, nowMs: number): string {
+  return `${dataDir}.pre-reseed-${new Date(nowMs).toISOString().replace(/[:.]/g, '-')}`
+}
+
+export async function reseedMember(ctx: ReseedContext): Promise<EtcdSupervisor> {
+  const {cfg, sandbox, graceMs, report} = ctx
+  const clientUrl = clientUrlOf(cfg)
+  const tls = adminTlsOf(cfg)
+  const stepTimeoutMs = ctx.stepTimeoutMs ?? 60_000
+  const create = ctx.createSupervisor ?? ((spec: SupervisorOptions) => new EtcdSupervisor(spec))
+  const started: EtcdSupervisor[] = []
+  let step: ReseedStep = 'stopping'
+  const enter = (s: ReseedStep, message?: string, extra?: {revision?: number}) => {
+    step = s
+    report(s, message, extra)
+  }
+  const launch = async (forceNewCluster: boolean, config: MemberConfig): Promise<EtcdSupervisor> => {
+    const {bin, args} = buildEtcdArgs(config, sandbox, {forceNewCluster})
+    const sup = create({bin, args, sandbox, clientUrl, ...(tls ? {tls} : {})})
+    started.push(sup)
+    await sup.start()
+    return sup
+  }
+  try {
+    enter('stopping')
+    if (ctx.current) await ctx.current.stop(graceMs)
+
+    enter('backup')
+    const dataDir = resolveDataDir(cfg, sandbox)
+    const st = await stat(dataDir).catch(() => undefined)
+    if (!st?.isDirectory()) throw new Error(`data dir ${dataDir} does not exist: nothing to re-seed from`)
+    const backup = backupDirName(dataDir, (ctx.now ?? Date.now)())
+    await cp(dataDir, backup, {recursive: true, errorOnExist: true, force: false})
+
+    enter('force-new-cluster', `backup in ${backup}`)
+    const forced = await launch(true, cfg)
+    const alone = await waitAlone(forced, clientUrl, tls, stepTimeoutMs)
+    enter('serving-alone', `one-member cluster at revision ${alone.revision}`, {revision: alone.revision})
+
+    enter('restarting')
+    await forced.stop(graceMs)
+    const normal = await launch(false, reseededConfig(cfg))
+    const done = await waitAlone(normal, clientUrl, tls, stepTimeoutMs)
+    enter('done', `serving alone at revision ${done.revision}`, {revision: done.revision})
+    return normal
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err)
+    await Promise.all(started.map((s) => s.stop(graceMs).catch(() => undefined)))
+    report('failed', `${step}: ${reason}`)
+    throw new ReseedError(step, reason)
+  }
+}
+
+/** Waits until the member serves as a one-member cluster (member list of 1 + linearizable read). */
+async function waitAlone(sup: EtcdSupervisor, clientUrl: string, tls: ReturnType<typeof adminTlsOf>, timeoutMs: number): Promise<{revision: number}> {
+  const admin = new EtcdAdmin([clientUrl], {timeoutMs: 2000, ...(tls ? {tls} : {})})
+  const deadline = Date.now() + timeoutMs
+  let last = 'no answer yet'
+  try {
+    for (;;) {
+      if (sup.pid === undefined) throw new Error(`etcd exited while waiting for it to serve:\n${sup.logTail()}`)
+      try {
+        const members = await admin.memberList()
+        if (members.length === 1) {
+          await admin.linearizableRead(clientUrl)
+          const s = await admin.status(clientUrl)
+          return {revision: s.revision}
+        }
+        last = `member list has ${members.length} members`
+      } catch (err) {
+        last = (err as Error).message
+      }
+      if (Date.now() > deadline) throw new Error(`${clientUrl} did not serve as a one-member cluster within ${timeoutMs} ms (${last})`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  } finally {
+    await admin.close()
+  }
+}
