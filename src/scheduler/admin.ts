@@ -21,6 +21,8 @@ export interface AdminDeps {
   metrics(): string
   requestReseed(force: boolean): ReseedAccepted | ReseedRefused
   reseedStatus(op: string): Record<string, unknown> | null
+  /** Which member would seed a re-seed now, and why. */
+  reseedCandidates(): Record<string, unknown>
   /** Bearer token for mutating calls; undefined = loopback callers only. */
   token?: string
 }
@@ -75,7 +77,7 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
   }
 
   const routes: [RegExp, Route][] = [
-    [/^\/$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, {endpoints: ['/stats', '/members', '/membership', '/healthz', '/metrics', '/failover-status', 'POST /reseed', '/reseed/<id>']})}],
+    [/^\/$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, {endpoints: ['/stats', '/members', '/membership', '/healthz', '/metrics', '/failover-status', 'POST /reseed', '/reseed/candidates', '/reseed/<id>']})}],
     [/^\/stats$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.stats())}],
     [/^\/(members|membership)$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.members())}],
     [/^\/healthz$/, {methods: ['GET'], handle: (_q, res) => (deps.healthy() ? send(res, 200, 'cluster is healthy\n') : send(res, 503, 'cluster is not healthy\n'))}],
@@ -106,6 +108,7 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
       if (r.accepted) send(res, 202, {op: r.op, status: `/reseed/${r.op}`}, {location: `/reseed/${r.op}`})
       else send(res, r.status, {error: r.error})
     }}],
+    [/^\/reseed\/candidates$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.reseedCandidates())}],
     [/^\/reseed\/([A-Za-z0-9_-]{1,128})$/, {methods: ['GET'], handle: (_q, res, [op]) => {
       const s = deps.reseedStatus(op)
       if (s === null) send(res, 404, {error: `no re-seed operation ${op}`})
@@ -140,6 +143,7 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
         return
       }
       if (err instanceof HttpError) send(res, err.status, {error: err.message})
+      else if ((err as Error).name === 'StandbyError') send(res, 503, {error: (err as Error).message})
       else send(res, 500, {error: `internal error: ${(err as Error).message}`})
     })
   }

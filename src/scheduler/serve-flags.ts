@@ -111,3 +111,9 @@ export function resolveServeOptions(f: {
     autoReseed: f['auto-reseed'],
   }
 }
+
+/** Flags of the newer behaviour (no equivalent in the original). */
+export const serveTuningFlags = {
+  'bootstrap-wait': Flags.integer({summary: 'Seconds to gather offers from enough agents to launch the whole cluster at once before growing one member at a time.', env: 'BOOTSTRAP_WAIT', default: 10, min: 0}),
+  'member-grace': Flags.integer({summary: 'Seconds before an etcd member not backed by any task is removed.', env: 'MEMBER_GRACE', default: 60, min: 1}),
+}

@@ -17,6 +17,7 @@ function fakeDeps(over: Partial<AdminDeps> = {}): AdminDeps & {reseeds: boolean[
       return force ? {accepted: true, op: 'op-1'} : {accepted: false, status: 409, error: 'cluster is healthy; use force'}
     },
     reseedStatus: (op) => (op === 'op-1' ? {op, phase: 'seeding'} : null),
+    reseedCandidates: () => ({healthy: true, candidates: [], reason: 'x'}),
     ...over,
   }
 }

@@ -1,0 +1,90 @@
+/**
+ * Glue between the running scheduler and the admin API: AdminDeps built from the driver's state,
+ * the last health probes, the connection and the leader election. Before this process leads (a
+ * standby) the read endpoints answer 503 naming the leader, and POST /reseed is refused.
+ */
+import {randomUUID} from 'node:crypto'
+import type {LeaderElection} from '../lib/zk/election.js'
+import type {MemberProbe} from '../lib/etcd/probe.js'
+import {decodeFrameworkMessage} from '../lib/member-config.js'
+import type {AdminDeps} from './admin.js'
+import type {SchedulerDriver} from './driver.js'
+import type {SchedulerEvent} from './core/events.js'
+import type {Logger} from './logger.js'
+import {candidatesView, failoverView, membersView, metricsView, reseedView, statsView, type ElectionView, type ReseedStepLog} from './views.js'
+
+export class StandbyError extends Error {
+  override name = 'StandbyError'
+}
+
+export class AdminState {
+  private driver: SchedulerDriver | null = null
+  private election: LeaderElection | null = null
+  private probes: MemberProbe[] = []
+  private readonly steps: ReseedStepLog = {}
+
+  constructor(private readonly opts: {failoverTimeoutSec: number}, private readonly log: Logger) {}
+
+  attachElection(e: LeaderElection): void {
+    this.election = e
+  }
+
+  attachDriver(d: SchedulerDriver): void {
+    this.driver = d
+    d.on('stepped', (ev: SchedulerEvent) => this.observe(ev))
+  }
+
+  private observe(ev: SchedulerEvent): void {
+    if (ev.type === 'HealthObserved') this.probes = ev.probes
+    if (ev.type === 'FrameworkMessage') {
+      const m = decodeFrameworkMessage(ev.data)
+      if (m?.type === 'reseed-progress') {
+        const list = (this.steps[m.op] ??= [])
+        if (list.length < 100) list.push({step: m.step, at: Date.now(), ...(m.message ? {message: m.message} : {})})
+      }
+    }
+  }
+
+  private electionView(): ElectionView {
+    const e = this.election
+    if (!e) return {id: `${process.pid}`, leader: {id: `${process.pid}`, admin_url: null, host: null, since: null}, standbys: []}
+    const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+    const [leader, ...standbys] = e.candidates()
+    return {
+      id: e.id,
+      leader: leader ? {id: leader.id, admin_url: str(leader.data.adminUrl), host: str(leader.data.host), since: typeof leader.data.since === 'number' ? leader.data.since : null} : null,
+      standbys: standbys.map((c) => ({id: c.id, admin_url: str(c.data.adminUrl), host: str(c.data.host)})),
+    }
+  }
+
+  private requireDriver(): SchedulerDriver {
+    if (this.driver) return this.driver
+    const leader = this.electionView().leader
+    throw new StandbyError(`this scheduler is a standby${leader?.admin_url ? `; the leader is at ${leader.admin_url}` : ''}`)
+  }
+
+  deps(): AdminDeps {
+    return {
+      stats: () => statsView(this.requireDriver().current),
+      members: () => membersView(this.requireDriver().current, this.probes),
+      healthy: () => this.driver !== null && this.driver.current.stats.healthy === 1,
+      failoverStatus: () => {
+        const d = this.driver
+        if (!d) return {framework_id: null, subscribed: false, mode: 'STANDBY', scheduler: this.electionView()}
+        return failoverView(d.current, d.connection, this.opts.failoverTimeoutSec, this.electionView(), Date.now())
+      },
+      metrics: () => (this.driver ? metricsView(this.driver.current) : '# standby scheduler: no metrics\n'),
+      requestReseed: (force) => {
+        if (!this.driver) return {accepted: false, status: 503, error: 'this scheduler is a standby'}
+        const op = randomUUID().replace(/-/g, '').slice(0, 16)
+        this.driver.dispatch({type: 'ReseedRequested', op, force})
+        const rec = this.driver.current.operations.find((o) => o.op === op)
+        this.log.info('re-seed requested through the admin API', {op, force, outcome: rec?.status ?? 'unknown'})
+        if (!rec || rec.status === 'refused') return {accepted: false, status: 409, error: rec?.message ?? 're-seed refused'}
+        return {accepted: true, op}
+      },
+      reseedStatus: (op) => (this.driver ? reseedView(this.driver.current, op, this.steps) : null),
+      reseedCandidates: () => candidatesView(this.requireDriver().current, this.probes),
+    }
+  }
+}

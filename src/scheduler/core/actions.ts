@@ -1,0 +1,53 @@
+/**
+ * Actions `step` asks the driver to perform, IN ORDER. Ids in our own fields are plain strings
+ * (wrap them as {value} for Mesos); TaskInfo/OfferOperation/Filters are Mesos JSON form.
+ *
+ * Driver contract:
+ * - PERSIST (always first in a batch when present) must complete before the rest of the batch runs.
+ *   If it fails: feed PersistFailed, SKIP the ACKNOWLEDGE actions of that batch (Mesos will resend the
+ *   updates; updates are idempotent) and perform the others.
+ * - SET_TIMER replaces any earlier timer of the same name; when it fires feed TimerFired{name}.
+ * - HEALTH_CHECK → HealthObserved; MEMBER_LIST → MemberListObserved/Failed; MEMBER_ADD/REMOVE/PROMOTE →
+ *   their *ed / *Failed events (a MEMBER_REMOVE answered MEMBER_NOT_FOUND may be reported as MemberRemoved).
+ * - FATAL: log `message`, stop, exit with `exitCode`.
+ */
+import type {Filters, OfferOperation} from '../../lib/mesos/types.js'
+import type {PersistedDoc} from './persist.js'
+import type {TimerName} from './events.js'
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+export type SchedulerAction =
+  /** (Re-)subscribe with this framework id (none: register a new framework). Driver applies its own backoff. */
+  | {type: 'SUBSCRIBE'; frameworkId: string | null}
+  | {type: 'ACCEPT'; offerIds: string[]; operations: OfferOperation[]; filters: Filters}
+  | {type: 'DECLINE'; offerIds: string[]; filters: Filters}
+  | {type: 'REVIVE'}
+  | {type: 'SUPPRESS'}
+  | {type: 'KILL'; taskId: string; agentId?: string}
+  | {type: 'ACKNOWLEDGE'; agentId: string; taskId: string; uuid: string}
+  /** Empty `tasks` = implicit reconciliation. */
+  | {type: 'RECONCILE'; tasks: {taskId: string; agentId?: string}[]}
+  /** Framework message to an executor; `data` is base64 (encodeFrameworkMessage). */
+  | {type: 'MESSAGE'; agentId: string; executorId: string; data: string}
+  | {type: 'PERSIST'; doc: PersistedDoc}
+  /** `via`: client URLs of members to send the request to (try in order). */
+  | {type: 'MEMBER_ADD'; peerUrls: string[]; learner: boolean; via: string[]}
+  | {type: 'MEMBER_REMOVE'; memberId: string; via: string[]}
+  | {type: 'MEMBER_PROMOTE'; memberId: string; via: string[]}
+  | {type: 'MEMBER_LIST'; via: string[]}
+  | {type: 'HEALTH_CHECK'; clientUrls: string[]}
+  | {type: 'SET_TIMER'; name: TimerName; atMs: number}
+  | {type: 'LOG'; level: LogLevel; msg: string; fields?: Record<string, unknown>}
+  | {type: 'FATAL'; message: string; exitCode: number}
+
+export type SchedulerActionType = SchedulerAction['type']
+
+/** Exit code of FATAL when the master removed the framework (restart creates a new framework). */
+export const EXIT_FRAMEWORK_REMOVED = 4
+/** Exit code of FATAL when another scheduler took over the framework, or the persisted doc is unusable. */
+export const EXIT_FATAL = 1
+
+export function log(level: LogLevel, msg: string, fields?: Record<string, unknown>): SchedulerAction {
+  return fields ? {type: 'LOG', level, msg, fields} : {type: 'LOG', level, msg}
+}

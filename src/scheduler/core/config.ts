@@ -1,0 +1,134 @@
+/**
+ * SchedulerConfig: everything the pure scheduler core needs to decide (sizes, resources, timings,
+ * the etcd member settings that go into TaskInfo.data). `resolveConfig` fills defaults and validates,
+ * throwing SchedulerConfigError naming the first bad field. No I/O.
+ */
+import type {CommandInfo} from '../../lib/mesos/types.js'
+import type {MemberTls} from '../../lib/member-config.js'
+
+export interface SchedulerConfig {
+  /** Cluster name: prefix of member names (`<clusterName>-<n>`) and of task ids. */
+  clusterName: string
+  /** Desired number of etcd members. */
+  clusterSize: number
+  /** Task resources (etcd itself). */
+  cpus: number
+  mem: number
+  disk: number
+  /** Executor resources (added on top of the task's). */
+  executorCpus: number
+  executorMem: number
+  /** `Filters.refuse_seconds` for declined offers and for the unused part of accepted ones. */
+  refuseSeconds: number
+  /** At most one member per agent (always true in practice) / per hostname. */
+  singleInstancePerAgent: boolean
+  singleInstancePerHost: boolean
+  /** Re-seed automatically after quorum has been lost for `reseedTimeoutMs`. */
+  autoReseed: boolean
+  reseedTimeoutMs: number
+  /** How long one re-seed candidate gets to prove itself (serve alone) before the next is tried. */
+  reseedCandidateTimeoutMs: number
+  /** Period of HEALTH_CHECK + MEMBER_LIST. */
+  healthIntervalMs: number
+  /** Explicit reconciliation retry backoff (doubling from min, capped at max). */
+  reconcileBackoffMinMs: number
+  reconcileBackoffMaxMs: number
+  /** Period of implicit reconciliation once mutable. */
+  implicitReconcileIntervalMs: number
+  /** An etcd member not backed by any task (e.g. added but never started) is removed after this. */
+  memberGraceMs: number
+  /** A task still STAGING/STARTING after this is killed. */
+  launchTimeoutMs: number
+  /** Retry delay after a retryable member add/remove/promote failure (etcd refuses adds ~5 s after peers connect). */
+  memberOpRetryMs: number
+  /** A member add/remove/promote with no answer after this is treated as failed (retryable). */
+  memberOpTimeoutMs: number
+  /** Longest time an offer is held (while a MEMBER_ADD is in flight or during bootstrap). */
+  offerHoldMs: number
+  /** At first bootstrap, how long to gather offers from `clusterSize` agents before growing one at a time. */
+  bootstrapWaitMs: number
+  /** Add new members as learners and promote them once they run (etcd >= 3.4). */
+  useLearners: boolean
+  /** Executor command (opaque; built by the driver: value, arguments, uris, environment). */
+  executorCommand: CommandInfo
+  /** Member settings copied into every MemberConfig. */
+  etcdBin?: string
+  extraArgs?: string[]
+  dataDir?: string
+  scheme: 'http' | 'https'
+  tls?: MemberTls
+}
+
+export type SchedulerConfigInput = Partial<SchedulerConfig> & Pick<SchedulerConfig, 'clusterName' | 'executorCommand'>
+
+export class SchedulerConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SchedulerConfigError'
+  }
+}
+
+export const CONFIG_DEFAULTS = {
+  clusterSize: 3,
+  cpus: 1,
+  mem: 1024,
+  disk: 4096,
+  executorCpus: 0.1,
+  executorMem: 64,
+  refuseSeconds: 15,
+  singleInstancePerAgent: true,
+  singleInstancePerHost: false,
+  autoReseed: true,
+  reseedTimeoutMs: 240_000,
+  reseedCandidateTimeoutMs: 120_000,
+  healthIntervalMs: 10_000,
+  reconcileBackoffMinMs: 1_000,
+  reconcileBackoffMaxMs: 30_000,
+  implicitReconcileIntervalMs: 15 * 60_000,
+  memberGraceMs: 60_000,
+  launchTimeoutMs: 300_000,
+  memberOpRetryMs: 3_000,
+  memberOpTimeoutMs: 30_000,
+  offerHoldMs: 30_000,
+  bootstrapWaitMs: 10_000,
+  useLearners: true,
+  scheme: 'http',
+} as const satisfies Partial<SchedulerConfig>
+
+/** Cluster names become member names `<name>-<n>` (etcd names, Mesos ids): keep them simple. */
+const CLUSTER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$/
+
+export function resolveConfig(input: SchedulerConfigInput): SchedulerConfig {
+  const cfg: SchedulerConfig = {...CONFIG_DEFAULTS, ...stripUndefined(input)} as SchedulerConfig
+  const bad = (msg: string): never => {
+    throw new SchedulerConfigError(`invalid scheduler config: ${msg}`)
+  }
+  if (typeof cfg.clusterName !== 'string' || !CLUSTER_NAME_RE.test(cfg.clusterName)) {
+    bad(`clusterName ${JSON.stringify(cfg.clusterName)} must be 1-41 characters of [A-Za-z0-9_-], starting with a letter or digit`)
+  }
+  if (!Number.isInteger(cfg.clusterSize) || cfg.clusterSize < 1 || cfg.clusterSize > 9) bad(`clusterSize must be an integer 1..9, got ${cfg.clusterSize}`)
+  for (const k of ['cpus', 'mem', 'disk'] as const) {
+    if (!(typeof cfg[k] === 'number' && cfg[k] > 0 && Number.isFinite(cfg[k]))) bad(`${k} must be a positive number, got ${cfg[k]}`)
+  }
+  for (const k of ['executorCpus', 'executorMem', 'refuseSeconds'] as const) {
+    if (!(typeof cfg[k] === 'number' && cfg[k] >= 0 && Number.isFinite(cfg[k]))) bad(`${k} must be a number >= 0, got ${cfg[k]}`)
+  }
+  for (const k of [
+    'reseedTimeoutMs', 'reseedCandidateTimeoutMs', 'healthIntervalMs', 'reconcileBackoffMinMs', 'reconcileBackoffMaxMs',
+    'implicitReconcileIntervalMs', 'memberGraceMs', 'launchTimeoutMs', 'memberOpRetryMs', 'memberOpTimeoutMs', 'offerHoldMs',
+  ] as const) {
+    if (!(Number.isInteger(cfg[k]) && cfg[k] > 0)) bad(`${k} must be a positive integer (ms), got ${cfg[k]}`)
+  }
+  if (!(Number.isInteger(cfg.bootstrapWaitMs) && cfg.bootstrapWaitMs >= 0)) bad(`bootstrapWaitMs must be an integer >= 0, got ${cfg.bootstrapWaitMs}`)
+  if (cfg.reconcileBackoffMaxMs < cfg.reconcileBackoffMinMs) bad('reconcileBackoffMaxMs must be >= reconcileBackoffMinMs')
+  if (cfg.scheme !== 'http' && cfg.scheme !== 'https') bad(`scheme must be "http" or "https", got ${JSON.stringify(cfg.scheme)}`)
+  if (typeof cfg.executorCommand !== 'object' || cfg.executorCommand === null) bad('executorCommand must be a CommandInfo object')
+  if (cfg.extraArgs && !cfg.extraArgs.every((a) => typeof a === 'string' && a.startsWith('--'))) bad('extraArgs must be strings starting with "--"')
+  return cfg
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {}
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v
+  return out
+}

@@ -1,0 +1,48 @@
+/**
+ * Events the driver feeds into `step`. Ids in our own fields are plain strings; Mesos structures
+ * (Offer, TaskStatus, MasterInfo) are in Mesos' JSON form as received.
+ */
+import type {MasterInfo, Offer, TaskStatus} from '../../lib/mesos/types.js'
+import type {MemberProbe} from '../../lib/etcd/probe.js'
+import type {EtcdErrorCode} from '../../lib/etcd/errors.js'
+import type {EtcdMember} from './state.js'
+import type {PersistedDoc} from './persist.js'
+
+export type TimerName = 'reconcile' | 'health' | 'wake'
+
+export type SchedulerEvent =
+  /** The persisted document was read (null: none yet — first start). Must come first. */
+  | {type: 'PersistedStateLoaded'; doc: PersistedDoc | null}
+  | {type: 'Subscribed'; frameworkId: string; masterInfo?: MasterInfo; heartbeatIntervalSeconds?: number}
+  /** Subscription lost (stream closed, heartbeats missed, master failover…). */
+  | {type: 'Disconnected'; reason?: string}
+  | {type: 'Offers'; offers: Offer[]}
+  | {type: 'Rescind'; offerId: string}
+  | {type: 'Update'; status: TaskStatus}
+  /** Mesos FAILURE: agent removed (no executorId) or executor terminated. */
+  | {type: 'Failure'; agentId?: string; executorId?: string; status?: number}
+  /** Mesos MESSAGE from an executor (data = base64, see decodeFrameworkMessage). */
+  | {type: 'FrameworkMessage'; agentId: string; executorId: string; data: string}
+  /** Mesos ERROR event (the subscription is over). */
+  | {type: 'FrameworkError'; message: string}
+  /** A SET_TIMER fired. */
+  | {type: 'TimerFired'; name: TimerName}
+  /** Optional periodic nudge (re-evaluates deadlines); harmless at any rate. */
+  | {type: 'Tick'}
+  | {type: 'MemberListObserved'; members: EtcdMember[]}
+  | {type: 'MemberListFailed'; message: string}
+  /** MEMBER_ADD succeeded: the new member (and, if known, the full list returned by etcd). */
+  | {type: 'MemberAdded'; peerUrl: string; member: EtcdMember; members?: EtcdMember[]}
+  | {type: 'MemberAddFailed'; peerUrl: string; code: EtcdErrorCode; retryable: boolean; message: string}
+  | {type: 'MemberRemoved'; memberId: string}
+  | {type: 'MemberRemoveFailed'; memberId: string; code: EtcdErrorCode; retryable: boolean; message: string}
+  | {type: 'MemberPromoted'; memberId: string}
+  | {type: 'MemberPromoteFailed'; memberId: string; code: EtcdErrorCode; retryable: boolean; message: string}
+  /** Result of HEALTH_CHECK: one probe per requested client URL. */
+  | {type: 'HealthObserved'; probes: MemberProbe[]}
+  /** Operator asked for a re-seed (admin API). `op` is the operation id to report progress under. */
+  | {type: 'ReseedRequested'; op: string; force: boolean}
+  /** Writing the PERSIST document failed (ZK down, version conflict…). */
+  | {type: 'PersistFailed'; message: string}
+
+export type SchedulerEventType = SchedulerEvent['type']

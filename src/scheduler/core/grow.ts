@@ -1,0 +1,177 @@
+/**
+ * Growing and shrinking one member at a time (after bootstrap).
+ *
+ * Grow (live < clusterSize, no membership change pending, every live task RUNNING, latest health
+ * verdict healthy AND observed after the last membership change, member list fresh):
+ *   1. pick a matching held offer on an agent without a member; HOLD it; MEMBER_ADD its peer URL
+ *      (as a learner with useLearners) → pendingAdd{phase 'adding'}.
+ *      Retryable refusals (etcd refuses adds ~5 s after peers connect) are retried every
+ *      memberOpRetryMs while the offer is held; after offerHoldMs the attempt is abandoned (a late
+ *      success shows up in the member list as an unbacked member and is removed after memberGraceMs).
+ *   2. MemberAdded → phase 'added' → ACCEPT the held offer: LAUNCH with initialClusterState
+ *      'existing' and initialCluster = current members + the new one. If the held offer was rescinded,
+ *      wait for an offer from the same agent with the same two ports; after memberGraceMs give up and
+ *      let the added-but-never-started member be removed.
+ *   3. a running learner is promoted by membership.ts; the next add waits for it.
+ * Shrink (live > clusterSize, healthy): mark one task `decommission` (not running first, then learner,
+ *   then not the leader, then the newest); membership.ts removes its member, then KILLs it.
+ */
+import type {InitialPeer} from '../../lib/member-config.js'
+import {log} from './actions.js'
+import type {Ctx} from './ctx.js'
+import {emit} from './ctx.js'
+import {memberIndexOf} from './ids.js'
+import {accept, allocateMember, constraintsFor, launchOperation, planBootstrap, request, tryMemberConfig} from './launch.js'
+import type {MemberOpsStatus} from './membership.js'
+import {via} from './membership.js'
+import type {OfferMatch} from './offers.js'
+import {matchOffer} from './offers.js'
+import type {SchedulerState} from './state.js'
+import {clientUrl, liveTasks, memberOfTask, peerUrl, runningTasks} from './state.js'
+
+export function freshHealthy(s: SchedulerState): boolean {
+  return s.health.verdict?.healthy === true && s.health.observedAt !== null && s.health.observedAt > s.lastMembershipChangeAt
+}
+
+export function planGrowth(ctx: Ctx, ops: MemberOpsStatus): void {
+  const {s} = ctx
+  if (s.pendingAdd) return progressPendingAdd(ctx)
+  const live = liveTasks(s)
+  const active = live.filter((t) => !t.decommission)
+  const size = s.config.clusterSize
+  if (active.length > size) return planShrink(ctx)
+  if (active.length === size) return
+  if (live.length === 0) {
+    if (!s.bootstrapped) planBootstrap(ctx)
+    return
+  }
+  if (!s.bootstrapped || ops !== 'clear') return
+  if (live.some((t) => t.state !== 'TASK_RUNNING')) return
+  if (!freshHealthy(s)) return requestHealth(ctx)
+  if (!s.membership || s.membership.observedAt <= s.lastMembershipChangeAt) return
+  startAdd(ctx)
+}
+
+/** Asks for a health check if none was sent since the last membership change. */
+export function requestHealth(ctx: Ctx): void {
+  const {s, now} = ctx
+  const urls = runningTasks(s).map((t) => clientUrl(s, t))
+  if (urls.length === 0) return
+  if (s.health.lastCheckSentAt !== null && s.health.lastCheckSentAt > s.lastMembershipChangeAt) return
+  s.health.lastCheckSentAt = now
+  emit(ctx, {type: 'HEALTH_CHECK', clientUrls: urls})
+}
+
+function startAdd(ctx: Ctx): void {
+  const {s, now} = ctx
+  const c = constraintsFor(s)
+  const held = Object.values(s.offers).sort((a, b) => a.receivedAt - b.receivedAt || (a.offer.id.value < b.offer.id.value ? -1 : 1))
+  for (const {offer} of held) {
+    const m = matchOffer(offer, request(s), c)
+    if (!m.ok) {
+      emit(ctx, log('debug', 'offer not usable', {offerId: m.offerId, agentId: m.agentId, reason: m.reason}))
+      continue
+    }
+    const {memberName, taskId} = allocateMember(s)
+    s.pendingAdd = {
+      memberName, taskId, agentId: m.agentId, hostname: m.hostname, peerPort: m.peerPort, clientPort: m.clientPort,
+      offerId: m.offerId, phase: 'adding', startedAt: now, attempts: 0,
+    }
+    ctx.keepOffers.add(m.offerId)
+    sendAdd(ctx)
+    return
+  }
+}
+
+function sendAdd(ctx: Ctx): void {
+  const {s, now} = ctx
+  const pa = s.pendingAdd!
+  const urls = via(s)
+  if (urls.length === 0) return
+  pa.attempts++
+  const url = peerUrl(s, pa)
+  s.memberOp = {kind: 'add', peerUrl: url, sentAt: now}
+  emit(ctx, {type: 'MEMBER_ADD', peerUrls: [url], learner: s.config.useLearners, via: urls})
+  emit(ctx, log('info', 'adding etcd member before launching it', {member: pa.memberName, peerUrl: url, learner: s.config.useLearners, attempt: pa.attempts}))
+}
+
+function abandon(ctx: Ctx, why: string): void {
+  const {s, now} = ctx
+  const pa = s.pendingAdd!
+  emit(ctx, log('warn', `giving up on adding ${pa.memberName}: ${why}`, {member: pa.memberName, memberId: pa.memberId ?? null}))
+  if (pa.memberId !== undefined) s.unbackedSince[pa.memberId] = now - s.config.memberGraceMs
+  if (s.membership) s.membership.observedAt = -1
+  s.pendingAdd = null
+  s.memberOpRetryAt = now + s.config.memberOpRetryMs
+}
+
+function progressPendingAdd(ctx: Ctx): void {
+  const {s, now} = ctx
+  const pa = s.pendingAdd!
+  if (pa.offerId !== null && !s.offers[pa.offerId]) pa.offerId = null
+  if (pa.offerId !== null) ctx.keepOffers.add(pa.offerId)
+  if (pa.phase === 'adding') {
+    if (now - pa.startedAt >= s.config.offerHoldMs) return abandon(ctx, `the member add did not succeed within ${s.config.offerHoldMs} ms`)
+    if (!s.memberOp && now >= s.memberOpRetryAt && s.health.verdict?.healthy) sendAdd(ctx)
+    return
+  }
+  const want = constraintsFor(s, {agentId: pa.agentId, ports: {peer: pa.peerPort, client: pa.clientPort}})
+  const candidates = [pa.offerId, ...Object.keys(s.offers).filter((id) => id !== pa.offerId).sort()].filter((x): x is string => x !== null)
+  let match: Extract<OfferMatch, {ok: true}> | null = null
+  for (const id of candidates) {
+    const m = matchOffer(s.offers[id]!.offer, request(s), want)
+    if (m.ok) {
+      match = m
+      break
+    }
+  }
+  if (!match) {
+    if (now - pa.startedAt >= s.config.memberGraceMs) abandon(ctx, `no offer from agent ${pa.agentId} with ports ${pa.peerPort}/${pa.clientPort} within ${s.config.memberGraceMs} ms`)
+    return
+  }
+  const initial = initialClusterFor(s)
+  const cfg = tryMemberConfig(ctx, pa.memberName, pa, initial, 'existing')
+  if (!cfg) return abandon(ctx, 'invalid member config')
+  accept(ctx, match.offerId, launchOperation(ctx, match, pa.memberName, pa.taskId, cfg))
+  s.pendingAdd = null
+}
+
+/** Current members (by name and first peer URL) plus the pending member. */
+function initialClusterFor(s: SchedulerState): InitialPeer[] {
+  const pa = s.pendingAdd!
+  const mine = peerUrl(s, pa)
+  const out: InitialPeer[] = []
+  if (s.membership) {
+    for (const m of s.membership.members) {
+      const isMine = m.id === pa.memberId || m.peerUrls.includes(mine)
+      const name = isMine ? pa.memberName : m.name
+      const url = isMine ? mine : m.peerUrls[0]
+      if (name && url && !out.some((p) => p.name === name)) out.push({name, peerUrl: url})
+    }
+  } else {
+    for (const t of runningTasks(s)) out.push({name: t.memberName, peerUrl: peerUrl(s, t)})
+  }
+  if (!out.some((p) => p.name === pa.memberName)) out.push({name: pa.memberName, peerUrl: mine})
+  return out
+}
+
+function planShrink(ctx: Ctx): void {
+  const {s} = ctx
+  if (!freshHealthy(s) || s.memberOp) return
+  const live = liveTasks(s)
+  if (live.some((t) => t.decommission)) return
+  const leader = s.health.verdict?.leader ?? null
+  const key = (t: (typeof live)[number]): number[] => {
+    const m = memberOfTask(s, t)
+    return [t.state === 'TASK_RUNNING' ? 1 : 0, m?.isLearner ? 0 : 1, m && m.id === leader ? 1 : 0, -(memberIndexOf(s.config.clusterName, t.memberName) ?? 0)]
+  }
+  const victim = [...live].sort((a, b) => {
+    const ka = key(a)
+    const kb = key(b)
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! - kb[i]!
+    return 0
+  })[0]
+  if (!victim) return
+  victim.decommission = true
+  emit(ctx, log('info', 'cluster is larger than clusterSize: removing one member', {member: victim.memberName, taskId: victim.taskId, live: live.length, clusterSize: s.config.clusterSize}))
+}

@@ -1,0 +1,84 @@
+/**
+ * Health observations and livelock detection (verdicts come from src/lib/etcd/verdict.ts).
+ *
+ * Periodic: TimerFired('health') → HEALTH_CHECK (running tasks' client URLs) + MEMBER_LIST, re-armed
+ *   every healthIntervalMs, whatever the mode (observing never changes the cluster).
+ * Verdict size = voting members in the latest member list (else the number of running tasks).
+ * Livelock: quorum lost (leader not agreed by a quorum) continuously for reseedTimeoutMs.
+ *   healthy → unhealthy → (reseedTimeoutMs without quorum) → LIVELOCKED: cluster_livelocks += 1 once
+ *   per episode; the episode ends when quorum is back. plan.ts starts an automatic re-seed when
+ *   livelocked and autoReseed (again reseedTimeoutMs after a failed attempt).
+ * `healthy` (stats) starts at 0 and follows each verdict.
+ */
+import type {MemberProbe} from '../../lib/etcd/probe.js'
+import {healthVerdict} from '../../lib/etcd/verdict.js'
+import {log} from './actions.js'
+import type {Ctx} from './ctx.js'
+import {emit} from './ctx.js'
+import {via} from './membership.js'
+import {onReseedHealth} from './reseed.js'
+import type {SchedulerState} from './state.js'
+import {clientUrl, runningTasks} from './state.js'
+
+export function verdictSize(s: SchedulerState): number {
+  const voters = s.membership?.members.filter((m) => !m.isLearner).length ?? 0
+  return voters > 0 ? voters : Math.max(1, runningTasks(s).length)
+}
+
+export function onHealthTimer(ctx: Ctx): void {
+  const {s, now} = ctx
+  if (!s.loaded || s.removed) return
+  const urls = runningTasks(s).map((t) => clientUrl(s, t))
+  if (urls.length > 0) {
+    s.health.lastCheckSentAt = now
+    emit(ctx, {type: 'HEALTH_CHECK', clientUrls: urls})
+    if (s.memberListSentAt === null || now - s.memberListSentAt >= s.config.memberOpTimeoutMs) {
+      s.memberListSentAt = now
+      emit(ctx, {type: 'MEMBER_LIST', via: via(s)})
+    }
+  }
+  s.timers.health = now + s.config.healthIntervalMs
+  emit(ctx, {type: 'SET_TIMER', name: 'health', atMs: s.timers.health})
+}
+
+export function onHealthObserved(ctx: Ctx, probes: MemberProbe[]): void {
+  const {s, now} = ctx
+  if (!s.loaded || s.removed) return
+  const v = healthVerdict(verdictSize(s), probes)
+  const was = s.stats.healthy
+  s.health.verdict = v
+  s.health.observedAt = now
+  for (const t of runningTasks(s)) {
+    const p = probes.find((x) => x.clientUrl === clientUrl(s, t))
+    if (p) t.healthy = p.reachable && p.status !== undefined
+  }
+  s.stats.healthy = v.healthy ? 1 : 0
+  if (v.healthy && was !== 1) {
+    s.stats.healthy_since = now
+    s.stats.unhealthy_since = null
+    emit(ctx, log('info', 'cluster healthy', {reason: v.reason}))
+  } else if (!v.healthy && (was === 1 || s.stats.unhealthy_since === null)) {
+    s.stats.unhealthy_since = now
+    s.stats.healthy_since = null
+    emit(ctx, log('warn', 'cluster unhealthy', {reason: v.reason}))
+  }
+  const quorum = v.leader !== null && v.agreeing >= v.quorum
+  if (quorum) {
+    if (s.health.livelocked) emit(ctx, log('info', 'quorum is back: livelock episode over'))
+    s.health.lostQuorumSince = null
+    s.health.livelocked = false
+    s.health.lastReseedFailedAt = null
+  } else if (runningTasks(s).length > 0) {
+    s.health.lostQuorumSince ??= now
+    if (!s.health.livelocked && now - s.health.lostQuorumSince >= s.config.reseedTimeoutMs) {
+      s.health.livelocked = true
+      s.stats.cluster_livelocks++
+      s.stats.last_livelock_at = now
+      emit(ctx, log('error', `quorum lost for ${Math.round((now - s.health.lostQuorumSince) / 1000)} s: cluster livelocked`, {
+        reason: v.reason, autoReseed: s.config.autoReseed,
+        hint: s.config.autoReseed ? 're-seeding automatically' : 'automatic re-seed is disabled: request a re-seed to recover',
+      }))
+    }
+  }
+  onReseedHealth(ctx, probes)
+}

@@ -1,0 +1,210 @@
+/**
+ * etcd membership: observations (MEMBER_LIST results) and membership changes (remove/promote here,
+ * add in grow.ts). One change in flight at a time (`memberOp`), each bounded by memberOpTimeoutMs;
+ * retryable failures wait memberOpRetryMs. Changes are only attempted while the latest health
+ * verdict is healthy (they need quorum anyway).
+ *
+ * Each member is classified as: backed by a live task; belonging to a dead task (removed at once);
+ *   the pending add's (backed while the add/launch is in progress); or unbacked (e.g. added but never
+ *   started, or unknown) — removed once unbacked for memberGraceMs.
+ * Priority: remove dead members → shrink (remove, then KILL) → remove unbacked → promote a running
+ *   learner. Growth waits until none of these is pending (remove first, then add).
+ */
+import type {EtcdErrorCode} from '../../lib/etcd/errors.js'
+import {log} from './actions.js'
+import type {Ctx} from './ctx.js'
+import {emit} from './ctx.js'
+import type {EtcdMember, SchedulerState} from './state.js'
+import {allTasks, clientUrl, isDeadState, memberMatchesTask, peerUrl, runningTasks} from './state.js'
+
+export type MemberClass = 'live' | 'dead' | 'pending' | 'unbacked'
+
+export function classifyMember(s: SchedulerState, m: EtcdMember): MemberClass {
+  const tasks = allTasks(s).filter((t) => memberMatchesTask(s, m, t))
+  if (tasks.some((t) => !isDeadState(t.state))) return 'live'
+  if (tasks.length > 0) return 'dead'
+  const pa = s.pendingAdd
+  if (pa && (m.id === pa.memberId || m.peerUrls.includes(peerUrl(s, pa)))) return 'pending'
+  return 'unbacked'
+}
+
+/** Client URLs of running members to send admin calls through (never the target itself). */
+export function via(s: SchedulerState, exceptMember?: EtcdMember): string[] {
+  return runningTasks(s)
+    .filter((t) => !(exceptMember && memberMatchesTask(s, exceptMember, t)))
+    .sort((a, b) => Number(a.decommission ?? false) - Number(b.decommission ?? false))
+    .map((t) => clientUrl(s, t))
+}
+
+function dropDeadRecordsWithoutMember(s: SchedulerState): void {
+  if (!s.membership) return
+  for (const t of allTasks(s)) {
+    if (isDeadState(t.state) && !s.membership.members.some((m) => memberMatchesTask(s, m, t))) delete s.tasks[t.taskId]
+  }
+}
+
+export function onMemberList(ctx: Ctx, members: EtcdMember[]): void {
+  const {s, now} = ctx
+  s.membership = {members: members.map((m) => ({...m, peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls]})), observedAt: now}
+  s.memberListSentAt = null
+  const pa = s.pendingAdd
+  if (pa && pa.phase === 'adding') {
+    const m = members.find((x) => x.peerUrls.includes(peerUrl(s, pa)))
+    if (m) {
+      pa.phase = 'added'
+      pa.memberId = m.id
+      if (s.memberOp?.kind === 'add') s.memberOp = null
+      emit(ctx, log('info', 'the pending member add is visible in the member list', {member: pa.memberName, memberId: m.id}))
+    }
+  }
+  dropDeadRecordsWithoutMember(s)
+}
+
+export function onMemberListFailed(ctx: Ctx, message: string): void {
+  ctx.s.memberListSentAt = null
+  emit(ctx, log('warn', 'etcd member list failed', {error: message}))
+}
+
+export function onMemberAdded(ctx: Ctx, url: string, member: EtcdMember, members?: EtcdMember[]): void {
+  const {s, now} = ctx
+  if (s.memberOp?.kind === 'add') s.memberOp = null
+  s.lastMembershipChangeAt = now
+  if (s.membership) {
+    if (members) s.membership.members = members
+    else if (!s.membership.members.some((m) => m.id === member.id)) s.membership.members.push(member)
+  }
+  const pa = s.pendingAdd
+  if (pa && peerUrl(s, pa) === url) {
+    pa.phase = 'added'
+    pa.memberId = member.id
+    emit(ctx, log('info', 'etcd member added', {member: pa.memberName, memberId: member.id, peerUrl: url, learner: member.isLearner}))
+  } else {
+    emit(ctx, log('warn', 'etcd member added for an abandoned launch: it will be removed after the grace period', {memberId: member.id, peerUrl: url}))
+  }
+}
+
+export function onMemberAddFailed(ctx: Ctx, url: string, code: EtcdErrorCode, retryable: boolean, message: string): void {
+  const {s, now} = ctx
+  if (s.memberOp?.kind === 'add') s.memberOp = null
+  s.memberOpRetryAt = now + s.config.memberOpRetryMs
+  const pa = s.pendingAdd
+  if (!pa || peerUrl(s, pa) !== url) return
+  if (code === 'PEER_URL_EXISTS' || code === 'TIMEOUT') {
+    // it may have been applied: the next member list decides (adopted if present)
+    s.memberListSentAt = null
+    if (s.membership) s.membership.observedAt = -1
+    emit(ctx, log('info', 'member add outcome unknown; checking the member list', {member: pa.memberName, code, message}))
+    return
+  }
+  if (retryable) {
+    emit(ctx, log('info', 'etcd refused the member add for now; retrying', {member: pa.memberName, code, message, retryInMs: s.config.memberOpRetryMs}))
+    return
+  }
+  emit(ctx, log('error', 'etcd member add failed; giving up on this offer', {member: pa.memberName, code, message}))
+  s.pendingAdd = null
+}
+
+function afterRemoval(ctx: Ctx, memberId: string): void {
+  const {s, now} = ctx
+  s.lastMembershipChangeAt = now
+  delete s.unbackedSince[memberId]
+  const m = s.membership?.members.find((x) => x.id === memberId)
+  if (s.membership) s.membership.members = s.membership.members.filter((x) => x.id !== memberId)
+  if (!m) return
+  for (const t of allTasks(s).filter((x) => memberMatchesTask(s, m, x))) {
+    if (isDeadState(t.state)) {
+      delete s.tasks[t.taskId]
+    } else if (t.killRequestedAt === undefined) {
+      t.killRequestedAt = now
+      emit(ctx, {type: 'KILL', taskId: t.taskId, agentId: t.agentId})
+      emit(ctx, log(t.decommission ? 'info' : 'warn', 'member removed from etcd: killing its task', {taskId: t.taskId, member: t.memberName}))
+    }
+  }
+}
+
+export function onMemberRemoved(ctx: Ctx, memberId: string): void {
+  const {s} = ctx
+  if (s.memberOp?.kind === 'remove') s.memberOp = null
+  emit(ctx, log('info', 'etcd member removed', {memberId}))
+  afterRemoval(ctx, memberId)
+}
+
+export function onMemberRemoveFailed(ctx: Ctx, memberId: string, code: EtcdErrorCode, retryable: boolean, message: string): void {
+  const {s, now} = ctx
+  if (s.memberOp?.kind === 'remove') s.memberOp = null
+  if (code === 'MEMBER_NOT_FOUND') {
+    emit(ctx, log('info', 'etcd member already gone', {memberId}))
+    afterRemoval(ctx, memberId)
+    return
+  }
+  s.memberOpRetryAt = now + s.config.memberOpRetryMs
+  emit(ctx, log(retryable ? 'info' : 'warn', 'etcd member remove failed; will retry', {memberId, code, message}))
+}
+
+export function onMemberPromoted(ctx: Ctx, memberId: string): void {
+  const {s, now} = ctx
+  if (s.memberOp?.kind === 'promote') s.memberOp = null
+  s.lastMembershipChangeAt = now
+  const m = s.membership?.members.find((x) => x.id === memberId)
+  if (m) m.isLearner = false
+  emit(ctx, log('info', 'learner promoted to voting member', {memberId}))
+}
+
+export function onMemberPromoteFailed(ctx: Ctx, memberId: string, code: EtcdErrorCode, message: string): void {
+  const {s, now} = ctx
+  if (s.memberOp?.kind === 'promote') s.memberOp = null
+  s.memberOpRetryAt = now + s.config.memberOpRetryMs
+  emit(ctx, log(code === 'LEARNER_NOT_READY' ? 'info' : 'warn', 'learner promotion failed; will retry', {memberId, code, message}))
+}
+
+export type MemberOpsStatus = 'busy' | 'blocked' | 'clear'
+
+/** Issues at most one membership change; tells growth whether it may proceed. */
+export function planMemberOps(ctx: Ctx): MemberOpsStatus {
+  const {s, now} = ctx
+  if (s.memberOp) {
+    if (now - s.memberOp.sentAt < s.config.memberOpTimeoutMs) return 'busy'
+    emit(ctx, log('warn', 'etcd membership change got no answer in time; retrying', {op: s.memberOp.kind, memberId: s.memberOp.memberId ?? null}))
+    s.memberOp = null
+  }
+  if (!s.membership) return 'blocked'
+  const members = s.membership.members
+  const classes = new Map(members.map((m) => [m.id, classifyMember(s, m)] as const))
+  for (const m of members) {
+    if (classes.get(m.id) === 'unbacked') s.unbackedSince[m.id] ??= now
+    else delete s.unbackedSince[m.id]
+  }
+  for (const id of Object.keys(s.unbackedSince)) if (!classes.has(id)) delete s.unbackedSince[id]
+
+  // a decommissioned task whose member is already gone: just kill it
+  for (const t of allTasks(s)) {
+    if (t.decommission && !isDeadState(t.state) && t.killRequestedAt === undefined && !members.some((m) => memberMatchesTask(s, m, t))) {
+      t.killRequestedAt = now
+      emit(ctx, {type: 'KILL', taskId: t.taskId, agentId: t.agentId})
+    }
+  }
+  const dead = members.filter((m) => classes.get(m.id) === 'dead')
+  const shrinking = members.filter((m) => allTasks(s).some((t) => t.decommission && !isDeadState(t.state) && memberMatchesTask(s, m, t)))
+  const unbacked = members.filter((m) => classes.get(m.id) === 'unbacked')
+  const expired = unbacked.filter((m) => now - s.unbackedSince[m.id]! >= s.config.memberGraceMs)
+  const learners = members.filter((m) => m.isLearner && m.name !== '' && runningTasks(s).some((t) => memberMatchesTask(s, m, t)))
+  const blocked = dead.length + shrinking.length + unbacked.length + members.filter((m) => m.isLearner).length > 0
+  if (now < s.memberOpRetryAt || !s.health.verdict?.healthy) return blocked ? 'blocked' : 'clear'
+
+  const remove = dead[0] ?? shrinking[0] ?? expired[0]
+  if (remove) {
+    const urls = via(s, remove)
+    if (urls.length === 0) return 'blocked'
+    s.memberOp = {kind: 'remove', memberId: remove.id, sentAt: now}
+    emit(ctx, {type: 'MEMBER_REMOVE', memberId: remove.id, via: urls})
+    emit(ctx, log('info', 'removing etcd member', {memberId: remove.id, name: remove.name, why: classes.get(remove.id) === 'unbacked' ? 'not backed by any task' : dead.includes(remove) ? 'its task ended' : 'shrinking'}))
+    return 'busy'
+  }
+  const learner = learners[0]
+  if (learner) {
+    s.memberOp = {kind: 'promote', memberId: learner.id, sentAt: now}
+    emit(ctx, {type: 'MEMBER_PROMOTE', memberId: learner.id, via: via(s)})
+    return 'busy'
+  }
+  return blocked ? 'blocked' : 'clear'
+}

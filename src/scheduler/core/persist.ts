@@ -1,0 +1,168 @@
+/**
+ * The persisted document (written whole, with versioned writes, by the driver) and the initial state.
+ * Holds the framework id, task records (dead ones too, until their member is gone), the member
+ * counter, the cluster token, re-seed progress, operation records and stats.
+ * `serializePersistedDoc` / `parsePersistedDoc` convert to/from JSON text; parse validates and throws
+ * PersistedDocError naming the first problem.
+ */
+import type {TaskState} from '../../lib/mesos/types.js'
+import type {SchedulerConfig} from './config.js'
+import {randomHex} from './ids.js'
+import {emptyStats} from './state.js'
+import type {OperationRecord, ReseedProgress, SchedulerState, Stats, TaskRecord} from './state.js'
+
+export const PERSISTED_DOC_VERSION = 1
+
+export interface PersistedDoc {
+  version: 1
+  clusterName: string
+  frameworkId: string | null
+  clusterToken: string
+  bootstrapped: boolean
+  nextMemberIndex: number
+  tasks: TaskRecord[]
+  reseed: ReseedProgress | null
+  operations: OperationRecord[]
+  stats: Stats
+}
+
+export class PersistedDocError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'PersistedDocError'
+  }
+}
+
+export function initialState(config: SchedulerConfig, seed: number): SchedulerState {
+  const s: SchedulerState = {
+    config,
+    rng: seed >>> 0,
+    loaded: false,
+    connected: false,
+    reconciled: false,
+    removed: false,
+    totalLoss: false,
+    bootstrapped: false,
+    frameworkId: null,
+    clusterToken: '',
+    nextMemberIndex: 1,
+    tasks: {},
+    strays: {},
+    membership: null,
+    memberListSentAt: null,
+    unbackedSince: {},
+    pendingAdd: null,
+    memberOp: null,
+    memberOpRetryAt: 0,
+    lastMembershipChangeAt: 0,
+    offers: {},
+    bootstrapWaitStart: null,
+    offersWanted: null,
+    reconcile: null,
+    lastImplicitReconcileAt: null,
+    health: {verdict: null, observedAt: null, lostQuorumSince: null, livelocked: false, lastReseedFailedAt: null, lastCheckSentAt: null},
+    reseed: null,
+    operations: [],
+    stats: emptyStats(),
+    persistedJson: null,
+    persistRetryAt: null,
+    timers: {},
+  }
+  s.clusterToken = `${config.clusterName}-${randomHex(s, 12)}`
+  return s
+}
+
+export function toPersistedDoc(s: SchedulerState): PersistedDoc {
+  return {
+    version: PERSISTED_DOC_VERSION,
+    clusterName: s.config.clusterName,
+    frameworkId: s.frameworkId,
+    clusterToken: s.clusterToken,
+    bootstrapped: s.bootstrapped,
+    nextMemberIndex: s.nextMemberIndex,
+    tasks: Object.values(s.tasks).sort((a, b) => (a.taskId < b.taskId ? -1 : 1)),
+    reseed: s.reseed,
+    operations: s.operations,
+    stats: s.stats,
+  }
+}
+
+export function serializePersistedDoc(doc: PersistedDoc): string {
+  return JSON.stringify(doc)
+}
+
+/** Copies a loaded document into a state (used by the PersistedStateLoaded handler). */
+export function applyPersistedDoc(s: SchedulerState, doc: PersistedDoc): void {
+  s.frameworkId = doc.frameworkId
+  s.clusterToken = doc.clusterToken
+  s.bootstrapped = doc.bootstrapped
+  s.nextMemberIndex = doc.nextMemberIndex
+  s.tasks = {}
+  for (const t of doc.tasks) s.tasks[t.taskId] = {...t}
+  s.reseed = doc.reseed ? {...doc.reseed, resumed: true} : null
+  s.operations = doc.operations.map((o) => ({...o}))
+  s.stats = {...emptyStats(), ...doc.stats}
+}
+
+const TASK_STATES: ReadonlySet<string> = new Set<TaskState>([
+  'TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED',
+  'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_UNREACHABLE', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR', 'TASK_UNKNOWN',
+])
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Parses and validates the persisted JSON text. */
+export function parsePersistedDoc(text: string): PersistedDoc {
+  const bad = (msg: string): never => {
+    throw new PersistedDocError(`invalid persisted scheduler state: ${msg}`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    return bad(`not JSON (${(err as Error).message})`)
+  }
+  if (!isObj(raw)) return bad('not a JSON object')
+  if (raw.version !== PERSISTED_DOC_VERSION) return bad(`unsupported version ${JSON.stringify(raw.version)} (this scheduler reads version ${PERSISTED_DOC_VERSION})`)
+  if (typeof raw.clusterName !== 'string' || raw.clusterName === '') bad('clusterName must be a non-empty string')
+  if (raw.frameworkId !== null && (typeof raw.frameworkId !== 'string' || raw.frameworkId === '')) bad('frameworkId must be null or a non-empty string')
+  if (typeof raw.clusterToken !== 'string' || raw.clusterToken === '') bad('clusterToken must be a non-empty string')
+  if (typeof raw.bootstrapped !== 'boolean') bad('bootstrapped must be a boolean')
+  if (!Number.isInteger(raw.nextMemberIndex) || (raw.nextMemberIndex as number) < 1) bad('nextMemberIndex must be an integer >= 1')
+  if (!Array.isArray(raw.tasks)) return bad('tasks must be an array')
+  raw.tasks.forEach((t, i) => checkTask(t, i, bad))
+  if (raw.reseed !== null) checkReseed(raw.reseed, bad)
+  if (!Array.isArray(raw.operations)) bad('operations must be an array')
+  if (!isObj(raw.stats)) bad('stats must be an object')
+  for (const [k, v] of Object.entries(raw.stats as Record<string, unknown>)) {
+    if (v !== null && typeof v !== 'number') bad(`stats.${k} must be a number or null`)
+  }
+  return raw as unknown as PersistedDoc
+}
+
+function checkTask(t: unknown, i: number, bad: (m: string) => never): void {
+  if (!isObj(t)) bad(`tasks[${i}] must be an object`)
+  const o = t as Record<string, unknown>
+  for (const k of ['taskId', 'memberName', 'agentId', 'hostname']) {
+    if (typeof o[k] !== 'string' || o[k] === '') bad(`tasks[${i}].${k} must be a non-empty string`)
+  }
+  for (const k of ['peerPort', 'clientPort']) {
+    if (!Number.isInteger(o[k]) || (o[k] as number) < 1 || (o[k] as number) > 65535) bad(`tasks[${i}].${k} must be a port number`)
+  }
+  for (const k of ['launchedAt', 'lastUpdateAt']) if (typeof o[k] !== 'number') bad(`tasks[${i}].${k} must be a number`)
+  if (typeof o.state !== 'string' || !TASK_STATES.has(o.state)) bad(`tasks[${i}].state ${JSON.stringify(o.state)} is not a task state`)
+  if (o.initialClusterState !== 'new' && o.initialClusterState !== 'existing') bad(`tasks[${i}].initialClusterState must be "new" or "existing"`)
+}
+
+function checkReseed(r: unknown, bad: (m: string) => never): void {
+  if (!isObj(r)) bad('reseed must be null or an object')
+  const o = r as Record<string, unknown>
+  if (typeof o.op !== 'string' || o.op === '') bad('reseed.op must be a non-empty string')
+  if (o.phase !== 'ranking' && o.phase !== 'seeding' && o.phase !== 'killing') bad(`reseed.phase ${JSON.stringify(o.phase)} is unknown`)
+  if (!Array.isArray(o.candidates)) bad('reseed.candidates must be an array')
+  if (!Number.isInteger(o.current)) bad('reseed.current must be an integer')
+  if (!Array.isArray(o.messaged)) bad('reseed.messaged must be an array')
+  if (typeof o.startedAt !== 'number') bad('reseed.startedAt must be a number')
+}

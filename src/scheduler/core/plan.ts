@@ -1,0 +1,108 @@
+/**
+ * The planner: runs after every event and decides what to do from the facts in the state
+ * (level-triggered, like a controller loop), so every handler only records facts and stale timers
+ * are harmless. Order: total-loss detection → kill strays → launch timeouts → automatic re-seed →
+ * re-seed progress (RESEEDING) or membership changes then growth (MUTABLE) → member-list refresh →
+ * decline unkept offers → REVIVE/SUPPRESS → next 'wake' timer.
+ * Total loss (bootstrapped, no live task): TOTAL_LOSS, LOG error, launch nothing; left only when a
+ *   task comes back.
+ */
+import {log} from './actions.js'
+import type {Ctx} from './ctx.js'
+import {emit} from './ctx.js'
+import {planGrowth} from './grow.js'
+import {randomHex} from './ids.js'
+import {declineUnkept, planSuppression} from './launch.js'
+import {planMemberOps, via} from './membership.js'
+import {planReseed, startReseed} from './reseed.js'
+import {allTasks, deadTasks, isDeadState, liveTasks, modeOf, runningTasks} from './state.js'
+
+export function plan(ctx: Ctx): void {
+  const {s, now} = ctx
+  if (!s.loaded || s.removed) return
+  s.stats.running_servers = runningTasks(s).length
+  if (!s.bootstrapped) for (const t of deadTasks(s)) delete s.tasks[t.taskId] // no cluster yet: nothing to remove
+  if (s.connected && s.reconciled) {
+    const live = liveTasks(s)
+    if (!s.reseed && s.bootstrapped && live.length === 0 && !s.totalLoss) {
+      s.totalLoss = true
+      s.stats.healthy = 0
+      emit(ctx, log('error', 'TOTAL CLUSTER LOSS: no etcd member task is alive. Launching nothing: a new member cannot recover the data. ' +
+        'Recover the data from a lost member\'s sandbox (etcd_data) if possible, then start a new cluster.', {deadTasks: deadTasks(s).map((t) => t.taskId)}))
+    } else if (s.totalLoss && live.length > 0) {
+      s.totalLoss = false
+      emit(ctx, log('warn', 'a member task is alive again: leaving the total-loss state', {tasks: live.map((t) => t.taskId)}))
+    }
+    const mode = modeOf(s)
+    if (mode === 'MUTABLE' || mode === 'RESEEDING') killStrays(ctx)
+    if (mode === 'MUTABLE') {
+      launchTimeouts(ctx)
+      const h = s.health
+      if (h.livelocked && s.config.autoReseed && runningTasks(s).length > 0 &&
+        (h.lastReseedFailedAt === null || now - h.lastReseedFailedAt >= s.config.reseedTimeoutMs)) {
+        startReseed(ctx, `auto-${randomHex(s, 8)}`, false)
+      }
+    }
+    if (modeOf(s) === 'RESEEDING') planReseed(ctx)
+    else if (modeOf(s) === 'MUTABLE') planGrowth(ctx, planMemberOps(ctx))
+  }
+  refreshMemberList(ctx)
+  declineUnkept(ctx)
+  planSuppression(ctx)
+}
+
+function killStrays(ctx: Ctx): void {
+  const {s, now} = ctx
+  for (const [taskId, st] of Object.entries(s.strays).sort()) {
+    if (st.killSentAt !== null && now - st.killSentAt < s.config.memberOpTimeoutMs) continue
+    st.killSentAt = now
+    emit(ctx, st.agentId ? {type: 'KILL', taskId, agentId: st.agentId} : {type: 'KILL', taskId})
+  }
+}
+
+function launchTimeouts(ctx: Ctx): void {
+  const {s, now} = ctx
+  for (const t of liveTasks(s)) {
+    if (t.state !== 'TASK_STAGING' && t.state !== 'TASK_STARTING') continue
+    if (now - t.launchedAt < s.config.launchTimeoutMs) continue
+    if (t.killRequestedAt !== undefined && now - t.killRequestedAt < s.config.memberOpTimeoutMs) continue
+    t.killRequestedAt = now
+    emit(ctx, {type: 'KILL', taskId: t.taskId, agentId: t.agentId})
+    emit(ctx, log('warn', 'task did not start in time: killing it', {taskId: t.taskId, member: t.memberName, state: t.state, launchTimeoutMs: s.config.launchTimeoutMs}))
+  }
+}
+
+function refreshMemberList(ctx: Ctx): void {
+  const {s, now} = ctx
+  if (runningTasks(s).length === 0) return
+  const stale = s.membership === null || s.membership.observedAt <= s.lastMembershipChangeAt
+  if (!stale) return
+  if (s.memberListSentAt !== null && now - s.memberListSentAt < s.config.memberOpTimeoutMs) return
+  s.memberListSentAt = now
+  emit(ctx, {type: 'MEMBER_LIST', via: via(s)})
+}
+
+/** Earliest future deadline the planner cares about (for the 'wake' timer). */
+export function nextWake(ctx: Ctx): number | null {
+  const {s, now} = ctx
+  const c = s.config
+  const t: number[] = []
+  if (s.memberOp) t.push(s.memberOp.sentAt + c.memberOpTimeoutMs)
+  t.push(s.memberOpRetryAt)
+  if (s.pendingAdd) t.push(s.pendingAdd.startedAt + c.offerHoldMs, s.pendingAdd.startedAt + c.memberGraceMs)
+  for (const since of Object.values(s.unbackedSince)) t.push(since + c.memberGraceMs)
+  for (const task of allTasks(s)) {
+    if (isDeadState(task.state)) continue
+    if (task.state === 'TASK_STAGING' || task.state === 'TASK_STARTING') t.push(task.launchedAt + c.launchTimeoutMs)
+    if (task.killRequestedAt !== undefined) t.push(task.killRequestedAt + c.memberOpTimeoutMs)
+  }
+  for (const st of Object.values(s.strays)) if (st.killSentAt !== null) t.push(st.killSentAt + c.memberOpTimeoutMs)
+  if (s.bootstrapWaitStart !== null) t.push(s.bootstrapWaitStart + c.bootstrapWaitMs)
+  if (s.reseed?.deadline != null) t.push(s.reseed.deadline)
+  if (s.health.livelocked && s.health.lastReseedFailedAt !== null) t.push(s.health.lastReseedFailedAt + c.reseedTimeoutMs)
+  if (s.persistRetryAt !== null) t.push(s.persistRetryAt)
+  if (s.memberListSentAt !== null) t.push(s.memberListSentAt + c.memberOpTimeoutMs)
+  for (const o of Object.values(s.offers)) t.push(o.receivedAt + c.offerHoldMs)
+  const future = t.filter((x) => x > now)
+  return future.length > 0 ? Math.min(...future) : null
+}

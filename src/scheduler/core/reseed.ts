@@ -1,0 +1,238 @@
+/**
+ * Re-seed: recover a livelocked cluster (quorum lost) from its most up-to-date live member.
+ *
+ * Phases (persisted in `reseed`, so a restarted scheduler finishes the job):
+ *   ranking  HEALTH_CHECK of running tasks; rank by the committed raft index each member reports about
+ *            itself (rankReseedCandidates). None → the attempt fails (nothing is killed).
+ *   seeding  MESSAGE {type:'reseed', op} to the best candidate's executor; proof = its reseed-progress
+ *            'done' for this op, or a probe showing it leads alone and serves reads. No proof within
+ *            reseedCandidateTimeoutMs → next candidate ('failed' from the executor → next at once).
+ *            A late proof from an earlier candidate of the same op is accepted too (first proven wins).
+ *            After a restart/reconnection in this phase the MESSAGE is NOT re-sent: the candidate is
+ *            re-checked (probe) until a fresh deadline, then the next one is tried.
+ *   killing  KILL every other live task (only now, once a seed is proven); done when all are dead.
+ *            Then growth back to clusterSize proceeds one member at a time (grow.ts).
+ * Invariants: nothing is killed before a seed is proven; one re-seed at a time; no launch during it.
+ * Manual: ReseedRequested{op, force} — refused while healthy unless force, while not reconciled, while
+ *   another re-seed runs, or with no running member. autoReseed=false disables only the automatic one.
+ * cluster_reseeds counts re-seeds started.
+ */
+import type {MemberProbe} from '../../lib/etcd/probe.js'
+import {healthVerdict, rankReseedCandidates} from '../../lib/etcd/verdict.js'
+import {decodeFrameworkMessage, encodeFrameworkMessage} from '../../lib/member-config.js'
+import {log} from './actions.js'
+import type {Ctx} from './ctx.js'
+import {emit} from './ctx.js'
+import type {OperationRecord, ReseedCandidateRec} from './state.js'
+import {clientUrl, isDeadState, liveTasks, modeOf, runningTasks} from './state.js'
+
+const MAX_OPERATIONS = 20
+
+function recordOp(ctx: Ctx, op: string, status: OperationRecord['status'], message: string): void {
+  const {s, now} = ctx
+  const existing = s.operations.find((o) => o.op === op)
+  if (existing) {
+    existing.status = status
+    existing.message = message
+    existing.updatedAt = now
+  } else {
+    s.operations.push({op, kind: 'reseed', status, message, createdAt: now, updatedAt: now})
+    if (s.operations.length > MAX_OPERATIONS) s.operations.splice(0, s.operations.length - MAX_OPERATIONS)
+  }
+}
+
+export function onReseedRequested(ctx: Ctx, op: string, force: boolean): void {
+  const {s} = ctx
+  if (typeof op !== 'string' || op.length === 0 || op.length > 128) {
+    emit(ctx, log('warn', 're-seed request with an invalid operation id ignored'))
+    return
+  }
+  if (s.operations.some((o) => o.op === op)) {
+    emit(ctx, log('info', 're-seed request repeated; already recorded', {op}))
+    return
+  }
+  const refuse = (why: string): void => {
+    recordOp(ctx, op, 'refused', why)
+    emit(ctx, log('warn', `re-seed refused: ${why}`, {op}))
+  }
+  const mode = modeOf(s)
+  if (s.reseed) return refuse(`re-seed ${s.reseed.op} is already running`)
+  if (mode === 'TOTAL_LOSS') return refuse('no live member is left to seed from (total loss)')
+  if (mode !== 'MUTABLE') return refuse(`the scheduler is ${mode}; retry once it is subscribed and reconciled`)
+  if (runningTasks(s).length === 0) return refuse('no running member to seed from')
+  if (s.health.verdict?.healthy && !force) return refuse('the cluster is healthy; use force to re-seed anyway')
+  startReseed(ctx, op, true)
+}
+
+export function startReseed(ctx: Ctx, op: string, manual: boolean): void {
+  const {s, now} = ctx
+  s.reseed = {op, manual, phase: 'ranking', startedAt: now, candidates: [], current: 0, deadline: now + s.config.memberOpTimeoutMs, messaged: []}
+  s.stats.cluster_reseeds++
+  s.stats.last_reseed_at = now
+  recordOp(ctx, op, 'running', 'ranking live members by raft index')
+  emit(ctx, log('warn', `starting ${manual ? 'manual' : 'automatic'} re-seed`, {op, running: runningTasks(s).map((t) => t.memberName)}))
+  probeRunning(ctx)
+}
+
+function probeRunning(ctx: Ctx): void {
+  const {s, now} = ctx
+  const urls = runningTasks(s).map((t) => clientUrl(s, t))
+  if (urls.length === 0) return
+  s.health.lastCheckSentAt = now
+  emit(ctx, {type: 'HEALTH_CHECK', clientUrls: urls})
+}
+
+function fail(ctx: Ctx, why: string): void {
+  const {s, now} = ctx
+  const r = s.reseed!
+  recordOp(ctx, r.op, 'failed', why)
+  emit(ctx, log('error', `re-seed failed: ${why}; nothing was killed`, {op: r.op}))
+  s.reseed = null
+  s.health.lastReseedFailedAt = now
+}
+
+function sendSeed(ctx: Ctx): void {
+  const {s, now} = ctx
+  const r = s.reseed!
+  for (; r.current < r.candidates.length; r.current++) {
+    const c = r.candidates[r.current]!
+    const t = s.tasks[c.taskId]
+    if (!t || isDeadState(t.state)) continue
+    r.messaged.push(t.taskId)
+    r.deadline = now + s.config.reseedCandidateTimeoutMs
+    emit(ctx, {type: 'MESSAGE', agentId: t.agentId, executorId: t.taskId, data: encodeFrameworkMessage({type: 'reseed', op: r.op})})
+    recordOp(ctx, r.op, 'running', `asked ${t.memberName} (raft index ${c.raftIndex}) to become the seed`)
+    emit(ctx, log('warn', 'asking a member to become the re-seed', {op: r.op, member: t.memberName, raftIndex: c.raftIndex, raftTerm: c.raftTerm}))
+    return
+  }
+  fail(ctx, `no candidate proved itself (tried ${r.messaged.length})`)
+}
+
+function proven(ctx: Ctx, taskId: string, how: string): void {
+  const {s, now} = ctx
+  const r = s.reseed!
+  r.phase = 'killing'
+  r.seedTaskId = taskId
+  r.deadline = now + s.config.memberOpTimeoutMs
+  s.membership = null
+  s.lastMembershipChangeAt = now
+  const seed = s.tasks[taskId]
+  recordOp(ctx, r.op, 'running', `seed ${seed?.memberName ?? taskId} proven (${how}); killing the other members`)
+  emit(ctx, log('warn', 're-seed proven; killing every other member task', {op: r.op, seed: seed?.memberName ?? taskId, how}))
+  killOthers(ctx)
+}
+
+function killOthers(ctx: Ctx): void {
+  const {s, now} = ctx
+  const r = s.reseed!
+  for (const t of liveTasks(s)) {
+    if (t.taskId === r.seedTaskId) continue
+    t.killRequestedAt = now
+    emit(ctx, {type: 'KILL', taskId: t.taskId, agentId: t.agentId})
+  }
+}
+
+export function onReseedHealth(ctx: Ctx, probes: MemberProbe[]): void {
+  const {s} = ctx
+  const r = s.reseed
+  if (!r || !s.connected || !s.reconciled) return
+  if (r.phase === 'ranking') {
+    const byUrl = new Map(runningTasks(s).map((t) => [clientUrl(s, t), t] as const))
+    const ranked: ReseedCandidateRec[] = []
+    for (const c of rankReseedCandidates(probes)) {
+      const t = byUrl.get(c.clientUrl)
+      if (t) ranked.push({taskId: t.taskId, clientUrl: c.clientUrl, memberId: c.memberId, raftIndex: c.raftIndex, raftTerm: c.raftTerm, revision: c.revision})
+    }
+    if (ranked.length === 0) return fail(ctx, 'no live member answered a status call: nothing to seed from')
+    r.candidates = ranked
+    r.current = 0
+    r.phase = 'seeding'
+    return sendSeed(ctx)
+  }
+  if (r.phase === 'seeding') {
+    for (const id of r.messaged) {
+      const t = s.tasks[id]
+      if (!t || isDeadState(t.state)) continue
+      const p = probes.find((x) => x.clientUrl === clientUrl(s, t))
+      if (!p?.status || !p.readOk || p.status.leader !== p.status.memberId) continue
+      const followers = probes.filter((x) => x.status && x.clientUrl !== p.clientUrl && x.status.leader === p.status!.memberId).length
+      if (followers === 0 && healthVerdict(1, [p]).healthy) return proven(ctx, id, 'serves alone as leader')
+    }
+  }
+}
+
+export function onFrameworkMessage(ctx: Ctx, executorId: string, data: string): void {
+  const {s} = ctx
+  const msg = decodeFrameworkMessage(data)
+  if (!msg || msg.type !== 'reseed-progress') {
+    emit(ctx, log('debug', 'ignored framework message', {executorId}))
+    return
+  }
+  const r = s.reseed
+  if (!r || r.op !== msg.op || r.phase !== 'seeding' || !r.messaged.includes(executorId)) {
+    emit(ctx, log('info', 'stale re-seed progress ignored', {op: msg.op, step: msg.step, executorId}))
+    return
+  }
+  emit(ctx, log(msg.step === 'failed' ? 'warn' : 'info', 're-seed progress', {op: msg.op, step: msg.step, executorId, message: msg.message ?? null}))
+  if (!s.connected || !s.reconciled) return
+  if (msg.step === 'done') return proven(ctx, executorId, 'executor reported done')
+  if (msg.step === 'failed' && r.candidates[r.current]?.taskId === executorId) {
+    r.current++
+    sendSeed(ctx)
+  }
+}
+
+/** Deadlines and resumption; called by plan.ts while RESEEDING. */
+export function planReseed(ctx: Ctx): void {
+  const {s, now} = ctx
+  const r = s.reseed!
+  if (r.resumed) {
+    r.resumed = false
+    emit(ctx, log('warn', 'resuming the re-seed that was in progress', {op: r.op, phase: r.phase}))
+    if (r.phase === 'killing') {
+      r.deadline = now + s.config.memberOpTimeoutMs
+      killOthers(ctx)
+    } else {
+      r.deadline = now + (r.phase === 'seeding' ? s.config.reseedCandidateTimeoutMs : s.config.memberOpTimeoutMs)
+      probeRunning(ctx)
+    }
+    return
+  }
+  if (r.phase === 'killing') {
+    const seed = r.seedTaskId
+    const others = liveTasks(s).filter((t) => t.taskId !== seed)
+    if (others.length === 0) {
+      recordOp(ctx, r.op, 'succeeded', `cluster re-seeded from ${s.tasks[seed ?? '']?.memberName ?? seed}; growing back one member at a time`)
+      emit(ctx, log('warn', 're-seed done; growing back to full size one member at a time', {op: r.op, seed: seed ?? null}))
+      s.reseed = null
+      s.health.livelocked = false
+      s.health.lostQuorumSince = null
+      s.health.verdict = null
+      s.stats.healthy = 0
+      return
+    }
+    if (r.deadline !== null && now >= r.deadline) {
+      r.deadline = now + s.config.memberOpTimeoutMs
+      killOthers(ctx)
+    }
+    return
+  }
+  if (r.deadline === null || now < r.deadline) {
+    if (r.phase === 'seeding') {
+      const cur = r.candidates[r.current]
+      const t = cur ? s.tasks[cur.taskId] : undefined
+      if (!t || isDeadState(t.state)) {
+        r.current++
+        sendSeed(ctx)
+      }
+    }
+    return
+  }
+  if (r.phase === 'ranking') {
+    r.deadline = now + s.config.memberOpTimeoutMs
+    probeRunning(ctx)
+    return
+  }
+  r.current++
+  sendSeed(ctx)
+}

@@ -1,0 +1,322 @@
+/**
+ * A deterministic in-memory world for scenario tests of the core (and of drivers): fake Mesos
+ * agents/offers/tasks and a fake etcd membership with quorum rules, answering the core's actions
+ * with events, plus fake timers driven by `advance`. Pure (no I/O, no real clock).
+ */
+import type {Offer, TaskState, TaskStatus} from '../../lib/mesos/types.js'
+import type {MemberProbe} from '../../lib/etcd/probe.js'
+import {decodeFrameworkMessage, encodeFrameworkMessage, parseMemberConfig, type MemberConfig} from '../../lib/member-config.js'
+import type {SchedulerAction} from './actions.js'
+import type {SchedulerConfigInput} from './config.js'
+import {resolveConfig} from './config.js'
+import type {SchedulerEvent, TimerName} from './events.js'
+import {initialState, parsePersistedDoc, serializePersistedDoc, type PersistedDoc} from './persist.js'
+import type {EtcdMember, SchedulerState} from './state.js'
+import {step} from './step.js'
+
+export interface SimAgent { agentId: string; hostname: string; ports: [number, number][]; up: boolean }
+export interface SimTask { taskId: string; agentId: string; cfg: MemberConfig; state: TaskState }
+export interface SimMember { id: string; name: string; peerUrl: string; clientUrl: string; isLearner: boolean; started: boolean; alive: boolean; raftIndex: number }
+
+export class World {
+  state: SchedulerState
+  now: number
+  readonly agents = new Map<string, SimAgent>()
+  readonly tasks = new Map<string, SimTask>()
+  members: SimMember[] = []
+  readonly timers = new Map<TimerName, number>()
+  readonly actions: SchedulerAction[] = []
+  readonly events: SchedulerEvent[] = []
+  private readonly queue: SchedulerEvent[] = []
+  private readonly outstanding = new Map<string, string>()
+  suppressed = false
+  /** Answer actions automatically (false: only record them). */
+  respond = true
+  addRefusals = 0
+  /** Task ids whose explicit reconciliation gets no answer (agent recovering). */
+  readonly reconcileSilent = new Set<string>()
+  /** Task ids whose executor ignores the reseed MESSAGE. */
+  readonly reseedIgnores = new Set<string>()
+  /** Task ids whose executor re-seeds but never reports 'done'. */
+  readonly reseedNoReport = new Set<string>()
+  persisted: PersistedDoc | null = null
+  fatal: SchedulerAction | null = null
+  private nextMemberId = 100
+  private nextOffer = 1
+  private nextUuid = 1
+
+  constructor(public configInput: SchedulerConfigInput, agents: number | SimAgent[], opts: {seed?: number; now?: number} = {}) {
+    this.now = opts.now ?? 1_000_000
+    this.state = initialState(resolveConfig(configInput), opts.seed ?? 7)
+    const list = typeof agents === 'number'
+      ? Array.from({length: agents}, (_, i): SimAgent => ({agentId: `S${i + 1}`, hostname: `agent${i + 1}.test`, ports: [[31000 + i * 100, 31000 + i * 100 + 10]], up: true}))
+      : agents
+    for (const a of list) this.agents.set(a.agentId, a)
+  }
+
+  /** Feeds one event and every event the world produces in answer (no time passes). */
+  feed(ev: SchedulerEvent): SchedulerAction[] {
+    const start = this.actions.length
+    this.queue.push(ev)
+    while (this.queue.length > 0) {
+      const e = this.queue.shift()!
+      this.events.push(e)
+      const r = step(this.state, e, this.now)
+      this.state = r.state
+      for (const a of r.actions) {
+        this.actions.push(a)
+        if (this.respond) this.handle(a)
+        else if (a.type === 'SET_TIMER') this.timers.set(a.name, a.atMs)
+      }
+    }
+    return this.actions.slice(start)
+  }
+
+  start(doc: PersistedDoc | null = null): SchedulerAction[] {
+    return this.feed({type: 'PersistedStateLoaded', doc})
+  }
+
+  /** Restart the scheduler process: fresh state from the last PERSISTed document (JSON round trip). */
+  restart(seed = 99, patch: Partial<SchedulerConfigInput> = {}): SchedulerAction[] {
+    this.configInput = {...this.configInput, ...patch}
+    this.state = initialState(resolveConfig(this.configInput), seed)
+    this.timers.clear()
+    this.outstanding.clear()
+    const doc = this.persisted ? parsePersistedDoc(serializePersistedDoc(this.persisted)) : null
+    return this.start(doc)
+  }
+
+  /** Lets `ms` pass, firing due timers in order; offers all free agents after each timer unless suppressed. */
+  advance(ms: number, opts: {offers?: boolean} = {}): void {
+    const target = this.now + ms
+    for (;;) {
+      const due = [...this.timers].filter(([, at]) => at <= target).sort((a, b) => a[1] - b[1])[0]
+      if (!due) break
+      this.timers.delete(due[0])
+      this.now = Math.max(this.now, due[1])
+      this.feed({type: 'TimerFired', name: due[0]})
+      if (opts.offers !== false && !this.suppressed) this.offerAll()
+    }
+    this.now = target
+  }
+
+  offerAll(): SchedulerAction[] {
+    const offers: Offer[] = []
+    for (const a of this.agents.values()) {
+      if (!a.up || [...this.outstanding.values()].includes(a.agentId)) continue
+      const id = `O${this.nextOffer++}`
+      this.outstanding.set(id, a.agentId)
+      offers.push(simOffer(id, a))
+    }
+    return offers.length > 0 ? this.feed({type: 'Offers', offers}) : []
+  }
+
+  uuid(): string {
+    const b = Buffer.alloc(16)
+    b.writeUInt32BE(this.nextUuid++, 12)
+    b[6] = 0x40
+    return b.toString('base64')
+  }
+
+  update(taskId: string, state: TaskState, extra: Partial<TaskStatus> = {}): SchedulerAction[] {
+    const t = this.tasks.get(taskId)
+    if (t) t.state = state
+    return this.feed({type: 'Update', status: {task_id: {value: taskId}, state, agent_id: {value: t?.agentId ?? 'S?'}, uuid: this.uuid(), source: 'SOURCE_EXECUTOR', ...extra}})
+  }
+
+  failTask(taskId: string, state: TaskState = 'TASK_FAILED'): SchedulerAction[] {
+    const m = this.memberOfTask(taskId)
+    if (m) m.alive = false
+    return this.update(taskId, state, {source: 'SOURCE_AGENT', reason: 'REASON_EXECUTOR_TERMINATED'})
+  }
+
+  loseAgent(agentId: string): void {
+    const a = this.agents.get(agentId)!
+    a.up = false
+    for (const [id, ag] of [...this.outstanding]) if (ag === agentId) { this.outstanding.delete(id); this.feed({type: 'Rescind', offerId: id}) }
+    for (const t of this.tasks.values()) {
+      if (t.agentId !== agentId || t.state !== 'TASK_RUNNING') continue
+      const m = this.memberOfTask(t.taskId)
+      if (m) m.alive = false
+      t.state = 'TASK_LOST'
+      this.feed({type: 'Update', status: {task_id: {value: t.taskId}, state: 'TASK_LOST', agent_id: {value: agentId}, source: 'SOURCE_MASTER', reason: 'REASON_AGENT_REMOVED', message: 'health check timed out'}})
+    }
+    this.feed({type: 'Failure', agentId})
+  }
+
+  reregisterAgent(agentId: string): void {
+    this.agents.get(agentId)!.up = true
+    for (const t of this.tasks.values()) {
+      if (t.agentId !== agentId || t.state !== 'TASK_LOST') continue
+      t.state = 'TASK_RUNNING'
+      const m = this.memberOfTask(t.taskId)
+      if (m) m.alive = true
+      this.feed({type: 'Update', status: {task_id: {value: t.taskId}, state: 'TASK_RUNNING', agent_id: {value: agentId}, source: 'SOURCE_MASTER', reason: 'REASON_AGENT_REREGISTERED', message: 'Unreachable agent re-reregistered'}})
+    }
+  }
+
+  memberOfTask(taskId: string): SimMember | undefined {
+    const t = this.tasks.get(taskId)
+    return t ? this.members.find((m) => m.peerUrl === `http://${t.cfg.member.host}:${t.cfg.member.peerPort}`) : undefined
+  }
+
+  liveTasks(): SimTask[] {
+    return [...this.tasks.values()].filter((t) => ['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING'].includes(t.state))
+  }
+
+  hasQuorum(): boolean {
+    const voters = this.members.filter((m) => !m.isLearner)
+    return voters.filter((m) => m.started && m.alive).length >= Math.floor(voters.length / 2) + 1
+  }
+
+  private leaderId(): string {
+    if (!this.hasQuorum()) return '0'
+    return this.members.filter((m) => !m.isLearner && m.started && m.alive).map((m) => m.id).sort()[0] ?? '0'
+  }
+
+  toEtcd(m: SimMember): EtcdMember {
+    return {id: m.id, name: m.started ? m.name : '', peerUrls: [m.peerUrl], clientUrls: m.started ? [m.clientUrl] : [], isLearner: m.isLearner}
+  }
+
+  probe(url: string): MemberProbe {
+    const m = this.members.find((x) => x.clientUrl === url && x.started && x.alive)
+    if (!m) return {clientUrl: url, reachable: false, readOk: false, error: 'connection refused', tookMs: 1}
+    const leader = this.leaderId()
+    const alone = this.members.length === 1
+    return {
+      clientUrl: url, reachable: true, readOk: leader !== '0' || alone, tookMs: 1,
+      status: {endpoint: url, memberId: m.id, leader: alone ? m.id : leader, raftIndex: m.raftIndex, raftTerm: 2, raftAppliedIndex: m.raftIndex,
+        revision: m.raftIndex, dbSize: 1, isLearner: m.isLearner, errors: leader === '0' && !alone ? ['etcdserver: no leader'] : [], version: '3.4.23'},
+    }
+  }
+
+  private reply(ev: SchedulerEvent): void {
+    this.queue.push(ev)
+  }
+
+  private handle(a: SchedulerAction): void {
+    switch (a.type) {
+      case 'SUBSCRIBE': return this.reply({type: 'Subscribed', frameworkId: a.frameworkId ?? 'fw-1'})
+      case 'SET_TIMER': this.timers.set(a.name, a.atMs); return
+      case 'PERSIST': this.persisted = parsePersistedDoc(serializePersistedDoc(a.doc)); return
+      case 'FATAL': this.fatal = a; return
+      case 'SUPPRESS': this.suppressed = true; return
+      case 'REVIVE': this.suppressed = false; return
+      case 'DECLINE': for (const id of a.offerIds) this.outstanding.delete(id); return
+      case 'ACCEPT': return this.accept(a)
+      case 'KILL': return this.kill(a.taskId)
+      case 'RECONCILE': return this.reconcile(a.tasks.map((t) => t.taskId))
+      case 'HEALTH_CHECK': return this.reply({type: 'HealthObserved', probes: a.clientUrls.map((u) => this.probe(u))})
+      case 'MEMBER_LIST': {
+        const ok = a.via.some((u) => this.members.some((m) => m.clientUrl === u && m.started && m.alive))
+        return this.reply(ok ? {type: 'MemberListObserved', members: this.members.map((m) => this.toEtcd(m))} : {type: 'MemberListFailed', message: 'unreachable'})
+      }
+      case 'MEMBER_ADD': {
+        const url = a.peerUrls[0]!
+        if (!this.hasQuorum()) return this.reply({type: 'MemberAddFailed', peerUrl: url, code: 'NO_LEADER', retryable: true, message: 'etcdserver: no leader'})
+        if (this.addRefusals > 0) {
+          this.addRefusals--
+          return this.reply({type: 'MemberAddFailed', peerUrl: url, code: 'UNHEALTHY_CLUSTER', retryable: true, message: 'etcdserver: unhealthy cluster'})
+        }
+        const m: SimMember = {id: String(this.nextMemberId++), name: '', peerUrl: url, clientUrl: '', isLearner: a.learner, started: false, alive: true, raftIndex: 0}
+        this.members.push(m)
+        return this.reply({type: 'MemberAdded', peerUrl: url, member: this.toEtcd(m), members: this.members.map((x) => this.toEtcd(x))})
+      }
+      case 'MEMBER_REMOVE': {
+        if (!this.members.some((m) => m.id === a.memberId)) return this.reply({type: 'MemberRemoveFailed', memberId: a.memberId, code: 'MEMBER_NOT_FOUND', retryable: false, message: 'member not found'})
+        if (!this.hasQuorum()) return this.reply({type: 'MemberRemoveFailed', memberId: a.memberId, code: 'UNHEALTHY_CLUSTER', retryable: true, message: 'unhealthy cluster'})
+        this.members = this.members.filter((m) => m.id !== a.memberId)
+        return this.reply({type: 'MemberRemoved', memberId: a.memberId})
+      }
+      case 'MEMBER_PROMOTE': {
+        const m = this.members.find((x) => x.id === a.memberId)
+        if (m && this.hasQuorum()) {
+          m.isLearner = false
+          return this.reply({type: 'MemberPromoted', memberId: a.memberId})
+        }
+        return this.reply({type: 'MemberPromoteFailed', memberId: a.memberId, code: 'LEARNER_NOT_READY', retryable: true, message: 'not in sync'})
+      }
+      case 'MESSAGE': return this.message(a.executorId, a.data)
+      default:
+    }
+  }
+
+  private accept(a: Extract<SchedulerAction, {type: 'ACCEPT'}>): void {
+    for (const id of a.offerIds) this.outstanding.delete(id)
+    for (const op of a.operations) {
+      for (const ti of op.launch?.task_infos ?? []) {
+        const cfg = parseMemberConfig(ti.data)
+        const t: SimTask = {taskId: ti.task_id.value, agentId: ti.agent_id.value, cfg, state: 'TASK_STAGING'}
+        this.tasks.set(t.taskId, t)
+        const url = (p: string): string => p
+        if (cfg.initialClusterState === 'new') {
+          for (const p of cfg.initialCluster) {
+            if (!this.members.some((m) => m.peerUrl === p.peerUrl)) {
+              this.members.push({id: String(this.nextMemberId++), name: p.name, peerUrl: url(p.peerUrl), clientUrl: '', isLearner: false, started: false, alive: true, raftIndex: 0})
+            }
+          }
+        }
+        const m = this.memberOfTask(t.taskId)
+        if (!m) {
+          t.state = 'TASK_FAILED'
+          this.reply({type: 'Update', status: {task_id: ti.task_id, state: 'TASK_FAILED', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR', message: 'member was not added'}})
+          continue
+        }
+        m.name = cfg.member.name
+        m.clientUrl = `http://${cfg.member.host}:${cfg.member.clientPort}`
+        m.started = true
+        m.alive = true
+        t.state = 'TASK_RUNNING'
+        this.reply({type: 'Update', status: {task_id: ti.task_id, state: 'TASK_STARTING', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR'}})
+        this.reply({type: 'Update', status: {task_id: ti.task_id, state: 'TASK_RUNNING', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR'}})
+      }
+    }
+  }
+
+  private kill(taskId: string): void {
+    const t = this.tasks.get(taskId)
+    if (!t || !['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING'].includes(t.state)) {
+      return this.reply({type: 'Update', status: {task_id: {value: taskId}, state: 'TASK_LOST', source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION', message: 'Reconciliation: Task is unknown'}})
+    }
+    t.state = 'TASK_KILLED'
+    const m = this.memberOfTask(taskId)
+    if (m) m.alive = false
+    this.reply({type: 'Update', status: {task_id: {value: taskId}, state: 'TASK_KILLED', agent_id: {value: t.agentId}, uuid: this.uuid(), source: 'SOURCE_EXECUTOR'}})
+  }
+
+  private reconcile(ids: string[]): void {
+    const list = ids.length > 0 ? ids : this.liveTasks().map((t) => t.taskId)
+    for (const id of list) {
+      if (ids.length > 0 && this.reconcileSilent.has(id)) continue
+      const t = this.tasks.get(id)
+      this.reply({type: 'Update', status: {task_id: {value: id}, state: t?.state ?? 'TASK_LOST', ...(t ? {agent_id: {value: t.agentId}} : {}), source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION', message: 'Reconciliation: Latest task state'}})
+    }
+  }
+
+  private message(executorId: string, data: string): void {
+    const msg = decodeFrameworkMessage(data)
+    const t = this.tasks.get(executorId)
+    if (!msg || msg.type !== 'reseed' || !t || this.reseedIgnores.has(executorId)) return
+    const m = this.memberOfTask(executorId)
+    if (!m || !m.alive) return
+    this.members = [m] // --force-new-cluster: a one-member cluster keeping the member id
+    if (this.reseedNoReport.has(executorId)) return
+    this.reply({type: 'FrameworkMessage', agentId: t.agentId, executorId, data: encodeFrameworkMessage({type: 'reseed-progress', op: msg.op, step: 'done'})})
+  }
+
+  actionsOf<T extends SchedulerAction['type']>(type: T, from = 0): Extract<SchedulerAction, {type: T}>[] {
+    return this.actions.slice(from).filter((a): a is Extract<SchedulerAction, {type: T}> => a.type === type)
+  }
+}
+
+export function simOffer(id: string, a: {agentId: string; hostname: string; ports: [number, number][]}): Offer {
+  return {
+    id: {value: id}, framework_id: {value: 'fw-1'}, agent_id: {value: a.agentId}, hostname: a.hostname,
+    resources: [
+      {name: 'cpus', type: 'SCALAR', scalar: {value: 4}, role: '*'},
+      {name: 'mem', type: 'SCALAR', scalar: {value: 8192}, role: '*'},
+      {name: 'disk', type: 'SCALAR', scalar: {value: 20000}, role: '*'},
+      {name: 'ports', type: 'RANGES', ranges: {range: a.ports.map(([begin, end]) => ({begin, end}))}, role: '*'},
+    ],
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * SchedulerState: everything the pure core knows. `step` clones it and returns a new one.
+ *
+ * Mode (derived by `modeOf`, highest priority first):
+ *   FRAMEWORK_REMOVED  the master said "Framework has been removed" (terminal; FATAL was emitted)
+ *   LOADING            waiting for PersistedStateLoaded
+ *   DISCONNECTED       not subscribed (initially, after Disconnected / ERROR)
+ *   RECONCILING        subscribed; waiting until every persisted live task got an update in this run
+ *   RESEEDING          a re-seed is in progress (persisted in `reseed`)
+ *   TOTAL_LOSS         the cluster was bootstrapped but no live task is left: launches nothing
+ *   MUTABLE            the only mode that launches, kills, adds or removes members
+ * Invariants: only MUTABLE (and RESEEDING, for its own kills/messages) mutates the cluster;
+ *   never two members on one agent (or host with singleInstancePerHost); never more than clusterSize
+ *   members unless shrinking; one etcd membership change in flight at a time.
+ */
+import type {Offer, TaskState} from '../../lib/mesos/types.js'
+import {TERMINAL_STATES} from '../../lib/mesos/types.js'
+import type {Member} from '../../lib/etcd/admin.js'
+import type {HealthVerdict} from '../../lib/etcd/verdict.js'
+import type {SchedulerConfig} from './config.js'
+
+export type EtcdMember = Member
+
+export interface TaskRecord {
+  taskId: string
+  memberName: string
+  agentId: string
+  hostname: string
+  peerPort: number
+  clientPort: number
+  /** Latest Mesos state ('TASK_STAGING' right after ACCEPT). */
+  state: TaskState
+  initialClusterState: 'new' | 'existing'
+  launchedAt: number
+  lastUpdateAt: number
+  healthy?: boolean
+  /** Last status reason/message, for operators. */
+  reason?: string
+  killRequestedAt?: number
+  /** Shrinking: remove its member, then kill it; no replacement. */
+  decommission?: boolean
+}
+
+export interface PendingAdd {
+  memberName: string
+  taskId: string
+  agentId: string
+  hostname: string
+  peerPort: number
+  clientPort: number
+  /** The offer held for the launch (null once rescinded/lost: a new offer with the same ports is needed). */
+  offerId: string | null
+  phase: 'adding' | 'added'
+  memberId?: string
+  startedAt: number
+  attempts: number
+}
+
+export interface MemberOp {
+  kind: 'add' | 'remove' | 'promote'
+  memberId?: string
+  peerUrl?: string
+  sentAt: number
+}
+
+export interface ReseedCandidateRec {
+  taskId: string
+  clientUrl: string
+  memberId: string
+  raftIndex: number
+  raftTerm: number
+  revision: number
+}
+
+export type ReseedPhase = 'ranking' | 'seeding' | 'killing'
+export interface ReseedProgress {
+  op: string
+  manual: boolean
+  phase: ReseedPhase
+  startedAt: number
+  candidates: ReseedCandidateRec[]
+  /** Index into candidates of the one being tried. */
+  current: number
+  /** Deadline of the current phase step (ranking answer, candidate proof, kill retry). */
+  deadline: number | null
+  /** Task ids whose executor got the reseed MESSAGE for this op. */
+  messaged: string[]
+  seedTaskId?: string
+  /** Set after a restart / reconnection: re-check, don't re-send blindly. */
+  resumed?: boolean
+}
+
+export interface OperationRecord {
+  op: string
+  kind: 'reseed'
+  status: 'refused' | 'running' | 'succeeded' | 'failed'
+  message: string
+  createdAt: number
+  updatedAt: number
+}
+
+export interface Stats {
+  running_servers: number
+  launched_servers: number
+  failed_servers: number
+  /** Episodes (transitions into livelock), not checks. */
+  cluster_livelocks: number
+  cluster_reseeds: number
+  /** 0 until the first healthy verdict. */
+  healthy: 0 | 1
+  healthy_since: number | null
+  unhealthy_since: number | null
+  last_livelock_at: number | null
+  last_reseed_at: number | null
+  last_launch_at: number | null
+  last_failure_at: number | null
+  stats_since: number | null
+}
+
+export interface HealthState {
+  verdict: HealthVerdict | null
+  observedAt: number | null
+  lostQuorumSince: number | null
+  livelocked: boolean
+  /** When the last automatic re-seed attempt ended without a seed (re-armed after reseedTimeoutMs). */
+  lastReseedFailedAt: number | null
+  lastCheckSentAt: number | null
+}
+
+export interface ReconcileRun {
+  startedAt: number
+  attempt: number
+  awaiting: string[]
+  nextAt: number
+}
+
+export interface SchedulerState {
+  config: SchedulerConfig
+  rng: number
+  loaded: boolean
+  connected: boolean
+  reconciled: boolean
+  removed: boolean
+  totalLoss: boolean
+  bootstrapped: boolean
+  frameworkId: string | null
+  clusterToken: string
+  nextMemberIndex: number
+  tasks: Record<string, TaskRecord>
+  /** Non-terminal tasks Mesos reported that we have no record of: killed once mutable. */
+  strays: Record<string, {agentId: string | null; killSentAt: number | null}>
+  membership: {members: EtcdMember[]; observedAt: number} | null
+  memberListSentAt: number | null
+  unbackedSince: Record<string, number>
+  pendingAdd: PendingAdd | null
+  memberOp: MemberOp | null
+  memberOpRetryAt: number
+  /** Growth waits for a health verdict observed after this (set on every membership change). */
+  lastMembershipChangeAt: number
+  offers: Record<string, {offer: Offer; receivedAt: number}>
+  bootstrapWaitStart: number | null
+  /** Last REVIVE (true) / SUPPRESS (false) emitted on this subscription; null = none yet. */
+  offersWanted: boolean | null
+  reconcile: ReconcileRun | null
+  lastImplicitReconcileAt: number | null
+  health: HealthState
+  reseed: ReseedProgress | null
+  operations: OperationRecord[]
+  stats: Stats
+  /** JSON of the last PERSIST emitted (null before the first), and when to retry after PersistFailed. */
+  persistedJson: string | null
+  persistRetryAt: number | null
+  /** Last atMs set per timer name. */
+  timers: Record<string, number>
+}
+
+export type Mode = 'FRAMEWORK_REMOVED' | 'LOADING' | 'DISCONNECTED' | 'RECONCILING' | 'RESEEDING' | 'TOTAL_LOSS' | 'MUTABLE'
+
+export function modeOf(s: SchedulerState): Mode {
+  if (s.removed) return 'FRAMEWORK_REMOVED'
+  if (!s.loaded) return 'LOADING'
+  if (!s.connected) return 'DISCONNECTED'
+  if (!s.reconciled) return 'RECONCILING'
+  if (s.reseed) return 'RESEEDING'
+  if (s.totalLoss) return 'TOTAL_LOSS'
+  return 'MUTABLE'
+}
+
+/** Dead = terminal, or unreachable/unknown (TASK_LOST and TASK_UNREACHABLE may still come back). */
+export function isDeadState(st: TaskState): boolean {
+  return TERMINAL_STATES.has(st) || st === 'TASK_UNREACHABLE' || st === 'TASK_UNKNOWN'
+}
+
+export function allTasks(s: SchedulerState): TaskRecord[] {
+  return Object.values(s.tasks).sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0))
+}
+export function liveTasks(s: SchedulerState): TaskRecord[] {
+  return allTasks(s).filter((t) => !isDeadState(t.state))
+}
+export function runningTasks(s: SchedulerState): TaskRecord[] {
+  return liveTasks(s).filter((t) => t.state === 'TASK_RUNNING')
+}
+export function deadTasks(s: SchedulerState): TaskRecord[] {
+  return allTasks(s).filter((t) => isDeadState(t.state))
+}
+
+export function peerUrl(s: SchedulerState, t: {hostname: string; peerPort: number}): string {
+  return `${s.config.scheme}://${t.hostname}:${t.peerPort}`
+}
+export function clientUrl(s: SchedulerState, t: {hostname: string; clientPort: number}): string {
+  return `${s.config.scheme}://${t.hostname}:${t.clientPort}`
+}
+
+export function memberMatchesTask(s: SchedulerState, m: EtcdMember, t: TaskRecord): boolean {
+  return (m.name !== '' && m.name === t.memberName) || m.peerUrls.includes(peerUrl(s, t))
+}
+
+export function memberOfTask(s: SchedulerState, t: TaskRecord): EtcdMember | null {
+  return s.membership?.members.find((m) => memberMatchesTask(s, m, t)) ?? null
+}
+
+export function taskOfMember(s: SchedulerState, m: EtcdMember): TaskRecord | null {
+  return allTasks(s).find((t) => memberMatchesTask(s, m, t)) ?? null
+}
+
+/** Client URLs of running tasks: where etcd admin calls go. */
+export function viaUrls(s: SchedulerState, exceptTaskId?: string): string[] {
+  return runningTasks(s).filter((t) => t.taskId !== exceptTaskId && !t.decommission).map((t) => clientUrl(s, t))
+    .concat(runningTasks(s).filter((t) => t.taskId !== exceptTaskId && t.decommission).map((t) => clientUrl(s, t)))
+}
+
+export function emptyStats(): Stats {
+  return {
+    running_servers: 0, launched_servers: 0, failed_servers: 0, cluster_livelocks: 0, cluster_reseeds: 0, healthy: 0,
+    healthy_since: null, unhealthy_since: null, last_livelock_at: null, last_reseed_at: null, last_launch_at: null,
+    last_failure_at: null, stats_since: null,
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Performs the core's etcd actions (MEMBER_ADD/REMOVE/PROMOTE/LIST, HEALTH_CHECK) and turns each
+ * outcome into the core event that reports it. Never throws: failures become *Failed events with
+ * the etcd error code and whether retrying makes sense.
+ */
+import {EtcdAdmin, type EtcdTlsOptions} from '../lib/etcd/admin.js'
+import {toEtcdError, type EtcdErrorCode} from '../lib/etcd/errors.js'
+import {probeMembers} from '../lib/etcd/probe.js'
+import type {SchedulerAction} from './core/actions.js'
+import type {SchedulerEvent} from './core/events.js'
+
+type EtcdAction = Extract<SchedulerAction, {type: 'MEMBER_ADD' | 'MEMBER_REMOVE' | 'MEMBER_PROMOTE' | 'MEMBER_LIST' | 'HEALTH_CHECK'}>
+
+const RETRYABLE: ReadonlySet<EtcdErrorCode> = new Set(['UNREACHABLE', 'TIMEOUT', 'NO_LEADER', 'UNHEALTHY_CLUSTER', 'LEARNER_NOT_READY'])
+
+export async function performEtcd(a: EtcdAction, tls?: EtcdTlsOptions, timeoutMs = 5000): Promise<SchedulerEvent> {
+  if (a.type === 'HEALTH_CHECK') {
+    const probes = await probeMembers(a.clientUrls, {timeoutMs, ...(tls ? {tls} : {})}).catch(() => [])
+    return {type: 'HealthObserved', probes}
+  }
+  const admin = new EtcdAdmin(a.via, {timeoutMs, ...(tls ? {tls} : {})})
+  try {
+    switch (a.type) {
+      case 'MEMBER_LIST':
+        return {type: 'MemberListObserved', members: await admin.memberList()}
+      case 'MEMBER_ADD': {
+        const r = await admin.memberAdd(a.peerUrls, {learner: a.learner})
+        return {type: 'MemberAdded', peerUrl: a.peerUrls[0], member: r.member, members: r.members}
+      }
+      case 'MEMBER_REMOVE':
+        await admin.memberRemove(a.memberId)
+        return {type: 'MemberRemoved', memberId: a.memberId}
+      case 'MEMBER_PROMOTE':
+        await admin.memberPromote(a.memberId)
+        return {type: 'MemberPromoted', memberId: a.memberId}
+    }
+  } catch (err) {
+    const e = toEtcdError(err)
+    const retryable = RETRYABLE.has(e.code)
+    switch (a.type) {
+      case 'MEMBER_LIST':
+        return {type: 'MemberListFailed', message: e.message}
+      case 'MEMBER_ADD':
+        return {type: 'MemberAddFailed', peerUrl: a.peerUrls[0], code: e.code, retryable, message: e.message}
+      case 'MEMBER_REMOVE':
+        if (e.code === 'MEMBER_NOT_FOUND') return {type: 'MemberRemoved', memberId: a.memberId}
+        return {type: 'MemberRemoveFailed', memberId: a.memberId, code: e.code, retryable, message: e.message}
+      case 'MEMBER_PROMOTE':
+        return {type: 'MemberPromoteFailed', memberId: a.memberId, code: e.code, retryable, message: e.message}
+    }
+  } finally {
+    await admin.close().catch(() => undefined)
+  }
+}

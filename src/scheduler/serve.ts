@@ -1,0 +1,200 @@
+/**
+ * `etcd-mesos serve` lifecycle (one owner, STYLE.md 12): resolve options → (local Mesos) → state
+ * store → leader election (ZooKeeper only; a standby waits and serves a standby admin view) →
+ * driver + admin HTTP. SIGINT/SIGTERM stop the driver and leave the etcd tasks running (the next
+ * scheduler picks them up within the failover timeout) — except in `--master local`, where the
+ * embedded Mesos, and so the tasks, stop with the process.
+ */
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import {readFile} from 'node:fs/promises'
+import {fileURLToPath} from 'node:url'
+import type {FrameworkInfo} from '../lib/mesos/types.js'
+import {createMasterDetector, type MasterDetector} from '../lib/mesos/detector.js'
+import {resolveConfig} from './core/config.js'
+import {SchedulerDriver} from './driver.js'
+import {buildAdminHandler} from './admin.js'
+import {createLogger, type Logger} from './logger.js'
+import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
+import {AdminState} from './admin-state.js'
+import type {ServeOptions} from './serve-flags.js'
+
+export interface ServeRuntime extends ServeOptions {
+  adminPort: number
+  adminAddress: string
+  adminTokenFile?: string
+  address?: string
+  executorBin?: string
+  etcdBin: string
+  principal?: string
+  secretFile?: string
+  singleInstancePerAgent: boolean
+  singleInstancePerHost: boolean
+  webUri?: string
+  role: string
+  healthIntervalSec: number
+  bootstrapWaitSec: number
+  memberGraceSec: number
+  localAgents: number
+  localMesosPort: number
+  logDir?: string
+  verbose: boolean
+}
+
+export class ServeError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message)
+  }
+}
+
+const RUN_JS = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+
+function executorCommand(bin: string | undefined) {
+  const target = path.resolve(bin ?? RUN_JS)
+  // The agent builds the executor's environment from scratch (no PATH to our node): use absolute paths.
+  if (target.endsWith('.js')) return {value: process.execPath, shell: false, arguments: [process.execPath, target, 'executor']}
+  return {value: target, shell: false, arguments: [target, 'executor']}
+}
+
+async function readSecret(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
+  } catch (err) {
+    throw new ServeError(`cannot read --mesos-authentication-secret-file ${file}: ${(err as Error).message}`, 2)
+  }
+}
+
+export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<number> {
+  const log = createLogger({verbose: o.verbose, file: o.logDir ? path.join(o.logDir, 'etcd-mesos-scheduler.log') : undefined})
+  for (const w of o.warnings) log.warn(w)
+  const cleanups: (() => Promise<void>)[] = []
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.reverse()) {
+      let timer: NodeJS.Timeout | undefined
+      const limit = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          log.warn('a shutdown step did not finish within 20 s; going on')
+          resolve()
+        }, 20000)
+      })
+      await Promise.race([fn().catch((err: Error) => log.warn('shutdown step failed', {error: err.message})), limit])
+      clearTimeout(timer)
+    }
+  }
+  try {
+    const token = o.adminTokenFile ? (await readFile(o.adminTokenFile, 'utf8').catch((err: Error) => {
+      throw new ServeError(`cannot read --admin-token-file: ${err.message}`, 2)
+    })).trim() : undefined
+    let master = o.master
+    if (master === 'local') {
+      const {startLocalMesos} = await import('../mesos-local/cluster.js')
+      const cpus = Math.max(2, Math.ceil(o.cpus + 0.5))
+      const mem = Math.max(4096, Math.ceil(o.mem + 256))
+      const disk = Math.max(10000, Math.ceil(o.disk + 100))
+      const local = await startLocalMesos({agents: o.localAgents, port: o.localMesosPort, agentResources: `cpus:${cpus};mem:${mem};disk:${disk};ports:[31000-32000]`, log: (l) => log.debug(l)})
+      cleanups.push(() => local.stop())
+      master = new URL(local.masterUrl).host
+      log.info('started the embedded local Mesos', {master, agents: o.localAgents})
+    }
+    const detector: MasterDetector = await createMasterDetector(master).catch((err: Error) => {
+      throw new ServeError(`--master ${master}: ${err.message}`, 2)
+    })
+    cleanups.push(() => detector.close())
+
+    const adminState = new AdminState(o, log)
+    const server = http.createServer(buildAdminHandler({...adminState.deps(), ...(token ? {token} : {})}))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => reject(new ServeError(`admin API cannot listen on ${o.adminAddress}:${o.adminPort}: ${err.code ?? err.message}`, 3)))
+      server.listen(o.adminPort, o.adminAddress, () => resolve())
+    })
+    cleanups.push(() => new Promise<void>((r) => {
+      server.closeAllConnections()
+      server.close(() => r())
+    }))
+    const port = (server.address() as {port: number}).port
+    const adminUrl = `http://${o.address ?? (o.adminAddress === '0.0.0.0' ? os.hostname() : o.adminAddress)}:${port}/`
+    log.info('admin API listening', {url: adminUrl})
+
+    const {store, election} = await openStore(o, adminUrl, log, cleanups)
+    if (election) {
+      adminState.attachElection(election)
+      if (!election.isLeader) {
+        log.info('standing by: another scheduler leads this cluster', {leader: election.leader()?.data.adminUrl})
+        await new Promise<void>((resolve) => {
+          election.once('leader', () => resolve())
+          signal.addEventListener('abort', () => resolve(), {once: true})
+        })
+        if (signal.aborted) return 0
+        log.info('this scheduler is now the leader')
+      }
+    }
+
+    const frameworkInfo: Omit<FrameworkInfo, 'id'> = {
+      user: os.userInfo().username,
+      name: o.clusterName,
+      failover_timeout: o.failoverTimeoutSec,
+      checkpoint: true,
+      roles: [o.role],
+      hostname: o.address ?? os.hostname(),
+      webui_url: o.webUri ?? adminUrl,
+      capabilities: [{type: 'MULTI_ROLE'}],
+    }
+    if (o.principal) frameworkInfo.principal = o.principal
+    const authorization = o.principal && o.secretFile ? `Basic ${Buffer.from(`${o.principal}:${await readSecret(o.secretFile)}`).toString('base64')}` : undefined
+    const config = resolveConfig({
+      clusterName: o.clusterName, clusterSize: o.clusterSize, cpus: o.cpus, mem: o.mem, disk: o.disk,
+      refuseSeconds: o.refuseSeconds, singleInstancePerAgent: o.singleInstancePerAgent, singleInstancePerHost: o.singleInstancePerHost,
+      autoReseed: o.autoReseed, reseedTimeoutMs: o.reseedTimeoutSec * 1000, reseedCandidateTimeoutMs: o.reseedTimeoutSec * 1000,
+      healthIntervalMs: o.healthIntervalSec * 1000, bootstrapWaitMs: o.bootstrapWaitSec * 1000, memberGraceMs: o.memberGraceSec * 1000,
+      executorCommand: executorCommand(o.executorBin), etcdBin: o.etcdBin,
+    })
+    const driver = new SchedulerDriver({config, frameworkInfo, detector, store, log, ...(authorization ? {mesosAuthorization: authorization} : {})})
+    adminState.attachDriver(driver)
+    cleanups.push(() => driver.stop())
+    const fatal = new Promise<number>((resolve) => driver.once('fatal', ({exitCode}: {exitCode: number}) => resolve(exitCode)))
+    election?.on('standby', () => driver.emit('fatal', {message: 'lost scheduler leadership in ZooKeeper; stopping', exitCode: 1}))
+    await driver.start()
+    const aborted = new Promise<number>((resolve) => signal.addEventListener('abort', () => resolve(0), {once: true}))
+    const code = await Promise.race([fatal, aborted])
+    log.info(code === 0 ? 'stopping (signal); etcd tasks keep running' : 'stopping after a fatal error', {exitCode: code})
+    return code
+  } finally {
+    await cleanup()
+  }
+}
+
+async function openStore(o: ServeRuntime, adminUrl: string, log: Logger, cleanups: (() => Promise<void>)[]) {
+  if (!o.zkPersist) {
+    const file = path.resolve(o.stateFile ?? path.join('.etcd-mesos-state', `${o.clusterName}.json`))
+    log.info('persisting scheduler state in a local file (no --zk-framework-persist; --master local only)', {file})
+    return {store: new FileStateStore(file) as StateStore, election: null}
+  }
+  const {parseZkUrl} = await import('../lib/zk/url.js')
+  const {ZkClient} = await import('../lib/zk/client.js')
+  const {LeaderElection} = await import('../lib/zk/election.js')
+  const {clusterZkPath} = await import('../lib/cli/locate.js')
+  let url
+  try {
+    url = parseZkUrl(o.zkPersist)
+  } catch (err) {
+    throw new ServeError(`--zk-framework-persist: ${(err as Error).message}`, 2)
+  }
+  let zk
+  for (let attempt = 1, delay = 1000; ; attempt++, delay = Math.min(delay * 2, 15000)) {
+    try {
+      zk = await ZkClient.connect(url, {connectTimeoutMs: 10000})
+      break
+    } catch (err) {
+      if (attempt >= 5) throw new ServeError(`cannot reach ZooKeeper at ${url.redacted} after ${attempt} attempts: ${(err as Error).message}`, 3)
+      log.warn('ZooKeeper not reachable yet; retrying', {zk: url.redacted, attempt, retryInMs: delay})
+      await new Promise((r) => setTimeout(r, delay))
+    }
+  }
+  cleanups.push(() => zk.close())
+  const base = clusterZkPath(url.path, o.clusterName)
+  const election = new LeaderElection(zk, `${base}/election`, {adminUrl, host: os.hostname(), pid: process.pid, since: Date.now()})
+  await election.start()
+  cleanups.push(() => election.stop())
+  return {store: new ZkStateStore(zk, `${base}/state`) as StateStore, election}
+}

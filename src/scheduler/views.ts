@@ -1,0 +1,129 @@
+/**
+ * Pure views of the scheduler state for the admin API (the JSON contract documented in the README
+ * and typed in lib/cli/types.ts): /stats, /members, /failover-status, /reseed/<op>,
+ * /reseed/candidates and /metrics. No I/O: the driver passes what it observed (last probes,
+ * connection info, election view, re-seed step log).
+ */
+import type {MemberProbe} from '../lib/etcd/probe.js'
+import {rankReseedCandidates} from '../lib/etcd/verdict.js'
+import {allTasks, clientUrl, isDeadState, memberOfTask, modeOf, peerUrl, type SchedulerState} from './core/state.js'
+
+export interface ElectionView {
+  id: string
+  leader: {id: string; admin_url: string | null; host: string | null; since: number | null} | null
+  standbys: {id: string; admin_url: string | null; host: string | null}[]
+}
+
+export interface ConnectionView {
+  master: string | null
+  subscribedSince: number | null
+  disconnectedSince: number | null
+}
+
+export interface ReseedStepLog {
+  [op: string]: {step: string; at: number; message?: string}[]
+}
+
+export function statsView(s: SchedulerState) {
+  return {
+    ...s.stats,
+    running_servers: allTasks(s).filter((t) => t.state === 'TASK_RUNNING').length,
+    cluster_name: s.config.clusterName,
+    cluster_size: s.config.clusterSize,
+    mode: modeOf(s),
+    livelocked: s.health.livelocked,
+  }
+}
+
+export function membersView(s: SchedulerState, probes: MemberProbe[]) {
+  const byUrl = new Map(probes.map((p) => [p.clientUrl, p]))
+  const leaders = new Set(probes.map((p) => p.status?.leader).filter((l): l is string => !!l && l !== '0'))
+  return allTasks(s)
+    .filter((t) => !isDeadState(t.state))
+    .map((t) => {
+      const url = clientUrl(s, t)
+      const probe = byUrl.get(url)
+      const member = memberOfTask(s, t)
+      const memberId = probe?.status?.memberId ?? member?.id ?? null
+      return {
+        name: t.memberName,
+        task_id: t.taskId,
+        agent_id: t.agentId,
+        host: t.hostname,
+        client_url: url,
+        peer_url: peerUrl(s, t),
+        state: t.state,
+        member_id: memberId,
+        leader: memberId !== null && leaders.has(memberId),
+        raft_index: probe?.status?.raftIndex ?? null,
+        raft_term: probe?.status?.raftTerm ?? null,
+        healthy: t.healthy ?? (probe ? probe.reachable && probe.readOk : null),
+        is_learner: probe?.status?.isLearner ?? member?.isLearner ?? false,
+      }
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+export function failoverView(s: SchedulerState, conn: ConnectionView, failoverTimeoutSec: number, election: ElectionView, now: number) {
+  const pending = s.reconcile?.awaiting.length ?? 0
+  const remaining = conn.disconnectedSince === null ? null : Math.max(0, failoverTimeoutSec - (now - conn.disconnectedSince) / 1000)
+  return {
+    framework_id: s.frameworkId,
+    subscribed: s.connected,
+    master: conn.master,
+    subscribed_since: conn.subscribedSince,
+    disconnected_since: conn.disconnectedSince,
+    failover_timeout_seconds: failoverTimeoutSec,
+    failover_remaining_seconds: remaining === null ? null : Math.round(remaining),
+    mode: modeOf(s),
+    reconciliation: {state: s.reconciled ? 'done' : s.reconcile ? 'running' : 'pending', pending_tasks: pending},
+    scheduler: election,
+  }
+}
+
+export function reseedView(s: SchedulerState, op: string, steps: ReseedStepLog) {
+  const rec = s.operations.find((o) => o.op === op)
+  if (!rec) return null
+  const active = s.reseed && s.reseed.op === op ? s.reseed : null
+  const seedTask = active?.seedTaskId ? s.tasks[active.seedTaskId] : undefined
+  return {
+    op,
+    status: rec.status,
+    phase: active ? active.phase : rec.status === 'running' ? 'growing' : null,
+    seed: seedTask ? seedTask.memberName : null,
+    steps: steps[op] ?? [],
+    message: rec.message,
+    created_at: rec.createdAt,
+    updated_at: rec.updatedAt,
+  }
+}
+
+export function candidatesView(s: SchedulerState, probes: MemberProbe[]) {
+  const healthy = s.health.verdict?.healthy ?? false
+  const ranked = rankReseedCandidates(probes)
+  const nameOf = (url: string): string => allTasks(s).find((t) => clientUrl(s, t) === url)?.memberName ?? url
+  const candidates = ranked.map((c) => ({name: nameOf(c.clientUrl), client_url: c.clientUrl, raft_index: c.raftIndex, raft_term: c.raftTerm, revision: c.revision}))
+  const reason = candidates.length === 0
+    ? 'no member answered a status request: nothing to seed from'
+    : `${candidates[0].name} has the highest committed raft index (${candidates[0].raft_index}, term ${candidates[0].raft_term}) of the ${candidates.length} member(s) that answered`
+  return {healthy, candidates, reason}
+}
+
+/** Prometheus text exposition of the stats. */
+export function metricsView(s: SchedulerState): string {
+  const st = statsView(s)
+  const lines: string[] = []
+  const metric = (name: string, help: string, type: 'gauge' | 'counter', value: number): void => {
+    lines.push(`# HELP etcd_mesos_${name} ${help}`, `# TYPE etcd_mesos_${name} ${type}`, `etcd_mesos_${name}{cluster="${s.config.clusterName}"} ${value}`)
+  }
+  metric('healthy', '1 when a quorum agrees on a leader and a linearizable read succeeds.', 'gauge', st.healthy)
+  metric('livelocked', '1 while quorum has been lost.', 'gauge', st.livelocked ? 1 : 0)
+  metric('running_servers', 'etcd tasks in TASK_RUNNING.', 'gauge', st.running_servers)
+  metric('cluster_size', 'Desired number of members.', 'gauge', st.cluster_size)
+  metric('launched_servers_total', 'etcd tasks launched.', 'counter', st.launched_servers)
+  metric('failed_servers_total', 'etcd tasks that ended.', 'counter', st.failed_servers)
+  metric('cluster_livelocks_total', 'Episodes of lost quorum.', 'counter', st.cluster_livelocks)
+  metric('cluster_reseeds_total', 'Re-seeds started.', 'counter', st.cluster_reseeds)
+  metric('subscribed', '1 while subscribed to a Mesos master.', 'gauge', s.connected ? 1 : 0)
+  return `${lines.join('\n')}\n`
+}
