@@ -1,0 +1,92 @@
+/**
+ * The local agent's checkpoint: everything needed to recover after an agent crash, as one JSON document
+ * at `<workDir>/meta/agent.json` (Mesos keeps a tree under `<work_dir>/meta`; one file is enough here).
+ * Written atomically (temp file + rename). Reading validates the shape and names the problem.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import type {ExecutorInfo, FrameworkID, FrameworkInfo, TaskInfo, TaskState, TaskStatus} from '../lib/mesos/types.js'
+import type {StreamSnapshot} from './status-updates.js'
+
+export const CHECKPOINT_VERSION = 1
+
+export interface CheckpointedExecutor {
+  frameworkId: string
+  id: string
+  kind: 'custom' | 'command'
+  info: ExecutorInfo
+  containerId: string
+  directory: string
+  pid?: number
+  state: 'REGISTERING' | 'RUNNING' | 'TERMINATING' | 'TERMINATED'
+  queued: TaskInfo[]
+  killing?: boolean
+}
+
+export interface CheckpointedTask {
+  frameworkId: string
+  executorId: string
+  info: TaskInfo
+  state: TaskState
+  statuses: TaskStatus[]
+}
+
+export interface AgentCheckpoint {
+  version: number
+  agentId: string
+  ip: string
+  port: number
+  frameworks: (FrameworkInfo & {id: FrameworkID})[]
+  executors: CheckpointedExecutor[]
+  tasks: CheckpointedTask[]
+  updates: StreamSnapshot[]
+}
+
+export class CheckpointError extends Error {
+  constructor(file: string, problem: string) {
+    super(`agent checkpoint ${file}: ${problem}`)
+    this.name = 'CheckpointError'
+  }
+}
+
+export function checkpointPath(workDir: string): string {
+  return path.join(workDir, 'meta', 'agent.json')
+}
+
+export function writeCheckpoint(workDir: string, cp: AgentCheckpoint): void {
+  const file = checkpointPath(workDir)
+  fs.mkdirSync(path.dirname(file), {recursive: true})
+  const tmp = `${file}.tmp-${process.pid}`
+  fs.writeFileSync(tmp, JSON.stringify(cp))
+  fs.renameSync(tmp, file)
+}
+
+export function removeCheckpoint(workDir: string): void {
+  fs.rmSync(checkpointPath(workDir), {force: true})
+}
+
+/** The checkpoint, or undefined when there is none. Throws CheckpointError when it is unreadable. */
+export function readCheckpoint(workDir: string): AgentCheckpoint | undefined {
+  const file = checkpointPath(workDir)
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new CheckpointError(file, (e as Error).message)
+  }
+  let cp: AgentCheckpoint
+  try {
+    cp = JSON.parse(text) as AgentCheckpoint
+  } catch (e) {
+    throw new CheckpointError(file, `not JSON (${(e as Error).message})`)
+  }
+  if (typeof cp !== 'object' || cp === null || cp.version !== CHECKPOINT_VERSION) {
+    throw new CheckpointError(file, `unsupported checkpoint version ${String((cp as {version?: unknown} | null)?.version)}, expected ${CHECKPOINT_VERSION}`)
+  }
+  if (typeof cp.agentId !== 'string' || typeof cp.port !== 'number') throw new CheckpointError(file, 'missing agentId or port')
+  for (const k of ['frameworks', 'executors', 'tasks', 'updates'] as const) {
+    if (!Array.isArray(cp[k])) throw new CheckpointError(file, `'${k}' is not a list`)
+  }
+  return cp
+}

@@ -1,0 +1,153 @@
+/**
+ * startLocalMesos: the embedded local Mesos = N masters (N > 1 needs ZooKeeper) + M agents in this process.
+ * Agents register with whichever master currently leads (`master()` below); agent i listens on 127.0.0.(i+2)
+ * and advertises that ip as its hostname (resolvable, like `--hostname=<ip>`), work dir `<workDir>/agent-<i+1>` (restarts recover from it).
+ * stop() stops agents (killing their executors) and then masters; nothing is left running.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {LocalAgent} from './agent.js'
+import type {AgentPort, MasterPort} from './link.js'
+import {LocalMaster} from './master.js'
+import {parseResources} from './resources.js'
+
+export interface LocalMesosOptions {
+  agents?: number
+  host?: string
+  port?: number
+  masters?: number
+  zk?: string
+  workDir?: string
+  agentResources?: string
+  allocationIntervalMs?: number
+  heartbeatIntervalSec?: number
+  agentPingTimeoutMs?: number
+  maxAgentPingTimeouts?: number
+  failoverCapMs?: number
+  log?: (line: string) => void
+}
+
+export interface LocalAgentHandle {
+  index: number
+  agent: LocalAgent
+  readonly port: AgentPort
+  /** `ip:port` of the agent's HTTP endpoint. */
+  readonly endpoint: string
+  /** Agent id ('' until registered). */
+  readonly id: string
+  running: boolean
+}
+
+export interface LocalMesos {
+  /** The leading master, `http://ip:port` (the first master's URL while none leads). */
+  readonly masterUrl: string
+  masters: LocalMaster[]
+  agents: LocalAgentHandle[]
+  stop(): Promise<void>
+  stopAgent(i: number, how: 'kill' | 'graceful'): Promise<void>
+  startAgent(i: number): Promise<void>
+  killMaster(i: number): Promise<void>
+}
+
+export const DEFAULT_AGENT_RESOURCES = 'cpus:2;mem:4096;disk:10000;ports:[31000-32000]'
+
+export async function startLocalMesos(opts: LocalMesosOptions = {}): Promise<LocalMesos> {
+  const nMasters = opts.masters ?? 1
+  if (nMasters > 1 && opts.zk === undefined) throw new Error(`${nMasters} masters need ZooKeeper: pass zk (zk://host:port/path)`)
+  const nAgents = opts.agents ?? 3
+  const host = opts.host ?? '127.0.0.1'
+  const log = opts.log ?? (() => {})
+  const resources = parseResources(opts.agentResources ?? DEFAULT_AGENT_RESOURCES)
+  const workDir = opts.workDir ?? (await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mesos-local-')))
+  const masters: LocalMaster[] = []
+  const alive = new Set<LocalMaster>()
+  const agents: LocalAgentHandle[] = []
+
+  const leader = (): LocalMaster | undefined => masters.find((m) => alive.has(m) && m.isLeader())
+  const masterPort = (): MasterPort | null => leader()?.port ?? null
+
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(agents.map(async (h) => {
+      if (!h.running) return
+      h.running = false
+      await h.agent.stop({kill: false}).catch((e: unknown) => log(`stopping agent ${h.index + 1}: ${String(e)}`))
+    }))
+    await Promise.all(masters.map(async (m) => {
+      alive.delete(m)
+      await m.stop().catch((e: unknown) => log(`stopping master: ${String(e)}`))
+    }))
+  }
+
+  try {
+    for (let i = 0; i < nMasters; i++) {
+      const m = new LocalMaster({
+        ip: host, port: i === 0 ? opts.port ?? 0 : 0, zk: opts.zk, allocationIntervalMs: opts.allocationIntervalMs,
+        heartbeatIntervalSec: opts.heartbeatIntervalSec, agentPingTimeoutMs: opts.agentPingTimeoutMs,
+        maxAgentPingTimeouts: opts.maxAgentPingTimeouts, failoverCapMs: opts.failoverCapMs,
+        workDir: path.join(workDir, `master-${i + 1}`), log,
+      })
+      masters.push(m)
+      await m.start()
+      alive.add(m)
+    }
+    const deadline = Date.now() + 15_000
+    while (!leader()) {
+      if (Date.now() > deadline) throw new Error('no local Mesos master became leader within 15 s')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    for (let i = 0; i < nAgents; i++) {
+      const agent = new LocalAgent({
+        index: i, ip: `127.0.0.${i + 2}`, hostname: `127.0.0.${i + 2}`, port: 0, workDir: path.join(workDir, `agent-${i + 1}`),
+        resources, master: masterPort, log,
+      })
+      const h: LocalAgentHandle = {
+        index: i, agent, running: false,
+        get port() { return agent.port },
+        get endpoint() { return agent.port.endpoint },
+        get id() { return agent.port.id },
+      }
+      agents.push(h)
+      await agent.start()
+      h.running = true
+    }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+
+  const agentAt = (i: number): LocalAgentHandle => {
+    const h = agents[i]
+    if (!h) throw new RangeError(`no agent ${i} (there are ${agents.length})`)
+    return h
+  }
+
+  return {
+    get masterUrl() {
+      return (leader() ?? masters[0]!).url
+    },
+    masters,
+    agents,
+    stop: stopAll,
+    async stopAgent(i, how) {
+      const h = agentAt(i)
+      if (!h.running) return
+      const id = h.id
+      h.running = false
+      await h.agent.stop({kill: how === 'kill'})
+      if (how === 'graceful' && id !== '') leader()?.agentUnregistered(id)
+    },
+    async startAgent(i) {
+      const h = agentAt(i)
+      if (h.running) return
+      await h.agent.start()
+      h.running = true
+    },
+    async killMaster(i) {
+      const m = masters[i]
+      if (!m) throw new RangeError(`no master ${i} (there are ${masters.length})`)
+      alive.delete(m)
+      await m.stop()
+    },
+  }
+}
