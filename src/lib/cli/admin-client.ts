@@ -2,7 +2,6 @@
  * HTTP client for the scheduler's admin API, used by the operator commands. Every request is bounded
  * by a timeout; transport failures become CliError(UNREACHABLE), HTTP errors map to the exit-code table.
  */
-import {request} from 'undici'
 import {CliError, ExitCode} from './exit-codes.js'
 
 export interface AdminClientOptions {
@@ -39,6 +38,7 @@ export class AdminClient {
       payload = JSON.stringify(body)
       headers['content-type'] = 'application/json'
     }
+    const {request} = await import('undici') // lazily: it costs ~0.1 s to load
     let res
     try {
       res = await request(url, {

@@ -1,0 +1,158 @@
+/**
+ * Human output of the operator commands: plain-text summaries and tables built from the admin API
+ * documents (src/lib/cli/types.ts). Every function is pure: it takes the document, the current time and
+ * a chalk instance, and returns text. Colour is decided once by `colours()`: NO_COLOR (non-empty) turns
+ * it off, FORCE_COLOR forces it, otherwise colour is used only when the stream is a TTY.
+ */
+import {Chalk, supportsColor, type ChalkInstance} from 'chalk'
+import type {FailoverStatus, Member, ReseedCandidates, ReseedOperation, Stats} from './types.js'
+
+export type ColourLevel = 0 | 1 | 2 | 3
+
+/** The colour level for `stream` under `env` (see the module comment). */
+export function colourLevel(stream: {isTTY?: boolean}, env: NodeJS.ProcessEnv = process.env): ColourLevel {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0
+  const force = env.FORCE_COLOR
+  if (force !== undefined) {
+    if (force === '' || force === 'true') return 1
+    if (force === 'false') return 0
+    const n = Number.parseInt(force, 10)
+    return Number.isNaN(n) ? 1 : (Math.max(0, Math.min(n, 3)) as ColourLevel)
+  }
+  if (!stream.isTTY || env.TERM === 'dumb') return 0
+  return supportsColor ? (Math.max(1, supportsColor.level) as ColourLevel) : 1
+}
+
+export function colours(stream: {isTTY?: boolean} = process.stdout, env: NodeJS.ProcessEnv = process.env): ChalkInstance {
+  return new Chalk({level: colourLevel(stream, env)})
+}
+
+const ANSI = /\u001B\[[0-9;]*m/g
+const visible = (s: string): number => s.replace(ANSI, '').length
+
+/** A left-aligned table with a header row; cells may contain colour codes. */
+export function renderTable(headers: string[], rows: string[][], c: ChalkInstance): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))))
+  const line = (cells: string[]): string =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell)))).join('  ').trimEnd()
+  return [c.bold(line(headers)), ...rows.map(line)].join('\n')
+}
+
+/** "5s", "5m", "5m 12s", "2h 5m", "3d 2h": the two most significant units. */
+export function humanDuration(seconds: number): string {
+  let s = Math.max(0, Math.round(seconds))
+  const units: [string, number][] = [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]]
+  const parts: string[] = []
+  for (const [name, size] of units) {
+    const n = Math.floor(s / size)
+    s -= n * size
+    if (n > 0 || (parts.length > 0 && parts.length < 2)) parts.push(`${n}${name}`)
+    if (parts.length === 2) break
+  }
+  if (parts.length === 0) return '0s'
+  return parts.filter((p, i) => i === 0 || !p.startsWith('0')).join(' ')
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0')
+
+/** "12:03:01 (5m ago)"; a date is added when `ms` is not on the same local day as `now`. */
+export function formatWhen(ms: number | null | undefined, now: number): string {
+  if (ms === null || ms === undefined) return 'never'
+  const d = new Date(ms)
+  const n = new Date(now)
+  const time = `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`
+  const sameDay = d.getFullYear() === n.getFullYear() && d.getMonth() === n.getMonth() && d.getDate() === n.getDate()
+  const stamp = sameDay ? time : `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${time}`
+  const delta = (now - ms) / 1000
+  const rel = delta >= 0 ? `${humanDuration(delta)} ago` : `in ${humanDuration(-delta)}`
+  return `${stamp} (${rel})`
+}
+
+function fields(rows: [string, string][]): string {
+  const w = Math.max(...rows.map(([k]) => k.length))
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')
+}
+
+/** HEALTHY (green), or UNHEALTHY / LIVELOCKED (red). */
+export function healthWord(s: Pick<Stats, 'healthy' | 'livelocked'>, c: ChalkInstance): string {
+  const words: string[] = []
+  if (s.healthy !== 1) words.push('UNHEALTHY')
+  if (s.livelocked) words.push('LIVELOCKED')
+  return words.length === 0 ? c.green.bold('HEALTHY') : c.red.bold(words.join(', '))
+}
+
+export function renderStats(s: Stats, now: number, c: ChalkInstance): string {
+  const health = s.healthy === 1 ? `healthy since ${formatWhen(s.healthy_since, now)}` : `unhealthy since ${formatWhen(s.unhealthy_since, now)}`
+  const rows: [string, string][] = [
+    ['Cluster', `${s.cluster_name} (size ${s.cluster_size})  ${healthWord(s, c)}`],
+    ['Mode', s.mode === 'MUTABLE' ? s.mode : c.yellow(s.mode)],
+    ['Health', health],
+    ['Servers', `${s.running_servers} running, ${s.launched_servers} launched, ${s.failed_servers} failed`],
+    ['Livelocks', `${s.cluster_livelocks}${s.cluster_livelocks > 0 ? `, last at ${formatWhen(s.last_livelock_at, now)}` : ''}`],
+    ['Re-seeds', `${s.cluster_reseeds}${s.cluster_reseeds > 0 ? `, last at ${formatWhen(s.last_reseed_at, now)}` : ''}`],
+    ['Last launch', formatWhen(s.last_launch_at, now)],
+    ['Last failure', formatWhen(s.last_failure_at, now)],
+    ['Counting since', formatWhen(s.stats_since, now)],
+  ]
+  return fields(rows)
+}
+
+const dash = (v: number | string | null | undefined): string => (v === null || v === undefined || v === '' ? '-' : String(v))
+
+export function renderMembers(members: Member[], c: ChalkInstance): string {
+  if (members.length === 0) return 'no members'
+  const sorted = [...members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const rows = sorted.map((m) => {
+    let state = m.is_learner ? `${m.state} (learner)` : m.state
+    if (m.state === 'TASK_RUNNING') state = m.healthy === false ? c.yellow(`${state}, unhealthy`) : c.green(state)
+    else state = c.red(state)
+    return [m.name, m.host, m.client_url, m.peer_url, state, m.leader ? c.yellow('★') : '', dash(m.raft_index), m.agent_id]
+  })
+  return renderTable(['NAME', 'HOST', 'CLIENT URL', 'PEER URL', 'STATE', 'LEADER', 'RAFT INDEX', 'AGENT'], rows, c)
+}
+
+export function renderCandidates(r: ReseedCandidates, c: ChalkInstance): string {
+  const lines: string[] = [r.healthy ? `The cluster is ${c.green.bold('HEALTHY')}.` : `The cluster is ${c.red.bold('UNHEALTHY')}.`]
+  const best = r.candidates[0]
+  if (best) lines.push(`Seed: ${c.bold(best.name)} (${best.client_url}) — ${r.reason}`)
+  else lines.push(c.red(`No member can seed: ${r.reason}`))
+  if (r.candidates.length > 0) {
+    const rows = r.candidates.map((m, i) => [String(i + 1), m.name, m.client_url, dash(m.raft_index), dash(m.raft_term), dash(m.revision)])
+    lines.push('Candidates, best first:', renderTable(['#', 'NAME', 'CLIENT URL', 'RAFT INDEX', 'RAFT TERM', 'REVISION'], rows, c))
+  }
+  return lines.join('\n')
+}
+
+/** The closing line of a followed re-seed. */
+export function renderReseedOutcome(op: ReseedOperation, c: ChalkInstance): string {
+  const seed = op.seed ? ` (seed ${op.seed})` : ''
+  const msg = op.message ? `: ${op.message}` : ''
+  if (op.status === 'succeeded') return `${c.green('re-seed')} ${op.op} ${c.green('succeeded')}${seed}${msg}`
+  if (op.status === 'running') return `re-seed ${op.op} is still running (phase ${op.phase ?? 'unknown'})${msg}`
+  return `re-seed ${op.op} ${c.red(op.status)}${seed}${msg}`
+}
+
+export function renderFailover(f: FailoverStatus, now: number, c: ChalkInstance): string {
+  const rows: [string, string][] = [['Framework', f.framework_id ?? c.yellow('(not registered yet)')]]
+  if (f.subscribed) {
+    rows.push(['Subscribed', `${c.green('yes')}, to master ${f.master ?? '?'} since ${formatWhen(f.subscribed_since, now)}`])
+  } else {
+    rows.push(['Subscribed', `${c.red('NO')}${f.disconnected_since !== null ? `, disconnected since ${formatWhen(f.disconnected_since, now)}` : ''}`])
+  }
+  const timeout = `${humanDuration(f.failover_timeout_seconds)} (${f.failover_timeout_seconds} s)`
+  if (!f.subscribed && f.failover_remaining_seconds !== null) {
+    const left = humanDuration(f.failover_remaining_seconds)
+    const low = f.failover_remaining_seconds < f.failover_timeout_seconds * 0.25
+    rows.push(['Failover timeout', `${timeout}; ${(low ? c.red : c.yellow)(`${left} left`)} before Mesos kills the framework's tasks`])
+  } else {
+    rows.push(['Failover timeout', timeout])
+  }
+  rows.push(['Mode', f.mode === 'MUTABLE' ? f.mode : c.yellow(f.mode)])
+  const rec = f.reconciliation
+  rows.push(['Reconciliation', `${rec.state === 'done' ? c.green(rec.state) : c.yellow(rec.state)} (${rec.pending_tasks} task${rec.pending_tasks === 1 ? '' : 's'} pending)`])
+  const sch = f.scheduler
+  rows.push(['This scheduler', sch.id])
+  rows.push(['Leader', sch.leader ? `${sch.leader.id} on ${sch.leader.host} (${sch.leader.admin_url}) since ${formatWhen(sch.leader.since, now)}` : c.red('none')])
+  rows.push(['Standbys', sch.standbys.length === 0 ? 'none' : sch.standbys.map((s) => `${s.id} on ${s.host} (${s.admin_url})`).join(', ')])
+  return fields(rows)
+}

@@ -1,0 +1,168 @@
+/**
+ * The scheduler admin API's JSON contract, as the operator commands read it (GET /stats, /members,
+ * /reseed/candidates, /reseed/<op>, /failover-status; POST /reseed). Times are milliseconds since the
+ * epoch (or null when the event has not happened). `--json` output of `stats`, `members` and
+ * `failover-status` is these documents as the scheduler sent them.
+ */
+import {CliError, ExitCode} from './exit-codes.js'
+
+/** Cluster mode as reported by the scheduler; other values may appear and are shown as they are. */
+export type ClusterMode = 'MUTABLE' | 'RECONCILING' | 'DISCONNECTED' | 'RESEEDING' | 'TOTAL_LOSS' | (string & {})
+
+/** GET /stats */
+export interface Stats {
+  running_servers: number
+  launched_servers: number
+  failed_servers: number
+  cluster_livelocks: number
+  cluster_reseeds: number
+  healthy: 0 | 1
+  healthy_since: number | null
+  unhealthy_since: number | null
+  last_livelock_at: number | null
+  last_reseed_at: number | null
+  last_launch_at: number | null
+  last_failure_at: number | null
+  stats_since: number | null
+  cluster_name: string
+  cluster_size: number
+  mode: ClusterMode
+  livelocked: boolean
+}
+
+/** One element of GET /members. */
+export interface Member {
+  name: string
+  task_id: string
+  agent_id: string
+  host: string
+  client_url: string
+  peer_url: string
+  /** Mesos task state, e.g. TASK_RUNNING. */
+  state: string
+  member_id: string | null
+  leader: boolean
+  raft_index: number | null
+  raft_term: number | null
+  healthy: boolean | null
+  is_learner: boolean
+}
+
+/** One member that could seed a re-seed, as ranked by the scheduler (best first). */
+export interface ReseedCandidate {
+  name: string
+  client_url: string
+  raft_index: number | null
+  raft_term: number | null
+  revision: number | null
+}
+
+/** GET /reseed/candidates */
+export interface ReseedCandidates {
+  healthy: boolean
+  candidates: ReseedCandidate[]
+  /** Why the first candidate was chosen (or why none can be). */
+  reason: string
+}
+
+/** POST /reseed → 202 */
+export interface ReseedAccepted {
+  op: string
+  /** Path of the operation's status document, `/reseed/<op>`. */
+  status: string
+}
+
+export type ReseedStatus = 'running' | 'succeeded' | 'failed' | 'refused'
+export type ReseedPhase = 'ranking' | 'seeding' | 'killing' | 'growing'
+
+export interface ReseedStep {
+  step: string
+  at: number
+  message?: string
+}
+
+/** GET /reseed/<op> */
+export interface ReseedOperation {
+  op: string
+  status: ReseedStatus
+  phase: ReseedPhase | null
+  seed: string | null
+  steps: ReseedStep[]
+  message: string
+  created_at: number
+  updated_at: number
+}
+
+export interface SchedulerInstance {
+  id: string
+  admin_url: string
+  host: string
+}
+
+/** GET /failover-status */
+export interface FailoverStatus {
+  framework_id: string | null
+  subscribed: boolean
+  master: string | null
+  subscribed_since: number | null
+  disconnected_since: number | null
+  failover_timeout_seconds: number
+  failover_remaining_seconds: number | null
+  mode: ClusterMode
+  reconciliation: {state: 'pending' | 'running' | 'done'; pending_tasks: number}
+  scheduler: {
+    id: string
+    leader: (SchedulerInstance & {since: number}) | null
+    standbys: SchedulerInstance[]
+  }
+}
+
+/** `reseed --json` output: what was asked, and the last state of the operation seen. */
+export interface ReseedResult {
+  op: string
+  /** Absolute URL of the operation's status document. */
+  status_url: string
+  /** The ranking shown before confirming; null with --follow. */
+  candidates: ReseedCandidates | null
+  /** The last GET /reseed/<op> document; null with --no-wait. */
+  operation: ReseedOperation | null
+  /** succeeded → exit 0, failed → 1, refused → 6, not_finished (--no-wait, --wait-timeout) → 4. */
+  outcome: 'succeeded' | 'failed' | 'refused' | 'not_finished'
+}
+
+/** `proxy --json` output when the proxy stops. */
+export interface ProxySummary {
+  listen_addr: string
+  endpoints: string[]
+  restarts: number
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** The read-only documents and their light shape checks. */
+interface Documents {
+  '/stats': Stats
+  '/members': Member[]
+  '/failover-status': FailoverStatus
+}
+const SHAPES: {[P in keyof Documents]: (v: unknown) => boolean} = {
+  '/stats': (v) => isObject(v) && typeof v.cluster_name === 'string' && typeof v.healthy === 'number',
+  '/members': (v) => Array.isArray(v) && v.every((m) => isObject(m) && typeof m.name === 'string'),
+  '/failover-status': (v) => isObject(v) && typeof v.subscribed === 'boolean' && isObject(v.scheduler) && isObject(v.reconciliation),
+}
+
+/**
+ * GET one admin document and check its shape, so that a command pointed at something that is not an
+ * etcd-mesos scheduler fails with a clear CliError(UNREACHABLE, 'BAD_RESPONSE') instead of a crash.
+ */
+export async function getDocument<P extends keyof Documents>(
+  client: {baseUrl: string; get<T>(path: string): Promise<{body: T}>},
+  path: P,
+): Promise<Documents[P]> {
+  const {body} = await client.get<unknown>(path)
+  if (!SHAPES[path](body)) {
+    throw new CliError(`${client.baseUrl}${path} did not return the expected document; is this an etcd-mesos scheduler admin URL?`,
+      ExitCode.UNREACHABLE, 'BAD_RESPONSE')
+  }
+  return body as Documents[P]
+}
