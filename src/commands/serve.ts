@@ -1,5 +1,5 @@
 import {Command} from '@oclif/core'
-import {serveFlags, serveTuningFlags, resolveServeOptions, ServeConfigError} from '../scheduler/serve-flags.js'
+import {serveFlags, serveTlsFlags, serveTuningFlags, resolveEtcdTls, resolveServeOptions, ServeConfigError} from '../scheduler/serve-flags.js'
 import {runServe, ServeError} from '../scheduler/serve.js'
 
 export default class Serve extends Command {
@@ -13,7 +13,7 @@ Exit codes: 0 stopped by a signal, 1 fatal error, 2 bad flags, 3 ZooKeeper / adm
     '<%= config.bin %> serve --master local --cluster-size 3 --cluster-name demo',
     '<%= config.bin %> serve -master=zk://zk1:2181/mesos -cluster-name=mycluster -cluster-size=3 -zk-framework-persist=zk://zk1:2181/etcd-mesos',
   ]
-  static override flags = {...serveFlags, ...serveTuningFlags}
+  static override flags = {...serveFlags, ...serveTuningFlags, ...serveTlsFlags}
 
   async run(): Promise<void> {
     const {flags: f} = await this.parse(Serve)
@@ -28,6 +28,7 @@ Exit codes: 0 stopped by a signal, 1 fatal error, 2 bad flags, 3 ZooKeeper / adm
         singleInstancePerHost: f['single-instance-per-host'], webUri: f['framework-weburi'], role: f['framework-role'],
         healthIntervalSec: f['health-interval'], bootstrapWaitSec: f['bootstrap-wait'], memberGraceSec: f['member-grace'],
         localAgents: f['local-agents'], localMesosPort: f['local-mesos-port'], logDir: f['log-dir'], verbose: f.v > 0,
+        etcdTls: resolveEtcdTls(f),
       }, ac.signal)
       // Everything was closed in order; a client library's stray handle must not keep a supervised daemon alive.
       const t = setTimeout(() => {

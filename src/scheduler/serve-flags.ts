@@ -117,3 +117,39 @@ export const serveTuningFlags = {
   'bootstrap-wait': Flags.integer({summary: 'Seconds to gather offers from enough agents to launch the whole cluster at once before growing one member at a time.', env: 'BOOTSTRAP_WAIT', default: 10, min: 0}),
   'member-grace': Flags.integer({summary: 'Seconds before an etcd member not backed by any task is removed.', env: 'MEMBER_GRACE', default: 60, min: 1}),
 }
+
+/** etcd TLS: with --etcd-cert-file the members serve https on their client and peer ports. */
+export const serveTlsFlags = {
+  'etcd-cert-file': Flags.string({summary: 'Certificate the members serve their client and peer ports with (enables https); must be valid for every agent host name and also usable as a client certificate.', env: 'ETCD_CERT_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-key-file': Flags.string({summary: 'Key of --etcd-cert-file.', env: 'ETCD_KEY_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-trusted-ca-file': Flags.string({summary: 'CA that client and peer certificates must be signed by (enables client certificate authentication).', env: 'ETCD_TRUSTED_CA_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-peer-cert-file': Flags.string({summary: 'Separate peer certificate (default: --etcd-cert-file).', env: 'ETCD_PEER_CERT_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-peer-key-file': Flags.string({summary: 'Key of --etcd-peer-cert-file.', env: 'ETCD_PEER_KEY_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-peer-trusted-ca-file': Flags.string({summary: 'CA for peer certificates (default: --etcd-trusted-ca-file).', env: 'ETCD_PEER_TRUSTED_CA_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-client-cert-file': Flags.string({summary: 'Client certificate the scheduler uses for health checks and member changes (default: --etcd-cert-file).', env: 'ETCD_CLIENT_CERT_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-client-key-file': Flags.string({summary: 'Key of --etcd-client-cert-file.', env: 'ETCD_CLIENT_KEY_FILE', helpGroup: 'ETCD TLS'}),
+}
+
+export interface EtcdTlsSettings {
+  member: {clientCertFile: string; clientKeyFile: string; clientTrustedCaFile?: string; peerCertFile?: string; peerKeyFile?: string; peerTrustedCaFile?: string}
+  client: {certFile: string; keyFile: string; caFile?: string}
+}
+
+/** Pure: checks the TLS flags go together; returns null for plain http. File readability is checked by serve. */
+export function resolveEtcdTls(f: {[K in keyof typeof serveTlsFlags]?: string}): EtcdTlsSettings | null {
+  const any = Object.values(f).some((v) => v !== undefined)
+  if (!any) return null
+  const cert = f['etcd-cert-file']
+  const key = f['etcd-key-file']
+  if (!cert || !key) throw new ServeConfigError('etcd TLS needs both --etcd-cert-file and --etcd-key-file')
+  if (!!f['etcd-peer-cert-file'] !== !!f['etcd-peer-key-file']) throw new ServeConfigError('--etcd-peer-cert-file and --etcd-peer-key-file go together')
+  if (!!f['etcd-client-cert-file'] !== !!f['etcd-client-key-file']) throw new ServeConfigError('--etcd-client-cert-file and --etcd-client-key-file go together')
+  const member: EtcdTlsSettings['member'] = {clientCertFile: cert, clientKeyFile: key}
+  if (f['etcd-trusted-ca-file']) member.clientTrustedCaFile = f['etcd-trusted-ca-file']
+  if (f['etcd-peer-cert-file']) member.peerCertFile = f['etcd-peer-cert-file']
+  if (f['etcd-peer-key-file']) member.peerKeyFile = f['etcd-peer-key-file']
+  if (f['etcd-peer-trusted-ca-file']) member.peerTrustedCaFile = f['etcd-peer-trusted-ca-file']
+  const client: EtcdTlsSettings['client'] = {certFile: f['etcd-client-cert-file'] ?? cert, keyFile: f['etcd-client-key-file'] ?? key}
+  if (f['etcd-trusted-ca-file']) client.caFile = f['etcd-trusted-ca-file']
+  return {member, client}
+}

@@ -18,7 +18,8 @@ import {buildAdminHandler} from './admin.js'
 import {createLogger, type Logger} from './logger.js'
 import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
 import {AdminState} from './admin-state.js'
-import type {ServeOptions} from './serve-flags.js'
+import type {EtcdTlsSettings, ServeOptions} from './serve-flags.js'
+import {access, constants as fsc} from 'node:fs/promises'
 
 export interface ServeRuntime extends ServeOptions {
   adminPort: number
@@ -40,6 +41,7 @@ export interface ServeRuntime extends ServeOptions {
   localMesosPort: number
   logDir?: string
   verbose: boolean
+  etcdTls: EtcdTlsSettings | null
 }
 
 export class ServeError extends Error {
@@ -142,14 +144,27 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     }
     if (o.principal) frameworkInfo.principal = o.principal
     const authorization = o.principal && o.secretFile ? `Basic ${Buffer.from(`${o.principal}:${await readSecret(o.secretFile)}`).toString('base64')}` : undefined
+    if (o.etcdTls) {
+      const files = [...Object.values(o.etcdTls.member), ...Object.values(o.etcdTls.client)].filter((v): v is string => typeof v === 'string')
+      for (const f of new Set(files)) {
+        await access(f, fsc.R_OK).catch(() => {
+          throw new ServeError(`etcd TLS file ${f} is not readable`, 2)
+        })
+      }
+    }
     const config = resolveConfig({
       clusterName: o.clusterName, clusterSize: o.clusterSize, cpus: o.cpus, mem: o.mem, disk: o.disk,
       refuseSeconds: o.refuseSeconds, singleInstancePerAgent: o.singleInstancePerAgent, singleInstancePerHost: o.singleInstancePerHost,
       autoReseed: o.autoReseed, reseedTimeoutMs: o.reseedTimeoutSec * 1000, reseedCandidateTimeoutMs: o.reseedTimeoutSec * 1000,
       healthIntervalMs: o.healthIntervalSec * 1000, bootstrapWaitMs: o.bootstrapWaitSec * 1000, memberGraceMs: o.memberGraceSec * 1000,
       executorCommand: executorCommand(o.executorBin), etcdBin: o.etcdBin,
+      ...(o.etcdTls ? {scheme: 'https' as const, tls: o.etcdTls.member} : {}),
     })
-    const driver = new SchedulerDriver({config, frameworkInfo, detector, store, log, ...(authorization ? {mesosAuthorization: authorization} : {})})
+    const driver = new SchedulerDriver({
+      config, frameworkInfo, detector, store, log,
+      ...(authorization ? {mesosAuthorization: authorization} : {}),
+      ...(o.etcdTls ? {etcdTls: o.etcdTls.client} : {}),
+    })
     adminState.attachDriver(driver)
     cleanups.push(() => driver.stop())
     const fatal = new Promise<number>((resolve) => driver.once('fatal', ({exitCode}: {exitCode: number}) => resolve(exitCode)))
