@@ -27,11 +27,10 @@ import {via} from './membership.js'
 import type {OfferMatch} from './offers.js'
 import {matchOffer} from './offers.js'
 import type {SchedulerState} from './state.js'
-import {clientUrl, liveTasks, memberOfTask, peerUrl, runningTasks} from './state.js'
+import {healthFresh, liveTasks, memberOfTask, membershipFresh, peerUrl, runningTasks} from './state.js'
+import {sendHealthCheck} from './observe.js'
 
-export function freshHealthy(s: SchedulerState): boolean {
-  return s.health.verdict?.healthy === true && s.health.observedAt !== null && s.health.observedAt > s.lastMembershipChangeAt
-}
+export const freshHealthy = healthFresh
 
 export function planGrowth(ctx: Ctx, ops: MemberOpsStatus): void {
   const {s} = ctx
@@ -45,21 +44,20 @@ export function planGrowth(ctx: Ctx, ops: MemberOpsStatus): void {
     if (!s.bootstrapped) planBootstrap(ctx)
     return
   }
-  if (!s.bootstrapped || ops !== 'clear') return
+  if (!s.bootstrapped || ops !== 'clear' || ctx.now < s.memberOpRetryAt) return
   if (live.some((t) => t.state !== 'TASK_RUNNING')) return
   if (!freshHealthy(s)) return requestHealth(ctx)
-  if (!s.membership || s.membership.observedAt <= s.lastMembershipChangeAt) return
+  if (!membershipFresh(s)) return
   startAdd(ctx)
 }
 
 /** Asks for a health check if none was sent since the last membership change. */
 export function requestHealth(ctx: Ctx): void {
   const {s, now} = ctx
-  const urls = runningTasks(s).map((t) => clientUrl(s, t))
-  if (urls.length === 0) return
-  if (s.health.lastCheckSentAt !== null && s.health.lastCheckSentAt > s.lastMembershipChangeAt) return
-  s.health.lastCheckSentAt = now
-  emit(ctx, {type: 'HEALTH_CHECK', clientUrls: urls})
+  if (s.health.gen === s.topologyGen) return
+  const req = s.health.checkReq
+  if (req && now - req.sentAt < s.config.memberOpTimeoutMs) return
+  sendHealthCheck(ctx)
 }
 
 function startAdd(ctx: Ctx): void {
@@ -99,8 +97,9 @@ function abandon(ctx: Ctx, why: string): void {
   const {s, now} = ctx
   const pa = s.pendingAdd!
   emit(ctx, log('warn', `giving up on adding ${pa.memberName}: ${why}`, {member: pa.memberName, memberId: pa.memberId ?? null}))
+  if (pa.offerId !== null) ctx.keepOffers.delete(pa.offerId)
   if (pa.memberId !== undefined) s.unbackedSince[pa.memberId] = now - s.config.memberGraceMs
-  if (s.membership) s.membership.observedAt = -1
+  if (s.membership) s.membership.gen = -1
   s.pendingAdd = null
   s.memberOpRetryAt = now + s.config.memberOpRetryMs
 }

@@ -15,7 +15,7 @@ import {healthVerdict} from '../../lib/etcd/verdict.js'
 import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
-import {via} from './membership.js'
+import {sendHealthCheck, sendMemberList} from './observe.js'
 import {onReseedHealth} from './reseed.js'
 import type {SchedulerState} from './state.js'
 import {clientUrl, runningTasks} from './state.js'
@@ -28,15 +28,8 @@ export function verdictSize(s: SchedulerState): number {
 export function onHealthTimer(ctx: Ctx): void {
   const {s, now} = ctx
   if (!s.loaded || s.removed) return
-  const urls = runningTasks(s).map((t) => clientUrl(s, t))
-  if (urls.length > 0) {
-    s.health.lastCheckSentAt = now
-    emit(ctx, {type: 'HEALTH_CHECK', clientUrls: urls})
-    if (s.memberListSentAt === null || now - s.memberListSentAt >= s.config.memberOpTimeoutMs) {
-      s.memberListSentAt = now
-      emit(ctx, {type: 'MEMBER_LIST', via: via(s)})
-    }
-  }
+  sendHealthCheck(ctx)
+  if (s.memberListReq === null || now - s.memberListReq.sentAt >= s.config.memberOpTimeoutMs) sendMemberList(ctx)
   s.timers.health = now + s.config.healthIntervalMs
   emit(ctx, {type: 'SET_TIMER', name: 'health', atMs: s.timers.health})
 }
@@ -48,6 +41,8 @@ export function onHealthObserved(ctx: Ctx, probes: MemberProbe[]): void {
   const was = s.stats.healthy
   s.health.verdict = v
   s.health.observedAt = now
+  s.health.gen = s.health.checkReq?.gen ?? -1
+  s.health.checkReq = null
   for (const t of runningTasks(s)) {
     const p = probes.find((x) => x.clientUrl === clientUrl(s, t))
     if (p) t.healthy = p.reachable && p.status !== undefined

@@ -21,7 +21,7 @@ import {memberName, randomHex, taskIdFor} from './ids.js'
 import type {OfferConstraints, OfferMatch} from './offers.js'
 import {matchOffer} from './offers.js'
 import type {SchedulerState} from './state.js'
-import {liveTasks, modeOf, peerUrl} from './state.js'
+import {bumpTopology, liveTasks, modeOf, peerUrl} from './state.js'
 
 export function onOffers(ctx: Ctx, offers: Offer[]): void {
   const {s, now} = ctx
@@ -146,7 +146,7 @@ export function launchOperation(ctx: Ctx, match: Extract<OfferMatch, {ok: true}>
   }
   s.stats.launched_servers++
   s.stats.last_launch_at = now
-  s.lastMembershipChangeAt = now
+  bumpTopology(s)
   emit(ctx, log('info', 'launching etcd member', {
     member: name, taskId, agentId: match.agentId, host: match.hostname, peerPort: match.peerPort, clientPort: match.clientPort,
     state: cfg.initialClusterState, initialCluster: cfg.initialCluster.map((p) => p.name),

@@ -15,7 +15,7 @@ import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import type {EtcdMember, SchedulerState} from './state.js'
-import {allTasks, clientUrl, isDeadState, memberMatchesTask, peerUrl, runningTasks} from './state.js'
+import {allTasks, bumpTopology, clientUrl, isDeadState, memberMatchesTask, membershipFresh, peerUrl, runningTasks} from './state.js'
 
 export type MemberClass = 'live' | 'dead' | 'pending' | 'unbacked'
 
@@ -45,8 +45,8 @@ function dropDeadRecordsWithoutMember(s: SchedulerState): void {
 
 export function onMemberList(ctx: Ctx, members: EtcdMember[]): void {
   const {s, now} = ctx
-  s.membership = {members: members.map((m) => ({...m, peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls]})), observedAt: now}
-  s.memberListSentAt = null
+  s.membership = {members: members.map((m) => ({...m, peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls]})), observedAt: now, gen: s.memberListReq?.gen ?? -1}
+  s.memberListReq = null
   const pa = s.pendingAdd
   if (pa && pa.phase === 'adding') {
     const m = members.find((x) => x.peerUrls.includes(peerUrl(s, pa)))
@@ -61,18 +61,16 @@ export function onMemberList(ctx: Ctx, members: EtcdMember[]): void {
 }
 
 export function onMemberListFailed(ctx: Ctx, message: string): void {
-  ctx.s.memberListSentAt = null
+  ctx.s.memberListReq = null
   emit(ctx, log('warn', 'etcd member list failed', {error: message}))
 }
 
 export function onMemberAdded(ctx: Ctx, url: string, member: EtcdMember, members?: EtcdMember[]): void {
   const {s, now} = ctx
   if (s.memberOp?.kind === 'add') s.memberOp = null
-  s.lastMembershipChangeAt = now
-  if (s.membership) {
-    if (members) s.membership.members = members
-    else if (!s.membership.members.some((m) => m.id === member.id)) s.membership.members.push(member)
-  }
+  bumpTopology(s)
+  if (members) s.membership = {members, observedAt: now, gen: s.topologyGen}
+  else if (s.membership && !s.membership.members.some((m) => m.id === member.id)) s.membership.members.push(member)
   const pa = s.pendingAdd
   if (pa && peerUrl(s, pa) === url) {
     pa.phase = 'added'
@@ -91,8 +89,7 @@ export function onMemberAddFailed(ctx: Ctx, url: string, code: EtcdErrorCode, re
   if (!pa || peerUrl(s, pa) !== url) return
   if (code === 'PEER_URL_EXISTS' || code === 'TIMEOUT') {
     // it may have been applied: the next member list decides (adopted if present)
-    s.memberListSentAt = null
-    if (s.membership) s.membership.observedAt = -1
+    if (s.membership) s.membership.gen = -1
     emit(ctx, log('info', 'member add outcome unknown; checking the member list', {member: pa.memberName, code, message}))
     return
   }
@@ -106,10 +103,14 @@ export function onMemberAddFailed(ctx: Ctx, url: string, code: EtcdErrorCode, re
 
 function afterRemoval(ctx: Ctx, memberId: string): void {
   const {s, now} = ctx
-  s.lastMembershipChangeAt = now
+  const fresh = membershipFresh(s)
+  bumpTopology(s)
   delete s.unbackedSince[memberId]
   const m = s.membership?.members.find((x) => x.id === memberId)
-  if (s.membership) s.membership.members = s.membership.members.filter((x) => x.id !== memberId)
+  if (s.membership) {
+    s.membership.members = s.membership.members.filter((x) => x.id !== memberId)
+    if (fresh) s.membership.gen = s.topologyGen
+  }
   if (!m) return
   for (const t of allTasks(s).filter((x) => memberMatchesTask(s, m, x))) {
     if (isDeadState(t.state)) {
@@ -144,9 +145,11 @@ export function onMemberRemoveFailed(ctx: Ctx, memberId: string, code: EtcdError
 export function onMemberPromoted(ctx: Ctx, memberId: string): void {
   const {s, now} = ctx
   if (s.memberOp?.kind === 'promote') s.memberOp = null
-  s.lastMembershipChangeAt = now
+  const fresh = membershipFresh(s)
+  bumpTopology(s)
   const m = s.membership?.members.find((x) => x.id === memberId)
   if (m) m.isLearner = false
+  if (s.membership && fresh) s.membership.gen = s.topologyGen
   emit(ctx, log('info', 'learner promoted to voting member', {memberId}))
 }
 

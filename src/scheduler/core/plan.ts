@@ -13,9 +13,10 @@ import {emit} from './ctx.js'
 import {planGrowth} from './grow.js'
 import {randomHex} from './ids.js'
 import {declineUnkept, planSuppression} from './launch.js'
-import {planMemberOps, via} from './membership.js'
+import {planMemberOps} from './membership.js'
+import {sendMemberList} from './observe.js'
 import {planReseed, startReseed} from './reseed.js'
-import {allTasks, deadTasks, isDeadState, liveTasks, modeOf, runningTasks} from './state.js'
+import {allTasks, deadTasks, isDeadState, liveTasks, membershipFresh, modeOf, runningTasks} from './state.js'
 
 export function plan(ctx: Ctx): void {
   const {s, now} = ctx
@@ -75,11 +76,9 @@ function launchTimeouts(ctx: Ctx): void {
 function refreshMemberList(ctx: Ctx): void {
   const {s, now} = ctx
   if (runningTasks(s).length === 0) return
-  const stale = s.membership === null || s.membership.observedAt <= s.lastMembershipChangeAt
-  if (!stale) return
-  if (s.memberListSentAt !== null && now - s.memberListSentAt < s.config.memberOpTimeoutMs) return
-  s.memberListSentAt = now
-  emit(ctx, {type: 'MEMBER_LIST', via: via(s)})
+  if (membershipFresh(s)) return
+  if (s.memberListReq !== null && now - s.memberListReq.sentAt < s.config.memberOpTimeoutMs) return
+  sendMemberList(ctx)
 }
 
 /** Earliest future deadline the planner cares about (for the 'wake' timer). */
@@ -101,7 +100,8 @@ export function nextWake(ctx: Ctx): number | null {
   if (s.reseed?.deadline != null) t.push(s.reseed.deadline)
   if (s.health.livelocked && s.health.lastReseedFailedAt !== null) t.push(s.health.lastReseedFailedAt + c.reseedTimeoutMs)
   if (s.persistRetryAt !== null) t.push(s.persistRetryAt)
-  if (s.memberListSentAt !== null) t.push(s.memberListSentAt + c.memberOpTimeoutMs)
+  if (s.memberListReq !== null) t.push(s.memberListReq.sentAt + c.memberOpTimeoutMs)
+  if (s.health.checkReq !== null) t.push(s.health.checkReq.sentAt + c.memberOpTimeoutMs)
   for (const o of Object.values(s.offers)) t.push(o.receivedAt + c.offerHoldMs)
   const future = t.filter((x) => x > now)
   return future.length > 0 ? Math.min(...future) : null

@@ -24,7 +24,8 @@ import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import type {OperationRecord, ReseedCandidateRec} from './state.js'
-import {clientUrl, isDeadState, liveTasks, modeOf, runningTasks} from './state.js'
+import {bumpTopology, clientUrl, isDeadState, liveTasks, modeOf, runningTasks} from './state.js'
+import {sendHealthCheck} from './observe.js'
 
 const MAX_OPERATIONS = 20
 
@@ -75,11 +76,7 @@ export function startReseed(ctx: Ctx, op: string, manual: boolean): void {
 }
 
 function probeRunning(ctx: Ctx): void {
-  const {s, now} = ctx
-  const urls = runningTasks(s).map((t) => clientUrl(s, t))
-  if (urls.length === 0) return
-  s.health.lastCheckSentAt = now
-  emit(ctx, {type: 'HEALTH_CHECK', clientUrls: urls})
+  sendHealthCheck(ctx)
 }
 
 function fail(ctx: Ctx, why: string): void {
@@ -115,7 +112,7 @@ function proven(ctx: Ctx, taskId: string, how: string): void {
   r.seedTaskId = taskId
   r.deadline = now + s.config.memberOpTimeoutMs
   s.membership = null
-  s.lastMembershipChangeAt = now
+  bumpTopology(s)
   const seed = s.tasks[taskId]
   recordOp(ctx, r.op, 'running', `seed ${seed?.memberName ?? taskId} proven (${how}); killing the other members`)
   emit(ctx, log('warn', 're-seed proven; killing every other member task', {op: r.op, seed: seed?.memberName ?? taskId, how}))

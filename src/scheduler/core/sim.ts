@@ -37,6 +37,8 @@ export class World {
   readonly reconcileSilent = new Set<string>()
   /** Task ids whose executor ignores the reseed MESSAGE. */
   readonly reseedIgnores = new Set<string>()
+  /** Record reseed MESSAGEs without delivering them. */
+  holdMessages = false
   /** Task ids whose executor re-seeds but never reports 'done'. */
   readonly reseedNoReport = new Set<string>()
   persisted: PersistedDoc | null = null
@@ -58,7 +60,9 @@ export class World {
   feed(ev: SchedulerEvent): SchedulerAction[] {
     const start = this.actions.length
     this.queue.push(ev)
+    let n = 0
     while (this.queue.length > 0) {
+      if (++n > 5000) throw new Error(`sim: more than 5000 events without time passing (feedback loop?) last: ${JSON.stringify(this.events.slice(-3))}`)
       const e = this.queue.shift()!
       this.events.push(e)
       const r = step(this.state, e, this.now)
@@ -131,17 +135,27 @@ export class World {
   }
 
   loseAgent(agentId: string): void {
-    const a = this.agents.get(agentId)!
-    a.up = false
-    for (const [id, ag] of [...this.outstanding]) if (ag === agentId) { this.outstanding.delete(id); this.feed({type: 'Rescind', offerId: id}) }
-    for (const t of this.tasks.values()) {
-      if (t.agentId !== agentId || t.state !== 'TASK_RUNNING') continue
-      const m = this.memberOfTask(t.taskId)
-      if (m) m.alive = false
-      t.state = 'TASK_LOST'
-      this.feed({type: 'Update', status: {task_id: {value: t.taskId}, state: 'TASK_LOST', agent_id: {value: agentId}, source: 'SOURCE_MASTER', reason: 'REASON_AGENT_REMOVED', message: 'health check timed out'}})
+    this.loseAgents([agentId])
+  }
+
+  /** Agents die at the same moment (their etcd members stop before the scheduler hears of it). */
+  loseAgents(agentIds: string[]): void {
+    for (const agentId of agentIds) {
+      this.agents.get(agentId)!.up = false
+      for (const t of this.tasks.values()) {
+        const m = t.agentId === agentId && t.state === 'TASK_RUNNING' ? this.memberOfTask(t.taskId) : undefined
+        if (m) m.alive = false
+      }
     }
-    this.feed({type: 'Failure', agentId})
+    for (const agentId of agentIds) {
+      for (const [id, ag] of [...this.outstanding]) if (ag === agentId) { this.outstanding.delete(id); this.feed({type: 'Rescind', offerId: id}) }
+      for (const t of this.tasks.values()) {
+        if (t.agentId !== agentId || t.state !== 'TASK_RUNNING') continue
+        t.state = 'TASK_LOST'
+        this.feed({type: 'Update', status: {task_id: {value: t.taskId}, state: 'TASK_LOST', agent_id: {value: agentId}, source: 'SOURCE_MASTER', reason: 'REASON_AGENT_REMOVED', message: 'health check timed out'}})
+      }
+      this.feed({type: 'Failure', agentId})
+    }
   }
 
   reregisterAgent(agentId: string): void {
@@ -236,7 +250,7 @@ export class World {
         }
         return this.reply({type: 'MemberPromoteFailed', memberId: a.memberId, code: 'LEARNER_NOT_READY', retryable: true, message: 'not in sync'})
       }
-      case 'MESSAGE': return this.message(a.executorId, a.data)
+      case 'MESSAGE': return this.holdMessages ? undefined : this.message(a.executorId, a.data)
       default:
     }
   }
@@ -287,7 +301,7 @@ export class World {
   private reconcile(ids: string[]): void {
     const list = ids.length > 0 ? ids : this.liveTasks().map((t) => t.taskId)
     for (const id of list) {
-      if (ids.length > 0 && this.reconcileSilent.has(id)) continue
+      if (this.reconcileSilent.has(id)) continue
       const t = this.tasks.get(id)
       this.reply({type: 'Update', status: {task_id: {value: id}, state: t?.state ?? 'TASK_LOST', ...(t ? {agent_id: {value: t.agentId}} : {}), source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION', message: 'Reconciliation: Latest task state'}})
     }

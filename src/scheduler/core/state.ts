@@ -120,11 +120,13 @@ export interface Stats {
 export interface HealthState {
   verdict: HealthVerdict | null
   observedAt: number | null
+  /** topologyGen the last verdict was requested at (-1: unknown). */
+  gen: number
+  checkReq: {gen: number; sentAt: number} | null
   lostQuorumSince: number | null
   livelocked: boolean
   /** When the last automatic re-seed attempt ended without a seed (re-armed after reseedTimeoutMs). */
   lastReseedFailedAt: number | null
-  lastCheckSentAt: number | null
 }
 
 export interface ReconcileRun {
@@ -149,14 +151,15 @@ export interface SchedulerState {
   tasks: Record<string, TaskRecord>
   /** Non-terminal tasks Mesos reported that we have no record of: killed once mutable. */
   strays: Record<string, {agentId: string | null; killSentAt: number | null}>
-  membership: {members: EtcdMember[]; observedAt: number} | null
-  memberListSentAt: number | null
+  /** Latest etcd member list; `gen` = topologyGen when it was requested (fresh iff gen === topologyGen). */
+  membership: {members: EtcdMember[]; observedAt: number; gen: number} | null
+  memberListReq: {gen: number; sentAt: number} | null
   unbackedSince: Record<string, number>
   pendingAdd: PendingAdd | null
   memberOp: MemberOp | null
   memberOpRetryAt: number
-  /** Growth waits for a health verdict observed after this (set on every membership change). */
-  lastMembershipChangeAt: number
+  /** Bumped on every membership/topology change; growth needs a verdict and a member list requested since. */
+  topologyGen: number
   offers: Record<string, {offer: Offer; receivedAt: number}>
   bootstrapWaitStart: number | null
   /** Last REVIVE (true) / SUPPRESS (false) emitted on this subscription; null = none yet. */
@@ -235,4 +238,14 @@ export function emptyStats(): Stats {
     healthy_since: null, unhealthy_since: null, last_livelock_at: null, last_reseed_at: null, last_launch_at: null,
     last_failure_at: null, stats_since: null,
   }
+}
+
+export function bumpTopology(s: SchedulerState): void {
+  s.topologyGen++
+}
+export function healthFresh(s: SchedulerState): boolean {
+  return s.health.verdict?.healthy === true && s.health.gen === s.topologyGen
+}
+export function membershipFresh(s: SchedulerState): boolean {
+  return s.membership !== null && s.membership.gen === s.topologyGen
 }

@@ -21,7 +21,7 @@ import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {accountReconcile} from './reconcile.js'
 import type {TaskRecord} from './state.js'
-import {isDeadState, liveTasks, memberOfTask} from './state.js'
+import {bumpTopology, isDeadState, liveTasks, memberOfTask} from './state.js'
 
 const RANK: Partial<Record<TaskState, number>> = {TASK_STAGING: 0, TASK_STARTING: 1, TASK_RUNNING: 2, TASK_KILLING: 3}
 
@@ -52,11 +52,12 @@ export function onUpdate(ctx: Ctx, status: TaskStatus): void {
   }
   rec.lastUpdateAt = now
   if (status.agent_id?.value) rec.agentId = status.agent_id.value
-  if (status.reason || status.message) rec.reason = [status.reason, status.message].filter(Boolean).join(': ')
+  const why = [status.reason, status.message].filter(Boolean).join(': ')
+  if (why) rec.reason = why
   if (typeof status.healthy === 'boolean') rec.healthy = status.healthy
   const wasDead = isDeadState(rec.state)
   if (dead) {
-    if (!wasDead) markDead(ctx, rec, state, rec.reason ?? state)
+    if (!wasDead) markDead(ctx, rec, state, why || state)
     else rec.state = state
     return
   }
@@ -64,7 +65,7 @@ export function onUpdate(ctx: Ctx, status: TaskStatus): void {
   if ((RANK[state] ?? -1) < (RANK[rec.state] ?? -1)) return // stale (e.g. a reconciliation answer)
   if (state === 'TASK_RUNNING' && rec.state !== 'TASK_RUNNING') {
     s.bootstrapped = true
-    s.lastMembershipChangeAt = now
+    bumpTopology(s)
     emit(ctx, log('info', 'member task running', {taskId, member: rec.memberName, host: rec.hostname}))
   }
   rec.state = state
@@ -76,7 +77,7 @@ export function markDead(ctx: Ctx, rec: TaskRecord, state: TaskState, why: strin
   rec.lastUpdateAt = now
   s.stats.failed_servers++
   s.stats.last_failure_at = now
-  s.lastMembershipChangeAt = now
+  bumpTopology(s)
   emit(ctx, log(rec.decommission ? 'info' : 'warn', 'member task ended', {taskId: rec.taskId, member: rec.memberName, state, why}))
 }
 
@@ -86,7 +87,7 @@ function onReturn(ctx: Ctx, rec: TaskRecord, state: TaskState): void {
   const keep = member !== null || (s.membership === null && liveTasks(s).length < s.config.clusterSize)
   if (keep) {
     rec.state = state
-    if (state === 'TASK_RUNNING') s.lastMembershipChangeAt = ctx.now
+    if (state === 'TASK_RUNNING') bumpTopology(s)
     emit(ctx, log('warn', 'a task reported dead came back; its member is still in the cluster: keeping it', {taskId: rec.taskId, member: rec.memberName, state, reason: rec.reason}))
     return
   }

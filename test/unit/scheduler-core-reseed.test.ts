@@ -1,0 +1,182 @@
+/** Scenario tests of the scheduler core: livelock episodes, automatic and manual re-seed, restart mid-re-seed. */
+import {describe, it} from 'node:test'
+import assert from 'node:assert/strict'
+import {decodeFrameworkMessage, encodeFrameworkMessage} from '../../src/lib/member-config.js'
+import {World} from '../../src/scheduler/core/sim.js'
+import {liveTasks, modeOf, runningTasks, type TaskRecord} from '../../src/scheduler/core/state.js'
+
+const CFG = {
+  clusterName: 'etcd', clusterSize: 3, executorCommand: {value: './etcd-mesos-executor'},
+  healthIntervalMs: 5_000, bootstrapWaitMs: 2_000, memberGraceMs: 30_000, reseedTimeoutMs: 60_000,
+  reseedCandidateTimeoutMs: 20_000, refuseSeconds: 15, memberOpRetryMs: 3_000,
+}
+
+function runningCluster(size: number, agents: number, cfg: Record<string, unknown> = {}): World {
+  const w = new World({...CFG, clusterSize: size, ...cfg}, agents)
+  w.start()
+  w.offerAll()
+  w.advance(6_000, {offers: false})
+  assert.equal(runningTasks(w.state).length, size)
+  return w
+}
+const onAgent = (w: World, agentId: string): TaskRecord => liveTasks(w.state).find((t) => t.agentId === agentId)!
+
+describe('livelock and automatic re-seed', () => {
+  it('counts one livelock episode, re-seeds only after reseedTimeoutMs, then grows back to full size', () => {
+    const w = runningCluster(3, 5)
+    const seed = onAgent(w, 'S1')
+    w.loseAgents(['S2', 'S3'])
+    const mark = w.actions.length
+    w.advance(55_000, {offers: false})
+    assert.equal(w.state.stats.healthy, 0)
+    assert.equal(w.state.stats.cluster_livelocks, 0, 'not livelocked before reseedTimeoutMs')
+    assert.equal(w.actionsOf('MESSAGE', mark).length, 0, 'no re-seed before the timeout')
+    assert.equal(w.actionsOf('MEMBER_ADD', mark).length, 0, 'no growth while unhealthy')
+    assert.equal(w.actionsOf('ACCEPT', mark).length, 0)
+    w.advance(10_000, {offers: false})
+    assert.equal(w.state.stats.cluster_livelocks, 1)
+    const msgs = w.actionsOf('MESSAGE', mark)
+    assert.equal(msgs.length, 1)
+    assert.equal(msgs[0]!.executorId, seed.taskId)
+    assert.deepEqual(decodeFrameworkMessage(msgs[0]!.data), {type: 'reseed', op: w.state.operations[0]!.op})
+    assert.equal(w.state.stats.cluster_reseeds, 1)
+    w.advance(120_000)
+    assert.equal(w.state.stats.cluster_livelocks, 1, 'one episode, however many failed checks')
+    assert.equal(w.state.stats.cluster_reseeds, 1)
+    assert.equal(runningTasks(w.state).length, 3)
+    assert.equal(w.members.length, 3)
+    assert.equal(w.state.stats.healthy, 1)
+    assert.equal(w.state.operations[0]!.status, 'succeeded')
+    assert.equal(w.state.reseed, null)
+    assert.ok(runningTasks(w.state).some((t) => t.taskId === seed.taskId), 'the seed survives')
+  })
+
+  it('does not re-seed with autoReseed=false, but a manual request (unhealthy) does', () => {
+    const w = runningCluster(3, 3, {autoReseed: false})
+    w.loseAgents(['S2', 'S3'])
+    const mark = w.actions.length
+    w.advance(300_000, {offers: false})
+    assert.equal(w.state.stats.cluster_livelocks, 1)
+    assert.equal(w.actionsOf('MESSAGE', mark).length, 0)
+    w.feed({type: 'ReseedRequested', op: 'manual-1', force: false})
+    assert.equal(w.actionsOf('MESSAGE', mark).length, 1)
+    assert.equal(w.state.operations.find((o) => o.op === 'manual-1')?.status, 'succeeded')
+  })
+
+  it('refuses a manual re-seed of a healthy cluster unless forced', () => {
+    const w = runningCluster(3, 3)
+    const mark = w.actions.length
+    w.feed({type: 'ReseedRequested', op: 'r1', force: false})
+    assert.equal(w.state.operations.find((o) => o.op === 'r1')?.status, 'refused')
+    assert.match(w.state.operations.find((o) => o.op === 'r1')!.message, /healthy/)
+    assert.equal(w.actionsOf('MESSAGE', mark).length, 0)
+    assert.equal(w.actionsOf('KILL', mark).length, 0)
+    w.feed({type: 'ReseedRequested', op: 'r1', force: true})
+    assert.equal(w.state.operations.find((o) => o.op === 'r1')?.status, 'refused', 'an op id is used once')
+    w.feed({type: 'ReseedRequested', op: 'r2', force: true})
+    assert.equal(w.actionsOf('MESSAGE', mark).length, 1)
+    assert.equal(w.state.stats.cluster_reseeds, 1)
+  })
+})
+
+describe('re-seed candidates', () => {
+  it('ranks by raft index, falls through to the next candidate after a timeout, kills nothing before a seed is proven', () => {
+    const w = runningCluster(5, 5)
+    const [a, b] = [onAgent(w, 'S1'), onAgent(w, 'S2')]
+    w.memberOfTask(a.taskId)!.raftIndex = 900
+    w.memberOfTask(b.taskId)!.raftIndex = 500
+    w.reseedIgnores.add(a.taskId)
+    w.loseAgents(['S3', 'S4', 'S5'])
+    const mark = w.actions.length
+    w.advance(65_000, {offers: false})
+    let msgs = w.actionsOf('MESSAGE', mark)
+    assert.deepEqual(msgs.map((m) => m.executorId), [a.taskId], 'highest raft index first')
+    assert.equal(w.actionsOf('KILL', mark).length, 0)
+    w.advance(21_000, {offers: false})
+    msgs = w.actionsOf('MESSAGE', mark)
+    assert.deepEqual(msgs.map((m) => m.executorId), [a.taskId, b.taskId])
+    const doneAt = w.events.findIndex((e) => e.type === 'FrameworkMessage')
+    assert.ok(doneAt > 0)
+    const kills = w.actionsOf('KILL', mark)
+    assert.ok(kills.some((k) => k.taskId === a.taskId), 'the inferior candidate is killed once the seed is proven')
+    assert.ok(!kills.some((k) => k.taskId === b.taskId))
+    assert.equal(w.state.reseed, null)
+    assert.equal(modeOf(w.state), 'MUTABLE')
+  })
+
+  it('fails without killing when no member answers status', () => {
+    const w = runningCluster(3, 3)
+    for (const m of w.members) m.alive = false // etcd processes hung: tasks still RUNNING
+    const mark = w.actions.length
+    w.advance(70_000, {offers: false})
+    assert.equal(w.state.stats.cluster_reseeds, 1)
+    assert.equal(w.state.operations[0]?.status, 'failed')
+    assert.equal(w.actionsOf('KILL', mark).length, 0)
+    assert.equal(w.actionsOf('MESSAGE', mark).length, 0)
+    w.advance(50_000, {offers: false})
+    assert.equal(w.state.stats.cluster_reseeds, 1, 'retried only reseedTimeoutMs after the failure')
+    w.advance(15_000, {offers: false})
+    assert.equal(w.state.stats.cluster_reseeds, 2)
+    assert.equal(w.state.stats.cluster_livelocks, 1)
+  })
+
+  it('ignores stale or foreign re-seed progress messages', () => {
+    const w = runningCluster(3, 3)
+    const t = liveTasks(w.state)[0]!
+    const mark = w.actions.length
+    w.feed({type: 'FrameworkMessage', agentId: t.agentId, executorId: t.taskId, data: encodeFrameworkMessage({type: 'reseed-progress', op: 'nope', step: 'done'})})
+    w.feed({type: 'FrameworkMessage', agentId: t.agentId, executorId: t.taskId, data: Buffer.from('garbage').toString('base64')})
+    assert.equal(w.actionsOf('KILL', mark).length, 0)
+    assert.equal(w.state.reseed, null)
+  })
+})
+
+describe('restart mid-re-seed', () => {
+  it('in phase seeding: re-checks the candidate instead of re-sending, then finishes', () => {
+    const w = runningCluster(3, 6)
+    const seed = onAgent(w, 'S1')
+    w.reseedNoReport.add(seed.taskId) // it re-seeds, but its 'done' report is lost
+    w.loseAgents(['S2', 'S3'])
+    while (w.actionsOf('MESSAGE').length === 0 && w.now < 2_000_000) w.advance(1_000, {offers: false})
+    assert.equal(w.actionsOf('MESSAGE').length, 1)
+    assert.equal(w.persisted?.reseed?.phase, 'seeding')
+    assert.deepEqual(w.persisted?.reseed?.messaged, [seed.taskId])
+    const mark = w.actions.length
+    w.restart()
+    w.advance(30_000)
+    assert.equal(w.actionsOf('MESSAGE', mark).length, 0, 'the MESSAGE is not re-sent after a restart')
+    assert.ok(w.actionsOf('LOG', mark).some((l) => /resuming the re-seed/.test(l.msg)))
+    assert.ok(w.actionsOf('LOG', mark).some((l) => /re-seed proven/.test(l.msg) && (l.fields as {how: string}).how === 'serves alone as leader'))
+    w.advance(60_000)
+    assert.equal(w.state.reseed, null)
+    assert.equal(runningTasks(w.state).length, 3)
+    assert.equal(w.state.stats.cluster_reseeds, 1, 'stats survive the restart')
+    assert.equal(w.state.stats.cluster_livelocks, 1)
+  })
+
+  it('in phase killing: finishes the kills after a restart', () => {
+    const w = runningCluster(5, 8)
+    const seed = onAgent(w, 'S1')
+    w.loseAgents(['S3', 'S4', 'S5'])
+    w.holdMessages = true
+    while (w.actionsOf('MESSAGE').length === 0 && w.now < 2_000_000) w.advance(1_000, {offers: false})
+    const r = w.state.reseed
+    assert.ok(r && r.phase === 'seeding')
+    assert.equal(w.actionsOf('KILL').length, 0, 'nothing killed before the seed is proven')
+    // the seed proves itself; the scheduler issues kills, which are not performed before it restarts
+    w.respond = false
+    w.feed({type: 'FrameworkMessage', agentId: 'S1', executorId: seed.taskId, data: encodeFrameworkMessage({type: 'reseed-progress', op: r.op, step: 'done'})})
+    const other = onAgent(w, 'S2')
+    assert.ok(w.actionsOf('KILL').some((k) => k.taskId === other.taskId))
+    for (const a of w.actions) if (a.type === 'PERSIST') w.persisted = a.doc
+    assert.equal(w.persisted?.reseed?.phase, 'killing')
+    w.respond = true
+    w.members = w.members.filter((m) => m.id === w.memberOfTask(seed.taskId)!.id) // what force-new-cluster did
+    const mark = w.actions.length
+    w.restart()
+    assert.ok(w.actionsOf('KILL', mark).some((k) => k.taskId === other.taskId), 'kills re-issued after the restart')
+    w.advance(90_000)
+    assert.equal(w.state.reseed, null)
+    assert.equal(runningTasks(w.state).length, 5)
+  })
+})
