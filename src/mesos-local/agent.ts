@@ -191,6 +191,7 @@ export class LocalAgent {
 
   private async shutdownAll(): Promise<void> {
     const live = [...this.executors.values()].filter((e) => e.state !== 'TERMINATED')
+    const polls: NodeJS.Timeout[] = []
     const exits = live.map((e) => new Promise<void>((resolve) => {
       const t = setInterval(() => {
         if (e.state === 'TERMINATED') {
@@ -198,10 +199,15 @@ export class LocalAgent {
           resolve()
         }
       }, 50)
+      polls.push(t)
     }))
     for (const e of live) this.shutdownExecutor(e.frameworkId, e.id)
     const grace = Math.max(this.o.executorShutdownGracePeriodMs, ...live.map((e) => this.graceMs(e))) + 3000
-    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, grace))])
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(exits), new Promise((r) => (timer = setTimeout(r, grace)))])
+    // Else they keep the process alive: the grace timer after every stop, the polls forever for a laggard.
+    clearTimeout(timer)
+    for (const t of polls) clearInterval(t)
   }
 
   private newSum(faults: UpdateFaults = {}): StatusUpdateManager {
