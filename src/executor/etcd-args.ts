@@ -10,7 +10,8 @@
  * - https: client TLS (`--cert-file/--key-file`, `--trusted-ca-file` + `--client-cert-auth` when a CA is
  *   given) and peer TLS (`--peer-*`, defaulting to the client files).
  * - then cfg.extraArgs, which may not set any flag managed here (a stray `--force-new-cluster` or
- *   `--data-dir` in extraArgs would silently break the member, so it is rejected).
+ *   `--data-dir` in extraArgs would silently break the member, so it is rejected), nor `--config-file`
+ *   (etcd then ignores every other flag); each element must be one flag (`--name` or `--name=value`).
  * - forceNewCluster: adds `--force-new-cluster` and uses only this member in `--initial-cluster`.
  */
 import path from 'node:path'
@@ -26,6 +27,7 @@ const MANAGED_FLAGS = [
   'cert-file', 'key-file', 'trusted-ca-file', 'client-cert-auth',
   'peer-cert-file', 'peer-key-file', 'peer-trusted-ca-file', 'peer-client-cert-auth',
 ]
+const FLAG_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 
 export interface EtcdCommand {
   bin: string
@@ -65,6 +67,13 @@ export function buildEtcdArgs(cfg: MemberConfig, sandbox: string, opts: {forceNe
     if (flag === undefined) throw new MemberConfigError(`extraArgs element ${JSON.stringify(extra)} is not a flag`)
     if (MANAGED_FLAGS.includes(flag)) {
       throw new MemberConfigError(`extraArgs may not set --${flag}: the executor manages it from the member config`)
+    }
+    if (flag === 'config-file') {
+      throw new MemberConfigError('extraArgs may not set --config-file: etcd would ignore every flag the executor sets')
+    }
+    // One argv element = one flag: rejects "--" (end of flags), "---x", "--a b", "--x\n--force-new-cluster" names...
+    if (!FLAG_NAME_RE.test(flag)) {
+      throw new MemberConfigError(`extraArgs element ${JSON.stringify(extra)} is not a single etcd flag (--name or --name=value)`)
     }
     args.push(extra)
   }

@@ -48,6 +48,8 @@ export class MemberConfigError extends Error {
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
 const HOST_RE = /^[A-Za-z0-9.-]{1,253}$|^\[[0-9a-fA-F:]+\]$/
+/** etcd peer URLs are scheme://host:port (no path); the host follows HOST_RE, so no quotes, spaces or `$(`. */
+const PEER_URL_RE = /^https?:\/\/([A-Za-z0-9.-]{1,253}|\[[0-9a-fA-F:]+\]):[0-9]{1,5}$/
 
 function fail(msg: string): never {
   throw new MemberConfigError(`invalid member config: ${msg}`)
@@ -89,7 +91,7 @@ export function validateMemberConfig(raw: unknown): MemberConfig {
   const initialCluster: InitialPeer[] = raw.initialCluster.map((p, i) => {
     if (!isObj(p)) fail(`initialCluster[${i}] must be an object`)
     const peerUrl = str(p, 'peerUrl', `initialCluster[${i}]`)
-    if (!/^https?:\/\/[^\s,=]+$/.test(peerUrl)) fail(`initialCluster[${i}].peerUrl ${JSON.stringify(peerUrl)} is not an http(s) URL`)
+    if (!PEER_URL_RE.test(peerUrl)) fail(`initialCluster[${i}].peerUrl ${JSON.stringify(peerUrl)} is not an http(s)://host:port URL`)
     return {name: str(p, 'name', `initialCluster[${i}]`, NAME_RE), peerUrl}
   })
   if (!initialCluster.some((p) => p.name === member.name)) fail(`initialCluster does not list the member itself (${member.name})`)

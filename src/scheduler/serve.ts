@@ -67,6 +67,54 @@ async function readSecret(file: string): Promise<string> {
   }
 }
 
+/** `scheme://user:pass@host` → `scheme://user:***@host`: flag values are echoed in errors and logs. */
+export function redactUrl(u: string): string {
+  return u.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*):([^@/]*)@/i, '$1$2:***@')
+}
+
+interface Preflight {
+  token?: string
+  authorization?: string
+  zkUrl?: import('../lib/zk/url.js').ZkUrl
+}
+
+/** Every check that can fail on bad flags or files, before anything starts listening or launching. */
+async function preflight(o: ServeRuntime): Promise<Preflight> {
+  const out: Preflight = {}
+  if (o.adminTokenFile) {
+    const t = (await readFile(o.adminTokenFile, 'utf8').catch((err: Error) => {
+      throw new ServeError(`cannot read --admin-token-file: ${err.message}`, 2)
+    })).trim()
+    if (t.length < 8) throw new ServeError('--admin-token-file holds a token shorter than 8 characters', 2)
+    out.token = t
+  }
+  if (o.master !== 'local') {
+    try {
+      if (o.master.startsWith('zk://')) (await import('../lib/zk/url.js')).parseZkUrl(o.master)
+      else (await import('../lib/mesos/master-address.js')).parseMasterAddress(o.master)
+    } catch (err) {
+      throw new ServeError(`--master ${redactUrl(o.master)}: ${(err as Error).message}`, 2)
+    }
+  }
+  if (o.zkPersist) {
+    try {
+      out.zkUrl = (await import('../lib/zk/url.js')).parseZkUrl(o.zkPersist)
+    } catch (err) {
+      throw new ServeError(`--zk-framework-persist: ${(err as Error).message}`, 2)
+    }
+  }
+  if (o.principal && o.secretFile) out.authorization = `Basic ${Buffer.from(`${o.principal}:${await readSecret(o.secretFile)}`).toString('base64')}`
+  if (o.etcdTls) {
+    const files = [...Object.values(o.etcdTls.member), ...Object.values(o.etcdTls.client)].filter((v): v is string => typeof v === 'string')
+    for (const f of new Set(files)) {
+      await access(f, fsc.R_OK).catch(() => {
+        throw new ServeError(`etcd TLS file ${f} is not readable`, 2)
+      })
+    }
+  }
+  return out
+}
+
 export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<number> {
   const log = createLogger({verbose: o.verbose, file: o.logDir ? path.join(o.logDir, 'etcd-mesos-scheduler.log') : undefined})
   for (const w of o.warnings) log.warn(w)
@@ -85,9 +133,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     }
   }
   try {
-    const token = o.adminTokenFile ? (await readFile(o.adminTokenFile, 'utf8').catch((err: Error) => {
-      throw new ServeError(`cannot read --admin-token-file: ${err.message}`, 2)
-    })).trim() : undefined
+    const {token, authorization, zkUrl} = await preflight(o)
     let master = o.master
     if (master === 'local') {
       const {startLocalMesos} = await import('../mesos-local/cluster.js')
@@ -100,12 +146,16 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       log.info('started the embedded local Mesos', {master, agents: o.localAgents})
     }
     const detector: MasterDetector = await createMasterDetector(master).catch((err: Error) => {
-      throw new ServeError(`--master ${master}: ${err.message}`, 2)
+      throw new ServeError(`--master ${redactUrl(master)}: ${err.message}`, 2)
     })
     cleanups.push(() => detector.close())
 
     const adminState = new AdminState(o, log)
     const server = http.createServer(buildAdminHandler({...adminState.deps(), ...(token ? {token} : {})}))
+    // Slow or stalled clients (slowloris) must not hold connections: headers within 10 s, a whole request within 30 s.
+    server.headersTimeout = 10_000
+    server.requestTimeout = 30_000
+    server.keepAliveTimeout = 5_000
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => reject(new ServeError(`admin API cannot listen on ${o.adminAddress}:${o.adminPort}: ${err.code ?? err.message}`, 3)))
       server.listen(o.adminPort, o.adminAddress, () => resolve())
@@ -118,7 +168,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     const adminUrl = `http://${o.address ?? (o.adminAddress === '0.0.0.0' ? os.hostname() : o.adminAddress)}:${port}/`
     log.info('admin API listening', {url: adminUrl})
 
-    const {store, election} = await openStore(o, adminUrl, log, cleanups)
+    const {store, election} = await openStore(o, zkUrl, adminUrl, log, cleanups)
     if (election) {
       adminState.attachElection(election)
       if (!election.isLeader) {
@@ -143,15 +193,6 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       capabilities: [{type: 'MULTI_ROLE'}],
     }
     if (o.principal) frameworkInfo.principal = o.principal
-    const authorization = o.principal && o.secretFile ? `Basic ${Buffer.from(`${o.principal}:${await readSecret(o.secretFile)}`).toString('base64')}` : undefined
-    if (o.etcdTls) {
-      const files = [...Object.values(o.etcdTls.member), ...Object.values(o.etcdTls.client)].filter((v): v is string => typeof v === 'string')
-      for (const f of new Set(files)) {
-        await access(f, fsc.R_OK).catch(() => {
-          throw new ServeError(`etcd TLS file ${f} is not readable`, 2)
-        })
-      }
-    }
     const config = resolveConfig({
       clusterName: o.clusterName, clusterSize: o.clusterSize, cpus: o.cpus, mem: o.mem, disk: o.disk,
       refuseSeconds: o.refuseSeconds, singleInstancePerAgent: o.singleInstancePerAgent, singleInstancePerHost: o.singleInstancePerHost,
@@ -179,22 +220,15 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
   }
 }
 
-async function openStore(o: ServeRuntime, adminUrl: string, log: Logger, cleanups: (() => Promise<void>)[]) {
-  if (!o.zkPersist) {
+async function openStore(o: ServeRuntime, url: Preflight['zkUrl'], adminUrl: string, log: Logger, cleanups: (() => Promise<void>)[]) {
+  if (!url) {
     const file = path.resolve(o.stateFile ?? path.join('.etcd-mesos-state', `${o.clusterName}.json`))
     log.info('persisting scheduler state in a local file (no --zk-framework-persist; --master local only)', {file})
     return {store: new FileStateStore(file) as StateStore, election: null}
   }
-  const {parseZkUrl} = await import('../lib/zk/url.js')
   const {ZkClient} = await import('../lib/zk/client.js')
   const {LeaderElection} = await import('../lib/zk/election.js')
   const {clusterZkPath} = await import('../lib/cli/locate.js')
-  let url
-  try {
-    url = parseZkUrl(o.zkPersist)
-  } catch (err) {
-    throw new ServeError(`--zk-framework-persist: ${(err as Error).message}`, 2)
-  }
   let zk
   for (let attempt = 1, delay = 1000; ; attempt++, delay = Math.min(delay * 2, 15000)) {
     try {

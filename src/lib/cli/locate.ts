@@ -16,7 +16,8 @@ export function validateAdminUrl(raw: string): string {
   try {
     u = new URL(raw)
   } catch {
-    throw new CliError(`--admin-url ${JSON.stringify(raw)} is not a URL (expected http://host:port)`, ExitCode.USAGE, 'BAD_ADMIN_URL')
+    const shown = raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*):([^@/]*)@/i, '$1$2:***@')
+    throw new CliError(`--admin-url ${JSON.stringify(shown)} is not a URL (expected http://host:port)`, ExitCode.USAGE, 'BAD_ADMIN_URL')
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new CliError(`--admin-url must be http:// or https://, not ${u.protocol}`, ExitCode.USAGE, 'BAD_ADMIN_URL')

@@ -10,6 +10,8 @@
  *   - state DATA:   collecting `remaining` bytes of the current record into a list of slices
  *                   (concatenated once, when the record is complete: no O(n^2) re-copying).
  *   - state FAILED: a RecordIOError was raised; every later push()/end() rethrows the same error.
+ *     push() throws it for the chunk that broke the framing; pushSome() (used by decodeRecordStream) also
+ *     returns the records completed before the error in that chunk, so the outcome is chunking-independent.
  * Invariants: `bufferedBytes` = digits buffered in LENGTH state, or bytes collected so far in DATA state.
  * Zero-length records are emitted as empty Buffers (Mesos' own decoder accepts them).
  */
@@ -64,11 +66,31 @@ export class RecordIODecoder {
     return this.remaining < 0 ? this.lengthDigits.length : this.collected
   }
 
-  /** Feed bytes; returns every record completed by this chunk (possibly none). */
+  /** Feed bytes; returns every record completed by this chunk (possibly none), or throws a RecordIOError. */
   push(chunk: Uint8Array): Buffer[] {
-    if (this.failure) throw this.failure
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    const {records, error} = this.pushSome(chunk)
+    if (error) throw error
+    return records
+  }
+
+  /**
+   * Like push(), but a framing error does not discard the records completed earlier in the same chunk: they
+   * are returned together with the error, so the outcome does not depend on how the stream was chunked.
+   */
+  pushSome(chunk: Uint8Array): {records: Buffer[]; error?: RecordIOError} {
+    if (this.failure) return {records: [], error: this.failure}
     const out: Buffer[] = []
+    try {
+      this.decodeInto(chunk, out)
+    } catch (err) {
+      if (err instanceof RecordIOError) return {records: out, error: err}
+      throw err
+    }
+    return {records: out}
+  }
+
+  private decodeInto(chunk: Uint8Array, out: Buffer[]): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     let i = 0
     const n = buf.byteLength
     while (i < n) {
@@ -85,11 +107,11 @@ export class RecordIODecoder {
         }
         if (b < DIGIT_0 || b > DIGIT_9) {
           this.lengthDigits.push(b)
-          return this.fail('MALFORMED_LENGTH', `RecordIO: invalid byte in record length prefix: ${printable(this.lengthDigits)}`)
+          this.fail('MALFORMED_LENGTH', `RecordIO: invalid byte in record length prefix: ${printable(this.lengthDigits)}`)
         }
         this.lengthDigits.push(b)
         if (this.lengthDigits.length > MAX_LENGTH_DIGITS) {
-          return this.fail('MALFORMED_LENGTH', `RecordIO: record length prefix exceeds ${MAX_LENGTH_DIGITS} digits: ${printable(this.lengthDigits)}`)
+          this.fail('MALFORMED_LENGTH', `RecordIO: record length prefix exceeds ${MAX_LENGTH_DIGITS} digits: ${printable(this.lengthDigits)}`)
         }
       } else {
         const take = Math.min(this.remaining, n - i)
@@ -112,7 +134,6 @@ export class RecordIODecoder {
         if (this.remaining === 0) this.remaining = -1
       }
     }
-    return out
   }
 
   /** Declare end of stream; throws TRUNCATED if a partial record or length prefix is buffered. */
@@ -154,7 +175,10 @@ export async function* decodeRecordStream(
 ): AsyncGenerator<Buffer> {
   const decoder = new RecordIODecoder(opts)
   for await (const chunk of body) {
-    for (const rec of decoder.push(chunk)) yield rec
+    // Records completed before a framing error are still delivered (as if the stream came byte by byte).
+    const {records, error} = decoder.pushSome(chunk)
+    for (const rec of records) yield rec
+    if (error) throw error
   }
   decoder.end()
 }

@@ -231,7 +231,11 @@ export class SchedulerClient extends EventEmitter {
       return s.abortReason ?? `no leading master: ${errText(err)}`
     }
     if (s.ac.signal.aborted) return s.abortReason ?? 'aborted'
-    s.url = schedulerUrl(s.detected)
+    try {
+      s.url = schedulerUrl(s.detected)
+    } catch (err) {
+      return `the leading master's address ${s.detected.host}:${s.detected.port} is not usable: ${errText(err)}`
+    }
     const framework_info: FrameworkInfo = { ...this.frameworkInfo, ...(this.fid ? { id: { value: this.fid } } : {}) }
     const call: SchedulerCall = compact({ type: 'SUBSCRIBE' as const, framework_id: framework_info.id, subscribe: { framework_info } })
     const dispatcher = new Agent({ connect: { timeout: 10_000 }, bodyTimeout: 0, headersTimeout: this.requestTimeoutMs })
@@ -318,7 +322,8 @@ export class SchedulerClient extends EventEmitter {
 
   private armWatchdog(s: Session, intervalSec: number): void {
     clearTimeout(s.watchdog)
-    const ms = Math.max(1, Math.round(this.missLimit * intervalSec * 1000))
+    // Clamped: setTimeout fires at once for delays over 2^31-1 ms (a huge heartbeat interval must not loop).
+    const ms = Math.min(2 ** 31 - 1, Math.max(1, Math.round(this.missLimit * intervalSec * 1000)))
     s.watchdog = setTimeout(() => this.abortSession(s, `no event for ${ms} ms (${this.missLimit} heartbeats missed)`), ms)
   }
 

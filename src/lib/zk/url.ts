@@ -9,8 +9,9 @@
  *   original etcd-mesos, which accepted exactly one level). A trailing '/' is dropped; '.', '..' and empty
  *   segments are rejected.
  * - Ports default to 2181. IPv6 hosts must be written in brackets: `zk://[::1]:2181/x`.
- * Pure code: no I/O.
+ * Pure code: no I/O. Error messages never show the password.
  */
+import {isIPv6} from 'node:net'
 
 export class ZkUrlError extends Error {
   override name = 'ZkUrlError'
@@ -45,7 +46,9 @@ function redactLoose(url: string): string {
   const at = url.lastIndexOf('@')
   if (at < 0) return url
   const head = url.slice(0, at)
-  const m = /^([A-Za-z]+:\/\/)([^:]*):.*$/s.exec(head)
+  // With a well-formed scheme://, keep the user name; otherwise (no or a mistyped scheme, e.g. 'zk:/u:pw@')
+  // it is unclear where the password starts, so everything after the first ':' is masked.
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^:]*):/s.exec(head) ?? /^()([^:]*):/s.exec(head)
   return m ? `${m[1]}${m[2]}:***${url.slice(at)}` : url
 }
 
@@ -63,7 +66,7 @@ function parseServer(url: string, text: string): ZkServerAddress {
     const close = text.indexOf(']')
     if (close < 0) fail(url, `unterminated IPv6 address in ${JSON.stringify(text)}`)
     const host = text.slice(1, close)
-    if (host === '' || !IPV6_RE.test(host) || !host.includes(':')) fail(url, `bad IPv6 address ${JSON.stringify(host)}`)
+    if (host === '' || !IPV6_RE.test(host) || !host.includes(':') || !isIPv6(host)) fail(url, `bad IPv6 address ${JSON.stringify(host)}`)
     const rest = text.slice(close + 1)
     if (rest === '') return { host, port: DEFAULT_PORT }
     if (!rest.startsWith(':')) fail(url, `unexpected ${JSON.stringify(rest)} after IPv6 address in ${JSON.stringify(text)}`)

@@ -52,14 +52,22 @@ function stoutBase64Decode(s: string, field: string): Buffer {
   return Buffer.from(clean, 'base64')
 }
 
+/** Largest doubles below 2^63 and 2^64 (2^63 - 1 and 2^64 - 1 are not representable as doubles). */
+const INT64_MAX_DOUBLE = 2 ** 63 - 1024
+const UINT64_MAX_DOUBLE = 2 ** 64 - 2048
+function clamp(v: number, lo: number, hi: number): number {
+  return Number.isNaN(v) ? 0 : Math.min(Math.max(v, lo), hi)
+}
+
 function convertNumber(field: protobuf.Field, n: number): number {
   switch (field.type) {
     case 'double': return n
     case 'float': return Math.fround(n)
     case 'int32': case 'sint32': case 'sfixed32': return Math.trunc(n) | 0
     case 'uint32': case 'fixed32': return Math.trunc(n) >>> 0
-    case 'int64': case 'sint64': case 'sfixed64': return Math.trunc(n)
-    case 'uint64': case 'fixed64': { const t = Math.trunc(n); return t < 0 ? t + 2 ** 64 : t }
+    // Out-of-range 64-bit values are clamped to the largest doubles that survive a protobuf round trip.
+    case 'int64': case 'sint64': case 'sfixed64': return clamp(Math.trunc(n), -(2 ** 63), INT64_MAX_DOUBLE)
+    case 'uint64': case 'fixed64': { const t = Math.trunc(n); return clamp(t < 0 ? t + 2 ** 64 : t, 0, UINT64_MAX_DOUBLE) }
     default: throw new ConvertError(`Not expecting a JSON number for field '${field.name}'`)
   }
 }
