@@ -42,7 +42,7 @@ export const serveFlags = {
   'log-dir': Flags.string({summary: 'Directory for the log file (logs also go to stderr).', env: 'LOG_DIR'}),
   logtostderr: Flags.boolean({summary: 'Accepted for compatibility (logs always go to stderr).', allowNo: true}),
   alsologtostderr: Flags.boolean({summary: 'Accepted for compatibility (logs always go to stderr).', allowNo: true}),
-  v: Flags.integer({summary: 'Verbosity: 0 info, 1+ debug.', env: 'VERBOSITY', default: 0}),
+  v: Flags.integer({char: 'v', summary: 'Verbosity: 0 info, 1+ debug (glog -v).', env: 'VERBOSITY', default: 0}),
   stderrthreshold: Flags.string({summary: 'Accepted for compatibility.'}),
   vmodule: Flags.string({summary: 'Accepted for compatibility.'}),
   'log-backtrace-at': Flags.string({summary: 'Accepted for compatibility.'}),
@@ -137,7 +137,8 @@ export interface EtcdTlsSettings {
 
 /** Pure: checks the TLS flags go together; returns null for plain http. File readability is checked by serve. */
 export function resolveEtcdTls(f: {[K in keyof typeof serveTlsFlags]?: string}): EtcdTlsSettings | null {
-  const any = Object.values(f).some((v) => v !== undefined)
+  // Only the TLS flags count: callers pass the whole parsed flag object.
+  const any = (Object.keys(serveTlsFlags) as (keyof typeof serveTlsFlags)[]).some((k) => f[k] !== undefined)
   if (!any) return null
   const cert = f['etcd-cert-file']
   const key = f['etcd-key-file']
