@@ -245,5 +245,23 @@ async function openStore(o: ServeRuntime, url: Preflight['zkUrl'], adminUrl: str
   const election = new LeaderElection(zk, `${base}/election`, {adminUrl, host: os.hostname(), pid: process.pid, since: Date.now()})
   await election.start()
   cleanups.push(() => election.stop())
+  // start() resolves before the first children listing: wait (bounded) until our own candidate node is listed,
+  // so a lone scheduler does not report itself as a standby for a moment.
+  const decided = (): boolean => election.isLeader || election.candidates().some((c) => c.id === election.id)
+  if (!decided()) {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        if (!decided()) return
+        clearTimeout(timer)
+        election.off('change', done).off('leader', done).off('standby', done)
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        election.off('change', done).off('leader', done).off('standby', done)
+        resolve()
+      }, 5000)
+      election.on('change', done).on('leader', done).on('standby', done)
+    })
+  }
   return {store: new ZkStateStore(zk, `${base}/state`) as StateStore, election}
 }

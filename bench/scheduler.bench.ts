@@ -1,0 +1,150 @@
+/**
+ * Benchmark of issue 4: what etcd-mesos costs on top of plain etcd, on loopback, with the real processes.
+ *
+ *   (a)  floor: plain etcd started by hand as a static 3-member cluster until a quorum read works on all
+ *   (b)  `etcd-mesos serve --master local` (embedded Mesos, 3 agents) from spawn until /stats is healthy
+ *        with 3 running members and /members shows 3 healthy voters
+ *   (c)  single-member replacement under serve: SIGKILL of one follower's etcd until /stats is healthy with
+ *        3 running members again (the killed one replaced)
+ *   (a') plain etcd by hand, a follower each time: (a'1) SIGKILL one member and restart it on its data dir until
+ *        it serves a quorum read; (a'2) replace it: member remove, member add as learner, start a fresh member
+ *        with --initial-cluster-state=existing, promote, until it serves a quorum read (what the scheduler automates)
+ * Repeats REPEAT times (default 3) and prints each run and the medians, in ms, with the ratios. No assertions.
+ * Run: node --import tsx bench/scheduler.bench.ts   (needs a current build: dist/)
+ * Env: REPEAT=n, BENCH_SERVE_ARGS="extra serve flags" (e.g. "--mesos-offer-refuse-seconds 1").
+ */
+import {mkdtemp, rm} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {freePort, waitFor} from '../test/helpers/ports.js'
+import {killAllTracked} from '../test/helpers/procs.js'
+import {quorumReadOk, startEtcdCluster, type EtcdCluster} from '../test/helpers/etcd.js'
+import {killEtcd, members, startServe, stats, sweepCluster, type ServeProc} from '../test/helpers/serve.js'
+
+const REPEAT = Number(process.env.REPEAT ?? 3)
+const EXTRA = (process.env.BENCH_SERVE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')
+
+interface Run {
+  a: number
+  b: number
+  c: number
+  a1: number
+  a2: number
+}
+
+async function gw<T>(url: string, p: string, body: unknown): Promise<T> {
+  const res = await fetch(`${url}${p}`, {method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(5000)})
+  const text = await res.text()
+  if (res.status !== 200) throw new Error(`${url}${p}: HTTP ${res.status} ${text}`)
+  return JSON.parse(text) as T
+}
+
+async function plainEtcd(): Promise<Pick<Run, 'a' | 'a1' | 'a2'>> {
+  let t0 = performance.now()
+  const cluster: EtcdCluster = await startEtcdCluster(3, {token: `bench-${Date.now()}`})
+  const a = performance.now() - t0
+  try {
+    // Both by-hand figures use followers (as does (c)): killing the leader adds an election and stalls a member
+    // remove proposed before the new leader exists until the request deadline.
+    const status = await gw<{leader: string}>(cluster.members[0]!.clientUrl, '/v3/maintenance/status', {})
+    const ids = await gw<{members: {ID: string; name: string}[]}>(cluster.members[0]!.clientUrl, '/v3/cluster/member/list', {})
+    const leaderName = ids.members.find((m) => m.ID === status.leader)?.name
+    const followers = cluster.members.filter((m) => m.name !== leaderName)
+    const leader = cluster.members.find((m) => m.name === leaderName)!
+    // (a'1) restart on the same data dir
+    const m2 = followers[1]!
+    await m2.kill('SIGKILL')
+    t0 = performance.now()
+    await m2.start({initialClusterState: 'new'})
+    await waitFor('the restarted member to serve a quorum read', () => quorumReadOk(m2.clientUrl, 1000), 30_000, 20)
+    const a1 = performance.now() - t0
+
+    // (a'2) replace by hand: remove, add, start a fresh member
+    const dead = followers[0]!
+    const via = leader.clientUrl
+    await dead.kill('SIGKILL')
+    const fresh = await cluster.newMember('m3')
+    t0 = performance.now()
+    const list = await gw<{members: {ID: string; name: string}[]}>(via, '/v3/cluster/member/list', {})
+    const id = list.members.find((m) => m.name === dead.name)!.ID
+    await waitFor('member remove', () => gw(via, '/v3/cluster/member/remove', {ID: id}).then(() => true), 15_000, 50)
+    // As a learner, like the scheduler: a voter add is refused ("unhealthy cluster") until the leader has been
+    // connected to every voter for 5 s, which follows any peer loss.
+    const added = await waitFor('member add (learner)', () => gw<{member: {ID: string}}>(via, '/v3/cluster/member/add', {peerURLs: [fresh.peerUrl], isLearner: true}), 15_000, 50)
+    const initialCluster = [leader, m2, fresh].map((m) => `${m.name}=${m.peerUrl}`).join(',')
+    await fresh.start({initialClusterState: 'existing', initialCluster})
+    await waitFor('learner promotion', () => gw(via, '/v3/cluster/member/promote', {ID: added.member.ID}).then(() => true), 30_000, 50)
+    await waitFor('the new member to serve a quorum read', () => quorumReadOk(fresh.clientUrl, 1000), 30_000, 20)
+    const a2 = performance.now() - t0
+    return {a, a1, a2}
+  } finally {
+    await cluster.stop()
+  }
+}
+
+async function healthyWith3(serve: ServeProc, gone?: string): Promise<void> {
+  await waitFor('serve: healthy with 3 running members', async () => {
+    if (serve.exited()) throw new Error(`serve exited:\n${serve.log().slice(-3000)}`)
+    const s = await stats(serve.adminUrl)
+    if (s.healthy !== 1 || s.running_servers !== 3) return false
+    const ms = await members(serve.adminUrl)
+    return ms.length === 3 && ms.every((m) => m.state === 'TASK_RUNNING' && m.healthy === true && !m.is_learner) && !ms.some((m) => m.name === gone)
+  }, 120_000, 20)
+}
+
+async function underServe(i: number): Promise<Pick<Run, 'b' | 'c'>> {
+  const cluster = `bench${process.pid}x${i}`
+  const cwd = await mkdtemp(path.join(os.tmpdir(), 'bench-serve-'))
+  const t0 = performance.now()
+  const serve = await startServe([
+    '--master', 'local', '--cluster-name', cluster, '--cluster-size', '3', '--local-mesos-port', '0',
+    '--health-interval', '1', '--bootstrap-wait', '3', '--member-grace', '5', '--failover-timeout-seconds', '300', ...EXTRA,
+  ], undefined, 'serve', {adminPort: await freePort(), cwd})
+  try {
+    await healthyWith3(serve)
+    const b = performance.now() - t0
+    const victim = (await members(serve.adminUrl)).find((m) => !m.leader)!.name // a follower, like (a')
+    const t1 = performance.now()
+    await killEtcd(victim)
+    await healthyWith3(serve, victim)
+    const c = performance.now() - t1
+    return {b, c}
+  } finally {
+    await serve.stop('SIGTERM')
+    await sweepCluster(cluster)
+    await rm(cwd, {recursive: true, force: true})
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((x, y) => x - y)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+const ms = (x: number): string => `${Math.round(x)} ms`.padStart(9)
+
+async function main(): Promise<void> {
+  const runs: Run[] = []
+  console.log(`etcd-mesos scheduler benchmark: ${REPEAT} run(s), ${os.cpus().length} CPU(s), node ${process.version}${EXTRA.length ? `, serve ${EXTRA.join(' ')}` : ''}`)
+  for (let i = 0; i < REPEAT; i++) {
+    const p = await plainEtcd()
+    const s = await underServe(i)
+    const r = {...p, ...s}
+    runs.push(r)
+    console.log(`run ${i + 1}: (a) plain 3-member start ${ms(r.a)}  (b) serve --master local ${ms(r.b)}  `
+      + `(a'1) plain restart ${ms(r.a1)}  (a'2) plain replace ${ms(r.a2)}  (c) serve replacement ${ms(r.c)}`)
+  }
+  const med = (k: keyof Run): number => median(runs.map((r) => r[k]))
+  console.log('\nmedians:')
+  console.log(`  (a)   plain etcd, static 3-member cluster to quorum read     ${ms(med('a'))}`)
+  console.log(`  (b)   serve --master local to healthy with 3 members        ${ms(med('b'))}   = ${(med('b') / med('a')).toFixed(1)} x (a)`)
+  console.log(`  (a'1) plain etcd, one member SIGKILLed and restarted        ${ms(med('a1'))}`)
+  console.log(`  (a'2) plain etcd, one member replaced by hand (rm/add/start/promote) ${ms(med('a2'))}`)
+  console.log(`  (c)   serve, SIGKILL of one etcd to healthy with 3 again     ${ms(med('c'))}   = ${(med('c') / med('a1')).toFixed(1)} x (a'1), ${(med('c') / med('a2')).toFixed(1)} x (a'2)`)
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  console.error(err)
+  killAllTracked()
+  process.exit(1)
+})
