@@ -48,9 +48,9 @@ export interface Allocation {
 }
 
 /** refuse_seconds → filter duration in ms (0 = no filter). Negative/NaN → default, like Mesos. */
-export function refuseMs(refuseSeconds: number | undefined): number {
-  let s = refuseSeconds ?? DEFAULT_REFUSE_SECONDS
-  if (typeof s !== 'number' || Number.isNaN(s) || s < 0) s = DEFAULT_REFUSE_SECONDS
+export function refuseMs(refuseSeconds: number | undefined, defaultSeconds = DEFAULT_REFUSE_SECONDS): number {
+  let s = refuseSeconds ?? defaultSeconds
+  if (typeof s !== 'number' || Number.isNaN(s) || s < 0) s = defaultSeconds
   if (s > MAX_REFUSE_SECONDS) s = MAX_REFUSE_SECONDS
   return Math.round(s * 1000)
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {LocalAgent} from './agent.js'
+import {LocalAgent, type LocalAgentOptions} from './agent.js'
 import type {AgentPort, MasterPort} from './link.js'
 import {LocalMaster} from './master.js'
 import {parseResources} from './resources.js'
@@ -25,8 +25,15 @@ export interface LocalMesosOptions {
   agentPingTimeoutMs?: number
   maxAgentPingTimeouts?: number
   failoverCapMs?: number
+  /** refuse_seconds of a DECLINE/ACCEPT without filters (default 5 like Mesos; tests shrink it). */
+  defaultRefuseSeconds?: number
+  /** Agent tunables (tests shrink Mesos' intervals: status update resends, grace periods, timeouts). */
+  agentOptions?: AgentTunables
   log?: (line: string) => void
 }
+
+/** The LocalAgentOptions a caller may tune (everything except identity, placement and wiring). */
+export type AgentTunables = Partial<Omit<LocalAgentOptions, 'index' | 'ip' | 'hostname' | 'port' | 'workDir' | 'resources' | 'master' | 'log'>>
 
 export interface LocalAgentHandle {
   index: number
@@ -84,7 +91,7 @@ export async function startLocalMesos(opts: LocalMesosOptions = {}): Promise<Loc
       const m = new LocalMaster({
         ip: host, port: i === 0 ? opts.port ?? 0 : 0, zk: opts.zk, allocationIntervalMs: opts.allocationIntervalMs,
         heartbeatIntervalSec: opts.heartbeatIntervalSec, agentPingTimeoutMs: opts.agentPingTimeoutMs,
-        maxAgentPingTimeouts: opts.maxAgentPingTimeouts, failoverCapMs: opts.failoverCapMs,
+        maxAgentPingTimeouts: opts.maxAgentPingTimeouts, failoverCapMs: opts.failoverCapMs, defaultRefuseSeconds: opts.defaultRefuseSeconds,
         workDir: path.join(workDir, `master-${i + 1}`), log,
       })
       masters.push(m)
@@ -98,6 +105,7 @@ export async function startLocalMesos(opts: LocalMesosOptions = {}): Promise<Loc
     }
     for (let i = 0; i < nAgents; i++) {
       const agent = new LocalAgent({
+        ...opts.agentOptions,
         index: i, ip: `127.0.0.${i + 2}`, hostname: `127.0.0.${i + 2}`, port: 0, workDir: path.join(workDir, `agent-${i + 1}`),
         resources, master: masterPort, log,
       })

@@ -94,6 +94,8 @@ export interface FrameworkRec {
   streamId: string | null
   registeredTime: number
   reregisteredTime: number
+  /** Re-subscribed at least once (the legacy JSON shows reregistered_time only then). */
+  reregistered?: boolean
   unregisteredTime: number
   failoverTimer?: NodeJS.Timeout
   completedTasks: TaskRec[]

@@ -29,6 +29,8 @@ export interface MasterCoreOptions {
   maxAgentPingTimeouts: number
   /** Upper bound on any framework's failover_timeout (ms); none by default. */
   failoverCapMs?: number
+  /** refuse_seconds of a DECLINE/ACCEPT without filters (Mesos' Filters default: 5). Tests shrink it. */
+  defaultRefuseSeconds?: number
   log: (line: string) => void
 }
 
@@ -174,6 +176,9 @@ export class MasterCore {
     if (requested !== undefined && this.completedFrameworks.has(requested)) return refuse('Framework has been removed')
     const now = Date.now() / 1000
     let fw = requested !== undefined ? this.frameworks.get(requested) : undefined
+    // A new or disconnected framework is offered resources at once; one failing over from an open stream
+    // waits for the next allocation cycle, like Mesos (fixture 07: ~0.8 s with a 1 s interval).
+    const allocateNow = !fw?.stream
     if (fw) {
       if (fw.stream) {
         const old = fw.stream
@@ -188,6 +193,7 @@ export class MasterCore {
       this.recoverOffers(fw.id, false)
       fw.info = {...info, id: {value: fw.id}}
       fw.reregisteredTime = now
+      fw.reregistered = true
     } else {
       const id = requested ?? frameworkIdFor(this.id, this.frameworkSeq++)
       fw = {
@@ -208,7 +214,7 @@ export class MasterCore {
       subscribed: {framework_id: {value: fw.id}, heartbeat_interval_seconds: this.opts.heartbeatIntervalSec, master_info: this.info},
     })
     stream.startHeartbeats(this.opts.heartbeatIntervalSec)
-    this.scheduleAllocation(0)
+    if (allocateNow) this.scheduleAllocation(0)
   }
 
   private frameworkDisconnected(fw: FrameworkRec, stream: EventStream): void {
@@ -265,13 +271,13 @@ export class MasterCore {
     return o
   }
 
-  /** Unused offered resources go back with a filter (DECLINE, and the leftover of ACCEPT). */
+  /**
+   * Unused offered resources go back with a filter (DECLINE, and the leftover of ACCEPT). Like Mesos, they are
+   * offered again by the first allocation cycle after the filter expired (fixture 04: refuse 5 s → ~5.0-5.1 s).
+   */
   declineResources(frameworkId: string, agentId: string, resources: Resource[], refuseSeconds: number | undefined): void {
-    const ms = refuseMs(refuseSeconds)
-    if (this.allocator.addFilter(frameworkId, agentId, resources, ms, Date.now()) !== null) {
-      // Re-offer right when the filter expires instead of waiting for the next cycle.
-      this.scheduleAllocation(ms + 1)
-    }
+    const ms = refuseMs(refuseSeconds, this.opts.defaultRefuseSeconds)
+    this.allocator.addFilter(frameworkId, agentId, resources, ms, Date.now())
   }
 
   scheduleAllocation(ms: number): void {
@@ -339,7 +345,12 @@ export class MasterCore {
     const ep = agent.port.endpoint
     const colon = ep.lastIndexOf(':')
     const multi = isMultiRole(this.frameworks.get(frameworkId))
-    const res = resources.map((r) => {
+    // Range/set resources first, then scalars in agent order: the order Mesos 1.12 shows for the default agent
+    // resources (`ports; cpus; mem; disk`), which also fixes the text of "Total resources ... available ..." errors.
+    // Like Mesos: the ids of this framework's executors running on the agent (fixture 06).
+    const executorIds = [...this.executors.values()].filter((e) => e.frameworkId === frameworkId && e.agentId === agentId).map((e) => e.info.executor_id)
+    const ordered = [...resources.filter((r) => r.type !== 'SCALAR'), ...resources.filter((r) => r.type === 'SCALAR')]
+    const res = ordered.map((r) => {
       const c: Resource = {...(JSON.parse(JSON.stringify(r)) as Resource), role: r.role ?? '*'}
       delete c.allocation_info
       if (multi) c.allocation_info = {role}
@@ -352,6 +363,7 @@ export class MasterCore {
       hostname: info.hostname,
       url: {scheme: 'http', address: {hostname: info.hostname, ip: ep.slice(0, colon), port: Number(ep.slice(colon + 1))}, path: '/slave(1)'},
       resources: res,
+      ...(executorIds.length > 0 ? {executor_ids: executorIds} : {}),
       ...(multi ? {allocation_info: {role}} : {}),
     }
     this.offers.set(offer.id.value, {offer, frameworkId, agentId, resources: res})

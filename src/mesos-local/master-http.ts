@@ -12,7 +12,7 @@ import type {IncomingMessage, RequestListener, ServerResponse} from 'node:http'
 import {CodecError, decode, encode} from '../lib/mesos/codec.js'
 import {CONTENT_JSON, CONTENT_PROTOBUF, type ContentType} from '../lib/mesos/types.js'
 import type {MasterCore} from './master-core.js'
-import {OPERATOR_CALLS, operatorResponse, type OperatorCall} from './operator-api.js'
+import {ALWAYS_LISTED, OPERATOR_CALLS, operatorResponse, type OperatorCall} from './operator-api.js'
 import {handleSchedulerCall, sendEmpty, sendText} from './scheduler-api.js'
 import {VERSION_JSON, frameworksJson, rolesJson, slavesJson, stateJson, stateSummaryJson, tasksJson} from './state-json.js'
 
@@ -100,6 +100,29 @@ function negotiate(req: IncomingMessage, res: ServerResponse): [ContentType, Con
   return [ct, resp]
 }
 
+type JsonObj = Record<string, unknown>
+
+/**
+ * Operator API JSON as Mesos 1.12 writes it (fixture 09): the empty lists of ALWAYS_LISTED, and three fields our
+ * protobuf subset lacks (so protobuf answers go without them): GetAgents.Agent.deactivated,
+ * AgentInfo.checkpoint (agents always checkpoint) and GetFrameworks.Framework.offer_constraints ({}).
+ */
+function realOperatorJson(json: Buffer): Buffer {
+  const obj = JSON.parse(json.toString('utf8')) as Record<string, JsonObj | undefined>
+  for (const [key, lists] of Object.entries(ALWAYS_LISTED)) {
+    const part = obj[key]
+    if (part) for (const l of lists) part[l] ??= []
+  }
+  const agents = (obj.get_agents?.agents ?? []) as JsonObj[]
+  for (const a of agents) {
+    a.deactivated ??= a.active !== true
+    if (a.agent_info) (a.agent_info as JsonObj).checkpoint ??= true
+  }
+  const fws = [...(obj.get_frameworks?.frameworks ?? []) as JsonObj[], ...(obj.get_frameworks?.completed_frameworks ?? []) as JsonObj[]]
+  for (const f of fws) f.offer_constraints ??= {}
+  return Buffer.from(JSON.stringify(obj), 'utf8')
+}
+
 async function operatorApi(ctx: MasterHttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const types = negotiate(req, res)
   if (!types) return
@@ -116,7 +139,8 @@ async function operatorApi(ctx: MasterHttpContext, req: IncomingMessage, res: Se
   if (!(OPERATOR_CALLS as readonly string[]).includes(call.type)) {
     return sendText(res, 501, `Operator call ${call.type} is not implemented by the local Mesos master`)
   }
-  const buf = encode('master.Response', operatorResponse(ctx.core(), call.type as OperatorCall), types[1])
+  let buf = encode('master.Response', operatorResponse(ctx.core(), call.type as OperatorCall), types[1])
+  if (types[1] === CONTENT_JSON) buf = realOperatorJson(buf)
   res.writeHead(200, {'Content-Type': types[1], 'Content-Length': String(buf.byteLength)})
   res.end(buf)
 }

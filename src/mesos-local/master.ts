@@ -12,7 +12,7 @@ import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {createMasterDetector, registerMaster, type DetectedMaster, type MasterDetector} from '../lib/mesos/detector.js'
 import type {MasterInfo} from '../lib/mesos/types.js'
-import {ZkClient} from '../lib/zk/client.js'
+import {ZkClient, ZkError} from '../lib/zk/client.js'
 import {parseZkUrl} from '../lib/zk/url.js'
 import {MasterAgentLink, removeAgent} from './agents.js'
 import type {MasterPort} from './link.js'
@@ -34,6 +34,8 @@ export interface LocalMasterOptions {
   agentPingTimeoutMs?: number
   maxAgentPingTimeouts?: number
   failoverCapMs?: number
+  /** refuse_seconds used when a DECLINE/ACCEPT carries no filters (default 5, like Mesos). */
+  defaultRefuseSeconds?: number
   workDir?: string
   log?: (line: string) => void
 }
@@ -46,7 +48,7 @@ export function legacyIp(ip: string): number {
 }
 
 export class LocalMaster {
-  private readonly opts: Required<Omit<LocalMasterOptions, 'zk' | 'failoverCapMs' | 'workDir' | 'hostname'>> & LocalMasterOptions
+  private readonly opts: Required<Omit<LocalMasterOptions, 'zk' | 'failoverCapMs' | 'workDir' | 'hostname' | 'defaultRefuseSeconds'>> & LocalMasterOptions
   private server: http.Server | undefined
   private _core: MasterCore | undefined
   private link: MasterAgentLink | undefined
@@ -97,15 +99,28 @@ export class LocalMaster {
     return cur ? `${cur.host}:${cur.port}` : null
   }
 
+  /**
+   * /master/flags: every flag a Mesos 1.12 master shows, with Mesos' defaults, except where this master differs:
+   * the configured intervals/addresses, `registry: in_memory` (no replicated log) and no `webui_dir` (no web UI).
+   */
   flags(): Record<string, string> {
     const o = this.opts
     return {
-      agent_ping_timeout: durationText(o.agentPingTimeoutMs), allocation_interval: durationText(o.allocationIntervalMs),
-      allocator: 'hierarchical', authenticate_agents: 'false', authenticate_frameworks: 'false', authenticate_http_frameworks: 'false',
-      authenticate_http_readonly: 'false', authenticate_http_readwrite: 'false', framework_sorter: 'drf',
-      hostname: this.core.info.hostname ?? o.ip, ip: o.ip, max_agent_ping_timeouts: String(o.maxAgentPingTimeouts),
-      min_allocatable_resources: 'cpus:0.01|mem:32', port: String(this.core.info.port), registry: 'in_memory', role_sorter: 'drf',
-      work_dir: o.workDir ?? '', ...(o.zk !== undefined ? {zk: o.zk, quorum: '1', zk_session_timeout: '10secs'} : {}),
+      agent_ping_timeout: durationText(o.agentPingTimeoutMs), agent_reregister_timeout: '10mins',
+      allocation_interval: durationText(o.allocationIntervalMs), allocator: 'hierarchical', allocator_agent_recovery_factor: '0.8',
+      allocator_recovery_timeout: '10mins', authenticate_agents: 'false', authenticate_frameworks: 'false',
+      authenticate_http_frameworks: 'false', authenticate_http_readonly: 'false', authenticate_http_readwrite: 'false',
+      authentication_v0_timeout: '15secs', authenticators: 'crammd5', authorizers: 'local', filter_gpu_resources: 'true',
+      framework_sorter: 'drf', help: 'false', hostname: this.core.info.hostname ?? o.ip, hostname_lookup: 'true', http_authenticators: 'basic',
+      initialize_driver_logging: 'true', ip: o.ip, log_auto_initialize: 'true', logbufsecs: '0', logging_level: 'INFO',
+      max_agent_ping_timeouts: String(o.maxAgentPingTimeouts), max_completed_frameworks: '50', max_completed_tasks_per_framework: '1000',
+      max_operator_event_stream_subscribers: '1000', max_unreachable_tasks_per_framework: '1000', memory_profiling: 'false',
+      min_allocatable_resources: 'cpus:0.01|mem:32', offer_constraints_re2_max_mem: '4KB', offer_constraints_re2_max_program_size: '100',
+      port: String(this.core.info.port), publish_per_framework_metrics: 'true', quiet: 'false', ...(o.zk !== undefined ? {quorum: '1'} : {}),
+      recovery_agent_removal_limit: '100%', registry: 'in_memory', registry_fetch_timeout: '1mins', registry_gc_interval: '15mins',
+      registry_max_agent_age: '2weeks', registry_max_agent_count: '102400', registry_store_timeout: '20secs', registry_strict: 'false',
+      require_agent_domain: 'false', role_sorter: 'drf', root_submissions: 'true', version: 'false', work_dir: o.workDir ?? '',
+      ...(o.zk !== undefined ? {zk: o.zk} : {}), zk_session_timeout: '10secs',
     }
   }
 
@@ -114,7 +129,10 @@ export class LocalMaster {
     const server = http.createServer(buildMasterHandler({
       core: () => this.core, isLeader: () => this.isLeader(), leader: () => this.leaderAddress(), flags: () => this.flags(), log: o.log,
     }))
-    server.keepAliveTimeout = 60_000
+    // No idle timeout on keep-alive connections (like libprocess); 0 also stops node:http from adding a
+    // `Keep-Alive: timeout=…` header that real Mesos never sends. (`Connection: keep-alive` stays: node:http
+    // always writes it.)
+    server.keepAliveTimeout = 0
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(o.port, o.ip, () => {
@@ -131,7 +149,8 @@ export class LocalMaster {
     }
     this._core = new MasterCore({
       masterInfo: info, allocationIntervalMs: o.allocationIntervalMs, heartbeatIntervalSec: o.heartbeatIntervalSec,
-      agentPingTimeoutMs: o.agentPingTimeoutMs, maxAgentPingTimeouts: o.maxAgentPingTimeouts, failoverCapMs: o.failoverCapMs, log: o.log,
+      agentPingTimeoutMs: o.agentPingTimeoutMs, maxAgentPingTimeouts: o.maxAgentPingTimeouts, failoverCapMs: o.failoverCapMs,
+      defaultRefuseSeconds: o.defaultRefuseSeconds, log: o.log,
     })
     this.link = new MasterAgentLink(this._core)
     if (o.zk === undefined) {
@@ -140,7 +159,12 @@ export class LocalMaster {
     }
     try {
       this.zk = await ZkClient.connect(o.zk)
-      const node = await registerMaster(this.zk, parseZkUrl(o.zk).path, info)
+      const zkPath = parseZkUrl(o.zk).path
+      // Like a real master with the replicated-log registry: `<path>/log_replicas/<seq>` (ephemeral) holding
+      // `log-replica(1)@ip:port`, created before json.info_ — which is why real numbering starts at 1 (Surprise
+      // 34). We keep no replicated log; the node only makes the ZooKeeper layout look the same.
+      await this.registerLogReplica(`${zkPath.replace(/\/$/, '')}/log_replicas`, `log-replica(1)@${o.ip}:${port}`)
+      const node = await registerMaster(this.zk, zkPath, info)
       o.log(`master ${o.ip}:${port}: contending for leadership as ${node}`)
       this.detector = await createMasterDetector(o.zk)
       this.detector.on('leader', (m: DetectedMaster | null) => this.onLeader(m))
@@ -148,6 +172,26 @@ export class LocalMaster {
     } catch (err) {
       await this.stop()
       throw err
+    }
+  }
+
+  /**
+   * `<dir>/<10-digit seq>` (ephemeral). Real masters create nameless EPHEMERAL_SEQUENTIAL children; the ZooKeeper
+   * client library refuses a path ending in '/', so the next free number is taken explicitly instead.
+   */
+  private async registerLogReplica(dir: string, data: string): Promise<void> {
+    const zk = this.zk!
+    await zk.mkdirp(dir)
+    const taken = new Set(await zk.children(dir))
+    for (let n = taken.size; n < taken.size + 100; n++) {
+      const name = String(n).padStart(10, '0')
+      if (taken.has(name)) continue
+      try {
+        await zk.create(`${dir}/${name}`, Buffer.from(data), {ephemeral: true})
+        return
+      } catch (err) {
+        if (!(err instanceof ZkError && err.code === 'NODE_EXISTS')) throw err
+      }
     }
   }
 

@@ -16,18 +16,39 @@ export type OperatorCall = (typeof OPERATOR_CALLS)[number]
 
 const nanos = (seconds: number): {nanoseconds: number} => ({nanoseconds: Math.round(seconds * 1e9)})
 
+/** Resources as the operator API shows them inside offers/TaskInfo/AgentInfo: without `role` (fixture 09). */
+function withoutRole(rs: readonly Resource[]): Resource[] {
+  return rs.map((r) => {
+    const c: Resource = {...r}
+    delete c.role
+    return c
+  })
+}
+
+/**
+ * List fields the real master writes even when empty (its operator API JSON is written field by field, unlike
+ * the scheduler API's protobuf-to-JSON, which drops empty repeated fields): `[response key, list keys]`.
+ */
+export const ALWAYS_LISTED: Record<string, string[]> = {
+  get_tasks: ['tasks', 'unreachable_tasks', 'completed_tasks'],
+  get_frameworks: ['frameworks', 'completed_frameworks'],
+  get_agents: ['agents', 'recovered_agents'],
+  get_executors: ['executors'],
+}
+
 function taskProto(rec: TaskRec): Json {
   const t = rec.task
   return {
     name: t.name, task_id: t.task_id, framework_id: {value: rec.frameworkId},
     ...(rec.executorId !== undefined ? {executor_id: {value: rec.executorId}} : {}),
     agent_id: {value: rec.agentId}, state: rec.state,
-    resources: rec.resources.map((r) => {
-      const c: Resource = {...r}
-      delete c.role
+    resources: withoutRole(rec.resources),
+    // The master keeps statuses without `data` (fixture 09).
+    statuses: rec.statuses.map((s) => {
+      const c = {...s}
+      delete c.data
       return c
     }),
-    statuses: rec.statuses,
     ...(rec.statuses.length > 0 ? {status_update_state: rec.state} : {}),
     ...(rec.statusUpdateUuid !== undefined ? {status_update_uuid: rec.statusUpdateUuid} : {}),
     ...(t.labels ? {labels: t.labels} : {}),
@@ -50,9 +71,10 @@ function getFrameworks(core: MasterCore): Json {
     framework_info: f.info, active: !completed && f.stream !== null, connected: !completed && f.stream !== null, recovered: false,
     registered_time: nanos(f.registeredTime), reregistered_time: nanos(f.reregisteredTime),
     ...(f.unregisteredTime > 0 ? {unregistered_time: nanos(f.unregisteredTime)} : {}),
-    offers: completed ? [] : [...core.offers.values()].filter((o) => o.frameworkId === f.id).map((o) => o.offer),
+    offers: completed ? [] : [...core.offers.values()].filter((o) => o.frameworkId === f.id).map((o) => ({...o.offer, resources: withoutRole(o.offer.resources)})),
     allocated_resources: completed ? [] : core.usedBy(f.id),
-    offered_resources: completed ? [] : core.offeredTo(f.id),
+    // Scalar quantities only, like Mesos 1.12 (fixture 09).
+    offered_resources: completed ? [] : core.offeredTo(f.id).filter((r) => r.type === 'SCALAR'),
   })
   return {frameworks: [...core.frameworks.values()].map(fw(false)), completed_frameworks: [...core.completedFrameworks.values()].map(fw(true))}
 }
@@ -60,7 +82,12 @@ function getFrameworks(core: MasterCore): Json {
 function getAgents(core: MasterCore): Json {
   return {
     agents: [...core.agents.values()].map((a) => ({
-      agent_info: {...a.port.info(), id: {value: a.id}}, active: a.connected, version: MESOS_VERSION, pid: `slave(1)@${a.port.endpoint}`,
+      agent_info: {...a.port.info(), resources: withoutRole(a.port.info().resources ?? []).map((r) => {
+        const c: Resource = {...r}
+        delete c.allocation_info
+        return c
+      }), id: {value: a.id}},
+      active: a.connected, version: MESOS_VERSION, pid: `slave(1)@${a.port.endpoint}`,
       registered_time: nanos(a.registeredTime), ...(a.reregisteredTime !== undefined ? {reregistered_time: nanos(a.reregisteredTime)} : {}),
       total_resources: a.port.totalResources().map((r) => ({...r, role: r.role ?? '*'})),
       allocated_resources: core.usedOn(a.id), offered_resources: core.offeredOn(a.id),

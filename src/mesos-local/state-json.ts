@@ -63,10 +63,15 @@ function activeTasks(core: MasterCore, fwId: string): TaskRec[] {
   return [...(core.tasks.get(fwId)?.values() ?? [])]
 }
 
+/** Mesos 1.12 reports a framework's (and role's) offered resources as scalar quantities only (fixture 09). */
+function scalarsOnly(rs: readonly Resource[]): Resource[] {
+  return rs.filter((r) => r.type === 'SCALAR')
+}
+
 function frameworkJson(core: MasterCore, fw: FrameworkRec, completed: boolean): Json {
   const tasks = completed ? [] : activeTasks(core, fw.id)
   const used = completed ? [] : core.usedBy(fw.id)
-  const offered = completed ? [] : core.offeredTo(fw.id)
+  const offered = completed ? [] : scalarsOnly(core.offeredTo(fw.id))
   const info = fw.info
   const executors = completed ? [] : [...core.executors.values()].filter((e) => e.frameworkId === fw.id).map((e) => ({
     executor_id: e.info.executor_id.value, name: e.info.name ?? '', framework_id: fw.id,
@@ -81,7 +86,7 @@ function frameworkJson(core: MasterCore, fw: FrameworkRec, completed: boolean): 
     user: info.user, failover_timeout: info.failover_timeout ?? 0, checkpoint: info.checkpoint ?? false,
     registered_time: fw.registeredTime, unregistered_time: fw.unregisteredTime,
     ...(info.principal !== undefined ? {principal: info.principal} : {}),
-    resources: flattenResources(addResources(used, offered)), reregistered_time: fw.reregisteredTime,
+    resources: flattenResources(addResources(used, offered)), ...(fw.reregistered ? {reregistered_time: fw.reregisteredTime} : {}),
     ...(info.role !== undefined ? {role: info.role} : {roles: fw.roles}),
     tasks: tasks.filter((t) => t.unreachableTime === undefined).map(taskJson),
     unreachable_tasks: tasks.filter((t) => t.unreachableTime !== undefined).map(taskJson),
@@ -104,8 +109,23 @@ export function frameworksJson(core: MasterCore): Json {
   }
 }
 
+/** /master/slaves adds the resources in full Resource form (not in /master/state), like Mesos 1.12 (fixture 08). */
 export function slavesJson(core: MasterCore): Json {
-  return {slaves: [...core.agents.values()].map((a) => agentJson(core, a)), recovered_slaves: []}
+  const full = (rs: readonly Resource[]): Resource[] => rs.map((r) => ({...r, role: r.role ?? '*'}))
+  return {
+    slaves: [...core.agents.values()].map((a) => {
+      const total = a.port.totalResources().map((r) => {
+        const c: Resource = {...r, role: r.role ?? '*'}
+        delete c.allocation_info
+        return c
+      })
+      return {
+        ...agentJson(core, a), reserved_resources_full: {}, unreserved_resources_full: total,
+        used_resources_full: full(core.usedOn(a.id)), offered_resources_full: full(core.offeredOn(a.id)),
+      }
+    }),
+    recovered_slaves: [],
+  }
 }
 
 export function leaderInfoJson(core: MasterCore): Json {
@@ -182,7 +202,7 @@ export function rolesJson(core: MasterCore): Json {
   return {
     roles: [...byRole].map(([name, fws]) => {
       const used = addResources([], fws.flatMap((f) => core.usedBy(f.id)))
-      const offered = addResources([], fws.flatMap((f) => core.offeredTo(f.id)))
+      const offered = addResources([], fws.flatMap((f) => scalarsOnly(core.offeredTo(f.id))))
       return {
         name, weight: 1, quota: {role: name, guarantee: {}, limit: {}, consumed: quantities(used)},
         resources: quantities(addResources(used, offered)), allocated: quantities(used), offered: quantities(offered),
