@@ -68,7 +68,7 @@ describe('etcd TLS end to end (serve --master local)', {timeout: 120_000}, () =>
     }, 60_000, 500).catch((err: Error) => {
       throw new Error(`${err.message}\n--- serve log ---\n${log.slice(-3000)}`)
     })
-    assert.equal(stats.healthy, 1)
+    assert.equal(stats?.healthy, 1)
     const members = (await (await fetch(`${admin}/members`)).json()) as {client_url: string; peer_url: string}[]
     assert.equal(members.length, 3)
     for (const m of members) {

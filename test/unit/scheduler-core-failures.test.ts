@@ -178,9 +178,13 @@ describe('total loss', () => {
   it('says so and launches nothing when no member task is alive', () => {
     const w = runningCluster(3, 5)
     w.respond = false
+    for (const m of w.members) m.alive = false // etcd really gone (a master-made LOST alone is not believed)
+    for (const t of w.tasks.values()) t.state = 'TASK_LOST'
     for (const t of liveTasks(w.state)) {
       w.feed({type: 'Update', status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_LOST', source: 'SOURCE_MASTER'}})
     }
+    const probe = w.actionsOf('HEALTH_CHECK').at(-1)!
+    w.feed({type: 'HealthObserved', probes: probe.clientUrls.map((u) => w.probe(u))})
     assert.equal(modeOf(w.state), 'TOTAL_LOSS')
     assert.ok(w.actionsOf('LOG').some((l) => l.level === 'error' && /TOTAL CLUSTER LOSS/.test(l.msg)))
     w.respond = true

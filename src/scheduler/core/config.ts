@@ -39,7 +39,7 @@ export interface SchedulerConfig {
   memberGraceMs: number
   /** A task still STAGING/STARTING after this is killed. */
   launchTimeoutMs: number
-  /** Retry delay after a retryable member add/remove/promote failure (etcd refuses adds ~5 s after peers connect). */
+  /** Retry delay after a retryable member add/remove/promote failure (etcd refuses adds ~5 s after losing a peer). */
   memberOpRetryMs: number
   /** A member add/remove/promote with no answer after this is treated as failed (retryable). */
   memberOpTimeoutMs: number
@@ -87,7 +87,7 @@ export const CONFIG_DEFAULTS = {
   implicitReconcileIntervalMs: 15 * 60_000,
   memberGraceMs: 60_000,
   launchTimeoutMs: 300_000,
-  memberOpRetryMs: 3_000,
+  memberOpRetryMs: 1_000,
   memberOpTimeoutMs: 30_000,
   offerHoldMs: 30_000,
   bootstrapWaitMs: 10_000,

@@ -12,6 +12,8 @@ export interface Ctx {
   acks: SchedulerAction[]
   /** Held offers the planner wants to keep this round; every other held offer is declined. */
   keepOffers: Set<string>
+  /** Growth looked for an offer this round and found none it could use (launch.ts may REVIVE). */
+  readyForOffer?: boolean
 }
 
 export function emit(ctx: Ctx, a: SchedulerAction): void {

@@ -2,7 +2,8 @@
  * Growing and shrinking one member at a time (after bootstrap).
  *
  * Grow (live < clusterSize, no membership change pending, every live task RUNNING, latest health
- * verdict healthy AND observed after the last membership change, member list fresh):
+ * verdict healthy AND observed after the last membership change, member list fresh, no task reported
+ * lost whose etcd member still answers; when ready but no usable offer is held, launch.ts may REVIVE):
  *   1. pick a matching held offer on an agent without a member; HOLD it; MEMBER_ADD its peer URL
  *      (as a learner with useLearners) → pendingAdd{phase 'adding'}.
  *      Retryable refusals (etcd refuses adds ~5 s after peers connect) are retried every
@@ -27,7 +28,7 @@ import {via} from './membership.js'
 import type {OfferMatch} from './offers.js'
 import {matchOffer} from './offers.js'
 import type {SchedulerState} from './state.js'
-import {healthFresh, liveTasks, memberOfTask, membershipFresh, peerUrl, runningTasks} from './state.js'
+import {answeringTasks, healthFresh, liveTasks, memberOfTask, membershipFresh, peerUrl, runningTasks} from './state.js'
 import {sendHealthCheck} from './observe.js'
 
 export const freshHealthy = healthFresh
@@ -35,6 +36,7 @@ export const freshHealthy = healthFresh
 export function planGrowth(ctx: Ctx, ops: MemberOpsStatus): void {
   const {s} = ctx
   if (s.pendingAdd) return progressPendingAdd(ctx)
+  if (answeringTasks(s).length > 0) return // reported lost, but etcd answers: no replacement, no resize
   const live = liveTasks(s)
   const active = live.filter((t) => !t.decommission)
   const size = s.config.clusterSize
@@ -79,6 +81,7 @@ function startAdd(ctx: Ctx): void {
     sendAdd(ctx)
     return
   }
+  ctx.readyForOffer = true
 }
 
 function sendAdd(ctx: Ctx): void {
@@ -90,7 +93,7 @@ function sendAdd(ctx: Ctx): void {
   const url = peerUrl(s, pa)
   s.memberOp = {kind: 'add', peerUrl: url, sentAt: now}
   emit(ctx, {type: 'MEMBER_ADD', peerUrls: [url], learner: s.config.useLearners, via: urls})
-  emit(ctx, log('info', 'adding etcd member before launching it', {member: pa.memberName, peerUrl: url, learner: s.config.useLearners, attempt: pa.attempts}))
+  emit(ctx, log(pa.attempts === 1 ? 'info' : 'debug', 'adding etcd member before launching it', {member: pa.memberName, peerUrl: url, learner: s.config.useLearners, attempt: pa.attempts}))
 }
 
 function abandon(ctx: Ctx, why: string): void {

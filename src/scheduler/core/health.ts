@@ -9,6 +9,9 @@
  *   per episode; the episode ends when quorum is back. plan.ts starts an automatic re-seed when
  *   livelocked and autoReseed (again reseedTimeoutMs after a failed attempt).
  * `healthy` (stats) starts at 0 and follows each verdict.
+ * Lost tasks (see state.ts): a probe of a dead task's client URL sent at/after its `lostAt` decides:
+ *   its member answers → `answering` (alive for etcd; LOG warn once); no answer → gone (`lostAt` cleared).
+ *   In TOTAL_LOSS, a dead task whose member answers again becomes `answering` (leaves TOTAL_LOSS).
  */
 import type {MemberProbe} from '../../lib/etcd/probe.js'
 import {healthVerdict} from '../../lib/etcd/verdict.js'
@@ -18,7 +21,7 @@ import {emit} from './ctx.js'
 import {sendHealthCheck, sendMemberList} from './observe.js'
 import {onReseedHealth} from './reseed.js'
 import type {SchedulerState} from './state.js'
-import {clientUrl, runningTasks} from './state.js'
+import {clientUrl, deadTasks, memberOfTask, runningTasks} from './state.js'
 
 export function verdictSize(s: SchedulerState): number {
   const voters = s.membership?.members.filter((m) => !m.isLearner).length ?? 0
@@ -39,6 +42,7 @@ export function onHealthObserved(ctx: Ctx, probes: MemberProbe[]): void {
   if (!s.loaded || s.removed) return
   const v = healthVerdict(verdictSize(s), probes)
   const was = s.stats.healthy
+  const sentAt = s.health.checkReq?.sentAt ?? null
   s.health.verdict = v
   s.health.observedAt = now
   s.health.gen = s.health.checkReq?.gen ?? -1
@@ -75,5 +79,29 @@ export function onHealthObserved(ctx: Ctx, probes: MemberProbe[]): void {
       }))
     }
   }
+  judgeLostTasks(ctx, probes, sentAt)
   onReseedHealth(ctx, probes)
+}
+
+/** Decides, from probes sent after their loss, whether tasks the master reported lost are really gone. */
+function judgeLostTasks(ctx: Ctx, probes: MemberProbe[], sentAt: number | null): void {
+  const {s, now} = ctx
+  for (const t of deadTasks(s)) {
+    const p = probes.find((x) => x.clientUrl === clientUrl(s, t))
+    if (!p) continue
+    const member = memberOfTask(s, t)
+    const answers = p.reachable && p.status !== undefined && (member === null || p.status.memberId === member.id)
+    if (answers && (t.lostAt !== undefined || s.totalLoss)) {
+      if (!t.answering) {
+        emit(ctx, log('warn', 'Mesos reports this task dead but its etcd member answers: treating it as alive ' +
+          '(no member removal, no replacement); reconciling again', {taskId: t.taskId, member: t.memberName, state: t.state, reason: t.reason ?? null}))
+      }
+      t.lostAt ??= now
+      t.answering = true
+    } else if (!answers && t.lostAt !== undefined && sentAt !== null && sentAt >= t.lostAt) {
+      emit(ctx, log('warn', 'a task Mesos reports dead: its etcd member does not answer either; it is gone', {taskId: t.taskId, member: t.memberName, state: t.state, error: p.error ?? null}))
+      delete t.lostAt
+      delete t.answering
+    }
+  }
 }

@@ -5,6 +5,10 @@
  * Offers are held in state only while useful: during the first bootstrap (to gather `clusterSize`
  * distinct agents, at most bootstrapWaitMs) and for a pending member add (at most offerHoldMs). Every
  * other offer is declined with refuse_seconds at the end of each step.
+ * REVIVE/SUPPRESS: REVIVE when offers become wanted (MUTABLE and a member missing), SUPPRESS when not.
+ *   A usable offer declined while wanted (e.g. a removal still in flight, a health verdict awaited) is
+ *   remembered; when growth is next ready and holds no usable offer, REVIVE again (clears the
+ *   refuse filter) instead of waiting refuse_seconds.
  * Bootstrap (never bootstrapped, no live task): with matching offers from clusterSize distinct agents
  *   (and hosts, with singleInstancePerHost) launch the whole cluster at once, state 'new', static
  *   initial cluster; after bootstrapWaitMs with fewer, launch one member alone ('new') and grow.
@@ -21,7 +25,7 @@ import {memberName, randomHex, taskIdFor} from './ids.js'
 import type {OfferConstraints, OfferMatch} from './offers.js'
 import {matchOffer} from './offers.js'
 import type {SchedulerState} from './state.js'
-import {bumpTopology, liveTasks, modeOf, peerUrl} from './state.js'
+import {answeringTasks, bumpTopology, liveTasks, modeOf, peerUrl} from './state.js'
 
 export function onOffers(ctx: Ctx, offers: Offer[]): void {
   const {s, now} = ctx
@@ -40,8 +44,10 @@ export function onRescind(ctx: Ctx, offerId: string): void {
 /** Declines every held offer the planner did not keep this step (one DECLINE per offer). */
 export function declineUnkept(ctx: Ctx): void {
   const {s} = ctx
+  const wanted = offersWanted(s)
   for (const id of Object.keys(s.offers).sort()) {
     if (ctx.keepOffers.has(id)) continue
+    if (wanted && !s.declinedWanted && matchOffer(s.offers[id]!.offer, request(s), constraintsFor(s)).ok) s.declinedWanted = true
     delete s.offers[id]
     emit(ctx, {type: 'DECLINE', offerIds: [id], filters: {refuse_seconds: s.config.refuseSeconds}})
   }
@@ -49,7 +55,7 @@ export function declineUnkept(ctx: Ctx): void {
 
 export function offersWanted(s: SchedulerState): boolean {
   if (modeOf(s) !== 'MUTABLE') return false
-  const live = liveTasks(s).filter((t) => !t.decommission).length
+  const live = liveTasks(s).filter((t) => !t.decommission).length + answeringTasks(s).length
   return live < s.config.clusterSize || (s.pendingAdd !== null && s.pendingAdd.offerId === null)
 }
 
@@ -57,8 +63,16 @@ export function planSuppression(ctx: Ctx): void {
   const {s} = ctx
   if (!s.connected) return
   const want = offersWanted(s)
-  if (want === s.offersWanted) return
+  if (want === s.offersWanted) {
+    if (want && ctx.readyForOffer && s.declinedWanted) {
+      s.declinedWanted = false
+      emit(ctx, {type: 'REVIVE'})
+      emit(ctx, log('debug', 'ready to launch: reviving offers declined while busy'))
+    }
+    return
+  }
   s.offersWanted = want
+  s.declinedWanted = false
   emit(ctx, want ? {type: 'REVIVE'} : {type: 'SUPPRESS'})
 }
 

@@ -4,7 +4,8 @@
  * retryable failures wait memberOpRetryMs. Changes are only attempted while the latest health
  * verdict is healthy (they need quorum anyway).
  *
- * Each member is classified as: backed by a live task; belonging to a dead task (removed at once);
+ * Each member is classified as: backed by a live task (or a lost one whose etcd answers, see state.ts);
+ *   belonging to a dead task (removed at once);
  *   the pending add's (backed while the add/launch is in progress); or unbacked (e.g. added but never
  *   started, or unknown) — removed once unbacked for memberGraceMs.
  * Priority: remove dead members → shrink (remove, then KILL) → remove unbacked → promote a running
@@ -21,7 +22,7 @@ export type MemberClass = 'live' | 'dead' | 'pending' | 'unbacked'
 
 export function classifyMember(s: SchedulerState, m: EtcdMember): MemberClass {
   const tasks = allTasks(s).filter((t) => memberMatchesTask(s, m, t))
-  if (tasks.some((t) => !isDeadState(t.state))) return 'live'
+  if (tasks.some((t) => !isDeadState(t.state) || t.answering === true)) return 'live'
   if (tasks.length > 0) return 'dead'
   const pa = s.pendingAdd
   if (pa && (m.id === pa.memberId || m.peerUrls.includes(peerUrl(s, pa)))) return 'pending'
@@ -68,6 +69,7 @@ export function onMemberListFailed(ctx: Ctx, message: string): void {
 export function onMemberAdded(ctx: Ctx, url: string, member: EtcdMember, members?: EtcdMember[]): void {
   const {s, now} = ctx
   if (s.memberOp?.kind === 'add') s.memberOp = null
+  s.memberOpFailures = 0
   bumpTopology(s)
   if (members) s.membership = {members, observedAt: now, gen: s.topologyGen}
   else if (s.membership && !s.membership.members.some((m) => m.id === member.id)) s.membership.members.push(member)
@@ -85,6 +87,7 @@ export function onMemberAddFailed(ctx: Ctx, url: string, code: EtcdErrorCode, re
   const {s, now} = ctx
   if (s.memberOp?.kind === 'add') s.memberOp = null
   s.memberOpRetryAt = now + s.config.memberOpRetryMs
+  s.memberOpFailures++
   const pa = s.pendingAdd
   if (!pa || peerUrl(s, pa) !== url) return
   if (code === 'PEER_URL_EXISTS' || code === 'TIMEOUT') {
@@ -94,7 +97,7 @@ export function onMemberAddFailed(ctx: Ctx, url: string, code: EtcdErrorCode, re
     return
   }
   if (retryable) {
-    emit(ctx, log('info', 'etcd refused the member add for now; retrying', {member: pa.memberName, code, message, retryInMs: s.config.memberOpRetryMs}))
+    emit(ctx, log(s.memberOpFailures <= 1 ? 'info' : 'debug', 'etcd refused the member add for now; retrying', {member: pa.memberName, code, message, retryInMs: s.config.memberOpRetryMs, attempt: pa.attempts}))
     return
   }
   emit(ctx, log('error', 'etcd member add failed; giving up on this offer', {member: pa.memberName, code, message}))
@@ -126,6 +129,7 @@ function afterRemoval(ctx: Ctx, memberId: string): void {
 export function onMemberRemoved(ctx: Ctx, memberId: string): void {
   const {s} = ctx
   if (s.memberOp?.kind === 'remove') s.memberOp = null
+  s.memberOpFailures = 0
   emit(ctx, log('info', 'etcd member removed', {memberId}))
   afterRemoval(ctx, memberId)
 }
@@ -139,12 +143,14 @@ export function onMemberRemoveFailed(ctx: Ctx, memberId: string, code: EtcdError
     return
   }
   s.memberOpRetryAt = now + s.config.memberOpRetryMs
-  emit(ctx, log(retryable ? 'info' : 'warn', 'etcd member remove failed; will retry', {memberId, code, message}))
+  s.memberOpFailures++
+  emit(ctx, log(!retryable ? 'warn' : s.memberOpFailures <= 1 ? 'info' : 'debug', 'etcd member remove failed; will retry', {memberId, code, message}))
 }
 
 export function onMemberPromoted(ctx: Ctx, memberId: string): void {
   const {s, now} = ctx
   if (s.memberOp?.kind === 'promote') s.memberOp = null
+  s.memberOpFailures = 0
   const fresh = membershipFresh(s)
   bumpTopology(s)
   const m = s.membership?.members.find((x) => x.id === memberId)
@@ -157,7 +163,8 @@ export function onMemberPromoteFailed(ctx: Ctx, memberId: string, code: EtcdErro
   const {s, now} = ctx
   if (s.memberOp?.kind === 'promote') s.memberOp = null
   s.memberOpRetryAt = now + s.config.memberOpRetryMs
-  emit(ctx, log(code === 'LEARNER_NOT_READY' ? 'info' : 'warn', 'learner promotion failed; will retry', {memberId, code, message}))
+  s.memberOpFailures++
+  emit(ctx, log(code !== 'LEARNER_NOT_READY' ? 'warn' : s.memberOpFailures <= 1 ? 'info' : 'debug', 'learner promotion failed; will retry', {memberId, code, message}))
 }
 
 export type MemberOpsStatus = 'busy' | 'blocked' | 'clear'

@@ -2,15 +2,18 @@
  * Requests for observations (HEALTH_CHECK, MEMBER_LIST), tagged with the topology generation they
  * were sent at, so an answer is only "fresh" if no membership change happened since it was asked.
  * At most one request of each kind in flight (a lost answer times out after memberOpTimeoutMs).
+ * HEALTH_CHECK probes the running tasks, plus the tasks the master reported lost that are not
+ * confirmed gone, plus (in TOTAL_LOSS) every task in a dead state Mesos may take back.
  */
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {via} from './membership.js'
-import {clientUrl, runningTasks} from './state.js'
+import {clientUrl, deadTasks, isNonFinalDead, runningTasks, unconfirmedLost} from './state.js'
 
 export function sendHealthCheck(ctx: Ctx): void {
   const {s, now} = ctx
-  const urls = runningTasks(s).map((t) => clientUrl(s, t))
+  const lost = s.totalLoss ? deadTasks(s).filter((t) => t.lostAt !== undefined || isNonFinalDead(t.state)) : unconfirmedLost(s)
+  const urls = [...new Set([...runningTasks(s), ...lost].map((t) => clientUrl(s, t)))]
   if (urls.length === 0) return
   s.health.checkReq = {gen: s.topologyGen, sentAt: now}
   emit(ctx, {type: 'HEALTH_CHECK', clientUrls: urls})

@@ -60,6 +60,9 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
     offersWanted: null,
     reconcile: null,
     lastImplicitReconcileAt: null,
+    lostReconcile: null,
+    declinedWanted: false,
+    memberOpFailures: 0,
     health: {verdict: null, observedAt: null, gen: -1, checkReq: null, lostQuorumSince: null, livelocked: false, lastReseedFailedAt: null},
     reseed: null,
     operations: [],
@@ -154,6 +157,7 @@ function checkTask(t: unknown, i: number, bad: (m: string) => never): void {
   for (const k of ['launchedAt', 'lastUpdateAt']) if (typeof o[k] !== 'number') bad(`tasks[${i}].${k} must be a number`)
   if (typeof o.state !== 'string' || !TASK_STATES.has(o.state)) bad(`tasks[${i}].state ${JSON.stringify(o.state)} is not a task state`)
   if (o.initialClusterState !== 'new' && o.initialClusterState !== 'existing') bad(`tasks[${i}].initialClusterState must be "new" or "existing"`)
+  if (o.lostAt !== undefined && typeof o.lostAt !== 'number') bad(`tasks[${i}].lostAt must be a number when present`)
 }
 
 function checkReseed(r: unknown, bad: (m: string) => never): void {

@@ -4,8 +4,12 @@
  * are harmless. Order: total-loss detection → kill strays → launch timeouts → automatic re-seed →
  * re-seed progress (RESEEDING) or membership changes then growth (MUTABLE) → member-list refresh →
  * decline unkept offers → REVIVE/SUPPRESS → next 'wake' timer.
- * Total loss (bootstrapped, no live task): TOTAL_LOSS, LOG error, launch nothing; left only when a
- *   task comes back.
+ * Total loss (bootstrapped, no live task, and no task the master reported lost is unconfirmed: each was
+ *   probed after its loss and did not answer): TOTAL_LOSS, LOG error, launch nothing; left when a task
+ *   comes back (TASK_RUNNING, any reason) or a lost task's etcd member answers again. While a lost task is
+ *   unconfirmed, a HEALTH_CHECK including it is requested at once (health.ts judges the answer).
+ * Tasks in TASK_LOST/UNREACHABLE/UNKNOWN (TOTAL_LOSS included) are reconciled explicitly again with
+ *   backoff reconcileBackoffMinMs..MaxMs (not only every implicitReconcileIntervalMs).
  */
 import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
@@ -16,7 +20,8 @@ import {declineUnkept, planSuppression} from './launch.js'
 import {planMemberOps} from './membership.js'
 import {sendMemberList} from './observe.js'
 import {planReseed, startReseed} from './reseed.js'
-import {allTasks, deadTasks, isDeadState, liveTasks, membershipFresh, modeOf, runningTasks} from './state.js'
+import {sendHealthCheck} from './observe.js'
+import {allTasks, deadTasks, isDeadState, isNonFinalDead, liveTasks, membershipFresh, modeOf, runningTasks, unconfirmedLost} from './state.js'
 
 export function plan(ctx: Ctx): void {
   const {s, now} = ctx
@@ -25,15 +30,18 @@ export function plan(ctx: Ctx): void {
   if (!s.bootstrapped) for (const t of deadTasks(s)) delete s.tasks[t.taskId] // no cluster yet: nothing to remove
   if (s.connected && s.reconciled) {
     const live = liveTasks(s)
-    if (!s.reseed && s.bootstrapped && live.length === 0 && !s.totalLoss) {
+    const unconfirmed = unconfirmedLost(s)
+    if (!s.reseed && s.bootstrapped && live.length === 0 && unconfirmed.length === 0 && !s.totalLoss) {
       s.totalLoss = true
       s.stats.healthy = 0
-      emit(ctx, log('error', 'TOTAL CLUSTER LOSS: no etcd member task is alive. Launching nothing: a new member cannot recover the data. ' +
-        'Recover the data from a lost member\'s sandbox (etcd_data) if possible, then start a new cluster.', {deadTasks: deadTasks(s).map((t) => t.taskId)}))
-    } else if (s.totalLoss && live.length > 0) {
+      emit(ctx, log('error', 'TOTAL CLUSTER LOSS: no etcd member task is alive and no lost member\'s etcd answers. Launching nothing: a new member cannot recover the data. ' +
+        'Recover the data from a lost member\'s sandbox (etcd_data) if possible, then start a new cluster.', {deadTasks: deadTasks(s).map((t) => `${t.taskId} ${t.state}${t.reason ? ` (${t.reason})` : ''}`)}))
+    } else if (s.totalLoss && (live.length > 0 || unconfirmed.length > 0)) {
       s.totalLoss = false
-      emit(ctx, log('warn', 'a member task is alive again: leaving the total-loss state', {tasks: live.map((t) => t.taskId)}))
+      emit(ctx, log('warn', 'a member task is alive again: leaving the total-loss state', {tasks: [...live, ...unconfirmed].map((t) => t.taskId)}))
     }
+    if (unconfirmed.some((t) => !t.answering)) requestLossProbe(ctx)
+    planLostReconcile(ctx)
     const mode = modeOf(s)
     if (mode === 'MUTABLE' || mode === 'RESEEDING') killStrays(ctx)
     if (mode === 'MUTABLE') {
@@ -47,9 +55,39 @@ export function plan(ctx: Ctx): void {
     if (modeOf(s) === 'RESEEDING') planReseed(ctx)
     else if (modeOf(s) === 'MUTABLE') planGrowth(ctx, planMemberOps(ctx))
   }
+  if (!s.connected || !s.reconciled) s.lostReconcile = null
   refreshMemberList(ctx)
   declineUnkept(ctx)
   planSuppression(ctx)
+}
+
+/** Probes the members of tasks the master reported lost (once the in-flight check, if any, is answered). */
+function requestLossProbe(ctx: Ctx): void {
+  const {s, now} = ctx
+  const req = s.health.checkReq
+  if (req !== null && now - req.sentAt < s.config.memberOpTimeoutMs) return
+  emit(ctx, log('info', 'tasks reported lost by the Mesos master: probing their etcd members before believing it', {tasks: unconfirmedLost(s).map((t) => t.taskId)}))
+  sendHealthCheck(ctx)
+}
+
+/** Explicit reconciliation, with backoff, of tasks in a dead state Mesos may take back. */
+function planLostReconcile(ctx: Ctx): void {
+  const {s, now} = ctx
+  const c = s.config
+  const lost = allTasks(s).filter((t) => isNonFinalDead(t.state))
+  if (lost.length === 0) {
+    s.lostReconcile = null
+    return
+  }
+  if (s.lostReconcile === null) {
+    s.lostReconcile = {attempt: 0, nextAt: now + c.reconcileBackoffMinMs}
+    return
+  }
+  if (now < s.lostReconcile.nextAt) return
+  const attempt = ++s.lostReconcile.attempt
+  s.lostReconcile.nextAt = now + Math.min(c.reconcileBackoffMaxMs, c.reconcileBackoffMinMs * 2 ** attempt)
+  emit(ctx, {type: 'RECONCILE', tasks: lost.map((t) => ({taskId: t.taskId, agentId: t.agentId}))})
+  emit(ctx, log(attempt === 1 ? 'info' : 'debug', 'reconciling tasks Mesos reports lost or unreachable (they may come back)', {attempt, tasks: lost.map((t) => t.taskId)}))
 }
 
 function killStrays(ctx: Ctx): void {
@@ -100,6 +138,7 @@ export function nextWake(ctx: Ctx): number | null {
   if (s.reseed?.deadline != null) t.push(s.reseed.deadline)
   if (s.health.livelocked && s.health.lastReseedFailedAt !== null) t.push(s.health.lastReseedFailedAt + c.reseedTimeoutMs)
   if (s.persistRetryAt !== null) t.push(s.persistRetryAt)
+  if (s.lostReconcile !== null) t.push(s.lostReconcile.nextAt)
   if (s.memberListReq !== null) t.push(s.memberListReq.sentAt + c.memberOpTimeoutMs)
   if (s.health.checkReq !== null) t.push(s.health.checkReq.sentAt + c.memberOpTimeoutMs)
   for (const o of Object.values(s.offers)) t.push(o.receivedAt + c.offerHoldMs)

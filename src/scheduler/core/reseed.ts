@@ -5,7 +5,10 @@
  *   ranking  HEALTH_CHECK of running tasks; rank by the committed raft index each member reports about
  *            itself (rankReseedCandidates). None → the attempt fails (nothing is killed).
  *   seeding  MESSAGE {type:'reseed', op} to the best candidate's executor; proof = its reseed-progress
- *            'done' for this op, or a probe showing it leads alone and serves reads. No proof within
+ *            'done' for this op, or a probe showing it leads alone and serves reads. The probe counts only
+ *            if that executor has not reported progress for this op in the last reseedCandidateTimeoutMs/2
+ *            (it reports: its 'done' comes after the restart without --force-new-cluster; a member add
+ *            before that would make its "serving alone" check fail), or after a restart. No proof within
  *            reseedCandidateTimeoutMs → next candidate ('failed' from the executor → next at once).
  *            A late proof from an earlier candidate of the same op is accepted too (first proven wins).
  *            After a restart/reconnection in this phase the MESSAGE is NOT re-sent: the candidate is
@@ -150,6 +153,8 @@ export function onReseedHealth(ctx: Ctx, probes: MemberProbe[]): void {
     for (const id of r.messaged) {
       const t = s.tasks[id]
       if (!t || isDeadState(t.state)) continue
+      const reported = r.reports?.[id]
+      if (reported !== undefined && ctx.now - reported < s.config.reseedCandidateTimeoutMs / 2) continue // wait for its 'done'
       const p = probes.find((x) => x.clientUrl === clientUrl(s, t))
       if (!p?.status || !p.readOk || p.status.leader !== p.status.memberId) continue
       const followers = probes.filter((x) => x.status && x.clientUrl !== p.clientUrl && x.status.leader === p.status!.memberId).length
@@ -170,6 +175,7 @@ export function onFrameworkMessage(ctx: Ctx, executorId: string, data: string): 
     emit(ctx, log('info', 'stale re-seed progress ignored', {op: msg.op, step: msg.step, executorId}))
     return
   }
+  r.reports = {...r.reports, [executorId]: ctx.now}
   emit(ctx, log(msg.step === 'failed' ? 'warn' : 'info', 're-seed progress', {op: msg.op, step: msg.step, executorId, message: msg.message ?? null}))
   if (!s.connected || !s.reconciled) return
   if (msg.step === 'done') return proven(ctx, executorId, 'executor reported done')
@@ -185,6 +191,7 @@ export function planReseed(ctx: Ctx): void {
   const r = s.reseed!
   if (r.resumed) {
     r.resumed = false
+    delete r.reports // its reports while we were away are lost: the probe decides
     emit(ctx, log('warn', 'resuming the re-seed that was in progress', {op: r.op, phase: r.phase}))
     if (r.phase === 'killing') {
       r.deadline = now + s.config.memberOpTimeoutMs

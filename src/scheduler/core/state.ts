@@ -7,11 +7,17 @@
  *   DISCONNECTED       not subscribed (initially, after Disconnected / ERROR)
  *   RECONCILING        subscribed; waiting until every persisted live task got an update in this run
  *   RESEEDING          a re-seed is in progress (persisted in `reseed`)
- *   TOTAL_LOSS         the cluster was bootstrapped but no live task is left: launches nothing
+ *   TOTAL_LOSS         the cluster was bootstrapped but no live task is left, and no task reported lost by
+ *                      the master is unconfirmed (a probe AFTER the loss found its etcd member unreachable)
+ *                      or answering: launches nothing; keeps reconciling and probing the lost tasks
  *   MUTABLE            the only mode that launches, kills, adds or removes members
  * Invariants: only MUTABLE (and RESEEDING, for its own kills/messages) mutates the cluster;
  *   never two members on one agent (or host with singleInstancePerHost); never more than clusterSize
  *   members unless shrinking; one etcd membership change in flight at a time.
+ * Lost tasks: a task the MASTER reports dead (TASK_LOST/GONE/UNKNOWN…, e.g. a reconciliation answer of a
+ *   master that has not heard from its agent yet) gets `lostAt`; a HEALTH_CHECK of its client URL sent
+ *   after that decides: unreachable → really gone (`lostAt` cleared); reachable → `answering` (treated as
+ *   alive: its member is not removed, no replacement is launched, reconciliation is retried).
  */
 import type {Offer, TaskState} from '../../lib/mesos/types.js'
 import {TERMINAL_STATES} from '../../lib/mesos/types.js'
@@ -39,6 +45,10 @@ export interface TaskRecord {
   killRequestedAt?: number
   /** Shrinking: remove its member, then kill it; no replacement. */
   decommission?: boolean
+  /** Dead by a master-made update and not yet confirmed gone by a probe sent after this time. */
+  lostAt?: number
+  /** A probe after the loss found its etcd member answering: alive as far as etcd is concerned. */
+  answering?: boolean
 }
 
 export interface PendingAdd {
@@ -88,6 +98,8 @@ export interface ReseedProgress {
   seedTaskId?: string
   /** Set after a restart / reconnection: re-check, don't re-send blindly. */
   resumed?: boolean
+  /** Task id → when its executor last reported progress for this op (it reports: wait for its 'done'). */
+  reports?: Record<string, number>
 }
 
 export interface OperationRecord {
@@ -166,6 +178,12 @@ export interface SchedulerState {
   offersWanted: boolean | null
   reconcile: ReconcileRun | null
   lastImplicitReconcileAt: number | null
+  /** Explicit reconciliation of tasks in TASK_LOST/UNREACHABLE/UNKNOWN, with backoff, once reconciled. */
+  lostReconcile: {attempt: number; nextAt: number} | null
+  /** A usable offer was declined (long filter) while offers were wanted, since the last REVIVE. */
+  declinedWanted: boolean
+  /** Consecutive failed membership changes (the first is logged at info, the rest at debug). */
+  memberOpFailures: number
   health: HealthState
   reseed: ReseedProgress | null
   operations: OperationRecord[]
@@ -205,6 +223,18 @@ export function runningTasks(s: SchedulerState): TaskRecord[] {
 }
 export function deadTasks(s: SchedulerState): TaskRecord[] {
   return allTasks(s).filter((t) => isDeadState(t.state))
+}
+/** Reported lost by the master and not confirmed gone (unprobed, or its etcd member answers). */
+export function unconfirmedLost(s: SchedulerState): TaskRecord[] {
+  return deadTasks(s).filter((t) => t.lostAt !== undefined)
+}
+/** Reported lost by the master, but its etcd member answered a probe since: counted as alive. */
+export function answeringTasks(s: SchedulerState): TaskRecord[] {
+  return deadTasks(s).filter((t) => t.lostAt !== undefined && t.answering === true)
+}
+/** Dead states Mesos may still take back (TASK_RUNNING can follow). */
+export function isNonFinalDead(st: TaskState): boolean {
+  return st === 'TASK_LOST' || st === 'TASK_UNREACHABLE' || st === 'TASK_UNKNOWN'
 }
 
 export function peerUrl(s: SchedulerState, t: {hostname: string; peerPort: number}): string {

@@ -14,6 +14,9 @@
  *   (its member was removed or replaced; the cluster must not exceed its size).
  * - An unknown non-terminal task is a stray: killed once mutable.
  * - FAILURE without executor_id (agent removed): that agent's live tasks are dead (TASK_LOST).
+ * - A death reported by the MASTER (source SOURCE_MASTER, or agent removed) of a task we did not kill
+ *   records `lostAt`: it is not believed before a probe after it finds the etcd member unreachable
+ *   (health.ts); until then it cannot make a total loss (plan.ts).
  */
 import type {TaskState, TaskStatus} from '../../lib/mesos/types.js'
 import {log} from './actions.js'
@@ -57,8 +60,12 @@ export function onUpdate(ctx: Ctx, status: TaskStatus): void {
   if (typeof status.healthy === 'boolean') rec.healthy = status.healthy
   const wasDead = isDeadState(rec.state)
   if (dead) {
-    if (!wasDead) markDead(ctx, rec, state, why || state)
-    else rec.state = state
+    if (!wasDead) {
+      markDead(ctx, rec, state, why || state)
+      if (status.source === 'SOURCE_MASTER') markLostByMaster(ctx, rec)
+    } else {
+      rec.state = state
+    }
     return
   }
   if (wasDead) return onReturn(ctx, rec, state)
@@ -69,6 +76,13 @@ export function onUpdate(ctx: Ctx, status: TaskStatus): void {
     emit(ctx, log('info', 'member task running', {taskId, member: rec.memberName, host: rec.hostname}))
   }
   rec.state = state
+}
+
+/** The master says it is gone; etcd will be asked (unless we killed it: then it is gone by our hand). */
+function markLostByMaster(ctx: Ctx, rec: TaskRecord): void {
+  if (rec.killRequestedAt !== undefined || rec.decommission) return
+  rec.lostAt = ctx.now
+  delete rec.answering
 }
 
 export function markDead(ctx: Ctx, rec: TaskRecord, state: TaskState, why: string): void {
@@ -83,6 +97,8 @@ export function markDead(ctx: Ctx, rec: TaskRecord, state: TaskState, why: strin
 
 function onReturn(ctx: Ctx, rec: TaskRecord, state: TaskState): void {
   const {s} = ctx
+  delete rec.lostAt
+  delete rec.answering
   const member = memberOfTask(s, rec)
   const keep = member !== null || (s.membership === null && liveTasks(s).length < s.config.clusterSize)
   if (keep) {
@@ -109,5 +125,6 @@ export function onFailure(ctx: Ctx, agentId?: string, executorId?: string, statu
   for (const t of lost) {
     t.reason = 'agent removed (FAILURE)'
     markDead(ctx, t, 'TASK_LOST', 'agent removed')
+    markLostByMaster(ctx, t)
   }
 }
