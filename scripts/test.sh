@@ -11,4 +11,7 @@ for s in ${suites[@]}; do
   for f in test/$s/*.test.ts; do [ -e "$f" ] && files+=("$f"); done
 done
 if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
+# tsx does not type-check: do it once for src, test and bench together.
+echo "type-checking src, test and bench…" >&2
+npx --no-install tsc -p tsconfig.test.json --noEmit
 exec node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${files[@]}"
