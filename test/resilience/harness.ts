@@ -1,0 +1,455 @@
+/**
+ * Resilience scenario harness: one scenario = a fresh cluster name, its own in-process local Mesos (so the
+ * scenario can stop/restart agents, kill a master and inject status-update faults), `etcd-mesos serve` as a
+ * subprocess with short timings, real etcd members launched by our executor, the writer running through
+ * the fault, a wait for recovery (healthy, clusterSize running voting members, writes acknowledged again),
+ * then the checker (checker.ts). The result is one row {scenario, ok, recoveryMs, writesAcked, writesLost, …}.
+ * Everything the scenario started is stopped and its work dir swept, also on failure; the logs of a failed
+ * scenario are written to a file named in its notes.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {startLocalMesos, type AgentTunables, type LocalMesos} from '../../src/mesos-local/cluster.js'
+import {
+  ETCD_BIN, Logs, RUN_JS, etcdNames, etcdPids, getJson, members, startServe, stats, sweep,
+  type MemberView, type ServeProc, type StatsView,
+} from '../helpers/serve.js'
+import type {ZkServer} from '../helpers/zookeeper.js'
+import {checkHashes, checkMembership, checkWrites, readAll, seedRevisionFromSteps, type SeedBound} from './checker.js'
+import {Writer, type WriterReport} from './writer.js'
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+export interface Expect {
+  /** The scenario must re-seed (true) or must not (false). */
+  reseed: boolean
+  /** The scenario ends in TOTAL_LOSS (no recovery, nothing launched). */
+  totalLoss?: boolean
+  /** Exact number of new tasks launched because of the fault (undefined: not checked). */
+  launched?: number
+  /** Upper bound of new tasks launched (a launch intent persisted but cut by a scheduler kill counts too). */
+  launchedAtMost?: number
+  /** Lost-quorum episodes counted: 'none' (0), 'some' (≥ 1) or 'any'. */
+  livelocks: 'none' | 'some' | 'any'
+}
+
+export interface ScenarioDef {
+  name: string
+  description: string
+  expect: Expect
+  masters?: number
+  agentOptions?: AgentTunables
+  /** Extra serve flags. */
+  serveArgs?: string[]
+  /** Injects the fault; returns once it is injected (and, for timed faults, lifted). */
+  inject(ctx: Ctx): Promise<void>
+  /** Extra condition for "recovered" (besides healthy with clusterSize running voting members). */
+  recovered?: (ctx: Ctx, st: StatsView, ms: MemberView[]) => boolean
+  recoveryTimeoutMs?: number
+}
+
+export interface ScenarioResult {
+  scenario: string
+  ok: boolean
+  recoveryMs: number | null
+  writesAcked: number
+  writesLost: number
+  lostByReseed: number
+  longestUnavailableMs: number
+  failures: string[]
+  notes: string[]
+  durationMs: number
+  faultsInjected?: number
+}
+
+export interface Shared {
+  zk: ZkServer
+  /** Directory for logs of failed scenarios. */
+  logDir: string
+}
+
+let counter = 0
+
+function sandboxLogs(workDir: string): string {
+  const out: string[] = []
+  const walk = (d: string, depth: number): void => {
+    if (depth > 12) return
+    let entries: fs.Dirent[] = []
+    try {
+      entries = fs.readdirSync(d, {withFileTypes: true})
+    } catch {
+      return
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name)
+      if (e.isDirectory() && e.name !== 'etcd_data' && e.name !== 'latest') walk(p, depth + 1)
+      else if (e.isFile() && e.name === 'stderr') out.push(`--- ${p}\n${fs.readFileSync(p, 'utf8').slice(-3000)}`)
+    }
+  }
+  walk(workDir, 0)
+  return out.join('\n')
+}
+
+/** What a scenario's fault works with. */
+export class Ctx {
+  readonly logs = new Logs()
+  readonly notes: string[] = []
+  readonly mesosLog: string[] = []
+  serve!: ServeProc
+  mesos!: LocalMesos
+  writer!: Writer
+  workDir = ''
+  adminPort = 0
+  serveGen = 0
+  /** Tasks the fault ended (failed_servers must grow by at least this). */
+  killedTasks = 0
+  faultAt = 0
+  /** /stats just before the fault. */
+  baseline!: StatsView
+  private endpoints: string[] = []
+  private serveArgs: string[] = []
+
+  constructor(readonly def: ScenarioDef, readonly cluster: string, readonly shared: Shared, readonly size = 3) {}
+
+  get adminUrl(): string {
+    return `http://127.0.0.1:${this.adminPort}`
+  }
+
+  note(s: string): void {
+    this.notes.push(s)
+  }
+
+  stats(): Promise<StatsView> {
+    return stats(this.adminUrl)
+  }
+
+  members(): Promise<MemberView[]> {
+    return members(this.adminUrl)
+  }
+
+  clientUrls(): string[] {
+    return [...this.endpoints]
+  }
+
+  async leader(): Promise<MemberView> {
+    return waitUntil('a leader in /members', async () => (await this.members()).find((m) => m.leader), 15_000)
+  }
+
+  async followers(): Promise<MemberView[]> {
+    const l = await this.leader()
+    return (await this.members()).filter((m) => m.name !== l.name)
+  }
+
+  agentIndexOf(m: MemberView): number {
+    const i = this.mesos.agents.findIndex((a) => a.endpoint.startsWith(`${m.host}:`))
+    if (i < 0) throw new Error(`no local agent runs on host ${m.host}`)
+    return i
+  }
+
+  agentDir(i: number): string {
+    return path.join(this.workDir, `agent-${i + 1}`)
+  }
+
+  /** The agent is gone for good with its data: stopped hard (no goodbye), its executors and etcd killed. */
+  async loseAgent(i: number): Promise<void> {
+    await this.mesos.stopAgent(i, 'kill')
+    await sweep(this.agentDir(i))
+  }
+
+  async startServe(): Promise<void> {
+    this.serveGen++
+    this.serve = await startServe(this.serveArgs, this.logs, `serve#${this.serveGen}`, {adminPort: this.adminPort})
+  }
+
+  async killServe(): Promise<void> {
+    const pid = this.serve.child.pid
+    if (pid !== undefined && !this.serve.exited()) {
+      try {
+        process.kill(-pid, 'SIGKILL')
+      } catch {
+        /* gone */
+      }
+    }
+    await this.serve.exit
+  }
+
+  /** SIGKILLs serve the moment its log shows `re` (an injection point); resolves with the matching line. */
+  killServeOn(re: RegExp, timeoutMs: number): Promise<string> {
+    const child = this.serve.child
+    return new Promise((resolve, reject) => {
+      let buf = ''
+      const onData = (d: Buffer): void => {
+        buf = (buf + d.toString('utf8')).slice(-20_000)
+        const m = re.exec(buf)
+        if (!m) return
+        try {
+          process.kill(-child.pid!, 'SIGKILL')
+        } catch {
+          /* gone */
+        }
+        cleanup()
+        const line = buf.slice(buf.lastIndexOf('\n', m.index) + 1).split('\n')[0] ?? m[0]
+        resolve(line)
+      }
+      const timer = setTimeout(() => {
+        cleanup()
+        reject(new Error(`serve never logged ${re} within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const cleanup = (): void => {
+        clearTimeout(timer)
+        child.stderr?.off('data', onData)
+        child.stdout?.off('data', onData)
+      }
+      child.stderr?.on('data', onData)
+      child.stdout?.on('data', onData)
+    })
+  }
+
+  /** All serve logs of this scenario so far (every generation). */
+  serveLogs(): string {
+    return this.logs.dump(2_000_000)
+  }
+
+  async setup(): Promise<void> {
+    this.workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), `res-${this.cluster}-`))
+    const lo = 32_000 + Math.floor(Math.random() * 139) * 200
+    const masters = this.def.masters ?? 1
+    const mesosZk = `${this.shared.zk.url}/mesos-${this.cluster}`
+    this.logs.add('in-process mesos-local', () => this.mesosLog.slice(-600).join('\n'))
+    this.logs.add('executor sandboxes', () => sandboxLogs(this.workDir))
+    this.mesos = await startLocalMesos({
+      agents: 5, port: 0, workDir: this.workDir, allocationIntervalMs: 200, heartbeatIntervalSec: 1,
+      agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 3, defaultRefuseSeconds: 1,
+      ...(masters > 1 ? {masters, zk: mesosZk} : {}),
+      agentResources: `cpus:4;mem:8192;disk:20000;ports:[${lo}-${lo + 199}]`,
+      agentOptions: {statusUpdateRetryMinMs: 2000, statusUpdateRetryMaxMs: 10_000, executorShutdownGracePeriodMs: 3000, ...this.def.agentOptions},
+      log: (l) => {
+        this.mesosLog.push(`${new Date().toISOString()} ${l}`)
+        if (this.mesosLog.length > 5000) this.mesosLog.splice(0, 1000)
+      },
+    })
+    const master = masters > 1 ? mesosZk : new URL(this.mesos.masterUrl).host
+    this.serveArgs = [
+      '--master', master, '--cluster-name', this.cluster, '--cluster-size', String(this.size),
+      '--health-interval', '1', '--bootstrap-wait', '3', '--reseed-timeout', '15', '--member-grace', '5',
+      '--failover-timeout-seconds', '300', '--mesos-offer-refuse-seconds', '1',
+      '--executor-bin', RUN_JS, '--etcd-bin', ETCD_BIN, '--zk-framework-persist', `${this.shared.zk.url}/resilience`,
+      ...(this.def.serveArgs ?? []),
+    ]
+    const {freePort} = await import('../helpers/ports.js')
+    this.adminPort = await freePort()
+    await this.startServe()
+    const ms = await this.waitHealthy(90_000)
+    this.endpoints = ms.map((m) => m.client_url)
+    this.writer = new Writer(`w/${this.cluster}/`, () => this.endpoints)
+  }
+
+  /** Keeps the writer's endpoints in line with /members (the last known ones while serve is down). */
+  async refreshEndpoints(): Promise<void> {
+    try {
+      const ms = await this.members()
+      const urls = ms.filter((m) => m.state === 'TASK_RUNNING' && !m.is_learner).map((m) => m.client_url)
+      if (urls.length > 0) this.endpoints = urls
+    } catch {
+      /* serve down or restarting: keep the last known endpoints */
+    }
+  }
+
+  /** Healthy with `size` running, healthy voting members (and serve's own view agrees). */
+  async isHealthy(): Promise<{st: StatsView; ms: MemberView[]} | null> {
+    try {
+      const st = await this.stats()
+      const ms = await this.members()
+      const ok = st.healthy === 1 && st.running_servers === this.size && st.mode === 'MUTABLE' && ms.length === this.size &&
+        ms.every((m) => m.state === 'TASK_RUNNING' && m.healthy === true && !m.is_learner)
+      return ok ? {st, ms} : null
+    } catch {
+      return null
+    }
+  }
+
+  async waitHealthy(timeoutMs: number): Promise<MemberView[]> {
+    return (await waitUntil(`${this.size} healthy voting members`, () => this.isHealthy(), timeoutMs)).ms
+  }
+
+  async teardown(): Promise<void> {
+    await this.serve?.stop().catch(() => undefined)
+    await this.mesos?.stop().catch(() => undefined)
+    if (this.workDir) await sweep(this.workDir)
+    await sweepClusterEtcd(this.cluster)
+    if (this.workDir) await fs.promises.rm(this.workDir, {recursive: true, force: true}).catch(() => undefined)
+  }
+}
+
+async function sweepClusterEtcd(cluster: string): Promise<void> {
+  for (const n of etcdNames(cluster)) {
+    for (const p of etcdPids(n)) {
+      try {
+        process.kill(p, 'SIGKILL')
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
+export async function waitUntil<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let lastErr: unknown
+  for (;;) {
+    try {
+      const v = await fn()
+      if (v) return v
+    } catch (err) {
+      lastErr = err
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`)
+    await sleep(everyMs)
+  }
+}
+
+/** Background poll of /stats and /members: refreshes the writer's endpoints and records the modes seen. */
+function monitor(ctx: Ctx): {stop(): Promise<void>; modes: Set<string>; reseedOps: Set<string>} {
+  const modes = new Set<string>()
+  const reseedOps = new Set<string>()
+  let on = true
+  const loop = (async () => {
+    while (on) {
+      await ctx.refreshEndpoints()
+      const st = await ctx.stats().catch(() => null)
+      if (st) modes.add(st.mode)
+      for (const m of ctx.serveLogs().matchAll(/starting (?:automatic|manual) re-seed.*?\bop=([\w-]+)/g)) reseedOps.add(m[1]!)
+      await sleep(300)
+    }
+  })()
+  return {modes, reseedOps, async stop() {
+    on = false
+    await loop
+  }}
+}
+
+async function reseedBound(ctx: Ctx, ops: Set<string>, report: WriterReport): Promise<SeedBound | null> {
+  for (const op of ops) {
+    const r = await getJson<{steps?: {step: string; message?: string}[]; seed?: string | null}>(`${ctx.adminUrl}/reseed/${op}`).catch(() => null)
+    const rev = r?.status === 200 ? seedRevisionFromSteps(r.body.steps ?? []) : null
+    if (rev !== null) return {revision: rev, source: `the seed's revision reported by its executor (/reseed/${op} steps)`}
+  }
+  // A restarted scheduler does not have the steps of the previous one: the seed's executor logs them too.
+  for (const m of sandboxLogs(ctx.workDir).matchAll(/reseed (\S+): serving-alone \(one-member cluster at revision (\d+)\)/g)) {
+    return {revision: Number(m[2]), source: `the seed's revision in its executor's log (re-seed ${m[1]}, step serving-alone)`}
+  }
+  const first = report.acked.find((a) => a.epoch === 1)
+  if (first) return {revision: first.revision - 1, source: 'the first revision acknowledged after the re-seed minus 1 (the /reseed/<op> steps were not available); an upper bound of the seed revision, i.e. the stricter check'}
+  return null
+}
+
+/** Runs one scenario end to end; never throws (a harness failure is a failed row naming it). */
+export async function runScenario(def: ScenarioDef, shared: Shared): Promise<ScenarioResult> {
+  const t0 = Date.now()
+  const cluster = `r${(Date.now() % 100000).toString(36)}${(counter++).toString(36)}`
+  const ctx = new Ctx(def, cluster, shared)
+  const failures: string[] = []
+  let recoveryMs: number | null = null
+  let report: WriterReport = {acked: [], attempts: 0, failures: 0, longestGapMs: 0, longestGapFrom: null, epochs: 1}
+  let lost = 0
+  let lostByReseed = 0
+  let mon: ReturnType<typeof monitor> | null = null
+  try {
+    await ctx.setup()
+    mon = monitor(ctx)
+    ctx.writer.start()
+    await waitUntil('the writer to get 150 acknowledgements', async () => ctx.writer.acked.length >= 150, 30_000, 50)
+    const st0 = await ctx.stats()
+    ctx.baseline = st0
+    ctx.faultAt = Date.now()
+    await def.inject(ctx)
+
+    if (def.expect.totalLoss) {
+      await waitUntil('TOTAL_LOSS mode', async () => (await ctx.stats()).mode === 'TOTAL_LOSS', 60_000)
+      const seenAt = Date.now()
+      await sleep(8000)
+      const st = await ctx.stats()
+      recoveryMs = null
+      ctx.note(`TOTAL_LOSS reported ${seenAt - ctx.faultAt} ms after the fault`)
+      if (st.mode !== 'TOTAL_LOSS') failures.push(`mode ${st.mode} 8 s after TOTAL_LOSS`)
+      if (st.launched_servers !== st0.launched_servers) failures.push(`launched ${st.launched_servers - st0.launched_servers} task(s) blindly after total loss`)
+      if (!/TOTAL CLUSTER LOSS/.test(ctx.serveLogs())) failures.push('serve did not log TOTAL CLUSTER LOSS')
+      if (etcdNames(cluster).length !== 0) failures.push(`etcd processes running after total loss: ${etcdNames(cluster).join(', ')}`)
+      report = await ctx.writer.stop()
+      ctx.note('every member and its data destroyed: acknowledged writes cannot survive (not counted as lost)')
+    } else {
+      // Recovered = healthy with `size` voting members, the scenario's own condition, a write acknowledged after both.
+      const timeout = def.recoveryTimeoutMs ?? 120_000
+      const healthyAt = await waitUntil('recovery (healthy, all members, scenario condition)', async () => {
+        const h = await ctx.isHealthy()
+        if (!h) return null
+        if (def.recovered && !def.recovered(ctx, h.st, h.ms)) return null
+        return Date.now()
+      }, timeout)
+      await waitUntil('a write acknowledged after recovery', async () => (ctx.writer.lastAck()?.at ?? 0) > healthyAt, 20_000, 50)
+      recoveryMs = Math.max(0, ctx.writer.lastAck()!.at - ctx.faultAt)
+      await sleep(1500)
+      report = await ctx.writer.stop()
+      await mon.stop()
+      mon = null
+
+      // Checker.
+      await ctx.refreshEndpoints()
+      const ms = await ctx.waitHealthy(30_000)
+      const urls = ms.map((m) => m.client_url)
+      const st = await ctx.stats()
+      const reseeds = st.cluster_reseeds - st0.cluster_reseeds
+      const opsSeen = new Set<string>([...ctx.serveLogs().matchAll(/starting (?:automatic|manual) re-seed.*?\bop=([\w-]+)/g)].map((m) => m[1]!))
+      const bound = reseeds > 0 || report.epochs > 1 ? await reseedBound(ctx, opsSeen, report) : null
+      if (bound) ctx.note(`re-seed bound: revision ${bound.revision} from ${bound.source}`)
+      const kv = await readAll(urls, ctx.writer.keyPrefix)
+      const data = checkWrites(report, kv, bound)
+      lost = data.lost.length + data.wrong.length
+      lostByReseed = data.lostByReseed.length
+      if (data.lost.length > 0) failures.push(`${data.lost.length} acknowledged write(s) LOST, e.g. ${JSON.stringify(data.lost.slice(0, 3))}`)
+      if (data.wrong.length > 0) failures.push(`${data.wrong.length} write(s) with another value, e.g. ${JSON.stringify(data.wrong.slice(0, 3))}`)
+      if (lostByReseed > 0) ctx.note(`${lostByReseed} write(s) lost by re-seed (expected: acknowledged by a quorum that no longer exists; revisions ${data.lostByReseed[0]!.revision}..${data.lostByReseed.at(-1)!.revision} > seed ${bound!.revision})`)
+      if ((reseeds > 0 || report.epochs > 1) && !bound) ctx.note('re-seeded but no seed revision was found: every acknowledged write was required (the strictest check)')
+      const hash = await checkHashes(urls)
+      if (!hash.ok) failures.push(`KV hash: ${hash.message}`)
+      const mem = await checkMembership(urls, ctx.size)
+      if (!mem.ok) failures.push(`membership: ${mem.message}`)
+      const running = etcdNames(cluster)
+      if (running.length !== ctx.size) failures.push(`${running.length} etcd processes of the cluster run (${running.join(', ')}), expected ${ctx.size}`)
+      // /stats tells the truth.
+      if (def.expect.reseed && reseeds < 1) failures.push('expected a re-seed; cluster_reseeds did not grow')
+      if (!def.expect.reseed && reseeds !== 0) failures.push(`re-seeded ${reseeds} time(s) where healing needs no re-seed`)
+      const ll = st.cluster_livelocks - st0.cluster_livelocks
+      if (def.expect.livelocks === 'none' && ll !== 0) failures.push(`cluster_livelocks grew by ${ll} without a quorum loss`)
+      if (def.expect.livelocks === 'some' && ll < 1) failures.push('quorum was lost but cluster_livelocks did not grow')
+      const failed = st.failed_servers - st0.failed_servers
+      if (failed < ctx.killedTasks) failures.push(`failed_servers grew by ${failed} < ${ctx.killedTasks} tasks ended by the fault`)
+      const launched = st.launched_servers - st0.launched_servers
+      if (def.expect.launched !== undefined && launched !== def.expect.launched) failures.push(`launched ${launched} task(s), expected ${def.expect.launched}`)
+      if (def.expect.launchedAtMost !== undefined && launched > def.expect.launchedAtMost) failures.push(`launched ${launched} task(s), at most ${def.expect.launchedAtMost} expected`)
+      if (st.running_servers !== ctx.size) failures.push(`running_servers ${st.running_servers}`)
+      ctx.note(`stats: +${failed} failed, +${launched} launched, +${reseeds} re-seeds, +${ll} livelocks; ${hash.message}; ${mem.message}`)
+    }
+  } catch (err) {
+    failures.push(`harness: ${(err as Error).message.split('\n').slice(0, 4).join(' | ')}`)
+    if (ctx.writer) report = await ctx.writer.stop().catch(() => report)
+  } finally {
+    await mon?.stop().catch(() => undefined)
+  }
+  if (failures.length > 0) {
+    const file = path.join(shared.logDir, `${def.name}-${cluster}.log`)
+    try {
+      fs.mkdirSync(shared.logDir, {recursive: true})
+      fs.writeFileSync(file, `${failures.join('\n')}\n\nnotes:\n${ctx.notes.join('\n')}\n\n${ctx.logs.dump(400_000)}`)
+      ctx.note(`logs: ${file}`)
+    } catch {
+      /* best effort */
+    }
+  }
+  await ctx.teardown().catch(() => undefined)
+  return {
+    scenario: def.name, ok: failures.length === 0, recoveryMs, writesAcked: report.acked.length, writesLost: lost, lostByReseed,
+    longestUnavailableMs: report.longestGapMs, failures, notes: ctx.notes, durationMs: Date.now() - t0,
+  }
+}
