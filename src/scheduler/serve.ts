@@ -8,7 +8,7 @@
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
-import {readFile} from 'node:fs/promises'
+import {readFile, rename} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
 import type {FrameworkInfo} from '../lib/mesos/types.js'
 import {createMasterDetector, type MasterDetector} from '../lib/mesos/detector.js'
@@ -213,7 +213,8 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     await driver.start()
     const aborted = new Promise<number>((resolve) => signal.addEventListener('abort', () => resolve(0), {once: true}))
     const code = await Promise.race([fatal, aborted])
-    log.info(code === 0 ? 'stopping (signal); etcd tasks keep running' : 'stopping after a fatal error', {exitCode: code})
+    const stopping = o.master === 'local' ? 'stopping (signal); the embedded local Mesos and its etcd members stop too' : 'stopping (signal); the etcd tasks keep running on Mesos'
+    log.info(code === 0 ? stopping : 'stopping after a fatal error', {exitCode: code})
     return code
   } finally {
     await cleanup()
@@ -223,7 +224,10 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
 async function openStore(o: ServeRuntime, url: Preflight['zkUrl'], adminUrl: string, log: Logger, cleanups: (() => Promise<void>)[]) {
   if (!url) {
     const file = path.resolve(o.stateFile ?? path.join('.etcd-mesos-state', `${o.clusterName}.json`))
-    log.info('persisting scheduler state in a local file (no --zk-framework-persist; --master local only)', {file})
+    // The embedded Mesos and its etcd tasks live only as long as this process: a state file left by an
+    // earlier run describes tasks that no longer exist, so it is set aside (<file>.prev) and we start fresh.
+    const moved = await rename(file, `${file}.prev`).then(() => true, () => false)
+    log.info('persisting scheduler state in a local file (no --zk-framework-persist; --master local only)', {file, ...(moved ? {previous: `${file}.prev`} : {})})
     return {store: new FileStateStore(file) as StateStore, election: null}
   }
   const {ZkClient} = await import('../lib/zk/client.js')
