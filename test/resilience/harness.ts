@@ -15,6 +15,7 @@ import {
   ETCD_BIN, Logs, RUN_JS, etcdNames, etcdPids, getJson, members, startServe, stats, sweep,
   type MemberView, type ServeProc, type StatsView,
 } from '../helpers/serve.js'
+import {freePort, waitFor} from '../helpers/ports.js'
 import type {ZkServer} from '../helpers/zookeeper.js'
 import {checkHashes, checkMembership, checkWrites, readAll, seedRevisionFromSteps, type SeedBound} from './checker.js'
 import {Writer, type WriterReport} from './writer.js'
@@ -237,7 +238,6 @@ export class Ctx {
       '--executor-bin', RUN_JS, '--etcd-bin', ETCD_BIN, '--zk-framework-persist', `${this.shared.zk.url}/resilience`,
       ...(this.def.serveArgs ?? []),
     ]
-    const {freePort} = await import('../helpers/ports.js')
     this.adminPort = await freePort()
     await this.startServe()
     const ms = await this.waitHealthy(90_000)
@@ -295,18 +295,7 @@ async function sweepClusterEtcd(cluster: string): Promise<void> {
 }
 
 export async function waitUntil<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let lastErr: unknown
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v) return v
-    } catch (err) {
-      lastErr = err
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`)
-    await sleep(everyMs)
-  }
+  return (await waitFor(what, fn, timeoutMs, everyMs)) as T
 }
 
 /** Background poll of /stats and /members: refreshes the writer's endpoints and records the modes seen. */
