@@ -27,6 +27,7 @@ export default class MesosLocal extends Command {
     'heartbeat-interval': Flags.integer({summary: 'Scheduler HEARTBEAT interval in seconds.', default: 15, min: 1}),
     'agent-ping-timeout': Flags.integer({summary: 'Agent ping timeout in ms.', default: 15_000, min: 1}),
     'max-agent-ping-timeouts': Flags.integer({summary: 'Missed pings before a disconnected agent is removed.', default: 5, min: 1}),
+    'agent-reregister-timeout': Flags.integer({summary: 'After a master failover, ms the new leader waits for known agents to re-register.', default: 600_000, min: 1}),
     quiet: Flags.boolean({summary: 'Do not log master/agent activity.', default: false}),
   }
 
@@ -38,6 +39,7 @@ export default class MesosLocal extends Command {
       agents: flags.agents, host: flags.ip, port: flags.port, zk: flags.zk, masters: flags.masters, workDir: flags['work-dir'],
       agentResources: flags.resources, allocationIntervalMs: flags['allocation-interval'], heartbeatIntervalSec: flags['heartbeat-interval'],
       agentPingTimeoutMs: flags['agent-ping-timeout'], maxAgentPingTimeouts: flags['max-agent-ping-timeouts'],
+      agentReregisterTimeoutMs: flags['agent-reregister-timeout'],
       log: flags.quiet ? undefined : (line) => this.logToStderr(line),
     })
     this.log(`Mesos master: ${mesos.masterUrl}`)

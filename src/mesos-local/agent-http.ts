@@ -44,7 +44,9 @@ export interface AgentServer {
 /** Listen on ip:port (0 = any free port). Rejects with a message naming the address on failure. */
 export async function listenAgent(handler: http.RequestListener, ip: string, port: number): Promise<AgentServer> {
   const server = http.createServer(handler)
-  server.keepAliveTimeout = 60_000
+  // No idle timeout on keep-alive connections (like libprocess); 0 also stops node:http from adding a
+  // `Keep-Alive: timeout=…` header that real agents never send (same as the master, master.ts).
+  server.keepAliveTimeout = 0
   server.requestTimeout = 0
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(new Error(`local agent cannot listen on ${ip}:${port}: ${(e as Error).message}`)))

@@ -8,6 +8,9 @@
  * destroyed) → TERMINATED (process gone). Tasks belong to exactly one executor; a task is `queued` until
  * it is delivered in a LAUNCH event.
  */
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import type {ExecutorInfo, FrameworkID, FrameworkInfo, Resource, TaskInfo, TaskState, TaskStatus} from '../lib/mesos/types.js'
 import type {CommandExecutor} from './command-executor.js'
 import type {ContainerExit} from './containerizer.js'
@@ -62,6 +65,8 @@ export interface AgentStateView {
   agentId: string
   pid: string
   hostname: string
+  /** Reverse lookup of the registered master's ip (real agents: `net::getHostname`); absent while unknown. */
+  masterHostname?: string
   startTime: number
   total: Resource[]
   flags: Record<string, string>
@@ -120,6 +125,61 @@ function executorJson(e: ExecutorRecord, tasks: TaskRecord[], agentId: string): 
   return out
 }
 
+/** SlaveInfo capabilities of a Mesos 1.12 agent (fixture 09 step 24). */
+export const AGENT_CAPABILITIES = ['MULTI_ROLE', 'HIERARCHICAL_ROLE', 'RESERVATION_REFINEMENT', 'RESOURCE_PROVIDER', 'RESIZE_VOLUME',
+  'AGENT_OPERATION_FEEDBACK', 'AGENT_DRAINING', 'TASK_RESOURCE_LIMITS']
+
+/** What the local agent adds to every command executor, like Mesos (DEFAULT_EXECUTOR_CPUS / _MEM). */
+export const COMMAND_EXECUTOR_RESOURCES: Resource[] = [
+  {name: 'cpus', type: 'SCALAR', scalar: {value: 0.1}, role: '*'},
+  {name: 'mem', type: 'SCALAR', scalar: {value: 32}, role: '*'},
+]
+
+export interface AgentFlagValues {
+  ip: string
+  port: number
+  hostname: string
+  workDir: string
+  master: string
+  resources: string
+  executorRegistrationTimeout: string
+  executorReregistrationTimeout: string
+  executorShutdownGracePeriod: string
+  recoveryTimeout: string
+}
+
+/**
+ * The agent's `flags`: every flag a Mesos 1.12 agent shows, with Mesos' defaults (fixture 09: the recording agent
+ * ran with `--launcher=posix --isolation=posix/cpu,posix/mem --no-systemd_enable_support`), except the configured
+ * addresses/timeouts and `switch_user=false` (executors run as the agent's own user).
+ */
+export function agentFlags(f: AgentFlagValues): Record<string, string> {
+  const tmp = os.tmpdir()
+  return {
+    appc_simple_discovery_uri_prefix: 'http://', appc_store_dir: path.join(tmp, 'mesos/store/appc'), authenticate_http_readonly: 'false',
+    authenticate_http_readwrite: 'false', authenticatee: 'crammd5', authentication_backoff_factor: '1secs', authentication_timeout_max: '1mins',
+    authentication_timeout_min: '5secs', authorizer: 'local', cgroups_cpu_enable_pids_and_tids_count: 'false', cgroups_destroy_timeout: '1mins',
+    cgroups_enable_cfs: 'false', cgroups_hierarchy: '/sys/fs/cgroup', cgroups_limit_swap: 'false', cgroups_root: 'mesos',
+    container_disk_watch_interval: '15secs', containerizers: 'mesos', default_role: '*', disallow_sharing_agent_ipc_namespace: 'false',
+    disallow_sharing_agent_pid_namespace: 'false', disk_watch_interval: '1mins', docker: 'docker', docker_ignore_runtime: 'false',
+    docker_kill_orphans: 'true', docker_registry: 'https://registry-1.docker.io', docker_remove_delay: '6hrs', docker_socket: '/var/run/docker.sock',
+    docker_stop_timeout: '0ns', docker_store_dir: path.join(tmp, 'mesos/store/docker'), docker_volume_checkpoint_dir: '/var/run/mesos/isolators/docker/volume',
+    docker_volume_chown: 'false', enforce_container_disk_quota: 'false', executor_registration_timeout: f.executorRegistrationTimeout,
+    executor_reregistration_timeout: f.executorReregistrationTimeout, executor_shutdown_grace_period: f.executorShutdownGracePeriod,
+    fetcher_cache_dir: path.join(tmp, 'mesos/fetch'), fetcher_cache_size: '2GB', fetcher_stall_timeout: '1mins', frameworks_home: '',
+    gc_delay: '1weeks', gc_disk_headroom: '0.1', gc_non_executor_container_sandboxes: 'false', help: 'false', hostname: f.hostname,
+    hostname_lookup: 'true', http_command_executor: 'false', http_executor_domain_sockets: 'false', http_heartbeat_interval: '30secs',
+    initialize_driver_logging: 'true', ip: f.ip, isolation: 'posix/cpu,posix/mem', launcher: 'posix', launcher_dir: path.dirname(fileURLToPath(import.meta.url)),
+    logbufsecs: '0', logging_level: 'INFO', master: f.master, max_completed_executors_per_framework: '150', memory_profiling: 'false',
+    network_cni_metrics: 'true', network_cni_root_dir_persist: 'false', oversubscribed_resources_interval: '15secs', perf_duration: '10secs',
+    perf_interval: '1mins', port: String(f.port), qos_correction_interval_min: '0ns', quiet: 'false', reconfiguration_policy: 'equal',
+    recover: 'reconnect', recovery_timeout: f.recoveryTimeout, registration_backoff_factor: '1secs', resources: f.resources,
+    revocable_cpu_low_priority: 'true', runtime_dir: '/var/run/mesos', sandbox_directory: '/mnt/mesos/sandbox', strict: 'true',
+    switch_user: 'false', systemd_enable_support: 'false', systemd_runtime_directory: '/run/systemd/system', version: 'false',
+    work_dir: f.workDir, zk_session_timeout: '10secs',
+  }
+}
+
 /** The agent `/state` document. */
 export function buildAgentState(v: AgentStateView): Record<string, unknown> {
   const flat = flattenResources(v.total)
@@ -132,7 +192,8 @@ export function buildAgentState(v: AgentStateView): Record<string, unknown> {
     id: v.agentId,
     pid: v.pid,
     hostname: v.hostname,
-    capabilities: ['MULTI_ROLE', 'HIERARCHICAL_ROLE', 'RESERVATION_REFINEMENT'],
+    ...(v.masterHostname !== undefined ? {master_hostname: v.masterHostname} : {}),
+    capabilities: AGENT_CAPABILITIES,
     resources: flat,
     reserved_resources: {},
     unreserved_resources: flat,

@@ -14,6 +14,7 @@
  * rewritten after every change.
  */
 import {randomUUID} from 'node:crypto'
+import dns from 'node:dns/promises'
 import fs from 'node:fs'
 import path from 'node:path'
 import {formatDuration} from '../lib/mesos/duration.js'
@@ -21,14 +22,14 @@ import {TERMINAL_STATES, type ExecutorInfo, type FrameworkID, type FrameworkInfo
 import {uuidBase64} from '../lib/mesos/uuid.js'
 import type {AgentPort, AgentTaskView, MasterPort} from './link.js'
 import {listenAgent, buildAgentHandler, type AgentServer} from './agent-http.js'
-import {buildAgentState, type ExecutorRecord, type FrameworkRecord, type TaskRecord, type Termination} from './agent-state.js'
+import {COMMAND_EXECUTOR_RESOURCES, agentFlags, buildAgentState, type ExecutorRecord, type FrameworkRecord, type TaskRecord, type Termination} from './agent-state.js'
 import {readCheckpoint, removeCheckpoint, writeCheckpoint, CHECKPOINT_VERSION, type AgentCheckpoint} from './checkpoint.js'
 import {CommandExecutor} from './command-executor.js'
 import {destroyContainer, executorEnvironment, forgetExited, isAlive, knownExit, launchProcess, watchExit, type ContainerExit} from './containerizer.js'
 import type {ExecutorApiBackend, ExecutorLookup, ExecutorStream} from './executor-api.js'
 import {ExecutorCalls} from './executor-calls.js'
 import {fetchAll} from './fetcher.js'
-import {bareResources, withRole} from './resources.js'
+import {bareResources, formatResources, withRole} from './resources.js'
 import {StatusUpdateManager, type UpdateFaults} from './status-updates.js'
 
 export interface LocalAgentOptions {
@@ -51,6 +52,8 @@ export interface LocalAgentOptions {
   statusUpdateRetryMaxMs?: number
   /** How often `master()` is polled for a new leader (default 200 ms). */
   masterPollMs?: number
+  /** The `master` flag shown in /state (zk://… or ip:port); default: the registered master's ip:port. */
+  masterFlag?: string
 }
 
 const key = (a: string, b: string): string => `${a}\u0000${b}`
@@ -63,6 +66,8 @@ export class LocalAgent {
   private tcpPort: number
   private server: AgentServer | undefined
   private registeredWith: MasterPort | null = null
+  /** Reverse lookup of the registered master's ip, for /state `master_hostname` (undefined while unknown). */
+  private masterHostname: string | undefined
   private pollTimer: NodeJS.Timeout | undefined
   private reregisterTimer: NodeJS.Timeout | undefined
   private running = false
@@ -79,7 +84,7 @@ export class LocalAgent {
     const backoff = opts.subscriptionBackoffMaxMs ?? 2000
     this.o = {
       executorShutdownGracePeriodMs: 5000, recoveryTimeoutMs: 15 * 60_000, executorRegistrationTimeoutMs: 60_000,
-      statusUpdateRetryMinMs: 10_000, statusUpdateRetryMaxMs: 600_000, masterPollMs: 200,
+      statusUpdateRetryMinMs: 10_000, statusUpdateRetryMaxMs: 600_000, masterPollMs: 200, masterFlag: '',
       ...opts,
       subscriptionBackoffMaxMs: backoff,
       executorReregistrationTimeoutMs: opts.executorReregistrationTimeoutMs ?? backoff,
@@ -246,10 +251,21 @@ export class LocalAgent {
     this.agentId = agentId.value
     this.registeredWith = m
     this.o.log(`agent ${this.endpoint} ${reregister ? 're-registered' : 'registered'} as ${this.agentId}`)
+    this.lookupMasterHostname(m)
     this.checkpoint()
     this.sum.resume()
     // Executors found dead during recovery are reported once a master listens.
     for (const ex of this.pendingGone.splice(0)) this.executorExited(ex, ex.goneExit ?? {waitStatus: null, code: null, signal: null})
+  }
+
+  /** /state `master_hostname`: like a real agent, the name getnameinfo gives the master's ip (none if it has none). */
+  private lookupMasterHostname(m: MasterPort): void {
+    this.masterHostname = undefined
+    const ip = m.masterInfo?.().address?.ip
+    if (ip === undefined) return
+    dns.lookupService(ip, 0).then(({hostname}) => {
+      if (this.registeredWith === m) this.masterHostname = hostname
+    }, () => {})
   }
 
   /** Master to report to right now (null while unregistered). */
@@ -280,7 +296,7 @@ export class LocalAgent {
       return this.checkpoint()
     }
     const info: ExecutorInfo = isCommand
-      ? {executor_id: {value: eid}, framework_id: {value: fid}, name: `Command Executor (Task: ${eid}) (Command: sh -c '${task.command?.value ?? ''}')`, source: eid, command: task.command, ...(task.labels ? {labels: task.labels} : {})}
+      ? {executor_id: {value: eid}, framework_id: {value: fid}, name: `Command Executor (Task: ${eid}) (Command: sh -c '${task.command?.value ?? ''}')`, source: eid, command: task.command, resources: COMMAND_EXECUTOR_RESOURCES, ...(task.labels ? {labels: task.labels} : {})}
       : {...executor, framework_id: {value: fid}}
     const containerId = randomUUID()
     const directory = path.join(this.o.workDir, 'slaves', this.agentId, 'frameworks', fid, 'executors', eid, 'runs', containerId)
@@ -549,16 +565,24 @@ export class LocalAgent {
   private stateJson(): Record<string, unknown> {
     return buildAgentState({
       agentId: this.agentId, pid: `slave(1)@${this.endpoint}`, hostname: this.o.hostname, startTime: this.startTime,
+      ...(this.registeredWith && this.masterHostname !== undefined ? {masterHostname: this.masterHostname} : {}),
       total: this.o.resources, frameworks: [...this.frameworks.values()], executors: [...this.executors.values()],
       tasks: [...this.tasks.values()], completedExecutors: this.completed,
-      flags: {
-        ip: this.o.ip, port: String(this.tcpPort), hostname: this.o.hostname, work_dir: this.o.workDir,
-        executor_registration_timeout: formatDuration(this.o.executorRegistrationTimeoutMs),
-        executor_reregistration_timeout: formatDuration(this.o.executorReregistrationTimeoutMs),
-        executor_shutdown_grace_period: formatDuration(this.o.executorShutdownGracePeriodMs),
-        recovery_timeout: formatDuration(this.o.recoveryTimeoutMs), recover: 'reconnect', launcher: 'posix',
-      },
+      flags: agentFlags({
+        ip: this.o.ip, port: this.tcpPort, hostname: this.o.hostname, workDir: this.o.workDir, master: this.masterFlag(),
+        resources: formatResources(this.o.resources).replace(/; /g, ';'),
+        executorRegistrationTimeout: formatDuration(this.o.executorRegistrationTimeoutMs),
+        executorReregistrationTimeout: formatDuration(this.o.executorReregistrationTimeoutMs),
+        executorShutdownGracePeriod: formatDuration(this.o.executorShutdownGracePeriodMs),
+        recoveryTimeout: formatDuration(this.o.recoveryTimeoutMs),
+      }),
     })
+  }
+
+  private masterFlag(): string {
+    if (this.o.masterFlag !== '') return this.o.masterFlag
+    const a = this.registeredWith?.masterInfo?.().address
+    return a ? `${a.ip ?? ''}:${a.port}` : ''
   }
 
   /** Agent resources as executors see them (no role, no allocation_info). */

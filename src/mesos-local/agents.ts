@@ -10,13 +10,17 @@
  *     FAILURE {agent_id} to every subscribed framework (Surprise 32).
  *   unreachable --registerAgent(reregister)--> registered: tasks the agent still runs → UPDATE TASK_RUNNING
  *     REASON_AGENT_REREGISTERED "Unreachable agent re-reregistered" (Surprise 33).
+ *   After an election (recoverAgents): admitted in the registry → recovering --registerAgent--> registered;
+ *     recovering --agent_reregister_timeout--> unreachable (FAILURE {agent_id}; no task is known to send).
+ * Every transition is written to the shared registry (registry.ts).
  * Status updates are forwarded to the framework's stream as they come; when the framework is disconnected
  * they are dropped here and the agent's status update manager resends them.
  */
-import type {AgentID, ExecutorID, TaskStatus} from '../lib/mesos/types.js'
+import type {AgentID, ExecutorID, MasterInfo, TaskStatus} from '../lib/mesos/types.js'
 import type {AgentPort, AgentTaskView, MasterPort} from './link.js'
 import {isPartitionAware, type TaskRec} from './frameworks.js'
 import {isTerminal, type MasterCore} from './master-core.js'
+import {durationText} from './state-json.js'
 
 function agentTasks(port: AgentPort, frameworkId?: string): AgentTaskView[] {
   try {
@@ -40,16 +44,27 @@ function recFromView(view: AgentTaskView, agentId: string): TaskRec {
   }
 }
 
-/** Removes an agent: its tasks become lost/unreachable (see the header), frameworks get FAILURE. */
+/**
+ * Removes an agent (registered, or recovered from the registry and not re-registered): its tasks become
+ * lost/unreachable (see the header), frameworks get FAILURE, the registry records it unreachable (or forgets it).
+ */
 export function removeAgent(core: MasterCore, agentId: string, message: string, unreachable: boolean): void {
   const agent = core.agents.get(agentId)
-  if (!agent) return
-  core.clearTimer(agent.removalTimer)
-  for (const [id, o] of core.offers) if (o.agentId === agentId) core.removeOffer(id, true)
-  core.agents.delete(agentId)
+  const recovering = core.recoveringAgents.delete(agentId)
+  if (!agent && !recovering) return
+  if (agent) {
+    core.clearTimer(agent.removalTimer)
+    for (const [id, o] of core.offers) if (o.agentId === agentId) core.removeOffer(id, true)
+    core.agents.delete(agentId)
+  }
   core.allocator.clearAgent(agentId)
   const unreachableTime = {nanoseconds: Date.now() * 1e6}
-  if (unreachable) core.unreachableAgents.set(agentId, unreachableTime)
+  if (unreachable) {
+    core.unreachableAgents.set(agentId, unreachableTime)
+    core.opts.registry.markUnreachable(agentId, unreachableTime)
+  } else {
+    core.opts.registry.remove(agentId)
+  }
   core.log(`removing agent ${agentId}: ${message}`)
   for (const [fwId, tasks] of core.tasks) {
     for (const rec of [...tasks.values()]) {
@@ -74,8 +89,33 @@ export function removeAgent(core: MasterCore, agentId: string, message: string, 
   for (const fw of core.frameworks.values()) core.sendTo(fw.id, {type: 'FAILURE', failure: {agent_id: {value: agentId}}})
 }
 
+/**
+ * A newly elected leader (Mesos' Master::_recover): agents the registry lists as admitted become "recovering"
+ * until they re-register; those still missing after `agentReregisterTimeoutMs` are marked unreachable through
+ * removeAgent (this master knows none of their tasks, so frameworks get FAILURE only and learn the rest by
+ * reconciliation: "Task is unreachable"). Agents the registry lists as unreachable stay unreachable.
+ */
+export function recoverAgents(core: MasterCore): void {
+  const registry = core.opts.registry
+  core.recoveringAgents.clear()
+  for (const [id, time] of registry.unreachable()) if (!core.agents.has(id)) core.unreachableAgents.set(id, time)
+  for (const [id, info] of registry.admitted()) if (!core.agents.has(id)) core.recoveringAgents.set(id, info)
+  if (core.recoveringAgents.size === 0) return
+  const ms = core.opts.agentReregisterTimeoutMs
+  core.log(`recovered ${core.recoveringAgents.size} agents from the registry; allowing ${durationText(ms)} for them to re-register`)
+  core.timer(ms, () => {
+    for (const id of [...core.recoveringAgents.keys()]) {
+      removeAgent(core, id, `did not reregister within ${durationText(ms)} after master failover`, true)
+    }
+  })
+}
+
 export class MasterAgentLink implements MasterPort {
   constructor(private readonly core: MasterCore) {}
+
+  masterInfo(): MasterInfo {
+    return this.core.info
+  }
 
   registerAgent(agent: AgentPort, reregister: boolean): {agentId: AgentID} {
     const core = this.core
@@ -95,6 +135,8 @@ export class MasterAgentLink implements MasterPort {
       core.agents.set(id, {id, port: agent, connected: true, registeredTime: now, ...(reregister ? {reregisteredTime: now} : {})})
     }
     core.unreachableAgents.delete(id)
+    core.recoveringAgents.delete(id)
+    core.opts.registry.admit(id, info)
     for (const view of agentTasks(agent)) this.learnTask(id, view)
     core.log(`agent ${id} (${agent.endpoint}) ${reregister ? 're-registered' : 'registered'}`)
     core.scheduleAllocation(0)

@@ -3,6 +3,8 @@
  * Agents register with whichever master currently leads (`master()` below); agent i listens on 127.0.0.(i+2)
  * and advertises that ip as its hostname (resolvable, like `--hostname=<ip>`), work dir `<workDir>/agent-<i+1>` (restarts recover from it).
  * stop() stops agents (killing their executors) and then masters; nothing is left running.
+ * The masters share one Registry (registry.ts) of admitted agents: it survives killMaster, so a newly elected
+ * master waits for the agents the old leader admitted (up to `agentReregisterTimeoutMs`) like real Mesos.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -10,6 +12,7 @@ import path from 'node:path'
 import {LocalAgent, type LocalAgentOptions} from './agent.js'
 import type {AgentPort, MasterPort} from './link.js'
 import {LocalMaster} from './master.js'
+import {Registry} from './registry.js'
 import {parseResources} from './resources.js'
 
 export interface LocalMesosOptions {
@@ -27,6 +30,8 @@ export interface LocalMesosOptions {
   failoverCapMs?: number
   /** refuse_seconds of a DECLINE/ACCEPT without filters (default 5 like Mesos; tests shrink it). */
   defaultRefuseSeconds?: number
+  /** Mesos --agent_reregister_timeout: how long a new leader waits for the agents it recovered (default 10 min). */
+  agentReregisterTimeoutMs?: number
   /** Agent tunables (tests shrink Mesos' intervals: status update resends, grace periods, timeouts). */
   agentOptions?: AgentTunables
   log?: (line: string) => void
@@ -68,6 +73,7 @@ export async function startLocalMesos(opts: LocalMesosOptions = {}): Promise<Loc
   const resources = parseResources(opts.agentResources ?? DEFAULT_AGENT_RESOURCES)
   const workDir = opts.workDir ?? (await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mesos-local-')))
   const masters: LocalMaster[] = []
+  const registry = new Registry()
   const alive = new Set<LocalMaster>()
   const agents: LocalAgentHandle[] = []
 
@@ -92,7 +98,7 @@ export async function startLocalMesos(opts: LocalMesosOptions = {}): Promise<Loc
         ip: host, port: i === 0 ? opts.port ?? 0 : 0, zk: opts.zk, allocationIntervalMs: opts.allocationIntervalMs,
         heartbeatIntervalSec: opts.heartbeatIntervalSec, agentPingTimeoutMs: opts.agentPingTimeoutMs,
         maxAgentPingTimeouts: opts.maxAgentPingTimeouts, failoverCapMs: opts.failoverCapMs, defaultRefuseSeconds: opts.defaultRefuseSeconds,
-        workDir: path.join(workDir, `master-${i + 1}`), log,
+        registry, agentReregisterTimeoutMs: opts.agentReregisterTimeoutMs, workDir: path.join(workDir, `master-${i + 1}`), log,
       })
       masters.push(m)
       await m.start()
@@ -107,7 +113,7 @@ export async function startLocalMesos(opts: LocalMesosOptions = {}): Promise<Loc
       const agent = new LocalAgent({
         ...opts.agentOptions,
         index: i, ip: `127.0.0.${i + 2}`, hostname: `127.0.0.${i + 2}`, port: 0, workDir: path.join(workDir, `agent-${i + 1}`),
-        resources, master: masterPort, log,
+        resources, master: masterPort, masterFlag: opts.zk ?? `${host}:${masters[0]!.info.port}`, log,
       })
       const h: LocalAgentHandle = {
         index: i, agent, running: false,

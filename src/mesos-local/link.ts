@@ -7,7 +7,7 @@
  * ordered stream, only the head is forwarded, re-sent at +10 s, +30 s, +70 s … until the scheduler's
  * ACK reaches the agent (MasterPort.statusUpdate again with the same uuid and timestamp).
  */
-import type {AgentID, AgentInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, KillPolicy, Resource, TaskID, TaskInfo, TaskStatus} from '../lib/mesos/types.js'
+import type {AgentID, AgentInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, KillPolicy, MasterInfo, Resource, TaskID, TaskInfo, TaskStatus} from '../lib/mesos/types.js'
 
 /** What an agent offers the master. */
 export interface AgentPort {
@@ -45,6 +45,8 @@ export interface AgentTaskView {
 
 /** What the master offers an agent. */
 export interface MasterPort {
+  /** The master's MasterInfo (the agent's /state shows `master_hostname` from its address). */
+  masterInfo?(): MasterInfo
   /** Agent (re-)registers; `tasks` are the tasks it still runs (after an agent restart with checkpointing). */
   registerAgent(agent: AgentPort, reregister: boolean): {agentId: AgentID}
   /** The agent process went away (SIGKILL / TCP close): RESCIND its offers at once; agent removed after ping timeout. */

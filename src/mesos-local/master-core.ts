@@ -10,14 +10,17 @@
  *   - A task leaves `tasks` when its terminal update is acknowledged (or was made without uuid), or its
  *     framework is removed; it then goes to the framework's completed tasks.
  *   - Nothing happens while not leading (`leading === false`): no allocation timer runs.
+ *   - An agent id is in at most one of `agents`, `recoveringAgents`, `unreachableAgents`; the shared registry
+ *     (registry.ts) is updated by the leader on every admission, removal and unreachable marking.
  */
 import {randomUUID} from 'node:crypto'
 import type {ServerResponse} from 'node:http'
 import type {AgentPort} from './link.js'
-import type {ContentType, ExecutorInfo, MasterInfo, Offer, Resource, SchedulerCall, SchedulerEvent, TaskState, TaskStatus} from '../lib/mesos/types.js'
+import type {AgentInfo, ContentType, ExecutorInfo, MasterInfo, Offer, Resource, SchedulerCall, SchedulerEvent, TaskState, TaskStatus} from '../lib/mesos/types.js'
 import {TERMINAL_STATES} from '../lib/mesos/types.js'
 import {Allocator, refuseMs, type AllocFramework} from './allocator.js'
 import {EventStream, frameworkIdFor, isMultiRole, offerRole, type FrameworkRec, type TaskRec} from './frameworks.js'
+import type {Registry} from './registry.js'
 import {addResources, subtractResources} from './resources.js'
 import {frameworkRoles, validateFrameworkInfo} from './validation.js'
 
@@ -31,6 +34,10 @@ export interface MasterCoreOptions {
   failoverCapMs?: number
   /** refuse_seconds of a DECLINE/ACCEPT without filters (Mesos' Filters default: 5). Tests shrink it. */
   defaultRefuseSeconds?: number
+  /** The agents admitted by any master of this cluster (shared; survives killMaster). */
+  registry: Registry
+  /** How long agents recovered from the registry get to re-register after an election (Mesos --agent_reregister_timeout). */
+  agentReregisterTimeoutMs: number
   log: (line: string) => void
 }
 
@@ -70,6 +77,11 @@ export class MasterCore {
   readonly agents = new Map<string, AgentRec>()
   /** Agents removed after the ping timeout, with the time they were marked unreachable. */
   readonly unreachableAgents = new Map<string, {nanoseconds: number}>()
+  /**
+   * Agents the registry lists as admitted that have not re-registered with this master since it was elected
+   * (Mesos' `slaves.recovered`): explicit reconciliation about them gets no answer (reconcile.ts).
+   */
+  readonly recoveringAgents = new Map<string, AgentInfo>()
   readonly offers = new Map<string, OfferRec>()
   /** Active tasks (non-terminal, or terminal with an unacknowledged update) by framework id, then task id. */
   readonly tasks = new Map<string, Map<string, TaskRec>>()
@@ -97,13 +109,15 @@ export class MasterCore {
 
   // ------------------------------------------------------------------ leadership and timers
 
-  becomeLeader(): void {
-    if (this.leading) return
+  /** Returns true when this master was not leading before (the caller then recovers agents: agents.ts). */
+  becomeLeader(): boolean {
+    if (this.leading) return false
     this.leading = true
     this.electedTime = Date.now() / 1000
     this.allocTimer = setInterval(() => this.allocate(), Math.max(1, this.opts.allocationIntervalMs))
     this.allocTimer.unref()
     this.log('elected leader')
+    return true
   }
 
   /** Stops every timer and closes every stream (master stopping or losing leadership). */

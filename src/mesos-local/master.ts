@@ -14,10 +14,11 @@ import {createMasterDetector, registerMaster, type DetectedMaster, type MasterDe
 import type {MasterInfo} from '../lib/mesos/types.js'
 import {ZkClient, ZkError} from '../lib/zk/client.js'
 import {parseZkUrl} from '../lib/zk/url.js'
-import {MasterAgentLink, removeAgent} from './agents.js'
+import {MasterAgentLink, recoverAgents, removeAgent} from './agents.js'
 import type {MasterPort} from './link.js'
 import {MasterCore} from './master-core.js'
 import {buildMasterHandler} from './master-http.js'
+import {Registry} from './registry.js'
 import {MESOS_VERSION, durationText} from './state-json.js'
 
 export interface LocalMasterOptions {
@@ -36,6 +37,10 @@ export interface LocalMasterOptions {
   failoverCapMs?: number
   /** refuse_seconds used when a DECLINE/ACCEPT carries no filters (default 5, like Mesos). */
   defaultRefuseSeconds?: number
+  /** Agents admitted by any master of the cluster; share one between masters (default: this master's own). */
+  registry?: Registry
+  /** How long agents known from the registry get to re-register after this master is elected (default 10 min, like Mesos). */
+  agentReregisterTimeoutMs?: number
   workDir?: string
   log?: (line: string) => void
 }
@@ -59,7 +64,7 @@ export class LocalMaster {
   constructor(opts: LocalMasterOptions = {}) {
     this.opts = {
       ip: '127.0.0.1', port: 0, allocationIntervalMs: 1000, heartbeatIntervalSec: 15, agentPingTimeoutMs: 15_000,
-      maxAgentPingTimeouts: 5, log: () => {},
+      maxAgentPingTimeouts: 5, agentReregisterTimeoutMs: 10 * 60_000, registry: new Registry(), log: () => {},
       ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as LocalMasterOptions),
     }
   }
@@ -106,7 +111,7 @@ export class LocalMaster {
   flags(): Record<string, string> {
     const o = this.opts
     return {
-      agent_ping_timeout: durationText(o.agentPingTimeoutMs), agent_reregister_timeout: '10mins',
+      agent_ping_timeout: durationText(o.agentPingTimeoutMs), agent_reregister_timeout: durationText(o.agentReregisterTimeoutMs),
       allocation_interval: durationText(o.allocationIntervalMs), allocator: 'hierarchical', allocator_agent_recovery_factor: '0.8',
       allocator_recovery_timeout: '10mins', authenticate_agents: 'false', authenticate_frameworks: 'false',
       authenticate_http_frameworks: 'false', authenticate_http_readonly: 'false', authenticate_http_readwrite: 'false',
@@ -150,11 +155,11 @@ export class LocalMaster {
     this._core = new MasterCore({
       masterInfo: info, allocationIntervalMs: o.allocationIntervalMs, heartbeatIntervalSec: o.heartbeatIntervalSec,
       agentPingTimeoutMs: o.agentPingTimeoutMs, maxAgentPingTimeouts: o.maxAgentPingTimeouts, failoverCapMs: o.failoverCapMs,
-      defaultRefuseSeconds: o.defaultRefuseSeconds, log: o.log,
+      defaultRefuseSeconds: o.defaultRefuseSeconds, registry: o.registry, agentReregisterTimeoutMs: o.agentReregisterTimeoutMs, log: o.log,
     })
     this.link = new MasterAgentLink(this._core)
     if (o.zk === undefined) {
-      this._core.becomeLeader()
+      this.lead()
       return
     }
     try {
@@ -198,11 +203,16 @@ export class LocalMaster {
   private onLeader(m: DetectedMaster | null): void {
     if (this.stopped || !this._core) return
     if (m?.info?.id === this._core.id) {
-      this._core.becomeLeader()
+      this.lead()
     } else if (this._core.leading) {
       this.opts.log(`master ${this.url}: another master leads now (${m ? `${m.host}:${m.port}` : 'none'}); stepping down`)
       this._core.shutdown()
     }
+  }
+
+  /** Leads; a newly elected master first recovers the agents the registry lists (agents.ts recoverAgents). */
+  private lead(): void {
+    if (this._core?.becomeLeader()) recoverAgents(this._core)
   }
 
   /** Graceful removal of an agent that shut down (e.g. SIGTERM): its tasks are reported lost at once. */

@@ -6,6 +6,7 @@
 import type {Resource} from '../lib/mesos/types.js'
 import type {TaskRec} from './frameworks.js'
 import type {MasterCore} from './master-core.js'
+import {bareResources} from './resources.js'
 import {AGENT_CAPABILITIES, MESOS_VERSION, VERSION_JSON} from './state-json.js'
 
 type Json = Record<string, unknown>
@@ -93,7 +94,7 @@ function getAgents(core: MasterCore): Json {
       allocated_resources: core.usedOn(a.id), offered_resources: core.offeredOn(a.id),
       capabilities: AGENT_CAPABILITIES.map((type) => ({type})),
     })),
-    recovered_agents: [],
+    recovered_agents: [...core.recoveringAgents].map(([id, info]) => ({...info, resources: bareResources(info.resources ?? []), id: {value: id}})),
   }
 }
 

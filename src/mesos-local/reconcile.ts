@@ -5,6 +5,8 @@
  *   implicit (no tasks): latest state of every active task except unreachable ones; nothing if none.
  *   explicit, per task:
  *     known task                    → "Reconciliation: Latest task state" (or "Task is unreachable")
+ *     unknown, agent recovering     → no reply (or, without agent_id, while any agent is recovering): the
+ *                                     agent has not re-registered since this master was elected
  *     unknown, agent registered     → TASK_GONE / TASK_LOST  "Reconciliation: Task is unknown to the agent"
  *     unknown, agent unreachable    → TASK_UNREACHABLE / TASK_LOST "Reconciliation: Task is unreachable"
  *     unknown, agent unknown/absent → TASK_UNKNOWN / TASK_LOST "Reconciliation: Task is unknown"
@@ -48,7 +50,9 @@ export function reconcile(core: MasterCore, fw: FrameworkRec, tasks: {task_id: {
       continue
     }
     const agentId = t.agent_id?.value
-    if (agentId !== undefined && core.agents.has(agentId)) {
+    if (agentId !== undefined ? core.recoveringAgents.has(agentId) : core.recoveringAgents.size > 0) {
+      core.log(`not reconciling task ${taskId} of framework ${fw.id}: ${agentId !== undefined ? `agent ${agentId} is` : 'agents are'} still recovering`)
+    } else if (agentId !== undefined && core.agents.has(agentId)) {
       send(core, fw, core.masterStatus(taskId, pa ? 'TASK_GONE' : 'TASK_LOST', REASON, 'Reconciliation: Task is unknown to the agent', agentId))
     } else if (agentId !== undefined && core.unreachableAgents.has(agentId)) {
       send(core, fw, core.masterStatus(taskId, pa ? 'TASK_UNREACHABLE' : 'TASK_LOST', REASON, 'Reconciliation: Task is unreachable', agentId, {unreachable_time: core.unreachableAgents.get(agentId)}))

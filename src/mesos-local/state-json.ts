@@ -124,8 +124,13 @@ export function slavesJson(core: MasterCore): Json {
         used_resources_full: full(core.usedOn(a.id)), offered_resources_full: full(core.offeredOn(a.id)),
       }
     }),
-    recovered_slaves: [],
+    recovered_slaves: recoveredSlavesJson(core),
   }
+}
+
+/** Agents recovered from the registry that have not re-registered yet, as Mesos' `json(SlaveInfo)`. */
+export function recoveredSlavesJson(core: MasterCore): Json[] {
+  return [...core.recoveringAgents].map(([id, info]) => ({id, hostname: info.hostname, port: info.port ?? 5051, attributes: {}}))
 }
 
 export function leaderInfoJson(core: MasterCore): Json {
@@ -140,7 +145,7 @@ export function stateJson(core: MasterCore, flags: Record<string, string>): Json
     hostname: core.info.hostname, capabilities: (core.info.capabilities ?? []).map((c) => c.type),
     activated_slaves: agents.filter((a) => a.connected).length, deactivated_slaves: agents.filter((a) => !a.connected).length,
     unreachable_slaves: core.unreachableAgents.size, leader: core.info.pid, leader_info: leaderInfoJson(core),
-    flags, slaves: agents.map((a) => agentJson(core, a)), recovered_slaves: [],
+    flags, slaves: agents.map((a) => agentJson(core, a)), recovered_slaves: recoveredSlavesJson(core),
     ...frameworksJson(core), orphan_tasks: [],
   }
 }

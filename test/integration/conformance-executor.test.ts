@@ -18,7 +18,6 @@ import {SCALE, assertConforms, fixture, replay, startScaledMesos, type Known} fr
 
 const FILE = '06-launch-custom-executor.json'
 const KNOWN: Known[] = []
-const AGENT_TODO = 'agent answers carry `Keep-Alive: timeout=60` (agent-http.ts keepAliveTimeout 60 s); real agents send no Keep-Alive header'
 
 describe(`conformance ${FILE}`, {timeout: 120_000}, () => {
   let mesos: LocalMesos | undefined
@@ -50,6 +49,5 @@ describe(`conformance ${FILE}`, {timeout: 120_000}, () => {
     if (dir) await fs.rm(dir, {recursive: true, force: true})
   })
   it('the master behaves like real Mesos for every step', (t) => assertConforms(t, r, 'master', KNOWN))
-  // Agent-side (src/mesos-local/agent-http.ts, not the master): remove the todo once it answers like Mesos.
-  it('the agent and executor API behave like real Mesos', {todo: AGENT_TODO}, (t) => assertConforms(t, r, 'agent', KNOWN))
+  it('the agent and executor API behave like real Mesos', (t) => assertConforms(t, r, 'agent', KNOWN))
 })
