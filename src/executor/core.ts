@@ -9,6 +9,8 @@
  *   idle      --SHUTDOWN-----------------------------> finished   exit 0 (no task, nothing to report)
  *   starting  --spawned (first)----------------------> starting   TASK_STARTING
  *   starting  --serving------------------------------> running    TASK_RUNNING (no health claim yet)
+ *   (TASK_STARTING and every TASK_RUNNING carry data = base64 JSON {"dataDir"} when the launch event
+ *   carried the sandbox: the scheduler restarts the member in place on it when quorum is lost)
  *   running   --health (first, or changed)-----------> running    TASK_RUNNING healthy=<verdict>
  *   starting|running --exited------------------------> finished   TASK_FAILED (log tail, or "member was
  *                                                                 removed from the cluster"), exit 1
@@ -25,13 +27,15 @@
  * A second LAUNCH (another task id) in any state is answered with TASK_FAILED for that task only.
  * A reseed request while not running is answered 'failed' with the reason; a known op id is answered with
  * its last reported step again (idempotent); a reseed during another reseed is 'failed'.
- * A crashed etcd is NOT restarted: the task fails and the executor exits; the scheduler replaces the member.
+ * A crashed etcd is NOT restarted: the task fails and the executor exits; the scheduler replaces the member
+ * (or, when quorum is lost, relaunches the same member on this agent with the reported data dir).
  *
  * Invariants: at most one etcd process (start-etcd is emitted once, only from idle; reseeding swaps the
  * process inside reseedMember); TASK_RUNNING only after etcd serves on its client URL; exactly one terminal
  * update per launched task; every exit of a launched task happens after its etcd was stopped or had exited.
  */
 import type {KillPolicy, TaskInfo, TaskState, TaskStatus} from '../lib/mesos/types.js'
+import {resolveDataDir} from './etcd-args.js'
 import {
   decodeFrameworkMessage, parseMemberConfig, type ExecutorToScheduler, type MemberConfig, type ReseedStep,
 } from '../lib/member-config.js'
@@ -61,10 +65,12 @@ export interface CoreState {
   stopReason?: 'kill' | 'shutdown' | 'recovery-timeout'
   /** MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD in ms. */
   shutdownGraceMs: number
+  /** Absolute data dir of the member (known when the launch event carried the sandbox). */
+  dataDir?: string
 }
 
 export type CoreEvent =
-  | {type: 'launch'; task: TaskInfo}
+  | {type: 'launch'; task: TaskInfo; sandbox?: string}
   | {type: 'kill'; taskId: string; killPolicy?: KillPolicy}
   | {type: 'shutdown'}
   | {type: 'message'; data: string}
@@ -117,6 +123,18 @@ export function graceFor(s: CoreState, reason: 'kill' | 'shutdown' | 'recovery-t
 
 function update(taskId: string, state: TaskState, extra: Partial<UpdateStatus> = {}): CoreAction {
   return {type: 'update', status: {task_id: {value: taskId}, state, ...extra}}
+}
+
+/**
+ * TaskStatus.data of TASK_STARTING / TASK_RUNNING: base64 JSON {"dataDir": "<absolute data dir>"}, so the
+ * scheduler can restart the member in place on its kept data when quorum is lost (see scheduler core inplace.ts).
+ */
+export function encodeStatusData(dataDir: string): string {
+  return Buffer.from(JSON.stringify({dataDir}), 'utf8').toString('base64')
+}
+
+function withData(s: CoreState, extra: Partial<UpdateStatus> = {}): Partial<UpdateStatus> {
+  return s.dataDir !== undefined ? {...extra, data: encodeStatusData(s.dataDir)} : extra
 }
 
 function tail(text: string): string {
@@ -187,18 +205,19 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
         }
       }
       const next: CoreState = {...s, phase: 'starting', taskId: tid, config}
+      if (e.sandbox !== undefined && e.sandbox.startsWith('/')) next.dataDir = resolveDataDir(config, e.sandbox)
       const g = policyMs(e.task.kill_policy)
       if (g !== undefined) next.taskGraceMs = g
       return {state: next, actions: [{type: 'log', line: `task ${tid}: starting etcd member ${config.member.name}`}, {type: 'start-etcd', config}]}
     }
     case 'spawned':
       if (s.phase !== 'starting' || s.startingSent) return none
-      return {state: {...s, startingSent: true}, actions: [{type: 'log', line: `etcd started (pid ${e.pid})`}, update(id, 'TASK_STARTING')]}
+      return {state: {...s, startingSent: true}, actions: [{type: 'log', line: `etcd started (pid ${e.pid})`}, update(id, 'TASK_STARTING', withData(s))]}
     case 'serving':
       if (s.phase !== 'starting') return none
       return {
         state: {...s, phase: 'running'},
-        actions: [{type: 'log', line: 'etcd serves on its client URL: TASK_RUNNING'}, update(id, 'TASK_RUNNING')],
+        actions: [{type: 'log', line: 'etcd serves on its client URL: TASK_RUNNING'}, update(id, 'TASK_RUNNING', withData(s))],
       }
     case 'health':
       if (s.phase !== 'running' || s.healthy === e.healthy) return none
@@ -206,7 +225,7 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
         state: {...s, healthy: e.healthy},
         actions: [
           {type: 'log', line: `etcd health changed to ${e.healthy ? 'healthy' : 'unhealthy'}: ${e.detail}`},
-          update(id, 'TASK_RUNNING', {healthy: e.healthy, message: e.detail, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED'}),
+          update(id, 'TASK_RUNNING', withData(s, {healthy: e.healthy, message: e.detail, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED'})),
         ],
       }
     case 'exited':

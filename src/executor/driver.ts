@@ -5,7 +5,8 @@
  * It turns I/O into CoreEvents, feeds them to `step()` one at a time, and performs the returned actions:
  *   update       → client.update() (sent in order through one promise chain)
  *   send         → client.message() of a framework message (same chain; best effort)
- *   start-etcd   → buildEtcdArgs + new EtcdSupervisor + start()
+ *   start-etcd   → buildEtcdArgs + new EtcdSupervisor + start() (with `requireData`, a data dir without
+ *                  `member/` fails the task instead: a restart in place must never start an empty member)
  *   stop-etcd    → supervisor.stop(grace) (during a re-seed: every etcd it started) → 'stopped'
  *   start-reseed → reseedMember(); steps → 'reseed-step', result → 'reseed-finished' (+ supervisor swap)
  *   exit         → wait (≤ ackTimeoutMs) until the agent ACKNOWLEDGED our last update, stop the client,
@@ -20,6 +21,8 @@
  * Logging: one line per event to stderr (the sandbox's stderr file); never TaskInfo data or tokens.
  */
 import type {EventEmitter} from 'node:events'
+import {existsSync} from 'node:fs'
+import path from 'node:path'
 import {ExecutorClient, type ExecutorEnv} from '../lib/mesos/executor-client.js'
 import type {ExecutorEvent} from '../lib/mesos/types.js'
 import {clientUrlOf, encodeFrameworkMessage, type MemberConfig} from '../lib/member-config.js'
@@ -108,7 +111,7 @@ export class ExecutorDriver {
         return this.log(`subscribed (agent ${ev.subscribed?.agent_info.hostname ?? '?'})`)
       case 'LAUNCH':
         if (ev.launch) this.log(`LAUNCH ${ev.launch.task.task_id.value}`)
-        return ev.launch && this.dispatch({type: 'launch', task: ev.launch.task})
+        return ev.launch && this.dispatch({type: 'launch', task: ev.launch.task, sandbox: this.env.sandbox})
       case 'LAUNCH_GROUP':
         return this.log('ignoring LAUNCH_GROUP: this executor runs single tasks')
       case 'KILL':
@@ -178,6 +181,9 @@ export class ExecutorDriver {
     let sup: EtcdSupervisor
     try {
       const {bin, args, dataDir} = buildEtcdArgs(cfg, this.env.sandbox)
+      if (cfg.requireData && !existsSync(path.join(dataDir, 'member'))) {
+        throw new Error(`restart in place refused: data dir ${dataDir} holds no etcd data (no member/ directory); starting an empty member could lose committed data`)
+      }
       this.log(`etcd: ${bin}, data dir ${dataDir}, output in ${this.env.sandbox}/etcd.stdout|stderr`)
       const tls = adminTlsOf(cfg)
       sup = new EtcdSupervisor({

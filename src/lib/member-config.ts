@@ -30,6 +30,8 @@ export interface MemberConfig {
   initialClusterState: 'new' | 'existing'
   /** Absolute, or relative to the sandbox. Default `etcd_data` in the sandbox. */
   dataDir?: string
+  /** Restart in place: the executor refuses to start etcd (TASK_FAILED) when dataDir holds no etcd data (`member/`). */
+  requireData?: boolean
   /** Default `/usr/bin/etcd`. */
   etcdBin?: string
   /** Extra etcd flags, each one argv element (never split on spaces). */
@@ -101,6 +103,10 @@ export function validateMemberConfig(raw: unknown): MemberConfig {
   const cfg: MemberConfig = {version: 1, cluster, member, initialCluster, initialClusterState: raw.initialClusterState}
   const dataDir = optStr(raw, 'dataDir', 'config')
   if (dataDir !== undefined) cfg.dataDir = dataDir
+  if (raw.requireData !== undefined) {
+    if (typeof raw.requireData !== 'boolean') fail('requireData must be a boolean')
+    if (raw.requireData) cfg.requireData = true
+  }
   const etcdBin = optStr(raw, 'etcdBin', 'config')
   if (etcdBin !== undefined) cfg.etcdBin = etcdBin
   if (raw.extraArgs !== undefined) {

@@ -39,9 +39,7 @@ function assertRow(r: ScenarioResult): void {
 }
 
 /** Known product gaps: the scenario runs and reports, marked todo with the cause (see RESILIENCE.md). */
-const TODO: Record<string, string> = {
-  'kill-quorum-keep-data': 'the executor does not restart a crashed etcd in place (executor/core.ts: "A crashed etcd is NOT restarted"), so 2 killed etcds = 2 failed tasks, no quorum to replace them → re-seed after --reseed-timeout instead of healing with the kept data',
-}
+const TODO: Record<string, string> = {}
 
 describe('resilience (short CI version)', {timeout: 600_000}, () => {
   for (const name of ['kill-follower', 'kill-leader', 'kill-quorum-keep-data', 'lose-quorum-and-data', 'kill-scheduler-after-member-add']) {

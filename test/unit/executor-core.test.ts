@@ -177,3 +177,23 @@ describe('executor core: messages and details', () => {
     assert.equal(actions.filter((a) => a.type === 'start-etcd').length, 1)
   })
 })
+
+describe('executor core: data dir in TASK_STARTING / TASK_RUNNING (restart in place)', () => {
+  const decode = (d: string | undefined): unknown => (d === undefined ? undefined : JSON.parse(Buffer.from(d, 'base64').toString('utf8')))
+  it('carries {"dataDir"} resolved against the sandbox when the launch event has it', () => {
+    const ev: CoreEvent[] = [{type: 'launch', task: task('t1'), sandbox: '/sb/t1'}, {type: 'spawned', pid: 1}, {type: 'serving'}, {type: 'health', healthy: true, detail: 'ok'}]
+    const ups = run(ev).actions.filter((a) => a.type === 'update')
+    assert.deepEqual(ups.map((a) => a.type === 'update' && a.status.state), ['TASK_STARTING', 'TASK_RUNNING', 'TASK_RUNNING'])
+    for (const u of ups) assert.deepEqual(u.type === 'update' && decode(u.status.data), {dataDir: '/sb/t1/etcd_data'})
+    const abs = run([{type: 'launch', task: task('t2', encodeMemberConfig({...CFG, dataDir: '/kept/m0'})), sandbox: '/sb/t2'}, {type: 'spawned', pid: 1}])
+    const st = abs.actions.find((a) => a.type === 'update')
+    assert.deepEqual(st?.type === 'update' && decode(st.status.data), {dataDir: '/kept/m0'})
+  })
+  it('no data without a sandbox; terminal updates never carry it', () => {
+    const r = run([...RUNNING, {type: 'exited', code: null, signal: 'SIGKILL', removed: false, logTail: ''}])
+    for (const a of r.actions) if (a.type === 'update') assert.equal(a.status.data, undefined)
+    const r2 = run([{type: 'launch', task: task('t1'), sandbox: '/sb/t1'}, {type: 'spawned', pid: 1}, {type: 'exited', code: 1, signal: null, removed: false, logTail: 'x'}])
+    const failed = r2.actions.find((a) => a.type === 'update' && a.status.state === 'TASK_FAILED')
+    assert.ok(failed?.type === 'update' && failed.status.data === undefined)
+  })
+})

@@ -70,6 +70,8 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
     persistedJson: null,
     persistRetryAt: null,
     timers: {},
+    removedAgents: {},
+    inPlace: null,
   }
   s.clusterToken = `${config.clusterName}-${randomHex(s, 12)}`
   return s
@@ -158,6 +160,8 @@ function checkTask(t: unknown, i: number, bad: (m: string) => never): void {
   if (typeof o.state !== 'string' || !TASK_STATES.has(o.state)) bad(`tasks[${i}].state ${JSON.stringify(o.state)} is not a task state`)
   if (o.initialClusterState !== 'new' && o.initialClusterState !== 'existing') bad(`tasks[${i}].initialClusterState must be "new" or "existing"`)
   if (o.lostAt !== undefined && typeof o.lostAt !== 'number') bad(`tasks[${i}].lostAt must be a number when present`)
+  if (o.dataDir !== undefined && (typeof o.dataDir !== 'string' || !o.dataDir.startsWith('/'))) bad(`tasks[${i}].dataDir must be an absolute path when present`)
+  if (o.inPlaceLaunchedAt !== undefined && typeof o.inPlaceLaunchedAt !== 'number') bad(`tasks[${i}].inPlaceLaunchedAt must be a number when present`)
 }
 
 function checkReseed(r: unknown, bad: (m: string) => never): void {

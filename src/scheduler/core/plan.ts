@@ -2,7 +2,8 @@
  * The planner: runs after every event and decides what to do from the facts in the state
  * (level-triggered, like a controller loop), so every handler only records facts and stale timers
  * are harmless. Order: total-loss detection → kill strays → launch timeouts → automatic re-seed →
- * re-seed progress (RESEEDING) or membership changes then growth (MUTABLE) → member-list refresh →
+ * re-seed progress (RESEEDING) or restarts in place (inplace.ts), membership changes, then growth
+ * (MUTABLE) → member-list refresh →
  * decline unkept offers → REVIVE/SUPPRESS → next 'wake' timer.
  * Total loss (bootstrapped, no live task, and no task the master reported lost is unconfirmed: each was
  *   probed after its loss and did not answer): TOTAL_LOSS, LOG error, launch nothing; left when a task
@@ -15,6 +16,7 @@ import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {planGrowth} from './grow.js'
+import {planInPlace} from './inplace.js'
 import {randomHex} from './ids.js'
 import {declineUnkept, planSuppression} from './launch.js'
 import {planMemberOps} from './membership.js'
@@ -52,8 +54,13 @@ export function plan(ctx: Ctx): void {
         startReseed(ctx, `auto-${randomHex(s, 8)}`, false)
       }
     }
-    if (modeOf(s) === 'RESEEDING') planReseed(ctx)
-    else if (modeOf(s) === 'MUTABLE') planGrowth(ctx, planMemberOps(ctx))
+    if (modeOf(s) === 'RESEEDING') {
+      s.inPlace = null
+      planReseed(ctx)
+    } else if (modeOf(s) === 'MUTABLE') {
+      planInPlace(ctx)
+      planGrowth(ctx, planMemberOps(ctx))
+    }
   }
   if (!s.connected || !s.reconciled) s.lostReconcile = null
   refreshMemberList(ctx)
@@ -138,6 +145,7 @@ export function nextWake(ctx: Ctx): number | null {
   if (s.reseed?.deadline != null) t.push(s.reseed.deadline)
   if (s.health.livelocked && s.health.lastReseedFailedAt !== null) t.push(s.health.lastReseedFailedAt + c.reseedTimeoutMs)
   if (s.persistRetryAt !== null) t.push(s.persistRetryAt)
+  if (s.inPlace !== null && !s.inPlace.gaveUp) t.push(s.inPlace.since + Math.floor(c.reseedTimeoutMs / 2))
   if (s.lostReconcile !== null) t.push(s.lostReconcile.nextAt)
   if (s.memberListReq !== null) t.push(s.memberListReq.sentAt + c.memberOpTimeoutMs)
   if (s.health.checkReq !== null) t.push(s.health.checkReq.sentAt + c.memberOpTimeoutMs)

@@ -281,8 +281,11 @@ export class World {
         m.started = true
         m.alive = true
         t.state = 'TASK_RUNNING'
-        this.reply({type: 'Update', status: {task_id: ti.task_id, state: 'TASK_STARTING', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR'}})
-        this.reply({type: 'Update', status: {task_id: ti.task_id, state: 'TASK_RUNNING', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR'}})
+        // like the executor: STARTING/RUNNING carry {"dataDir"} (the sandbox is /sandbox/<task id> here)
+        const dataDir = cfg.dataDir?.startsWith('/') ? cfg.dataDir : `/sandbox/${t.taskId}/${cfg.dataDir ?? 'etcd_data'}`
+        const data = Buffer.from(JSON.stringify({dataDir})).toString('base64')
+        this.reply({type: 'Update', status: {task_id: ti.task_id, state: 'TASK_STARTING', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR', data}})
+        this.reply({type: 'Update', status: {task_id: ti.task_id, state: 'TASK_RUNNING', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR', data}})
       }
     }
   }

@@ -49,6 +49,12 @@ export interface TaskRecord {
   lostAt?: number
   /** A probe after the loss found its etcd member answering: alive as far as etcd is concerned. */
   answering?: boolean
+  /** Absolute etcd data dir on its agent, as reported by the executor (TaskStatus.data). */
+  dataDir?: string
+  /** Launched as an in-place restart of a dead task of the same member (inplace.ts), at this time. */
+  inPlaceLaunchedAt?: number
+  /** Not to be restarted in place (it was itself restarted in place and failed again too soon). */
+  inPlaceGaveUp?: boolean
 }
 
 export interface PendingAdd {
@@ -193,6 +199,10 @@ export interface SchedulerState {
   persistRetryAt: number | null
   /** Last atMs set per timer name. */
   timers: Record<string, number>
+  /** Agents Mesos removed (FAILURE without executor, REASON_AGENT_REMOVED): their sandboxes are gone. Not persisted. */
+  removedAgents: Record<string, number>
+  /** Restart-in-place episode (quorum lost, dead members restarted on their kept data); see inplace.ts. Not persisted. */
+  inPlace: {since: number; gaveUp: boolean} | null
 }
 
 export type Mode = 'FRAMEWORK_REMOVED' | 'LOADING' | 'DISCONNECTED' | 'RECONCILING' | 'RESEEDING' | 'TOTAL_LOSS' | 'MUTABLE'

@@ -17,6 +17,10 @@
  * - A death reported by the MASTER (source SOURCE_MASTER, or agent removed) of a task we did not kill
  *   records `lostAt`: it is not believed before a probe after it finds the etcd member unreachable
  *   (health.ts); until then it cannot make a total loss (plan.ts).
+ * - TaskStatus.data of the executor's STARTING/RUNNING updates carries {"dataDir"} (base64 JSON): recorded
+ *   as the task's `dataDir` (malformed data is ignored) for restarts in place (inplace.ts).
+ * - Agents removed by Mesos (FAILURE without executor id, REASON_AGENT_REMOVED, TASK_GONE*) are
+ *   remembered in `removedAgents`: never restarted in place (their data is gone).
  */
 import type {TaskState, TaskStatus} from '../../lib/mesos/types.js'
 import {log} from './actions.js'
@@ -55,6 +59,9 @@ export function onUpdate(ctx: Ctx, status: TaskStatus): void {
   }
   rec.lastUpdateAt = now
   if (status.agent_id?.value) rec.agentId = status.agent_id.value
+  const dataDir = decodeStatusDataDir(status.data)
+  if (dataDir !== null) rec.dataDir = dataDir
+  if (agentId && (status.reason === 'REASON_AGENT_REMOVED' || state === 'TASK_GONE' || state === 'TASK_GONE_BY_OPERATOR')) s.removedAgents[agentId] ??= now
   const why = [status.reason, status.message].filter(Boolean).join(': ')
   if (why) rec.reason = why
   if (typeof status.healthy === 'boolean') rec.healthy = status.healthy
@@ -76,6 +83,20 @@ export function onUpdate(ctx: Ctx, status: TaskStatus): void {
     emit(ctx, log('info', 'member task running', {taskId, member: rec.memberName, host: rec.hostname}))
   }
   rec.state = state
+}
+
+/** The absolute data dir in an executor's TaskStatus.data (base64 JSON {"dataDir"}); null if absent or malformed. */
+export function decodeStatusDataDir(data: unknown): string | null {
+  if (typeof data !== 'string' || data === '' || data.length > 8192) return null
+  try {
+    const doc: unknown = JSON.parse(Buffer.from(data, 'base64').toString('utf8'))
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return null
+    const dir = (doc as Record<string, unknown>).dataDir
+    if (typeof dir !== 'string' || !dir.startsWith('/') || dir.length > 4096 || dir.includes('\0')) return null
+    return dir
+  } catch {
+    return null
+  }
 }
 
 /** The master says it is gone; etcd will be asked (unless we killed it: then it is gone by our hand). */
@@ -120,6 +141,7 @@ export function onFailure(ctx: Ctx, agentId?: string, executorId?: string, statu
     return
   }
   if (!agentId) return
+  s.removedAgents[agentId] ??= ctx.now
   const lost = liveTasks(s).filter((t) => t.agentId === agentId)
   emit(ctx, log('warn', 'agent removed', {agentId, tasks: lost.map((t) => t.taskId)}))
   for (const t of lost) {

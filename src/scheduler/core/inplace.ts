@@ -1,0 +1,154 @@
+/**
+ * Restart in place: when quorum is lost because members' etcd processes died on agents that are still
+ * there (their data kept on disk), relaunch the SAME members on their kept data, instead of waiting for
+ * a member removal (impossible without quorum) and, after reseedTimeoutMs, a re-seed.
+ *
+ * Episode (`s.inPlace`, not persisted; only planned in MUTABLE):
+ *   none     --a restartable dead task exists AND quorum is structurally lost (fewer voting members
+ *              backed by a live task than a quorum of the voters) AND no fresh healthy verdict--> active
+ *   active   --fresh healthy verdict (quorum back)--> none: the normal remove + replace applies to
+ *              anything still dead (membership.ts, grow.ts)
+ *   active   --reseedTimeoutMs/2 elapsed--> gave up (no more in-place launches; the re-seed after
+ *              reseedTimeoutMs stays the fallback) --fresh healthy verdict / re-seed--> none
+ * Restartable dead task: TASK_FAILED/KILLED/FINISHED from its executor or agent (no `lostAt`: not a
+ *   master-made loss), not killed by us, not decommissioned, data dir known, agent not removed, its
+ *   member still in the etcd membership (when known), no live task for the same member, and not an
+ *   in-place restart that failed again within IN_PLACE_MIN_INTERVAL_MS of its launch (`inPlaceGaveUp`).
+ * Launch: an offer from the same agent with the same peer and client ports (held offers; REVIVE through
+ *   `readyForOffer` when none is held) → LAUNCH with a new task id (Mesos never reuses one), the same
+ *   member name, initialClusterState 'existing', initialCluster = the etcd membership (names + first
+ *   peer URL; else the task records), dataDir = the recorded absolute dir, requireData (the executor
+ *   fails the task rather than start an empty member if the data is gone). The dead record is replaced
+ *   by the new one; PERSIST precedes the ACCEPT, as for every launch.
+ * Invariants: never while quorum is intact at the start of an episode (then: remove + replace); never
+ *   on a removed agent; never two live tasks for one member.
+ */
+import type {InitialPeer, MemberConfig} from '../../lib/member-config.js'
+import {validateMemberConfig} from '../../lib/member-config.js'
+import {log} from './actions.js'
+import type {Ctx} from './ctx.js'
+import {emit} from './ctx.js'
+import {randomHex, taskIdFor} from './ids.js'
+import {accept, constraintsFor, launchOperation, request, tryMemberConfig} from './launch.js'
+import {matchOffer} from './offers.js'
+import type {SchedulerState, TaskRecord} from './state.js'
+import {allTasks, deadTasks, healthFresh, isDeadState, memberMatchesTask, memberOfTask, peerUrl} from './state.js'
+
+/** A task restarted in place that fails again sooner than this after its launch is not restarted again. */
+export const IN_PLACE_MIN_INTERVAL_MS = 60_000
+
+const RESTARTABLE_STATES = new Set(['TASK_FAILED', 'TASK_KILLED', 'TASK_FINISHED'])
+
+function aliveForEtcd(t: TaskRecord): boolean {
+  return !isDeadState(t.state) || t.answering === true
+}
+
+/** Fewer voting members backed by a live task than a quorum: no member can be removed or added. */
+export function quorumStructurallyLost(s: SchedulerState): boolean {
+  const tasks = allTasks(s).filter((t) => !t.decommission)
+  if (s.membership && s.membership.members.length > 0) {
+    const voters = s.membership.members.filter((m) => !m.isLearner)
+    if (voters.length === 0) return false
+    const backed = voters.filter((m) => tasks.some((t) => aliveForEtcd(t) && memberMatchesTask(s, m, t))).length
+    return backed < Math.floor(voters.length / 2) + 1
+  }
+  const names = new Set(tasks.map((t) => t.memberName))
+  const alive = new Set(tasks.filter(aliveForEtcd).map((t) => t.memberName))
+  return names.size > 0 && alive.size < Math.floor(names.size / 2) + 1
+}
+
+/** Dead tasks that may be restarted in place now (see the header); marks `inPlaceGaveUp` on repeat failures. */
+export function restartable(ctx: Ctx): TaskRecord[] {
+  const {s} = ctx
+  const out: TaskRecord[] = []
+  for (const t of deadTasks(s)) {
+    if (t.inPlaceGaveUp) continue
+    if (t.inPlaceLaunchedAt !== undefined && t.lastUpdateAt - t.inPlaceLaunchedAt < IN_PLACE_MIN_INTERVAL_MS) {
+      t.inPlaceGaveUp = true
+      emit(ctx, log('warn', 'a member restarted in place failed again: not restarting it in place again', {taskId: t.taskId, member: t.memberName, reason: t.reason ?? null}))
+      continue
+    }
+    if (!RESTARTABLE_STATES.has(t.state) || t.lostAt !== undefined || t.killRequestedAt !== undefined || t.decommission) continue
+    if (t.dataDir === undefined || s.removedAgents[t.agentId] !== undefined) continue
+    if (s.membership && memberOfTask(s, t) === null) continue
+    if (allTasks(s).some((o) => o.taskId !== t.taskId && o.memberName === t.memberName && !isDeadState(o.state))) continue
+    out.push(t)
+  }
+  return out
+}
+
+/** Plans restarts in place (MUTABLE only); returns true while an episode is active and not given up. */
+export function planInPlace(ctx: Ctx): boolean {
+  const {s, now} = ctx
+  if (s.inPlace && healthFresh(s)) {
+    emit(ctx, log('info', 'quorum is back: restart-in-place episode over', {sinceMs: now - s.inPlace.since}))
+    s.inPlace = null
+  }
+  const candidates = restartable(ctx)
+  if (!s.inPlace) {
+    if (candidates.length === 0 || !quorumStructurallyLost(s) || healthFresh(s)) return false
+    s.inPlace = {since: now, gaveUp: false}
+    emit(ctx, log('warn', 'quorum lost with members whose data is kept on live agents: restarting them in place', {
+      members: candidates.map((t) => t.memberName), tasks: candidates.map((t) => t.taskId),
+    }))
+  }
+  if (s.inPlace.gaveUp) return false
+  if (now - s.inPlace.since >= Math.floor(s.config.reseedTimeoutMs / 2)) {
+    s.inPlace.gaveUp = true
+    emit(ctx, log('warn', 'restart in place did not restore quorum in time: falling back to the re-seed after the timeout', {
+      waitedMs: now - s.inPlace.since, waiting: candidates.map((t) => t.memberName),
+    }))
+    return false
+  }
+  for (const t of candidates) {
+    if (!launchInPlace(ctx, t)) ctx.readyForOffer = true
+  }
+  return true
+}
+
+function launchInPlace(ctx: Ctx, dead: TaskRecord): boolean {
+  const {s, now} = ctx
+  const want = constraintsFor(s, {agentId: dead.agentId, ports: {peer: dead.peerPort, client: dead.clientPort}})
+  for (const id of Object.keys(s.offers).sort()) {
+    if (ctx.keepOffers.has(id) || s.pendingAdd?.offerId === id) continue
+    const m = matchOffer(s.offers[id]!.offer, request(s), want)
+    if (!m.ok) continue
+    const built = tryMemberConfig(ctx, dead.memberName, m, initialClusterFor(s, dead), 'existing')
+    if (!built) return false
+    let cfg: MemberConfig
+    try {
+      cfg = validateMemberConfig({...built, dataDir: dead.dataDir!, requireData: true})
+    } catch (err) {
+      emit(ctx, log('error', 'cannot restart in place: invalid member config', {member: dead.memberName, error: (err as Error).message}))
+      return false
+    }
+    const taskId = taskIdFor(dead.memberName, randomHex(s, 8))
+    const dataDir = dead.dataDir!
+    delete s.tasks[dead.taskId]
+    emit(ctx, log('warn', 'restarting etcd member in place on its kept data', {member: dead.memberName, deadTaskId: dead.taskId, taskId, agentId: dead.agentId, dataDir}))
+    accept(ctx, m.offerId, launchOperation(ctx, m, dead.memberName, taskId, cfg))
+    const rec = s.tasks[taskId]!
+    rec.dataDir = dataDir
+    rec.inPlaceLaunchedAt = now
+    return true
+  }
+  return false
+}
+
+/** The etcd membership (names + first peer URL), the restarted member included under its own name. */
+function initialClusterFor(s: SchedulerState, dead: TaskRecord): InitialPeer[] {
+  const mine = peerUrl(s, dead)
+  const out: InitialPeer[] = []
+  if (s.membership) {
+    for (const m of s.membership.members) {
+      const isMine = memberMatchesTask(s, m, dead)
+      const name = isMine ? dead.memberName : m.name || allTasks(s).find((t) => memberMatchesTask(s, m, t))?.memberName || ''
+      const url = isMine ? mine : m.peerUrls[0]
+      if (name && url && !out.some((p) => p.name === name)) out.push({name, peerUrl: url})
+    }
+  } else {
+    for (const t of allTasks(s)) if (!t.decommission && !out.some((p) => p.name === t.memberName)) out.push({name: t.memberName, peerUrl: peerUrl(s, t)})
+  }
+  if (!out.some((p) => p.name === dead.memberName)) out.push({name: dead.memberName, peerUrl: mine})
+  return out
+}
