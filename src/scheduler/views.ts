@@ -57,7 +57,8 @@ export function membersView(s: SchedulerState, probes: MemberProbe[]) {
         leader: memberId !== null && leaders.has(memberId),
         raft_index: probe?.status?.raftIndex ?? null,
         raft_term: probe?.status?.raftTerm ?? null,
-        healthy: t.healthy ?? (probe ? probe.reachable && probe.readOk : null),
+        // The scheduler's own latest probe first (fresh every health interval); the executor's last report otherwise.
+        healthy: probe ? probe.reachable && probe.readOk : (t.healthy ?? null),
         is_learner: probe?.status?.isLearner ?? member?.isLearner ?? false,
       }
     })

@@ -375,6 +375,22 @@ export async function killEtcd(name: string): Promise<number[]> {
   return ps
 }
 
+/**
+ * Loses member `name` WITH its data: removes its etcd data dir (read from the process' --data-dir), then
+ * SIGKILLs the etcd. A restart in place (quorum lost, data kept) is then impossible: the relaunched
+ * member's executor refuses an empty data dir, and the scheduler falls back to the re-seed.
+ */
+export async function killEtcdAndData(name: string): Promise<string> {
+  const pid = etcdPids(name)[0]
+  if (pid === undefined) throw new Error(`no etcd process runs member ${name}`)
+  const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+  const dataDir = argv.find((a) => a.startsWith('--data-dir='))?.slice('--data-dir='.length)
+  if (!dataDir || !path.isAbsolute(dataDir)) throw new Error(`etcd ${name} has no absolute --data-dir: ${argv.join(' ')}`)
+  fs.rmSync(dataDir, {recursive: true, force: true})
+  await killEtcd(name)
+  return dataDir
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -411,4 +427,25 @@ export async function sweep(dir: string): Promise<number[]> {
 /** SIGKILLs every etcd process of cluster `clusterName` (bench / local-mode cleanup). */
 export async function sweepCluster(clusterName: string): Promise<void> {
   for (const n of etcdNames(clusterName)) await killEtcd(n).catch(() => undefined)
+}
+
+/** Tails of the executors' sandbox stderr files under a mesos-local work dir. */
+export function sandboxLogs(workDir: string): string {
+  const out: string[] = []
+  const walk = (d: string, depth: number): void => {
+    if (depth > 12) return
+    let entries: fs.Dirent[] = []
+    try {
+      entries = fs.readdirSync(d, {withFileTypes: true})
+    } catch {
+      return
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name)
+      if (e.isDirectory() && e.name !== 'etcd_data' && e.name !== 'latest') walk(p, depth + 1)
+      else if (e.isFile() && e.name === 'stderr') out.push(`--- ${p}\n${fs.readFileSync(p, 'utf8').slice(-4000)}`)
+    }
+  }
+  walk(workDir, 0)
+  return out.join('\n')
 }

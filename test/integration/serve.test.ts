@@ -18,7 +18,7 @@ import {waitFor} from '../helpers/ports.js'
 import {stopTracked} from '../helpers/procs.js'
 import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
 import {
-  ETCD_BIN, Logs, RUN_JS, etcdPids, getJson, killEtcd, memberList, members, putKeys, readPrefix, scenario, until,
+  ETCD_BIN, Logs, RUN_JS, etcdPids, getJson, killEtcd, killEtcdAndData, memberList, sandboxLogs, members, putKeys, readPrefix, scenario, until,
   startMesosLocal, startServe, stats, sweep, waitHealthyMembers, waitStats, type MemberView, type ServeProc,
 } from '../helpers/serve.js'
 
@@ -49,26 +49,6 @@ function fastFlags(cluster: string, persistBase = '/etcd-mesos'): string[] {
   ]
 }
 
-/** Tails of the executors' sandbox stderr files under a mesos-local work dir. */
-function sandboxLogs(workDir: string): string {
-  const out: string[] = []
-  const walk = (d: string, depth: number): void => {
-    if (depth > 12) return
-    let entries: fs.Dirent[] = []
-    try {
-      entries = fs.readdirSync(d, {withFileTypes: true})
-    } catch {
-      return
-    }
-    for (const e of entries) {
-      const p = path.join(d, e.name)
-      if (e.isDirectory() && e.name !== 'etcd_data' && e.name !== 'latest') walk(p, depth + 1)
-      else if (e.isFile() && e.name === 'stderr') out.push(`--- ${p}\n${fs.readFileSync(p, 'utf8').slice(-4000)}`)
-    }
-  }
-  walk(workDir, 0)
-  return out.join('\n')
-}
 
 async function mesosFor(logs: Logs, opts: Parameters<typeof startMesosLocal>[0] = {}) {
   const mesos = await startMesosLocal(opts, logs)
@@ -221,22 +201,6 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
       assert.match(mesos.log(), /./) // the master kept running
     })
   })
-
-  /**
-   * Loses member `name` WITH its data: removes its etcd data dir (read from the process' --data-dir), then
-   * SIGKILLs the etcd. The scheduler's restart in place (quorum lost, data kept) is then impossible: the
-   * relaunched member's executor refuses an empty data dir, and the scheduler falls back to the re-seed.
-   */
-  async function killEtcdAndData(name: string): Promise<string> {
-    const pid = etcdPids(name)[0]
-    assert.ok(pid !== undefined, `an etcd process runs member ${name}`)
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-    const dataDir = argv.find((a) => a.startsWith('--data-dir='))?.slice('--data-dir='.length)
-    assert.ok(dataDir && path.isAbsolute(dataDir), `etcd ${name} has an absolute --data-dir: ${argv.join(' ')}`)
-    fs.rmSync(dataDir, {recursive: true, force: true})
-    await killEtcd(name)
-    return dataDir
-  }
 
   /** Bootstraps cluster `name`, writes keys, loses two members with their data; returns what is needed after. */
   async function loseQuorum(serve: ServeProc, prefix: string) {

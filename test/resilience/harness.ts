@@ -12,7 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {startLocalMesos, type AgentTunables, type LocalMesos} from '../../src/mesos-local/cluster.js'
 import {
-  ETCD_BIN, Logs, RUN_JS, etcdNames, etcdPids, getJson, members, startServe, stats, sweep,
+  ETCD_BIN, Logs, RUN_JS, etcdNames, etcdPids, getJson, members, sandboxLogs, startServe, stats, sweep,
   type MemberView, type ServeProc, type StatsView,
 } from '../helpers/serve.js'
 import {freePort, waitFor} from '../helpers/ports.js'
@@ -72,25 +72,6 @@ export interface Shared {
 
 let counter = 0
 
-function sandboxLogs(workDir: string): string {
-  const out: string[] = []
-  const walk = (d: string, depth: number): void => {
-    if (depth > 12) return
-    let entries: fs.Dirent[] = []
-    try {
-      entries = fs.readdirSync(d, {withFileTypes: true})
-    } catch {
-      return
-    }
-    for (const e of entries) {
-      const p = path.join(d, e.name)
-      if (e.isDirectory() && e.name !== 'etcd_data' && e.name !== 'latest') walk(p, depth + 1)
-      else if (e.isFile() && e.name === 'stderr') out.push(`--- ${p}\n${fs.readFileSync(p, 'utf8').slice(-3000)}`)
-    }
-  }
-  walk(workDir, 0)
-  return out.join('\n')
-}
 
 /** What a scenario's fault works with. */
 export class Ctx {

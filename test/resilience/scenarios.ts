@@ -7,6 +7,7 @@ import {etcdPids} from '../helpers/serve.js'
 import type {MemberView} from '../helpers/serve.js'
 import {sleep, waitUntil, type Ctx, type ScenarioDef} from './harness.js'
 import {flap, killEtcd, killExecutor, pause} from './faults.js'
+import {killEtcdAndData} from '../helpers/serve.js'
 
 /** Recovered only once a new task replaced each of `victims` (their names gone from /members). */
 const replaced = (victims: () => string[]) => (ctx: Ctx, st: {launched_servers: number}, ms: MemberView[]): boolean =>
@@ -32,9 +33,10 @@ function killSchedulerAt(name: string, re: RegExp, description: string, trigger:
       } else {
         const fs = await ctx.followers()
         const l = await ctx.leader()
+        // With their data: otherwise the scheduler heals the quorum in place and never re-seeds.
         for (const m of [fs[0]!, l]) {
           victims.push(m.name)
-          await killEtcd(m.name)
+          await killEtcdAndData(m.name)
         }
         ctx.killedTasks = 2
       }
@@ -181,8 +183,8 @@ export const SCENARIOS: ScenarioDef[] = [
   killSchedulerAt('kill-scheduler-before-member-add', /adding etcd member before launching it/, 'SIGKILL serve as it asks etcd to add a replacement member (a follower was killed); restart', 'replace'),
   killSchedulerAt('kill-scheduler-after-member-add', /INFO etcd member added/, 'SIGKILL serve right after etcd applied the replacement member add, before its launch; restart', 'replace'),
   killSchedulerAt('kill-scheduler-at-launch', /launching etcd member/, 'SIGKILL serve as it launches the replacement task; restart', 'replace'),
-  killSchedulerAt('kill-scheduler-mid-reseed', /asking a member to become the re-seed/, 'quorum lost (2 etcds killed); SIGKILL serve as it asks the seed to re-seed; restart: it finishes the re-seed', 'quorum'),
-  killSchedulerAt('kill-scheduler-after-reseed-proven', /re-seed proven; killing every other member task/, 'quorum lost; SIGKILL serve once the seed is proven, before the stale tasks are killed; restart', 'quorum'),
+  killSchedulerAt('kill-scheduler-mid-reseed', /asking a member to become the re-seed/, 'quorum lost (2 etcds killed with their data); SIGKILL serve as it asks the seed to re-seed; restart: it finishes the re-seed', 'quorum'),
+  killSchedulerAt('kill-scheduler-after-reseed-proven', /re-seed proven; killing every other member task/, 'quorum lost (2 etcds killed with their data); SIGKILL serve once the seed is proven, before the stale tasks are killed; restart', 'quorum'),
   (() => {
     const v: string[] = []
     return {
