@@ -115,7 +115,9 @@ export class Ctx {
   }
 
   async leader(): Promise<MemberView> {
-    return waitUntil('a leader in /members', async () => (await this.members()).find((m) => m.leader), 15_000)
+    // After a scheduler restart the new one stands by until the old one's ZooKeeper session expires (10 s),
+    // then reconciles before it probes: allow for both.
+    return waitUntil('a leader in /members', async () => (await this.members()).find((m) => m.leader), 45_000)
   }
 
   async followers(): Promise<MemberView[]> {
