@@ -246,6 +246,8 @@ describe('LeaderElection', { timeout: 60_000 }, () => {
       proxy.unblock()
       await waitFor('a to re-join on a new session', () => zkA.state === 'connected' && b.candidates().length === 2, 20_000, 50)
       assert.ok(states.includes('expired'), `states: ${states.join(',')}`)
+      // a learns who leads from its own children watch, which may fire a moment after b saw a's node.
+      await waitFor("a's standby event naming b", () => aEvents.at(-1) === 'standby:b', 10_000, 20)
       assert.deepEqual(aEvents, ['leader', 'standby:none', 'standby:b'])
       assert.equal(a.isLeader, false)
       assert.equal(a.leader()?.data.who, 'b')
