@@ -252,9 +252,9 @@ describe('LeaderElection', { timeout: 60_000 }, () => {
       assert.equal(a.isLeader, false)
       assert.equal(a.leader()?.data.who, 'b')
       assert.equal((await zkB.children('/election/c2')).length, 2, 'exactly one node per candidate')
-      await a.stop()
-      await b.stop()
     } finally {
+      await a.stop().catch(() => undefined)
+      await b.stop().catch(() => undefined)
       proxy.close()
     }
   })
