@@ -12,6 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {defaultState, startFakeAdmin, type FakeAdmin, type RecordedRequest} from '../helpers/fake-admin.js'
 import {freePort, waitFor} from '../helpers/ports.js'
+import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
 import {spawnTracked, stopTracked} from '../helpers/procs.js'
 import type {Member, ReseedResult} from '../../src/lib/cli/types.js'
 
@@ -308,13 +309,9 @@ export function cliSuite(name: string, makeTarget: () => Promise<AdminTarget>): 
     })
 
     describe('--cluster via ZooKeeper', {timeout: 120_000}, () => {
-      let zk: {url: string; stop(): Promise<void>} | undefined
-      let destroy: ((z: never) => Promise<void>) | undefined
+      let zk: ZkServer | undefined
       before(async () => {
-        if (!existsSync(path.join(ROOT, 'test/helpers/zookeeper.ts'))) return
-        const h = await import('../helpers/zookeeper.js')
-        zk = await h.startZooKeeper()
-        destroy = h.destroyZooKeeper as (z: never) => Promise<void>
+        zk = await startZooKeeper()
         const {ZkClient} = await import('../../src/lib/zk/client.js')
         const c = await ZkClient.connect(zk.url, {connectTimeoutMs: 10_000})
         try {
@@ -325,16 +322,16 @@ export function cliSuite(name: string, makeTarget: () => Promise<AdminTarget>): 
           await c.close()
         }
       })
-      after(async () => destroy?.(zk as never))
+      after(async () => destroyZooKeeper(zk))
 
-      it('finds the scheduler leader of a known cluster', async (ctx) => {
-        if (!zk) return ctx.skip('test/helpers/zookeeper.ts is missing')
+      it('finds the scheduler leader of a known cluster', async () => {
+        assert.ok(zk)
         const r = await cli(['stats', '--json', '--cluster', 'known', '--zk', `${zk.url}/etcd-mesos`])
         assert.equal(r.code, 0, r.stderr)
         assert.equal((JSON.parse(r.stdout) as {cluster_name: string}).cluster_name, 'e2e')
       })
-      it('unknown cluster: 5; cluster without a leader: 5', async (ctx) => {
-        if (!zk) return ctx.skip('test/helpers/zookeeper.ts is missing')
+      it('unknown cluster: 5; cluster without a leader: 5', async () => {
+        assert.ok(zk)
         const r = await cli(['stats', '--cluster', 'nosuch', '--zk', `${zk.url}/etcd-mesos`])
         assert.equal(r.code, 5, r.stderr)
         assert.match(r.stderr, /no cluster named nosuch/)
