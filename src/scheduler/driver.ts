@@ -109,6 +109,7 @@ export class SchedulerDriver extends EventEmitter {
     let persistFailed = false
     for (const a of actions) {
       if (this.stopped) return
+      if (a.type !== 'LOG') this.deps.log.debug(`action ${a.type}`)
       switch (a.type) {
         case 'PERSIST':
           try {

@@ -165,6 +165,10 @@ export class EtcdAdmin {
       dialTimeout: timeoutMs,
       faultHandling: {host: () => noopPolicy as never, global: noopPolicy as never},
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : {deadline: Date.now() + timeoutMs}),
+      // grpc-js shares subchannels between clients of the same address by default: a connection that went
+      // bad while a member was paused (SIGSTOP, partition) would then be reused by every later probe and
+      // hang it. Each client gets its own subchannels, and dead connections are detected by keepalive.
+      grpcOptions: {'grpc.use_local_subchannel_pool': 1, 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000},
     }
     if (this.tls && (this.tls.caFile || this.tls.certFile || this.tls.keyFile)) {
       const read = (f: string | undefined, what: string): Buffer | undefined => {
