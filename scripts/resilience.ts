@@ -87,7 +87,7 @@ function render(rows: {name: string; description: string; results: ScenarioResul
   L.push('')
   if (soak) {
     L.push('## Soak', '')
-    L.push(`${soak.description}, one cluster, the writer running throughout, faults drawn at random from: kill-follower, kill-leader, pause-follower, pause-leader, delay-follower-traffic, executor-killed, agent-restarted, kill-scheduler-idle, zookeeper-down-and-back (each waits for recovery before the next).`, '')
+    L.push(`Random faults for ${soakSec} s, one cluster, the writer running throughout, faults drawn at random from: kill-follower, kill-leader, pause-follower, pause-leader, delay-follower-traffic, executor-killed, agent-restarted, kill-scheduler-idle, zookeeper-down-and-back (each waits for recovery before the next).`, '')
     L.push('| faults injected | faults survived | writes acked | writes lost | longest unavailability | ok |', '|---|---|---|---|---|---|')
     L.push(`| ${soak.faultsInjected} | ${soak.faultsSurvived} | ${soak.writesAcked} | ${soak.writesLost} | ${sec(soak.longestUnavailableMs)} | ${soak.ok ? 'yes' : 'NO'} |`, '')
     const counts = new Map<string, number>()
