@@ -1,35 +1,35 @@
 /**
  * LocalAgent: the agent half of the embedded local Mesos. Runs executors as process groups on this
  * machine, serves the v1 executor API on its own loopback ip, and talks to the master in-process
- * (AgentPort / MasterPort, see link.ts).
+ * (AgentPort / MasterPort, see link.ts). This file holds the agent's state, its lifecycle and its
+ * registration with the master; the work is done by:
+ *   agent-launch.ts (LAUNCH, starting executors), agent-termination.ts (KILL, shutdown, executor exit, ACK, GC),
+ *   agent-recovery.ts (checkpoint contents, recovery), agent-views.ts (executor-API backend, /state, task
+ *   views), executor-calls.ts (executor calls), status-updates.ts (reliable updates), agent-state.ts (records).
  *
  * Lifecycle: new → start() (recover checkpoint, listen, register; re-registers whenever `master()`
  * returns a different MasterPort) → stop({kill:false}) clean shutdown (executors shut down, checkpoint
  * removed) | stop({kill:true}) simulated crash (HTTP breaks, executors keep running, checkpoint kept;
  * start() again recovers: same id/port, executors of checkpointing frameworks must re-SUBSCRIBE within
  * the re-registration timeout or are destroyed with REASON_EXECUTOR_REREGISTRATION_TIMEOUT).
- * Executor states and records: agent-state.ts. Reliable updates: status-updates.ts.
  * Invariants: every update sent to the master goes through the status update manager (has a uuid);
  * a task's record is dropped only after its terminal update was acknowledged; the checkpoint is
  * rewritten after every change.
  */
-import {randomUUID} from 'node:crypto'
 import dns from 'node:dns/promises'
 import fs from 'node:fs'
-import path from 'node:path'
-import {formatDuration} from '../lib/mesos/duration.js'
-import {TERMINAL_STATES, type ExecutorInfo, type FrameworkID, type FrameworkInfo, type KillPolicy, type Resource, type TaskID, type TaskInfo, type TaskStatus} from '../lib/mesos/types.js'
-import {uuidBase64} from '../lib/mesos/uuid.js'
-import type {AgentPort, AgentTaskView, MasterPort} from './link.js'
+import type {Resource, TaskID} from '../lib/mesos/types.js'
+import type {AgentPort, MasterPort} from './link.js'
 import {listenAgent, buildAgentHandler, type AgentServer} from './agent-http.js'
-import {COMMAND_EXECUTOR_RESOURCES, agentFlags, buildAgentState, type ExecutorRecord, type FrameworkRecord, type TaskRecord, type Termination} from './agent-state.js'
-import {readCheckpoint, removeCheckpoint, writeCheckpoint, CHECKPOINT_VERSION, type AgentCheckpoint} from './checkpoint.js'
-import {CommandExecutor} from './command-executor.js'
-import {destroyContainer, executorEnvironment, forgetExited, isAlive, knownExit, launchProcess, watchExit, type ContainerExit} from './containerizer.js'
-import type {ExecutorApiBackend, ExecutorLookup, ExecutorStream} from './executor-api.js'
+import {launchTask, watchExecutor} from './agent-launch.js'
+import {checkpointSnapshot, recoverCheckpoint} from './agent-recovery.js'
+import type {ExecutorRecord, FrameworkRecord, TaskRecord, Termination} from './agent-state.js'
+import * as end from './agent-termination.js'
+import {agentStateJson, executorBackend, taskViews} from './agent-views.js'
+import {readCheckpoint, removeCheckpoint, writeCheckpoint} from './checkpoint.js'
+import {destroyContainer, type ContainerExit} from './containerizer.js'
 import {ExecutorCalls} from './executor-calls.js'
-import {fetchAll} from './fetcher.js'
-import {bareResources, formatResources, withRole} from './resources.js'
+import {bareResources, withRole} from './resources.js'
 import {StatusUpdateManager, type UpdateFaults} from './status-updates.js'
 
 export interface LocalAgentOptions {
@@ -56,12 +56,12 @@ export interface LocalAgentOptions {
   masterFlag?: string
 }
 
-const key = (a: string, b: string): string => `${a}\u0000${b}`
-const isTerminal = (s: TaskStatus['state']): boolean => TERMINAL_STATES.has(s)
+/** LocalAgentOptions with every default filled in. */
+export type ResolvedAgentOptions = Required<Omit<LocalAgentOptions, 'log'>> & {log: (line: string) => void}
 
 export class LocalAgent {
   readonly port: AgentPort
-  private readonly o: Required<Omit<LocalAgentOptions, 'log'>> & {log: (line: string) => void}
+  private readonly o: ResolvedAgentOptions
   private agentId = ''
   private tcpPort: number
   private server: AgentServer | undefined
@@ -75,10 +75,12 @@ export class LocalAgent {
   readonly frameworks = new Map<string, FrameworkRecord>()
   readonly executors = new Map<string, ExecutorRecord>()
   readonly tasks = new Map<string, TaskRecord>()
-  private completed: ExecutorRecord[] = []
+  /** Executors gone and forgotten (the last 150; /state `completed_executors`). */
+  completed: ExecutorRecord[] = []
   private pendingGone: ExecutorRecord[] = []
   private sum: StatusUpdateManager
-  private readonly calls: ExecutorCalls
+  /** Executor calls and events (executor-calls.ts). */
+  readonly calls: ExecutorCalls
 
   constructor(opts: LocalAgentOptions) {
     const backoff = opts.subscriptionBackoffMaxMs ?? 2000
@@ -99,13 +101,13 @@ export class LocalAgent {
       get endpoint() { return self.endpoint },
       info: () => this.info(),
       totalResources: () => withRole(this.o.resources, '*'),
-      launch: (fw, task, executor) => this.launch(fw, task, executor),
-      kill: (fid, taskId, policy) => this.kill(fid, taskId, policy),
+      launch: (fw, task, executor) => launchTask(this, fw, task, executor),
+      kill: (fid, taskId, policy) => end.killTask(this, fid, taskId, policy),
       shutdownExecutor: (fid, eid) => this.shutdownExecutor(fid, eid.value),
       message: (fid, eid, data) => this.calls.deliverMessage(fid, eid.value, data),
-      acknowledge: (fid, taskId, uuid) => this.acknowledge(fid, taskId, uuid),
-      shutdownFramework: (fid) => this.shutdownFramework(fid),
-      tasks: (fid) => this.taskViews(fid),
+      acknowledge: (fid, taskId, uuid) => end.acknowledge(this, fid, taskId, uuid),
+      shutdownFramework: (fid) => end.shutdownFramework(this, fid),
+      tasks: (fid) => taskViews(this, fid),
     }
   }
 
@@ -124,8 +126,12 @@ export class LocalAgent {
   get log(): (line: string) => void {
     return this.o.log
   }
-  get options(): Readonly<LocalAgentOptions> {
+  get options(): Readonly<ResolvedAgentOptions> {
     return this.o
+  }
+  /** Between start() and stop(). */
+  get isRunning(): boolean {
+    return this.running
   }
   /** Fault hooks of the status update manager (tests). */
   get faults(): UpdateFaults {
@@ -150,11 +156,16 @@ export class LocalAgent {
       if (this.tcpPort === 0) this.tcpPort = cp.port
     }
     this.sum = this.newSum(this.sum.faults)
-    this.server = await listenAgent(buildAgentHandler({executor: this.backend(), state: () => this.stateJson()}), this.o.ip, this.tcpPort)
+    const state = (): Record<string, unknown> => agentStateJson(this, this.startTime, this.masterHostname)
+    this.server = await listenAgent(buildAgentHandler({executor: executorBackend(this), state}), this.o.ip, this.tcpPort)
     this.tcpPort = this.server.port
     this.running = true
     this.startTime = Date.now() / 1000
-    if (cp) this.recover(cp)
+    if (cp) {
+      const recovered = recoverCheckpoint(this, cp)
+      this.pendingGone = recovered.gone
+      this.reregisterTimer = recovered.reregisterTimer
+    }
     this.checkpoint()
     this.pollMaster()
     this.pollTimer = setInterval(() => this.pollMaster(), this.o.masterPollMs)
@@ -164,7 +175,7 @@ export class LocalAgent {
   async stop(opts: {kill: boolean}): Promise<void> {
     if (!this.running) return
     if (!opts.kill) {
-      await this.shutdownAll()
+      await end.shutdownAll(this)
       for (const ex of this.executors.values()) if (ex.pid !== undefined && ex.state !== 'TERMINATED') destroyContainer(ex.pid)
     }
     this.running = false
@@ -194,27 +205,6 @@ export class LocalAgent {
     if (!opts.kill) this.agentId = ''
   }
 
-  private async shutdownAll(): Promise<void> {
-    const live = [...this.executors.values()].filter((e) => e.state !== 'TERMINATED')
-    const polls: NodeJS.Timeout[] = []
-    const exits = live.map((e) => new Promise<void>((resolve) => {
-      const t = setInterval(() => {
-        if (e.state === 'TERMINATED') {
-          clearInterval(t)
-          resolve()
-        }
-      }, 50)
-      polls.push(t)
-    }))
-    for (const e of live) this.shutdownExecutor(e.frameworkId, e.id)
-    const grace = Math.max(this.o.executorShutdownGracePeriodMs, ...live.map((e) => this.graceMs(e))) + 3000
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([Promise.all(exits), new Promise((r) => (timer = setTimeout(r, grace)))])
-    // Else they keep the process alive: the grace timer after every stop, the polls forever for a laggard.
-    clearTimeout(timer)
-    for (const t of polls) clearInterval(t)
-  }
-
   private newSum(faults: UpdateFaults = {}): StatusUpdateManager {
     const sum = new StatusUpdateManager({
       retryMinMs: this.o?.statusUpdateRetryMinMs ?? 10_000,
@@ -225,6 +215,8 @@ export class LocalAgent {
     sum.faults = faults
     return sum
   }
+
+  // ------------------------------------------------------------------ registration with the master
 
   private pollMaster(): void {
     if (!this.running) return
@@ -273,272 +265,11 @@ export class LocalAgent {
     return this.registeredWith
   }
 
-  // ------------------------------------------------------------------ AgentPort
-
-  private launch(framework: FrameworkInfo & {id: FrameworkID}, task: TaskInfo, executor?: ExecutorInfo): void {
-    if (!this.running) return this.o.log(`agent ${this.endpoint}: not running, dropping task ${task.task_id.value}`)
-    const fid = framework.id.value
-    const fw = this.frameworks.get(fid)
-    if (fw?.removing) return this.o.log(`Ignoring task ${task.task_id.value}: framework ${fid} is terminating`)
-    this.frameworks.set(fid, {info: framework, removing: false})
-    const isCommand = executor === undefined
-    const eid = isCommand ? task.task_id.value : executor.executor_id.value
-    this.tasks.set(key(fid, task.task_id.value), {frameworkId: fid, executorId: eid, info: task, state: 'TASK_STAGING', statuses: []})
-    let ex = this.executors.get(key(fid, eid))
-    if (ex && ex.state !== 'TERMINATED') {
-      if (ex.state === 'TERMINATING' || isCommand) {
-        this.agentUpdate(ex, task.task_id, {state: 'TASK_LOST', reason: 'REASON_EXECUTOR_TERMINATED', message: 'Executor terminating'})
-      } else if (ex.state === 'REGISTERING' || (ex.stream === undefined && ex.recovered)) {
-        ex.queued.push(task)
-      } else {
-        this.calls.deliverLaunch(ex, task)
-      }
-      return this.checkpoint()
-    }
-    const info: ExecutorInfo = isCommand
-      ? {executor_id: {value: eid}, framework_id: {value: fid}, name: `Command Executor (Task: ${eid}) (Command: sh -c '${task.command?.value ?? ''}')`, source: eid, command: task.command, resources: COMMAND_EXECUTOR_RESOURCES, ...(task.labels ? {labels: task.labels} : {})}
-      : {...executor, framework_id: {value: fid}}
-    const containerId = randomUUID()
-    const directory = path.join(this.o.workDir, 'slaves', this.agentId, 'frameworks', fid, 'executors', eid, 'runs', containerId)
-    ex = {frameworkId: fid, id: eid, kind: isCommand ? 'command' : 'custom', info, containerId, directory, state: 'REGISTERING', queued: [task], recovered: false}
-    if (this.completed.some((c) => c.frameworkId === fid && c.id === eid)) this.completed = this.completed.filter((c) => !(c.frameworkId === fid && c.id === eid))
-    this.executors.set(key(fid, eid), ex)
-    this.checkpoint()
-    void this.startExecutor(ex, framework)
-  }
-
-  private async startExecutor(ex: ExecutorRecord, fw: FrameworkInfo & {id: FrameworkID}): Promise<void> {
-    const env = executorEnvironment({
-      agentIp: this.o.ip, agentPort: this.tcpPort, agentId: this.agentId, frameworkId: ex.frameworkId, executorId: ex.id,
-      directory: ex.directory, checkpoint: fw.checkpoint === true, shutdownGracePeriod: formatDuration(this.graceMs(ex)),
-      recoveryTimeout: formatDuration(this.o.recoveryTimeoutMs), subscriptionBackoffMax: formatDuration(this.o.subscriptionBackoffMaxMs),
-      command: ex.info.command,
-    })
-    try {
-      fs.mkdirSync(ex.directory, {recursive: true})
-      await fetchAll(ex.info.command?.uris, ex.directory)
-      if (ex.kind === 'command') {
-        const task = ex.queued[0]!
-        await fetchAll(task.command?.uris?.filter((u) => !(ex.info.command?.uris ?? []).includes(u)), ex.directory)
-      }
-    } catch (e) {
-      return this.launchFailed(ex, (e as Error).message)
-    }
-    if (ex.state !== 'REGISTERING' || !this.running) return
-    if (ex.kind === 'command') return this.startCommand(ex, fw, env)
-    try {
-      const {pid} = await launchProcess({command: ex.info.command ?? {}, sandbox: ex.directory, env})
-      ex.pid = pid
-    } catch (e) {
-      return this.launchFailed(ex, `Failed to launch container: ${(e as Error).message}`)
-    }
-    this.checkpoint()
-    this.watchExecutor(ex)
-    if (ex.state !== 'REGISTERING') return // killed while starting
-    ex.registrationTimer = setTimeout(() => {
-      if (ex.state !== 'REGISTERING') return
-      this.o.log(`Terminating executor ${ex.id}: did not register within ${formatDuration(this.o.executorRegistrationTimeoutMs)}`)
-      this.destroy(ex, {state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_REGISTRATION_TIMEOUT', message: `Executor did not register within ${formatDuration(this.o.executorRegistrationTimeoutMs)}`})
-    }, this.o.executorRegistrationTimeoutMs)
-    ;(ex.registrationTimer as NodeJS.Timeout).unref()
-  }
-
-  private startCommand(ex: ExecutorRecord, fw: FrameworkInfo, env: Record<string, string>): void {
-    const task = ex.queued.shift()!
-    ex.state = 'RUNNING'
-    ex.command = new CommandExecutor({
-      task, sandbox: ex.directory, env, log: this.o.log,
-      killingState: (fw.capabilities ?? []).some((c) => c.type === 'TASK_KILLING_STATE'),
-      update: (status) => {
-        if (ex.command?.pid !== undefined) ex.pid = ex.command.pid
-        this.calls.acceptUpdate(ex, status, true)
-      },
-      onExit: (exit) => this.executorExited(ex, exit),
-    })
-    void ex.command.launch().then(() => {
-      ex.pid = ex.command?.pid
-      this.checkpoint()
-    })
-  }
-
-  private launchFailed(ex: ExecutorRecord, message: string): void {
-    this.o.log(`Executor ${ex.id} of framework ${ex.frameworkId} failed to start: ${message}`)
-    ex.pendingTermination = {state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message}
-    this.executorExited(ex, {waitStatus: null, code: null, signal: null}, false)
-  }
-
-  watchExecutor(ex: ExecutorRecord): void {
-    if (ex.pid === undefined) return
-    ex.watch?.abort()
-    const ac = new AbortController()
-    ex.watch = ac
-    void watchExit(ex.pid, {signal: ac.signal}).then((exit) => {
-      if (!ac.signal.aborted) this.executorExited(ex, exit)
-    })
-  }
-
-  private kill(fid: string, taskId: TaskID, killPolicy?: KillPolicy): void {
-    if (!this.frameworks.has(fid)) return this.o.log(`Ignoring kill of task ${taskId.value}: no framework ${fid}`)
-    const t = this.tasks.get(key(fid, taskId.value))
-    const ex = t ? this.executors.get(key(fid, t.executorId)) : undefined
-    if (!t || !ex || ex.state === 'TERMINATED') {
-      const status = this.makeAgentStatus(taskId, {state: 'TASK_LOST', reason: 'REASON_EXECUTOR_TERMINATED', message: 'Cannot find executor'})
-      this.sum.enqueue(fid, status)
-      return
-    }
-    if (isTerminal(t.state)) return this.o.log(`Ignoring kill of task ${taskId.value}: already ${t.state}`)
-    const qi = ex.queued.findIndex((q) => q.task_id.value === taskId.value)
-    if (qi >= 0) {
-      ex.queued.splice(qi, 1)
-      this.agentUpdate(ex, taskId, {state: 'TASK_KILLED', reason: 'REASON_TASK_KILLED_DURING_LAUNCH', message: 'Killed before delivery to the executor'})
-      const live = [...this.tasks.values()].some((x) => x.frameworkId === fid && x.executorId === ex.id && !isTerminal(x.state))
-      if (!live && ex.state === 'REGISTERING') this.destroy(ex)
-      return this.checkpoint()
-    }
-    if (ex.state === 'TERMINATING') return this.o.log(`Ignoring kill of task ${taskId.value}: executor ${ex.id} is terminating`)
-    if (ex.kind === 'command') {
-      ex.killing = true
-      ex.command?.kill()
-      return this.checkpoint()
-    }
-    if (!ex.stream) return this.o.log(`Dropping kill of task ${taskId.value}: executor ${ex.id} is not connected`)
-    ex.stream.send({type: 'KILL', kill: {task_id: taskId, ...(killPolicy ? {kill_policy: killPolicy} : {})}})
-  }
-
-  shutdownExecutor(fid: string, eid: string): void {
-    const ex = this.executors.get(key(fid, eid))
-    if (!ex || ex.state === 'TERMINATED' || ex.state === 'TERMINATING') return
-    if (ex.state === 'REGISTERING' || (ex.recovered && !ex.stream)) {
-      return this.destroy(ex, {state: 'TASK_LOST', reason: 'REASON_EXECUTOR_TERMINATED', message: 'Executor terminated'})
-    }
-    ex.state = 'TERMINATING'
-    ex.pendingTermination = {state: 'TASK_LOST', reason: 'REASON_EXECUTOR_TERMINATED', message: 'Executor terminated'}
-    if (ex.kind === 'command') ex.command?.kill()
-    else ex.stream?.send({type: 'SHUTDOWN'})
-    ex.shutdownTimer = setTimeout(() => {
-      if (ex.state !== 'TERMINATED') this.destroy(ex)
-    }, this.graceMs(ex))
-    ;(ex.shutdownTimer as NodeJS.Timeout).unref()
-    this.checkpoint()
-  }
-
-  /** Destroy the container now (SIGKILL of its process group); the exit watcher finishes the job. */
-  destroy(ex: ExecutorRecord, termination?: Termination): void {
-    if (ex.state === 'TERMINATED') return
-    if (termination) ex.pendingTermination = termination
-    ex.state = 'TERMINATING'
-    if (ex.pid !== undefined) {
-      destroyContainer(ex.pid)
-      if (!ex.watch && ex.kind === 'custom') this.watchExecutor(ex)
-    } else if (ex.kind === 'command' && ex.command) {
-      ex.command.kill()
-    } else {
-      this.executorExited(ex, {waitStatus: null, code: null, signal: null}, false)
-    }
-  }
-
-  private acknowledge(fid: string, taskId: TaskID, uuid: string): void {
-    const res = this.sum.acknowledge(fid, taskId.value, uuid)
-    if (res !== 'acknowledged') return this.o.log(`Ignoring ACK ${uuid} for task ${taskId.value} of framework ${fid}: ${res}`)
-    const t = this.tasks.get(key(fid, taskId.value))
-    if (t && isTerminal(t.state) && !this.sum.hasStream(fid, taskId.value)) {
-      this.tasks.delete(key(fid, taskId.value))
-      this.gc(fid, t.executorId)
-    }
-    this.checkpoint()
-  }
-
-  private shutdownFramework(fid: string): void {
-    const fw = this.frameworks.get(fid)
-    if (!fw) return
-    fw.removing = true
-    this.sum.cleanupFramework(fid)
-    for (const ex of [...this.executors.values()]) if (ex.frameworkId === fid) this.shutdownExecutor(fid, ex.id)
-    this.gc(fid)
-    this.checkpoint()
-  }
-
-  private taskViews(fid?: string): AgentTaskView[] {
-    return [...this.tasks.values()]
-      .filter((t) => fid === undefined || t.frameworkId === fid)
-      .map((t) => {
-        const ex = this.executors.get(key(t.frameworkId, t.executorId)) ?? this.completed.find((c) => c.frameworkId === t.frameworkId && c.id === t.executorId)
-        const head = this.sum.head(t.frameworkId, t.info.task_id.value)
-        return {
-          frameworkId: t.frameworkId,
-          task: t.info,
-          ...(ex?.kind === 'command' ? {} : {executorId: t.executorId}),
-          state: t.state,
-          ...(head ? {statusUpdateState: head.state, statusUpdateUuid: head.uuid} : {}),
-          statuses: t.statuses,
-        }
-      })
-  }
-
-  // ------------------------------------------------------------------ executor termination
-
-  /** The executor's process is gone: FAILURE (custom executors), then agent updates for its live tasks. */
-  executorExited(ex: ExecutorRecord, exit: ContainerExit, sendFailure = true): void {
-    if (ex.state === 'TERMINATED') return
-    ex.state = 'TERMINATED'
-    ex.watch?.abort()
-    ex.watch = undefined
-    clearTimeout(ex.registrationTimer as NodeJS.Timeout)
-    clearTimeout(ex.shutdownTimer as NodeJS.Timeout)
-    if (ex.pid !== undefined) {
-      destroyContainer(ex.pid)
-      forgetExited(ex.pid)
-    }
-    ex.stream?.close()
-    ex.stream = undefined
-    const fw = this.frameworks.get(ex.frameworkId)
-    this.o.log(`Executor ${ex.id} of framework ${ex.frameworkId} terminated (wait status ${exit.waitStatus ?? 'unknown'})`)
-    if (sendFailure && ex.kind === 'custom' && fw && !fw.removing) {
-      this.registeredWith?.executorExited(this.agentId, ex.frameworkId, {value: ex.id}, exit.waitStatus ?? -1)
-    }
-    const term = ex.pendingTermination ?? {state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_TERMINATED', message: 'Executor terminated'}
-    ex.queued = []
-    for (const t of [...this.tasks.values()]) {
-      if (t.frameworkId === ex.frameworkId && t.executorId === ex.id && !isTerminal(t.state)) this.agentUpdate(ex, t.info.task_id, term)
-    }
-    this.registeredWith?.resourcesFreed(this.agentId)
-    this.gc(ex.frameworkId, ex.id)
-    this.checkpoint()
-  }
-
-  private makeAgentStatus(taskId: TaskID, term: Termination, executorId?: string): TaskStatus {
-    return {
-      task_id: taskId, state: term.state, message: term.message, source: 'SOURCE_AGENT', reason: term.reason,
-      agent_id: {value: this.agentId}, ...(executorId ? {executor_id: {value: executorId}} : {}),
-      timestamp: Date.now() / 1000, uuid: uuidBase64(),
-    }
-  }
+  // ------------------------------------------------------------------ updates and executors
 
   /** An update made by the agent itself (SOURCE_AGENT, with uuid, no container_status). */
   agentUpdate(ex: ExecutorRecord, taskId: TaskID, term: Termination): void {
-    this.calls.acceptUpdate(ex, this.makeAgentStatus(taskId, term, ex.id), false)
-  }
-
-  /** Forget terminated executors without tasks, and removed frameworks without executors. */
-  gc(fid: string, eid?: string): void {
-    for (const ex of [...this.executors.values()]) {
-      if (ex.frameworkId !== fid || (eid !== undefined && ex.id !== eid) || ex.state !== 'TERMINATED') continue
-      if ([...this.tasks.values()].some((t) => t.frameworkId === fid && t.executorId === ex.id)) continue
-      this.executors.delete(key(fid, ex.id))
-      this.completed.push(ex)
-      if (this.completed.length > 150) this.completed.shift()
-    }
-    const fw = this.frameworks.get(fid)
-    if (fw?.removing && ![...this.executors.values()].some((e) => e.frameworkId === fid && e.state !== 'TERMINATED')) {
-      for (const [k, t] of this.tasks) if (t.frameworkId === fid) this.tasks.delete(k)
-      for (const [k, e] of this.executors) if (e.frameworkId === fid) this.executors.delete(k)
-      this.frameworks.delete(fid)
-    }
-  }
-
-  graceMs(ex: ExecutorRecord): number {
-    const ns = ex.info.shutdown_grace_period?.nanoseconds
-    return ns !== undefined ? ns / 1e6 : this.o.executorShutdownGracePeriodMs
+    this.calls.acceptUpdate(ex, end.agentStatus(this, taskId, term, ex.id), false)
   }
 
   /** Status update manager (used by executor-calls.ts). */
@@ -546,43 +277,24 @@ export class LocalAgent {
     return this.sum
   }
 
-  // ------------------------------------------------------------------ HTTP backend, /state
-
-  private backend(): ExecutorApiBackend {
-    return {
-      lookup: (fid: string, eid: string): ExecutorLookup => {
-        if (!this.frameworks.has(fid)) return 'no-framework'
-        const ex = this.executors.get(key(fid, eid))
-        if (!ex || ex.kind === 'command') return 'no-executor'
-        return ex.state === 'REGISTERING' ? 'not-subscribed' : 'ok'
-      },
-      subscribe: (call, stream: ExecutorStream) => this.calls.subscribe(call, stream),
-      update: (call) => this.calls.update(call),
-      message: (call) => this.calls.message(call),
-    }
+  // Entry points of agent-termination.ts and agent-launch.ts (documented there), for the agent's modules.
+  shutdownExecutor(fid: string, eid: string): void {
+    end.shutdownExecutor(this, fid, eid)
   }
-
-  private stateJson(): Record<string, unknown> {
-    return buildAgentState({
-      agentId: this.agentId, pid: `slave(1)@${this.endpoint}`, hostname: this.o.hostname, startTime: this.startTime,
-      ...(this.registeredWith && this.masterHostname !== undefined ? {masterHostname: this.masterHostname} : {}),
-      total: this.o.resources, frameworks: [...this.frameworks.values()], executors: [...this.executors.values()],
-      tasks: [...this.tasks.values()], completedExecutors: this.completed,
-      flags: agentFlags({
-        ip: this.o.ip, port: this.tcpPort, hostname: this.o.hostname, workDir: this.o.workDir, master: this.masterFlag(),
-        resources: formatResources(this.o.resources).replace(/; /g, ';'),
-        executorRegistrationTimeout: formatDuration(this.o.executorRegistrationTimeoutMs),
-        executorReregistrationTimeout: formatDuration(this.o.executorReregistrationTimeoutMs),
-        executorShutdownGracePeriod: formatDuration(this.o.executorShutdownGracePeriodMs),
-        recoveryTimeout: formatDuration(this.o.recoveryTimeoutMs),
-      }),
-    })
+  destroy(ex: ExecutorRecord, termination?: Termination): void {
+    end.destroy(this, ex, termination)
   }
-
-  private masterFlag(): string {
-    if (this.o.masterFlag !== '') return this.o.masterFlag
-    const a = this.registeredWith?.masterInfo?.().address
-    return a ? `${a.ip ?? ''}:${a.port}` : ''
+  executorExited(ex: ExecutorRecord, exit: ContainerExit, sendFailure = true): void {
+    end.executorExited(this, ex, exit, sendFailure)
+  }
+  gc(fid: string, eid?: string): void {
+    end.gc(this, fid, eid)
+  }
+  graceMs(ex: ExecutorRecord): number {
+    return end.graceMs(this, ex)
+  }
+  watchExecutor(ex: ExecutorRecord): void {
+    watchExecutor(this, ex)
   }
 
   /** Agent resources as executors see them (no role, no allocation_info). */
@@ -590,74 +302,9 @@ export class LocalAgent {
     return {hostname: this.o.hostname, port: this.tcpPort, resources: bareResources(this.o.resources), id: {value: this.agentId}}
   }
 
-  // ------------------------------------------------------------------ checkpoint & recovery
-
+  /** Rewrite the checkpoint (while running and registered once). */
   checkpoint(): void {
     if (!this.running || !this.agentId) return
-    const cp: AgentCheckpoint = {
-      version: CHECKPOINT_VERSION, agentId: this.agentId, ip: this.o.ip, port: this.tcpPort,
-      frameworks: [...this.frameworks.values()].filter((f) => !f.removing).map((f) => f.info),
-      executors: [...this.executors.values()].filter((e) => e.state !== 'TERMINATED').map((e) => ({
-        frameworkId: e.frameworkId, id: e.id, kind: e.kind, info: e.info, containerId: e.containerId, directory: e.directory,
-        ...(e.pid !== undefined ? {pid: e.pid} : {}), state: e.state, queued: e.queued, ...(e.killing ? {killing: true} : {}),
-      })),
-      tasks: [...this.tasks.values()],
-      updates: this.sum.snapshot(),
-    }
-    writeCheckpoint(this.o.workDir, cp)
-  }
-
-  private recover(cp: AgentCheckpoint): void {
-    for (const f of cp.frameworks) this.frameworks.set(f.id.value, {info: f, removing: false})
-    const checkpointing = (fid: string): boolean => this.frameworks.get(fid)?.info.checkpoint === true
-    for (const t of cp.tasks) if (checkpointing(t.frameworkId)) this.tasks.set(key(t.frameworkId, t.info.task_id.value), t)
-    this.sum.restore(cp.updates.filter((u) => checkpointing(u.frameworkId)))
-    const gone: ExecutorRecord[] = []
-    for (const c of cp.executors) {
-      if (!checkpointing(c.frameworkId)) {
-        if (c.pid !== undefined) destroyContainer(c.pid)
-        continue
-      }
-      const ex: ExecutorRecord = {...c, recovered: true, ...(c.killing ? {killing: true} : {})}
-      this.executors.set(key(c.frameworkId, c.id), ex)
-      if (c.pid === undefined || !isAlive(c.pid)) {
-        // Died while the agent was down: reported (FAILURE + updates) after registration. Forget the pid:
-        // it may already belong to another process.
-        ex.recovered = false
-        ex.state = 'TERMINATING'
-        ex.goneExit = c.pid !== undefined ? knownExit(c.pid) : undefined
-        delete ex.pid
-        gone.push(ex)
-        continue
-      }
-      if (ex.kind === 'command') {
-        ex.recovered = false
-        ex.state = 'RUNNING'
-        const task = [...this.tasks.values()].find((t) => t.frameworkId === c.frameworkId && t.executorId === c.id)
-        if (task) {
-          ex.command = new CommandExecutor({
-            task: task.info, sandbox: ex.directory, env: {}, log: this.o.log, killingState: false,
-            update: (status) => this.calls.acceptUpdate(ex, status, true),
-            onExit: (exit) => this.executorExited(ex, exit),
-          })
-          ex.command.adopt(c.pid, c.killing === true)
-        }
-      } else {
-        ex.state = c.state === 'TERMINATING' ? 'TERMINATING' : 'RUNNING'
-        this.watchExecutor(ex)
-      }
-    }
-    for (const [fid] of this.frameworks) if (!checkpointing(fid)) this.frameworks.delete(fid)
-    this.pendingGone = gone
-    const timeout = this.o.executorReregistrationTimeoutMs
-    this.reregisterTimer = setTimeout(() => {
-      for (const ex of this.executors.values()) {
-        if (ex.kind !== 'custom' || !ex.recovered || ex.state === 'TERMINATED') continue
-        this.o.log(`Killing executor ${ex.id}: it did not re-subscribe within ${formatDuration(timeout)}`)
-        this.destroy(ex, {state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_REREGISTRATION_TIMEOUT', message: `Executor did not reregister within ${formatDuration(timeout)}`})
-      }
-    }, timeout)
-    this.reregisterTimer.unref()
+    writeCheckpoint(this.o.workDir, checkpointSnapshot(this))
   }
 }
-

@@ -14,11 +14,11 @@
 import type {ExecutorCall, TaskInfo, TaskStatus} from '../lib/mesos/types.js'
 import {TERMINAL_STATES} from '../lib/mesos/types.js'
 import type {LocalAgent} from './agent.js'
+import {key} from './agent-keys.js'
 import type {ExecutorRecord} from './agent-state.js'
 import type {ExecutorStream} from './executor-api.js'
 import {withoutRole} from './resources.js'
 
-const key = (a: string, b: string): string => `${a}\u0000${b}`
 
 /** The TaskInfo as the executor sees it: full ExecutorInfo (framework_id filled in), no resource roles. */
 function forExecutor(task: TaskInfo, ex: ExecutorRecord): TaskInfo {

@@ -1,7 +1,9 @@
 /**
- * The local Mesos master's state and its framework-facing logic (no HTTP, no ZooKeeper): frameworks and
- * their streams, offers and the allocation loop, tasks and status updates, and simple scheduler calls.
- * ACCEPT lives in launch.ts, RECONCILE in reconcile.ts, the agent side (MasterPort) in agents.ts.
+ * The local Mesos master's state (no HTTP, no ZooKeeper): frameworks and their streams, agents, offers,
+ * tasks and executors; leadership and the master's timers; events to frameworks; and the simple scheduler
+ * calls that reach agents (ACKNOWLEDGE, SHUTDOWN, MESSAGE). The rest works on this state:
+ * master-frameworks.ts (SUBSCRIBE, failover, removal), master-offers.ts (accounting, allocation, offers,
+ * DECLINE/REVIVE/SUPPRESS), launch.ts (ACCEPT), reconcile.ts (RECONCILE, KILL), agents.ts (MasterPort).
  *
  * Invariants:
  *   - An offer is in `offers` exactly while its framework holds it; its resources count as offered on its agent.
@@ -13,16 +15,15 @@
  *   - An agent id is in at most one of `agents`, `recoveringAgents`, `unreachableAgents`; the shared registry
  *     (registry.ts) is updated by the leader on every admission, removal and unreachable marking.
  */
-import {randomUUID} from 'node:crypto'
 import type {ServerResponse} from 'node:http'
 import type {AgentPort} from './link.js'
 import type {AgentInfo, ContentType, ExecutorInfo, MasterInfo, Offer, Resource, SchedulerCall, SchedulerEvent, TaskState, TaskStatus} from '../lib/mesos/types.js'
 import {TERMINAL_STATES} from '../lib/mesos/types.js'
-import {Allocator, refuseMs, type AllocFramework} from './allocator.js'
-import {EventStream, frameworkIdFor, isMultiRole, offerRole, type FrameworkRec, type TaskRec} from './frameworks.js'
+import {Allocator} from './allocator.js'
+import type {FrameworkRec, TaskRec} from './frameworks.js'
+import * as frameworks from './master-frameworks.js'
+import * as offers from './master-offers.js'
 import type {Registry} from './registry.js'
-import {addResources, subtractResources} from './resources.js'
-import {frameworkRoles, validateFrameworkInfo} from './validation.js'
 
 export interface MasterCoreOptions {
   masterInfo: MasterInfo
@@ -87,9 +88,8 @@ export class MasterCore {
   readonly tasks = new Map<string, Map<string, TaskRec>>()
   readonly executors = new Map<string, ExecutorRec>()
   readonly allocator = new Allocator()
-  private frameworkSeq = 0
-  private orderSeq = 0
-  private offerSeq = 0
+  /** Counters of framework ids, framework order and offer ids (master-frameworks.ts, master-offers.ts). */
+  readonly seq = {framework: 0, order: 0, offer: 0}
   agentSeq = 0
   private allocTimer: NodeJS.Timeout | undefined
   private readonly timers = new Set<NodeJS.Timeout>()
@@ -172,126 +172,55 @@ export class MasterCore {
     }
   }
 
-  // ------------------------------------------------------------------ subscription
+  // ------------------------------------------------------------------ frameworks (master-frameworks.ts)
 
   subscribe(call: SchedulerCall, res: ServerResponse, contentType: ContentType): void {
-    const sub = call.subscribe!
-    const info = sub.framework_info
-    const stream = new EventStream(res, contentType, randomUUID())
-    stream.open()
-    const refuse = (message: string): void => {
-      this.log(`refusing subscription of framework '${info.name}': ${message}`)
-      stream.send({type: 'ERROR', error: {message}})
-      stream.close()
-    }
-    const invalid = validateFrameworkInfo(info, sub.suppressed_roles ?? [])
-    if (invalid) return refuse(invalid)
-    const requested = info.id?.value
-    if (requested !== undefined && this.completedFrameworks.has(requested)) return refuse('Framework has been removed')
-    const now = Date.now() / 1000
-    let fw = requested !== undefined ? this.frameworks.get(requested) : undefined
-    // A new or disconnected framework is offered resources at once; one failing over from an open stream
-    // waits for the next allocation cycle, like Mesos (fixture 07: ~0.8 s with a 1 s interval).
-    const allocateNow = !fw?.stream
-    if (fw) {
-      if (fw.stream) {
-        const old = fw.stream
-        fw.stream = null
-        old.onClientClose = undefined
-        old.send({type: 'ERROR', error: {message: 'Framework failed over'}})
-        old.close()
-        this.log(`framework ${fw.id} failed over`)
-      }
-      if (fw.failoverTimer) clearTimeout(fw.failoverTimer)
-      fw.failoverTimer = undefined
-      this.recoverOffers(fw.id, false)
-      fw.info = {...info, id: {value: fw.id}}
-      fw.reregisteredTime = now
-      fw.reregistered = true
-    } else {
-      const id = requested ?? frameworkIdFor(this.id, this.frameworkSeq++)
-      fw = {
-        id, info: {...info, id: {value: id}}, roles: [], suppressed: new Set(), stream: null, streamId: null,
-        registeredTime: now, reregisteredTime: now, unregisteredTime: 0, completedTasks: [], order: this.orderSeq++,
-      }
-      this.frameworks.set(id, fw)
-      this.log(`framework ${id} ('${info.name}') subscribed`)
-    }
-    fw.roles = frameworkRoles(info)
-    fw.suppressed = new Set(sub.suppressed_roles ?? [])
-    fw.stream = stream
-    fw.streamId = stream.streamId
-    const rec = fw
-    stream.onClientClose = () => this.frameworkDisconnected(rec, stream)
-    stream.send({
-      type: 'SUBSCRIBED',
-      subscribed: {framework_id: {value: fw.id}, heartbeat_interval_seconds: this.opts.heartbeatIntervalSec, master_info: this.info},
-    })
-    stream.startHeartbeats(this.opts.heartbeatIntervalSec)
-    if (allocateNow) this.scheduleAllocation(0)
-  }
-
-  private frameworkDisconnected(fw: FrameworkRec, stream: EventStream): void {
-    if (fw.stream !== stream) return
-    fw.stream = null
-    this.recoverOffers(fw.id, false)
-    const requested = Math.max(0, (fw.info.failover_timeout ?? 0) * 1000)
-    const ms = Math.min(requested, this.opts.failoverCapMs ?? Infinity)
-    this.log(`framework ${fw.id} disconnected; removing it in ${ms} ms unless it re-subscribes`)
-    fw.failoverTimer = this.timer(ms, () => this.removeFramework(fw.id, 'failover timeout elapsed'))
+    frameworks.subscribe(this, call, res, contentType)
   }
 
   removeFramework(id: string, why: string): void {
-    const fw = this.frameworks.get(id)
-    if (!fw) return
-    this.log(`removing framework ${id}: ${why}`)
-    this.clearTimer(fw.failoverTimer)
-    const s = fw.stream
-    fw.stream = null
-    if (s) {
-      s.onClientClose = undefined
-      s.close()
-    }
-    this.recoverOffers(id, false)
-    for (const a of this.agents.values()) if (a.connected) a.port.shutdownFramework(id)
-    for (const rec of this.tasks.get(id)?.values() ?? []) {
-      if (!isTerminal(rec.state)) {
-        rec.state = 'TASK_KILLED'
-        rec.latestState = 'TASK_KILLED'
-        rec.statuses.push({task_id: rec.task.task_id, state: 'TASK_KILLED', timestamp: Date.now() / 1000})
-      }
-      fw.completedTasks.push(rec)
-    }
-    this.tasks.delete(id)
-    for (const [k, e] of this.executors) if (e.frameworkId === id) this.executors.delete(k)
-    this.allocator.clearFilters(id)
-    fw.unregisteredTime = Date.now() / 1000
-    this.frameworks.delete(id)
-    this.completedFrameworks.set(id, fw)
+    frameworks.removeFramework(this, id, why)
   }
 
-  // ------------------------------------------------------------------ offers and allocation
+  // ------------------------------------------------------------------ offers and allocation (master-offers.ts)
 
   /** Drops a framework's offers (resources go back to the pool), optionally sending RESCIND. */
   recoverOffers(frameworkId: string, rescind: boolean): void {
-    for (const [id, o] of this.offers) if (o.frameworkId === frameworkId) this.removeOffer(id, rescind)
+    offers.recoverOffers(this, frameworkId, rescind)
   }
-
   removeOffer(offerId: string, rescind: boolean): OfferRec | undefined {
-    const o = this.offers.get(offerId)
-    if (!o) return undefined
-    this.offers.delete(offerId)
-    if (rescind) this.sendTo(o.frameworkId, {type: 'RESCIND', rescind: {offer_id: {value: offerId}}})
-    return o
+    return offers.removeOffer(this, offerId, rescind)
   }
-
-  /**
-   * Unused offered resources go back with a filter (DECLINE, and the leftover of ACCEPT). Like Mesos, they are
-   * offered again by the first allocation cycle after the filter expired (fixture 04: refuse 5 s → ~5.0-5.1 s).
-   */
+  /** Unused offered resources go back with a refuse filter (DECLINE, and the leftover of ACCEPT). */
   declineResources(frameworkId: string, agentId: string, resources: Resource[], refuseSeconds: number | undefined): void {
-    const ms = refuseMs(refuseSeconds, this.opts.defaultRefuseSeconds)
-    this.allocator.addFilter(frameworkId, agentId, resources, ms, Date.now())
+    offers.declineResources(this, frameworkId, agentId, resources, refuseSeconds)
+  }
+  usedOn(agentId: string): Resource[] {
+    return offers.usedOn(this, agentId)
+  }
+  usedBy(frameworkId: string): Resource[] {
+    return offers.usedBy(this, frameworkId)
+  }
+  offeredOn(agentId: string): Resource[] {
+    return offers.offeredOn(this, agentId)
+  }
+  offeredTo(frameworkId: string): Resource[] {
+    return offers.offeredTo(this, frameworkId)
+  }
+  freeOn(agent: AgentRec): Resource[] {
+    return offers.freeOn(this, agent)
+  }
+  allocate(): void {
+    offers.allocate(this)
+  }
+  decline(fw: FrameworkRec, offerIds: {value: string}[], refuseSeconds: number | undefined): void {
+    offers.decline(this, fw, offerIds, refuseSeconds)
+  }
+  revive(fw: FrameworkRec, roles: string[] | undefined): void {
+    offers.revive(this, fw, roles)
+  }
+  suppress(fw: FrameworkRec, roles: string[] | undefined): void {
+    offers.suppress(fw, roles)
   }
 
   scheduleAllocation(ms: number): void {
@@ -303,108 +232,7 @@ export class MasterCore {
     return `${agentId}\u0000${frameworkId}\u0000${executorId}`
   }
 
-  private taskUsage(filter: (rec: TaskRec) => boolean): Resource[] {
-    let out: Resource[] = []
-    for (const m of this.tasks.values()) {
-      for (const rec of m.values()) {
-        if (!isTerminal(rec.latestState) && rec.unreachableTime === undefined && filter(rec)) out = addResources(out, rec.resources)
-      }
-    }
-    return out
-  }
-
-  usedOn(agentId: string): Resource[] {
-    let used = this.taskUsage((r) => r.agentId === agentId)
-    for (const e of this.executors.values()) if (e.agentId === agentId) used = addResources(used, e.info.resources ?? [])
-    return used
-  }
-
-  usedBy(frameworkId: string): Resource[] {
-    let used = this.taskUsage((r) => r.frameworkId === frameworkId)
-    for (const e of this.executors.values()) if (e.frameworkId === frameworkId) used = addResources(used, e.info.resources ?? [])
-    return used
-  }
-
-  offeredOn(agentId: string): Resource[] {
-    return addResources([], [...this.offers.values()].filter((o) => o.agentId === agentId).flatMap((o) => o.resources))
-  }
-
-  offeredTo(frameworkId: string): Resource[] {
-    return addResources([], [...this.offers.values()].filter((o) => o.frameworkId === frameworkId).flatMap((o) => o.resources))
-  }
-
-  freeOn(agent: AgentRec): Resource[] {
-    return subtractResources(subtractResources(agent.port.totalResources(), this.usedOn(agent.id)), this.offeredOn(agent.id))
-  }
-
-  allocate(): void {
-    if (!this.leading) return
-    const agents = [...this.agents.values()].filter((a) => a.connected).map((a) => ({id: a.id, free: this.freeOn(a)}))
-    const fws: AllocFramework[] = [...this.frameworks.values()]
-      .filter((f) => f.stream !== null)
-      .sort((a, b) => a.order - b.order)
-      .map((f) => ({id: f.id, role: offerRole(f), allocated: addResources(this.usedBy(f.id), this.offeredTo(f.id))}))
-    if (agents.length === 0 || fws.length === 0) return
-    const byFramework = new Map<string, Offer[]>()
-    for (const a of this.allocator.allocate(agents, fws, Date.now())) {
-      const offer = this.makeOffer(a.frameworkId, a.agentId, a.role, a.resources)
-      byFramework.set(a.frameworkId, [...(byFramework.get(a.frameworkId) ?? []), offer])
-    }
-    for (const [fwId, offers] of byFramework) this.sendTo(fwId, {type: 'OFFERS', offers: {offers}})
-  }
-
-  private makeOffer(frameworkId: string, agentId: string, role: string, resources: Resource[]): Offer {
-    const agent = this.agents.get(agentId)!
-    const info = agent.port.info()
-    const ep = agent.port.endpoint
-    const colon = ep.lastIndexOf(':')
-    const multi = isMultiRole(this.frameworks.get(frameworkId))
-    // Range/set resources first, then scalars in agent order: the order Mesos 1.12 shows for the default agent
-    // resources (`ports; cpus; mem; disk`), which also fixes the text of "Total resources ... available ..." errors.
-    // Like Mesos: the ids of this framework's executors running on the agent (fixture 06).
-    const executorIds = [...this.executors.values()].filter((e) => e.frameworkId === frameworkId && e.agentId === agentId).map((e) => e.info.executor_id)
-    const ordered = [...resources.filter((r) => r.type !== 'SCALAR'), ...resources.filter((r) => r.type === 'SCALAR')]
-    const res = ordered.map((r) => {
-      const c: Resource = {...(JSON.parse(JSON.stringify(r)) as Resource), role: r.role ?? '*'}
-      delete c.allocation_info
-      if (multi) c.allocation_info = {role}
-      return c
-    })
-    const offer: Offer = {
-      id: {value: `${this.id}-O${this.offerSeq++}`},
-      framework_id: {value: frameworkId},
-      agent_id: {value: agentId},
-      hostname: info.hostname,
-      url: {scheme: 'http', address: {hostname: info.hostname, ip: ep.slice(0, colon), port: Number(ep.slice(colon + 1))}, path: '/slave(1)'},
-      resources: res,
-      ...(executorIds.length > 0 ? {executor_ids: executorIds} : {}),
-      ...(multi ? {allocation_info: {role}} : {}),
-    }
-    this.offers.set(offer.id.value, {offer, frameworkId, agentId, resources: res})
-    return offer
-  }
-
-  // ------------------------------------------------------------------ simple calls
-
-  decline(fw: FrameworkRec, offerIds: {value: string}[], refuseSeconds: number | undefined): void {
-    for (const {value} of offerIds) {
-      const o = this.offers.get(value)
-      if (!o || o.frameworkId !== fw.id) continue
-      this.removeOffer(value, false)
-      this.declineResources(fw.id, o.agentId, o.resources, refuseSeconds)
-    }
-  }
-
-  revive(fw: FrameworkRec, roles: string[] | undefined): void {
-    this.allocator.clearFilters(fw.id)
-    if (!roles || roles.length === 0) fw.suppressed.clear()
-    else for (const r of roles) fw.suppressed.delete(r)
-    this.scheduleAllocation(0)
-  }
-
-  suppress(fw: FrameworkRec, roles: string[] | undefined): void {
-    for (const r of roles && roles.length > 0 ? roles : fw.roles) fw.suppressed.add(r)
-  }
+  // ------------------------------------------------------------------ tasks and calls that reach agents
 
   task(frameworkId: string, taskId: string): TaskRec | undefined {
     return this.tasks.get(frameworkId)?.get(taskId)
