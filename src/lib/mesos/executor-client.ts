@@ -7,105 +7,26 @@
  *   DISCONNECTED --checkpoint off (after having been subscribed)--> GAVE_UP ('recovery-timeout' at once)
  *   no SUBSCRIBED within MESOS_RECOVERY_TIMEOUT of the first disconnection --> GAVE_UP ('recovery-timeout')
  *   stop() --> STOPPED (no further events)
- * Invariants: an UPDATE stays in `unacked` from update() until an ACKNOWLEDGED with its uuid; a launched task
- * stays in `unackedTasks` until an ACKNOWLEDGED for it. Both are sent in every SUBSCRIBE (the agent replays them;
- * duplicates are fine). update() never throws for connectivity: an update that could not be delivered is sent
- * again (timer while connected, or in the next SUBSCRIBE).
+ * Invariants: an UPDATE stays unacknowledged from update() until an ACKNOWLEDGED with its uuid; a launched task
+ * stays unacknowledged until an ACKNOWLEDGED for it (book-keeping: executor-acks.ts). Both are sent in every
+ * SUBSCRIBE (the agent replays them; duplicates are fine). update() never throws for connectivity: an update that
+ * could not be delivered is sent again (timer while connected, or in the next SUBSCRIBE).
+ * Environment parsing lives in executor-env.ts, the HTTP plumbing shared with the scheduler in client-io.ts;
+ * both are re-exported here.
  */
 import { EventEmitter } from 'node:events'
-import { Agent } from 'undici'
 import { sleep, uniformDelay } from './backoff.js'
-import { decode, encode } from './codec.js'
-import { parseDuration } from './duration.js'
 import {
-  discard, headerValue, MesosCallError, MesosNotSubscribedError, MesosTransportError, postFollowingRedirects, readText,
-} from './http.js'
-import { decodeRecordStream } from './recordio.js'
-import type { LogFn } from './scheduler-client.js'
-import {
-  CONTENT_JSON, CONTENT_PROTOBUF, type ContentType, type ExecutorCall, type ExecutorEvent, type ExecutorUpdate,
-  type TaskInfo, type TaskStatus,
-} from './types.js'
+  decodeEvents, emitSafe, errText, newCallAgent, newStreamAgent, openSubscription, postCall, type LogFn,
+} from './client-io.js'
+import { encode } from './codec.js'
+import { AckLedger } from './executor-acks.js'
+import type { ExecutorEnv } from './executor-env.js'
+import { MesosCallError, MesosNotSubscribedError, MesosTransportError } from './http.js'
+import { CONTENT_JSON, type ContentType, type ExecutorCall, type ExecutorEvent, type ExecutorUpdate, type TaskStatus } from './types.js'
 import { uuidBase64 } from './uuid.js'
 
-export class ExecutorEnvError extends Error {
-  readonly variable: string
-  constructor(variable: string, problem: string) {
-    super(`executor environment: ${variable} ${problem}`)
-    this.name = 'ExecutorEnvError'
-    this.variable = variable
-  }
-}
-
-export interface ExecutorEnv {
-  agentEndpoint: string
-  frameworkId: string
-  executorId: string
-  sandbox: string
-  checkpoint: boolean
-  recoveryTimeoutMs: number
-  subscriptionBackoffMaxMs: number
-  shutdownGracePeriodMs: number
-  agentId?: string
-  authToken?: string
-}
-
-const ENDPOINT_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):([0-9]{1,5})$/
-
-function checkEndpoint(variable: string, value: string): string {
-  const m = ENDPOINT_RE.exec(value)
-  const port = m ? Number(m[2]) : 0
-  if (!m || port < 1 || port > 65535) throw new ExecutorEnvError(variable, `is not ip:port: ${JSON.stringify(value)}`)
-  return value
-}
-
-/** Read the variables the Mesos agent sets for an executor (see mesos-v1-api.md §4.4). */
-export function readExecutorEnv(env: NodeJS.ProcessEnv = process.env): ExecutorEnv {
-  const get = (name: string): string | undefined => {
-    const v = env[name]
-    return v === undefined || v === '' ? undefined : v
-  }
-  const required = (name: string): string => {
-    const v = get(name)
-    if (v === undefined) throw new ExecutorEnvError(name, 'is not set (is this process running as a Mesos executor?)')
-    return v
-  }
-  const duration = (name: string, dflt: string): number => {
-    const v = get(name) ?? dflt
-    try {
-      return parseDuration(v)
-    } catch (err) {
-      throw new ExecutorEnvError(name, `is not a duration: ${(err as Error).message}`)
-    }
-  }
-  let agentEndpoint: string
-  const endpoint = get('MESOS_AGENT_ENDPOINT')
-  if (endpoint !== undefined) agentEndpoint = checkEndpoint('MESOS_AGENT_ENDPOINT', endpoint)
-  else {
-    const pid = get('MESOS_SLAVE_PID')
-    if (pid === undefined) throw new ExecutorEnvError('MESOS_AGENT_ENDPOINT', 'is not set (nor MESOS_SLAVE_PID)')
-    const at = pid.lastIndexOf('@')
-    if (at < 0) throw new ExecutorEnvError('MESOS_SLAVE_PID', `is not a libprocess pid (id@ip:port): ${JSON.stringify(pid)}`)
-    agentEndpoint = checkEndpoint('MESOS_SLAVE_PID', pid.slice(at + 1))
-  }
-  const frameworkId = required('MESOS_FRAMEWORK_ID')
-  const executorId = required('MESOS_EXECUTOR_ID')
-  const sandbox = get('MESOS_SANDBOX') ?? get('MESOS_DIRECTORY')
-  if (sandbox === undefined) throw new ExecutorEnvError('MESOS_SANDBOX', 'is not set (nor MESOS_DIRECTORY)')
-  const cp = get('MESOS_CHECKPOINT')
-  if (cp !== undefined && cp !== '1' && cp !== '0') throw new ExecutorEnvError('MESOS_CHECKPOINT', `must be "1" or "0", got ${JSON.stringify(cp)}`)
-  const agentId = get('MESOS_SLAVE_ID') ?? get('MESOS_AGENT_ID')
-  const authToken = get('MESOS_EXECUTOR_AUTHENTICATION_TOKEN')
-  return {
-    agentEndpoint, frameworkId, executorId, sandbox,
-    checkpoint: cp === '1',
-    recoveryTimeoutMs: duration('MESOS_RECOVERY_TIMEOUT', '15mins'),
-    subscriptionBackoffMaxMs: duration('MESOS_SUBSCRIPTION_BACKOFF_MAX', '2secs'),
-    shutdownGracePeriodMs: duration('MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD', '5secs'),
-    ...(agentId !== undefined ? { agentId } : {}),
-    ...(authToken !== undefined ? { authToken } : {}),
-  }
-}
+export { ExecutorEnvError, readExecutorEnv, type ExecutorEnv } from './executor-env.js'
 
 export interface ExecutorClientOptions {
   contentType?: ContentType
@@ -121,10 +42,6 @@ interface Session { gen: number; ac: AbortController; reason?: string }
 
 type UpdateInput = Omit<TaskStatus, 'uuid' | 'source' | 'timestamp'> & { timestamp?: number }
 
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-
 export class ExecutorClient extends EventEmitter {
   private readonly env: ExecutorEnv
   private readonly url: URL
@@ -134,11 +51,9 @@ export class ExecutorClient extends EventEmitter {
   private readonly requestTimeoutMs: number
   private readonly resendDelayMs: number
   private readonly headers: Record<string, string>
-  private readonly callAgent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 4_000 })
+  private readonly callAgent = newCallAgent()
   private readonly stopAc = new AbortController()
-  private readonly unacked = new Map<string, ExecutorUpdate>()
-  private readonly delivered = new Set<string>()
-  private readonly unackedTasks = new Map<string, TaskInfo>()
+  private readonly acks = new AckLedger()
   private running = false
   private gen = 0
   private session: Session | undefined
@@ -166,10 +81,10 @@ export class ExecutorClient extends EventEmitter {
     return this.live !== undefined
   }
   get unacknowledgedUpdates(): number {
-    return this.unacked.size
+    return this.acks.updateCount
   }
   get unacknowledgedTasks(): number {
-    return this.unackedTasks.size
+    return this.acks.taskCount
   }
 
   start(): void {
@@ -190,11 +105,7 @@ export class ExecutorClient extends EventEmitter {
   }
 
   private emitSafe(event: string, payload?: unknown): void {
-    try {
-      this.emit(event, payload)
-    } catch (err) {
-      this.log('error', `an executor '${event}' listener threw`, { error: errText(err) })
-    }
+    emitSafe(this, this.log, 'an executor', event, payload)
   }
 
   private giveUp(reason: string): void {
@@ -237,33 +148,19 @@ export class ExecutorClient extends EventEmitter {
   private async attempt(): Promise<string> {
     const s: Session = { gen: ++this.gen, ac: new AbortController() }
     this.session = s
-    const call: ExecutorCall = {
-      ...this.baseCall('SUBSCRIBE'),
-      subscribe: { unacknowledged_tasks: [...this.unackedTasks.values()], unacknowledged_updates: [...this.unacked.values()] },
-    }
-    const sentUuids = [...this.unacked.keys()]
-    const dispatcher = new Agent({ connect: { timeout: 10_000 }, bodyTimeout: 0, headersTimeout: this.requestTimeoutMs })
+    const { subscribe, uuids: sentUuids } = this.acks.subscribePayload()
+    const call: ExecutorCall = { ...this.baseCall('SUBSCRIBE'), subscribe }
+    const dispatcher = newStreamAgent(this.requestTimeoutMs)
     try {
-      const res = await postFollowingRedirects({
+      const opened = await openSubscription({
         url: this.url, body: encode('executor.Call', call, this.contentType), contentType: this.contentType,
-        accept: this.contentType, headers: this.headers, dispatcher, signal: s.ac.signal,
-        headersTimeoutMs: this.requestTimeoutMs, bodyTimeoutMs: 0, maxRedirects: 0,
+        headers: this.headers, dispatcher, signal: s.ac.signal, requestTimeoutMs: this.requestTimeoutMs, maxRedirects: 0,
       })
-      if (res.status !== 200) {
-        const body = await readText(res.body)
-        return `SUBSCRIBE answered HTTP ${res.status}${body ? `: ${body}` : ''}`
-      }
-      const rct = headerValue(res.headers, 'content-type') ?? ''
-      const type: ContentType = rct.startsWith(CONTENT_PROTOBUF) ? CONTENT_PROTOBUF : rct.startsWith(CONTENT_JSON) ? CONTENT_JSON : this.contentType
-      for await (const rec of decodeRecordStream(res.body)) {
+      if (!opened.ok) return opened.reason
+      for await (const d of decodeEvents<ExecutorEvent>(opened.body, 'executor.Event', opened.type)) {
         if (s.gen !== this.gen || s.ac.signal.aborted || !this.running) break
-        let ev: ExecutorEvent
-        try {
-          ev = decode<ExecutorEvent>('executor.Event', rec, type)
-        } catch (err) {
-          return `undecodable event on the executor stream: ${errText(err)}`
-        }
-        if (this.handle(s, ev, sentUuids)) return `ERROR event: ${ev.error?.message ?? ''}`
+        if ('error' in d) return `undecodable event on the executor stream: ${d.error}`
+        if (this.handle(s, d.event, sentUuids)) return `ERROR event: ${d.event.error?.message ?? ''}`
       }
       return s.reason ?? 'executor stream closed by the agent'
     } catch (err) {
@@ -280,39 +177,21 @@ export class ExecutorClient extends EventEmitter {
 
   /** Book-keeping for one event, then emit it; returns true when the stream must be dropped. */
   private handle(s: Session, ev: ExecutorEvent, sentUuids: string[]): boolean {
-    switch (ev.type) {
-      case 'SUBSCRIBED': {
-        const reconnect = this.everSubscribed
-        this.everSubscribed = true
-        this.live = s
-        for (const u of sentUuids) this.delivered.add(u) // the agent replays what SUBSCRIBE carried
-        clearTimeout(this.recoveryTimer)
-        this.disconnectedAt = undefined
-        this.log('info', `executor ${this.env.executorId} subscribed${reconnect ? ' again' : ''}`)
-        this.emitSafe('subscribed', ev.subscribed)
-        this.emitSafe('event', ev)
-        if (reconnect) this.emitSafe('reconnected')
-        this.scheduleResend()
-        return false
-      }
-      case 'LAUNCH':
-        if (ev.launch?.task) this.unackedTasks.set(ev.launch.task.task_id.value, ev.launch.task)
-        break
-      case 'LAUNCH_GROUP': {
-        const group = (ev as { launch_group?: { task_group?: { tasks?: TaskInfo[] } } }).launch_group
-        for (const t of group?.task_group?.tasks ?? []) this.unackedTasks.set(t.task_id.value, t)
-        break
-      }
-      case 'ACKNOWLEDGED':
-        if (ev.acknowledged) {
-          this.unacked.delete(ev.acknowledged.uuid)
-          this.delivered.delete(ev.acknowledged.uuid)
-          this.unackedTasks.delete(ev.acknowledged.task_id.value)
-        }
-        break
-      default:
-        break
+    if (ev.type === 'SUBSCRIBED') {
+      const reconnect = this.everSubscribed
+      this.everSubscribed = true
+      this.live = s
+      this.acks.markDelivered(sentUuids) // the agent replays what SUBSCRIBE carried
+      clearTimeout(this.recoveryTimer)
+      this.disconnectedAt = undefined
+      this.log('info', `executor ${this.env.executorId} subscribed${reconnect ? ' again' : ''}`)
+      this.emitSafe('subscribed', ev.subscribed)
+      this.emitSafe('event', ev)
+      if (reconnect) this.emitSafe('reconnected')
+      this.scheduleResend()
+      return false
     }
+    this.acks.observe(ev)
     this.emitSafe('event', ev)
     if (ev.type === 'ERROR') {
       s.reason = `ERROR event: ${ev.error?.message ?? ''}`
@@ -321,27 +200,24 @@ export class ExecutorClient extends EventEmitter {
     return false
   }
 
-  private async post(call: ExecutorCall): Promise<void> {
-    const res = await postFollowingRedirects({
-      url: this.url, body: encode('executor.Call', call, this.contentType), contentType: this.contentType,
-      accept: this.contentType, headers: this.headers, dispatcher: this.callAgent,
+  private post(call: ExecutorCall): Promise<void> {
+    return postCall({
+      call: call.type, url: this.url, body: encode('executor.Call', call, this.contentType), contentType: this.contentType,
+      headers: this.headers, dispatcher: this.callAgent, timeoutMs: this.requestTimeoutMs, maxRedirects: 0,
       signal: AbortSignal.any([this.stopAc.signal, AbortSignal.timeout(this.requestTimeoutMs)]),
-      headersTimeoutMs: this.requestTimeoutMs, bodyTimeoutMs: this.requestTimeoutMs, maxRedirects: 0,
     })
-    if (res.status === 202 || res.status === 200) return discard(res.body)
-    throw new MesosCallError(call.type, res.status, await readText(res.body))
   }
 
   /** Send every update not yet delivered on the current subscription; failures re-arm the timer. */
   private scheduleResend(delay = 0): void {
     if (this.resendTimer || !this.live) return
-    const pending = [...this.unacked.keys()].filter((u) => !this.delivered.has(u))
+    const pending = this.acks.undelivered()
     if (pending.length === 0) return
     this.resendTimer = setTimeout(() => {
       this.resendTimer = undefined
       for (const u of pending) {
-        const upd = this.unacked.get(u)
-        if (upd && !this.delivered.has(u)) void this.deliver(u, upd)
+        const upd = this.acks.undeliveredUpdate(u)
+        if (upd) void this.deliver(u, upd)
       }
     }, delay)
   }
@@ -350,12 +226,12 @@ export class ExecutorClient extends EventEmitter {
     if (!this.live) return // goes out with the next SUBSCRIBE
     try {
       await this.post({ ...this.baseCall('UPDATE'), update: upd })
-      this.delivered.add(uuid)
+      this.acks.markDelivered([uuid])
     } catch (err) {
       const transient = err instanceof MesosTransportError ||
         (err instanceof MesosCallError && (err.status === 403 || err.status >= 500))
       if (!transient) {
-        this.unacked.delete(uuid)
+        this.acks.forget(uuid)
         throw err
       }
       this.log('warn', `UPDATE ${upd.status.state} for ${upd.status.task_id.value} not delivered (${errText(err)}); will resend`)
@@ -377,7 +253,7 @@ export class ExecutorClient extends EventEmitter {
       timestamp: status.timestamp ?? Date.now() / 1000,
     }
     const upd: ExecutorUpdate = { status: full }
-    this.unacked.set(uuid, upd)
+    this.acks.track(uuid, upd)
     await this.deliver(uuid, upd)
     return uuid
   }

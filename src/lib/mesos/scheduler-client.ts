@@ -14,25 +14,26 @@
  * Invariants: each attempt has a generation; only records of the current generation reach listeners (the
  * old stream's ERROR "Framework failed over" never does). Calls use their own undici Agent (never the
  * stream's connection) and carry the current Mesos-Stream-Id; SUBSCRIBE never does.
+ * Pieces: call builders (scheduler-calls.ts, the base class), session record + heartbeat watchdog
+ * (scheduler-session.ts), retrying calls (call-retry.ts), HTTP plumbing shared with the executor (client-io.ts).
  */
-import { EventEmitter } from 'node:events'
-import { Agent } from 'undici'
 import { Backoff, sleep } from './backoff.js'
-import { decode, encode } from './codec.js'
+import { postCallWithRetry } from './call-retry.js'
+import {
+  decodeEvents, emitSafe, errText, newCallAgent, newStreamAgent, openSubscription, type LogFn,
+} from './client-io.js'
+import { encode } from './codec.js'
 import type { DetectedMaster, MasterDetector } from './detector.js'
+import { MesosNotSubscribedError } from './http.js'
+import { SchedulerCalls, subscribeCall, withFrameworkId } from './scheduler-calls.js'
 import {
-  discard, headerValue, MesosCallError, MesosNotSubscribedError, MesosTransportError, postFollowingRedirects, readText,
-} from './http.js'
-import { masterBaseUrl } from './master-address.js'
-import { decodeRecordStream } from './recordio.js'
-import {
-  CONTENT_JSON, CONTENT_PROTOBUF, type AgentID, type ContentType, type ExecutorID, type Filters, type FrameworkInfo,
-  type KillPolicy, type MasterInfo, type OfferID, type OfferOperation, type SchedulerCall, type SchedulerEvent, type TaskID,
-} from './types.js'
+  abortSession, armHeartbeatWatchdog, masterFromUrl, sameMaster, schedulerUrl, type Session, type SubscribedInfo,
+} from './scheduler-session.js'
+import { CONTENT_JSON, type ContentType, type FrameworkInfo, type SchedulerCall, type SchedulerEvent } from './types.js'
 
 export { MesosCallError, MesosNotSubscribedError } from './http.js'
-
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: object) => void
+export type { LogFn } from './client-io.js'
+export { schedulerUrl, type SubscribedInfo } from './scheduler-session.js'
 
 export interface SchedulerClientOptions {
   detector: MasterDetector
@@ -48,50 +49,11 @@ export interface SchedulerClientOptions {
   log?: LogFn
 }
 
-export interface SubscribedInfo {
-  frameworkId: string
-  masterInfo?: MasterInfo
-  streamId: string
-  master: DetectedMaster
-  heartbeatIntervalSec: number
-}
-
-interface Session {
-  gen: number
-  ac: AbortController
-  detected?: DetectedMaster
-  url?: URL
-  streamId?: string
-  subscribed: boolean
-  abortReason?: string
-  watchdog?: NodeJS.Timeout
-}
-
 const DEFAULT_HEARTBEAT_SEC = 15
 const LEADER_WAIT_MS = 30_000
 const REMOVED_RE = /framework has been removed/i
-const RETRYABLE_STATUS = new Set([502, 503, 504])
 
-export function schedulerUrl(m: DetectedMaster): URL {
-  return new URL(`${masterBaseUrl(m)}/api/v1/scheduler`)
-}
-function masterFromUrl(url: URL, info?: MasterInfo): DetectedMaster {
-  const scheme = url.protocol === 'https:' ? 'https' : 'http'
-  const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port, scheme, ...(info ? { info } : {}) }
-}
-function sameMaster(a: DetectedMaster, b: DetectedMaster): boolean {
-  return a.host === b.host && a.port === b.port && a.scheme === b.scheme
-}
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-/** Drop undefined-valued keys (clean JSON, no empty protobuf sub-messages). */
-function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
-}
-
-export class SchedulerClient extends EventEmitter {
+export class SchedulerClient extends SchedulerCalls {
   private readonly detector: MasterDetector
   private readonly frameworkInfo: FrameworkInfo
   private readonly contentType: ContentType
@@ -104,7 +66,7 @@ export class SchedulerClient extends EventEmitter {
   private readonly random: () => number
   private readonly authHeaders: Record<string, string>
   private readonly log: LogFn
-  private readonly callAgent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 4_000 })
+  private readonly callAgent = newCallAgent()
   private readonly stopAc = new AbortController()
   private running = false
   private fatal = false
@@ -173,23 +135,14 @@ export class SchedulerClient extends EventEmitter {
     this.detector.off('leader', this.onLeader)
     this.stopAc.abort(new Error('scheduler client stopped'))
     this.wake?.abort()
-    if (this.session) this.abortSession(this.session, 'scheduler client stopped')
+    if (this.session) abortSession(this.session, 'scheduler client stopped')
     this.live = undefined
     await this.loopDone
     await this.callAgent.destroy().catch(() => {})
   }
 
   private emitSafe(event: string, payload: unknown): void {
-    try {
-      this.emit(event, payload)
-    } catch (err) {
-      this.log('error', `a '${event}' listener threw`, { error: errText(err) })
-    }
-  }
-
-  private abortSession(s: Session, reason: string): void {
-    s.abortReason ??= reason
-    s.ac.abort(new Error(reason))
+    emitSafe(this, this.log, 'a', event, payload)
   }
 
   /** A new leader: drop the stream (if it is on another master) and re-subscribe at once. `null` (no leader
@@ -204,7 +157,7 @@ export class SchedulerClient extends EventEmitter {
     }
     this.log('info', `leading master changed to ${m.host}:${m.port}; re-subscribing`)
     this.skipBackoff = true
-    this.abortSession(s, `leading master changed to ${m.host}:${m.port}`)
+    abortSession(s, `leading master changed to ${m.host}:${m.port}`)
   }
 
   private async loop(): Promise<void> {
@@ -236,28 +189,21 @@ export class SchedulerClient extends EventEmitter {
     } catch (err) {
       return `the leading master's address ${s.detected.host}:${s.detected.port} is not usable: ${errText(err)}`
     }
-    const framework_info: FrameworkInfo = { ...this.frameworkInfo, ...(this.fid ? { id: { value: this.fid } } : {}) }
-    const call: SchedulerCall = compact({ type: 'SUBSCRIBE' as const, framework_id: framework_info.id, subscribe: { framework_info } })
-    const dispatcher = new Agent({ connect: { timeout: 10_000 }, bodyTimeout: 0, headersTimeout: this.requestTimeoutMs })
+    const dispatcher = newStreamAgent(this.requestTimeoutMs)
     try {
-      const res = await postFollowingRedirects({
-        url: s.url, body: encode('scheduler.Call', call, this.contentType), contentType: this.contentType,
-        accept: this.contentType, headers: this.authHeaders, dispatcher, signal: s.ac.signal,
-        headersTimeoutMs: this.requestTimeoutMs, bodyTimeoutMs: 0, maxRedirects: this.maxRedirects,
+      const opened = await openSubscription({
+        url: s.url, body: encode('scheduler.Call', subscribeCall(this.frameworkInfo, this.fid), this.contentType),
+        contentType: this.contentType, headers: this.authHeaders, dispatcher, signal: s.ac.signal,
+        requestTimeoutMs: this.requestTimeoutMs, maxRedirects: this.maxRedirects, hostInReason: true,
         onRedirect: (from, to) => {
           this.log('info', `SUBSCRIBE redirected from ${from.host} to ${to.host}`)
           s.url = to
         },
       })
-      if (res.status !== 200) {
-        const body = await readText(res.body)
-        return `SUBSCRIBE to ${s.url.host} answered HTTP ${res.status}${body ? `: ${body}` : ''}`
-      }
-      s.streamId = headerValue(res.headers, 'mesos-stream-id')
-      const rct = headerValue(res.headers, 'content-type') ?? ''
-      const streamType: ContentType = rct.startsWith(CONTENT_PROTOBUF) ? CONTENT_PROTOBUF : rct.startsWith(CONTENT_JSON) ? CONTENT_JSON : this.contentType
-      this.armWatchdog(s, DEFAULT_HEARTBEAT_SEC)
-      s.abortReason ??= await this.readStream(s, res.body, streamType)
+      if (!opened.ok) return opened.reason
+      s.streamId = opened.streamId
+      armHeartbeatWatchdog(s, DEFAULT_HEARTBEAT_SEC, this.missLimit)
+      s.abortReason ??= await this.readStream(s, opened.body, opened.type)
       return s.abortReason
     } catch (err) {
       s.abortReason ??= s.subscribed ? `subscription stream failed: ${errText(err)}` : errText(err)
@@ -275,15 +221,13 @@ export class SchedulerClient extends EventEmitter {
 
   private async readStream(s: Session, body: AsyncIterable<Uint8Array>, type: ContentType): Promise<string> {
     let interval = DEFAULT_HEARTBEAT_SEC
-    for await (const rec of decodeRecordStream(body)) {
+    for await (const d of decodeEvents<SchedulerEvent>(body, 'scheduler.Event', type)) {
       if (s.gen !== this.gen || s.ac.signal.aborted || !this.running) return s.abortReason ?? 'superseded'
-      let ev: SchedulerEvent
-      try {
-        ev = decode<SchedulerEvent>('scheduler.Event', rec, type)
-      } catch (err) {
-        s.abortReason = `undecodable event on the subscription stream: ${errText(err)}`
+      if ('error' in d) {
+        s.abortReason = `undecodable event on the subscription stream: ${d.error}`
         return s.abortReason
       }
+      const ev = d.event
       if (ev.type === 'SUBSCRIBED' && ev.subscribed) {
         const sub = ev.subscribed
         interval = sub.heartbeat_interval_seconds && sub.heartbeat_interval_seconds > 0 ? sub.heartbeat_interval_seconds : DEFAULT_HEARTBEAT_SEC
@@ -292,7 +236,7 @@ export class SchedulerClient extends EventEmitter {
         s.subscribed = true
         this.live = s
         this.backoff.reset()
-        this.armWatchdog(s, interval)
+        armHeartbeatWatchdog(s, interval, this.missLimit)
         const info: SubscribedInfo = {
           frameworkId: this.fid, streamId: s.streamId ?? '', heartbeatIntervalSec: interval,
           master: masterFromUrl(s.url!, sub.master_info), ...(sub.master_info ? { masterInfo: sub.master_info } : {}),
@@ -302,7 +246,7 @@ export class SchedulerClient extends EventEmitter {
         this.emitSafe('event', ev)
         continue
       }
-      this.armWatchdog(s, interval)
+      armHeartbeatWatchdog(s, interval, this.missLimit)
       this.emitSafe('event', ev)
       if (ev.type === 'ERROR') {
         const message = ev.error?.message ?? ''
@@ -320,81 +264,19 @@ export class SchedulerClient extends EventEmitter {
     return s.abortReason ?? 'subscription stream closed by the master'
   }
 
-  private armWatchdog(s: Session, intervalSec: number): void {
-    clearTimeout(s.watchdog)
-    // Clamped: setTimeout fires at once for delays over 2^31-1 ms (a huge heartbeat interval must not loop).
-    const ms = Math.min(2 ** 31 - 1, Math.max(1, Math.round(this.missLimit * intervalSec * 1000)))
-    s.watchdog = setTimeout(() => this.abortSession(s, `no event for ${ms} ms (${this.missLimit} heartbeats missed)`), ms)
-  }
-
   /** Send a non-SUBSCRIBE call (framework_id and Mesos-Stream-Id added). 4xx: MesosCallError, no retry. */
   async call(c: Omit<SchedulerCall, 'framework_id'>): Promise<void> {
     const type = c.type
     if (!this.running || !this.live || !this.fid) throw new MesosNotSubscribedError(type, 'the scheduler is not subscribed')
-    const { type: _t, ...rest } = compact(c)
-    const full: SchedulerCall = { type, framework_id: { value: this.fid }, ...rest }
-    const body = encode('scheduler.Call', full, this.contentType)
-    const deadline = Date.now() + this.requestTimeoutMs
-    const backoff = new Backoff({ minMs: Math.min(this.backoffMinMs, 250), maxMs: this.backoffMaxMs, random: this.random })
-    let last: Error = new MesosNotSubscribedError(type, 'the scheduler is not subscribed')
-    for (;;) {
-      const s = this.live
-      const remaining = deadline - Date.now()
-      if (remaining <= 0 || this.stopAc.signal.aborted) throw last
-      if (s?.url) {
-        let res: Awaited<ReturnType<typeof postFollowingRedirects>> | undefined
-        try {
-          res = await postFollowingRedirects({
-            url: s.url, body, contentType: this.contentType, accept: this.contentType, dispatcher: this.callAgent,
-            headers: { ...this.authHeaders, ...(s.streamId ? { 'mesos-stream-id': s.streamId } : {}) },
-            signal: AbortSignal.any([this.stopAc.signal, AbortSignal.timeout(remaining)]),
-            headersTimeoutMs: remaining, bodyTimeoutMs: remaining, maxRedirects: this.maxRedirects,
-          })
-        } catch (err) {
-          if (!(err instanceof MesosTransportError)) throw err // e.g. a redirect loop: not transient
-          last = err
-        }
-        if (res) {
-          if (res.status === 200 || res.status === 202) return void (await discard(res.body))
-          last = new MesosCallError(type, res.status, await readText(res.body))
-          if (!RETRYABLE_STATUS.has(res.status)) throw last
-        }
-      } else {
-        last = new MesosNotSubscribedError(type, 'the subscription is being re-established')
-      }
-      const wait = Math.min(backoff.next(), deadline - Date.now())
-      this.log('debug', `${type} failed (${last.message}); retrying in ${wait} ms`)
-      if (wait > 0 && !(await sleep(wait, this.stopAc.signal))) throw last
-    }
+    await postCallWithRetry({
+      type, body: encode('scheduler.Call', withFrameworkId(c, this.fid), this.contentType), contentType: this.contentType,
+      headers: this.authHeaders, dispatcher: this.callAgent, maxRedirects: this.maxRedirects, timeoutMs: this.requestTimeoutMs,
+      backoff: new Backoff({ minMs: Math.min(this.backoffMinMs, 250), maxMs: this.backoffMaxMs, random: this.random }),
+      stop: this.stopAc.signal, initial: new MesosNotSubscribedError(type, 'the scheduler is not subscribed'), log: this.log,
+      target: () => (this.live?.url ? { url: this.live.url, streamId: this.live.streamId } : undefined),
+    })
   }
 
-  accept(offerIds: OfferID[], operations: OfferOperation[], filters?: Filters): Promise<void> {
-    return this.call({ type: 'ACCEPT', accept: compact({ offer_ids: offerIds, operations, filters }) })
-  }
-  decline(offerIds: OfferID[], filters?: Filters): Promise<void> {
-    return this.call({ type: 'DECLINE', decline: compact({ offer_ids: offerIds, filters }) })
-  }
-  revive(roles?: string[]): Promise<void> {
-    return this.call({ type: 'REVIVE', ...(roles ? { revive: { roles } } : {}) })
-  }
-  suppress(roles?: string[]): Promise<void> {
-    return this.call({ type: 'SUPPRESS', ...(roles ? { suppress: { roles } } : {}) })
-  }
-  kill(taskId: TaskID, agentId?: AgentID, killPolicy?: KillPolicy): Promise<void> {
-    return this.call({ type: 'KILL', kill: compact({ task_id: taskId, agent_id: agentId, kill_policy: killPolicy }) })
-  }
-  shutdown(executorId: ExecutorID, agentId: AgentID): Promise<void> {
-    return this.call({ type: 'SHUTDOWN', shutdown: { executor_id: executorId, agent_id: agentId } })
-  }
-  acknowledge(agentId: AgentID, taskId: TaskID, uuid: string): Promise<void> {
-    return this.call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: agentId, task_id: taskId, uuid } })
-  }
-  reconcile(tasks: { task_id: TaskID; agent_id?: AgentID }[]): Promise<void> {
-    return this.call({ type: 'RECONCILE', reconcile: { tasks: tasks.map((t) => compact(t)) } })
-  }
-  message(agentId: AgentID, executorId: ExecutorID, data: string): Promise<void> {
-    return this.call({ type: 'MESSAGE', message: { agent_id: agentId, executor_id: executorId, data } })
-  }
   /** TEARDOWN: the master removes the framework and closes the stream; the client stops afterwards. */
   async teardown(): Promise<void> {
     this.tearingDown = true // the stream closes before the 202 arrives; do not re-subscribe
