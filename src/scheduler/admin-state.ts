@@ -21,6 +21,7 @@ export class AdminState {
   private driver: SchedulerDriver | null = null
   private election: LeaderElection | null = null
   private probes: MemberProbe[] = []
+  private probesSeq = 0
   private readonly steps: ReseedStepLog = {}
 
   constructor(private readonly opts: {failoverTimeoutSec: number}, private readonly log: Logger) {}
@@ -35,7 +36,11 @@ export class AdminState {
   }
 
   private observe(ev: SchedulerEvent): void {
-    if (ev.type === 'HealthObserved') this.probes = ev.probes
+    // Overlapping checks answer out of order: keep the answer of the newest request.
+    if (ev.type === 'HealthObserved' && (ev.seq === undefined || ev.seq >= this.probesSeq)) {
+      this.probes = ev.probes
+      this.probesSeq = ev.seq ?? this.probesSeq
+    }
     if (ev.type === 'FrameworkMessage') {
       const m = decodeFrameworkMessage(ev.data)
       if (m?.type === 'reseed-progress') {

@@ -83,11 +83,13 @@ export class SchedulerDriver extends EventEmitter {
       this.deps.log.error('scheduler core failed on an event; event dropped', {event: event.type, error: (err as Error).stack})
       return
     }
+    // Every stepped event is announced, also those that change nothing (e.g. a steady health answer the
+    // admin API shows): announcing only events with actions left /members showing a stale probe.
+    this.emit('stepped', event)
     if (actions.length === 0) return
     this.queue = this.queue.then(() => this.perform(actions)).catch((err: Error) => {
       this.deps.log.error('performing actions failed', {error: err.stack})
     })
-    this.emit('stepped', event)
   }
 
   /** Resolves when every queued action batch has run (tests, shutdown). */

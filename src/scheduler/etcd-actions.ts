@@ -16,7 +16,7 @@ const RETRYABLE: ReadonlySet<EtcdErrorCode> = new Set(['UNREACHABLE', 'TIMEOUT',
 export async function performEtcd(a: EtcdAction, tls?: EtcdTlsOptions, timeoutMs = 5000): Promise<SchedulerEvent> {
   if (a.type === 'HEALTH_CHECK') {
     const probes = await probeMembers(a.clientUrls, {timeoutMs, ...(tls ? {tls} : {})}).catch(() => [])
-    return {type: 'HealthObserved', probes}
+    return {type: 'HealthObserved', probes, seq: a.seq}
   }
   const admin = new EtcdAdmin(a.via, {timeoutMs, ...(tls ? {tls} : {})})
   try {

@@ -59,6 +59,8 @@ export function membersView(s: SchedulerState, probes: MemberProbe[]) {
         raft_term: probe?.status?.raftTerm ?? null,
         // The scheduler's own latest probe first (fresh every health interval); the executor's last report otherwise.
         healthy: probe ? probe.reachable && probe.readOk : (t.healthy ?? null),
+        // Why the latest probe found it unhealthy (null when healthy or not probed yet).
+        probe_error: probe?.error ?? null,
         is_learner: probe?.status?.isLearner ?? member?.isLearner ?? false,
       }
     })

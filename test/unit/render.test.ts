@@ -88,6 +88,13 @@ describe('renderMembers', () => {
     assert.match(lines[2]!, /TASK_LOST\s+★\s+1001\s+agent-1$/)
     assert.match(lines[3]!, /TASK_RUNNING\s+-\s+agent-2$/)
   })
+  it('names why an unhealthy member is unhealthy (the probe error)', () => {
+    const members = [sampleMember('m0', 0), sampleMember('m1', 1, {healthy: false, probe_error: 'read: linearizable read on http://127.0.0.1:3389 failed (NO_LEADER)'})]
+    const out = renderMembers(members, plain)
+    assert.match(out, /TASK_RUNNING, unhealthy/)
+    assert.match(out, /^Unhealthy:\n {2}m1: read: linearizable read on http:\/\/127\.0\.0\.1:3389 failed \(NO_LEADER\)$/m)
+    assert.doesNotMatch(renderMembers([sampleMember('m0', 0)], plain), /Unhealthy:/)
+  })
   it('says so when there are none', () => assert.equal(renderMembers([], plain), 'no members'))
 })
 

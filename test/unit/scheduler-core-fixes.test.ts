@@ -218,3 +218,41 @@ describe('re-seed proof waits for the executor that reports progress', () => {
     assert.ok(w.actionsOf('LOG').some((l) => /re-seed proven/.test(l.msg) && (l.fields as {how: string}).how === 'serves alone as leader'))
   })
 })
+
+describe('overlapping health checks answered out of order (found by the pause-leader scenario)', () => {
+  it('applies the newest answer and ignores an older one arriving later', () => {
+    const w = runningCluster(3, 4)
+    w.respond = false
+    const mark = w.actions.length
+    w.advance(CFG.healthIntervalMs, {offers: false})
+    w.advance(CFG.healthIntervalMs, {offers: false})
+    const checks = w.actionsOf('HEALTH_CHECK', mark)
+    assert.ok(checks.length >= 2, 'two checks in flight')
+    const [older, newer] = checks.slice(-2) as [typeof checks[0], typeof checks[0]]
+    assert.ok(older.seq < newer.seq, 'each check carries a growing sequence number')
+    // The newer check is answered first: all members healthy.
+    w.feed({type: 'HealthObserved', probes: newer.clientUrls.map((u) => w.probe(u)), seq: newer.seq})
+    assert.equal(w.state.stats.healthy, 1)
+    assert.equal(w.state.health.checkReq, null, 'the newest check is answered: none in flight')
+    // The older check (sent while a member was paused) answers late: every read failed.
+    const stale = older.clientUrls.map((u) => ({clientUrl: u, reachable: false, readOk: false, error: 'status: timed out', tookMs: 5000}))
+    const logsBefore = w.actionsOf('LOG', mark).length
+    w.feed({type: 'HealthObserved', probes: stale, seq: older.seq})
+    assert.equal(w.state.stats.healthy, 1, 'a stale answer does not overwrite the newer verdict')
+    assert.ok(w.state.health.verdict?.healthy)
+    assert.ok(!w.actionsOf('LOG', mark).slice(logsBefore).some((l) => /cluster unhealthy/.test(l.msg)), 'no spurious "cluster unhealthy"')
+  })
+
+  it('an older answer still applies when no newer one has arrived (checks may be slow)', () => {
+    const w = runningCluster(3, 4)
+    w.respond = false
+    const mark = w.actions.length
+    w.advance(CFG.healthIntervalMs, {offers: false})
+    w.advance(CFG.healthIntervalMs, {offers: false})
+    const [older, newer] = w.actionsOf('HEALTH_CHECK', mark).slice(-2) as [{seq: number; clientUrls: string[]}, {seq: number; clientUrls: string[]}]
+    const down = older.clientUrls.map((u) => ({clientUrl: u, reachable: false, readOk: false, error: 'status: timed out', tookMs: 5000}))
+    w.feed({type: 'HealthObserved', probes: down, seq: older.seq})
+    assert.equal(w.state.stats.healthy, 0, 'the older answer is the newest applied so far')
+    assert.equal(w.state.health.checkReq?.seq, newer.seq, 'the newer check is still in flight')
+  })
+})

@@ -108,7 +108,9 @@ export function renderMembers(members: Member[], c: ChalkInstance): string {
     else state = c.red(state)
     return [m.name, m.host, m.client_url, m.peer_url, state, m.leader ? c.yellow('★') : '', dash(m.raft_index), m.agent_id]
   })
-  return renderTable(['NAME', 'HOST', 'CLIENT URL', 'PEER URL', 'STATE', 'LEADER', 'RAFT INDEX', 'AGENT'], rows, c)
+  const table = renderTable(['NAME', 'HOST', 'CLIENT URL', 'PEER URL', 'STATE', 'LEADER', 'RAFT INDEX', 'AGENT'], rows, c)
+  const why = sorted.filter((m) => m.healthy === false && m.probe_error).map((m) => `${m.name}: ${m.probe_error}`)
+  return why.length === 0 ? table : `${table}\n\n${c.yellow('Unhealthy:')}\n${why.map((l) => `  ${l}`).join('\n')}`
 }
 
 export function renderCandidates(r: ReseedCandidates, c: ChalkInstance): string {

@@ -45,6 +45,8 @@ export interface Member {
   raft_index: number | null
   raft_term: number | null
   healthy: boolean | null
+  /** Why the scheduler's latest probe found the member unhealthy (absent from older schedulers). */
+  probe_error?: string | null
   is_learner: boolean
 }
 

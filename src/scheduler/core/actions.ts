@@ -36,7 +36,8 @@ export type SchedulerAction =
   | {type: 'MEMBER_REMOVE'; memberId: string; via: string[]}
   | {type: 'MEMBER_PROMOTE'; memberId: string; via: string[]}
   | {type: 'MEMBER_LIST'; via: string[]}
-  | {type: 'HEALTH_CHECK'; clientUrls: string[]}
+  /** `seq` is echoed in the HealthObserved answer. */
+  | {type: 'HEALTH_CHECK'; clientUrls: string[]; seq: number}
   | {type: 'SET_TIMER'; name: TimerName; atMs: number}
   | {type: 'LOG'; level: LogLevel; msg: string; fields?: Record<string, unknown>}
   | {type: 'FATAL'; message: string; exitCode: number}

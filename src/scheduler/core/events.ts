@@ -38,8 +38,8 @@ export type SchedulerEvent =
   | {type: 'MemberRemoveFailed'; memberId: string; code: EtcdErrorCode; retryable: boolean; message: string}
   | {type: 'MemberPromoted'; memberId: string}
   | {type: 'MemberPromoteFailed'; memberId: string; code: EtcdErrorCode; retryable: boolean; message: string}
-  /** Result of HEALTH_CHECK: one probe per requested client URL. */
-  | {type: 'HealthObserved'; probes: MemberProbe[]}
+  /** Result of HEALTH_CHECK: one probe per requested client URL; `seq` is the request's (absent: the latest). */
+  | {type: 'HealthObserved'; probes: MemberProbe[]; seq?: number}
   /** Operator asked for a re-seed (admin API). `op` is the operation id to report progress under. */
   | {type: 'ReseedRequested'; op: string; force: boolean}
   /** Writing the PERSIST document failed (ZK down, version conflict…). */

@@ -37,16 +37,23 @@ export function onHealthTimer(ctx: Ctx): void {
   emit(ctx, {type: 'SET_TIMER', name: 'health', atMs: s.timers.health})
 }
 
-export function onHealthObserved(ctx: Ctx, probes: MemberProbe[]): void {
+/** Answers of overlapping checks can arrive out of order: an answer older than one already applied is ignored. */
+export function onHealthObserved(ctx: Ctx, probes: MemberProbe[], seqOrLatest?: number): void {
   const {s, now} = ctx
   if (!s.loaded || s.removed) return
+  const h = s.health
+  const seq = seqOrLatest ?? Math.max(h.seq, h.appliedSeq + 1)
+  if (seq <= h.appliedSeq) return
+  const req = h.inFlight.find((r) => r.seq === seq) ?? (h.checkReq?.seq === seq ? h.checkReq : null)
+  h.inFlight = h.inFlight.filter((r) => r.seq > seq)
+  h.appliedSeq = seq
   const v = healthVerdict(verdictSize(s), probes)
   const was = s.stats.healthy
-  const sentAt = s.health.checkReq?.sentAt ?? null
-  s.health.verdict = v
-  s.health.observedAt = now
-  s.health.gen = s.health.checkReq?.gen ?? -1
-  s.health.checkReq = null
+  const sentAt = req?.sentAt ?? null
+  h.verdict = v
+  h.observedAt = now
+  h.gen = req?.gen ?? -1
+  if (h.checkReq !== null && h.checkReq.seq <= seq) h.checkReq = null
   for (const t of runningTasks(s)) {
     const p = probes.find((x) => x.clientUrl === clientUrl(s, t))
     if (p) t.healthy = p.reachable && p.status !== undefined

@@ -15,8 +15,11 @@ export function sendHealthCheck(ctx: Ctx): void {
   const lost = s.totalLoss ? deadTasks(s).filter((t) => t.lostAt !== undefined || isNonFinalDead(t.state)) : unconfirmedLost(s)
   const urls = [...new Set([...runningTasks(s), ...lost].map((t) => clientUrl(s, t)))]
   if (urls.length === 0) return
-  s.health.checkReq = {gen: s.topologyGen, sentAt: now}
-  emit(ctx, {type: 'HEALTH_CHECK', clientUrls: urls})
+  const req = {seq: ++s.health.seq, gen: s.topologyGen, sentAt: now}
+  s.health.checkReq = req
+  s.health.inFlight.push(req)
+  if (s.health.inFlight.length > 32) s.health.inFlight.shift()
+  emit(ctx, {type: 'HEALTH_CHECK', clientUrls: urls, seq: req.seq})
 }
 
 export function sendMemberList(ctx: Ctx): void {

@@ -63,7 +63,7 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
     lostReconcile: null,
     declinedWanted: false,
     memberOpFailures: 0,
-    health: {verdict: null, observedAt: null, gen: -1, checkReq: null, lostQuorumSince: null, livelocked: false, lastReseedFailedAt: null},
+    health: {verdict: null, observedAt: null, gen: -1, checkReq: null, seq: 0, appliedSeq: 0, inFlight: [], lostQuorumSince: null, livelocked: false, lastReseedFailedAt: null},
     reseed: null,
     operations: [],
     stats: emptyStats(),

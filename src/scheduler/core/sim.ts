@@ -220,7 +220,7 @@ export class World {
       case 'ACCEPT': return this.accept(a)
       case 'KILL': return this.kill(a.taskId)
       case 'RECONCILE': return this.reconcile(a.tasks.map((t) => t.taskId))
-      case 'HEALTH_CHECK': return this.reply({type: 'HealthObserved', probes: a.clientUrls.map((u) => this.probe(u))})
+      case 'HEALTH_CHECK': return this.reply({type: 'HealthObserved', probes: a.clientUrls.map((u) => this.probe(u)), seq: a.seq})
       case 'MEMBER_LIST': {
         const ok = a.via.some((u) => this.members.some((m) => m.clientUrl === u && m.started && m.alive))
         return this.reply(ok ? {type: 'MemberListObserved', members: this.members.map((m) => this.toEtcd(m))} : {type: 'MemberListFailed', message: 'unreachable'})

@@ -140,7 +140,15 @@ export interface HealthState {
   observedAt: number | null
   /** topologyGen the last verdict was requested at (-1: unknown). */
   gen: number
-  checkReq: {gen: number; sentAt: number} | null
+  /** The latest HEALTH_CHECK sent and not answered yet (null: none in flight). */
+  checkReq: {seq: number; gen: number; sentAt: number} | null
+  /** Sequence number of the last HEALTH_CHECK sent. Checks overlap (one per interval, each bounded by the etcd
+   *  timeout): a slow, older one can be answered after a newer one. */
+  seq: number
+  /** seq of the last answer applied: an older answer arriving later is stale and ignored. */
+  appliedSeq: number
+  /** Checks sent and not answered yet (oldest first, at most 32), to attribute each answer to its own request. */
+  inFlight: {seq: number; gen: number; sentAt: number}[]
   lostQuorumSince: number | null
   livelocked: boolean
   /** When the last automatic re-seed attempt ended without a seed (re-armed after reseedTimeoutMs). */

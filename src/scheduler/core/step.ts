@@ -70,7 +70,7 @@ function dispatch(ctx: Ctx, ev: SchedulerEvent): void {
     case 'MemberRemoveFailed': return onMemberRemoveFailed(ctx, ev.memberId, ev.code, ev.retryable, ev.message)
     case 'MemberPromoted': return onMemberPromoted(ctx, ev.memberId)
     case 'MemberPromoteFailed': return onMemberPromoteFailed(ctx, ev.memberId, ev.code, ev.message)
-    case 'HealthObserved': return onHealthObserved(ctx, ev.probes)
+    case 'HealthObserved': return onHealthObserved(ctx, ev.probes, ev.seq)
     case 'ReseedRequested': return onReseedRequested(ctx, ev.op, ev.force)
     case 'PersistFailed':
       s.persistedJson = null
