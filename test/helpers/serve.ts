@@ -219,6 +219,8 @@ export interface MemberView {
   healthy: boolean | null
   is_learner: boolean
   leader: boolean
+  raft_term?: number | null
+  probe_error?: string | null
 }
 
 export async function stats(adminUrl: string): Promise<StatsView> {
@@ -429,8 +431,8 @@ export async function sweepCluster(clusterName: string): Promise<void> {
   for (const n of etcdNames(clusterName)) await killEtcd(n).catch(() => undefined)
 }
 
-/** Tails of the executors' sandbox stderr files under a mesos-local work dir. */
-export function sandboxLogs(workDir: string): string {
+/** Tails of one sandbox file (default: the executors' stderr; `etcd.stderr`: etcd's own log) under a mesos-local work dir. */
+export function sandboxLogs(workDir: string, file = 'stderr', tail = 4000): string {
   const out: string[] = []
   const walk = (d: string, depth: number): void => {
     if (depth > 12) return
@@ -443,7 +445,7 @@ export function sandboxLogs(workDir: string): string {
     for (const e of entries) {
       const p = path.join(d, e.name)
       if (e.isDirectory() && e.name !== 'etcd_data' && e.name !== 'latest') walk(p, depth + 1)
-      else if (e.isFile() && e.name === 'stderr') out.push(`--- ${p}\n${fs.readFileSync(p, 'utf8').slice(-4000)}`)
+      else if (e.isFile() && e.name === file) out.push(`--- ${p}\n${fs.readFileSync(p, 'utf8').slice(-tail)}`)
     }
   }
   walk(workDir, 0)

@@ -43,6 +43,8 @@ export interface ScenarioDef {
   agentOptions?: AgentTunables
   /** Extra serve flags. */
   serveArgs?: string[]
+  /** The `--etcd-bin` for serve (default ETCD_BIN), prepared once the scenario's work dir exists (netfaults.ts). */
+  etcdBin?: (ctx: Ctx) => Promise<string>
   /** Injects the fault; returns once it is injected (and, for timed faults, lifted). */
   inject(ctx: Ctx): Promise<void>
   /** Extra condition for "recovered" (besides healthy with clusterSize running voting members). */
@@ -202,6 +204,7 @@ export class Ctx {
     const mesosZk = `${this.shared.zk.url}/mesos-${this.cluster}`
     this.logs.add('in-process mesos-local', () => this.mesosLog.slice(-600).join('\n'))
     this.logs.add('executor sandboxes', () => sandboxLogs(this.workDir))
+    this.logs.add('etcd logs', () => sandboxLogs(this.workDir, 'etcd.stderr', 3000))
     this.mesos = await startLocalMesos({
       agents: 5, port: 0, workDir: this.workDir, allocationIntervalMs: 200, heartbeatIntervalSec: 1,
       agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 3, defaultRefuseSeconds: 1,
@@ -218,7 +221,7 @@ export class Ctx {
       '--master', master, '--cluster-name', this.cluster, '--cluster-size', String(this.size),
       '--health-interval', '1', '--bootstrap-wait', '3', '--reseed-timeout', '15', '--member-grace', '5',
       '--failover-timeout-seconds', '300', '--mesos-offer-refuse-seconds', '1',
-      '--executor-bin', RUN_JS, '--etcd-bin', ETCD_BIN, '--zk-framework-persist', `${this.shared.zk.url}/resilience`,
+      '--executor-bin', RUN_JS, '--etcd-bin', this.def.etcdBin ? await this.def.etcdBin(this) : ETCD_BIN, '--zk-framework-persist', `${this.shared.zk.url}/resilience`,
       ...(this.def.serveArgs ?? []),
     ]
     this.adminPort = await freePort()
@@ -253,7 +256,19 @@ export class Ctx {
   }
 
   async waitHealthy(timeoutMs: number): Promise<MemberView[]> {
-    return (await waitUntil(`${this.size} healthy voting members`, () => this.isHealthy(), timeoutMs)).ms
+    try {
+      return (await waitUntil(`${this.size} healthy voting members`, () => this.isHealthy(), timeoutMs)).ms
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; ${await this.lastSeen()}`)
+    }
+  }
+
+  /** What the scheduler shows now: mode, and each member's state, health and the probe error (for failure messages). */
+  async lastSeen(): Promise<string> {
+    const st = await this.stats().catch(() => null)
+    const ms = await this.members().catch(() => [] as MemberView[])
+    const seen = ms.map((m) => `${m.name} ${m.state} healthy=${m.healthy}${m.is_learner ? ' learner' : ''}${m.leader ? ' leader' : ''} term=${m.raft_term ?? '?'}${m.probe_error ? ` (${m.probe_error})` : ''}`)
+    return `last seen: ${st ? `mode ${st.mode} healthy=${st.healthy} running=${st.running_servers}` : '/stats unavailable'}; ${seen.join('; ')}`
   }
 
   async teardown(): Promise<void> {
@@ -358,7 +373,9 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
         if (!h) return null
         if (def.recovered && !def.recovered(ctx, h.st, h.ms)) return null
         return Date.now()
-      }, timeout)
+      }, timeout).catch(async (err: Error) => {
+        throw new Error(`${err.message}; ${await ctx.lastSeen()}`)
+      })
       await waitUntil('a write acknowledged after recovery', async () => (ctx.writer.lastAck()?.at ?? 0) > healthyAt, 20_000, 50)
       recoveryMs = Math.max(0, ctx.writer.lastAck()!.at - ctx.faultAt)
       await sleep(1500)

@@ -80,7 +80,9 @@ export async function runSoak(durationMs: number, shared: Shared, rng: () => num
             if (!h) return null
             if (endsTask && h.st.launched_servers <= before.launched_servers) return null
             return Date.now()
-          }, 120_000)
+          }, 120_000).catch(async (err: Error) => {
+            throw new Error(`${err.message}; ${await ctx.lastSeen()}`)
+          })
           await waitUntil('a write acknowledged after recovery', async () => (ctx.writer.lastAck()?.at ?? 0) > at, 20_000, 50)
           entry.recoveredMs = Date.now() - t0
           if (endsTask) ctx.killedTasks++

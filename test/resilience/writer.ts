@@ -73,11 +73,15 @@ export class Writer {
     return this.acked.at(-1)
   }
 
+  private stopped: WriterReport | null = null
+
+  /** Stops writing; idempotent (a second call returns the first report: the gap ends at the first stop). */
   async stop(): Promise<WriterReport> {
+    if (this.stopped) return this.stopped
     this.running = false
     await this.loop
     this.gap(Date.now())
-    return {acked: this.acked, attempts: this.attempts, failures: this.failures, longestGapMs: this.longest, longestGapFrom: this.longestFrom, epochs: this.epoch + 1}
+    return this.stopped = {acked: this.acked, attempts: this.attempts, failures: this.failures, longestGapMs: this.longest, longestGapFrom: this.longestFrom, epochs: this.epoch + 1}
   }
 
   private gap(now: number): void {
