@@ -228,7 +228,8 @@ describe('overlapping health checks answered out of order (found by the pause-le
     w.advance(CFG.healthIntervalMs, {offers: false})
     const checks = w.actionsOf('HEALTH_CHECK', mark)
     assert.ok(checks.length >= 2, 'two checks in flight')
-    const [older, newer] = checks.slice(-2) as [typeof checks[0], typeof checks[0]]
+    const older = checks.at(-2)!
+    const newer = checks.at(-1)!
     assert.ok(older.seq < newer.seq, 'each check carries a growing sequence number')
     // The newer check is answered first: all members healthy.
     w.feed({type: 'HealthObserved', probes: newer.clientUrls.map((u) => w.probe(u)), seq: newer.seq})
@@ -249,7 +250,10 @@ describe('overlapping health checks answered out of order (found by the pause-le
     const mark = w.actions.length
     w.advance(CFG.healthIntervalMs, {offers: false})
     w.advance(CFG.healthIntervalMs, {offers: false})
-    const [older, newer] = w.actionsOf('HEALTH_CHECK', mark).slice(-2) as [{seq: number; clientUrls: string[]}, {seq: number; clientUrls: string[]}]
+    const checks = w.actionsOf('HEALTH_CHECK', mark)
+    assert.ok(checks.length >= 2, 'two checks in flight')
+    const older = checks.at(-2)!
+    const newer = checks.at(-1)!
     const down = older.clientUrls.map((u) => ({clientUrl: u, reachable: false, readOk: false, error: 'status: timed out', tookMs: 5000}))
     w.feed({type: 'HealthObserved', probes: down, seq: older.seq})
     assert.equal(w.state.stats.healthy, 0, 'the older answer is the newest applied so far')
