@@ -7,6 +7,7 @@
  */
 import {describe, it, before, after} from 'node:test'
 import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
 import {startEtcdCluster, putKey, type EtcdCluster} from '../helpers/etcd.js'
 import {waitFor} from '../helpers/ports.js'
 import {EtcdAdmin, EtcdError} from '../../src/lib/etcd/admin.js'
@@ -99,6 +100,25 @@ describe('EtcdAdmin on a healthy 3-member cluster', {timeout: 90_000}, () => {
     assert.deepEqual(left.map((m) => m.name).sort(), ['m0', 'm1', 'm2'])
     await rejectsWithCode(admin.memberRemove(added.member.id), ['MEMBER_NOT_FOUND'])
     await admin.linearizableRead()
+  })
+
+  it('probeMembers leaves no connection open (concurrent first calls share one client per endpoint)', async () => {
+    const port = Number(new URL(cluster.endpoints[0]!).port)
+    // Established server-side sockets of that member's client port, from /proc/net/tcp (hex local port, state 01).
+    const established = (): number => {
+      const hex = port.toString(16).toUpperCase().padStart(4, '0')
+      return readFileSync('/proc/net/tcp', 'utf8').split('\n').filter((l) => {
+        const f = l.trim().split(/\s+/)
+        return f[1]?.endsWith(`:${hex}`) && f[3] === '01'
+      }).length
+    }
+    const before = established()
+    for (let i = 0; i < 10; i++) {
+      const probes = await probeMembers([cluster.endpoints[0]!], {timeoutMs: 3000})
+      assert.equal(probes[0]!.readOk, true)
+    }
+    // Ten probes each ran status and a read at once: a leaked client would leave ten connections behind.
+    await waitFor('the probes\' connections to be closed', async () => established() <= before, 10_000, 100)
   })
 
   it('rejects malformed input before any I/O', async () => {

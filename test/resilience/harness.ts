@@ -73,6 +73,13 @@ export interface Shared {
 }
 
 let counter = 0
+/** Scenarios being run (for teardownActive on SIGINT/SIGTERM). */
+const active = new Set<Ctx>()
+
+/** Tears down every running scenario (its serve, local Mesos, executors and etcd): for a runner interrupted by a signal. */
+export async function teardownActive(): Promise<void> {
+  await Promise.all([...active].map((c) => c.teardown().catch(() => undefined)))
+}
 
 
 /** What a scenario's fault works with. */
@@ -336,6 +343,7 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
   const t0 = Date.now()
   const cluster = `r${(Date.now() % 100000).toString(36)}${(counter++).toString(36)}`
   const ctx = new Ctx(def, cluster, shared)
+  active.add(ctx)
   const failures: string[] = []
   let recoveryMs: number | null = null
   let report: WriterReport = {acked: [], attempts: 0, failures: 0, longestGapMs: 0, longestGapFrom: null, epochs: 1}
@@ -437,6 +445,7 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
     }
   }
   await ctx.teardown().catch(() => undefined)
+  active.delete(ctx)
   return {
     scenario: def.name, ok: failures.length === 0, recoveryMs, writesAcked: report.acked.length, writesLost: lost, lostByReseed,
     longestUnavailableMs: report.longestGapMs, failures, notes: ctx.notes, durationMs: Date.now() - t0,

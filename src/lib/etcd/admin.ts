@@ -4,7 +4,7 @@
  * EtcdError (see errors.ts).
  *
  * - `etcd3` is imported lazily on first use (it costs ~0.4 s to load; CLI commands must not pay it).
- * - One etcd3 client per endpoint, with etcd3's own retry and circuit-breaker policies disabled:
+ * - One etcd3 client per endpoint (built once, even for concurrent first calls), with etcd3's own retry and circuit-breaker policies disabled:
  *   failover is done here, explicitly, so a call never silently lands on another member.
  * - Every attempt on an endpoint is bounded by `timeoutMs` (gRPC deadline + dial timeout + a timer).
  * - Failover: `memberList` tries each endpoint in turn on any failure (3.4 serves it without quorum).
@@ -75,7 +75,8 @@ export class EtcdAdmin {
   readonly endpoints: string[]
   readonly timeoutMs: number
   private readonly tls?: EtcdTlsOptions
-  private readonly clients = new Map<string, Etcd3>()
+  /** One client per endpoint; the promise is cached so that concurrent first calls share one client. */
+  private readonly clients = new Map<string, Promise<Etcd3>>()
   private closed = false
 
   constructor(endpoints: string[], opts: {timeoutMs?: number; tls?: EtcdTlsOptions} = {}) {
@@ -148,16 +149,28 @@ export class EtcdAdmin {
 
   async close(): Promise<void> {
     this.closed = true
-    for (const c of this.clients.values()) c.close()
+    const all = [...this.clients.values()]
     this.clients.clear()
+    for (const c of await Promise.allSettled(all)) if (c.status === 'fulfilled') c.value.close()
   }
 
   // ---- internals ----
 
-  private async client(endpoint: string): Promise<Etcd3> {
-    if (this.closed) throw new EtcdError('UNKNOWN', 'EtcdAdmin is closed', endpoint)
+  private client(endpoint: string): Promise<Etcd3> {
+    if (this.closed) return Promise.reject(new EtcdError('UNKNOWN', 'EtcdAdmin is closed', endpoint))
     let c = this.clients.get(endpoint)
-    if (c) return c
+    if (!c) {
+      c = this.newClient(endpoint)
+      this.clients.set(endpoint, c)
+      // A client that cannot be built (bad TLS file) is not cached: the next call tries again.
+      c.catch(() => {
+        if (this.clients.get(endpoint) === c) this.clients.delete(endpoint)
+      })
+    }
+    return c
+  }
+
+  private async newClient(endpoint: string): Promise<Etcd3> {
     const {Etcd3} = await import('etcd3')
     const timeoutMs = this.timeoutMs
     const options: IOptions = {
@@ -185,8 +198,9 @@ export class EtcdAdmin {
         certChain: read(this.tls.certFile, 'certificate'),
       }
     }
-    c = new Etcd3(options)
-    this.clients.set(endpoint, c)
+    const c = new Etcd3(options)
+    // Closed while it was being built: do not leak its connection.
+    if (this.closed) c.close()
     return c
   }
 
@@ -230,11 +244,7 @@ export class EtcdAdmin {
     const c = this.clients.get(endpoint)
     if (!c) return
     this.clients.delete(endpoint)
-    try {
-      c.close()
-    } catch {
-      /* already closed */
-    }
+    c.then((x) => x.close()).catch(() => undefined)
   }
 }
 
