@@ -180,3 +180,63 @@ describe('restart mid-re-seed', () => {
     assert.equal(runningTasks(w.state).length, 5)
   })
 })
+
+describe("the scheduler's own partition (it reaches only some members of a healthy cluster)", () => {
+  const urlOf = (t: TaskRecord): string => `http://${t.hostname}:${t.clientPort}`
+
+  it('sees one member whose linearizable read works: unhealthy, but no livelock and no re-seed however long', () => {
+    const w = runningCluster(3, 4)
+    const [visible, ...rest] = runningTasks(w.state)
+    for (const t of rest) w.hidden.add(urlOf(t))
+    const mark = w.actions.length
+    w.advance(CFG.reseedTimeoutMs * 3, {offers: false})
+    assert.equal(w.state.stats.healthy, 0, 'a quorum agreeing on a leader is not visible')
+    assert.equal(w.state.health.verdict?.quorumEvident, true, `a read through ${visible!.memberName} proves a quorum`)
+    assert.equal(w.state.stats.cluster_livelocks, 0)
+    assert.equal(w.state.stats.cluster_reseeds, 0)
+    assert.equal(w.actionsOf('MESSAGE', mark).length, 0, 'no member asked to re-seed')
+    assert.equal(w.actionsOf('KILL', mark).length, 0, 'nothing killed')
+    assert.equal(runningTasks(w.state).length, 3)
+  })
+
+  it('refuses a manual re-seed without force while a quorum is evident', () => {
+    const w = runningCluster(3, 4)
+    for (const t of runningTasks(w.state).slice(1)) w.hidden.add(urlOf(t))
+    w.advance(CFG.healthIntervalMs * 2, {offers: false})
+    w.feed({type: 'ReseedRequested', op: 'op-partial', force: false})
+    const op = w.state.operations.find((o) => o.op === 'op-partial')!
+    assert.equal(op.status, 'refused')
+    assert.match(op.message, /working quorum/)
+    assert.equal(w.state.reseed, null)
+  })
+
+  it('cancels an automatic re-seed whose ranking probe shows a quorum (nothing asked, nothing killed)', () => {
+    const w = runningCluster(3, 4)
+    const tasks = runningTasks(w.state)
+    for (const t of tasks) w.hidden.add(urlOf(t))
+    const mark = w.actions.length
+    w.respond = false
+    // Livelocked: nothing answers for longer than the re-seed timeout.
+    const answer = (from: number): void => {
+      const hc = w.actionsOf('HEALTH_CHECK', from).at(-1)!
+      w.feed({type: 'HealthObserved', probes: hc.clientUrls.map((u) => w.probe(u)), seq: hc.seq})
+    }
+    let t0 = w.actions.length
+    for (let i = 0; i * CFG.healthIntervalMs <= CFG.reseedTimeoutMs + CFG.healthIntervalMs && w.state.reseed === null; i++) {
+      w.advance(CFG.healthIntervalMs, {offers: false})
+      answer(t0)
+      t0 = w.actions.length
+    }
+    assert.ok(w.state.reseed, 'an automatic re-seed started (ranking)')
+    assert.equal(w.state.reseed!.phase, 'ranking')
+    // The ranking probe: the partition is gone, the members were fine all along.
+    w.hidden.clear()
+    answer(mark)
+    assert.equal(w.state.reseed, null)
+    const op = w.state.operations.at(-1)!
+    assert.equal(op.status, 'failed')
+    assert.match(op.message, /^cancelled: the cluster has a working quorum again/)
+    assert.equal(w.actionsOf('MESSAGE', mark).length, 0)
+    assert.equal(w.actionsOf('KILL', mark).length, 0)
+  })
+})

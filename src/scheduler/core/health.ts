@@ -21,12 +21,7 @@ import {emit} from './ctx.js'
 import {sendHealthCheck, sendMemberList} from './observe.js'
 import {onReseedHealth} from './reseed.js'
 import type {SchedulerState} from './state.js'
-import {clientUrl, deadTasks, memberOfTask, runningTasks} from './state.js'
-
-export function verdictSize(s: SchedulerState): number {
-  const voters = s.membership?.members.filter((m) => !m.isLearner).length ?? 0
-  return voters > 0 ? voters : Math.max(1, runningTasks(s).length)
-}
+import {clientUrl, deadTasks, memberOfTask, runningTasks, verdictSize} from './state.js'
 
 export function onHealthTimer(ctx: Ctx): void {
   const {s, now} = ctx
@@ -68,7 +63,9 @@ export function onHealthObserved(ctx: Ctx, probes: MemberProbe[], seqOrLatest?: 
     s.stats.healthy_since = null
     emit(ctx, log('warn', 'cluster unhealthy', {reason: v.reason}))
   }
-  const quorum = v.leader !== null && v.agreeing >= v.quorum
+  // Livelock needs the absence of any evidence of a quorum (a read through a member this scheduler still
+  // reaches proves one, even if it cannot see the rest: never re-seed a cluster just because of our own partition).
+  const quorum = v.quorumEvident
   if (quorum) {
     if (s.health.livelocked) emit(ctx, log('info', 'quorum is back: livelock episode over'))
     s.health.lostQuorumSince = null

@@ -16,7 +16,8 @@
  *   killing  KILL every other live task (only now, once a seed is proven); done when all are dead.
  *            Then growth back to clusterSize proceeds one member at a time (grow.ts).
  * Invariants: nothing is killed before a seed is proven; one re-seed at a time; no launch during it.
- * Manual: ReseedRequested{op, force} — refused while healthy unless force, while not reconciled, while
+ * Manual: ReseedRequested{op, force} — refused while healthy or while a quorum is evident (a read through
+ *   some member succeeded) unless force, while not reconciled, while
  *   another re-seed runs, or with no running member. autoReseed=false disables only the automatic one.
  * cluster_reseeds counts re-seeds started.
  */
@@ -27,7 +28,7 @@ import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import type {OperationRecord, ReseedCandidateRec} from './state.js'
-import {bumpTopology, clientUrl, isDeadState, liveTasks, modeOf, runningTasks} from './state.js'
+import {bumpTopology, clientUrl, isDeadState, liveTasks, modeOf, runningTasks, verdictSize} from './state.js'
 import {sendHealthCheck} from './observe.js'
 
 const MAX_OPERATIONS = 20
@@ -65,6 +66,9 @@ export function onReseedRequested(ctx: Ctx, op: string, force: boolean): void {
   if (mode !== 'MUTABLE') return refuse(`the scheduler is ${mode}; retry once it is subscribed and reconciled`)
   if (runningTasks(s).length === 0) return refuse('no running member to seed from')
   if (s.health.verdict?.healthy && !force) return refuse('the cluster is healthy; use force to re-seed anyway')
+  if (s.health.verdict?.quorumEvident && !force) {
+    return refuse(`the cluster has a working quorum (${s.health.verdict.reason}); use force to re-seed anyway`)
+  }
   startReseed(ctx, op, true)
 }
 
@@ -89,6 +93,16 @@ function fail(ctx: Ctx, why: string): void {
   emit(ctx, log('error', `re-seed failed: ${why}; nothing was killed`, {op: r.op}))
   s.reseed = null
   s.health.lastReseedFailedAt = now
+}
+
+/** Ends an automatic re-seed before anything was asked of a member (its operation ends as failed, "cancelled: …"). */
+function cancel(ctx: Ctx, why: string): void {
+  const {s, now} = ctx
+  const r = s.reseed!
+  recordOp(ctx, r.op, 'failed', `cancelled: ${why}; nothing was killed`)
+  emit(ctx, log('warn', `re-seed cancelled: ${why}; nothing was killed`, {op: r.op}))
+  s.reseed = null
+  s.health.lastReseedFailedAt = now // no immediate new attempt (see plan.ts)
 }
 
 function sendSeed(ctx: Ctx): void {
@@ -137,6 +151,10 @@ export function onReseedHealth(ctx: Ctx, probes: MemberProbe[]): void {
   const r = s.reseed
   if (!r || !s.connected || !s.reconciled) return
   if (r.phase === 'ranking') {
+    // An automatic re-seed is for a lost quorum only: if the ranking probe shows one (quorum came back, or a
+    // member this scheduler reaches proves it with a linearizable read), nothing is destroyed.
+    const v = healthVerdict(verdictSize(s), probes)
+    if (!r.manual && v.quorumEvident) return cancel(ctx, `the cluster has a working quorum again (${v.reason})`)
     const byUrl = new Map(runningTasks(s).map((t) => [clientUrl(s, t), t] as const))
     const ranked: ReseedCandidateRec[] = []
     for (const c of rankReseedCandidates(probes)) {

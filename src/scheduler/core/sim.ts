@@ -39,6 +39,8 @@ export class World {
   readonly reseedIgnores = new Set<string>()
   /** Record reseed MESSAGEs without delivering them. */
   holdMessages = false
+  /** Client URLs the scheduler cannot reach (its own partition) although the members are fine. */
+  readonly hidden = new Set<string>()
   /** Task ids whose executor re-seeds but never reports 'done'. */
   readonly reseedNoReport = new Set<string>()
   persisted: PersistedDoc | null = null
@@ -193,6 +195,7 @@ export class World {
   }
 
   probe(url: string): MemberProbe {
+    if (this.hidden.has(url)) return {clientUrl: url, reachable: false, readOk: false, error: 'status: timed out', tookMs: 5000}
     const m = this.members.find((x) => x.clientUrl === url && x.started && x.alive)
     if (!m) return {clientUrl: url, reachable: false, readOk: false, error: 'connection refused', tookMs: 1}
     const leader = this.leaderId()
@@ -222,7 +225,7 @@ export class World {
       case 'RECONCILE': return this.reconcile(a.tasks.map((t) => t.taskId))
       case 'HEALTH_CHECK': return this.reply({type: 'HealthObserved', probes: a.clientUrls.map((u) => this.probe(u)), seq: a.seq})
       case 'MEMBER_LIST': {
-        const ok = a.via.some((u) => this.members.some((m) => m.clientUrl === u && m.started && m.alive))
+        const ok = a.via.some((u) => !this.hidden.has(u) && this.members.some((m) => m.clientUrl === u && m.started && m.alive))
         return this.reply(ok ? {type: 'MemberListObserved', members: this.members.map((m) => this.toEtcd(m))} : {type: 'MemberListFailed', message: 'unreachable'})
       }
       case 'MEMBER_ADD': {

@@ -291,6 +291,12 @@ export function emptyStats(): Stats {
 export function bumpTopology(s: SchedulerState): void {
   s.topologyGen++
 }
+/** The n of health verdicts: voting members in the latest member list (else the number of running tasks). */
+export function verdictSize(s: SchedulerState): number {
+  const voters = s.membership?.members.filter((m) => !m.isLearner).length ?? 0
+  return voters > 0 ? voters : Math.max(1, runningTasks(s).length)
+}
+
 export function healthFresh(s: SchedulerState): boolean {
   return s.health.verdict?.healthy === true && s.health.gen === s.topologyGen
 }
