@@ -7,9 +7,10 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {runScenario, type ScenarioResult, type Shared} from '../test/resilience/harness.js'
+import {runScenario, teardownActive, type ScenarioResult, type Shared} from '../test/resilience/harness.js'
 import {NOT_COVERED, SCENARIOS, scenario} from '../test/resilience/scenarios.js'
-import {runSoak, type SoakReport} from '../test/resilience/soak.js'
+import {SOAK_FAULTS, runSoak, type SoakReport} from '../test/resilience/soak.js'
+import {NET_SCENARIOS} from '../test/resilience/scenarios-net.js'
 import {destroyZooKeeper, startZooKeeper} from '../test/helpers/zookeeper.js'
 
 function arg(name: string): string | undefined {
@@ -26,7 +27,7 @@ if (!Number.isInteger(reps) || reps < 1 || !Number.isFinite(soakSec) || soakSec 
   process.stderr.write('usage: scripts/resilience.ts [--reps N>=1] [--soak SECONDS>=0] [--only a,b] [--out FILE] [--no-write]\n')
   process.exit(2)
 }
-const defs = only ? only.map(scenario) : SCENARIOS
+const defs = only ? only.map((n) => NET_SCENARIOS.find((x) => x.name === n) ?? scenario(n)) : [...SCENARIOS, ...NET_SCENARIOS]
 
 const median = (xs: number[]): number | null => {
   if (xs.length === 0) return null
@@ -35,6 +36,14 @@ const median = (xs: number[]): number | null => {
 }
 const sec = (ms: number | null): string => (ms === null ? '–' : `${(ms / 1000).toFixed(1)} s`)
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+
+// Interrupted: tear down the running scenario (its serve, local Mesos, executors and etcd) before exiting.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    process.stderr.write(`resilience: ${sig}: tearing down the running scenario\n`)
+    void teardownActive().finally(() => process.exit(130))
+  })
+}
 
 async function main(): Promise<number> {
   const started = new Date()
@@ -75,6 +84,7 @@ function render(rows: {name: string; description: string; results: ScenarioResul
   L.push(`- command: \`${cmd}\``)
   L.push(`- date: ${started.toISOString()} (took ${Math.round((Date.now() - started.getTime()) / 60000)} min); host: ${os.cpus().length} CPUs, Node ${process.version}, etcd 3.4 (Debian), ZooKeeper 3.8`)
   L.push('- setup per scenario: fresh cluster name, in-process local Mesos (5 agents, agent removed after 3 s unreachable), `serve` as a subprocess with `--cluster-size 3 --health-interval 1 --bootstrap-wait 3 --reseed-timeout 15 --member-grace 5`, a writer putting one key every ~20 ms through any member (failover between members, 1 s timeout per put)')
+  L.push('- network faults (blackhole-*, delay-*-peer, member-add-timeout-but-applied, scheduler-partitioned-from-etcd, the soak): `serve --etcd-bin` is a wrapper (test/resilience/etcd-wrapper.ts) that runs the real etcd on internal ports behind controllable TCP proxies on its advertised peer and client ports (blackhole, delay, drop answers), like the proxies of etcd\'s functional tester; no product change')
   L.push('- checker after each scenario: every acknowledged write present with its value (linearizable read; after a re-seed: up to the seed\'s revision, the rest reported as "lost by re-seed"); every member the same `hashkv` at the same revision; the etcd member list = 3 started voters; 3 etcd processes; `/stats` consistent with the fault (re-seeds, livelock episodes, failed and launched tasks)')
   L.push('- recovery = fault injected → first write acknowledged after the cluster is healthy again with 3 voting members (and the scenario\'s own condition, e.g. the replacement launched); longest unavailability = longest gap between two acknowledged writes', '')
   L.push('| scenario | reps | ok | median / max recovery | writes acked | writes lost | lost by re-seed | longest unavailability | notes |', '|---|---|---|---|---|---|---|---|---|')
@@ -87,7 +97,7 @@ function render(rows: {name: string; description: string; results: ScenarioResul
   L.push('')
   if (soak) {
     L.push('## Soak', '')
-    L.push(`Random faults for ${soakSec} s, one cluster, the writer running throughout, faults drawn at random from: kill-follower, kill-leader, pause-follower, pause-leader, delay-follower-traffic, executor-killed, agent-restarted, kill-scheduler-idle, zookeeper-down-and-back (each waits for recovery before the next).`, '')
+    L.push(`Random faults for ${soakSec} s, one cluster, the writer running throughout, every member behind the TCP proxies of the net scenarios, faults drawn at random from: ${SOAK_FAULTS.join(', ')} (each waits for recovery before the next).`, '')
     L.push('| faults injected | faults survived | writes acked | writes lost | longest unavailability | ok |', '|---|---|---|---|---|---|')
     L.push(`| ${soak.faultsInjected} | ${soak.faultsSurvived} | ${soak.writesAcked} | ${soak.writesLost} | ${sec(soak.longestUnavailableMs)} | ${soak.ok ? 'yes' : 'NO'} |`, '')
     const counts = new Map<string, number>()

@@ -3,12 +3,10 @@
  * SIGKILL of a member's etcd or of its executor, SIGSTOP/SIGCONT pauses, and "flapping" (repeated short
  * pauses) which delays ALL of one member's traffic, peer traffic included.
  *
- * Why no TCP proxy in front of a member's peer port: the peer URL is chosen by the scheduler from the
- * offer's ports at launch and announced to every other member through the etcd member list; putting a
- * proxy between the members would need the scheduler to advertise a peer URL other than the one etcd
- * listens on (a product change just for tests). Pausing the process cuts (SIGSTOP) or delays (flapping)
- * its peer traffic in both directions, which is what BLACKHOLE_PEER_PORT_TX_RX / DELAY_PEER_PORT_TX_RX
- * exercise in etcd's functional tester, plus its client traffic (which the writer fails over from).
+ * Pausing the process cuts (SIGSTOP) or delays (flapping) ALL of a member's traffic, peer and client alike.
+ * Network faults on one kind of traffic only (a member's peer port blackholed or delayed, the answers of
+ * the client port dropped) go through the TCP proxies of etcd-wrapper.ts instead: netfaults.ts, used by
+ * scenarios-net.ts (like BLACKHOLE_PEER_PORT_TX_RX / DELAY_PEER_PORT_TX_RX in etcd's functional tester).
  */
 import fs from 'node:fs'
 import {etcdPids, killEtcd} from '../helpers/serve.js'
@@ -27,12 +25,16 @@ function onePid(member: string): number {
   return ps[0]!
 }
 
-/** The executor running member `name`: the parent of its etcd (setpriv execs etcd in place). */
+/** The executor running member `name`: the parent of its etcd (setpriv execs etcd in place), or the
+ *  grandparent when etcd runs behind the proxy wrapper of the net scenarios (etcd-wrapper.ts). */
 export function executorPid(member: string): number {
-  const p = ppid(onePid(member))
-  const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')
-  if (!argv.includes('executor')) throw new Error(`the parent ${p} of etcd ${member} is not an executor: ${argv.join(' ')}`)
-  return p
+  let p = onePid(member)
+  for (let up = 0; up < 2; up++) {
+    p = ppid(p)
+    const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')
+    if (argv.includes('executor')) return p
+  }
+  throw new Error(`no executor among the parent and grandparent of etcd ${member}`)
 }
 
 export function killExecutor(member: string): number {

@@ -23,8 +23,9 @@ import {Writer, type WriterReport} from './writer.js'
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 export interface Expect {
-  /** The scenario must re-seed (true) or must not (false). */
-  reseed: boolean
+  /** The scenario must re-seed (true) or must not (false); 'no-seed': a re-seed may START (cluster_reseeds counts
+   *  starts) but must end without asking any member to become the seed (so nothing is destroyed). */
+  reseed: boolean | 'no-seed'
   /** The scenario ends in TOTAL_LOSS (no recovery, nothing launched). */
   totalLoss?: boolean
   /** Exact number of new tasks launched because of the fault (undefined: not checked). */
@@ -415,8 +416,9 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
       const running = etcdNames(cluster)
       if (running.length !== ctx.size) failures.push(`${running.length} etcd processes of the cluster run (${running.join(', ')}), expected ${ctx.size}`)
       // /stats tells the truth.
-      if (def.expect.reseed && reseeds < 1) failures.push('expected a re-seed; cluster_reseeds did not grow')
-      if (!def.expect.reseed && reseeds !== 0) failures.push(`re-seeded ${reseeds} time(s) where healing needs no re-seed`)
+      if (def.expect.reseed === true && reseeds < 1) failures.push('expected a re-seed; cluster_reseeds did not grow')
+      if (def.expect.reseed === false && reseeds !== 0) failures.push(`re-seeded ${reseeds} time(s) where healing needs no re-seed`)
+      if (def.expect.reseed === 'no-seed' && /asking a member to become the re-seed/.test(ctx.serveLogs())) failures.push('a member was asked to become a re-seed where none may be')
       const ll = st.cluster_livelocks - st0.cluster_livelocks
       if (def.expect.livelocks === 'none' && ll !== 0) failures.push(`cluster_livelocks grew by ${ll} without a quorum loss`)
       if (def.expect.livelocks === 'some' && ll < 1) failures.push('quorum was lost but cluster_livelocks did not grow')

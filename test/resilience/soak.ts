@@ -8,6 +8,7 @@
  */
 import {sleep, waitUntil, Ctx, runScenario, type ScenarioDef, type ScenarioResult, type Shared} from './harness.js'
 import {flap, killEtcd, killExecutor, pause} from './faults.js'
+import {netEtcdBin, setPeerMode} from './netfaults.js'
 
 type Fault = {name: string; run(ctx: Ctx): Promise<void>}
 
@@ -26,6 +27,24 @@ const FAULTS: Fault[] = [
   }},
   {name: 'delay-follower-traffic', async run(ctx) {
     await flap((await ctx.followers())[0]!.name, 6000, 200, 200)
+  }},
+  {name: 'blackhole-follower-peer', async run(ctx) {
+    const f = (await ctx.followers())[0]!.name
+    await setPeerMode(ctx, f, {mode: 'blackhole'})
+    try {
+      await sleep(5000)
+    } finally {
+      await setPeerMode(ctx, f, {mode: 'normal'})
+    }
+  }},
+  {name: 'delay-follower-peer', async run(ctx) {
+    const f = (await ctx.followers())[0]!.name
+    await setPeerMode(ctx, f, {mode: 'delay', ms: 200, jitterMs: 50})
+    try {
+      await sleep(6000)
+    } finally {
+      await setPeerMode(ctx, f, {mode: 'normal'})
+    }
   }},
   {name: 'executor-killed', async run(ctx) {
     killExecutor((await ctx.followers())[0]!.name)
@@ -50,6 +69,9 @@ const FAULTS: Fault[] = [
   }},
 ]
 
+/** The faults a soak draws from, by name (for the report). */
+export const SOAK_FAULTS: readonly string[] = FAULTS.map((f) => f.name)
+
 export interface SoakReport extends ScenarioResult {
   faultsInjected: number
   faultsSurvived: number
@@ -63,6 +85,8 @@ export async function runSoak(durationMs: number, shared: Shared, rng: () => num
     name: 'soak', description: `random faults for ${Math.round(durationMs / 1000)} s`,
     expect: {reseed: false, livelocks: 'any'},
     recoveryTimeoutMs: 120_000,
+    // Every member behind the TCP proxies, for the peer-traffic faults.
+    etcdBin: netEtcdBin,
     async inject(ctx) {
       const end = Date.now() + durationMs
       while (Date.now() < end) {
