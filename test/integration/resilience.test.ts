@@ -13,7 +13,8 @@ import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {RUN_JS} from '../helpers/serve.js'
 import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
-import {runScenario, type ScenarioResult, type Shared} from '../resilience/harness.js'
+import type {ScenarioResult, Shared} from '../resilience/harness.js'
+import {runScenario} from '../resilience/run.js'
 import {scenario} from '../resilience/scenarios.js'
 
 let zk: ZkServer | undefined

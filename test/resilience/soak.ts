@@ -6,7 +6,8 @@
  * unavailability. Faults that need a fresh topology (losing agents for good, total loss, re-seeds) are left
  * to the matrix: a soak on 5 agents runs out of spare agents after two agent losses.
  */
-import {sleep, waitUntil, Ctx, runScenario, type ScenarioDef, type ScenarioResult, type Shared} from './harness.js'
+import {sleep, waitUntil, type Ctx, type ScenarioDef, type ScenarioResult, type Shared} from './harness.js'
+import {runScenario} from './run.js'
 import {flap, killEtcd, killExecutor, pause} from './faults.js'
 import {netEtcdBin, setPeerMode} from './netfaults.js'
 
