@@ -14,7 +14,13 @@
  *   running   --health (first, or changed)-----------> running    TASK_RUNNING healthy=<verdict>
  *   starting|running --exited------------------------> finished   TASK_FAILED (log tail, or "member was
  *                                                                 removed from the cluster"), exit 1
- *   running   --MESSAGE reseed op--------------------> reseeding  progress 'accepted', start-reseed
+ *   running   --MESSAGE reseed op force--------------> reseeding  progress 'accepted', start-reseed
+ *   running   --MESSAGE reseed op (no force)---------> running    progress 'accepted', check-quorum op
+ *                                                                 (quorumCheckOp = op; etcd untouched)
+ *   running   --quorum-checked op ok-----------------> running    progress 'failed' "refused: … working quorum …"
+ *                                                                 (nothing stopped, nothing backed up)
+ *   running   --quorum-checked op not ok-------------> reseeding  start-reseed (no leader / read timed out)
+ *   other     --quorum-checked op--------------------> (same)     progress 'failed' (etcd is not running)
  *   reseeding --reseed-step--------------------------> reseeding  progress <step>
  *   reseeding --reseed-finished ok-------------------> running    progress 'done' (+ TASK_RUNNING healthy=true
  *                                                                 if the last health sent was not true)
@@ -26,11 +32,16 @@
  *                                                                 the agent is gone)
  * A second LAUNCH (another task id) in any state is answered with TASK_FAILED for that task only.
  * A reseed request while not running is answered 'failed' with the reason; a known op id is answered with
- * its last reported step again (idempotent); a reseed during another reseed is 'failed'.
+ * its last reported step again (idempotent, also during the quorum check); a reseed during another reseed
+ * or during another op's quorum check is 'failed'.
+ * Why the quorum check: the scheduler may see only part of the cluster (its own partition); the member
+ * sees its own cluster. A re-seed is destructive for every other member, so without `force` it happens
+ * only when a linearizable read through this member fails (bounded by the driver, ~2 s).
  * A crashed etcd is NOT restarted: the task fails and the executor exits; the scheduler replaces the member
  * (or, when quorum is lost, relaunches the same member on this agent with the reported data dir).
  *
- * Invariants: at most one etcd process (start-etcd is emitted once, only from idle; reseeding swaps the
+ * Invariants: no re-seed without force while a linearizable read through this member succeeds; at most
+ * one quorum check or re-seed at a time (quorumCheckOp and reseedOp are never both set); at most one etcd process (start-etcd is emitted once, only from idle; reseeding swaps the
  * process inside reseedMember); TASK_RUNNING only after etcd serves on its client URL; exactly one terminal
  * update per launched task; every exit of a launched task happens after its etcd was stopped or had exited.
  */
@@ -59,6 +70,8 @@ export interface CoreState {
   startingSent: boolean
   /** The re-seed in progress, if any. */
   reseedOp?: string
+  /** The re-seed request whose quorum check (a linearizable read through this member) is in progress. */
+  quorumCheckOp?: string
   /** Last progress sent per op id (most recent last; bounded). */
   reseedHistory: ExecutorToScheduler[]
   /** Why we are in `killing`. */
@@ -81,6 +94,8 @@ export type CoreEvent =
   | {type: 'stopped'}
   | {type: 'reseed-step'; op: string; step: ReseedStep; message?: string; revision?: number}
   | {type: 'reseed-finished'; op: string; ok: boolean; error?: string; etcdRunning: boolean}
+  /** ok: a linearizable read through this member succeeded (its cluster has a working quorum). */
+  | {type: 'quorum-checked'; op: string; ok: boolean; detail: string}
   | {type: 'recovery-timeout'}
 
 export type UpdateStatus = Omit<TaskStatus, 'uuid' | 'source' | 'timestamp'>
@@ -91,6 +106,7 @@ export type CoreAction =
   | {type: 'stop-etcd'; graceMs: number}
   | {type: 'send'; message: ExecutorToScheduler}
   | {type: 'start-reseed'; op: string}
+  | {type: 'check-quorum'; op: string}
   | {type: 'exit'; code: number}
   | {type: 'log'; line: string}
 
@@ -171,15 +187,40 @@ function onMessage(s: CoreState, data: string): StepResult {
   if (known) return {state: s, actions: [{type: 'log', line: `reseed ${msg.op}: duplicate request, resending step ${known.step}`}, {type: 'send', message: known}]}
   let reason: string | undefined
   if (s.phase === 'reseeding') reason = `another re-seed (${s.reseedOp ?? '?'}) is in progress`
+  else if (s.quorumCheckOp !== undefined) reason = `another re-seed (${s.quorumCheckOp}) is in progress (checking quorum)`
   else if (s.phase !== 'running') reason = `etcd is not running (executor state: ${s.phase})`
-  if (reason !== undefined) {
-    const p = progress(s, {type: 'reseed-progress', op: msg.op, step: 'failed', message: reason})
-    return {state: p.state, actions: [{type: 'log', line: `reseed ${msg.op} refused: ${reason}`}, p.action]}
+  if (reason !== undefined) return failOp(s, msg.op, reason)
+  if (msg.force) {
+    const p = progress(s, {type: 'reseed-progress', op: msg.op, step: 'accepted', message: 'forced: no quorum check'})
+    return {
+      state: {...p.state, phase: 'reseeding', reseedOp: msg.op},
+      actions: [{type: 'log', line: `reseed ${msg.op} accepted (forced: no quorum check)`}, p.action, {type: 'start-reseed', op: msg.op}],
+    }
   }
-  const p = progress(s, {type: 'reseed-progress', op: msg.op, step: 'accepted'})
+  const p = progress(s, {type: 'reseed-progress', op: msg.op, step: 'accepted', message: "checking this member's quorum first"})
   return {
-    state: {...p.state, phase: 'reseeding', reseedOp: msg.op},
-    actions: [{type: 'log', line: `reseed ${msg.op} accepted`}, p.action, {type: 'start-reseed', op: msg.op}],
+    state: {...p.state, quorumCheckOp: msg.op},
+    actions: [{type: 'log', line: `reseed ${msg.op} accepted; checking first whether a linearizable read through this member succeeds`}, p.action, {type: 'check-quorum', op: msg.op}],
+  }
+}
+
+function failOp(s: CoreState, op: string, reason: string): StepResult {
+  const p = progress(s, {type: 'reseed-progress', op, step: 'failed', message: reason})
+  return {state: p.state, actions: [{type: 'log', line: `reseed ${op} refused: ${reason}`}, p.action]}
+}
+
+export const QUORUM_REFUSAL = "refused: this member's cluster has a working quorum (a linearizable read through it succeeded); " +
+  'not re-seeding a healthy cluster (the scheduler may see only part of it)'
+
+function onQuorumChecked(s: CoreState, e: {op: string; ok: boolean; detail: string}): StepResult {
+  if (e.op !== s.quorumCheckOp) return {state: s, actions: []}
+  const st: CoreState = {...s}
+  delete st.quorumCheckOp
+  if (st.phase !== 'running') return failOp(st, e.op, `etcd is not running (executor state: ${st.phase})`)
+  if (e.ok) return failOp(st, e.op, QUORUM_REFUSAL)
+  return {
+    state: {...st, phase: 'reseeding', reseedOp: e.op},
+    actions: [{type: 'log', line: `reseed ${e.op}: no working quorum through this member (${e.detail}); re-seeding`}, {type: 'start-reseed', op: e.op}],
   }
 }
 
@@ -267,6 +308,8 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
       return none
     case 'message':
       return onMessage(s, e.data)
+    case 'quorum-checked':
+      return onQuorumChecked(s, e)
     case 'reseed-step': {
       if (s.phase !== 'reseeding' || e.op !== s.reseedOp) return none
       const msg: ExecutorToScheduler = {type: 'reseed-progress', op: e.op, step: e.step}

@@ -8,6 +8,7 @@
  *   start-etcd   → buildEtcdArgs + new EtcdSupervisor + start() (with `requireData`, a data dir without
  *                  `member/` fails the task instead: a restart in place must never start an empty member)
  *   stop-etcd    → supervisor.stop(grace) (during a re-seed: every etcd it started) → 'stopped'
+ *   check-quorum → checkMemberQuorum() (one linearizable read through the member, ≤ ~2 s) → 'quorum-checked'
  *   start-reseed → reseedMember(); steps → 'reseed-step', result → 'reseed-finished' (+ supervisor swap)
  *   exit         → wait (≤ ackTimeoutMs) until the agent ACKNOWLEDGED our last update, stop the client,
  *                  resolve run() with the exit code
@@ -28,7 +29,7 @@ import type {ExecutorEvent} from '../lib/mesos/types.js'
 import {clientUrlOf, encodeFrameworkMessage, type MemberConfig} from '../lib/member-config.js'
 import {adminTlsOf, buildEtcdArgs} from './etcd-args.js'
 import {EtcdSupervisor, type SupervisorEvent, type SupervisorOptions} from './supervisor.js'
-import {reseedMember} from './reseed.js'
+import {checkMemberQuorum, reseedMember} from './reseed.js'
 import {initialState, shutdownGrace, step, type CoreAction, type CoreEvent, type CoreState, type UpdateStatus} from './core.js'
 
 /** What the driver needs of the executor client (ExecutorClient satisfies it). */
@@ -48,6 +49,8 @@ export interface DriverOptions {
   ackTimeoutMs?: number
   /** Health probe period passed to the supervisor. */
   healthIntervalMs?: number
+  /** Bound on the quorum check (a linearizable read through the member) before a non-forced re-seed; default 2000 ms. */
+  quorumCheckMs?: number
 }
 
 export function stderrLog(line: string): void {
@@ -61,6 +64,7 @@ export class ExecutorDriver {
   private readonly log: (line: string) => void
   private readonly ackTimeoutMs: number
   private readonly healthIntervalMs: number | undefined
+  private readonly quorumCheckMs: number
   private supervisor: EtcdSupervisor | undefined
   private reseed: {op: string; sups: EtcdSupervisor[]; closed: boolean; done: Promise<void>} | undefined
   private outbound: Promise<unknown> = Promise.resolve()
@@ -77,6 +81,7 @@ export class ExecutorDriver {
     this.client = opts.client ?? new ExecutorClient(opts.env, {log: (level, msg) => this.log(`mesos ${level}: ${msg}`)})
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 2000
     this.healthIntervalMs = opts.healthIntervalMs
+    this.quorumCheckMs = opts.quorumCheckMs ?? 2000
     this.state = initialState(opts.env.shutdownGracePeriodMs)
     this.finished = new Promise((resolve) => (this.finish = resolve))
   }
@@ -163,6 +168,8 @@ export class ExecutorDriver {
         return
       case 'start-reseed':
         return this.startReseed(a.op)
+      case 'check-quorum':
+        return this.checkQuorum(a.op)
       case 'exit':
         void this.exit(a.code)
         return
@@ -224,6 +231,15 @@ export class ExecutorDriver {
       if (sup.pid !== undefined) await stopOne(sup) // a KILL that raced the spawn
     }
     this.dispatch({type: 'stopped'})
+  }
+
+  private checkQuorum(op: string): void {
+    const cfg = this.state.config
+    if (!cfg) return this.dispatch({type: 'quorum-checked', op, ok: false, detail: 'no member config'})
+    void checkMemberQuorum(cfg, this.quorumCheckMs).then((r) => {
+      this.log(`reseed ${op}: quorum check: ${r.detail}`)
+      this.dispatch({type: 'quorum-checked', op, ...r})
+    })
   }
 
   private startReseed(op: string): void {

@@ -9,6 +9,8 @@
  *   restarting        stop it, start normally (no flag) with initial-cluster = self only
  *   done              reported once healthy again (member list of 1, read ok); carries the revision
  * Any failure → report('failed', reason), any etcd started here is stopped, and a ReseedError is thrown.
+ * Before a non-forced re-seed the driver calls `checkMemberQuorum(cfg)` (below) and the core refuses when it
+ * succeeds (see core.ts); reseedMember itself does not check.
  * On success returns the supervisor now running the member; the caller keeps it, and should use
  * `reseededConfig(cfg)` (etcd-args.ts) for later restarts.
  *
@@ -97,6 +99,25 @@ export async function reseedMember(ctx: ReseedContext): Promise<EtcdSupervisor> 
     await Promise.all(started.map((s) => s.stop(graceMs).catch(() => undefined)))
     report('failed', `${step}: ${reason}`)
     throw new ReseedError(step, reason)
+  }
+}
+
+/**
+ * The executor's own quorum check before a non-forced re-seed: one linearizable read through this member's
+ * client URL, bounded by `timeoutMs` (default 2 s). ok ⇔ the read succeeded, i.e. the member's cluster has a
+ * working quorum. Never throws: a failure (no leader, timeout, refused) is `{ok: false, detail}`.
+ */
+export async function checkMemberQuorum(cfg: MemberConfig, timeoutMs = 2000): Promise<{ok: boolean; detail: string}> {
+  const clientUrl = clientUrlOf(cfg)
+  const tls = adminTlsOf(cfg)
+  const admin = new EtcdAdmin([clientUrl], {timeoutMs, ...(tls ? {tls} : {})})
+  try {
+    await admin.linearizableRead(clientUrl)
+    return {ok: true, detail: `a linearizable read through ${clientUrl} succeeded`}
+  } catch (err) {
+    return {ok: false, detail: `a linearizable read through ${clientUrl} failed: ${err instanceof Error ? err.message : String(err)}`}
+  } finally {
+    await admin.close().catch(() => undefined)
   }
 }
 

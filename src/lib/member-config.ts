@@ -4,8 +4,8 @@
  * 1. `TaskInfo.data` (base64 of UTF-8 JSON) holds a MemberConfig: a versioned document owned by the
  *    scheduler that tells the executor which etcd member to run. `parseMemberConfig` validates it
  *    and names the first problem it finds.
- * 2. Framework MESSAGEs (base64 of UTF-8 JSON) carry re-seed instructions from the scheduler and
- *    progress reports from the executor, each with an operation id.
+ * 2. Framework MESSAGEs (base64 of UTF-8 JSON) carry re-seed instructions from the scheduler (optionally
+ *    forced) and progress reports from the executor, each with an operation id.
  */
 export const MEMBER_CONFIG_VERSION = 1
 
@@ -157,15 +157,20 @@ export function clientUrlOf(cfg: MemberConfig): string {
 
 // ---- framework messages (scheduler <-> executor) ----
 
-/** Scheduler → executor. */
-export type SchedulerToExecutor = { type: 'reseed'; op: string }
+/**
+ * Scheduler → executor. Without `force` the executor first checks its own member: when a linearizable read
+ * through it succeeds, the cluster has a working quorum and the re-seed is refused ('failed'). `force: true`
+ * (an operator's forced re-seed) skips that check. Encoded only when true.
+ */
+export type SchedulerToExecutor = { type: 'reseed'; op: string; force?: boolean }
 
 /** Executor → scheduler: progress of a re-seed, one message per step. */
 export type ReseedStep = 'accepted' | 'stopping' | 'backup' | 'force-new-cluster' | 'serving-alone' | 'restarting' | 'done' | 'failed'
 export type ExecutorToScheduler = { type: 'reseed-progress'; op: string; step: ReseedStep; message?: string; revision?: number }
 
 export function encodeFrameworkMessage(msg: SchedulerToExecutor | ExecutorToScheduler): string {
-  return Buffer.from(JSON.stringify(msg), 'utf8').toString('base64')
+  const out = msg.type === 'reseed' ? {type: msg.type, op: msg.op, ...(msg.force === true ? {force: true} : {})} : msg
+  return Buffer.from(JSON.stringify(out), 'utf8').toString('base64')
 }
 
 /** Decodes a framework message; returns null for anything that is not one of ours (never throws). */
@@ -173,7 +178,7 @@ export function decodeFrameworkMessage(dataBase64: string): SchedulerToExecutor 
   try {
     const v = JSON.parse(Buffer.from(dataBase64, 'base64').toString('utf8')) as Record<string, unknown>
     if (!isObj(v) || typeof v.op !== 'string' || v.op.length === 0 || v.op.length > 128) return null
-    if (v.type === 'reseed') return {type: 'reseed', op: v.op}
+    if (v.type === 'reseed') return v.force === true ? {type: 'reseed', op: v.op, force: true} : {type: 'reseed', op: v.op}
     const steps: ReseedStep[] = ['accepted', 'stopping', 'backup', 'force-new-cluster', 'serving-alone', 'restarting', 'done', 'failed']
     if (v.type === 'reseed-progress' && typeof v.step === 'string' && (steps as string[]).includes(v.step)) {
       const out: ExecutorToScheduler = {type: 'reseed-progress', op: v.op, step: v.step as ReseedStep}

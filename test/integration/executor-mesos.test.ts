@@ -5,6 +5,7 @@
  * Covers: STARTING → RUNNING only once etcd answers; etcd crash → TASK_FAILED with its log tail + FAILURE;
  * KILL → TASK_KILLED, etcd gone; executor SIGKILLed → etcd gone (pdeathsig), TASK_FAILED
  * REASON_EXECUTOR_TERMINATED; 3-member cluster losing 2 members re-seeded through a framework MESSAGE;
+ * a HEALTHY 3-member cluster: a re-seed MESSAGE without force refused by the member (etcd untouched), with force done;
  * agent crash + restart with etcd untouched and the executor re-subscribed; malformed TaskInfo.data.
  * Set ETCD_MESOS_TEST_LOG=1 to see the framework's and local Mesos' log lines.
  */
@@ -325,6 +326,66 @@ describe('etcd-mesos executor through the embedded local Mesos (3 agents, real e
     await fw.kill(survivor.taskId, survivor.agentId)
     await fw.waitForState(survivor.taskId, 'TASK_KILLED', 20_000)
     assert.deepEqual(etcdPids(survivor.name), [])
+  })
+
+  it('HEALTHY 3 members: a re-seed MESSAGE without force is refused (etcd untouched); with force it proceeds', {timeout: 120_000}, async () => {
+    const members = await launchCluster(fw, await fw.offersFromAgents(3))
+    for (const m of members) await fw.waitForState(m.taskId, 'TASK_RUNNING', 60_000)
+    const [target] = members as [Member, Member, Member]
+    for (let i = 0; i < 10; i++) await kvPut(members[i % 3]!.clientUrl, `/h/${i}`, `v${i}`)
+    const [pid] = etcdPids(target.name)
+    assert.ok(pid, `etcd of ${target.name}`)
+    const [sandbox] = sandboxes(workDir, target.executorId)
+    assert.ok(sandbox, 'sandbox found')
+    const listing = (): string[] => fs.readdirSync(sandbox).sort()
+    const filesBefore = listing()
+    assert.ok(filesBefore.includes('etcd_data'))
+
+    const progressOf = (op: string, from: number) => fw.messages.slice(from).map((x) => ({...x, decoded: decodeFrameworkMessage(x.data)}))
+      .flatMap((x) => (x.decoded?.type === 'reseed-progress' && x.decoded.op === op ? [{...x, progress: x.decoded}] : []))
+    const finished = (op: string, from: number) => () => progressOf(op, from).some((x) => ['done', 'failed'].includes(x.progress.step))
+
+    let mark = fw.messages.length
+    await fw.message(target.agentId, target.executorId, encodeFrameworkMessage({type: 'reseed', op: 'op-healthy'}))
+    await waitFor('the re-seed answered', finished('op-healthy', mark), 20_000)
+    const answer = progressOf('op-healthy', mark).map((x) => x.progress)
+    assert.deepEqual(answer.map((x) => x.step), ['accepted', 'failed'], JSON.stringify(answer))
+    assert.match(answer[1]!.message ?? '', /^refused: this member's cluster has a working quorum \(a linearizable read through it succeeded\)/)
+    assert.deepEqual(etcdPids(target.name), [pid], 'the same etcd process still runs')
+    assert.deepEqual(listing(), filesBefore, 'no .pre-reseed- backup, sandbox untouched')
+    const admin = new EtcdAdmin([target.clientUrl])
+    try {
+      assert.equal((await admin.memberList()).length, 3, 'the cluster still has 3 members')
+      await admin.linearizableRead(target.clientUrl)
+    } finally {
+      await admin.close()
+    }
+    assert.equal(await kvCount(members[1]!.clientUrl, '/h/'), 10)
+    // a duplicate of the refused op is answered again with its last step, nothing else happens
+    mark = fw.messages.length
+    await fw.message(target.agentId, target.executorId, encodeFrameworkMessage({type: 'reseed', op: 'op-healthy'}))
+    await waitFor('the duplicate answered', finished('op-healthy', mark), 10_000)
+    assert.deepEqual(progressOf('op-healthy', mark).map((x) => x.progress.step), ['failed'])
+    assert.deepEqual(etcdPids(target.name), [pid])
+    assert.ok(fw.statesOf(target.taskId).every((st) => st === 'TASK_STARTING' || st === 'TASK_RUNNING'), fw.statesOf(target.taskId).join(','))
+
+    // an operator's forced re-seed of a healthy cluster stays possible
+    mark = fw.messages.length
+    await fw.message(target.agentId, target.executorId, encodeFrameworkMessage({type: 'reseed', op: 'op-forced', force: true}))
+    await waitFor('the forced re-seed finished', finished('op-forced', mark), 90_000)
+    const forced = progressOf('op-forced', mark).map((x) => x.progress)
+    assert.deepEqual(forced.map((x) => x.step), ['accepted', 'stopping', 'backup', 'force-new-cluster', 'serving-alone', 'restarting', 'done'], JSON.stringify(forced))
+    assert.ok(fs.readdirSync(sandbox).some((f) => f.startsWith('etcd_data.pre-reseed-')), 'the forced re-seed backed up the data dir')
+    const alone = new EtcdAdmin([target.clientUrl])
+    try {
+      assert.equal((await alone.memberList()).length, 1)
+    } finally {
+      await alone.close()
+    }
+    assert.equal(await kvCount(target.clientUrl, '/h/'), 10)
+    for (const m of members) await fw.kill(m.taskId, m.agentId)
+    for (const m of members) await fw.waitForState(m.taskId, ['TASK_KILLED', 'TASK_FAILED'], 20_000)
+    for (const m of members) await waitFor(`etcd of ${m.name} gone`, () => etcdPids(m.name).length === 0, 10_000)
   })
 
   it('agent crash + restart: etcd keeps running (same pid), the executor re-subscribes, KILL still works', {timeout: 90_000}, async () => {

@@ -345,12 +345,19 @@ describe('etcd-mesos executor (subprocess, fake agent, real etcd)', () => {
     assert.equal(pidAlive(etcdPid), false)
   })
 
-  it('re-seed MESSAGE: progress accepted … done; a duplicate op resends the last step', {timeout: 120_000}, async () => {
+  it('re-seed MESSAGE: refused without force (healthy: a read through it works); forced: accepted … done; a duplicate op resends the last step', {timeout: 120_000}, async () => {
     const h = await startExecutor()
     await untilRunning(h)
     const put = await fetch(`${h.clientUrl}/v3/kv/put`, {method: 'POST', body: JSON.stringify({key: Buffer.from('k').toString('base64'), value: Buffer.from('v').toString('base64')})})
     assert.equal(put.status, 200)
-    const msg = {type: 'MESSAGE' as const, message: {data: encodeFrameworkMessage({type: 'reseed', op: 'op-1'})}}
+    const pidsBefore = pidsMentioning(h.sandbox)
+    h.agent.send({type: 'MESSAGE' as const, message: {data: encodeFrameworkMessage({type: 'reseed', op: 'op-0'})}})
+    await waitFor('reseed op-0 answered', () => h.agent.messages.some((m) => m.op === 'op-0' && (m.step === 'done' || m.step === 'failed')), 20_000)
+    const refused = h.agent.messages.filter((m) => m.op === 'op-0')
+    assert.deepEqual(refused.map((m) => m.step), ['accepted', 'failed'], JSON.stringify(refused))
+    assert.match(refused[1]!.message ?? '', /^refused: this member's cluster has a working quorum/)
+    assert.deepEqual(pidsMentioning(h.sandbox), pidsBefore, 'etcd untouched')
+    const msg = {type: 'MESSAGE' as const, message: {data: encodeFrameworkMessage({type: 'reseed', op: 'op-1', force: true})}}
     h.agent.send(msg)
     await waitFor('reseed done or failed', () => h.agent.messages.some((m) => m.op === 'op-1' && (m.step === 'done' || m.step === 'failed')), 90_000)
     const steps = h.agent.messages.filter((m) => m.op === 'op-1').map((m) => m.step)

@@ -37,7 +37,10 @@ function run(events: CoreEvent[], graceMs = 5000): {state: CoreState; actions: C
   return {state, actions}
 }
 
-const reseedMsg = (op: string): CoreEvent => ({type: 'message', data: encodeFrameworkMessage({type: 'reseed', op})})
+const reseedMsg = (op: string, force?: boolean): CoreEvent => ({type: 'message', data: encodeFrameworkMessage({type: 'reseed', op, ...(force ? {force} : {})})})
+const checked = (op: string, ok: boolean): CoreEvent => ({type: 'quorum-checked', op, ok, detail: ok ? 'read ok' : 'read timed out'})
+/** A non-forced re-seed whose quorum check failed (no working quorum through this member): it proceeds. */
+const reseedNoQuorum = (op: string): CoreEvent[] => [reseedMsg(op), checked(op, false)]
 const LAUNCH: CoreEvent = {type: 'launch', task: task('t1')}
 const RUNNING: CoreEvent[] = [LAUNCH, {type: 'spawned', pid: 42}, {type: 'serving'}, {type: 'health', healthy: true, detail: 'leader 1'}]
 
@@ -48,6 +51,7 @@ function summary(a: CoreAction): string {
     case 'stop-etcd': return `stop-etcd ${a.graceMs}`
     case 'send': return `send ${a.message.op} ${a.message.step}`
     case 'start-reseed': return `start-reseed ${a.op}`
+    case 'check-quorum': return `check-quorum ${a.op}`
     case 'exit': return `exit ${a.code}`
     case 'log': return 'log'
   }
@@ -82,16 +86,26 @@ describe('executor core: event table', () => {
     {name: 'repeated LAUNCH of the same task is ignored', events: [...RUNNING, LAUNCH], phase: 'running', last: []},
     {name: 'recovery-timeout → stop etcd', events: [...RUNNING, {type: 'recovery-timeout'}], phase: 'killing', last: ['stop-etcd 4000']},
     {name: 'recovery-timeout then stopped → exit 3 without update', events: [...RUNNING, {type: 'recovery-timeout'}, {type: 'stopped'}], phase: 'finished', last: [`exit ${EXIT_AGENT_LOST}`]},
-    {name: 'reseed while running → accepted + start', events: [...RUNNING, reseedMsg('op1')], phase: 'reseeding', last: ['send op1 accepted', 'start-reseed op1']},
+    {name: 'reseed while running → accepted + check-quorum, etcd untouched', events: [...RUNNING, reseedMsg('op1')], phase: 'running', last: ['send op1 accepted', 'check-quorum op1']},
+    {name: 'forced reseed while running → accepted + start, no check', events: [...RUNNING, reseedMsg('op1', true)], phase: 'reseeding', last: ['send op1 accepted', 'start-reseed op1']},
+    {name: 'quorum check fails (no quorum) → start-reseed', events: [...RUNNING, ...reseedNoQuorum('op1')], phase: 'reseeding', last: ['start-reseed op1']},
+    {name: 'quorum check succeeds → refused (failed), stays running', events: [...RUNNING, reseedMsg('op1'), checked('op1', true)], phase: 'running', last: ['send op1 failed']},
+    {name: 'duplicate reseed during the quorum check resends accepted', events: [...RUNNING, reseedMsg('op1'), reseedMsg('op1')], phase: 'running', last: ['send op1 accepted']},
+    {name: 'duplicate reseed after a refusal resends failed', events: [...RUNNING, reseedMsg('op1'), checked('op1', true), reseedMsg('op1')], phase: 'running', last: ['send op1 failed']},
+    {name: 'other reseed during a quorum check → failed', events: [...RUNNING, reseedMsg('op1'), reseedMsg('op2', true)], phase: 'running', last: ['send op2 failed']},
+    {name: 'quorum-checked of another op is ignored', events: [...RUNNING, reseedMsg('op1'), checked('op2', false)], phase: 'running', last: []},
+    {name: 'a second quorum-checked is ignored', events: [...RUNNING, reseedMsg('op1'), checked('op1', true), checked('op1', false)], phase: 'running', last: []},
+    {name: 'KILL during the quorum check, then its result → failed, no re-seed', events: [...RUNNING, reseedMsg('op1'), {type: 'kill', taskId: 't1'}, checked('op1', false)], phase: 'killing', last: ['send op1 failed']},
+    {name: 'etcd exit during the quorum check → TASK_FAILED', events: [...RUNNING, reseedMsg('op1'), {type: 'exited', code: null, signal: 'SIGKILL', removed: false, logTail: ''}], phase: 'finished', last: ['update t1 TASK_FAILED', 'exit 1']},
     {name: 'reseed while starting → failed', events: [LAUNCH, reseedMsg('op1')], phase: 'starting', last: ['send op1 failed']},
-    {name: 'duplicate reseed resends last step', events: [...RUNNING, reseedMsg('op1'), {type: 'reseed-step', op: 'op1', step: 'backup'}, reseedMsg('op1')], phase: 'reseeding', last: ['send op1 backup']},
-    {name: 'other reseed during a reseed → failed', events: [...RUNNING, reseedMsg('op1'), reseedMsg('op2')], phase: 'reseeding', last: ['send op2 failed']},
-    {name: 'reseed done → running', events: [...RUNNING, reseedMsg('op1'), {type: 'reseed-finished', op: 'op1', ok: true, etcdRunning: true}], phase: 'running', last: ['send op1 done']},
-    {name: 'reseed done already reported is not repeated', events: [...RUNNING, reseedMsg('op1'), {type: 'reseed-step', op: 'op1', step: 'done'}, {type: 'reseed-finished', op: 'op1', ok: true, etcdRunning: true}], phase: 'running', last: []},
-    {name: 'reseed failed, etcd still up → running', events: [...RUNNING, reseedMsg('op1'), {type: 'reseed-finished', op: 'op1', ok: false, error: 'x', etcdRunning: true}], phase: 'running', last: ['send op1 failed']},
-    {name: 'reseed failed, etcd down → TASK_FAILED', events: [...RUNNING, reseedMsg('op1'), {type: 'reseed-finished', op: 'op1', ok: false, error: 'x', etcdRunning: false}], phase: 'finished', last: ['send op1 failed', 'update t1 TASK_FAILED', 'exit 1']},
-    {name: 'supervisor events during reseed are ignored', events: [...RUNNING, reseedMsg('op1'), {type: 'exited', code: 0, signal: 'SIGTERM', removed: false, logTail: ''}], phase: 'reseeding', last: []},
-    {name: 'KILL during reseed → killing', events: [...RUNNING, reseedMsg('op1'), {type: 'kill', taskId: 't1'}], phase: 'killing', last: ['stop-etcd 4000']},
+    {name: 'duplicate reseed resends last step', events: [...RUNNING, ...reseedNoQuorum('op1'), {type: 'reseed-step', op: 'op1', step: 'backup'}, reseedMsg('op1')], phase: 'reseeding', last: ['send op1 backup']},
+    {name: 'other reseed during a reseed → failed', events: [...RUNNING, ...reseedNoQuorum('op1'), reseedMsg('op2', true)], phase: 'reseeding', last: ['send op2 failed']},
+    {name: 'reseed done → running', events: [...RUNNING, ...reseedNoQuorum('op1'), {type: 'reseed-finished', op: 'op1', ok: true, etcdRunning: true}], phase: 'running', last: ['send op1 done']},
+    {name: 'reseed done already reported is not repeated', events: [...RUNNING, ...reseedNoQuorum('op1'), {type: 'reseed-step', op: 'op1', step: 'done'}, {type: 'reseed-finished', op: 'op1', ok: true, etcdRunning: true}], phase: 'running', last: []},
+    {name: 'reseed failed, etcd still up → running', events: [...RUNNING, ...reseedNoQuorum('op1'), {type: 'reseed-finished', op: 'op1', ok: false, error: 'x', etcdRunning: true}], phase: 'running', last: ['send op1 failed']},
+    {name: 'reseed failed, etcd down → TASK_FAILED', events: [...RUNNING, ...reseedNoQuorum('op1'), {type: 'reseed-finished', op: 'op1', ok: false, error: 'x', etcdRunning: false}], phase: 'finished', last: ['send op1 failed', 'update t1 TASK_FAILED', 'exit 1']},
+    {name: 'supervisor events during reseed are ignored', events: [...RUNNING, ...reseedNoQuorum('op1'), {type: 'exited', code: 0, signal: 'SIGTERM', removed: false, logTail: ''}], phase: 'reseeding', last: []},
+    {name: 'KILL during reseed → killing', events: [...RUNNING, ...reseedNoQuorum('op1'), {type: 'kill', taskId: 't1'}], phase: 'killing', last: ['stop-etcd 4000']},
     {name: 'garbage MESSAGE is ignored', events: [...RUNNING, {type: 'message', data: Buffer.from('{"x":1}').toString('base64')}], phase: 'running', last: []},
   ]
   for (const r of rows) {
@@ -151,6 +165,22 @@ describe('executor core: messages and details', () => {
     assert.ok(s && s.type === 'send')
     assert.equal(s.message.step, 'failed')
     assert.match(s.message.message ?? '', /etcd is not running \(executor state: starting\)/)
+  })
+
+  it('a refused re-seed names the working quorum and never stops etcd', () => {
+    const {state, actions} = run([...RUNNING, reseedMsg('op7'), checked('op7', true)])
+    const sends = actions.filter((a) => a.type === 'send').map((a) => a.type === 'send' && a.message)
+    assert.deepEqual(sends.map((m) => m && m.step), ['accepted', 'failed'])
+    const failed = sends[1]
+    assert.ok(failed)
+    assert.match(failed.message ?? '', /^refused: this member's cluster has a working quorum \(a linearizable read through it succeeded\)/)
+    assert.equal(actions.filter((a) => a.type === 'stop-etcd' || a.type === 'start-reseed').length, 0)
+    assert.equal(state.phase, 'running')
+    assert.equal(state.quorumCheckOp, undefined)
+    // the executor stays usable: a later forced re-seed proceeds
+    const forced = step(state, reseedMsg('op8', true))
+    assert.equal(forced.state.phase, 'reseeding')
+    assert.ok(forced.actions.some((a) => a.type === 'start-reseed' && a.op === 'op8'))
   })
 
   it('grace periods', () => {

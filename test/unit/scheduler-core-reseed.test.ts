@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import {decodeFrameworkMessage, encodeFrameworkMessage} from '../../src/lib/member-config.js'
 import {World} from '../../src/scheduler/core/sim.js'
 import {liveTasks, modeOf, runningTasks, type TaskRecord} from '../../src/scheduler/core/state.js'
+import {parsePersistedDoc, serializePersistedDoc} from '../../src/scheduler/core/persist.js'
 
 const CFG = {
   clusterName: 'etcd', clusterSize: 3, executorCommand: {value: './etcd-mesos-executor'},
@@ -60,6 +61,7 @@ describe('livelock and automatic re-seed', () => {
     assert.equal(w.actionsOf('MESSAGE', mark).length, 0)
     w.feed({type: 'ReseedRequested', op: 'manual-1', force: false})
     assert.equal(w.actionsOf('MESSAGE', mark).length, 1)
+    assert.deepEqual(decodeFrameworkMessage(w.actionsOf('MESSAGE', mark)[0]!.data), {type: 'reseed', op: 'manual-1'}, 'not forced: the member checks its quorum')
     assert.equal(w.state.operations.find((o) => o.op === 'manual-1')?.status, 'succeeded')
   })
 
@@ -75,6 +77,7 @@ describe('livelock and automatic re-seed', () => {
     assert.equal(w.state.operations.find((o) => o.op === 'r1')?.status, 'refused', 'an op id is used once')
     w.feed({type: 'ReseedRequested', op: 'r2', force: true})
     assert.equal(w.actionsOf('MESSAGE', mark).length, 1)
+    assert.deepEqual(decodeFrameworkMessage(w.actionsOf('MESSAGE', mark)[0]!.data), {type: 'reseed', op: 'r2', force: true}, 'a forced re-seed tells the member to skip its quorum check')
     assert.equal(w.state.stats.cluster_reseeds, 1)
   })
 })
@@ -238,5 +241,100 @@ describe("the scheduler's own partition (it reaches only some members of a healt
     assert.match(op.message, /^cancelled: the cluster has a working quorum again/)
     assert.equal(w.actionsOf('MESSAGE', mark).length, 0)
     assert.equal(w.actionsOf('KILL', mark).length, 0)
+  })
+})
+
+describe('the member refuses a non-forced re-seed of a cluster with a working quorum (defence in depth)', () => {
+  it('automatic re-seed refused by the only candidate: no KILL, the operation fails naming the refusal', () => {
+    const w = runningCluster(3, 3)
+    const seed = onAgent(w, 'S1')
+    w.reseedRefuses.add(seed.taskId)
+    w.loseAgents(['S2', 'S3']) // what the scheduler sees; the member's own read says otherwise
+    const mark = w.actions.length
+    w.advance(70_000, {offers: false})
+    const msgs = w.actionsOf('MESSAGE', mark)
+    assert.equal(msgs.length, 1)
+    assert.deepEqual(decodeFrameworkMessage(msgs[0]!.data), {type: 'reseed', op: w.state.operations[0]!.op}, 'automatic: never forced')
+    assert.equal(w.state.reseed, null)
+    const op = w.state.operations[0]!
+    assert.equal(op.status, 'failed')
+    assert.match(op.message, /no candidate proved itself \(tried 1; last answer: .+: refused: this member's cluster has a working quorum/)
+    assert.equal(w.actionsOf('KILL', mark).length, 0, 'nothing killed')
+    assert.equal(w.members.length, 3, 'the member was not re-seeded')
+    assert.notEqual(w.state.health.lastReseedFailedAt, null, 'no immediate new attempt')
+  })
+
+  it('with several candidates a refusal moves on to the next one at once', () => {
+    const w = runningCluster(5, 5)
+    const [a, b] = [onAgent(w, 'S1'), onAgent(w, 'S2')]
+    w.memberOfTask(a.taskId)!.raftIndex = 900
+    w.memberOfTask(b.taskId)!.raftIndex = 500
+    w.reseedRefuses.add(a.taskId)
+    w.reseedRefuses.add(b.taskId)
+    w.loseAgents(['S3', 'S4', 'S5'])
+    const mark = w.actions.length
+    w.advance(66_000, {offers: false})
+    assert.deepEqual(w.actionsOf('MESSAGE', mark).map((m) => m.executorId), [a.taskId, b.taskId])
+    assert.equal(w.actionsOf('KILL', mark).length, 0)
+    assert.equal(w.state.operations[0]!.status, 'failed')
+    assert.match(w.state.operations[0]!.message, /tried 2; last answer: .*refused/)
+  })
+
+  it('a forced manual re-seed is carried as force (persisted) and not refused', () => {
+    const w = runningCluster(3, 3)
+    const seed = onAgent(w, 'S1')
+    w.reseedRefuses.add(seed.taskId)
+    w.holdMessages = true
+    const mark = w.actions.length
+    w.feed({type: 'ReseedRequested', op: 'forced-1', force: true})
+    assert.equal(w.state.reseed?.force, true)
+    assert.equal(w.persisted?.reseed?.force, true, 'persisted with the re-seed')
+    while (w.actionsOf('MESSAGE', mark).length === 0 && w.now < 100_000) w.advance(1_000, {offers: false})
+    const msg = w.actionsOf('MESSAGE', mark)[0]!
+    assert.deepEqual(decodeFrameworkMessage(msg.data), {type: 'reseed', op: 'forced-1', force: true})
+    w.holdMessages = false
+    w.feed({type: 'FrameworkMessage', agentId: seed.agentId, executorId: seed.taskId, data: encodeFrameworkMessage({type: 'reseed-progress', op: 'forced-1', step: 'done'})})
+    assert.ok(w.actionsOf('KILL', mark).length > 0, 'proven: the others are killed (forced)')
+  })
+
+  it('persisted reseed.force: optional boolean; anything else is rejected', () => {
+    const w = runningCluster(3, 3)
+    w.holdMessages = true
+    w.feed({type: 'ReseedRequested', op: 'f', force: true})
+    const doc = w.persisted!
+    assert.ok(doc.reseed, 'a re-seed in progress')
+    assert.equal(parsePersistedDoc(serializePersistedDoc(doc)).reseed?.force, true)
+    const without = {...doc, reseed: {...doc.reseed!}}
+    delete without.reseed.force
+    assert.equal(parsePersistedDoc(serializePersistedDoc(without)).reseed?.force, undefined, 'a doc without it loads as before')
+    assert.throws(() => parsePersistedDoc(JSON.stringify({...doc, reseed: {...doc.reseed!, force: 'yes'}})), /reseed\.force must be a boolean/)
+  })
+})
+
+describe('reseed framework message codec (force)', () => {
+  const raw = (v: unknown): string => Buffer.from(JSON.stringify(v), 'utf8').toString('base64')
+  const json = (b64: string): unknown => JSON.parse(Buffer.from(b64, 'base64').toString('utf8'))
+  it('encodes force only when true', () => {
+    assert.deepEqual(json(encodeFrameworkMessage({type: 'reseed', op: 'o'})), {type: 'reseed', op: 'o'})
+    assert.deepEqual(json(encodeFrameworkMessage({type: 'reseed', op: 'o', force: false})), {type: 'reseed', op: 'o'})
+    assert.deepEqual(json(encodeFrameworkMessage({type: 'reseed', op: 'o', force: true})), {type: 'reseed', op: 'o', force: true})
+  })
+  it('decodes a boolean force, ignores anything else, old messages as before', () => {
+    assert.deepEqual(decodeFrameworkMessage(raw({type: 'reseed', op: 'o'})), {type: 'reseed', op: 'o'})
+    assert.deepEqual(decodeFrameworkMessage(raw({type: 'reseed', op: 'o', force: true})), {type: 'reseed', op: 'o', force: true})
+    assert.deepEqual(decodeFrameworkMessage(raw({type: 'reseed', op: 'o', force: false})), {type: 'reseed', op: 'o'})
+    for (const force of ['true', 1, null, {}, [true]]) {
+      assert.deepEqual(decodeFrameworkMessage(raw({type: 'reseed', op: 'o', force})), {type: 'reseed', op: 'o'}, JSON.stringify(force))
+    }
+    assert.deepEqual(decodeFrameworkMessage(encodeFrameworkMessage({type: 'reseed', op: 'o', force: true})), {type: 'reseed', op: 'o', force: true}, 'round trip')
+  })
+  it('stays strict about everything else', () => {
+    assert.equal(decodeFrameworkMessage(raw({type: 'reseed', force: true})), null, 'no op')
+    assert.equal(decodeFrameworkMessage(raw({type: 'reseed', op: '', force: true})), null, 'empty op')
+    assert.equal(decodeFrameworkMessage(raw({type: 'reseed', op: 'x'.repeat(129), force: true})), null, 'op too long')
+    assert.equal(decodeFrameworkMessage(raw({type: 'reseed-now', op: 'o', force: true})), null, 'unknown type')
+    assert.equal(decodeFrameworkMessage(raw([{type: 'reseed', op: 'o'}])), null, 'not an object')
+    assert.equal(decodeFrameworkMessage('%%%'), null)
+    assert.deepEqual(decodeFrameworkMessage(raw({type: 'reseed-progress', op: 'o', step: 'failed', message: 'refused: x', force: true})), {type: 'reseed-progress', op: 'o', step: 'failed', message: 'refused: x'})
   })
 })

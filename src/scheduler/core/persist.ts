@@ -173,4 +173,5 @@ function checkReseed(r: unknown, bad: (m: string) => never): void {
   if (!Number.isInteger(o.current)) bad('reseed.current must be an integer')
   if (!Array.isArray(o.messaged)) bad('reseed.messaged must be an array')
   if (typeof o.startedAt !== 'number') bad('reseed.startedAt must be a number')
+  if (o.force !== undefined && typeof o.force !== 'boolean') bad('reseed.force must be a boolean when present')
 }

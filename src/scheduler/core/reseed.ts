@@ -4,7 +4,8 @@
  * Phases (persisted in `reseed`, so a restarted scheduler finishes the job):
  *   ranking  HEALTH_CHECK of running tasks; rank by the committed raft index each member reports about
  *            itself (rankReseedCandidates). None → the attempt fails (nothing is killed).
- *   seeding  MESSAGE {type:'reseed', op} to the best candidate's executor; proof = its reseed-progress
+ *   seeding  MESSAGE {type:'reseed', op[, force]} to the best candidate's executor (without force the member
+ *            refuses, 'failed', when a linearizable read through it succeeds); proof = its reseed-progress
  *            'done' for this op, or a probe showing it leads alone and serves reads. The probe counts only
  *            if that executor has not reported progress for this op in the last reseedCandidateTimeoutMs/2
  *            (it reports: its 'done' comes after the restart without --force-new-cluster; a member add
@@ -69,12 +70,14 @@ export function onReseedRequested(ctx: Ctx, op: string, force: boolean): void {
   if (s.health.verdict?.quorumEvident && !force) {
     return refuse(`the cluster has a working quorum (${s.health.verdict.reason}); use force to re-seed anyway`)
   }
-  startReseed(ctx, op, true)
+  startReseed(ctx, op, true, force)
 }
 
-export function startReseed(ctx: Ctx, op: string, manual: boolean): void {
+/** `force` (manual only): the MESSAGE carries it and the chosen member skips its own quorum check. */
+export function startReseed(ctx: Ctx, op: string, manual: boolean, force = false): void {
   const {s, now} = ctx
   s.reseed = {op, manual, phase: 'ranking', startedAt: now, candidates: [], current: 0, deadline: now + s.config.memberOpTimeoutMs, messaged: []}
+  if (force) s.reseed.force = true
   s.stats.cluster_reseeds++
   s.stats.last_reseed_at = now
   recordOp(ctx, op, 'running', 'ranking live members by raft index')
@@ -105,7 +108,8 @@ function cancel(ctx: Ctx, why: string): void {
   s.health.lastReseedFailedAt = now // no immediate new attempt (see plan.ts)
 }
 
-function sendSeed(ctx: Ctx): void {
+/** Asks the next live candidate; `lastAnswer` (the previous candidate's 'failed' reason) ends up in the failure. */
+function sendSeed(ctx: Ctx, lastAnswer?: string): void {
   const {s, now} = ctx
   const r = s.reseed!
   for (; r.current < r.candidates.length; r.current++) {
@@ -114,12 +118,12 @@ function sendSeed(ctx: Ctx): void {
     if (!t || isDeadState(t.state)) continue
     r.messaged.push(t.taskId)
     r.deadline = now + s.config.reseedCandidateTimeoutMs
-    emit(ctx, {type: 'MESSAGE', agentId: t.agentId, executorId: t.taskId, data: encodeFrameworkMessage({type: 'reseed', op: r.op})})
+    emit(ctx, {type: 'MESSAGE', agentId: t.agentId, executorId: t.taskId, data: encodeFrameworkMessage({type: 'reseed', op: r.op, ...(r.force ? {force: true} : {})})})
     recordOp(ctx, r.op, 'running', `asked ${t.memberName} (raft index ${c.raftIndex}) to become the seed`)
     emit(ctx, log('warn', 'asking a member to become the re-seed', {op: r.op, member: t.memberName, raftIndex: c.raftIndex, raftTerm: c.raftTerm}))
     return
   }
-  fail(ctx, `no candidate proved itself (tried ${r.messaged.length})`)
+  fail(ctx, `no candidate proved itself (tried ${r.messaged.length}${lastAnswer !== undefined ? `; last answer: ${lastAnswer}` : ''})`)
 }
 
 function proven(ctx: Ctx, taskId: string, how: string): void {
@@ -199,7 +203,7 @@ export function onFrameworkMessage(ctx: Ctx, executorId: string, data: string): 
   if (msg.step === 'done') return proven(ctx, executorId, 'executor reported done')
   if (msg.step === 'failed' && r.candidates[r.current]?.taskId === executorId) {
     r.current++
-    sendSeed(ctx)
+    sendSeed(ctx, `${s.tasks[executorId]?.memberName ?? executorId}: ${msg.message ?? 'failed'}`)
   }
 }
 

@@ -43,6 +43,8 @@ export class World {
   readonly hidden = new Set<string>()
   /** Task ids whose executor re-seeds but never reports 'done'. */
   readonly reseedNoReport = new Set<string>()
+  /** Task ids whose executor refuses a non-forced re-seed (a linearizable read through its member succeeds). */
+  readonly reseedRefuses = new Set<string>()
   persisted: PersistedDoc | null = null
   fatal: SchedulerAction | null = null
   private nextMemberId = 100
@@ -317,6 +319,13 @@ export class World {
     const msg = decodeFrameworkMessage(data)
     const t = this.tasks.get(executorId)
     if (!msg || msg.type !== 'reseed' || !t || this.reseedIgnores.has(executorId)) return
+    if (this.reseedRefuses.has(executorId) && msg.force !== true) {
+      const refusal = "refused: this member's cluster has a working quorum (a linearizable read through it succeeded)"
+      for (const step of ['accepted', 'failed'] as const) {
+        this.reply({type: 'FrameworkMessage', agentId: t.agentId, executorId, data: encodeFrameworkMessage({type: 'reseed-progress', op: msg.op, step, ...(step === 'failed' ? {message: refusal} : {})})})
+      }
+      return
+    }
     const m = this.memberOfTask(executorId)
     if (!m || !m.alive) return
     this.members = [m] // --force-new-cluster: a one-member cluster keeping the member id

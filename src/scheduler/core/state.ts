@@ -92,6 +92,8 @@ export type ReseedPhase = 'ranking' | 'seeding' | 'killing'
 export interface ReseedProgress {
   op: string
   manual: boolean
+  /** A manual re-seed forced by the operator: the MESSAGE carries force, the member skips its quorum check. */
+  force?: boolean
   phase: ReseedPhase
   startedAt: number
   candidates: ReseedCandidateRec[]
