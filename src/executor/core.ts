@@ -2,6 +2,8 @@
  * The executor's decisions, as a pure reducer: `step(state, event) → {state, actions}`.
  * No I/O, no timers, no clock: the driver (driver.ts) turns Mesos events and etcd supervisor events
  * into `CoreEvent`s and performs the returned `CoreAction`s.
+ * This file holds `step` and the task lifecycle; the re-seed transitions (MESSAGE, quorum-checked,
+ * reseed-step, reseed-finished) are in core-reseed.ts, the state/event/action types in core-types.ts.
  *
  * States (`phase`) and transitions:
  *   idle      --LAUNCH (valid config)----------------> starting   start-etcd
@@ -45,74 +47,21 @@
  * process inside reseedMember); TASK_RUNNING only after etcd serves on its client URL; exactly one terminal
  * update per launched task; every exit of a launched task happens after its etcd was stopped or had exited.
  */
-import type {KillPolicy, TaskInfo, TaskState, TaskStatus} from '../lib/mesos/types.js'
+import type {KillPolicy} from '../lib/mesos/types.js'
 import {resolveDataDir} from './etcd-args.js'
+import {parseMemberConfig, type MemberConfig} from '../lib/member-config.js'
 import {
-  decodeFrameworkMessage, parseMemberConfig, type ExecutorToScheduler, type MemberConfig, type ReseedStep,
-} from '../lib/member-config.js'
+  EXIT_AGENT_LOST, EXIT_OK, EXIT_TASK_FAILED, update, type CoreEvent, type CoreState, type StepResult, type UpdateStatus,
+} from './core-types.js'
+import {onMessage, onQuorumChecked, onReseedFinished, onReseedStep} from './core-reseed.js'
 
-export type Phase = 'idle' | 'starting' | 'running' | 'killing' | 'reseeding' | 'finished'
+// Every name importers used when all of this lived here (core-types.ts, core-reseed.ts hold the halves).
+export {
+  EXIT_AGENT_LOST, EXIT_BAD_ENVIRONMENT, EXIT_OK, EXIT_TASK_FAILED,
+  type CoreAction, type CoreEvent, type CoreState, type Phase, type StepResult, type UpdateStatus,
+} from './core-types.js'
+export {QUORUM_REFUSAL} from './core-reseed.js'
 
-/** Exit codes of the executor process. */
-export const EXIT_OK = 0
-export const EXIT_TASK_FAILED = 1
-export const EXIT_BAD_ENVIRONMENT = 2
-export const EXIT_AGENT_LOST = 3
-
-export interface CoreState {
-  phase: Phase
-  taskId?: string
-  config?: MemberConfig
-  /** TaskInfo.kill_policy grace, in ms. */
-  taskGraceMs?: number
-  /** Last health value reported to Mesos (undefined before TASK_RUNNING). */
-  healthy?: boolean
-  startingSent: boolean
-  /** The re-seed in progress, if any. */
-  reseedOp?: string
-  /** The re-seed request whose quorum check (a linearizable read through this member) is in progress. */
-  quorumCheckOp?: string
-  /** Last progress sent per op id (most recent last; bounded). */
-  reseedHistory: ExecutorToScheduler[]
-  /** Why we are in `killing`. */
-  stopReason?: 'kill' | 'shutdown' | 'recovery-timeout'
-  /** MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD in ms. */
-  shutdownGraceMs: number
-  /** Absolute data dir of the member (known when the launch event carried the sandbox). */
-  dataDir?: string
-}
-
-export type CoreEvent =
-  | {type: 'launch'; task: TaskInfo; sandbox?: string}
-  | {type: 'kill'; taskId: string; killPolicy?: KillPolicy}
-  | {type: 'shutdown'}
-  | {type: 'message'; data: string}
-  | {type: 'spawned'; pid: number}
-  | {type: 'serving'}
-  | {type: 'health'; healthy: boolean; detail: string}
-  | {type: 'exited'; code: number | null; signal: string | null; removed: boolean; logTail: string}
-  | {type: 'stopped'}
-  | {type: 'reseed-step'; op: string; step: ReseedStep; message?: string; revision?: number}
-  | {type: 'reseed-finished'; op: string; ok: boolean; error?: string; etcdRunning: boolean}
-  /** ok: a linearizable read through this member succeeded (its cluster has a working quorum). */
-  | {type: 'quorum-checked'; op: string; ok: boolean; detail: string}
-  | {type: 'recovery-timeout'}
-
-export type UpdateStatus = Omit<TaskStatus, 'uuid' | 'source' | 'timestamp'>
-
-export type CoreAction =
-  | {type: 'update'; status: UpdateStatus}
-  | {type: 'start-etcd'; config: MemberConfig}
-  | {type: 'stop-etcd'; graceMs: number}
-  | {type: 'send'; message: ExecutorToScheduler}
-  | {type: 'start-reseed'; op: string}
-  | {type: 'check-quorum'; op: string}
-  | {type: 'exit'; code: number}
-  | {type: 'log'; line: string}
-
-export interface StepResult { state: CoreState; actions: CoreAction[] }
-
-const HISTORY_LIMIT = 32
 export const MAX_LOG_TAIL_CHARS = 1500
 
 export function initialState(shutdownGraceMs: number): CoreState {
@@ -135,10 +84,6 @@ export function graceFor(s: CoreState, reason: 'kill' | 'shutdown' | 'recovery-t
   const bound = shutdownGrace(s.shutdownGraceMs)
   const chosen = policyMs(killPolicy) ?? s.taskGraceMs ?? bound
   return reason === 'kill' ? chosen : Math.min(chosen, bound)
-}
-
-function update(taskId: string, state: TaskState, extra: Partial<UpdateStatus> = {}): CoreAction {
-  return {type: 'update', status: {task_id: {value: taskId}, state, ...extra}}
 }
 
 /**
@@ -165,62 +110,11 @@ export function exitMessage(e: {code: number | null; signal: string | null; remo
   return t ? `etcd ${how}; last log lines:\n${t}` : `etcd ${how} (no log output)`
 }
 
-function progress(s: CoreState, msg: ExecutorToScheduler): {state: CoreState; action: CoreAction} {
-  const history = [...s.reseedHistory.filter((m) => m.op !== msg.op), msg].slice(-HISTORY_LIMIT)
-  return {state: {...s, reseedHistory: history}, action: {type: 'send', message: msg}}
-}
-
 function stopAll(s: CoreState, reason: 'kill' | 'shutdown' | 'recovery-timeout', killPolicy?: KillPolicy): StepResult {
   const graceMs = graceFor(s, reason, killPolicy)
   return {
     state: {...s, phase: 'killing', stopReason: reason},
     actions: [{type: 'log', line: `stopping etcd (${reason}, grace ${graceMs} ms)`}, {type: 'stop-etcd', graceMs}],
-  }
-}
-
-function onMessage(s: CoreState, data: string): StepResult {
-  const msg = decodeFrameworkMessage(data)
-  if (msg === null || msg.type !== 'reseed') {
-    return {state: s, actions: [{type: 'log', line: 'ignoring a framework message that is not a reseed request'}]}
-  }
-  const known = s.reseedHistory.find((m) => m.op === msg.op)
-  if (known) return {state: s, actions: [{type: 'log', line: `reseed ${msg.op}: duplicate request, resending step ${known.step}`}, {type: 'send', message: known}]}
-  let reason: string | undefined
-  if (s.phase === 'reseeding') reason = `another re-seed (${s.reseedOp ?? '?'}) is in progress`
-  else if (s.quorumCheckOp !== undefined) reason = `another re-seed (${s.quorumCheckOp}) is in progress (checking quorum)`
-  else if (s.phase !== 'running') reason = `etcd is not running (executor state: ${s.phase})`
-  if (reason !== undefined) return failOp(s, msg.op, reason)
-  if (msg.force) {
-    const p = progress(s, {type: 'reseed-progress', op: msg.op, step: 'accepted', message: 'forced: no quorum check'})
-    return {
-      state: {...p.state, phase: 'reseeding', reseedOp: msg.op},
-      actions: [{type: 'log', line: `reseed ${msg.op} accepted (forced: no quorum check)`}, p.action, {type: 'start-reseed', op: msg.op}],
-    }
-  }
-  const p = progress(s, {type: 'reseed-progress', op: msg.op, step: 'accepted', message: "checking this member's quorum first"})
-  return {
-    state: {...p.state, quorumCheckOp: msg.op},
-    actions: [{type: 'log', line: `reseed ${msg.op} accepted; checking first whether a linearizable read through this member succeeds`}, p.action, {type: 'check-quorum', op: msg.op}],
-  }
-}
-
-function failOp(s: CoreState, op: string, reason: string): StepResult {
-  const p = progress(s, {type: 'reseed-progress', op, step: 'failed', message: reason})
-  return {state: p.state, actions: [{type: 'log', line: `reseed ${op} refused: ${reason}`}, p.action]}
-}
-
-export const QUORUM_REFUSAL = "refused: this member's cluster has a working quorum (a linearizable read through it succeeded); " +
-  'not re-seeding a healthy cluster (the scheduler may see only part of it)'
-
-function onQuorumChecked(s: CoreState, e: {op: string; ok: boolean; detail: string}): StepResult {
-  if (e.op !== s.quorumCheckOp) return {state: s, actions: []}
-  const st: CoreState = {...s}
-  delete st.quorumCheckOp
-  if (st.phase !== 'running') return failOp(st, e.op, `etcd is not running (executor state: ${st.phase})`)
-  if (e.ok) return failOp(st, e.op, QUORUM_REFUSAL)
-  return {
-    state: {...st, phase: 'reseeding', reseedOp: e.op},
-    actions: [{type: 'log', line: `reseed ${e.op}: no working quorum through this member (${e.detail}); re-seeding`}, {type: 'start-reseed', op: e.op}],
   }
 }
 
@@ -310,38 +204,9 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
       return onMessage(s, e.data)
     case 'quorum-checked':
       return onQuorumChecked(s, e)
-    case 'reseed-step': {
-      if (s.phase !== 'reseeding' || e.op !== s.reseedOp) return none
-      const msg: ExecutorToScheduler = {type: 'reseed-progress', op: e.op, step: e.step}
-      if (e.message !== undefined) msg.message = e.message
-      if (e.revision !== undefined) msg.revision = e.revision
-      const p = progress(s, msg)
-      return {state: p.state, actions: [{type: 'log', line: `reseed ${e.op}: ${e.step}${e.message ? ` (${e.message})` : ''}`}, p.action]}
-    }
-    case 'reseed-finished': {
-      if (e.op !== s.reseedOp) return none
-      const last = s.reseedHistory.find((m) => m.op === e.op)
-      const wanted: ReseedStep = e.ok ? 'done' : 'failed'
-      let st: CoreState = {...s}
-      delete st.reseedOp
-      const actions: CoreAction[] = []
-      if (last?.step !== wanted) {
-        const msg: ExecutorToScheduler = {type: 'reseed-progress', op: e.op, step: wanted}
-        if (!e.ok) msg.message = e.error ?? 're-seed failed'
-        const p = progress(st, msg)
-        st = p.state
-        actions.push(p.action)
-      }
-      actions.unshift({type: 'log', line: `reseed ${e.op} ${e.ok ? 'done' : `failed: ${e.error ?? '?'}`}`})
-      if (s.phase !== 'reseeding') return {state: st, actions} // killed meanwhile: the kill path reports
-      if (e.ok && st.healthy !== true) {
-        // reseedMember's 'done' means a one-member cluster with a linearizable read: healthy.
-        actions.push(update(id, 'TASK_RUNNING', {healthy: true, message: 're-seeded: serving as a one-member cluster', reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED'}))
-        st = {...st, healthy: true}
-      }
-      if (e.etcdRunning) return {state: {...st, phase: 'running'}, actions}
-      const message = `re-seed failed and etcd is not running: ${e.error ?? 'unknown error'}`
-      return {state: {...st, phase: 'finished'}, actions: [...actions, update(id, 'TASK_FAILED', {message}), {type: 'exit', code: EXIT_TASK_FAILED}]}
-    }
+    case 'reseed-step':
+      return onReseedStep(s, e)
+    case 'reseed-finished':
+      return onReseedFinished(s, e)
   }
 }

@@ -1,29 +1,30 @@
 /**
  * A deterministic in-memory world for scenario tests of the core (and of drivers): fake Mesos
- * agents/offers/tasks and a fake etcd membership with quorum rules, answering the core's actions
- * with events, plus fake timers driven by `advance`. Pure (no I/O, no real clock).
+ * agents/offers/tasks/executors answering the core's actions with events, plus fake timers driven by
+ * `advance`. The fake etcd membership with quorum rules is the base class, SimEtcd (sim-etcd.ts).
+ * Pure (no I/O, no real clock).
  */
 import type {Offer, TaskState, TaskStatus} from '../../lib/mesos/types.js'
-import type {MemberProbe} from '../../lib/etcd/probe.js'
 import {decodeFrameworkMessage, encodeFrameworkMessage, parseMemberConfig, type MemberConfig} from '../../lib/member-config.js'
 import type {SchedulerAction} from './actions.js'
 import type {SchedulerConfigInput} from './config.js'
 import {resolveConfig} from './config.js'
 import type {SchedulerEvent, TimerName} from './events.js'
 import {initialState, parsePersistedDoc, serializePersistedDoc, type PersistedDoc} from './persist.js'
-import type {EtcdMember, SchedulerState} from './state.js'
+import type {SchedulerState} from './state.js'
 import {step} from './step.js'
+import {SimEtcd, type SimMember} from './sim-etcd.js'
+
+export type {SimMember} from './sim-etcd.js'
 
 export interface SimAgent { agentId: string; hostname: string; ports: [number, number][]; up: boolean }
 export interface SimTask { taskId: string; agentId: string; cfg: MemberConfig; state: TaskState }
-export interface SimMember { id: string; name: string; peerUrl: string; clientUrl: string; isLearner: boolean; started: boolean; alive: boolean; raftIndex: number }
 
-export class World {
+export class World extends SimEtcd {
   state: SchedulerState
   now: number
   readonly agents = new Map<string, SimAgent>()
   readonly tasks = new Map<string, SimTask>()
-  members: SimMember[] = []
   readonly timers = new Map<TimerName, number>()
   readonly actions: SchedulerAction[] = []
   readonly events: SchedulerEvent[] = []
@@ -32,26 +33,23 @@ export class World {
   suppressed = false
   /** Answer actions automatically (false: only record them). */
   respond = true
-  addRefusals = 0
   /** Task ids whose explicit reconciliation gets no answer (agent recovering). */
   readonly reconcileSilent = new Set<string>()
   /** Task ids whose executor ignores the reseed MESSAGE. */
   readonly reseedIgnores = new Set<string>()
   /** Record reseed MESSAGEs without delivering them. */
   holdMessages = false
-  /** Client URLs the scheduler cannot reach (its own partition) although the members are fine. */
-  readonly hidden = new Set<string>()
   /** Task ids whose executor re-seeds but never reports 'done'. */
   readonly reseedNoReport = new Set<string>()
   /** Task ids whose executor refuses a non-forced re-seed (a linearizable read through its member succeeds). */
   readonly reseedRefuses = new Set<string>()
   persisted: PersistedDoc | null = null
   fatal: SchedulerAction | null = null
-  private nextMemberId = 100
   private nextOffer = 1
   private nextUuid = 1
 
   constructor(public configInput: SchedulerConfigInput, agents: number | SimAgent[], opts: {seed?: number; now?: number} = {}) {
+    super()
     this.now = opts.now ?? 1_000_000
     this.state = initialState(resolveConfig(configInput), opts.seed ?? 7)
     const list = typeof agents === 'number'
@@ -182,33 +180,6 @@ export class World {
     return [...this.tasks.values()].filter((t) => ['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING'].includes(t.state))
   }
 
-  hasQuorum(): boolean {
-    const voters = this.members.filter((m) => !m.isLearner)
-    return voters.filter((m) => m.started && m.alive).length >= Math.floor(voters.length / 2) + 1
-  }
-
-  private leaderId(): string {
-    if (!this.hasQuorum()) return '0'
-    return this.members.filter((m) => !m.isLearner && m.started && m.alive).map((m) => m.id).sort()[0] ?? '0'
-  }
-
-  toEtcd(m: SimMember): EtcdMember {
-    return {id: m.id, name: m.started ? m.name : '', peerUrls: [m.peerUrl], clientUrls: m.started ? [m.clientUrl] : [], isLearner: m.isLearner}
-  }
-
-  probe(url: string): MemberProbe {
-    if (this.hidden.has(url)) return {clientUrl: url, reachable: false, readOk: false, error: 'status: timed out', tookMs: 5000}
-    const m = this.members.find((x) => x.clientUrl === url && x.started && x.alive)
-    if (!m) return {clientUrl: url, reachable: false, readOk: false, error: 'connection refused', tookMs: 1}
-    const leader = this.leaderId()
-    const alone = this.members.length === 1
-    return {
-      clientUrl: url, reachable: true, readOk: leader !== '0' || alone, tookMs: 1,
-      status: {endpoint: url, memberId: m.id, leader: alone ? m.id : leader, raftIndex: m.raftIndex, raftTerm: 2, raftAppliedIndex: m.raftIndex,
-        revision: m.raftIndex, dbSize: 1, isLearner: m.isLearner, errors: leader === '0' && !alone ? ['etcdserver: no leader'] : [], version: '3.4.23'},
-    }
-  }
-
   private reply(ev: SchedulerEvent): void {
     this.queue.push(ev)
   }
@@ -225,38 +196,11 @@ export class World {
       case 'ACCEPT': return this.accept(a)
       case 'KILL': return this.kill(a.taskId)
       case 'RECONCILE': return this.reconcile(a.tasks.map((t) => t.taskId))
-      case 'HEALTH_CHECK': return this.reply({type: 'HealthObserved', probes: a.clientUrls.map((u) => this.probe(u)), seq: a.seq})
-      case 'MEMBER_LIST': {
-        const ok = a.via.some((u) => !this.hidden.has(u) && this.members.some((m) => m.clientUrl === u && m.started && m.alive))
-        return this.reply(ok ? {type: 'MemberListObserved', members: this.members.map((m) => this.toEtcd(m))} : {type: 'MemberListFailed', message: 'unreachable'})
-      }
-      case 'MEMBER_ADD': {
-        const url = a.peerUrls[0]!
-        if (!this.hasQuorum()) return this.reply({type: 'MemberAddFailed', peerUrl: url, code: 'NO_LEADER', retryable: true, message: 'etcdserver: no leader'})
-        if (this.addRefusals > 0) {
-          this.addRefusals--
-          return this.reply({type: 'MemberAddFailed', peerUrl: url, code: 'UNHEALTHY_CLUSTER', retryable: true, message: 'etcdserver: unhealthy cluster'})
-        }
-        const m: SimMember = {id: String(this.nextMemberId++), name: '', peerUrl: url, clientUrl: '', isLearner: a.learner, started: false, alive: true, raftIndex: 0}
-        this.members.push(m)
-        return this.reply({type: 'MemberAdded', peerUrl: url, member: this.toEtcd(m), members: this.members.map((x) => this.toEtcd(x))})
-      }
-      case 'MEMBER_REMOVE': {
-        if (!this.members.some((m) => m.id === a.memberId)) return this.reply({type: 'MemberRemoveFailed', memberId: a.memberId, code: 'MEMBER_NOT_FOUND', retryable: false, message: 'member not found'})
-        if (!this.hasQuorum()) return this.reply({type: 'MemberRemoveFailed', memberId: a.memberId, code: 'UNHEALTHY_CLUSTER', retryable: true, message: 'unhealthy cluster'})
-        this.members = this.members.filter((m) => m.id !== a.memberId)
-        return this.reply({type: 'MemberRemoved', memberId: a.memberId})
-      }
-      case 'MEMBER_PROMOTE': {
-        const m = this.members.find((x) => x.id === a.memberId)
-        if (m && this.hasQuorum()) {
-          m.isLearner = false
-          return this.reply({type: 'MemberPromoted', memberId: a.memberId})
-        }
-        return this.reply({type: 'MemberPromoteFailed', memberId: a.memberId, code: 'LEARNER_NOT_READY', retryable: true, message: 'not in sync'})
-      }
       case 'MESSAGE': return this.holdMessages ? undefined : this.message(a.executorId, a.data)
-      default:
+      default: {
+        const ev = this.answerEtcd(a)
+        if (ev) this.reply(ev)
+      }
     }
   }
 
@@ -267,12 +211,9 @@ export class World {
         const cfg = parseMemberConfig(ti.data)
         const t: SimTask = {taskId: ti.task_id.value, agentId: ti.agent_id.value, cfg, state: 'TASK_STAGING'}
         this.tasks.set(t.taskId, t)
-        const url = (p: string): string => p
         if (cfg.initialClusterState === 'new') {
           for (const p of cfg.initialCluster) {
-            if (!this.members.some((m) => m.peerUrl === p.peerUrl)) {
-              this.members.push({id: String(this.nextMemberId++), name: p.name, peerUrl: url(p.peerUrl), clientUrl: '', isLearner: false, started: false, alive: true, raftIndex: 0})
-            }
+            if (!this.members.some((m) => m.peerUrl === p.peerUrl)) this.addMember(p.peerUrl, p.name, false)
           }
         }
         const m = this.memberOfTask(t.taskId)
