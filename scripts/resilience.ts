@@ -13,6 +13,7 @@ import {runScenario, teardownActive} from '../test/resilience/run.js'
 import {NOT_COVERED, SCENARIOS, scenario} from '../test/resilience/scenarios.js'
 import {SOAK_FAULTS, runSoak, type SoakReport} from '../test/resilience/soak.js'
 import {NET_SCENARIOS} from '../test/resilience/scenarios-net.js'
+import {onInterrupt} from '../test/helpers/procs.js'
 import {destroyZooKeeper, startZooKeeper} from '../test/helpers/zookeeper.js'
 
 function arg(name: string): string | undefined {
@@ -40,12 +41,10 @@ const sec = (ms: number | null): string => (ms === null ? '–' : `${(ms / 1000)
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
 // Interrupted: tear down the running scenario (its serve, local Mesos, executors and etcd) before exiting.
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    process.stderr.write(`resilience: ${sig}: tearing down the running scenario\n`)
-    void teardownActive().finally(() => process.exit(130))
-  })
-}
+onInterrupt(async () => {
+  process.stderr.write('resilience: interrupted: tearing down the running scenario\n')
+  await teardownActive()
+})
 
 async function main(): Promise<number> {
   const started = new Date()

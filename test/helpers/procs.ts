@@ -23,10 +23,24 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): voi
 process.on('exit', () => {
   for (const c of live) killGroup(c)
 })
+const cleanups: (() => Promise<void>)[] = []
+
+/** Registers an async cleanup run on SIGINT/SIGTERM before the tracked groups are killed (bounded to 20 s). */
+export function onInterrupt(fn: () => Promise<void>): void {
+  cleanups.push(fn)
+}
+
+let interrupted = false
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    for (const c of live) killGroup(c)
-    process.exit(130)
+  process.on(sig, () => {
+    // A second signal (e.g. `timeout` forwarding the one it got) must not cut the cleanup short.
+    if (interrupted) return
+    interrupted = true
+    const bounded = new Promise<void>((r) => setTimeout(r, 20_000).unref())
+    void Promise.race([Promise.allSettled(cleanups.map((f) => f())), bounded]).finally(() => {
+      for (const c of live) killGroup(c)
+      process.exit(130)
+    })
   })
 }
 
