@@ -10,9 +10,8 @@ import os from 'node:os'
 import path from 'node:path'
 import type {ScenarioResult, Shared} from '../test/resilience/harness.js'
 import {runScenario, teardownActive} from '../test/resilience/run.js'
-import {NOT_COVERED, SCENARIOS, scenario} from '../test/resilience/scenarios.js'
+import {ALL_SCENARIOS, NOT_COVERED, scenario} from '../test/resilience/scenarios.js'
 import {SOAK_FAULTS, runSoak, type SoakReport} from '../test/resilience/soak.js'
-import {NET_SCENARIOS} from '../test/resilience/scenarios-net.js'
 import {onInterrupt} from '../test/helpers/procs.js'
 import {destroyZooKeeper, startZooKeeper} from '../test/helpers/zookeeper.js'
 
@@ -30,7 +29,7 @@ if (!Number.isInteger(reps) || reps < 1 || !Number.isFinite(soakSec) || soakSec 
   process.stderr.write('usage: scripts/resilience.ts [--reps N>=1] [--soak SECONDS>=0] [--only a,b] [--out FILE] [--no-write]\n')
   process.exit(2)
 }
-const defs = only ? only.map((n) => NET_SCENARIOS.find((x) => x.name === n) ?? scenario(n)) : [...SCENARIOS, ...NET_SCENARIOS]
+const defs = only ? only.map(scenario) : ALL_SCENARIOS
 
 const median = (xs: number[]): number | null => {
   if (xs.length === 0) return null

@@ -8,6 +8,7 @@ import type {MemberView} from '../helpers/serve.js'
 import {sleep, waitUntil, type Ctx, type ScenarioDef} from './harness.js'
 import {flap, killEtcd, killExecutor, pause} from './faults.js'
 import {killEtcdAndData} from '../helpers/serve.js'
+import {NET_SCENARIOS} from './scenarios-net.js'
 
 /** Recovered only once a new task replaced each of `victims` (their names gone from /members). */
 const replaced = (victims: () => string[]) => (ctx: Ctx, st: {launched_servers: number}, ms: MemberView[]): boolean =>
@@ -281,9 +282,12 @@ export const SCENARIOS: ScenarioDef[] = [
   })(),
 ]
 
+/** Every named scenario: the process-level ones above and the network ones of scenarios-net.ts. */
+export const ALL_SCENARIOS: ScenarioDef[] = [...SCENARIOS, ...NET_SCENARIOS]
+
 export function scenario(name: string): ScenarioDef {
-  const s = SCENARIOS.find((x) => x.name === name)
-  if (!s) throw new Error(`unknown scenario ${name}; known: ${SCENARIOS.map((x) => x.name).join(', ')}`)
+  const s = ALL_SCENARIOS.find((x) => x.name === name)
+  if (!s) throw new Error(`unknown scenario ${name}; known: ${ALL_SCENARIOS.map((x) => x.name).join(', ')}`)
   return s
 }
 
