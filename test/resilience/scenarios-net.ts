@@ -64,7 +64,10 @@ function blackholeLeaderPeer(): ScenarioDef {
       await setPeerMode(ctx, l.name, {mode: 'blackhole'})
       const t = Date.now()
       try {
-        const nl = await waitUntil(`a new leader other than ${l.name}`, async () => (await ctx.members()).find((m) => m.leader && m.name !== l.name), 7000, 100)
+        // The new leader is elected within ~1-2 s, but /members shows it later: a probe round answers once its
+        // slowest member did, and the read through the cut-off old leader runs into the 5 s probe timeout (kept
+        // long on purpose: a shorter one would call an overloaded, healthy cluster lost). So: election + ~5 s.
+        const nl = await waitUntil(`a new leader other than ${l.name}`, async () => (await ctx.members()).find((m) => m.leader && m.name !== l.name), 15_000, 100)
         const electedAt = Date.now()
         ctx.note(`new leader ${nl.name} seen ${electedAt - t} ms after the cut`)
         const ack = await ackAfter(ctx, electedAt, Math.max(500, 8000 - (Date.now() - t)))
