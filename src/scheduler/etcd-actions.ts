@@ -11,7 +11,7 @@ import type {SchedulerEvent} from './core/events.js'
 
 type EtcdAction = Extract<SchedulerAction, {type: 'MEMBER_ADD' | 'MEMBER_REMOVE' | 'MEMBER_PROMOTE' | 'MEMBER_LIST' | 'HEALTH_CHECK'}>
 
-const RETRYABLE: ReadonlySet<EtcdErrorCode> = new Set(['UNREACHABLE', 'TIMEOUT', 'NO_LEADER', 'UNHEALTHY_CLUSTER', 'LEARNER_NOT_READY'])
+const RETRYABLE: ReadonlySet<EtcdErrorCode> = new Set(['UNREACHABLE', 'TIMEOUT', 'NO_LEADER', 'UNHEALTHY_CLUSTER', 'LEARNER_NOT_READY', 'LEARNER_REFUSED'])
 
 export async function performEtcd(a: EtcdAction, tls?: EtcdTlsOptions, timeoutMs = 5000): Promise<SchedulerEvent> {
   if (a.type === 'HEALTH_CHECK') {

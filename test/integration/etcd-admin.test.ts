@@ -87,7 +87,26 @@ describe('EtcdAdmin on a healthy 3-member cluster', {timeout: 90_000}, () => {
     await rejectsWithCode(admin.memberAdd(['http://127.0.0.1:1'], {learner: true}), ['TOO_MANY_LEARNERS'])
 
     await extra.start({initialClusterState: 'existing'})
-    await retryUntil(() => admin.memberPromote(added.member.id), {timeoutMs: 30_000})
+    // Through the learner itself first (found by the soak: the scheduler sent promotes to the learner forever):
+    // it refuses ("rpc not supported for learner", LEARNER_REFUSED, not applied), so the call moves on to a voter.
+    const learnerOnly = new EtcdAdmin([extra.clientUrl], {timeoutMs: 3000})
+    const learnerFirst = new EtcdAdmin([extra.clientUrl, ...cluster.endpoints], {timeoutMs: 3000})
+    try {
+      await waitFor('the learner to refuse a promote sent through itself', async () => {
+        try {
+          await learnerOnly.memberPromote(added.member.id)
+        } catch (err) {
+          if (err instanceof EtcdError && err.code === 'LEARNER_REFUSED') return true
+          if (err instanceof EtcdError && (err.code === 'UNREACHABLE' || err.code === 'TIMEOUT')) return false // not serving yet
+          throw err
+        }
+        throw new Error('a learner accepted a member promote')
+      }, 15_000, 200)
+      await retryUntil(() => learnerFirst.memberPromote(added.member.id), {timeoutMs: 30_000})
+    } finally {
+      await learnerOnly.close()
+      await learnerFirst.close()
+    }
     const afterPromote = await admin.memberList()
     const promoted = afterPromote.find((m) => m.id === added.member.id)!
     assert.equal(promoted.isLearner, false)

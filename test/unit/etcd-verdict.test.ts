@@ -96,6 +96,7 @@ describe('etcd error classification', () => {
     ['5 NOT_FOUND: etcdserver: member not found', 'MEMBER_NOT_FOUND'],
     ['9 FAILED_PRECONDITION: etcdserver: can only promote a learner member which is in sync with leader', 'LEARNER_NOT_READY'],
     ['9 FAILED_PRECONDITION: etcdserver: too many learner members in cluster', 'TOO_MANY_LEARNERS'],
+    ['14 UNAVAILABLE: etcdserver: rpc not supported for learner', 'LEARNER_REFUSED'],
     ['9 FAILED_PRECONDITION: etcdserver: member ID already exist', 'PEER_URL_EXISTS'],
     ['etcdserver: Peer URLs already exists', 'PEER_URL_EXISTS'],
     ['etcdserver: the member has been permanently removed from the cluster', 'REMOVED'],

@@ -84,7 +84,10 @@ describe('bootstrap', () => {
     assert.equal(second[0]!.cfg.initialClusterState, 'existing')
     assert.deepEqual(second[0]!.cfg.initialCluster.map((p) => p.name).sort(), ['etcd-1', 'etcd-2'])
     w.advance(5_000, {offers: false})
-    assert.ok(w.actionsOf('MEMBER_PROMOTE', mark).length >= 1, 'the learner is promoted once running')
+    const promotes = w.actionsOf('MEMBER_PROMOTE', mark)
+    assert.ok(promotes.length >= 1, 'the learner is promoted once running')
+    // A learner refuses member operations ("rpc not supported for learner"): never send its promote through it.
+    for (const p of promotes) assert.ok(!p.via.includes('http://agent2.test:31101'), `promote not sent through the learner: ${p.via.join(',')}`)
     assert.ok(w.members.every((m) => !m.isLearner))
 
     offerAgent(w, 'S3')

@@ -8,8 +8,9 @@
  *   failover is done here, explicitly, so a call never silently lands on another member.
  * - Every attempt on an endpoint is bounded by `timeoutMs` (gRPC deadline + dial timeout + a timer).
  * - Failover: `memberList` tries each endpoint in turn on any failure (3.4 serves it without quorum).
- *   Mutations (`memberAdd/Remove/Promote`) move to the next endpoint only on UNREACHABLE (the
- *   request was never delivered); a TIMEOUT may have been applied, so it is thrown, not retried.
+ *   Mutations (`memberAdd/Remove/Promote`) move to the next endpoint only when the request was certainly not
+ *   applied: UNREACHABLE (never delivered) or LEARNER_REFUSED (the endpoint is a learner, which refuses them);
+ *   a TIMEOUT may have been applied, so it is thrown, not retried.
  *   `status` and `linearizableRead(endpoint)` never fail over.
  * - Idempotency: `memberRemove` of an unknown / already-removed id throws MEMBER_NOT_FOUND (the caller
  *   decides whether that means "done"); `memberPromote` of a member that is already a voter resolves.
@@ -231,7 +232,7 @@ export class EtcdAdmin {
       } catch (err) {
         const e = err as EtcdError
         errors.push(e)
-        if (on === 'unreachable' && e.code !== 'UNREACHABLE') throw e
+        if (on === 'unreachable' && e.code !== 'UNREACHABLE' && e.code !== 'LEARNER_REFUSED') throw e
       }
     }
     if (errors.length === 1) throw errors[0]!

@@ -12,6 +12,8 @@
  *   TOO_MANY_LEARNERS  "too many learner members in cluster" (etcd 3.4 allows one)
  *   PEER_URL_EXISTS    "Peer URLs already exists" / "member ID already exist" (an add of known peer URLs)
  *   REMOVED            "the member has been permanently removed from the cluster"
+ *   LEARNER_REFUSED    "rpc not supported for learner" (the endpoint is a learner: the request was refused
+ *                      unapplied, so it may be sent to another member)
  *   UNKNOWN            anything else (the original text is kept in `message`)
  */
 export type EtcdErrorCode =
@@ -24,6 +26,7 @@ export type EtcdErrorCode =
   | 'TOO_MANY_LEARNERS'
   | 'PEER_URL_EXISTS'
   | 'REMOVED'
+  | 'LEARNER_REFUSED'
   | 'UNKNOWN'
 
 export class EtcdError extends Error {
@@ -39,6 +42,7 @@ export class EtcdError extends Error {
 
 const RULES: Array<[RegExp, EtcdErrorCode]> = [
   [/permanently removed/i, 'REMOVED'],
+  [/rpc not supported for learner/i, 'LEARNER_REFUSED'],
   [/member not found/i, 'MEMBER_NOT_FOUND'],
   [/can only promote a learner member which is in sync/i, 'LEARNER_NOT_READY'],
   [/too many learner members/i, 'TOO_MANY_LEARNERS'],

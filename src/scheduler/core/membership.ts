@@ -15,7 +15,7 @@ import type {EtcdErrorCode} from '../../lib/etcd/errors.js'
 import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
-import type {EtcdMember, SchedulerState} from './state.js'
+import type {EtcdMember, SchedulerState, TaskRecord} from './state.js'
 import {allTasks, bumpTopology, clientUrl, isDeadState, memberMatchesTask, membershipFresh, peerUrl, runningTasks} from './state.js'
 
 export type MemberClass = 'live' | 'dead' | 'pending' | 'unbacked'
@@ -30,10 +30,14 @@ export function classifyMember(s: SchedulerState, m: EtcdMember): MemberClass {
 }
 
 /** Client URLs of running members to send admin calls through (never the target itself). */
+/** Client URLs to send a member operation through: voters first, members being decommissioned next, learners
+ *  last (a learner refuses member operations: "rpc not supported for learner"); `exceptMember` left out. */
 export function via(s: SchedulerState, exceptMember?: EtcdMember): string[] {
+  const rank = (t: TaskRecord): number =>
+    s.membership?.members.some((m) => m.isLearner && memberMatchesTask(s, m, t)) ? 2 : t.decommission ? 1 : 0
   return runningTasks(s)
     .filter((t) => !(exceptMember && memberMatchesTask(s, exceptMember, t)))
-    .sort((a, b) => Number(a.decommission ?? false) - Number(b.decommission ?? false))
+    .sort((a, b) => rank(a) - rank(b))
     .map((t) => clientUrl(s, t))
 }
 
@@ -213,7 +217,7 @@ export function planMemberOps(ctx: Ctx): MemberOpsStatus {
   const learner = learners[0]
   if (learner) {
     s.memberOp = {kind: 'promote', memberId: learner.id, sentAt: now}
-    emit(ctx, {type: 'MEMBER_PROMOTE', memberId: learner.id, via: via(s)})
+    emit(ctx, {type: 'MEMBER_PROMOTE', memberId: learner.id, via: via(s, learner)})
     return 'busy'
   }
   return blocked ? 'blocked' : 'clear'
