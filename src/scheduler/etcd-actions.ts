@@ -18,37 +18,47 @@ export async function performEtcd(a: EtcdAction, tls?: EtcdTlsOptions, timeoutMs
     const probes = await probeMembers(a.clientUrls, {timeoutMs, ...(tls ? {tls} : {})}).catch(() => [])
     return {type: 'HealthObserved', probes, seq: a.seq}
   }
-  const admin = new EtcdAdmin(a.via, {timeoutMs, ...(tls ? {tls} : {})})
+  let admin: EtcdAdmin | undefined
   try {
-    switch (a.type) {
-      case 'MEMBER_LIST':
-        return {type: 'MemberListObserved', members: await admin.memberList()}
-      case 'MEMBER_ADD': {
-        const r = await admin.memberAdd(a.peerUrls, {learner: a.learner})
-        return {type: 'MemberAdded', peerUrl: a.peerUrls[0], member: r.member, members: r.members}
-      }
-      case 'MEMBER_REMOVE':
-        await admin.memberRemove(a.memberId)
-        return {type: 'MemberRemoved', memberId: a.memberId}
-      case 'MEMBER_PROMOTE':
-        await admin.memberPromote(a.memberId)
-        return {type: 'MemberPromoted', memberId: a.memberId}
-    }
+    // inside the try: the adapter refuses an empty or malformed endpoint list by throwing
+    admin = new EtcdAdmin(a.via, {timeoutMs, ...(tls ? {tls} : {})})
+    return await call(admin, a)
   } catch (err) {
-    const e = toEtcdError(err)
-    const retryable = RETRYABLE.has(e.code)
-    switch (a.type) {
-      case 'MEMBER_LIST':
-        return {type: 'MemberListFailed', message: e.message}
-      case 'MEMBER_ADD':
-        return {type: 'MemberAddFailed', peerUrl: a.peerUrls[0], code: e.code, retryable, message: e.message}
-      case 'MEMBER_REMOVE':
-        if (e.code === 'MEMBER_NOT_FOUND') return {type: 'MemberRemoved', memberId: a.memberId}
-        return {type: 'MemberRemoveFailed', memberId: a.memberId, code: e.code, retryable, message: e.message}
-      case 'MEMBER_PROMOTE':
-        return {type: 'MemberPromoteFailed', memberId: a.memberId, code: e.code, retryable, message: e.message}
-    }
+    return failed(a, err)
   } finally {
-    await admin.close().catch(() => undefined)
+    await admin?.close().catch(() => undefined)
+  }
+}
+
+async function call(admin: EtcdAdmin, a: Exclude<EtcdAction, {type: 'HEALTH_CHECK'}>): Promise<SchedulerEvent> {
+  switch (a.type) {
+    case 'MEMBER_LIST':
+      return {type: 'MemberListObserved', members: await admin.memberList()}
+    case 'MEMBER_ADD': {
+      const r = await admin.memberAdd(a.peerUrls, {learner: a.learner})
+      return {type: 'MemberAdded', peerUrl: a.peerUrls[0], member: r.member, members: r.members}
+    }
+    case 'MEMBER_REMOVE':
+      await admin.memberRemove(a.memberId)
+      return {type: 'MemberRemoved', memberId: a.memberId}
+    case 'MEMBER_PROMOTE':
+      await admin.memberPromote(a.memberId)
+      return {type: 'MemberPromoted', memberId: a.memberId}
+  }
+}
+
+function failed(a: Exclude<EtcdAction, {type: 'HEALTH_CHECK'}>, err: unknown): SchedulerEvent {
+  const e = toEtcdError(err)
+  const retryable = RETRYABLE.has(e.code)
+  switch (a.type) {
+    case 'MEMBER_LIST':
+      return {type: 'MemberListFailed', message: e.message}
+    case 'MEMBER_ADD':
+      return {type: 'MemberAddFailed', peerUrl: a.peerUrls[0], code: e.code, retryable, message: e.message}
+    case 'MEMBER_REMOVE':
+      if (e.code === 'MEMBER_NOT_FOUND') return {type: 'MemberRemoved', memberId: a.memberId}
+      return {type: 'MemberRemoveFailed', memberId: a.memberId, code: e.code, retryable, message: e.message}
+    case 'MEMBER_PROMOTE':
+      return {type: 'MemberPromoteFailed', memberId: a.memberId, code: e.code, retryable, message: e.message}
   }
 }
