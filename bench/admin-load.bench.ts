@@ -18,7 +18,7 @@ async function serve(kind: string): Promise<void> {
   if (kind === 'bare') {
     handler = (_req, res) => res.end('ok')
   } else {
-    const {World} = await import('../src/scheduler/core/sim.js')
+    const {World} = await import('../test/helpers/sim/sim.js')
     const {allTasks, clientUrl} = await import('../src/scheduler/core/state.js')
     const views = await import('../src/scheduler/views.js')
     const {buildAdminHandler} = await import('../src/scheduler/admin.js')

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {parseMemberConfig} from '../../src/lib/member-config.js'
 import type {TaskStatus} from '../../src/lib/mesos/types.js'
 import type {SchedulerAction} from '../../src/scheduler/core/actions.js'
-import {simOffer, World} from '../../src/scheduler/core/sim.js'
+import {simOffer, World} from '../helpers/sim/sim.js'
 import {liveTasks, modeOf, runningTasks} from '../../src/scheduler/core/state.js'
 
 const CFG = {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import type {TaskStatus} from '../../src/lib/mesos/types.js'
 import {encodeFrameworkMessage} from '../../src/lib/member-config.js'
 import {CONFIG_DEFAULTS, resolveConfig} from '../../src/scheduler/core/config.js'
-import {simOffer, World} from '../../src/scheduler/core/sim.js'
+import {simOffer, World} from '../helpers/sim/sim.js'
 import {liveTasks, modeOf, runningTasks, type TaskRecord} from '../../src/scheduler/core/state.js'
 
 const CFG = {

@@ -3,7 +3,7 @@ import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {parseMemberConfig, type MemberConfig} from '../../src/lib/member-config.js'
 import type {SchedulerAction} from '../../src/scheduler/core/actions.js'
-import {simOffer, World} from '../../src/scheduler/core/sim.js'
+import {simOffer, World} from '../helpers/sim/sim.js'
 import {liveTasks, modeOf} from '../../src/scheduler/core/state.js'
 
 export const CFG = {

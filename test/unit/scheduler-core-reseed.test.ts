@@ -2,7 +2,7 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {decodeFrameworkMessage, encodeFrameworkMessage} from '../../src/lib/member-config.js'
-import {World} from '../../src/scheduler/core/sim.js'
+import {World} from '../helpers/sim/sim.js'
 import {liveTasks, modeOf, runningTasks, type TaskRecord} from '../../src/scheduler/core/state.js'
 import {parsePersistedDoc, serializePersistedDoc} from '../../src/scheduler/core/persist.js'
 

@@ -1,7 +1,7 @@
 /** Scheduler core: restart, reconciliation, disconnection, framework errors, persistence, purity. */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {World} from '../../src/scheduler/core/sim.js'
+import {World} from '../helpers/sim/sim.js'
 import {
   EXIT_FATAL, EXIT_FRAMEWORK_REMOVED, initialState, parsePersistedDoc, resolveConfig, serializePersistedDoc, step, toPersistedDoc,
   PersistedDocError, SchedulerConfigError, describe as view,

@@ -4,15 +4,15 @@
  * `advance`. The fake etcd membership with quorum rules is the base class, SimEtcd (sim-etcd.ts).
  * Pure (no I/O, no real clock).
  */
-import type {Offer, TaskState, TaskStatus} from '../../lib/mesos/types.js'
-import {decodeFrameworkMessage, encodeFrameworkMessage, parseMemberConfig, type MemberConfig} from '../../lib/member-config.js'
-import type {SchedulerAction} from './actions.js'
-import type {SchedulerConfigInput} from './config.js'
-import {resolveConfig} from './config.js'
-import type {SchedulerEvent, TimerName} from './events.js'
-import {initialState, parsePersistedDoc, serializePersistedDoc, type PersistedDoc} from './persist.js'
-import type {SchedulerState} from './state.js'
-import {step} from './step.js'
+import type {Offer, TaskState, TaskStatus} from '../../../src/lib/mesos/types.js'
+import {decodeFrameworkMessage, encodeFrameworkMessage, parseMemberConfig, type MemberConfig} from '../../../src/lib/member-config.js'
+import type {SchedulerAction} from '../../../src/scheduler/core/actions.js'
+import type {SchedulerConfigInput} from '../../../src/scheduler/core/config.js'
+import {resolveConfig} from '../../../src/scheduler/core/config.js'
+import type {SchedulerEvent, TimerName} from '../../../src/scheduler/core/events.js'
+import {initialState, parsePersistedDoc, serializePersistedDoc, type PersistedDoc} from '../../../src/scheduler/core/persist.js'
+import type {SchedulerState} from '../../../src/scheduler/core/state.js'
+import {step} from '../../../src/scheduler/core/step.js'
 import {SimEtcd, type SimMember} from './sim-etcd.js'
 
 export type {SimMember} from './sim-etcd.js'

@@ -1,15 +1,15 @@
 /**
- * The etcd side of the simulated world (sim.ts): an in-memory membership with quorum rules that answers
+ * The etcd side of the simulated world (sim.ts, a test double: it lives under test/, not src/, so it never ships in dist/): an in-memory membership with quorum rules that answers
  * the scheduler core's etcd actions (HEALTH_CHECK, MEMBER_LIST, MEMBER_ADD, MEMBER_REMOVE, MEMBER_PROMOTE)
  * with the events a real cluster would produce. Quorum: more than half of the voters (non-learners) are
  * started and alive; the leader is then the smallest such member id. A one-member cluster always reads.
  * `World` extends this class and adds the Mesos side (agents, offers, tasks, executors, timers).
  * Pure: no I/O, no clock.
  */
-import type {MemberProbe} from '../../lib/etcd/probe.js'
-import type {SchedulerAction} from './actions.js'
-import type {SchedulerEvent} from './events.js'
-import type {EtcdMember} from './state.js'
+import type {MemberProbe} from '../../../src/lib/etcd/probe.js'
+import type {SchedulerAction} from '../../../src/scheduler/core/actions.js'
+import type {SchedulerEvent} from '../../../src/scheduler/core/events.js'
+import type {EtcdMember} from '../../../src/scheduler/core/state.js'
 
 export interface SimMember { id: string; name: string; peerUrl: string; clientUrl: string; isLearner: boolean; started: boolean; alive: boolean; raftIndex: number }
 
