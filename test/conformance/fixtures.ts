@@ -1,5 +1,5 @@
 /**
- * Loader of the recorded real-Mesos transcripts (/work/shared/fixtures/real-mesos, format: its README.md).
+ * Loader of the recorded real-Mesos transcripts (test/fixtures/real-mesos, format: its README.md).
  *
  * `loadFixture(name, opts)` parses one NN-<scenario>.json and returns it with every step's body in JSON form:
  * protobuf request bodies (`body_format: base64` + `application/x-protobuf`) are decoded into `bodyJson`, and
@@ -12,9 +12,10 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {decode} from '../../src/lib/mesos/codec.js'
 
-export const FIXTURE_DIR = '/work/shared/fixtures/real-mesos'
+export const FIXTURE_DIR = fileURLToPath(new URL('../fixtures/real-mesos', import.meta.url))
 
 export type Json = null | boolean | number | string | Json[] | {[k: string]: Json}
 

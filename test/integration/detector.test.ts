@@ -13,7 +13,7 @@ import type { MasterInfo } from '../../src/lib/mesos/types.js'
 import { destroyZooKeeper, startZooKeeper, type ZkServer } from '../helpers/zookeeper.js'
 import { waitFor } from '../helpers/ports.js'
 
-const FIXTURE = '/work/shared/fixtures/real-mesos/10-zk-and-redirect.json'
+const FIXTURE = new URL('../fixtures/real-mesos/10-zk-and-redirect.json', import.meta.url)
 
 interface FixtureStep { seq: number; request: { op?: string; path?: string } | null; response: { children?: string[]; data?: unknown; data_text_exact?: string } | null }
 

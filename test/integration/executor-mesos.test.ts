@@ -184,7 +184,7 @@ describe('etcd-mesos executor through the embedded local Mesos (3 agents, real e
   const answeredOnRunning = new Map<string, boolean>()
 
   before(async () => {
-    assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist/commands/executor.js')), 'build first: cd /work/main && npx tsc -p tsconfig.json')
+    assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist/commands/executor.js')), 'build first: npx tsc -p tsconfig.json (in the repository)')
     workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'executor-mesos-'))
     local = await startLocalMesos({agents: 3, port: 0, allocationIntervalMs: 200, workDir, log: (l) => log(`mesos: ${l}`)})
     await waitFor('agents registered', () => local.agents.every((a) => a.id !== ''), 15_000)

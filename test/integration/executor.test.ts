@@ -193,7 +193,7 @@ function taskInfo(id: string, data: string | undefined, graceSecs?: number): Tas
 }
 
 async function startExecutor(opts: {data?: string | null; envOverrides?: Record<string, string>} = {}): Promise<Harness> {
-  assert.ok(existsSync(path.join(ROOT, 'dist/commands/executor.js')), 'build first: cd /work/main && npx tsc -p tsconfig.json')
+  assert.ok(existsSync(path.join(ROOT, 'dist/commands/executor.js')), 'build first: npx tsc -p tsconfig.json (in the repository)')
   const agent = new FakeAgent()
   await agent.listen()
   cleanups.push(() => agent.close())

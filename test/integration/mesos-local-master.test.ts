@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {after, before, describe, it} from 'node:test'
 import {decode} from '../../src/lib/mesos/codec.js'
 import {RecordIODecoder} from '../../src/lib/mesos/recordio.js'
@@ -106,7 +107,7 @@ async function getJson<T>(base: string, path: string): Promise<T> {
 
 // ---------------------------------------------------------------------------------------------- tests
 
-const FIXTURES = path.resolve('/work/shared/fixtures/real-mesos')
+const FIXTURES = fileURLToPath(new URL('../fixtures/real-mesos', import.meta.url))
 
 interface FixtureStep {
   seq: number

@@ -2,12 +2,13 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { CodecError, decode, encode, toJsonForm, type MessageName } from '../../src/lib/mesos/codec.js'
 import { RecordIODecoder } from '../../src/lib/mesos/recordio.js'
 import { isValidUuidBase64, randomUuidBytes, uuidBase64 } from '../../src/lib/mesos/uuid.js'
 import type { ContentType } from '../../src/lib/mesos/types.js'
 
-const FIX = '/work/shared/fixtures/real-mesos'
+const FIX = fileURLToPath(new URL('../fixtures/real-mesos', import.meta.url))
 const JSON_CT: ContentType = 'application/json'
 const PB_CT: ContentType = 'application/x-protobuf'
 

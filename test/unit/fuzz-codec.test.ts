@@ -1,18 +1,19 @@
 /**
  * Property/fuzz tests of the Mesos codecs (src/lib/mesos/codec.ts) for scheduler/executor Calls and Events,
  * JSON and protobuf: random JSON values, structurally and byte-mutated real messages from the fixtures in
- * /work/shared/fixtures/real-mesos, and random bytes as protobuf give a result or a CodecError — never another
+ * test/fixtures/real-mesos, and random bytes as protobuf give a result or a CodecError — never another
  * exception — and whatever decodes round-trips through both content types.
  * Deterministic (seeded mulberry32; FUZZ_SEED overrides); each test prints how many cases it tried.
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {readdirSync, readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 import {CodecError, decode, encode, toJsonForm, type MessageName} from '../../src/lib/mesos/codec.js'
 import type {ContentType} from '../../src/lib/mesos/types.js'
 import {fuzzSeed, Prng} from '../helpers/prng.js'
 
-const FIX = '/work/shared/fixtures/real-mesos'
+const FIX = fileURLToPath(new URL('../fixtures/real-mesos', import.meta.url))
 const JSON_CT: ContentType = 'application/json'
 const PB_CT: ContentType = 'application/x-protobuf'
 const NAMES: MessageName[] = ['scheduler.Event', 'executor.Event', 'scheduler.Call', 'executor.Call']

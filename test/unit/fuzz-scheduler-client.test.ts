@@ -12,6 +12,7 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import {EventEmitter} from 'node:events'
 import {readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 import {CodecError, decode, encode} from '../../src/lib/mesos/codec.js'
 import type {DetectedMaster, MasterDetector} from '../../src/lib/mesos/detector.js'
 import {encodeRecord, RecordIODecoder, RecordIOError} from '../../src/lib/mesos/recordio.js'
@@ -20,7 +21,7 @@ import {CONTENT_JSON, CONTENT_PROTOBUF, type ContentType, type SchedulerCall, ty
 import {waitFor} from '../helpers/ports.js'
 import {fuzzSeed, Prng} from '../helpers/prng.js'
 
-const FIX = '/work/shared/fixtures/real-mesos'
+const FIX = fileURLToPath(new URL('../fixtures/real-mesos', import.meta.url))
 const REMOVED_RE = /framework has been removed/i
 
 class StaticTestDetector extends EventEmitter implements MasterDetector {

@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import {
   RecordIODecoder,
   RecordIOError,
@@ -10,7 +11,7 @@ import {
   type RecordIOErrorCode,
 } from '../../src/lib/mesos/recordio.js'
 
-const FIXTURES = '/work/shared/fixtures/real-mesos'
+const FIXTURES = fileURLToPath(new URL('../fixtures/real-mesos', import.meta.url))
 
 const RECORDS: string[] = [
   '{"type":"HEARTBEAT"}',
