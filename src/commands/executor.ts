@@ -7,7 +7,7 @@
 import {Command} from '@oclif/core'
 import {ExecutorEnvError, readExecutorEnv} from '../lib/mesos/executor-client.js'
 import {EXIT_BAD_ENVIRONMENT} from '../executor/core.js'
-import {ExecutorDriver} from '../executor/driver.js'
+import {ExecutorDriver, stderrLog} from '../executor/driver.js'
 
 export default class Executor extends Command {
   static override description = 'Run one etcd member as a Mesos task (started by the Mesos agent)'
@@ -27,8 +27,13 @@ export default class Executor extends Command {
     }
     const driver = new ExecutorDriver({env})
     const onSignal = (sig: NodeJS.Signals): void => driver.shutdown(`received ${sig}`)
+    // Last line of defence: every promise in the executor has a handler; should one be missed, Node's default
+    // (exit on an unhandled rejection) would take etcd down with the executor. Log it as the bug it is and go on.
+    const onUnhandled = (reason: unknown): void =>
+      stderrLog(`internal error (a bug): unhandled promise rejection: ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}; the executor and etcd keep running`)
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
+    process.on('unhandledRejection', onUnhandled)
     try {
       process.exitCode = await driver.run()
     } finally {

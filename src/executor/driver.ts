@@ -24,6 +24,7 @@
 import type {EventEmitter} from 'node:events'
 import {existsSync} from 'node:fs'
 import path from 'node:path'
+import {errText} from '../lib/mesos/client-io.js'
 import {ExecutorClient, type ExecutorEnv} from '../lib/mesos/executor-client.js'
 import type {ExecutorEvent} from '../lib/mesos/types.js'
 import {clientUrlOf, encodeFrameworkMessage, type MemberConfig} from '../lib/member-config.js'
@@ -138,10 +139,22 @@ export class ExecutorDriver {
     }
   }
 
+  /** Never throws (it runs from timers, listeners and promise callbacks): a failure is logged and the executor goes on. */
   private dispatch(e: CoreEvent): void {
-    const r = step(this.state, e)
+    let r: ReturnType<typeof step>
+    try {
+      r = step(this.state, e)
+    } catch (err) {
+      return this.log(`internal error handling ${e.type}: ${errText(err)}; event ignored, the executor keeps running`)
+    }
     this.state = r.state
-    for (const a of r.actions) this.perform(a)
+    for (const a of r.actions) {
+      try {
+        this.perform(a)
+      } catch (err) {
+        this.log(`internal error performing ${a.type}: ${errText(err)}; action skipped, the executor keeps running`)
+      }
+    }
   }
 
   private perform(a: CoreAction): void {
@@ -151,27 +164,33 @@ export class ExecutorDriver {
       case 'update': {
         const p = this.outbound.then(() => this.client.update(a.status))
         this.lastUuid = p.then((u) => u, () => undefined)
-        this.outbound = p.catch((err: unknown) => this.log(`UPDATE ${a.status.state} refused by the agent: ${(err as Error).message}`))
+        this.outbound = p.catch((err: unknown) => this.log(`UPDATE ${a.status.state} refused by the agent: ${errText(err)}; dropped, the executor goes on`))
         return
       }
       case 'send': {
         const data = encodeFrameworkMessage(a.message)
         this.outbound = this.outbound
           .then(() => this.client.message(data))
-          .catch((err: unknown) => this.log(`MESSAGE ${a.message.step} for ${a.message.op} not sent: ${(err as Error).message}`))
+          .catch((err: unknown) => this.log(`MESSAGE ${a.message.step} for ${a.message.op} not sent: ${errText(err)}; dropped (the scheduler asks again, or moves on after its timeout)`))
         return
       }
       case 'start-etcd':
         return this.startEtcd(a.config)
       case 'stop-etcd':
-        void this.stopEtcd(a.graceMs)
+        this.stopEtcd(a.graceMs).catch((err: unknown) => {
+          this.log(`stopping etcd failed: ${errText(err)}; reporting it stopped`)
+          this.dispatch({type: 'stopped'})
+        })
         return
       case 'start-reseed':
         return this.startReseed(a.op)
       case 'check-quorum':
         return this.checkQuorum(a.op)
       case 'exit':
-        void this.exit(a.code)
+        this.exit(a.code).catch((err: unknown) => {
+          this.log(`exiting: ${errText(err)}; exiting with code ${a.code} anyway`)
+          this.finish(a.code)
+        })
         return
     }
   }
@@ -199,12 +218,12 @@ export class ExecutorDriver {
         ...(tls ? {tls} : {}),
       })
     } catch (err) {
-      return this.dispatch({type: 'exited', code: null, signal: null, removed: false, logTail: `could not start etcd: ${(err as Error).message}`})
+      return this.dispatch({type: 'exited', code: null, signal: null, removed: false, logTail: `could not start etcd: ${errText(err)}`})
     }
     this.attach(sup)
     // start() rejects after emitting 'exited' for a failed spawn; a missing binary only rejects.
     sup.start().catch((err: unknown) => {
-      if (this.supervisor === sup) this.dispatch({type: 'exited', code: null, signal: null, removed: false, logTail: (err as Error).message})
+      if (this.supervisor === sup) this.dispatch({type: 'exited', code: null, signal: null, removed: false, logTail: errText(err)})
     })
   }
 
@@ -214,7 +233,7 @@ export class ExecutorDriver {
         const r = await sup.stop(graceMs)
         this.log(`etcd stopped (code ${String(r.code)}, signal ${String(r.signal)})`)
       } catch (err) {
-        this.log(`stopping etcd failed: ${(err as Error).message}`)
+        this.log(`stopping etcd failed: ${errText(err)}`)
       }
     }
     const rs = this.reseed
@@ -236,10 +255,12 @@ export class ExecutorDriver {
   private checkQuorum(op: string): void {
     const cfg = this.state.config
     if (!cfg) return this.dispatch({type: 'quorum-checked', op, ok: false, detail: 'no member config'})
-    void checkMemberQuorum(cfg, this.quorumCheckMs).then((r) => {
-      this.log(`reseed ${op}: quorum check: ${r.detail}`)
-      this.dispatch({type: 'quorum-checked', op, ...r})
-    })
+    checkMemberQuorum(cfg, this.quorumCheckMs)
+      .catch((err: unknown) => ({ok: false, detail: `the quorum check failed: ${errText(err)}`}))
+      .then((r) => {
+        this.log(`reseed ${op}: quorum check: ${r.detail}`)
+        this.dispatch({type: 'quorum-checked', op, ...r})
+      })
   }
 
   private startReseed(op: string): void {
@@ -270,7 +291,7 @@ export class ExecutorDriver {
         this.reseed = undefined
         const alive = rs.sups.find((x) => x.pid !== undefined)
         if (alive && !rs.closed) this.attach(alive)
-        this.dispatch({type: 'reseed-finished', op, ok: false, error: (err as Error).message, etcdRunning: alive !== undefined})
+        this.dispatch({type: 'reseed-finished', op, ok: false, error: errText(err), etcdRunning: alive !== undefined})
       },
     )
     this.reseed = rs

@@ -234,7 +234,15 @@ export class EtcdSupervisor extends EventEmitter {
   }
 
   private scheduleHealth(delayMs: number): void {
-    this.healthTimer = setTimeout(() => void this.checkHealth(), delayMs)
+    this.healthTimer = setTimeout(() => {
+      // checkHealth handles etcd's answers; anything else (a client that cannot be built) is an unhealthy verdict.
+      this.checkHealth().catch((err: unknown) => {
+        const detail = `health probe failed: ${err instanceof Error ? err.message : String(err)}`
+        if (this.lastHealth !== 'false' && this.serving) this.emitEvent({type: 'health', healthy: false, detail})
+        this.lastHealth = 'false'
+        if (this.isRunning() && !this.stopRequested) this.scheduleHealth(this.serving ? this.opts.healthIntervalMs : 200)
+      })
+    }, delayMs)
   }
 
   private stopHealth(): void {
@@ -242,7 +250,7 @@ export class EtcdSupervisor extends EventEmitter {
     this.healthTimer = undefined
     const admin = this.admin
     this.admin = undefined
-    void admin?.close()
+    admin?.close().catch(() => undefined) // closing a probe client that failed is of no consequence
   }
 
   private async checkHealth(): Promise<void> {

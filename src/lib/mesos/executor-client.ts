@@ -10,7 +10,9 @@
  * Invariants: an UPDATE stays unacknowledged from update() until an ACKNOWLEDGED with its uuid; a launched task
  * stays unacknowledged until an ACKNOWLEDGED for it (book-keeping: executor-acks.ts). Both are sent in every
  * SUBSCRIBE (the agent replays them; duplicates are fine). update() never throws for connectivity: an update that
- * could not be delivered is sent again (timer while connected, or in the next SUBSCRIBE).
+ * could not be delivered is sent again (timer while connected, or in the next SUBSCRIBE). A resend the agent
+ * refuses for good (4xx other than 403, e.g. 400 "Executor cannot be found") is logged and dropped, never thrown:
+ * no promise of this client rejects without a caller to handle it.
  * Environment parsing lives in executor-env.ts, the HTTP plumbing shared with the scheduler in client-io.ts;
  * both are re-exported here.
  */
@@ -27,6 +29,10 @@ import { CONTENT_JSON, type ContentType, type ExecutorCall, type ExecutorEvent, 
 import { uuidBase64 } from './uuid.js'
 
 export { ExecutorEnvError, readExecutorEnv, type ExecutorEnv } from './executor-env.js'
+
+function describeUpdate(upd: ExecutorUpdate): string {
+  return `UPDATE ${upd.status.state} for ${upd.status.task_id.value}`
+}
 
 export interface ExecutorClientOptions {
   contentType?: ContentType
@@ -217,11 +223,17 @@ export class ExecutorClient extends EventEmitter {
       this.resendTimer = undefined
       for (const u of pending) {
         const upd = this.acks.undeliveredUpdate(u)
-        if (upd) void this.deliver(u, upd)
+        // Nobody awaits a resend: a refusal is logged here (an unhandled rejection would kill the executor).
+        if (upd) this.deliver(u, upd).catch((err: unknown) => this.log('error', `${describeUpdate(upd)} refused by the agent (${errText(err)}); dropped: it will not be sent again`))
       }
     }, delay)
   }
 
+  /**
+   * One try at sending an UPDATE on the current subscription. Transient failures (transport, 403, 5xx) keep it
+   * for a resend (timer, or the next SUBSCRIBE) and resolve; any other failure (the agent refuses the update
+   * itself, e.g. 400 "Executor cannot be found") forgets it and rejects: every caller must handle that.
+   */
   private async deliver(uuid: string, upd: ExecutorUpdate): Promise<void> {
     if (!this.live) return // goes out with the next SUBSCRIBE
     try {
@@ -234,7 +246,7 @@ export class ExecutorClient extends EventEmitter {
         this.acks.forget(uuid)
         throw err
       }
-      this.log('warn', `UPDATE ${upd.status.state} for ${upd.status.task_id.value} not delivered (${errText(err)}); will resend`)
+      this.log('warn', `${describeUpdate(upd)} not delivered (${errText(err)}); will resend`)
       if (this.running) this.scheduleResend(this.resendDelayMs)
     }
   }
