@@ -10,6 +10,7 @@ import type {SchedulerAction} from './core/actions.js'
 import type {SchedulerEvent} from './core/events.js'
 
 type EtcdAction = Extract<SchedulerAction, {type: 'MEMBER_ADD' | 'MEMBER_REMOVE' | 'MEMBER_PROMOTE' | 'MEMBER_LIST' | 'HEALTH_CHECK'}>
+export type MemberAction = Exclude<EtcdAction, {type: 'HEALTH_CHECK'}>
 
 const RETRYABLE: ReadonlySet<EtcdErrorCode> = new Set(['UNREACHABLE', 'TIMEOUT', 'NO_LEADER', 'UNHEALTHY_CLUSTER', 'LEARNER_NOT_READY', 'LEARNER_REFUSED'])
 
@@ -24,13 +25,13 @@ export async function performEtcd(a: EtcdAction, tls?: EtcdTlsOptions, timeoutMs
     admin = new EtcdAdmin(a.via, {timeoutMs, ...(tls ? {tls} : {})})
     return await call(admin, a)
   } catch (err) {
-    return failed(a, err)
+    return failureEvent(a, err)
   } finally {
     await admin?.close().catch(() => undefined)
   }
 }
 
-async function call(admin: EtcdAdmin, a: Exclude<EtcdAction, {type: 'HEALTH_CHECK'}>): Promise<SchedulerEvent> {
+async function call(admin: EtcdAdmin, a: MemberAction): Promise<SchedulerEvent> {
   switch (a.type) {
     case 'MEMBER_LIST':
       return {type: 'MemberListObserved', members: await admin.memberList()}
@@ -47,7 +48,8 @@ async function call(admin: EtcdAdmin, a: Exclude<EtcdAction, {type: 'HEALTH_CHEC
   }
 }
 
-function failed(a: Exclude<EtcdAction, {type: 'HEALTH_CHECK'}>, err: unknown): SchedulerEvent {
+/** The event reporting a failed member action (also used by the simulated etcd, so both map errors alike). */
+export function failureEvent(a: MemberAction, err: unknown): SchedulerEvent {
   const e = toEtcdError(err)
   const retryable = RETRYABLE.has(e.code)
   switch (a.type) {

@@ -22,7 +22,6 @@ export interface SimTask { taskId: string; agentId: string; cfg: MemberConfig; s
 
 export class World extends SimEtcd {
   state: SchedulerState
-  now: number
   readonly agents = new Map<string, SimAgent>()
   readonly tasks = new Map<string, SimTask>()
   readonly timers = new Map<TimerName, number>()
@@ -66,6 +65,7 @@ export class World extends SimEtcd {
     while (this.queue.length > 0) {
       if (++n > 5000) throw new Error(`sim: more than 5000 events without time passing (feedback loop?) last: ${JSON.stringify(this.events.slice(-3))}`)
       const e = this.queue.shift()!
+      this.observeUp()
       this.events.push(e)
       const r = step(this.state, e, this.now)
       this.state = r.state
@@ -99,10 +99,12 @@ export class World extends SimEtcd {
       const due = [...this.timers].filter(([, at]) => at <= target).sort((a, b) => a[1] - b[1])[0]
       if (!due) break
       this.timers.delete(due[0])
+      this.observeUp()
       this.now = Math.max(this.now, due[1])
       this.feed({type: 'TimerFired', name: due[0]})
       if (opts.offers !== false && !this.suppressed) this.offerAll()
     }
+    this.observeUp()
     this.now = target
   }
 
@@ -131,8 +133,7 @@ export class World extends SimEtcd {
   }
 
   failTask(taskId: string, state: TaskState = 'TASK_FAILED'): SchedulerAction[] {
-    const m = this.memberOfTask(taskId)
-    if (m) m.alive = false
+    this.stopProcess(taskId)
     return this.update(taskId, state, {source: 'SOURCE_AGENT', reason: 'REASON_EXECUTOR_TERMINATED'})
   }
 
@@ -145,8 +146,7 @@ export class World extends SimEtcd {
     for (const agentId of agentIds) {
       this.agents.get(agentId)!.up = false
       for (const t of this.tasks.values()) {
-        const m = t.agentId === agentId && t.state === 'TASK_RUNNING' ? this.memberOfTask(t.taskId) : undefined
-        if (m) m.alive = false
+        if (t.agentId === agentId && t.state === 'TASK_RUNNING') this.stopProcess(t.taskId)
       }
     }
     for (const agentId of agentIds) {
@@ -174,6 +174,15 @@ export class World extends SimEtcd {
   memberOfTask(taskId: string): SimMember | undefined {
     const t = this.tasks.get(taskId)
     return t ? this.members.find((m) => m.peerUrl === `http://${t.cfg.member.host}:${t.cfg.member.peerPort}`) : undefined
+  }
+
+  /** The task's etcd process stops (its member, and a removed member still shutting down, on its peer URL). */
+  stopProcess(taskId: string): void {
+    const m = this.memberOfTask(taskId)
+    if (m) m.alive = false
+    const t = this.tasks.get(taskId)
+    const url = t ? `http://${t.cfg.member.host}:${t.cfg.member.peerPort}` : undefined
+    for (const r of this.removed) if (r.member.peerUrl === url) r.member.alive = false
   }
 
   liveTasks(): SimTask[] {
@@ -242,8 +251,7 @@ export class World extends SimEtcd {
       return this.reply({type: 'Update', status: {task_id: {value: taskId}, state: 'TASK_LOST', source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION', message: 'Reconciliation: Task is unknown'}})
     }
     t.state = 'TASK_KILLED'
-    const m = this.memberOfTask(taskId)
-    if (m) m.alive = false
+    this.stopProcess(taskId)
     this.reply({type: 'Update', status: {task_id: {value: taskId}, state: 'TASK_KILLED', agent_id: {value: t.agentId}, uuid: this.uuid(), source: 'SOURCE_EXECUTOR'}})
   }
 
