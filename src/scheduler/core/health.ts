@@ -18,7 +18,7 @@ import {healthVerdict} from '../../lib/etcd/verdict.js'
 import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
-import {sendHealthCheck, sendMemberList} from './observe.js'
+import {memberListDue, sendHealthCheck, sendMemberList} from './observe.js'
 import {onReseedHealth} from './reseed.js'
 import type {SchedulerState} from './state.js'
 import {clientUrl, deadTasks, memberOfTask, runningTasks, verdictSize} from './state.js'
@@ -27,7 +27,7 @@ export function onHealthTimer(ctx: Ctx): void {
   const {s, now} = ctx
   if (!s.loaded || s.removed) return
   sendHealthCheck(ctx)
-  if (s.memberListReq === null || now - s.memberListReq.sentAt >= s.config.memberOpTimeoutMs) sendMemberList(ctx)
+  if (memberListDue(s, now)) sendMemberList(ctx)
   s.timers.health = now + s.config.healthIntervalMs
   emit(ctx, {type: 'SET_TIMER', name: 'health', atMs: s.timers.health})
 }

@@ -29,7 +29,6 @@ export function classifyMember(s: SchedulerState, m: EtcdMember): MemberClass {
   return 'unbacked'
 }
 
-/** Client URLs of running members to send admin calls through (never the target itself). */
 /** Client URLs to send a member operation through: voters first, members being decommissioned next, learners
  *  last (a learner refuses member operations: "rpc not supported for learner"); `exceptMember` left out. */
 export function via(s: SchedulerState, exceptMember?: EtcdMember): string[] {
@@ -66,7 +65,8 @@ export function onMemberList(ctx: Ctx, members: EtcdMember[]): void {
 }
 
 export function onMemberListFailed(ctx: Ctx, message: string): void {
-  ctx.s.memberListReq = null
+  const {s, now} = ctx
+  s.memberListReq = {gen: s.memberListReq?.gen ?? -1, sentAt: s.memberListReq?.sentAt ?? now, retryAt: now + s.config.memberOpRetryMs}
   emit(ctx, log('warn', 'etcd member list failed', {error: message}))
 }
 
@@ -216,8 +216,10 @@ export function planMemberOps(ctx: Ctx): MemberOpsStatus {
   }
   const learner = learners[0]
   if (learner) {
+    const urls = via(s, learner)
+    if (urls.length === 0) return 'blocked' // no running member but the learner itself, which refuses it
     s.memberOp = {kind: 'promote', memberId: learner.id, sentAt: now}
-    emit(ctx, {type: 'MEMBER_PROMOTE', memberId: learner.id, via: via(s, learner)})
+    emit(ctx, {type: 'MEMBER_PROMOTE', memberId: learner.id, via: urls})
     return 'busy'
   }
   return blocked ? 'blocked' : 'clear'

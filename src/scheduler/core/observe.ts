@@ -8,7 +8,7 @@
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {via} from './membership.js'
-import {clientUrl, deadTasks, isNonFinalDead, runningTasks, unconfirmedLost} from './state.js'
+import {clientUrl, deadTasks, isNonFinalDead, runningTasks, unconfirmedLost, type SchedulerState} from './state.js'
 
 export function sendHealthCheck(ctx: Ctx): void {
   const {s, now} = ctx
@@ -20,6 +20,13 @@ export function sendHealthCheck(ctx: Ctx): void {
   s.health.inFlight.push(req)
   if (s.health.inFlight.length > 32) s.health.inFlight.shift()
   emit(ctx, {type: 'HEALTH_CHECK', clientUrls: urls, seq: req.seq})
+}
+
+/** No MEMBER_LIST in flight (or its answer is overdue), and a failed one's retry time has come. */
+export function memberListDue(s: SchedulerState, now: number): boolean {
+  const req = s.memberListReq
+  if (req === null) return true
+  return req.retryAt !== undefined ? now >= req.retryAt : now - req.sentAt >= s.config.memberOpTimeoutMs
 }
 
 export function sendMemberList(ctx: Ctx): void {

@@ -20,7 +20,7 @@ import {planInPlace} from './inplace.js'
 import {randomHex} from './ids.js'
 import {declineUnkept, planSuppression} from './launch.js'
 import {planMemberOps} from './membership.js'
-import {sendMemberList} from './observe.js'
+import {memberListDue, sendMemberList} from './observe.js'
 import {planReseed, startReseed} from './reseed.js'
 import {sendHealthCheck} from './observe.js'
 import {allTasks, deadTasks, isDeadState, isNonFinalDead, liveTasks, membershipFresh, modeOf, runningTasks, unconfirmedLost} from './state.js'
@@ -122,7 +122,7 @@ function refreshMemberList(ctx: Ctx): void {
   const {s, now} = ctx
   if (runningTasks(s).length === 0) return
   if (membershipFresh(s)) return
-  if (s.memberListReq !== null && now - s.memberListReq.sentAt < s.config.memberOpTimeoutMs) return
+  if (!memberListDue(s, now)) return
   sendMemberList(ctx)
 }
 
@@ -147,7 +147,7 @@ export function nextWake(ctx: Ctx): number | null {
   if (s.persistRetryAt !== null) t.push(s.persistRetryAt)
   if (s.inPlace !== null && !s.inPlace.gaveUp) t.push(s.inPlace.since + Math.floor(c.reseedTimeoutMs / 2))
   if (s.lostReconcile !== null) t.push(s.lostReconcile.nextAt)
-  if (s.memberListReq !== null) t.push(s.memberListReq.sentAt + c.memberOpTimeoutMs)
+  if (s.memberListReq !== null) t.push(s.memberListReq.retryAt ?? s.memberListReq.sentAt + c.memberOpTimeoutMs)
   if (s.health.checkReq !== null) t.push(s.health.checkReq.sentAt + c.memberOpTimeoutMs)
   for (const o of Object.values(s.offers)) t.push(o.receivedAt + c.offerHoldMs)
   const future = t.filter((x) => x > now)

@@ -181,7 +181,9 @@ export interface SchedulerState {
   strays: Record<string, {agentId: string | null; killSentAt: number | null}>
   /** Latest etcd member list; `gen` = topologyGen when it was requested (fresh iff gen === topologyGen). */
   membership: {members: EtcdMember[]; observedAt: number; gen: number} | null
-  memberListReq: {gen: number; sentAt: number} | null
+  /** The MEMBER_LIST in flight; `retryAt`: it failed, the next one waits until then (memberOpRetryMs), so that
+   *  endpoints refusing at once (a learner, connection refused) are not asked again in a tight loop. */
+  memberListReq: {gen: number; sentAt: number; retryAt?: number} | null
   unbackedSince: Record<string, number>
   pendingAdd: PendingAdd | null
   memberOp: MemberOp | null
@@ -274,12 +276,6 @@ export function memberOfTask(s: SchedulerState, t: TaskRecord): EtcdMember | nul
 
 export function taskOfMember(s: SchedulerState, m: EtcdMember): TaskRecord | null {
   return allTasks(s).find((t) => memberMatchesTask(s, m, t)) ?? null
-}
-
-/** Client URLs of running tasks: where etcd admin calls go. */
-export function viaUrls(s: SchedulerState, exceptTaskId?: string): string[] {
-  return runningTasks(s).filter((t) => t.taskId !== exceptTaskId && !t.decommission).map((t) => clientUrl(s, t))
-    .concat(runningTasks(s).filter((t) => t.taskId !== exceptTaskId && t.decommission).map((t) => clientUrl(s, t)))
 }
 
 export function emptyStats(): Stats {
