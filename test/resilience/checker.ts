@@ -1,18 +1,18 @@
 /**
  * The data-safety checker run after every scenario (rules after etcd's functional tester KV_HASH checker and
  * Jepsen's acknowledged-write survival):
- *  1. acknowledged writes: every acknowledged write the surviving history must hold is present with its value
- *     (one linearizable range read of the writer's prefix). Without a re-seed: all of them. With a re-seed: writes
- *     of the first history (epoch 0) up to the seed's revision, and every write of a later history; writes of the
- *     first history above the seed's revision are reported apart as "lost by re-seed" (acknowledged by a quorum
- *     that no longer exists), never mixed with "lost".
+ *  1. acknowledged writes (rules.ts, pure): every acknowledged write present with its value (one linearizable
+ *     range read of the writer's prefix, readAll below). Histories are split where the harness itself saw a
+ *     member forced into a new cluster (observer.ts); every write acknowledged after that must survive; a write
+ *     acknowledged before it and above the seed's revision as the harness read it (not as the product reports it)
+ *     is reported apart as "lost by re-seed"; a revision going back without an observed re-seed is a failure;
+ *     the seed must hold the highest revision and raft index of the survivors.
  *  2. KV hash: every member reports the same hashkv at the same revision.
  *  3. membership: the etcd member list has exactly clusterSize started voting members (no learner, no unstarted).
  *  4. the scheduler's /stats against what the scenario did (re-seeds, livelock episodes, failed and launched tasks).
  */
 import {execFile} from 'node:child_process'
 import {promisify} from 'node:util'
-import type {Ack, WriterReport} from './writer.js'
 
 const execFileP = promisify(execFile)
 const ETCDCTL = process.env.ETCDCTL_BIN ?? '/usr/bin/etcdctl'
@@ -25,20 +25,6 @@ async function post<T>(url: string, p: string, body: unknown, timeoutMs = 3000):
   const text = await res.text()
   if (res.status !== 200) throw new Error(`POST ${url}${p}: HTTP ${res.status} ${text.slice(0, 300)}`)
   return JSON.parse(text) as T
-}
-
-export interface SeedBound {
-  revision: number
-  source: string
-}
-
-export interface DataCheck {
-  present: number
-  lost: Ack[]
-  lostByReseed: Ack[]
-  /** Present with another value than acknowledged. */
-  wrong: Ack[]
-  bound: SeedBound | null
 }
 
 export async function readAll(urls: string[], prefix: string): Promise<Map<string, string>> {
@@ -57,22 +43,6 @@ export async function readAll(urls: string[], prefix: string): Promise<Map<strin
     await new Promise((r) => setTimeout(r, 500))
   }
   throw new Error(`linearizable read of ${prefix} failed on ${urls.join(', ')}: ${String(lastErr)}`)
-}
-
-/** Rule 1. `bound` is required when the writer saw more than one history or the scenario re-seeded. */
-export function checkWrites(report: WriterReport, kv: Map<string, string>, bound: SeedBound | null): DataCheck {
-  const out: DataCheck = {present: 0, lost: [], lostByReseed: [], wrong: [], bound}
-  for (const a of report.acked) {
-    const got = kv.get(a.key)
-    if (got === a.value) {
-      out.present++
-      continue
-    }
-    if (got !== undefined) out.wrong.push(a)
-    else if (bound && a.epoch === 0 && a.revision > bound.revision) out.lostByReseed.push(a)
-    else out.lost.push(a)
-  }
-  return out
 }
 
 /**
@@ -142,13 +112,4 @@ export async function checkMembership(urls: string[], size: number): Promise<Mem
     }
   }
   return {ok: false, message: `member list failed everywhere: ${lastErr}`}
-}
-
-/** The re-seed bound from the /reseed/<op> steps: "one-member cluster at revision N" / "serving alone at revision N". */
-export function seedRevisionFromSteps(steps: {step: string; message?: string}[]): number | null {
-  for (const s of steps) {
-    const m = /at revision (\d+)/.exec(s.message ?? '')
-    if (m && (s.step === 'serving-alone' || s.step === 'done')) return Number(m[1])
-  }
-  return null
 }

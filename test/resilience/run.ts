@@ -1,16 +1,20 @@
 /**
  * Runs one resilience scenario end to end (harness.ts holds the contract and the context): setup, the writer,
- * the fault, the wait for recovery, then the checker (checker.ts): every acknowledged write present (bounded
- * by the seed's revision after a re-seed), the same KV hash on every member, the member count, the etcd
- * processes, and /stats consistent with the fault. Never throws: a harness failure is a failed row naming it.
+ * the fault, the wait for recovery, then the checker (checker.ts, rules.ts): every acknowledged write present
+ * (after a re-seed the harness observed itself (observer.ts): those of the old history up to the seed's revision
+ * as the harness read it, every later one), the seed the most up-to-date survivor, no revision regression without
+ * a re-seed, the same KV hash on every member, the member count, the etcd processes, and /stats consistent
+ * with the fault. Never throws: a harness failure is a failed row naming it.
  * Everything the scenario started is stopped and its work dir swept, also on failure; the logs of a failed
  * scenario are written to a file named in its notes. teardownActive() stops the running ones (signals).
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import {etcdNames, getJson, sandboxLogs} from '../helpers/serve.js'
-import {checkHashes, checkMembership, checkWrites, readAll, seedRevisionFromSteps, type SeedBound} from './checker.js'
+import {etcdNames} from '../helpers/serve.js'
+import {checkHashes, checkMembership, readAll} from './checker.js'
 import {Ctx, sleep, waitUntil, type ScenarioDef, type ScenarioResult, type Shared} from './harness.js'
+import {ClusterObserver} from './observer.js'
+import {checkEpisodes, checkSeedChoice, checkWrites, detectReseeds, type ReseedEpisode} from './rules.js'
 import type {WriterReport} from './writer.js'
 
 let counter = 0
@@ -23,55 +27,48 @@ export async function teardownActive(): Promise<void> {
 }
 
 /** Background poll of /stats and /members: refreshes the writer's endpoints and records the modes seen. */
-function monitor(ctx: Ctx): {stop(): Promise<void>; modes: Set<string>; reseedOps: Set<string>} {
+function monitor(ctx: Ctx): {stop(): Promise<void>; modes: Set<string>} {
   const modes = new Set<string>()
-  const reseedOps = new Set<string>()
   let on = true
   const loop = (async () => {
     while (on) {
       await ctx.refreshEndpoints()
       const st = await ctx.stats().catch(() => null)
       if (st) modes.add(st.mode)
-      for (const m of ctx.serveLogs().matchAll(/starting (?:automatic|manual) re-seed.*?\bop=([\w-]+)/g)) reseedOps.add(m[1]!)
       await sleep(300)
     }
   })()
-  return {modes, reseedOps, async stop() {
+  return {modes, async stop() {
     on = false
     await loop
   }}
 }
 
-async function reseedBound(ctx: Ctx, ops: Set<string>, report: WriterReport): Promise<SeedBound | null> {
-  for (const op of ops) {
-    const r = await getJson<{steps?: {step: string; message?: string}[]; seed?: string | null}>(`${ctx.adminUrl}/reseed/${op}`).catch(() => null)
-    const rev = r?.status === 200 ? seedRevisionFromSteps(r.body.steps ?? []) : null
-    if (rev !== null) return {revision: rev, source: `the seed's revision reported by its executor (/reseed/${op} steps)`}
-  }
-  // A restarted scheduler does not have the steps of the previous one: the seed's executor logs them too.
-  for (const m of sandboxLogs(ctx.workDir).matchAll(/reseed (\S+): serving-alone \(one-member cluster at revision (\d+)\)/g)) {
-    return {revision: Number(m[2]), source: `the seed's revision in its executor's log (re-seed ${m[1]}, step serving-alone)`}
-  }
-  const first = report.acked.find((a) => a.epoch === 1)
-  if (first) return {revision: first.revision - 1, source: 'the first revision acknowledged after the re-seed minus 1 (the /reseed/<op> steps were not available); an upper bound of the seed revision, i.e. the stricter check'}
-  return null
+/** What the harness saw of a re-seed, for the notes. */
+function describeEpisode(ctx: Ctx, e: ReseedEpisode): string {
+  const rel = (t: number): string => `+${((t - ctx.faultAt) / 1000).toFixed(1)} s`
+  const surv = e.survivors.map((x) => `${x.url} revision ${x.revision} raft index ${x.raftIndex}`).join(', ') || 'none'
+  return `re-seed seen by the harness: ${e.seedUrl} at revision ${e.seedRevision} (raft index ${e.seedRaftIndex}) at ${rel(e.epochAt)}, serving alone at ${rel(e.completedAt)}; other survivors: ${surv}; every write acknowledged after ${rel(e.epochAt)} required`
 }
 
 /** Runs one scenario end to end; never throws (a harness failure is a failed row naming it). */
 export async function runScenario(def: ScenarioDef, shared: Shared): Promise<ScenarioResult> {
   const t0 = Date.now()
   const cluster = `r${(Date.now() % 100000).toString(36)}${(counter++).toString(36)}`
-  const ctx = new Ctx(def, cluster, shared)
+  const ctx = new Ctx(def, cluster, shared, def.size ?? 3)
   active.add(ctx)
   const failures: string[] = []
   let recoveryMs: number | null = null
-  let report: WriterReport = {acked: [], attempts: 0, failures: 0, longestGapMs: 0, longestGapFrom: null, epochs: 1}
+  let report: WriterReport = {acked: [], attempts: 0, failures: 0, longestGapMs: 0, longestGapFrom: null}
   let lost = 0
   let lostByReseed = 0
   let mon: ReturnType<typeof monitor> | null = null
+  let obs: ClusterObserver | null = null
   try {
     await ctx.setup()
     mon = monitor(ctx)
+    obs = new ClusterObserver(() => ctx.clientUrls())
+    obs.start()
     ctx.writer.start()
     await waitUntil('the writer to get 150 acknowledgements', async () => ctx.writer.acked.length >= 150, 30_000, 50)
     const st0 = await ctx.stats()
@@ -109,6 +106,8 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
       report = await ctx.writer.stop()
       await mon.stop()
       mon = null
+      const readings = await obs.stop()
+      obs = null
 
       // Checker.
       await ctx.refreshEndpoints()
@@ -116,17 +115,26 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
       const urls = ms.map((m) => m.client_url)
       const st = await ctx.stats()
       const reseeds = st.cluster_reseeds - st0.cluster_reseeds
-      const opsSeen = new Set<string>([...ctx.serveLogs().matchAll(/starting (?:automatic|manual) re-seed.*?\bop=([\w-]+)/g)].map((m) => m[1]!))
-      const bound = reseeds > 0 || report.epochs > 1 ? await reseedBound(ctx, opsSeen, report) : null
-      if (bound) ctx.note(`re-seed bound: revision ${bound.revision} from ${bound.source}`)
+      // Re-seeds as the harness saw them (its own readings of every member), never as the product reports them.
+      const episodes = detectReseeds(readings)
+      for (const e of episodes) {
+        ctx.note(describeEpisode(ctx, e))
+        failures.push(...checkSeedChoice(e))
+      }
+      failures.push(...checkEpisodes(episodes))
+      if (def.expect.reseed === true && episodes.length === 0) failures.push('expected a re-seed; the harness never saw a member forced into a new one-member cluster')
+      if (def.expect.reseed !== true && episodes.length > 0) failures.push(`the harness saw ${episodes.length} member(s) forced into a new cluster where no re-seed may complete`)
       const kv = await readAll(urls, ctx.writer.keyPrefix)
-      const data = checkWrites(report, kv, bound)
+      const data = checkWrites(report.acked, kv, episodes)
       lost = data.lost.length + data.wrong.length
       lostByReseed = data.lostByReseed.length
       if (data.lost.length > 0) failures.push(`${data.lost.length} acknowledged write(s) LOST, e.g. ${JSON.stringify(data.lost.slice(0, 3))}`)
       if (data.wrong.length > 0) failures.push(`${data.wrong.length} write(s) with another value, e.g. ${JSON.stringify(data.wrong.slice(0, 3))}`)
-      if (lostByReseed > 0) ctx.note(`${lostByReseed} write(s) lost by re-seed (expected: acknowledged by a quorum that no longer exists; revisions ${data.lostByReseed[0]!.revision}..${data.lostByReseed.at(-1)!.revision} > seed ${bound!.revision})`)
-      if ((reseeds > 0 || report.epochs > 1) && !bound) ctx.note('re-seeded but no seed revision was found: every acknowledged write was required (the strictest check)')
+      if (data.regressions.length > 0) {
+        const r = data.regressions[0]!
+        failures.push(`${data.regressions.length} acknowledged revision(s) went back with no re-seed seen in between (a history was lost), e.g. ${r.ack.revision} after ${r.previous.revision} at +${((r.ack.at - ctx.faultAt) / 1000).toFixed(1)} s`)
+      }
+      if (lostByReseed > 0) ctx.note(`${lostByReseed} write(s) lost by re-seed (acknowledged before it by a quorum that no longer exists; revisions ${data.lostByReseed[0]!.revision}..${data.lostByReseed.at(-1)!.revision} above the seed's)`)
       const hash = await checkHashes(urls)
       if (!hash.ok) failures.push(`KV hash: ${hash.message}`)
       const mem = await checkMembership(urls, ctx.size)
@@ -153,6 +161,7 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
     if (ctx.writer) report = await ctx.writer.stop().catch(() => report)
   } finally {
     await mon?.stop().catch(() => undefined)
+    await obs?.stop().catch(() => undefined)
   }
   if (failures.length > 0) {
     const file = path.join(shared.logDir, `${def.name}-${cluster}.log`)

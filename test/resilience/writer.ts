@@ -6,15 +6,14 @@
  *
  * Unavailability: the gaps between consecutive acknowledgements (and from the last one to stop()) —
  * `longestGapMs` is the longest window in which no write succeeded.
- * Epochs: etcd revisions only grow within one history; an acknowledged revision not above the highest
- * seen so far means a new history (a re-seed with --force-new-cluster discarded the tail): `epoch` + 1.
+ * The writer does not decide which history a write belongs to: the checker does, from the re-seeds the harness
+ * observed itself (rules.ts); a revision going back without one is a failure there.
  */
 export interface Ack {
   key: string
   value: string
   revision: number
   at: number
-  epoch: number
   via: string
 }
 
@@ -24,7 +23,6 @@ export interface WriterReport {
   failures: number
   longestGapMs: number
   longestGapFrom: number | null
-  epochs: number
 }
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64')
@@ -47,8 +45,6 @@ export class Writer {
   private loop: Promise<void> | null = null
   private idx = 0
   private seq = 0
-  private maxRev = 0
-  private epoch = 0
   private startedAt = 0
   private lastAckAt = 0
   private longest = 0
@@ -81,7 +77,7 @@ export class Writer {
     this.running = false
     await this.loop
     this.gap(Date.now())
-    return this.stopped = {acked: this.acked, attempts: this.attempts, failures: this.failures, longestGapMs: this.longest, longestGapFrom: this.longestFrom, epochs: this.epoch + 1}
+    return this.stopped = {acked: this.acked, attempts: this.attempts, failures: this.failures, longestGapMs: this.longest, longestGapFrom: this.longestFrom}
   }
 
   private gap(now: number): void {
@@ -105,11 +101,9 @@ export class Writer {
         try {
           const revision = await putOnce(url, key, value, this.timeoutMs)
           const at = Date.now()
-          if (revision <= this.maxRev) this.epoch++
-          this.maxRev = revision
           this.gap(at)
           this.lastAckAt = at
-          this.acked.push({key, value, revision, at, epoch: this.epoch, via: url})
+          this.acked.push({key, value, revision, at, via: url})
         } catch {
           this.failures++
           this.idx++
