@@ -40,6 +40,8 @@ export interface ScenarioDef {
   description: string
   expect: Expect
   masters?: number
+  /** `--cluster-size` (default 3); the local Mesos runs max(5, size + 2) agents. */
+  size?: number
   agentOptions?: AgentTunables
   /** Extra serve flags. */
   serveArgs?: string[]
@@ -203,7 +205,7 @@ export class Ctx {
     this.logs.add('executor sandboxes', () => sandboxLogs(this.workDir))
     this.logs.add('etcd logs', () => sandboxLogs(this.workDir, 'etcd.stderr', 3000))
     this.mesos = await startLocalMesos({
-      agents: 5, port: 0, workDir: this.workDir, allocationIntervalMs: 200, heartbeatIntervalSec: 1,
+      agents: Math.max(5, this.size + 2), port: 0, workDir: this.workDir, allocationIntervalMs: 200, heartbeatIntervalSec: 1,
       agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 3, defaultRefuseSeconds: 1,
       ...(masters > 1 ? {masters, zk: mesosZk} : {}),
       agentResources: `cpus:4;mem:8192;disk:20000;ports:[${lo}-${lo + 199}]`,
