@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs/promises'
+import zookeeper from 'node-zookeeper-client'
 import { ZkClient } from '../../src/lib/zk/client.js'
 import { ZkUrlError } from '../../src/lib/zk/url.js'
 import { createMasterDetector, parseMasterInfoJson, registerMaster, type DetectedMaster, type MasterDetector } from '../../src/lib/mesos/detector.js'
@@ -50,6 +51,20 @@ after(async () => {
   await destroyZooKeeper(server)
 })
 
+/** Sets a znode's ACL through a raw session authenticated as digest alice (the owner after the first change). */
+async function setAcl(path: string, acls: unknown[]): Promise<void> {
+  const raw = zookeeper.createClient(`127.0.0.1:${server!.port}`)
+  raw.addAuthInfo('digest', Buffer.from('alice:secret'))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      raw.once('connected', () => raw.setACL(path, acls, -1, (e: unknown) => (e ? reject(e) : resolve())))
+      raw.connect()
+    })
+  } finally {
+    raw.close()
+  }
+}
+
 describe('master detection', { timeout: 60_000 }, () => {
   it('static host:port detector', async () => {
     const d = await detector('127.0.0.1:5050')
@@ -86,6 +101,31 @@ describe('master detection', { timeout: 60_000 }, () => {
     await waitFor('no leader', () => seen.length >= 2, 10_000, 20)
     assert.equal(seen[1], null)
     assert.equal(d.current(), null)
+  })
+
+  it('a failed read of the new leader\'s znode at failover is retried until it succeeds (no stale master)', async () => {
+    const m1 = await zkClient()
+    const m2 = await zkClient()
+    await registerMaster(m1, '/mesos-acl', masterInfo(5090, 'id-5090'))
+    const p2 = await registerMaster(m2, '/mesos-acl', masterInfo(5091, 'id-5091'))
+    const d = await detector(`${server!.url}/mesos-acl`)
+    assert.equal(d.current()?.port, 5090)
+    const seen: (number | null)[] = []
+    d.on('leader', (m: DetectedMaster | null) => seen.push(m?.port ?? null))
+
+    // The second master's znode becomes unreadable for the detector (anonymous): ZooKeeper answers NO_AUTH.
+    const { ACL, Id, Permission } = zookeeper
+    await setAcl(p2, [new ACL(Permission.ALL, new Id('auth', ''))])
+    await assert.rejects(m1.get(p2), /NoAuth|NO_AUTH|not authenticated/i, 'the anonymous read really fails')
+
+    await m1.close() // the leading master dies: the detector must read p2, and cannot
+    await waitFor('the detector to drop the dead master', () => seen.includes(null), 10_000, 20)
+    assert.equal(d.current(), null, 'not left on the dead master')
+    // Nothing about the children changes from now on: only a retry can find the new leader.
+    await setAcl(p2, [new ACL(Permission.ALL, new Id('world', 'anyone'))])
+    await waitFor('the detector to report the new leader', () => d.current()?.port === 5091, 20_000, 20)
+    assert.equal(d.current()?.info?.id, 'id-5091')
+    assert.deepEqual(seen, [null, 5091])
   })
 
   it('reads the real znodes recorded from Mesos 1.12 (fixture 10)', async () => {

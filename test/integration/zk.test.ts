@@ -224,6 +224,35 @@ describe('LeaderElection', { timeout: 60_000 }, () => {
     assert.equal(await readLeader(zks[2]!, '/election/c1'), null)
   })
 
+  it('a candidate node that cannot be read is retried until it can (the shared drain of zk/drain.ts)', async () => {
+    const zk = await client()
+    const a = new LeaderElection(zk, '/election/c3', { who: 'a' })
+    await a.start()
+    await waitFor('a leads', () => a.isLeader, 5000, 20)
+    // A lower-ranked candidate whose node only its owner may read: a's read of it fails with NO_AUTH.
+    const { ACL, Id, Permission, CreateMode } = zookeeper
+    const raw = zookeeper.createClient(`127.0.0.1:${server!.port}`)
+    raw.addAuthInfo('digest', Buffer.from('carol:pw'))
+    try {
+      const node = await new Promise<string>((resolve, reject) => {
+        raw.once('connected', () => raw.create('/election/c3/candidate_', Buffer.from('{"id":"x","who":"hidden"}'),
+          [new ACL(Permission.ALL, new Id('auth', ''))], CreateMode.EPHEMERAL_SEQUENTIAL, (e: unknown, p: string) => (e ? reject(e) : resolve(p))))
+        raw.connect()
+      })
+      await assert.rejects(zk.get(node), isZkError('NO_AUTH'))
+      await zk.children('/election/c3') // a round trip: a's watch has fired and its read failed (or is retrying)
+      assert.equal(a.candidates().length, 1, 'the unreadable candidate is not listed yet')
+      await new Promise<void>((resolve, reject) =>
+        raw.setACL(node, [new ACL(Permission.ALL, new Id('world', 'anyone'))], -1, (e: unknown) => (e ? reject(e) : resolve())))
+      await waitFor('a to list the candidate once it can be read', () => a.candidates().length === 2, 20_000, 20)
+      assert.equal(a.candidates()[1]?.data.who, 'hidden')
+      assert.ok(a.isLeader)
+    } finally {
+      raw.close()
+      await a.stop()
+    }
+  })
+
   it('session expiry (network partition): the leader steps down, a new session re-joins the election', async () => {
     const proxy = await startProxy(server!.port)
     const zkA = await client(`zk://127.0.0.1:${proxy.port}`, { sessionTimeoutMs: 3000 })

@@ -6,11 +6,14 @@
  *     `log_replicas` and other non-`<label>_<seq>` children are ignored, as are nodes whose data does not parse.
  *     Legacy binary `info_<seq>` nodes are used only when there is no json one (their `master@host:port` pid is
  *     read from the bytes).
- * Events: 'leader' (DetectedMaster | null) whenever the leading master changes (null: none registered).
+ * Events: 'leader' (DetectedMaster | null) whenever the leading master changes (null: none registered, or the
+ * leader's node is gone and its successor's cannot be read yet); 'retry' ({error, inMs}) when reading the masters
+ * failed: the children are listed and read again after a capped backoff until it succeeds (zk/drain.ts).
  * Also `registerMaster()`, used by our embedded local Mesos to contend like a real master.
  */
 import { EventEmitter } from 'node:events'
 import { ZkClient, join } from '../zk/client.js'
+import { ChildrenDrain } from '../zk/drain.js'
 import { parseZkUrl, type ZkUrl } from '../zk/url.js'
 import { MasterAddressError, parseMasterAddress, type MasterAddress } from './master-address.js'
 import type { MasterInfo } from './types.js'
@@ -142,11 +145,22 @@ class StaticDetector extends BaseDetector {
 class ZkDetector extends BaseDetector {
   private unwatch: (() => void) | undefined
   private readonly cache = new Map<string, DetectedMaster | null>()
-  private pending: string[] | null = null
-  private processing = false
+  /** The znode the current leader was read from. */
+  private curNode: string | null = null
   private closed = false
   private firstDone!: () => void
   readonly ready = new Promise<void>((r) => (this.firstDone = r))
+  private readonly drain = new ChildrenDrain({
+    list: () => this.zk.children(this.url.path),
+    process: async (children) => {
+      try {
+        await this.process(children)
+      } finally {
+        this.firstDone()
+      }
+    },
+    onError: (error, inMs) => this.emit('retry', { error, inMs }),
+  })
 
   constructor(private readonly zk: ZkClient, private readonly url: ZkUrl) {
     super()
@@ -157,27 +171,11 @@ class ZkDetector extends BaseDetector {
   }
 
   start(): void {
-    this.unwatch = this.zk.watchChildren(this.url.path, (children) => {
-      this.pending = children
-      if (!this.processing) void this.drain()
-    })
+    this.unwatch = this.zk.watchChildren(this.url.path, (children) => this.drain.push(children))
   }
 
-  private async drain(): Promise<void> {
-    this.processing = true
-    while (this.pending !== null && !this.closed) {
-      const children = this.pending
-      this.pending = null
-      try {
-        await this.process(children)
-      } catch {
-        // ZooKeeper trouble while reading a node: keep the last known leader; the watch re-delivers later.
-      }
-      this.firstDone()
-    }
-    this.processing = false
-  }
-
+  /** Throws when a node cannot be read (the drain retries with backoff); the leader is then unknown only if
+   * the current one's node is gone (a dead master is never kept). */
   private async process(children: string[]): Promise<void> {
     const pick = (re: RegExp): { node: string; seq: number }[] => children
       .map((node) => ({ node, m: re.exec(node) }))
@@ -188,11 +186,17 @@ class ZkDetector extends BaseDetector {
     const legacy = json.length > 0 ? [] : pick(LEGACY_RE)
     for (const node of this.cache.keys()) if (!children.includes(node)) this.cache.delete(node)
 
-    let leader: DetectedMaster | null = null
+    let leader: { node: string; m: DetectedMaster } | null = null
     for (const { node } of json.length > 0 ? json : legacy) {
       let m = this.cache.get(node)
       if (m === undefined) {
-        const d = await this.zk.get(join(this.url.path, node))
+        let d
+        try {
+          d = await this.zk.get(join(this.url.path, node))
+        } catch (err) {
+          if (this.curNode !== null && !children.includes(this.curNode)) this.announce(null)
+          throw err
+        }
         if (d === null) continue // vanished meanwhile
         try {
           m = json.length > 0 ? parseMasterInfoJson(d.data) : parseLegacyMasterInfo(d.data)
@@ -202,18 +206,25 @@ class ZkDetector extends BaseDetector {
         this.cache.set(node, m)
       }
       if (m) {
-        leader = m
+        leader = { node, m }
         break
       }
     }
-    if (this.closed || sameMaster(this.cur, leader)) return
-    this.cur = leader
-    this.emit('leader', leader)
+    this.announce(leader)
+  }
+
+  private announce(leader: { node: string; m: DetectedMaster } | null): void {
+    if (this.closed) return
+    this.curNode = leader?.node ?? null
+    if (sameMaster(this.cur, leader?.m ?? null)) return
+    this.cur = leader?.m ?? null
+    this.emit('leader', this.cur)
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.drain.stop()
     this.unwatch?.()
     await this.zk.close()
   }

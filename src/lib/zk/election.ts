@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events'
 import os from 'node:os'
 import { randomUUID } from 'node:crypto'
 import { join, ZkError, type ZkClient, type ZkState } from './client.js'
+import { ChildrenDrain } from './drain.js'
 
 export interface Candidate {
   id: string
@@ -74,9 +75,13 @@ export class LeaderElection extends EventEmitter {
   private unwatch: (() => void) | undefined
   private started = false
   private stopped = false
-  private pendingChildren: string[] | null = null
-  private processing = false
-  private retryTimer: NodeJS.Timeout | undefined
+  /** The children listings, processed one at a time; a failure is retried with backoff (drain.ts). */
+  private readonly drain = new ChildrenDrain({
+    list: () => this.zk.children(this.path),
+    process: (children) => this.process(children),
+    initialDelayMs: 500,
+    maxDelayMs: 5000,
+  })
 
   constructor(private readonly zk: ZkClient, readonly path: string, private readonly data: Record<string, unknown>) {
     super()
@@ -101,14 +106,14 @@ export class LeaderElection extends EventEmitter {
     await this.zk.mkdirp(this.path)
     await this.createOwn()
     this.zk.on('state', this.onState)
-    this.unwatch = this.zk.watchChildren(this.path, (children) => this.enqueue(children))
+    this.unwatch = this.zk.watchChildren(this.path, (children) => this.drain.push(children))
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     this._isLeader = false
-    clearTimeout(this.retryTimer)
+    this.drain.stop()
     this.unwatch?.()
     this.zk.off('state', this.onState)
     const own = this.own
@@ -140,35 +145,8 @@ export class LeaderElection extends EventEmitter {
         this.emit('standby', null)
       }
     } else if (s === 'connected' && this.own === null && !this.stopped) {
-      this.refreshSoon(0)
+      this.drain.refresh(0)
     }
-  }
-
-  private refreshSoon(ms: number): void {
-    clearTimeout(this.retryTimer)
-    this.retryTimer = setTimeout(() => {
-      if (this.stopped) return
-      this.zk.children(this.path).then((ch) => this.enqueue(ch), () => this.refreshSoon(1000))
-    }, ms)
-  }
-
-  private enqueue(children: string[]): void {
-    this.pendingChildren = children
-    if (!this.processing) void this.drain()
-  }
-
-  private async drain(): Promise<void> {
-    this.processing = true
-    while (this.pendingChildren !== null && !this.stopped) {
-      const children = this.pendingChildren
-      this.pendingChildren = null
-      try {
-        await this.process(children)
-      } catch {
-        this.refreshSoon(1000) // ZooKeeper trouble: look again shortly
-      }
-    }
-    this.processing = false
   }
 
   private async process(children: string[]): Promise<void> {
@@ -187,7 +165,7 @@ export class LeaderElection extends EventEmitter {
 
     if (this.own !== null && !children.includes(this.own)) {
       // Either deleted under us, or a listing fetched before our node was created: ask ZooKeeper.
-      if ((await this.zk.exists(join(this.path, this.own))) !== null) return this.refreshSoon(0)
+      if ((await this.zk.exists(join(this.path, this.own))) !== null) return this.drain.refresh(0)
       this.own = null
     }
     if (this.own === null) {
