@@ -3,13 +3,16 @@
  * a ZooKeeper node with versioned (compare-and-set) writes, or — only for `--master local` without
  * ZooKeeper — a local JSON file written atomically (temp file + rename).
  *
- * Writes are serialised: a save never overtakes an earlier one. A version conflict in ZooKeeper
- * means another scheduler wrote the node (split brain): it is reported as StateConflictError and the
- * driver stops rather than overwrite.
+ * Writes are serialised: a save never overtakes an earlier one. On ZooKeeper they go through the one
+ * compare-and-set store (src/lib/zk/store.ts): a write whose answer was lost (timeout, connection loss) is
+ * resolved by reading the node back, so our own applied write is a success, not a conflict. Only a node
+ * holding something this scheduler did not write (split brain) is reported as StateConflictError, and the
+ * driver stops rather than overwrite; any other failure rejects with a plain (transient) error.
  */
 import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import type {ZkClient} from '../lib/zk/client.js'
+import {ZkCasNode, ZkConflictError} from '../lib/zk/store.js'
 
 export interface StateStore {
   readonly description: string
@@ -17,7 +20,10 @@ export interface StateStore {
   save(doc: unknown): Promise<void>
 }
 
-export class StateConflictError extends Error {}
+/** The stored state holds something this scheduler did not write (only then: transient failures are plain errors). */
+export class StateConflictError extends Error {
+  override name = 'StateConflictError'
+}
 
 export class FileStateStore implements StateStore {
   readonly description: string
@@ -55,19 +61,15 @@ export class FileStateStore implements StateStore {
 
 export class ZkStateStore implements StateStore {
   readonly description: string
-  private version: number | null = null
-  private chain: Promise<void> = Promise.resolve()
-  constructor(private readonly zk: ZkClient, private readonly path: string) {
+  private readonly node: ZkCasNode
+  constructor(zk: ZkClient, private readonly path: string) {
     this.description = `ZooKeeper node ${path}`
+    this.node = new ZkCasNode(zk, path)
   }
 
   async load(): Promise<unknown | null> {
-    const got = await this.zk.get(this.path)
-    if (!got) {
-      this.version = null
-      return null
-    }
-    this.version = got.version
+    const got = await this.node.read()
+    if (!got) return null
     try {
       return JSON.parse(got.data.toString('utf8'))
     } catch {
@@ -75,26 +77,14 @@ export class ZkStateStore implements StateStore {
     }
   }
 
-  save(doc: unknown): Promise<void> {
-    const next = this.chain.then(async () => {
-      const data = Buffer.from(JSON.stringify(doc), 'utf8')
-      try {
-        if (this.version === null) {
-          await this.zk.mkdirp(dirname(this.path))
-          await this.zk.create(this.path, data)
-          this.version = 0
-        } else {
-          this.version = await this.zk.set(this.path, data, this.version)
-        }
-      } catch (err) {
-        const code = (err as {code?: string}).code
-        if (code === 'BAD_VERSION' || code === 'NODE_EXISTS') {
-          throw new StateConflictError(`${this.path} was written by another scheduler; this one stops to avoid split brain`)
-        }
-        throw err
+  async save(doc: unknown): Promise<void> {
+    try {
+      await this.node.write(Buffer.from(JSON.stringify(doc), 'utf8'))
+    } catch (err) {
+      if (err instanceof ZkConflictError) {
+        throw new StateConflictError(`${err.message}: another scheduler wrote the state; this one stops to avoid split brain`)
       }
-    })
-    this.chain = next.catch(() => undefined)
-    return next
+      throw err
+    }
   }
 }

@@ -1,92 +1,135 @@
 /**
- * A versioned JSON document store on ZooKeeper: each document is one persistent znode `<basePath>/<name>`
- * holding UTF-8 JSON. Writes are compare-and-set on the znode version, so two schedulers can never silently
- * overwrite each other. A missing document is a normal answer (null), never a retry loop (the original
- * etcd-mesos waited ~23 s on NoNode at first start).
+ * The one compare-and-set store on ZooKeeper: a single persistent znode written with versioned writes, so two
+ * writers can never silently overwrite each other. Used by the scheduler's state store (src/scheduler/state-store.ts).
+ *
+ * State: `base` — the version this writer expects the node to have (null: expects no node) — plus at most one
+ * write whose outcome is unknown (`unknown`: its bytes and the base it was written against).
+ * Transitions:
+ *   read()                       → base = the node's version (or null), unknown cleared
+ *   write ok                     → base = the new version
+ *   write TIMEOUT / CONNECTION_LOSS / SESSION_EXPIRED (ZooKeeper may or may not have applied it)
+ *                                → unknown = that write; resolved by reading the node back, at once and, if
+ *                                  ZooKeeper cannot be asked yet, before the next write:
+ *                                    our own bytes                      → it was applied: base = that version
+ *                                    the version it was written against → it was not applied: write again
+ *                                    anything else                      → a real conflict (ZkConflictError)
+ *   write BAD_VERSION / NODE_EXISTS / NO_NODE → read back: our own bytes → success (a late answer of an earlier
+ *                                  attempt); anything else → ZkConflictError naming the version found.
+ * Invariants: writes are serialised (one at a time, in call order); ZkConflictError is thrown only when the node
+ * holds something this writer did not write; every other failure is a plain ZkError (transient: save again).
  */
-import { join, ZkError, type ZkClient } from './client.js'
+import { ZkError, type ZkClient, type ZkNodeData } from './client.js'
 
-/** A znode exists but does not hold valid JSON. */
-export class ZkDataError extends Error {
-  override name = 'ZkDataError'
+/** The node holds something this writer did not write (another writer changed or deleted it). */
+export class ZkConflictError extends Error {
+  override name = 'ZkConflictError'
   constructor(message: string, readonly path: string) {
     super(message)
   }
 }
 
-export class ZkStore {
-  constructor(private readonly zk: ZkClient, readonly basePath: string) {}
+const UNKNOWN_OUTCOME = new Set(['TIMEOUT', 'CONNECTION_LOSS', 'SESSION_EXPIRED'])
+const CONFLICT = new Set(['BAD_VERSION', 'NODE_EXISTS', 'NO_NODE'])
+/** Attempts of one write whose outcome keeps being "unknown, and not applied" before giving up (transient). */
+const MAX_ATTEMPTS = 3
 
-  /** The znode path of document `name` (names may contain '/' for sub-folders). */
-  pathOf(name: string): string {
-    const segs = name.split('/')
-    if (name === '' || segs.some((s) => s === '' || s === '.' || s === '..')) {
-      throw new ZkError('UNKNOWN', `invalid document name ${JSON.stringify(name)} (no empty, '.' or '..' segments)`)
-    }
-    return join(this.basePath, name)
+function codeOf(err: unknown): string | undefined {
+  return err instanceof ZkError ? err.code : undefined
+}
+
+function expected(base: number | null): string {
+  return base === null ? 'no node' : `version ${base}`
+}
+
+export class ZkCasNode {
+  private base: number | null = null
+  private unknown: { data: Buffer; base: number | null } | null = null
+  private chain: Promise<unknown> = Promise.resolve()
+
+  constructor(private readonly zk: ZkClient, readonly path: string) {}
+
+  /** Reads the node (null when missing) and takes its version as the base of the next write. */
+  async read(): Promise<ZkNodeData | null> {
+    return this.serial(async () => {
+      const got = await this.zk.get(this.path)
+      this.base = got?.version ?? null
+      this.unknown = null
+      return got
+    })
   }
 
-  async read<T>(name: string): Promise<{ value: T; version: number } | null> {
-    const path = this.pathOf(name)
-    const node = await this.zk.get(path)
-    if (node === null) return null
-    const text = node.data.toString('utf8')
-    try {
-      return { value: JSON.parse(text) as T, version: node.version }
-    } catch (err) {
-      throw new ZkDataError(`ZooKeeper node ${path} does not hold valid JSON (${(err as Error).message}); ` +
-        `first bytes: ${JSON.stringify(text.slice(0, 60))}`, path)
-    }
+  /** Compare-and-set write of `data` against the last read or written version; resolves with the new version. */
+  write(data: Buffer): Promise<number> {
+    return this.serial(() => this.writeNow(data))
   }
 
-  /**
-   * Writes `value`. `expectedVersion` null: the document must not exist (NODE_EXISTS otherwise); a number: it
-   * must have exactly that version (BAD_VERSION otherwise; NO_NODE if it vanished). Returns the new version.
-   */
-  async write<T>(name: string, value: T, expectedVersion: number | null): Promise<number> {
-    const path = this.pathOf(name)
-    const data = Buffer.from(JSON.stringify(value), 'utf8')
-    if (expectedVersion !== null) return this.zk.set(path, data, expectedVersion)
-    try {
-      await this.zk.create(path, data)
-    } catch (err) {
-      if (!(err instanceof ZkError && err.code === 'NO_NODE')) throw err
-      await this.zk.mkdirp(path.slice(0, path.lastIndexOf('/')) || '/')
-      await this.zk.create(path, data)
-    }
-    return 0
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn)
+    this.chain = next.catch(() => undefined)
+    return next
   }
 
-  /**
-   * Optimistic read-modify-write: `fn` gets the current value (null if none) and returns the new one; on a
-   * concurrent change the loop re-reads and calls `fn` again, at most `retries` times (default 10).
-   */
-  async update<T>(name: string, fn: (cur: T | null) => T, retries = 10): Promise<{ value: T; version: number }> {
-    let lastErr: ZkError | undefined
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      const cur = await this.read<T>(name)
-      const next = fn(cur ? cur.value : null)
+  private async writeNow(data: Buffer): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.unknown !== null) {
+        const applied = await this.resolveUnknown()
+        if (applied !== null && this.base !== null && applied.equals(data)) return this.base
+      }
+      const base = this.base
       try {
-        const version = await this.write(name, next, cur ? cur.version : null)
-        return { value: next, version }
+        if (base === null) {
+          const parent = this.path.slice(0, this.path.lastIndexOf('/'))
+          if (parent !== '') await this.zk.mkdirp(parent)
+          await this.zk.create(this.path, data)
+          this.base = 0
+        } else {
+          this.base = await this.zk.set(this.path, data, base)
+        }
+        return this.base
       } catch (err) {
-        const conflict = err instanceof ZkError && (err.code === 'BAD_VERSION' || err.code === 'NODE_EXISTS' || err.code === 'NO_NODE')
-        if (!conflict) throw err
-        lastErr = err
+        const code = codeOf(err)
+        if (code !== undefined && UNKNOWN_OUTCOME.has(code)) {
+          this.unknown = { data, base }
+          if (attempt >= MAX_ATTEMPTS) throw err
+          continue // resolve it now (by reading back), and write again if it was not applied
+        }
+        if (code !== undefined && CONFLICT.has(code)) return this.afterRefusal(data, base)
+        throw err
       }
     }
-    throw new ZkError('BAD_VERSION',
-      `gave up updating ${this.pathOf(name)} after ${retries + 1} attempts: concurrent writers keep changing it (${lastErr?.message ?? ''})`,
-      this.pathOf(name))
   }
 
-  /** Deletes the document; a missing document is fine. */
-  async delete(name: string): Promise<void> {
-    try {
-      await this.zk.remove(this.pathOf(name))
-    } catch (err) {
-      if (err instanceof ZkError && err.code === 'NO_NODE') return
-      throw err
+  /**
+   * Reads the node back to learn whether the write of unknown outcome happened. Returns its bytes if it did,
+   * null if it did not; throws ZkConflictError if someone else wrote, a ZkError if ZooKeeper cannot be asked
+   * (the write stays unknown).
+   */
+  private async resolveUnknown(): Promise<Buffer | null> {
+    const u = this.unknown!
+    const got = await this.zk.get(this.path)
+    this.unknown = null
+    if (got !== null && got.data.equals(u.data)) {
+      this.base = got.version
+      return u.data
     }
+    if ((got?.version ?? null) === u.base) return null // not applied: the node is as it was before
+    throw this.conflict(got, u.base, 'read back after a write whose answer was lost')
+  }
+
+  /** ZooKeeper refused the write's version check: our own bytes there (a late-applied attempt) are a success. */
+  private async afterRefusal(data: Buffer, base: number | null): Promise<number> {
+    const got = await this.zk.get(this.path)
+    if (got !== null && got.data.equals(data)) {
+      this.base = got.version
+      return got.version
+    }
+    throw this.conflict(got, base, 'its version check was refused')
+  }
+
+  private conflict(got: ZkNodeData | null, base: number | null, when: string): ZkConflictError {
+    const found = got === null
+      ? 'no node (it was deleted)'
+      : `version ${got.version} with content that differs from what this writer wrote (${got.data.length} bytes)`
+    return new ZkConflictError(`${this.path} was changed by another writer (${when}): expected ${expected(base)}, found ${found}`, this.path)
   }
 }
