@@ -15,6 +15,7 @@ export const serveFlags = {
   'admin-port': Flags.integer({summary: 'Port of the admin HTTP API.', env: 'ADMIN_PORT', default: 23400, min: 0, max: 65535}),
   'admin-address': Flags.string({summary: 'Address the admin HTTP API binds to.', env: 'ADMIN_ADDRESS', default: '0.0.0.0'}),
   'admin-token-file': Flags.string({summary: 'File holding a bearer token required for mutating admin calls (otherwise loopback callers only).', env: 'ADMIN_TOKEN_FILE'}),
+  'admin-max-connections': Flags.integer({summary: 'Most admin API connections open at once; further ones are closed at once (slow clients are also cut off: headers within 10 s, a request within 20 s).', env: 'ADMIN_MAX_CONNECTIONS', default: 256, min: 1, max: 65535}),
   'reseed-timeout': Flags.integer({summary: 'Seconds of lost quorum before an automatic re-seed; also the wait for a seed to become healthy.', env: 'RESEED_TIMEOUT', default: 240, min: 1}),
   'auto-reseed': Flags.boolean({summary: 'Re-seed automatically after --reseed-timeout seconds of lost quorum.', env: 'AUTO_RESEED', default: true, allowNo: true}),
   'sandbox-disk-limit': Flags.string({summary: 'Disk (MB) for each etcd task.', env: 'DISK_LIMIT', default: '4096'}),

@@ -5,7 +5,6 @@
  * scheduler picks them up within the failover timeout) — except in `--master local`, where the
  * embedded Mesos, and so the tasks, stop with the process.
  */
-import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import {readFile, rename} from 'node:fs/promises'
@@ -14,7 +13,7 @@ import type {FrameworkInfo} from '../lib/mesos/types.js'
 import {createMasterDetector, type MasterDetector} from '../lib/mesos/detector.js'
 import {resolveConfig} from './core/config.js'
 import {SchedulerDriver} from './driver.js'
-import {buildAdminHandler} from './admin.js'
+import {buildAdminServer} from './admin-server.js'
 import {createLogger, type Logger} from './logger.js'
 import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
 import {AdminState} from './admin-state.js'
@@ -25,6 +24,8 @@ export interface ServeRuntime extends ServeOptions {
   adminPort: number
   adminAddress: string
   adminTokenFile?: string
+  /** Cap on open admin API connections (default: admin-server.ts DEFAULT_ADMIN_LIMITS). */
+  adminMaxConnections?: number
   address?: string
   executorBin?: string
   etcdBin: string
@@ -151,11 +152,18 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     cleanups.push(() => detector.close())
 
     const adminState = new AdminState(o, log)
-    const server = http.createServer(buildAdminHandler({...adminState.deps(), ...(token ? {token} : {})}))
-    // Slow or stalled clients (slowloris) must not hold connections: headers within 10 s, a whole request within 30 s.
-    server.headersTimeout = 10_000
-    server.requestTimeout = 30_000
-    server.keepAliveTimeout = 5_000
+    // Limits (admin-server.ts): slow or stalled clients are cut off, at most --admin-max-connections at once.
+    let dropped = 0
+    let dropLoggedAt = 0
+    const server = buildAdminServer({...adminState.deps(), ...(token ? {token} : {})}, {
+      ...(o.adminMaxConnections ? {limits: {maxConnections: o.adminMaxConnections}} : {}),
+      onDrop: (from) => {
+        dropped++
+        if (Date.now() - dropLoggedAt < 60_000) return
+        dropLoggedAt = Date.now()
+        log.warn('admin API: connection refused, --admin-max-connections reached', {from, refusedSoFar: dropped})
+      },
+    })
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => reject(new ServeError(`admin API cannot listen on ${o.adminAddress}:${o.adminPort}: ${err.code ?? err.message}`, 3)))
       server.listen(o.adminPort, o.adminAddress, () => resolve())

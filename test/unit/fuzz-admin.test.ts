@@ -7,16 +7,20 @@
  * followed by a closed connection), 2xx/3xx only on real endpoints, nothing hangs, and GET /stats still
  * works after every batch.
  *
- * The slowloris cases need the server's headersTimeout/requestTimeout; this test sets them the way serve.ts
- * should (serve.ts sets none at the time of writing, so Node's defaults apply: 60 s for headers, 300 s per
- * request, checked every 30 s).
+ * The server is the one `serve` runs, built by the same function (src/scheduler/admin-server.ts
+ * buildAdminServer) with the same default limits: the slowloris crowd must be cut off within a few seconds
+ * of those timeouts, and connections over the cap are closed at once while the open ones keep working. The
+ * random and pipelined batches use a second server from the same builder with short timeouts, so that the
+ * stalled requests they generate end in a second or two instead of serve's 10-20 s.
  * Deterministic (seeded mulberry32; FUZZ_SEED overrides); each test prints how many cases it tried.
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import http from 'node:http'
+import type http from 'node:http'
 import net from 'node:net'
-import {buildAdminHandler, type AdminDeps} from '../../src/scheduler/admin.js'
+import type {AdminDeps} from '../../src/scheduler/admin.js'
+import {buildAdminServer, DEFAULT_ADMIN_LIMITS} from '../../src/scheduler/admin-server.js'
+import {waitFor} from '../helpers/ports.js'
 import {fuzzSeed, Prng} from '../helpers/prng.js'
 
 class StandbyError extends Error {
@@ -46,36 +50,57 @@ function fakeDeps(): AdminDeps & {reseeds: boolean[]} {
   }
 }
 
-let server: http.Server
-let port = 0
 const deps = fakeDeps()
+/** serve's server: buildAdminServer with its defaults. */
+let serveServer: http.Server
+let servePort = 0
+/** Same builder, short timeouts: the random and pipelined batches (see the header comment). */
+let fastServer: http.Server
+let port = 0
 
-before(async () => {
-  // The timeouts serve.ts should set (see the header comment); connectionsCheckingInterval keeps the test short.
-  server = http.createServer({headersTimeout: 1000, requestTimeout: 2000, connectionsCheckingInterval: 100}, buildAdminHandler(deps))
-  server.keepAliveTimeout = 500
+async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  port = (server.address() as {port: number}).port
-})
-after(async () => {
+  return (server.address() as {port: number}).port
+}
+async function close(server: http.Server | undefined): Promise<void> {
+  if (!server?.listening) return
   server.closeAllConnections()
   await new Promise<void>((r) => server.close(() => r()))
+}
+
+before(async () => {
+  serveServer = buildAdminServer(deps)
+  servePort = await listen(serveServer)
+  fastServer = buildAdminServer(deps, {limits: {headersTimeoutMs: 1000, requestTimeoutMs: 2000, keepAliveTimeoutMs: 500, connectionsCheckingIntervalMs: 100}})
+  port = await listen(fastServer)
+})
+after(async () => {
+  await close(serveServer)
+  await close(fastServer)
 })
 
 interface RawResult { data: Buffer; closed: boolean; timedOut: boolean; ms: number }
 type Piece = Buffer | {delayMs: number}
 
-/** Writes the pieces (with pauses), reads until the server closes or `timeoutMs` passes. */
-function raw(pieces: Piece[], timeoutMs = 6000): Promise<RawResult> {
+/**
+ * Writes the pieces (with pauses), reads until the server closes or `timeoutMs` passes (generous: it only
+ * tells a hung connection from a slow machine).
+ */
+function raw(pieces: Piece[], timeoutMs = 30_000, to = port): Promise<RawResult> {
   return new Promise((resolve) => {
     const t0 = Date.now()
-    const sock = net.connect(port, '127.0.0.1')
+    const sock = net.connect(to, '127.0.0.1')
     const data: Buffer[] = []
     let done = false
+    let pause: {timer: NodeJS.Timeout; wake: () => void} | undefined
     const finish = (closed: boolean, timedOut: boolean): void => {
       if (done) return
       done = true
       clearTimeout(timer)
+      if (pause) {
+        clearTimeout(pause.timer) // a long pause must not keep the test process alive
+        pause.wake()
+      }
       sock.destroy()
       resolve({data: Buffer.concat(data), closed, timedOut, ms: Date.now() - t0})
     }
@@ -87,7 +112,7 @@ function raw(pieces: Piece[], timeoutMs = 6000): Promise<RawResult> {
       for (const p of pieces) {
         if (done || sock.destroyed) return
         if (Buffer.isBuffer(p)) sock.write(p)
-        else await new Promise((r) => setTimeout(r, p.delayMs))
+        else await new Promise<void>((r) => (pause = {timer: setTimeout(r, p.delayMs), wake: r}))
       }
     })
   })
@@ -227,13 +252,13 @@ function randomRequest(r: Prng): {bytes: Buffer; method: string} {
   return {bytes: Buffer.concat([Buffer.from(head, 'utf8'), payload]), method}
 }
 
-async function statsStillServed(what: string): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${port}/stats`, {signal: AbortSignal.timeout(3000)})
+async function statsStillServed(what: string, to = port): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${to}/stats`, {signal: AbortSignal.timeout(15_000)})
   assert.equal(res.status, 200, `${what}: GET /stats after the batch`)
   assert.equal(((await res.json()) as {cluster_name: string}).cluster_name, 'fuzz')
 }
 
-describe('fuzz: admin HTTP API', {timeout: 60_000}, () => {
+describe('fuzz: admin HTTP API', {timeout: 180_000}, () => {
   it('random methods, paths, headers and bodies: JSON errors or a closed connection; /stats keeps working', async () => {
     const r = new Prng(fuzzSeed(0xad310001))
     const tally: Record<string, number> = {}
@@ -246,7 +271,7 @@ describe('fuzz: admin HTTP API', {timeout: 60_000}, () => {
         const req = randomRequest(r)
         const what = `batch ${b} case ${j} (seed ${r.seed}): ${JSON.stringify(req.bytes.subarray(0, 120).toString('latin1'))}`
         const out = await raw([req.bytes])
-        assert.ok(!out.timedOut, `${what}: no answer and no close within 6 s`)
+        assert.ok(!out.timedOut, `${what}: no answer and no close within 30 s`)
         const responses = out.data.length > 0 ? parseResponses(out.data, req.method === 'HEAD') : []
         if (responses.length === 0) tally.closed = (tally.closed ?? 0) + 1
         for (const res of responses) {
@@ -300,14 +325,14 @@ describe('fuzz: admin HTTP API', {timeout: 60_000}, () => {
     ]
     deps.reseeds.length = 0 // the random batch may have sent valid POST /reseed calls
     for (const [name, bytes, status] of cases) {
-      const out = await raw([bytes])
-      assert.ok(!out.timedOut, `${name}: no answer within 6 s`)
+      const out = await raw([bytes], 30_000, servePort)
+      assert.ok(!out.timedOut, `${name}: no answer within 30 s`)
       const [res] = parseResponses(out.data)
       assert.ok(res, `${name}: no response (closed after ${out.ms} ms)`)
       assert.equal(res.status, status, `${name}: ${res.body.toString('utf8').slice(0, 200)}`)
       checkResponse(res, name)
     }
-    await statsStillServed('targeted cases')
+    await statsStillServed('targeted cases', servePort)
     assert.deepEqual(deps.reseeds, [], 'no bad body reached requestReseed')
     console.log(`fuzz-admin targeted cases: ${cases.length}`)
   })
@@ -319,7 +344,7 @@ describe('fuzz: admin HTTP API', {timeout: 60_000}, () => {
     for (let i = 0; i < 60; i++) {
       const good = Array.from({length: r.range(1, 3)}, () => `GET ${r.pick(['/stats', '/members', '/metrics', '/nope'])} HTTP/1.1\r\nHost: x\r\n\r\n`).join('')
       const out = await raw([Buffer.from(good), r.chance(0.5) ? r.bytes(r.range(1, 200)) : Buffer.from(`${r.junkString(30)}\r\n\r\n`)])
-      assert.ok(!out.timedOut, `case ${i}: pipelined connection neither answered nor closed within 6 s`)
+      assert.ok(!out.timedOut, `case ${i}: pipelined connection neither answered nor closed within 30 s`)
       assert.ok(out.closed, `case ${i}: not closed`)
       // Node answers the valid requests in order until its parser reaches the garbage, then answers 400 (or
       // just closes, dropping answers not yet written): a prefix of the answers, each one well-formed.
@@ -334,25 +359,88 @@ describe('fuzz: admin HTTP API', {timeout: 60_000}, () => {
     console.log(`fuzz-admin pipelined: ${cases} cases, ${answered} answers`)
   })
 
-  it('slowloris: partial request lines, headers and bodies are cut off by the server timeouts', async () => {
+  it("slowloris on serve's server: trickled or stalled requests are cut off within seconds of its timeouts", async () => {
+    const L = DEFAULT_ADMIN_LIMITS
+    // A real slowloris never stops: each trickle lasts far longer than the timeouts (raw() stops at the close).
     const trickle = (text: string, everyMs: number): Piece[] => [...text].flatMap((c) => [Buffer.from(c), {delayMs: everyMs}])
-    const cases: [string, Piece[]][] = [
-      ['request line never finished', trickle(`GET /stats${'x'.repeat(200)}`, 50)],
-      ['headers never finished', [Buffer.from('GET /stats HTTP/1.1\r\nHost: x\r\n'), ...trickle('X-Slow: ' + 'y'.repeat(200), 50)]],
-      ['idle after connect', [{delayMs: 5000}]],
-      ['body short of its Content-Length', [Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"force":'), {delayMs: 5000}]],
-      ['body trickled', [Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n'), ...trickle(' '.repeat(200), 50)]],
-      ['chunked body never terminated', [Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n'), {delayMs: 5000}]],
+    const long = (L.requestTimeoutMs * 3) / 200
+    const cases: [string, Piece[], number][] = [
+      ['request line never finished', trickle(`GET /stats${'x'.repeat(600)}`, long), L.headersTimeoutMs],
+      ['headers never finished', [Buffer.from('GET /stats HTTP/1.1\r\nHost: x\r\n'), ...trickle('X-Slow: ' + 'y'.repeat(600), long)], L.headersTimeoutMs],
+      ['idle after connect', [{delayMs: L.requestTimeoutMs * 3}], L.headersTimeoutMs],
+      ['body short of its Content-Length', [Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"force":'), {delayMs: L.requestTimeoutMs * 3}], L.requestTimeoutMs],
+      ['body trickled', [Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n'), ...trickle(' '.repeat(600), long)], L.requestTimeoutMs],
+      ['chunked body never terminated', [Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n'), {delayMs: L.requestTimeoutMs * 3}], L.requestTimeoutMs],
     ]
-    // Opened at once (a small slowloris crowd); the server must cut every one of them off.
-    const results = await Promise.all(cases.map(async ([name, pieces]) => ({name, out: await raw(pieces, 8000)})))
-    for (const {name, out} of results) {
-      assert.ok(out.closed && !out.timedOut, `${name}: the server kept the connection open for 8 s`)
+    // Each must be closed a few sweeps after its timeout; 15 s of slack for a loaded machine (Node's default
+    // sweep, every 30 s, would leave them open up to 30 s past the timeout).
+    const SLACK = 15_000
+    const results = await Promise.all(cases.map(async ([name, pieces, limit]) => ({name, limit, out: await raw(pieces, limit + L.connectionsCheckingIntervalMs + SLACK, servePort)})))
+    for (const {name, limit, out} of results) {
+      assert.ok(out.closed && !out.timedOut, `${name}: still open ${SLACK / 1000} s after the server's ${limit / 1000} s timeout`)
       for (const res of out.data.length ? parseResponses(out.data) : []) {
         assert.ok(res.status === 408 || res.status === 400, `${name}: status ${res.status}`)
       }
     }
-    await statsStillServed('slowloris')
+    await statsStillServed('slowloris', servePort)
     console.log(`fuzz-admin slowloris: ${cases.length} cases, closed after ${results.map((x) => `${x.out.ms} ms`).join(', ')}`)
   })
+
+  it('over the connection cap: new connections are closed at once, open ones keep working', async () => {
+    const drops: (string | undefined)[] = []
+    // Long timeouts: the held connections must not expire while the test runs, however slow the machine.
+    const capped = buildAdminServer(deps, {limits: {maxConnections: 3, headersTimeoutMs: 300_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 300_000}, onDrop: (a) => drops.push(a)})
+    const capPort = await listen(capped)
+    const socks: Conn[] = []
+    try {
+      for (let i = 0; i < 3; i++) socks.push(await connect(capPort))
+      await waitFor('3 connections accepted', async () => (await connections(capped)) === 3, 30_000, 20)
+      const over = await connect(capPort)
+      socks.push(over)
+      over.sock.write('GET /stats HTTP/1.1\r\nHost: x\r\n\r\n')
+      await waitFor('the 4th connection to be closed by the server', () => over.closed(), 30_000, 20)
+      assert.equal(over.data().length, 0, 'no answer on a refused connection')
+      assert.equal(drops.length, 1, 'onDrop reported it')
+      // The open ones still answer (keep-alive: twice on the same connection).
+      for (const c of socks.slice(0, 3)) {
+        for (let n = 1; n <= 2; n++) {
+          c.sock.write('GET /stats HTTP/1.1\r\nHost: x\r\n\r\n')
+          await waitFor(`answer ${n} on an open connection`, () => c.answers() === n, 30_000, 20)
+        }
+        assert.ok(!c.closed())
+      }
+      // One closes: a new connection is served again.
+      socks[0]!.sock.destroy()
+      await waitFor('the server to count 2 connections', async () => (await connections(capped)) === 2, 30_000, 20)
+      const again = await connect(capPort)
+      socks.push(again)
+      again.sock.write('GET /stats HTTP/1.1\r\nHost: x\r\n\r\n')
+      await waitFor('an answer on the new connection', () => again.answers() === 1 || again.closed(), 30_000, 20)
+      assert.equal(again.answers(), 1, 'a connection under the cap is served')
+    } finally {
+      for (const c of socks) c.sock.destroy()
+      await close(capped)
+    }
+  })
 })
+
+interface Conn { sock: net.Socket; data(): Buffer; closed(): boolean; answers(): number }
+
+/** An open connection that collects what the server sends. */
+function connect(to: number): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(to, '127.0.0.1')
+    const chunks: Buffer[] = []
+    let closed = false
+    sock.on('data', (d: Buffer) => chunks.push(d))
+    sock.on('close', () => (closed = true))
+    sock.on('error', () => (closed = true))
+    const data = (): Buffer => Buffer.concat(chunks)
+    sock.once('connect', () => resolve({sock, data, closed: () => closed, answers: () => (data().toString('latin1').match(/^HTTP\/1\.1 200 /gm) ?? []).length}))
+    sock.once('error', reject)
+  })
+}
+
+function connections(server: http.Server): Promise<number> {
+  return new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))))
+}
