@@ -21,42 +21,19 @@
  *   - TASK_RUNNING only after etcd serves: 'serving' comes from the supervisor's probe of the client URL.
  * Logging: one line per event to stderr (the sandbox's stderr file); never TaskInfo data or tokens.
  */
-import type {EventEmitter} from 'node:events'
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {errText} from '../lib/mesos/client-io.js'
 import {ExecutorClient, type ExecutorEnv} from '../lib/mesos/executor-client.js'
+import {stderrLog, type DriverOptions, type ExecutorPort} from './driver-options.js'
 import type {ExecutorEvent} from '../lib/mesos/types.js'
 import {clientUrlOf, encodeFrameworkMessage, type MemberConfig} from '../lib/member-config.js'
 import {adminTlsOf, buildEtcdArgs} from './etcd-args.js'
 import {EtcdSupervisor, type SupervisorEvent, type SupervisorOptions} from './supervisor.js'
 import {checkMemberQuorum, reseedMember} from './reseed.js'
-import {initialState, shutdownGrace, step, type CoreAction, type CoreEvent, type CoreState, type UpdateStatus} from './core.js'
+import {initialState, shutdownGrace, step, type CoreAction, type CoreEvent, type CoreState} from './core.js'
 
-/** What the driver needs of the executor client (ExecutorClient satisfies it). */
-export interface ExecutorPort extends EventEmitter {
-  start(): void
-  stop(): Promise<void>
-  update(status: UpdateStatus): Promise<string>
-  message(dataBase64: string): Promise<void>
-}
-
-export interface DriverOptions {
-  env: ExecutorEnv
-  client?: ExecutorPort
-  /** One log line (no trailing newline). Default: ISO time + line to stderr. */
-  log?: (line: string) => void
-  /** How long to wait for ACKNOWLEDGED of the last update before exiting; default 2000 ms. */
-  ackTimeoutMs?: number
-  /** Health probe period passed to the supervisor. */
-  healthIntervalMs?: number
-  /** Bound on the quorum check (a linearizable read through the member) before a non-forced re-seed; default 2000 ms. */
-  quorumCheckMs?: number
-}
-
-export function stderrLog(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} etcd-mesos executor: ${line}\n`)
-}
+export {stderrLog, type DriverOptions, type ExecutorPort} from './driver-options.js'
 
 export class ExecutorDriver {
   private state: CoreState
@@ -66,6 +43,7 @@ export class ExecutorDriver {
   private readonly ackTimeoutMs: number
   private readonly healthIntervalMs: number | undefined
   private readonly quorumCheckMs: number
+  private readonly reseedBackupsKeep: number | undefined
   private supervisor: EtcdSupervisor | undefined
   private reseed: {op: string; sups: EtcdSupervisor[]; closed: boolean; done: Promise<void>} | undefined
   private outbound: Promise<unknown> = Promise.resolve()
@@ -83,6 +61,7 @@ export class ExecutorDriver {
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 2000
     this.healthIntervalMs = opts.healthIntervalMs
     this.quorumCheckMs = opts.quorumCheckMs ?? 2000
+    this.reseedBackupsKeep = opts.reseedBackupsKeep
     this.state = initialState(opts.env.shutdownGracePeriodMs)
     this.finished = new Promise((resolve) => (this.finish = resolve))
   }
@@ -277,6 +256,7 @@ export class ExecutorDriver {
     }
     rs.done = reseedMember({
       cfg, sandbox: this.env.sandbox, graceMs: shutdownGrace(this.env.shutdownGracePeriodMs), current: old, createSupervisor: create,
+      ...(this.reseedBackupsKeep !== undefined ? {backupsKeep: this.reseedBackupsKeep} : {}),
       report: (step, message, extra) => this.dispatch({
         type: 'reseed-step', op, step, ...(message !== undefined ? {message} : {}), ...(extra?.revision !== undefined ? {revision: extra.revision} : {}),
       }),

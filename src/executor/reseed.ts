@@ -1,14 +1,21 @@
 /**
  * The re-seed procedure on THIS member (the scheduler picked it as the most up-to-date survivor and
- * sent a `reseed` framework message). Steps, each reported through `report` before it starts:
+ * sent a `reseed` framework message). First, with etcd still running: the data dir must exist, the oldest
+ * pre-re-seed copies are removed so that `backupsKeep` remain with the new one (reseed-backup.ts), and the
+ * copy must fit in the free space of the data dir's file system (statfs); otherwise 'failed', etcd untouched.
+ * Then the steps, each reported through `report` before it starts:
  *   stopping          stop the running etcd (`current.stop(graceMs)`)
- *   backup            copy the data dir to `<dataDir>.pre-reseed-<UTC timestamp>`
+ *   backup            check the room again, copy the data dir to `<dataDir>.pre-reseed-<UTC timestamp>`
+ *                     (a failed copy is removed at once)
  *   force-new-cluster start etcd with `--force-new-cluster` (same data, initial-cluster = self)
  *   serving-alone     reported once it serves as a ONE-member cluster with its data
  *                     (memberList length 1 and a linearizable read ok); carries the revision
  *   restarting        stop it, start normally (no flag) with initial-cluster = self only
  *   done              reported once healthy again (member list of 1, read ok); carries the revision
- * Any failure → report('failed', reason), any etcd started here is stopped, and a ReseedError is thrown.
+ * Any failure → report('failed', reason), any etcd started here is stopped, and a ReseedError is thrown. A failure
+ * before --force-new-cluster (stopping, backup) first brings etcd back exactly as it was: `current.start()` again,
+ * same data dir, same flags, a normal member of its cluster; the reason says so (or why that failed too). The
+ * caller finds that etcd running (`current.pid`) and keeps it; the scheduler can choose another candidate.
  * Before a non-forced re-seed the driver calls `checkMemberQuorum(cfg)` (below) and the core refuses when it
  * succeeds (see core.ts); reseedMember itself does not check.
  * On success returns the supervisor now running the member; the caller keeps it, and should use
@@ -19,11 +26,16 @@
  *     createSupervisor: (spec) => attachListeners(new EtcdSupervisor(spec)),
  *     report: (step, message, extra) => sendFrameworkMessage({type: 'reseed-progress', op, step, message, ...extra})})
  */
-import {cp, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import {clientUrlOf, type MemberConfig, type ReseedStep} from '../lib/member-config.js'
 import {EtcdAdmin} from '../lib/etcd/admin.js'
 import {adminTlsOf, buildEtcdArgs, reseededConfig, resolveDataDir} from './etcd-args.js'
 import {EtcdSupervisor, type SupervisorOptions} from './supervisor.js'
+import {
+  backupDirName, checkRoom, copyDataDir, DEFAULT_RESEED_BACKUPS_KEEP, pruneBackups, statfsFreeBytes, type FreeBytes,
+} from './reseed-backup.js'
+
+export {backupDirName, DEFAULT_RESEED_BACKUPS_KEEP} from './reseed-backup.js'
 
 export interface ReseedContext {
   cfg: MemberConfig
@@ -40,6 +52,10 @@ export interface ReseedContext {
   stepTimeoutMs?: number
   /** Clock for the backup name (default Date.now). */
   now?: () => number
+  /** Pre-re-seed copies kept per data dir, the new one included (≥ 1; default DEFAULT_RESEED_BACKUPS_KEEP). */
+  backupsKeep?: number
+  /** Bytes available on a directory's file system (default: statfs). */
+  freeBytes?: FreeBytes
 }
 
 export class ReseedError extends Error {
@@ -47,10 +63,6 @@ export class ReseedError extends Error {
     super(`reseed failed at ${step}: ${message}`)
     this.name = 'ReseedError'
   }
-}
-
-export function backupDirName(dataDir: string, nowMs: number): string {
-  return `${dataDir}.pre-reseed-${new Date(nowMs).toISOString().replace(/[:.]/g, '-')}`
 }
 
 export async function reseedMember(ctx: ReseedContext): Promise<EtcdSupervisor> {
@@ -72,16 +84,26 @@ export async function reseedMember(ctx: ReseedContext): Promise<EtcdSupervisor> 
     await sup.start()
     return sup
   }
+  const freeBytes = ctx.freeBytes ?? statfsFreeBytes
+  const keep = Math.max(1, Math.floor(ctx.backupsKeep ?? DEFAULT_RESEED_BACKUPS_KEEP))
+  let stopped = false
   try {
-    enter('stopping')
-    if (ctx.current) await ctx.current.stop(graceMs)
-
-    enter('backup')
+    // Before anything is stopped: is there data, and room for its copy? (reported as 'backup' if not)
+    step = 'backup'
     const dataDir = resolveDataDir(cfg, sandbox)
     const st = await stat(dataDir).catch(() => undefined)
     if (!st?.isDirectory()) throw new Error(`data dir ${dataDir} does not exist: nothing to re-seed from`)
+    const pruned = await pruneBackups(dataDir, keep - 1)
+    await checkRoom(dataDir, freeBytes, ctx.current?.pid !== undefined)
+
+    enter('stopping')
+    stopped = ctx.current !== undefined
+    if (ctx.current) await ctx.current.stop(graceMs)
+
+    enter('backup', pruned.length > 0 ? `removed ${pruned.length} older pre-re-seed cop${pruned.length === 1 ? 'y' : 'ies'} (keeping ${keep})` : undefined)
+    await checkRoom(dataDir, freeBytes) // etcd's files are final now
     const backup = backupDirName(dataDir, (ctx.now ?? Date.now)())
-    await cp(dataDir, backup, {recursive: true, errorOnExist: true, force: false})
+    await copyDataDir(dataDir, backup)
 
     enter('force-new-cluster', `backup in ${backup}`)
     const forced = await launch(true, cfg)
@@ -95,10 +117,23 @@ export async function reseedMember(ctx: ReseedContext): Promise<EtcdSupervisor> 
     enter('done', `serving alone at revision ${done.revision}`, {revision: done.revision})
     return normal
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err)
+    let reason = err instanceof Error ? err.message : String(err)
     await Promise.all(started.map((s) => s.stop(graceMs).catch(() => undefined)))
+    if (ctx.current && (step === 'stopping' || step === 'backup')) reason += await restore(ctx.current, stopped)
     report('failed', `${step}: ${reason}`)
     throw new ReseedError(step, reason)
+  }
+}
+
+/** Before --force-new-cluster nothing was changed: the member's own etcd starts again as it was. */
+async function restore(current: EtcdSupervisor, stopped: boolean): Promise<string> {
+  if (!stopped) return current.pid !== undefined ? '; etcd was not stopped' : ''
+  if (current.pid !== undefined) return '; etcd is still running'
+  try {
+    await current.start()
+    return '; etcd restarted as it was (same data dir and flags, a normal member of its cluster)'
+  } catch (err) {
+    return `; restarting etcd as it was failed too: ${err instanceof Error ? err.message : String(err)}`
   }
 }
 
