@@ -55,7 +55,12 @@ function measured(cmd: string, args: string[], re: RegExp): string {
 
 /** Versions as measured on this machine (never written in by hand): the binaries and the ZooKeeper server the run uses. */
 async function measureVersions(zk: ZkServer): Promise<string> {
-  const srvr = await fourLetterWord(zk.port, 'srvr')
+  // Right after its start ZooKeeper may answer "not currently serving requests": ask again for up to 15 s.
+  let srvr = ''
+  for (let i = 0; i < 30 && !/Zookeeper version:/.test(srvr); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 500))
+    srvr = await fourLetterWord(zk.port, 'srvr')
+  }
   const zkVersion = /Zookeeper version:\s*([^,\n]+)/.exec(srvr)?.[1]?.trim() ?? `unknown (srvr answered ${JSON.stringify(srvr.slice(0, 80))})`
   return [
     `Node ${measured(process.execPath, ['--version'], /^(v\S+)/m)}`,
