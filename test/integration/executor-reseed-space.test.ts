@@ -24,6 +24,7 @@ import {promisify} from 'node:util'
 import {freePorts, waitFor} from '../helpers/ports.js'
 import {countKeys, putKey} from '../helpers/etcd.js'
 import {soloMember, startExecutor, TestAgent} from '../helpers/executor-agent.js'
+import {onInterrupt} from '../helpers/procs.js'
 import {EtcdSupervisor} from '../../src/executor/supervisor.js'
 import {buildEtcdArgs} from '../../src/executor/etcd-args.js'
 import {reseedMember} from '../../src/executor/reseed.js'
@@ -38,13 +39,18 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined)
 })
 
+/** A tmpfs of `sizeMb` on a new temp dir (needs root), unmounted after the test or on SIGINT/SIGTERM. */
 async function mountTmpfs(sizeMb: number): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'reseed-space-'))
-  await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir])
-  cleanups.push(async () => {
+  await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir]).catch((err: Error) => {
+    throw new Error(`this test mounts a tmpfs and must run as root: ${err.message}`)
+  })
+  const unmount = async (): Promise<void> => {
     await run('umount', [dir]).catch(() => run('umount', ['-l', dir]))
     await rmdir(dir)
-  })
+  }
+  cleanups.push(unmount)
+  onInterrupt(unmount)
   return dir
 }
 
