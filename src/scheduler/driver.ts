@@ -3,10 +3,16 @@
  * etcd answers, timers, admin requests) and performs the actions `step` returns, in order.
  *
  * Contract with the core (core/actions.ts): events are stepped one at a time, synchronously; the
- * action batches run in order on one queue. PERSIST runs first and is awaited; if it fails the
- * batch's ACKNOWLEDGEs are skipped (Mesos re-sends those updates) and PersistFailed is fed back.
- * Mesos calls of a batch run in sequence; etcd operations and probes run in the background and
- * report back as events. Timers replace earlier ones of the same name.
+ * action batches run in order on one queue. Mesos calls of a batch run in sequence; etcd operations
+ * and probes run in the background and report back as events. Timers replace earlier ones of the same name.
+ *
+ * PERSIST is handed to the Persister (persister.ts) and NOT awaited by the queue: ZooKeeper away (for
+ * longer than its session timeout, too) must not stop the scheduler or its repairs while the Mesos master
+ * is up. The newest document is saved in the background, retried with backoff, coalesced. The batch's
+ * ACKNOWLEDGEs wait for that save attempt (at most ACK_WAIT_MS) while ZooKeeper answers, and go at once
+ * while persistence is behind (holding them would stall each task's update stream: the agent sends a task's
+ * next update only after the previous one is acknowledged, so a replacement would never be seen RUNNING).
+ * Why acting ahead of the stored state is safe, and how we are fenced: persister.ts.
  */
 import {EventEmitter} from 'node:events'
 import type {FrameworkInfo, SchedulerEvent as MesosEvent} from '../lib/mesos/types.js'
@@ -22,6 +28,12 @@ import type {SchedulerConfig} from './core/config.js'
 import type {StateStore} from './state-store.js'
 import type {Logger} from './logger.js'
 import {performEtcd} from './etcd-actions.js'
+import {Persister} from './persister.js'
+import {coreEventOf} from './mesos-events.js'
+
+/** Longest an acknowledgement waits for the save of its batch's document (a save whose outcome is unknown
+ *  is read back: up to two ZooKeeper timeouts); after that it goes, as while persistence is behind. */
+const ACK_WAIT_MS = 2000
 
 export interface DriverDeps {
   config: SchedulerConfig
@@ -50,12 +62,32 @@ export class SchedulerDriver extends EventEmitter {
   private queue: Promise<void> = Promise.resolve()
   private readonly timers = new Map<string, NodeJS.Timeout>()
   private stopped = false
+  private readonly persister: Persister
+  /** Document generation that recorded the latest launch performed or deferred (see accept()). */
+  private launchGen = 0
   readonly connection: ConnectionInfo = {master: null, subscribedSince: null, disconnectedSince: null}
 
   constructor(private readonly deps: DriverDeps) {
     super()
     this.now = deps.now ?? Date.now
     this.state = initialState(deps.config, deps.seed ?? Math.floor(Math.random() * 2 ** 31))
+    this.persister = new Persister(deps.store, deps.log, (err) => this.fatal(`${err.message} (persisting the scheduler state in ${deps.store.description})`, 1))
+  }
+
+  /** Our ZooKeeper session expired (serve.ts): write nothing until resumePersistence(). */
+  pausePersistence(reason: string): void {
+    this.persister.pause(reason)
+  }
+
+  /** We lead again with a new ZooKeeper session: the newest state is written. */
+  resumePersistence(): void {
+    this.persister.resume()
+  }
+
+  /** Logs `message` and announces a fatal stop (serve exits with `exitCode`). */
+  fatal(message: string, exitCode: number): void {
+    this.deps.log.error(message)
+    this.emit('fatal', {message, exitCode})
   }
 
   /** The current state (read-only view for the admin API). */
@@ -103,35 +135,36 @@ export class SchedulerDriver extends EventEmitter {
     this.stopped = true
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
-    await this.client?.stop()
+    await this.client?.stop().catch((err: Error) => this.deps.log.warn('stopping the Mesos client failed', {error: err.message}))
     await this.queue.catch(() => undefined)
+    await this.persister.stop()
   }
 
   private async perform(actions: SchedulerAction[]): Promise<void> {
-    let persistFailed = false
+    // The save of this batch's document (see the header): acknowledgements wait for its attempt, not the queue.
+    let persisted: Promise<void> | null = null
     for (const a of actions) {
       if (this.stopped) return
       if (a.type !== 'LOG') this.deps.log.debug(`action ${a.type}`)
       switch (a.type) {
         case 'PERSIST':
-          try {
-            await this.deps.store.save(JSON.parse(serializePersistedDoc(a.doc)))
-          } catch (err) {
-            persistFailed = true
-            this.deps.log.warn('persisting scheduler state failed', {store: this.deps.store.description, error: (err as Error).message})
-            setImmediate(() => this.dispatch({type: 'PersistFailed', message: (err as Error).message}))
-            if ((err as Error).name === 'StateConflictError') this.emit('fatal', {message: (err as Error).message, exitCode: 1})
+          persisted = this.persister.offer(JSON.parse(serializePersistedDoc(a.doc)), ACK_WAIT_MS)
+          break
+        case 'ACKNOWLEDGE': {
+          const ack = (): Promise<void> => this.mesos('ACKNOWLEDGE', (c) => c.acknowledge({value: a.agentId}, {value: a.taskId}, a.uuid))
+          if (persisted === null || this.persister.behind) await ack()
+          else {
+            persisted.then(() => (this.stopped ? undefined : ack())).catch((err: Error) => {
+              this.deps.log.warn('acknowledging a status update failed; Mesos re-sends it', {taskId: a.taskId, error: err.message})
+            })
           }
           break
-        case 'ACKNOWLEDGE':
-          if (persistFailed) break
-          await this.mesos('ACKNOWLEDGE', (c) => c.acknowledge({value: a.agentId}, {value: a.taskId}, a.uuid))
-          break
+        }
         case 'SUBSCRIBE':
           this.subscribe(a.frameworkId)
           break
         case 'ACCEPT':
-          await this.mesos('ACCEPT', (c) => c.accept(a.offerIds.map((value) => ({value})), a.operations, a.filters))
+          await this.accept(a, persisted !== null ? this.persister.offeredGen : null)
           break
         case 'DECLINE':
           await this.mesos('DECLINE', (c) => c.decline(a.offerIds.map((value) => ({value})), a.filters))
@@ -156,7 +189,11 @@ export class SchedulerDriver extends EventEmitter {
         case 'MEMBER_PROMOTE':
         case 'MEMBER_LIST':
         case 'HEALTH_CHECK':
-          void performEtcd(a, this.deps.etcdTls).then((ev) => this.dispatch(ev))
+          performEtcd(a, this.deps.etcdTls).then((ev) => this.dispatch(ev), (err: Error) => {
+            // performEtcd answers every failure with an event; should it ever throw, the core's own timeout
+            // for the operation (memberOpTimeoutMs) retries it.
+            this.deps.log.error(`etcd ${a.type} failed unexpectedly; the scheduler retries it after its timeout`, {error: err.stack ?? err.message})
+          })
           break
         case 'SET_TIMER':
           this.setTimer(a.name, a.atMs)
@@ -165,11 +202,32 @@ export class SchedulerDriver extends EventEmitter {
           this.deps.log[a.level](a.msg, a.fields)
           break
         case 'FATAL':
-          this.deps.log.error(a.message)
-          this.emit('fatal', {message: a.message, exitCode: a.exitCode})
+          this.fatal(a.message, a.exitCode)
           break
       }
     }
+  }
+
+  /**
+   * Launches only once every EARLIER launch is stored (persister.ts explains why): otherwise the ACCEPT waits,
+   * off the queue, for that document; if the core gave its tasks up meanwhile, the offers are declined.
+   * `gen`: the document generation of this batch (null: the batch persisted nothing).
+   */
+  private async accept(a: Extract<SchedulerAction, {type: 'ACCEPT'}>, gen: number | null): Promise<void> {
+    const run = (): Promise<void> => this.mesos('ACCEPT', (c) => c.accept(a.offerIds.map((value) => ({value})), a.operations, a.filters))
+    const tasks = a.operations.flatMap((op) => (op.type === 'LAUNCH' ? op.launch?.task_infos ?? [] : [])).map((t) => t.task_id.value)
+    if (tasks.length === 0) return run()
+    const earlier = this.launchGen
+    this.launchGen = Math.max(this.launchGen, gen ?? this.persister.offeredGen)
+    if (earlier === this.launchGen || earlier <= this.persister.storedGen) return run()
+    this.deps.log.warn('launch deferred until the previous launch is persisted (ZooKeeper away?): at most one launch runs ahead of the stored state', {tasks})
+    this.persister.whenStored(earlier).then(async () => {
+      if (this.stopped) return
+      const gaveUp = tasks.filter((id) => this.state.tasks[id]?.state !== 'TASK_STAGING' || this.state.tasks[id]?.killRequestedAt !== undefined)
+      if (gaveUp.length === 0) return run()
+      this.deps.log.info('a deferred launch was given up meanwhile: declining its offers', {tasks: gaveUp})
+      await this.mesos('DECLINE', (c) => c.decline(a.offerIds.map((value) => ({value})), a.filters))
+    }).catch((err: Error) => this.deps.log.error('a deferred launch failed', {tasks, error: err.stack ?? err.message}))
   }
 
   private async mesos(what: string, fn: (c: SchedulerClient) => Promise<void>): Promise<void> {
@@ -200,7 +258,7 @@ export class SchedulerDriver extends EventEmitter {
   private subscribe(frameworkId: string | null): void {
     if (this.client && this.clientFrameworkId === frameworkId) return // the client re-subscribes by itself
     const old = this.client
-    if (old) void old.stop()
+    if (old) old.stop().catch((err: Error) => this.deps.log.warn('stopping the previous Mesos client failed', {error: err.message}))
     const frameworkInfo: FrameworkInfo = {...this.deps.frameworkInfo}
     if (frameworkId) frameworkInfo.id = {value: frameworkId}
     const client = new SchedulerClient({
@@ -235,29 +293,10 @@ export class SchedulerDriver extends EventEmitter {
   }
 
   private onMesosEvent(ev: MesosEvent): void {
-    switch (ev.type) {
-      case 'OFFERS':
-        this.dispatch({type: 'Offers', offers: ev.offers?.offers ?? []})
-        break
-      case 'RESCIND':
-        if (ev.rescind) this.dispatch({type: 'Rescind', offerId: ev.rescind.offer_id.value})
-        break
-      case 'UPDATE':
-        if (ev.update?.status) this.dispatch({type: 'Update', status: ev.update.status})
-        break
-      case 'MESSAGE':
-        if (ev.message) this.dispatch({type: 'FrameworkMessage', agentId: ev.message.agent_id.value, executorId: ev.message.executor_id.value, data: ev.message.data})
-        break
-      case 'FAILURE': {
-        const f = ev.failure ?? {}
-        this.dispatch({type: 'Failure', ...(f.agent_id ? {agentId: f.agent_id.value} : {}), ...(f.executor_id ? {executorId: f.executor_id.value} : {}), ...(f.status !== undefined ? {status: f.status} : {})})
-        break
-      }
-      case 'ERROR':
-        this.deps.log.warn('Mesos sent ERROR', {message: ev.error?.message})
-        break
-      default:
-        break // SUBSCRIBED is handled via 'subscribed'; HEARTBEAT and unknown types need nothing
-    }
+    if (ev.type === 'ERROR') this.deps.log.warn('Mesos sent ERROR', {message: ev.error?.message ?? ''})
+    const core = coreEventOf(ev)
+    // Failed over by another scheduler (Mesos fences us): never re-subscribe, that would fail it over in turn.
+    if (core?.type === 'FrameworkError') this.client?.stop().catch((err: Error) => this.deps.log.warn('stopping the Mesos client failed', {error: err.message}))
+    if (core) this.dispatch(core)
   }
 }

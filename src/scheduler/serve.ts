@@ -17,6 +17,7 @@ import {buildAdminServer} from './admin-server.js'
 import {createLogger, type Logger} from './logger.js'
 import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
 import {AdminState} from './admin-state.js'
+import {followLeadership} from './leadership.js'
 import type {EtcdTlsSettings, ServeOptions} from './serve-flags.js'
 import {access, constants as fsc} from 'node:fs/promises'
 
@@ -216,14 +217,21 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     })
     adminState.attachDriver(driver)
     cleanups.push(() => driver.stop())
-    const fatal = new Promise<number>((resolve) => driver.once('fatal', ({exitCode}: {exitCode: number}) => resolve(exitCode)))
-    election?.on('standby', () => driver.emit('fatal', {message: 'lost scheduler leadership in ZooKeeper; stopping', exitCode: 1}))
+    const fatal = new Promise<{message: string; exitCode: number}>((resolve) => driver.once('fatal', resolve))
+    // ZooKeeper away (even past its session timeout) does not stop us; another leader does (leadership.ts).
+    if (election) {
+      const unfollow = followLeadership(election, driver, log)
+      cleanups.push(async () => unfollow())
+    }
     await driver.start()
-    const aborted = new Promise<number>((resolve) => signal.addEventListener('abort', () => resolve(0), {once: true}))
-    const code = await Promise.race([fatal, aborted])
-    const stopping = o.master === 'local' ? 'stopping (signal); the embedded local Mesos and its etcd members stop too' : 'stopping (signal); the etcd tasks keep running on Mesos'
-    log.info(code === 0 ? stopping : 'stopping after a fatal error', {exitCode: code})
-    return code
+    const aborted = new Promise<null>((resolve) => signal.addEventListener('abort', () => resolve(null), {once: true}))
+    const end = await Promise.race([fatal, aborted])
+    if (end === null) {
+      log.info(o.master === 'local' ? 'stopping (signal); the embedded local Mesos and its etcd members stop too' : 'stopping (signal); the etcd tasks keep running on Mesos', {exitCode: 0})
+      return 0
+    }
+    log.error(`stopping after a fatal error: ${end.message}`, {exitCode: end.exitCode})
+    return end.exitCode
   } finally {
     await cleanup()
   }
