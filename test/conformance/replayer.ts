@@ -59,7 +59,9 @@ export class Replayer {
   private readonly ctx: ReplayContext
 
   constructor(readonly fixture: Fixture, readonly env: ReplayEnv, opts: ReplayOptions) {
-    this.opts = {barrierTimeoutMs: 5000, ...opts}
+    // 30 s: a record that comes returns the wait at once; only a missing one waits it out (a loaded machine
+    // may take seconds to start a task's process).
+    this.opts = {barrierTimeoutMs: 30_000, ...opts}
     this.timeline = new Timeline(this.opts.scale)
     this.ctx = {
       bindings: this.bindings, env, opts: this.opts, timeline: this.timeline, streams: this.streams, replies: this.replies,

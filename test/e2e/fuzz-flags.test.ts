@@ -2,7 +2,8 @@
  * Bad flags for `etcd-mesos serve` and `etcd-mesos stats`, run as subprocesses of `node bin/run.js` (needs a
  * current build: `npx tsc -p tsconfig.json && npx oclif manifest`). ~40 generated invalid invocations —
  * unknown flags, wrong types, empty values, huge numbers, negative ports, even cluster sizes, bad URLs —
- * must each exit 2 within 10 s with one `Error:` line on stderr and no stack trace. Nothing may start:
+ * must each exit 2 (not hang: killed after 60 s, far beyond a cold start on a loaded machine) with one `Error:` line
+ * on stderr and no stack trace. Nothing may start:
  * `--admin-port 0 --local-mesos-port 0 --admin-address 127.0.0.1` keep a case that would start something
  * on free loopback ports, each process runs in its own group (killed on timeout and at exit) in a temp dir.
  * Deterministic (seeded mulberry32; FUZZ_SEED overrides).
@@ -40,7 +41,7 @@ function env(): NodeJS.ProcessEnv {
   return {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', LANG: 'C.UTF-8'}
 }
 
-function run(args: string[], timeoutMs = 10_000): Promise<Run> {
+function run(args: string[], timeoutMs = 60_000): Promise<Run> {
   return new Promise((resolve) => {
     const t0 = Date.now()
     const child = spawnTracked(process.execPath, [RUN, ...args], {cwd, env: env()})
@@ -111,7 +112,7 @@ function statsCases(r: Prng): Case[] {
 }
 
 describe('fuzz: bad flags for serve and stats', {timeout: 600_000}, () => {
-  it('every invalid invocation exits 2 with one Error: line, no stack trace, within 10 s', async () => {
+  it('every invalid invocation exits 2 with one Error: line, no stack trace, and does not hang', async () => {
     const r = new Prng(fuzzSeed(0xf1a90001))
     const cases = [...serveCases(r), ...statsCases(r)]
     const started: string[] = []
@@ -123,7 +124,7 @@ describe('fuzz: bad flags for serve and stats', {timeout: 600_000}, () => {
         const what = `${c.why}: etcd-mesos ${c.args.map((a) => JSON.stringify(a)).join(' ')}`
         if (STARTED.test(res.stderr)) started.push(`${what}\n    ${res.stderr.split('\n').find((l) => STARTED.test(l))}`)
         try {
-          assert.ok(!res.timedOut, `${what}: did not finish within 10 s (killed)`)
+          assert.ok(!res.timedOut, `${what}: did not finish within 60 s (hung; killed)`)
           assert.equal(res.code, 2, `${what}: exit code ${res.code}; stderr: ${res.stderr}`)
           const json = c.args.includes('--json')
           const text = json ? res.stdout : res.stderr

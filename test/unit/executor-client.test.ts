@@ -197,7 +197,7 @@ function executor(port: number, env: Partial<ExecutorEnv> = {}, ct?: ContentType
   return { c, rec }
 }
 
-describe('ExecutorClient', { timeout: 20_000 }, () => {
+describe('ExecutorClient', { timeout: 120_000 }, () => {
   it('subscribes, gets SUBSCRIBED/LAUNCH, sends UPDATE with a 16-byte uuid and SOURCE_EXECUTOR; ACKNOWLEDGED clears it', async () => {
     const a = await agent()
     const { c, rec } = executor(a.port, { authToken: 'tok' })

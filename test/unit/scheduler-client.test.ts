@@ -160,7 +160,7 @@ function simpleHandler(port: () => number, opts: { heartbeat?: number; extra?: S
   }
 }
 
-describe('SchedulerClient', { timeout: 20_000 }, () => {
+describe('SchedulerClient', { timeout: 120_000 }, () => {
   it('subscribes (no Mesos-Stream-Id, exact Content-Type) and delivers every event', async () => {
     const m = await master()
     m.handler = simpleHandler(() => m.port, { extra: [OFFER] })
