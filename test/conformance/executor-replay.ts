@@ -8,7 +8,8 @@
  * SUBSCRIBE stream holds as many events as the real one did at that moment (the same barrier idea as the
  * scheduler-side replayer). The fixture's framework id in the bodies is replaced by MESOS_FRAMEWORK_ID; the task
  * status uuids are the recorded ones. After the last expected event it writes its recording and exits with the
- * plan's exit code (0 for "normal", 7 for "crash"). A 30 s safety timeout writes what it has and exits 3.
+ * plan's exit code (0 for "normal", 7 for "crash"). A 120 s safety timeout (a hang guard, above the replayer's 30 s
+ * barrier wait) writes what it has and exits 3.
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -99,7 +100,7 @@ out.other_environ_names.sort()
 const save = () => fs.writeFileSync(outPath, JSON.stringify(out))
 const rewrite = (t) => t.split(plan.fixtureFrameworkId).join(env.MESOS_FRAMEWORK_ID)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-setTimeout(() => { save(); process.exit(3) }, 30000).unref()
+setTimeout(() => { save(); process.exit(3) }, 120000).unref()
 
 function request(step) {
   return new Promise((resolve) => {
