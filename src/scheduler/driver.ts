@@ -63,8 +63,6 @@ export class SchedulerDriver extends EventEmitter {
   private readonly timers = new Map<string, NodeJS.Timeout>()
   private stopped = false
   private readonly persister: Persister
-  /** Document generation that recorded the latest launch performed or deferred (see accept()). */
-  private launchGen = 0
   readonly connection: ConnectionInfo = {master: null, subscribedSince: null, disconnectedSince: null}
 
   constructor(private readonly deps: DriverDeps) {
@@ -164,7 +162,7 @@ export class SchedulerDriver extends EventEmitter {
           this.subscribe(a.frameworkId)
           break
         case 'ACCEPT':
-          await this.accept(a, persisted !== null ? this.persister.offeredGen : null)
+          await this.mesos('ACCEPT', (c) => c.accept(a.offerIds.map((value) => ({value})), a.operations, a.filters))
           break
         case 'DECLINE':
           await this.mesos('DECLINE', (c) => c.decline(a.offerIds.map((value) => ({value})), a.filters))
@@ -206,28 +204,6 @@ export class SchedulerDriver extends EventEmitter {
           break
       }
     }
-  }
-
-  /**
-   * Launches only once every EARLIER launch is stored (persister.ts explains why): otherwise the ACCEPT waits,
-   * off the queue, for that document; if the core gave its tasks up meanwhile, the offers are declined.
-   * `gen`: the document generation of this batch (null: the batch persisted nothing).
-   */
-  private async accept(a: Extract<SchedulerAction, {type: 'ACCEPT'}>, gen: number | null): Promise<void> {
-    const run = (): Promise<void> => this.mesos('ACCEPT', (c) => c.accept(a.offerIds.map((value) => ({value})), a.operations, a.filters))
-    const tasks = a.operations.flatMap((op) => (op.type === 'LAUNCH' ? op.launch?.task_infos ?? [] : [])).map((t) => t.task_id.value)
-    if (tasks.length === 0) return run()
-    const earlier = this.launchGen
-    this.launchGen = Math.max(this.launchGen, gen ?? this.persister.offeredGen)
-    if (earlier === this.launchGen || earlier <= this.persister.storedGen) return run()
-    this.deps.log.warn('launch deferred until the previous launch is persisted (ZooKeeper away?): at most one launch runs ahead of the stored state', {tasks})
-    this.persister.whenStored(earlier).then(async () => {
-      if (this.stopped) return
-      const gaveUp = tasks.filter((id) => this.state.tasks[id]?.state !== 'TASK_STAGING' || this.state.tasks[id]?.killRequestedAt !== undefined)
-      if (gaveUp.length === 0) return run()
-      this.deps.log.info('a deferred launch was given up meanwhile: declining its offers', {tasks: gaveUp})
-      await this.mesos('DECLINE', (c) => c.decline(a.offerIds.map((value) => ({value})), a.filters))
-    }).catch((err: Error) => this.deps.log.error('a deferred launch failed', {tasks, error: err.stack ?? err.message}))
   }
 
   private async mesos(what: string, fn: (c: SchedulerClient) => Promise<void>): Promise<void> {

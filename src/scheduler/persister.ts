@@ -23,12 +23,13 @@
  *     the core stays immutable until every stored task is accounted for), so it is a stray: its agent
  *     counts as busy (never two members on one agent), it is killed, and its etcd member, now unbacked,
  *     is removed before anything is added (never leaked, never duplicated);
- *   - but that kill takes down a member etcd counts: two or more launched and unstored before a crash would
- *     be two healthy voters killed at once (a 3-member cluster loses quorum). So the driver performs a
- *     launch only once every EARLIER launch is stored (launches of one batch share its document): at most
- *     one batch of launches ever runs ahead of the stored state, the single replacement of a member lost
- *     while ZooKeeper is away goes at once, a second one waits for ZooKeeper (its offer held; if the core
- *     gave the task up meanwhile the offer is declined instead). A crash then costs at most that one member.
+ *   - that kill takes down a member etcd counts: a crash undoes the repairs made during the outage (their
+ *     members are killed and replaced again), so the quorum then holds exactly when it holds with those
+ *     failures unrepaired (fewer than half of the members replaced during the outage). Holding launches
+ *     back until ZooKeeper returns would not do better for 3 members (the dead ones are removed first: a
+ *     second failure would leave 2 voters, one of them the killed stray) and would leave the cluster short
+ *     of members for the whole outage, when a further failure is likelier than a crash. (Better still, in
+ *     the core: adopt an unknown task whose etcd member is healthy instead of killing it.)
  * Fencing: the persisted node is written with compare-and-set versions (a write by another scheduler is a
  * StateConflictError: fatal), nothing is written after our ZooKeeper session expired until we lead again
  * (pause/resume, driven by leadership.ts), and Mesos fails over the framework of a scheduler when another
