@@ -34,8 +34,10 @@ report() {
 }
 
 files() {
-  # Tracked and untracked (not ignored) files, so the check also sees work not committed yet.
-  git ls-files -co --exclude-standard -- "${targets[@]}" | while IFS= read -r f; do
+  # Tracked and untracked (not ignored) files, so the check also sees work not committed yet; outside a git
+  # checkout (an unpacked tarball), every file under the targets.
+  { if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then git ls-files -co --exclude-standard -- "${targets[@]}"
+    else find "${targets[@]}" -type f -not -path '*/node_modules/*' 2>/dev/null; fi; } | while IFS= read -r f; do
     [ -f "$f" ] && [ "$f" != "$self" ] && printf '%s\n' "$f"
   done
 }
