@@ -118,7 +118,7 @@ export class SchedulerDriver extends EventEmitter {
     this.emit('stepped', event)
     if (actions.length === 0) return
     this.queue = this.queue.then(() => this.perform(actions)).catch((err: Error) => {
-      this.deps.log.error('performing actions failed', {error: err.stack})
+      this.deps.log.error('performing an action batch failed (a bug); its remaining actions are skipped, the core retries what matters on its timers', {error: err.stack})
     })
   }
 

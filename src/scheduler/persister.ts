@@ -19,10 +19,12 @@
  *   - an update acknowledged but not stored: explicit reconciliation of every stored task returns its
  *     latest state (a task that died meanwhile is reported dead again);
  *   - a task launched but not stored (its record, and the member counter, lost with the crash): implicit
- *     reconciliation reports it before the core becomes mutable (the implicit RECONCILE is sent first and
- *     the core stays immutable until every stored task is accounted for), so it is a stray: its agent
- *     counts as busy (never two members on one agent), it is killed, and its etcd member, now unbacked,
- *     is removed before anything is added (never leaked, never duplicated);
+ *     reconciliation reports it before the core becomes mutable (the implicit RECONCILE is sent first, the
+ *     master answers in order on the event stream, and the core stays immutable until every stored task is
+ *     accounted for), so it is a stray: its agent counts as busy (with --single-instance-per-slave, the
+ *     default: never two members on one agent), it is killed, and its etcd member is removed before anything
+ *     is added (never leaked, never duplicated; the member counter is older too, so a name may be reused,
+ *     never a task id);
  *   - that kill takes down a member etcd counts: a crash undoes the repairs made during the outage (their
  *     members are killed and replaced again), so the quorum then holds exactly when it holds with those
  *     failures unrepaired (fewer than half of the members replaced during the outage). Holding launches

@@ -134,6 +134,13 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       clearTimeout(timer)
     }
   }
+  // Last resort: every promise of serve has its handler; one without is a bug, logged, and the scheduler goes on
+  // (its state lives in the driver, which stays consistent) instead of Node exiting without a reason logged.
+  const onUnhandled = (reason: unknown): void => {
+    log.error('unhandled promise rejection (a bug); the scheduler keeps running', {error: reason instanceof Error ? reason.stack ?? reason.message : String(reason)})
+  }
+  process.on('unhandledRejection', onUnhandled)
+  cleanups.push(async () => void process.off('unhandledRejection', onUnhandled))
   try {
     const {token, authorization, zkUrl} = await preflight(o)
     let master = o.master
