@@ -1,7 +1,7 @@
 /**
  * Validation rules of the local Mesos master, with the exact message texts of Mesos 1.12
  * (src/master/validation.cpp, src/common/roles.cpp, common/validation.cpp; checked against the recorded
- * transcripts in shared/fixtures/real-mesos, Surprises 2, 7, 8 and 27). Pure functions: no I/O, no clock.
+ * transcripts in test/fixtures/real-mesos, Surprises 2, 7, 8 and 27). Pure functions: no I/O, no clock.
  * Every function returns the problem as a string, or null when the input is valid.
  */
 import type {ExecutorInfo, FrameworkInfo, SchedulerCall, TaskInfo} from '../lib/mesos/types.js'
