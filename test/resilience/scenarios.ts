@@ -9,6 +9,7 @@ import {sleep, waitUntil, type Ctx, type ScenarioDef} from './harness.js'
 import {flap, killEtcd, killExecutor, pause} from './faults.js'
 import {killEtcdAndData} from '../helpers/serve.js'
 import {NET_SCENARIOS} from './scenarios-net.js'
+import {ZK_SCENARIOS} from './scenarios-zk.js'
 import {RESEED_SCENARIOS} from './scenarios-reseed.js'
 
 /** Recovered only once a new task replaced each of `victims` (their names gone from /members). */
@@ -284,7 +285,7 @@ export const SCENARIOS: ScenarioDef[] = [
 ]
 
 /** Every named scenario: the process-level ones above, the re-seed ones of scenarios-reseed.ts and the network ones of scenarios-net.ts. */
-export const ALL_SCENARIOS: ScenarioDef[] = [...SCENARIOS, ...RESEED_SCENARIOS, ...NET_SCENARIOS]
+export const ALL_SCENARIOS: ScenarioDef[] = [...SCENARIOS, ...RESEED_SCENARIOS, ...NET_SCENARIOS, ...ZK_SCENARIOS]
 
 export function scenario(name: string): ScenarioDef {
   const s = ALL_SCENARIOS.find((x) => x.name === name)
