@@ -3,7 +3,8 @@
  * REAL processes: real ZooKeeper (frozen with SIGSTOP, as an operator saw it), `etcd-mesos mesos-local`, real
  * etcd members launched by our executor, `serve` as a subprocess. While the Mesos master stays up the scheduler
  * keeps running and repairs a member killed during the outage; when ZooKeeper comes back (the old session
- * expired) it re-joins the election, stays the leader and the persisted state catches up.
+ * expired: serve reaches ZooKeeper through a proxy kept blackholed until then) it re-joins the election, stays
+ * the leader and the persisted state catches up.
  * Run: node --import tsx --test --test-timeout=600000 test/integration/serve-zk-outage.test.ts (needs dist/).
  */
 import assert from 'node:assert/strict'
@@ -14,6 +15,7 @@ import {ZkClient} from '../../src/lib/zk/client.js'
 import {freeze} from '../helpers/zk-freeze.js'
 import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
 import {stopTracked} from '../helpers/procs.js'
+import {NetProxy} from '../resilience/netproxy.js'
 import {
   ETCD_BIN, Logs, RUN_JS, etcdNames, etcdPids, getJson, killEtcd, killEtcdAndData, memberList, putKeys, readPrefix, sandboxLogs, scenario,
   startMesosLocal, startServe, until, waitHealthyMembers, type MemberView, type ServeProc,
@@ -70,11 +72,23 @@ function processesOf(taskId: string): number[] {
   return out
 }
 
-function serveArgs(master: string, cluster: string): string[] {
+/**
+ * A TCP proxy between serve and ZooKeeper: blackholed during the outage and until ZooKeeper, thawed, has
+ * expired serve's session (its election node gone). Without it, whether the session expires is a race: a
+ * reconnect queued while the server was stopped may revalidate it before the server's expiry thread runs.
+ */
+async function zkProxy(): Promise<NetProxy> {
+  const proxy = new NetProxy({listenHost: '127.0.0.1', listenPort: 0, targetHost: '127.0.0.1', targetPort: zk!.port})
+  await proxy.start()
+  cleanups.push(() => proxy.close())
+  return proxy
+}
+
+function serveArgs(master: string, cluster: string, zkUrl = zk!.url): string[] {
   return [
     '--master', master, '--cluster-name', cluster, '--cluster-size', '3', '--health-interval', '1', '--bootstrap-wait', '3',
     '--reseed-timeout', '8', '--member-grace', '5', '--failover-timeout-seconds', '300', '--mesos-offer-refuse-seconds', '1',
-    '--executor-bin', RUN_JS, '--etcd-bin', ETCD_BIN, '--zk-framework-persist', `${zk!.url}/etcd-mesos`,
+    '--executor-bin', RUN_JS, '--etcd-bin', ETCD_BIN, '--zk-framework-persist', `${zkUrl}/etcd-mesos`,
   ]
 }
 
@@ -87,7 +101,8 @@ describe('serve with ZooKeeper away for several session timeouts', {timeout: 480
       logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
       const cluster = 'zkaway'
       const base = `/etcd-mesos/${cluster}`
-      const serve = await startServe(serveArgs(mesos.hostPort, cluster), logs)
+      const proxy = await zkProxy()
+      const serve = await startServe(serveArgs(mesos.hostPort, cluster, `zk://127.0.0.1:${proxy.port}`), logs)
       cleanups.push(() => serve.stop())
       const before = await waitHealthyMembers(serve.adminUrl, 3, 60_000)
       await until('the 3 tasks persisted', async () => {
@@ -99,6 +114,7 @@ describe('serve with ZooKeeper away for several session timeouts', {timeout: 480
       assert.equal(candidatesBefore.length, 1, 'one candidate: serve')
 
       // ZooKeeper away for more than three session timeouts (serve asks for 10 s), a member lost meanwhile.
+      proxy.setMode({mode: 'blackhole'})
       const thaw = freeze(zk!)
       cleanups.push(async () => thaw())
       const frozenAt = Date.now()
@@ -119,6 +135,12 @@ describe('serve with ZooKeeper away for several session timeouts', {timeout: 480
         return Date.now() - frozenAt >= 35_000
       }, 60_000, 500)
       thaw()
+      await until('ZooKeeper to expire serve\'s session (its election node gone)', async () => {
+        assertRunning(serve)
+        const ch = await zkRead((c) => c.children(`${base}/election`)).catch(() => null)
+        return ch !== null && !ch.includes(candidatesBefore[0]!)
+      }, 60_000, 300)
+      proxy.setMode({mode: 'normal'})
 
       // Back: the old session expired; serve re-joins the election (a new candidate node), still leads, and
       // the persisted state catches up with what was done meanwhile.
@@ -205,6 +227,42 @@ describe('serve with ZooKeeper away for several session timeouts', {timeout: 480
       const got = await readPrefix(after.map((m) => m.client_url), 'crash/')
       assert.equal(got.size, written.size, 'the keys written before survived')
       for (const [k, v] of written) assert.equal(got.get(k), v)
+    })
+  })
+
+  it('ZooKeeper away from the leader only: the standby takes over, Mesos fails the old leader over and it exits 1 naming why (no fight)', {timeout: 300_000}, async () => {
+    const logs = new Logs()
+    await scenario(logs, async () => {
+      const mesos = await startMesosLocal({}, logs)
+      cleanups.push(() => mesos.stop())
+      const cluster = 'zkfence'
+      const proxy = await zkProxy()
+      const a = await startServe(serveArgs(mesos.hostPort, cluster, `zk://127.0.0.1:${proxy.port}`), logs, 'serve A')
+      cleanups.push(() => a.stop())
+      const before = await waitHealthyMembers(a.adminUrl, 3, 60_000)
+      await until('the 3 tasks persisted', async () => {
+        const t = await persistedTasks(`/etcd-mesos/${cluster}`)
+        return t && before.every((m) => t.includes(m.task_id))
+      }, 20_000, 200)
+      const b = await startServe(serveArgs(mesos.hostPort, cluster), logs, 'serve B')
+      cleanups.push(() => b.stop())
+      type Fo = {framework_id: string | null; subscribed: boolean; mode: string}
+      await until('B to stand by', async () => (await getJson<Fo>(`${b.adminUrl}/failover-status`)).body?.mode === 'STANDBY', 30_000, 200)
+      const fid = (await getJson<Fo>(`${a.adminUrl}/failover-status`)).body.framework_id
+
+      // A loses ZooKeeper (B does not): A's session expires, B leads and subscribes with the same framework id.
+      proxy.setMode({mode: 'blackhole'})
+      const code = await until('A to exit', async () => (a.exited() ? a.exit : undefined), 120_000, 300)
+      assert.equal(code, 1, 'A exits 1')
+      assert.match(a.log(), /stopping after a fatal error: another scheduler subscribed with framework id/, 'A logs why it stopped')
+      const fo = await until('B to lead, subscribed and reconciled', async () => {
+        const r = await getJson<Fo>(`${b.adminUrl}/failover-status`)
+        return r.status === 200 && r.body.subscribed && r.body.mode === 'MUTABLE' ? r.body : undefined
+      }, 60_000, 300)
+      assert.equal(fo.framework_id, fid, 'same framework')
+      const after = await waitHealthyMembers(b.adminUrl, 3, 30_000)
+      assert.deepEqual(after.map((m) => m.task_id).sort(), before.map((m) => m.task_id).sort(), 'no relaunch')
+      assert.ok(!b.exited(), 'B keeps running (no fight)')
     })
   })
 })
