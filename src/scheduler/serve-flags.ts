@@ -22,6 +22,7 @@ export const serveFlags = {
   'sandbox-cpu-limit': Flags.string({summary: 'CPUs for each etcd task.', env: 'CPU_LIMIT', default: '1'}),
   'sandbox-mem-limit': Flags.string({summary: 'Memory (MB) for each etcd task.', env: 'MEM_LIMIT', default: '2048'}),
   'executor-bin': Flags.string({summary: 'Path to the etcd-mesos entry point the agents run as executor (default: this bin/run.js).', env: 'EXECUTOR_BIN'}),
+  'reseed-backups-keep': Flags.integer({summary: 'Passed to each executor: copies of a member\'s data dir made before a re-seed to keep (the newest, the new one included; the executor\'s default is 2).', env: 'RESEED_BACKUPS_KEEP', min: 1, max: 100}),
   'etcd-bin': Flags.string({summary: 'Path of the etcd binary on the agents.', env: 'ETCD_BIN', default: '/usr/bin/etcd'}),
   'etcdctl-bin': Flags.string({summary: 'Accepted for compatibility; not used (etcd-mesos talks the etcd v3 API itself).', env: 'ETCDCTL_BIN'}),
   address: Flags.string({summary: 'Host name or IP this scheduler is reachable at (for the published admin URL and the default web UI URL).', env: 'LIBPROCESS_IP'}),

@@ -29,6 +29,7 @@ export interface ServeRuntime extends ServeOptions {
   adminMaxConnections?: number
   address?: string
   executorBin?: string
+  reseedBackupsKeep?: number
   etcdBin: string
   principal?: string
   secretFile?: string
@@ -54,11 +55,12 @@ export class ServeError extends Error {
 
 const RUN_JS = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
-function executorCommand(bin: string | undefined) {
+export function executorCommand(bin: string | undefined, reseedBackupsKeep?: number) {
   const target = path.resolve(bin ?? RUN_JS)
+  const extra = reseedBackupsKeep === undefined ? [] : ['--reseed-backups-keep', String(reseedBackupsKeep)]
   // The agent builds the executor's environment from scratch (no PATH to our node): use absolute paths.
-  if (target.endsWith('.js')) return {value: process.execPath, shell: false, arguments: [process.execPath, target, 'executor']}
-  return {value: target, shell: false, arguments: [target, 'executor']}
+  if (target.endsWith('.js')) return {value: process.execPath, shell: false, arguments: [process.execPath, target, 'executor', ...extra]}
+  return {value: target, shell: false, arguments: [target, 'executor', ...extra]}
 }
 
 async function readSecret(file: string): Promise<string> {
@@ -214,7 +216,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       refuseSeconds: o.refuseSeconds, singleInstancePerAgent: o.singleInstancePerAgent, singleInstancePerHost: o.singleInstancePerHost,
       autoReseed: o.autoReseed, reseedTimeoutMs: o.reseedTimeoutSec * 1000, reseedCandidateTimeoutMs: o.reseedTimeoutSec * 1000,
       healthIntervalMs: o.healthIntervalSec * 1000, bootstrapWaitMs: o.bootstrapWaitSec * 1000, memberGraceMs: o.memberGraceSec * 1000,
-      executorCommand: executorCommand(o.executorBin), etcdBin: o.etcdBin,
+      executorCommand: executorCommand(o.executorBin, o.reseedBackupsKeep), etcdBin: o.etcdBin,
       ...(o.etcdTls ? {scheme: 'https' as const, tls: o.etcdTls.member} : {}),
     })
     const driver = new SchedulerDriver({

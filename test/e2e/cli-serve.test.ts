@@ -8,7 +8,7 @@
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {freePort, waitFor} from '../helpers/ports.js'
@@ -47,6 +47,33 @@ async function etcdGet(clientUrl: string, key: string): Promise<string | null> {
   return doc.kvs?.[0] ? Buffer.from(doc.kvs[0].value, 'base64').toString() : null
 }
 
+/** The processes below `root` (read from /proc), as the agents' executors are. */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>()
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      parent.set(Number(e), Number(readFileSync(`/proc/${e}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]))
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const out: number[] = []
+  const walk = (p: number): void => {
+    for (const [c, pp] of parent) if (pp === p) (out.push(c), walk(c))
+  }
+  walk(root)
+  return out
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ')
+  } catch {
+    return ''
+  }
+}
+
 describe('operator commands against a real serve', {timeout: 300_000}, () => {
   let dir: string
   let zk: ZkServer
@@ -66,7 +93,7 @@ describe('operator commands against a real serve', {timeout: 300_000}, () => {
     serve = spawnTracked(process.execPath, [RUN, 'serve', '--master', 'local', '--cluster-name', 'runbook', '--cluster-size', '3',
       '--admin-address', '127.0.0.1', '--admin-port', String(port), '--address', '127.0.0.1', '--local-mesos-port', '0',
       '--health-interval', '1', '--bootstrap-wait', '3', '--member-grace', '5', '--no-auto-reseed', '--reseed-timeout', '30',
-      '--zk-framework-persist', zkPersist, '--admin-token-file', path.join(dir, 'token')], {cwd: dir})
+      '--zk-framework-persist', zkPersist, '--admin-token-file', path.join(dir, 'token'), '--reseed-backups-keep', '3'], {cwd: dir})
     serve.stdout?.on('data', (d: Buffer) => (log += d.toString()))
     serve.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-200_000)))
     await waitFor('3 healthy members', async () => {
@@ -92,6 +119,12 @@ describe('operator commands against a real serve', {timeout: 300_000}, () => {
     const doc = JSON.parse(json.stdout) as {healthy: number; cluster_size: number; running_servers: number}
     assert.deepEqual([doc.healthy, doc.cluster_size, doc.running_servers], [1, 3, 3])
     assert.equal((await cli(at('stats', '--check'))).code, 0)
+  })
+
+  it('serve --reseed-backups-keep reaches every executor it launches', () => {
+    const executors = descendants(serve.pid!).map(cmdline).filter((c) => c.includes('run.js executor'))
+    assert.equal(executors.length, 3, executors.join('\n'))
+    for (const c of executors) assert.match(c, /\bexecutor --reseed-backups-keep 3$/)
   })
 
   it('members: three running members, one leader', async () => {

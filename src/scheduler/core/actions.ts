@@ -3,9 +3,10 @@
  * (wrap them as {value} for Mesos); TaskInfo/OfferOperation/Filters are Mesos JSON form.
  *
  * Driver contract:
- * - PERSIST (always first in a batch when present) must complete before the rest of the batch runs.
- *   If it fails: feed PersistFailed, SKIP the ACKNOWLEDGE actions of that batch (Mesos will resend the
- *   updates; updates are idempotent) and perform the others.
+ * - PERSIST (always first in a batch when present) is handed to the background persister (persister.ts):
+ *   the rest of the batch runs without waiting for ZooKeeper; ACKNOWLEDGE actions wait for the save a
+ *   short bounded time, and not at all while persistence is behind (reconciliation recovers a crash).
+ *   The driver no longer feeds PersistFailed; the core still accepts it.
  * - SET_TIMER replaces any earlier timer of the same name; when it fires feed TimerFired{name}.
  * - HEALTH_CHECK → HealthObserved; MEMBER_LIST → MemberListObserved/Failed; MEMBER_ADD/REMOVE/PROMOTE →
  *   their *ed / *Failed events (a MEMBER_REMOVE answered MEMBER_NOT_FOUND may be reported as MemberRemoved).
