@@ -23,7 +23,7 @@ Exit codes: 0 stopped by a signal, 1 fatal error, 2 bad flags, 3 ZooKeeper / adm
       const o = resolveServeOptions(f)
       process.exitCode = await runServe({
         ...o, adminPort: f['admin-port'], adminAddress: f['admin-address'], adminTokenFile: f['admin-token-file'], adminMaxConnections: f['admin-max-connections'], address: f.address,
-        executorBin: f['executor-bin'], etcdBin: f['etcd-bin'], principal: f['mesos-authentication-principal'],
+        executorBin: f['executor-bin'], reseedBackupsKeep: f['reseed-backups-keep'], etcdBin: f['etcd-bin'], principal: f['mesos-authentication-principal'],
         secretFile: f['mesos-authentication-secret-file'], singleInstancePerAgent: f['single-instance-per-slave'],
         singleInstancePerHost: f['single-instance-per-host'], webUri: f['framework-weburi'], role: f['framework-role'],
         healthIntervalSec: f['health-interval'], bootstrapWaitSec: f['bootstrap-wait'], memberGraceSec: f['member-grace'],
