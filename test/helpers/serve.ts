@@ -20,6 +20,8 @@ import {fileURLToPath} from 'node:url'
 import type {ChildProcess} from 'node:child_process'
 import {freePort, waitFor} from './ports.js'
 import {spawnTracked, stopTracked} from './procs.js'
+import {after, afterEach, before} from 'node:test'
+import {destroyZooKeeper, startZooKeeper, type ZkServer} from './zookeeper.js'
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
 export const RUN_JS = path.join(REPO, 'bin', 'run.js')
@@ -450,4 +452,26 @@ export function sandboxLogs(workDir: string, file = 'stderr', tail = 4000): stri
   }
   walk(workDir, 0)
   return out.join('\n')
+}
+
+/**
+ * The hooks every file that runs `serve` against the local Mesos needs: dist/ built, one real ZooKeeper
+ * for the file, the test's cleanups run (newest first) after each test. `zk()` is valid inside tests.
+ */
+export function serveSuite(): {zk: () => ZkServer; cleanups: (() => Promise<void>)[]} {
+  let zk: ZkServer | undefined
+  const cleanups: (() => Promise<void>)[] = []
+  before(async () => {
+    if (!fs.existsSync(path.join(REPO, 'dist', 'commands', 'serve.js'))) {
+      throw new Error('dist/ is missing: build first (npx tsc -p tsconfig.json && npx oclif manifest)')
+    }
+    zk = await startZooKeeper()
+  })
+  afterEach(async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch((err: Error) => process.stderr.write(`cleanup: ${err.message}\n`))
+  })
+  after(async () => {
+    await destroyZooKeeper(zk)
+  })
+  return {zk: () => zk!, cleanups}
 }

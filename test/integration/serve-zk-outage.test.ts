@@ -9,36 +9,21 @@
  */
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import path from 'node:path'
-import {after, afterEach, before, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import {ZkClient} from '../../src/lib/zk/client.js'
 import {freeze} from '../helpers/zk-freeze.js'
-import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
 import {stopTracked} from '../helpers/procs.js'
 import {NetProxy} from '../resilience/netproxy.js'
 import {
   ETCD_BIN, Logs, RUN_JS, etcdNames, etcdPids, getJson, killEtcd, killEtcdAndData, memberList, putKeys, readPrefix, sandboxLogs, scenario,
-  startMesosLocal, startServe, until, waitHealthyMembers, type MemberView, type ServeProc,
+  serveSuite, startMesosLocal, startServe, until, waitHealthyMembers, type MemberView, type ServeProc,
 } from '../helpers/serve.js'
 
-let zk: ZkServer | undefined
-const cleanups: (() => Promise<void>)[] = []
-
-before(async () => {
-  if (!fs.existsSync(path.join(path.dirname(RUN_JS), '..', 'dist', 'commands', 'serve.js'))) {
-    throw new Error('dist/ is missing: build first (npx tsc -p tsconfig.json && npx oclif manifest)')
-  }
-  zk = await startZooKeeper()
-})
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch((err: Error) => process.stderr.write(`cleanup: ${err.message}\n`))
-})
-after(async () => {
-  await destroyZooKeeper(zk)
-})
+const suite = serveSuite()
+const cleanups = suite.cleanups
 
 async function zkRead<T>(fn: (c: ZkClient) => Promise<T>): Promise<T> {
-  const c = await ZkClient.connect(zk!.url, {connectTimeoutMs: 5000})
+  const c = await ZkClient.connect(suite.zk().url, {connectTimeoutMs: 5000})
   try {
     return await fn(c)
   } finally {
@@ -78,13 +63,13 @@ function processesOf(taskId: string): number[] {
  * reconnect queued while the server was stopped may revalidate it before the server's expiry thread runs.
  */
 async function zkProxy(): Promise<NetProxy> {
-  const proxy = new NetProxy({listenHost: '127.0.0.1', listenPort: 0, targetHost: '127.0.0.1', targetPort: zk!.port})
+  const proxy = new NetProxy({listenHost: '127.0.0.1', listenPort: 0, targetHost: '127.0.0.1', targetPort: suite.zk().port})
   await proxy.start()
   cleanups.push(() => proxy.close())
   return proxy
 }
 
-function serveArgs(master: string, cluster: string, zkUrl = zk!.url): string[] {
+function serveArgs(master: string, cluster: string, zkUrl = suite.zk().url): string[] {
   return [
     '--master', master, '--cluster-name', cluster, '--cluster-size', '3', '--health-interval', '1', '--bootstrap-wait', '3',
     '--reseed-timeout', '8', '--member-grace', '5', '--failover-timeout-seconds', '300', '--mesos-offer-refuse-seconds', '1',
@@ -115,7 +100,7 @@ describe('serve with ZooKeeper away for several session timeouts', {timeout: 480
 
       // ZooKeeper away for more than three session timeouts (serve asks for 10 s), a member lost meanwhile.
       proxy.setMode({mode: 'blackhole'})
-      const thaw = freeze(zk!)
+      const thaw = freeze(suite.zk())
       cleanups.push(async () => thaw())
       const frozenAt = Date.now()
       const victim = before[1]!
@@ -187,7 +172,7 @@ describe('serve with ZooKeeper away for several session timeouts', {timeout: 480
         return t && before.every((m) => t.includes(m.task_id))
       }, 20_000, 200)
 
-      const thaw = freeze(zk!)
+      const thaw = freeze(suite.zk())
       cleanups.push(async () => thaw())
       const victim = before[2]!
       await killEtcd(victim.name)

@@ -12,38 +12,24 @@ import fs from 'node:fs'
 import {mkdtemp} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import {after, afterEach, before, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import {ZkClient} from '../../src/lib/zk/client.js'
 import {waitFor} from '../helpers/ports.js'
 import {stopTracked} from '../helpers/procs.js'
-import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
 import {
   ETCD_BIN, Logs, RUN_JS, etcdPids, getJson, killEtcd, killEtcdAndData, memberList, sandboxLogs, members, putKeys, readPrefix, scenario, until,
-  startMesosLocal, startServe, stats, sweep, waitHealthyMembers, waitStats, type MemberView, type ServeProc,
+  serveSuite, startMesosLocal, startServe, stats, sweep, waitHealthyMembers, waitStats, type MemberView, type ServeProc,
 } from '../helpers/serve.js'
 
-let zk: ZkServer | undefined
-const cleanups: (() => Promise<void>)[] = []
-
-before(async () => {
-  if (!fs.existsSync(path.join(path.dirname(RUN_JS), '..', 'dist', 'commands', 'serve.js'))) {
-    throw new Error('dist/ is missing: build first (npx tsc -p tsconfig.json && npx oclif manifest)')
-  }
-  zk = await startZooKeeper()
-})
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch((err: Error) => process.stderr.write(`cleanup: ${err.message}\n`))
-})
-after(async () => {
-  await destroyZooKeeper(zk)
-})
+const suite = serveSuite()
+const cleanups = suite.cleanups
 
 /** Flags every scenario passes (fast timers; double-dash style). */
 function fastFlags(cluster: string, persistBase = '/etcd-mesos'): string[] {
   return [
     '--cluster-name', cluster, '--cluster-size', '3', '--health-interval', '1', '--bootstrap-wait', '3',
     '--reseed-timeout', '8', '--member-grace', '5', '--failover-timeout-seconds', '300',
-    '--executor-bin', RUN_JS, '--etcd-bin', ETCD_BIN, '--zk-framework-persist', `${zk!.url}${persistBase}`,
+    '--executor-bin', RUN_JS, '--etcd-bin', ETCD_BIN, '--zk-framework-persist', `${suite.zk().url}${persistBase}`,
     // e.g. IT_SERVE_ARGS="--mesos-offer-refuse-seconds 1" to take the decline filters out of the timings
     ...(process.env.IT_SERVE_ARGS ?? '').split(/\s+/).filter((a) => a !== ''),
   ]
@@ -64,7 +50,7 @@ async function serveFor(args: string[], logs: Logs, label = 'serve', opts: {admi
 }
 
 async function zkState(cluster: string, base = '/etcd-mesos'): Promise<{frameworkId: string | null; tasks: {taskId: string}[]}> {
-  const c = await ZkClient.connect(`${zk!.url}${base}`)
+  const c = await ZkClient.connect(`${suite.zk().url}${base}`)
   try {
     const node = await c.get(`${base}/${cluster}/state`)
     assert.ok(node, `ZooKeeper node ${base}/${cluster}/state exists`)
@@ -108,7 +94,7 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
       const logDir = await mkdtemp(path.join(os.tmpdir(), 'it-logdir-'))
       const serve = await serveFor([
         `-log_dir=${logDir}`, `-master=${mesos.hostPort}`, '-cluster-name=mycluster', '-cluster-size=3',
-        `-executor-bin=${RUN_JS}`, `-etcd-bin=${ETCD_BIN}`, `-zk-framework-persist=${zk!.url}/etcd-mesos`,
+        `-executor-bin=${RUN_JS}`, `-etcd-bin=${ETCD_BIN}`, `-zk-framework-persist=${suite.zk().url}/etcd-mesos`,
         '-health-interval=1', '-bootstrap-wait=3', '-reseed-timeout=8', '-member_grace=5', '-failover-timeout-seconds=300',
       ], logs)
       const ms = await waitHealthyMembers(serve.adminUrl, 3, 40_000)
@@ -281,14 +267,14 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
       logs.add('in-process mesos-local', () => masterLog.slice(-400).join('\n'))
       logs.add('executor sandboxes', () => sandboxLogs(workDir))
       const mesos = await startLocalMesos({
-        masters: 2, zk: `${zk!.url}/mesos-masterloss`, agents: 3, port: 0, workDir, allocationIntervalMs: 200, heartbeatIntervalSec: 2,
+        masters: 2, zk: `${suite.zk().url}/mesos-masterloss`, agents: 3, port: 0, workDir, allocationIntervalMs: 200, heartbeatIntervalSec: 2,
         agentResources: `cpus:4;mem:8192;disk:20000;ports:[${lo}-${lo + 199}]`, log: (l) => masterLog.push(l),
       })
       cleanups.push(async () => {
         await mesos.stop().catch(() => undefined)
         await sweep(workDir)
       })
-      const serve = await serveFor([...fastFlags('masterloss'), '--master', `${zk!.url}/mesos-masterloss`], logs)
+      const serve = await serveFor([...fastFlags('masterloss'), '--master', `${suite.zk().url}/mesos-masterloss`], logs)
       const before = await waitHealthyMembers(serve.adminUrl, 3, 40_000)
       const st0 = await stats(serve.adminUrl)
       type Fo = {framework_id: string; subscribed: boolean; master: string | null; mode: string; reconciliation: {state: string}}
