@@ -295,6 +295,6 @@ export function scenario(name: string): ScenarioDef {
 
 /** Not covered, with the reason (RESILIENCE.md). */
 export const NOT_COVERED: {name: string; why: string}[] = [
-  {name: 'clock skew, bit flips in WAL/snapshot, lost un-fsynced writes, disk full', why: 'need root/lazyfs/faketime; etcd\'s own robustness suite covers them; not specific to the framework.'},
+  {name: 'clock skew, bit flips in WAL/snapshot, lost un-fsynced writes', why: 'need lazyfs/faketime; etcd\'s own robustness suite covers them; not specific to the framework. A full disk during a re-seed is tested apart, on a real tmpfs: `test/integration/executor-reseed-space.test.ts`.'},
   {name: 'scheduler partitioned from the master', why: 'loopback only and no iptables: serve cannot be cut from the master while the agents still reach it (its etcd traffic, though, goes through the TCP proxies of the net scenarios).'},
 ]
