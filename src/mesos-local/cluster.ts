@@ -9,7 +9,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {LocalAgent, type LocalAgentOptions} from './agent.js'
+import {LocalAgent, type LocalAgentOptions} from './agent/local-agent.js'
 import type {AgentPort, MasterPort} from './link.js'
 import {LocalMaster} from './master.js'
 import {Registry} from './registry.js'

@@ -1,6 +1,6 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {StatusUpdateManager, type Timers} from '../../src/mesos-local/status-updates.js'
+import {StatusUpdateManager, type Timers} from '../../src/mesos-local/agent/status-updates.js'
 import type {TaskState, TaskStatus} from '../../src/lib/mesos/types.js'
 
 /** Manual clock: advance(ms) runs due timers in time order. */

@@ -13,25 +13,16 @@
  *   ACK: a terminal task's record is dropped once its last update is acknowledged.
  *   GC: a TERMINATED executor without tasks moves to `completed` (last 150 kept); a removed framework is
  *     forgotten with its records once none of its executors lives.
+ * Every started executor process has an exit watcher (watchExecutor) that ends in executorExited.
  */
-import type {KillPolicy, TaskID, TaskStatus} from '../lib/mesos/types.js'
-import {uuidBase64} from '../lib/mesos/uuid.js'
-import type {LocalAgent} from './agent.js'
-import {isTerminal, key} from './agent-keys.js'
-import type {ExecutorRecord, Termination} from './agent-state.js'
-import {destroyContainer, forgetExited, type ContainerExit} from './containerizer.js'
-
-/** A status made by the agent itself: SOURCE_AGENT, with a fresh uuid. */
-export function agentStatus(agent: LocalAgent, taskId: TaskID, term: Termination, executorId?: string): TaskStatus {
-  return {
-    task_id: taskId, state: term.state, message: term.message, source: 'SOURCE_AGENT', reason: term.reason,
-    agent_id: {value: agent.id}, ...(executorId ? {executor_id: {value: executorId}} : {}),
-    timestamp: Date.now() / 1000, uuid: uuidBase64(),
-  }
-}
+import type {KillPolicy, TaskID} from '../../lib/mesos/types.js'
+import {saveCheckpoint} from './checkpoint.js'
+import {destroyContainer, forgetExited, watchExit, type ContainerExit} from './containerizer.js'
+import {isTerminal, key, type AgentState, type ExecutorRecord, type Termination} from './state.js'
+import {agentStatus, agentUpdate} from './updates.js'
 
 /** AgentPort.kill. */
-export function killTask(agent: LocalAgent, fid: string, taskId: TaskID, killPolicy?: KillPolicy): void {
+export function killTask(agent: AgentState, fid: string, taskId: TaskID, killPolicy?: KillPolicy): void {
   const log = agent.options.log
   if (!agent.frameworks.has(fid)) return log(`Ignoring kill of task ${taskId.value}: no framework ${fid}`)
   const t = agent.tasks.get(key(fid, taskId.value))
@@ -45,22 +36,22 @@ export function killTask(agent: LocalAgent, fid: string, taskId: TaskID, killPol
   const qi = ex.queued.findIndex((q) => q.task_id.value === taskId.value)
   if (qi >= 0) {
     ex.queued.splice(qi, 1)
-    agent.agentUpdate(ex, taskId, {state: 'TASK_KILLED', reason: 'REASON_TASK_KILLED_DURING_LAUNCH', message: 'Killed before delivery to the executor'})
+    agentUpdate(agent, ex, taskId, {state: 'TASK_KILLED', reason: 'REASON_TASK_KILLED_DURING_LAUNCH', message: 'Killed before delivery to the executor'})
     const live = [...agent.tasks.values()].some((x) => x.frameworkId === fid && x.executorId === ex.id && !isTerminal(x.state))
     if (!live && ex.state === 'REGISTERING') destroy(agent, ex)
-    return agent.checkpoint()
+    return saveCheckpoint(agent)
   }
   if (ex.state === 'TERMINATING') return log(`Ignoring kill of task ${taskId.value}: executor ${ex.id} is terminating`)
   if (ex.kind === 'command') {
     ex.killing = true
     ex.command?.kill()
-    return agent.checkpoint()
+    return saveCheckpoint(agent)
   }
   if (!ex.stream) return log(`Dropping kill of task ${taskId.value}: executor ${ex.id} is not connected`)
   ex.stream.send({type: 'KILL', kill: {task_id: taskId, ...(killPolicy ? {kill_policy: killPolicy} : {})}})
 }
 
-export function shutdownExecutor(agent: LocalAgent, fid: string, eid: string): void {
+export function shutdownExecutor(agent: AgentState, fid: string, eid: string): void {
   const ex = agent.executors.get(key(fid, eid))
   if (!ex || ex.state === 'TERMINATED' || ex.state === 'TERMINATING') return
   if (ex.state === 'REGISTERING' || (ex.recovered && !ex.stream)) {
@@ -74,11 +65,11 @@ export function shutdownExecutor(agent: LocalAgent, fid: string, eid: string): v
     if (ex.state !== 'TERMINATED') destroy(agent, ex)
   }, graceMs(agent, ex))
   ;(ex.shutdownTimer as NodeJS.Timeout).unref()
-  agent.checkpoint()
+  saveCheckpoint(agent)
 }
 
 /** Shut every live executor down and wait (at most the longest grace period + 3 s) until all are gone. */
-export async function shutdownAll(agent: LocalAgent): Promise<void> {
+export async function shutdownAll(agent: AgentState): Promise<void> {
   const live = [...agent.executors.values()].filter((e) => e.state !== 'TERMINATED')
   const polls: NodeJS.Timeout[] = []
   const exits = live.map((e) => new Promise<void>((resolve) => {
@@ -100,24 +91,24 @@ export async function shutdownAll(agent: LocalAgent): Promise<void> {
 }
 
 /** AgentPort.shutdownFramework: shut its executors down, drop its pending updates, forget it when done. */
-export function shutdownFramework(agent: LocalAgent, fid: string): void {
+export function shutdownFramework(agent: AgentState, fid: string): void {
   const fw = agent.frameworks.get(fid)
   if (!fw) return
   fw.removing = true
   agent.updates.cleanupFramework(fid)
   for (const ex of [...agent.executors.values()]) if (ex.frameworkId === fid) shutdownExecutor(agent, fid, ex.id)
   gc(agent, fid)
-  agent.checkpoint()
+  saveCheckpoint(agent)
 }
 
 /** Destroy the container now (SIGKILL of its process group); the exit watcher finishes the job. */
-export function destroy(agent: LocalAgent, ex: ExecutorRecord, termination?: Termination): void {
+export function destroy(agent: AgentState, ex: ExecutorRecord, termination?: Termination): void {
   if (ex.state === 'TERMINATED') return
   if (termination) ex.pendingTermination = termination
   ex.state = 'TERMINATING'
   if (ex.pid !== undefined) {
     destroyContainer(ex.pid)
-    if (!ex.watch && ex.kind === 'custom') agent.watchExecutor(ex)
+    if (!ex.watch && ex.kind === 'custom') watchExecutor(agent, ex)
   } else if (ex.kind === 'command' && ex.command) {
     ex.command.kill()
   } else {
@@ -126,7 +117,7 @@ export function destroy(agent: LocalAgent, ex: ExecutorRecord, termination?: Ter
 }
 
 /** The executor's process is gone: FAILURE (custom executors), then agent updates for its live tasks. */
-export function executorExited(agent: LocalAgent, ex: ExecutorRecord, exit: ContainerExit, sendFailure: boolean): void {
+export function executorExited(agent: AgentState, ex: ExecutorRecord, exit: ContainerExit, sendFailure: boolean): void {
   if (ex.state === 'TERMINATED') return
   ex.state = 'TERMINATED'
   ex.watch?.abort()
@@ -147,15 +138,15 @@ export function executorExited(agent: LocalAgent, ex: ExecutorRecord, exit: Cont
   const term = ex.pendingTermination ?? {state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_TERMINATED', message: 'Executor terminated'}
   ex.queued = []
   for (const t of [...agent.tasks.values()]) {
-    if (t.frameworkId === ex.frameworkId && t.executorId === ex.id && !isTerminal(t.state)) agent.agentUpdate(ex, t.info.task_id, term)
+    if (t.frameworkId === ex.frameworkId && t.executorId === ex.id && !isTerminal(t.state)) agentUpdate(agent, ex, t.info.task_id, term)
   }
   agent.master?.resourcesFreed(agent.id)
   gc(agent, ex.frameworkId, ex.id)
-  agent.checkpoint()
+  saveCheckpoint(agent)
 }
 
 /** AgentPort.acknowledge: a task's record goes once its terminal update is acknowledged (and none is pending). */
-export function acknowledge(agent: LocalAgent, fid: string, taskId: TaskID, uuid: string): void {
+export function acknowledge(agent: AgentState, fid: string, taskId: TaskID, uuid: string): void {
   const res = agent.updates.acknowledge(fid, taskId.value, uuid)
   if (res !== 'acknowledged') return agent.options.log(`Ignoring ACK ${uuid} for task ${taskId.value} of framework ${fid}: ${res}`)
   const t = agent.tasks.get(key(fid, taskId.value))
@@ -163,11 +154,11 @@ export function acknowledge(agent: LocalAgent, fid: string, taskId: TaskID, uuid
     agent.tasks.delete(key(fid, taskId.value))
     gc(agent, fid, t.executorId)
   }
-  agent.checkpoint()
+  saveCheckpoint(agent)
 }
 
 /** Forget terminated executors without tasks, and removed frameworks without executors. */
-export function gc(agent: LocalAgent, fid: string, eid?: string): void {
+export function gc(agent: AgentState, fid: string, eid?: string): void {
   for (const ex of [...agent.executors.values()]) {
     if (ex.frameworkId !== fid || (eid !== undefined && ex.id !== eid) || ex.state !== 'TERMINATED') continue
     if ([...agent.tasks.values()].some((t) => t.frameworkId === fid && t.executorId === ex.id)) continue
@@ -183,8 +174,19 @@ export function gc(agent: LocalAgent, fid: string, eid?: string): void {
   }
 }
 
+/** Watch a custom executor's process (re-arms: an older watch is aborted); its exit → executorExited. */
+export function watchExecutor(agent: AgentState, ex: ExecutorRecord): void {
+  if (ex.pid === undefined) return
+  ex.watch?.abort()
+  const ac = new AbortController()
+  ex.watch = ac
+  void watchExit(ex.pid, {signal: ac.signal}).then((exit) => {
+    if (!ac.signal.aborted) executorExited(agent, ex, exit, true)
+  })
+}
+
 /** The executor's shutdown grace period: its ExecutorInfo's, else the agent's. */
-export function graceMs(agent: LocalAgent, ex: ExecutorRecord): number {
+export function graceMs(agent: AgentState, ex: ExecutorRecord): number {
   const ns = ex.info.shutdown_grace_period?.nanoseconds
   return ns !== undefined ? ns / 1e6 : agent.options.executorShutdownGracePeriodMs
 }

@@ -1,17 +1,17 @@
 /**
  * What the local agent shows of itself, read-only: the backend the executor HTTP API uses (executor-api.ts:
  * lookup of the calling executor, then routing of its calls to executor-calls.ts), the agent `/state` JSON
- * (agent-state.ts builds it from the records), and the task views the master reads (AgentPort.tasks).
+ * (state-json.ts builds it from the records), and the task views the master reads (AgentPort.tasks).
  */
-import {formatDuration} from '../lib/mesos/duration.js'
-import type {LocalAgent} from './agent.js'
-import {key} from './agent-keys.js'
-import {agentFlags, buildAgentState} from './agent-state.js'
+import {formatDuration} from '../../lib/mesos/duration.js'
+import type {AgentTaskView} from '../link.js'
+import {formatResources} from '../resources.js'
 import type {ExecutorApiBackend, ExecutorLookup, ExecutorStream} from './executor-api.js'
-import type {AgentTaskView} from './link.js'
-import {formatResources} from './resources.js'
+import * as calls from './executor-calls.js'
+import {endpointOf, key, type AgentState} from './state.js'
+import {agentFlags, buildAgentState} from './state-json.js'
 
-export function executorBackend(agent: LocalAgent): ExecutorApiBackend {
+export function executorBackend(agent: AgentState): ExecutorApiBackend {
   return {
     lookup: (fid: string, eid: string): ExecutorLookup => {
       if (!agent.frameworks.has(fid)) return 'no-framework'
@@ -19,22 +19,22 @@ export function executorBackend(agent: LocalAgent): ExecutorApiBackend {
       if (!ex || ex.kind === 'command') return 'no-executor'
       return ex.state === 'REGISTERING' ? 'not-subscribed' : 'ok'
     },
-    subscribe: (call, stream: ExecutorStream) => agent.calls.subscribe(call, stream),
-    update: (call) => agent.calls.update(call),
-    message: (call) => agent.calls.message(call),
+    subscribe: (call, stream: ExecutorStream) => calls.subscribe(agent, call, stream),
+    update: (call) => calls.update(agent, call),
+    message: (call) => calls.message(agent, call),
   }
 }
 
 /** The agent's `/state`. `masterHostname`: reverse lookup of the registered master's ip, if known. */
-export function agentStateJson(agent: LocalAgent, startTime: number, masterHostname: string | undefined): Record<string, unknown> {
+export function agentStateJson(agent: AgentState, startTime: number, masterHostname: string | undefined): Record<string, unknown> {
   const o = agent.options
   return buildAgentState({
-    agentId: agent.id, pid: `slave(1)@${agent.endpoint}`, hostname: o.hostname, startTime,
+    agentId: agent.id, pid: `slave(1)@${endpointOf(agent)}`, hostname: o.hostname, startTime,
     ...(agent.master && masterHostname !== undefined ? {masterHostname} : {}),
     total: o.resources, frameworks: [...agent.frameworks.values()], executors: [...agent.executors.values()],
     tasks: [...agent.tasks.values()], completedExecutors: agent.completed,
     flags: agentFlags({
-      ip: o.ip, port: agent.tcp, hostname: o.hostname, workDir: o.workDir, master: masterFlag(agent),
+      ip: o.ip, port: agent.tcpPort, hostname: o.hostname, workDir: o.workDir, master: masterFlag(agent),
       resources: formatResources(o.resources).replace(/; /g, ';'),
       executorRegistrationTimeout: formatDuration(o.executorRegistrationTimeoutMs),
       executorReregistrationTimeout: formatDuration(o.executorReregistrationTimeoutMs),
@@ -45,14 +45,14 @@ export function agentStateJson(agent: LocalAgent, startTime: number, masterHostn
 }
 
 /** The `master` flag shown in /state: the configured one, else the registered master's ip:port. */
-function masterFlag(agent: LocalAgent): string {
+function masterFlag(agent: AgentState): string {
   if (agent.options.masterFlag !== '') return agent.options.masterFlag
   const a = agent.master?.masterInfo?.().address
   return a ? `${a.ip ?? ''}:${a.port}` : ''
 }
 
 /** AgentPort.tasks: the agent's tasks (of one framework, or all) with their status update stream heads. */
-export function taskViews(agent: LocalAgent, fid?: string): AgentTaskView[] {
+export function taskViews(agent: AgentState, fid?: string): AgentTaskView[] {
   return [...agent.tasks.values()]
     .filter((t) => fid === undefined || t.frameworkId === fid)
     .map((t) => {

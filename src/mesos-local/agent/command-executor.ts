@@ -12,8 +12,8 @@
  * All updates are SOURCE_EXECUTOR with a fresh uuid, a timestamp and executor_id = task id; the agent adds
  * agent_id and container_status.
  */
-import type {TaskInfo, TaskState, TaskStatus} from '../lib/mesos/types.js'
-import {uuidBase64} from '../lib/mesos/uuid.js'
+import type {TaskInfo, TaskState, TaskStatus} from '../../lib/mesos/types.js'
+import {uuidBase64} from '../../lib/mesos/uuid.js'
 import {describeExit, destroyContainer, launchProcess, signalGroup, watchExit, type ContainerExit} from './containerizer.js'
 import type {Timers} from './status-updates.js'
 import {realTimers} from './status-updates.js'

@@ -1,65 +1,15 @@
 /**
- * The local agent's in-memory records (frameworks, executors, tasks) and the agent `/state` JSON built
- * from them (shape of a real agent's `/state`, fixture 09 step 24: flattened resources, tasks under their
- * executor, command tasks with `"executor_id": ""`, statuses without uuid/executor_pid).
- *
- * Executor states: REGISTERING (launched, no SUBSCRIBE yet) → RUNNING (subscribed; or recovered after an
- * agent restart and waiting to re-SUBSCRIBE, `recovered` = true) → TERMINATING (SHUTDOWN sent, or being
- * destroyed) → TERMINATED (process gone). Tasks belong to exactly one executor; a task is `queued` until
- * it is delivered in a LAUNCH event.
+ * The agent `/state` JSON, built from the agent's records (state.ts) — shape of a real agent's `/state`,
+ * fixture 09 step 24: flattened resources, tasks under their executor, command tasks with `"executor_id": ""`,
+ * statuses without uuid/executor_pid — and the agent's `flags`. Pure: no I/O, no clock.
  */
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import type {ExecutorInfo, FrameworkID, FrameworkInfo, Resource, TaskInfo, TaskState, TaskStatus} from '../lib/mesos/types.js'
-import type {CommandExecutor} from './command-executor.js'
-import type {ContainerExit} from './containerizer.js'
-import type {ExecutorStream} from './executor-api.js'
-import {addResources, flattenResources, withRole} from './resources.js'
-
-export type ExecutorState = 'REGISTERING' | 'RUNNING' | 'TERMINATING' | 'TERMINATED'
-
-export interface Termination {
-  state: TaskState
-  reason: string
-  message: string
-}
-
-export interface FrameworkRecord {
-  info: FrameworkInfo & {id: FrameworkID}
-  removing: boolean
-}
-
-export interface ExecutorRecord {
-  frameworkId: string
-  id: string
-  kind: 'custom' | 'command'
-  info: ExecutorInfo
-  containerId: string
-  directory: string
-  state: ExecutorState
-  pid?: number
-  queued: TaskInfo[]
-  stream?: ExecutorStream
-  /** Recovered after an agent restart, not yet re-subscribed. */
-  recovered: boolean
-  pendingTermination?: Termination
-  registrationTimer?: unknown
-  shutdownTimer?: unknown
-  watch?: AbortController
-  command?: CommandExecutor
-  killing?: boolean
-  /** Exit seen while the agent was down (recovery), reported after registration. */
-  goneExit?: ContainerExit
-}
-
-export interface TaskRecord {
-  frameworkId: string
-  executorId: string
-  info: TaskInfo
-  state: TaskState
-  statuses: TaskStatus[]
-}
+import type {Resource, TaskState, TaskStatus} from '../../lib/mesos/types.js'
+import {AGENT_CAPABILITIES, MESOS_VERSION} from '../mesos-version.js'
+import {addResources, flattenResources, withRole} from '../resources.js'
+import type {ExecutorRecord, FrameworkRecord, TaskRecord} from './state.js'
 
 export interface AgentStateView {
   agentId: string
@@ -125,15 +75,8 @@ function executorJson(e: ExecutorRecord, tasks: TaskRecord[], agentId: string): 
   return out
 }
 
-/** SlaveInfo capabilities of a Mesos 1.12 agent (fixture 09 step 24). */
-export const AGENT_CAPABILITIES = ['MULTI_ROLE', 'HIERARCHICAL_ROLE', 'RESERVATION_REFINEMENT', 'RESOURCE_PROVIDER', 'RESIZE_VOLUME',
-  'AGENT_OPERATION_FEEDBACK', 'AGENT_DRAINING', 'TASK_RESOURCE_LIMITS']
-
-/** What the local agent adds to every command executor, like Mesos (DEFAULT_EXECUTOR_CPUS / _MEM). */
-export const COMMAND_EXECUTOR_RESOURCES: Resource[] = [
-  {name: 'cpus', type: 'SCALAR', scalar: {value: 0.1}, role: '*'},
-  {name: 'mem', type: 'SCALAR', scalar: {value: 32}, role: '*'},
-]
+/** `launcher_dir`: the folder of the local Mesos' modules (src/mesos-local or dist/mesos-local), as before the split by concept. */
+const LAUNCHER_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 
 export interface AgentFlagValues {
   ip: string
@@ -169,7 +112,7 @@ export function agentFlags(f: AgentFlagValues): Record<string, string> {
     fetcher_cache_dir: path.join(tmp, 'mesos/fetch'), fetcher_cache_size: '2GB', fetcher_stall_timeout: '1mins', frameworks_home: '',
     gc_delay: '1weeks', gc_disk_headroom: '0.1', gc_non_executor_container_sandboxes: 'false', help: 'false', hostname: f.hostname,
     hostname_lookup: 'true', http_command_executor: 'false', http_executor_domain_sockets: 'false', http_heartbeat_interval: '30secs',
-    initialize_driver_logging: 'true', ip: f.ip, isolation: 'posix/cpu,posix/mem', launcher: 'posix', launcher_dir: path.dirname(fileURLToPath(import.meta.url)),
+    initialize_driver_logging: 'true', ip: f.ip, isolation: 'posix/cpu,posix/mem', launcher: 'posix', launcher_dir: LAUNCHER_DIR,
     logbufsecs: '0', logging_level: 'INFO', master: f.master, max_completed_executors_per_framework: '150', memory_profiling: 'false',
     network_cni_metrics: 'true', network_cni_root_dir_persist: 'false', oversubscribed_resources_interval: '15secs', perf_duration: '10secs',
     perf_interval: '1mins', port: String(f.port), qos_correction_interval_min: '0ns', quiet: 'false', reconfiguration_policy: 'equal',
@@ -184,7 +127,7 @@ export function agentFlags(f: AgentFlagValues): Record<string, string> {
 export function buildAgentState(v: AgentStateView): Record<string, unknown> {
   const flat = flattenResources(v.total)
   return {
-    version: '1.12.0',
+    version: MESOS_VERSION,
     build_date: '',
     build_time: 0,
     build_user: '',

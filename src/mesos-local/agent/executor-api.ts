@@ -10,10 +10,10 @@
  * RecordIO stream with NO Mesos-Stream-Id. What the calls mean is the agent's business (ExecutorApiBackend).
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {CodecError, decode, encode} from '../lib/mesos/codec.js'
-import {encodeRecord} from '../lib/mesos/recordio.js'
-import {CONTENT_JSON, CONTENT_PROTOBUF, type ContentType, type ExecutorCall, type ExecutorEvent} from '../lib/mesos/types.js'
-import {isValidUuidBase64} from '../lib/mesos/uuid.js'
+import {CodecError, decode, encode} from '../../lib/mesos/codec.js'
+import {encodeRecord} from '../../lib/mesos/recordio.js'
+import {CONTENT_JSON, CONTENT_PROTOBUF, type ContentType, type ExecutorCall, type ExecutorEvent} from '../../lib/mesos/types.js'
+import {isValidUuidBase64} from '../../lib/mesos/uuid.js'
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024
 

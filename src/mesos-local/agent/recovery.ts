@@ -1,9 +1,7 @@
 /**
- * The local agent's checkpoint contents and its recovery after a crash (Mesos slave.cpp `recover`,
- * `reregisterExecutorTimeout`). File I/O of the checkpoint: checkpoint.ts.
+ * The local agent's recovery after a crash (Mesos slave.cpp `recover`, `reregisterExecutorTimeout`) from its
+ * checkpoint (checkpoint.ts: contents and file I/O).
  *
- * Snapshot: the agent id and address, frameworks not being removed, executors not TERMINATED, all task
- * records, and the status update streams.
  * Recovery keeps only what belongs to checkpointing frameworks (other frameworks' executors are destroyed):
  *   - executor process gone → TERMINATING, pid forgotten (it may be another process now); reported
  *     (FAILURE + updates) once the agent is registered again (`gone`);
@@ -11,27 +9,13 @@
  *   - custom executor alive → RUNNING (or TERMINATING), `recovered` until it re-SUBSCRIBEs; the ones still
  *     recovered when the re-registration timeout fires are destroyed with REASON_EXECUTOR_REREGISTRATION_TIMEOUT.
  */
-import {formatDuration} from '../lib/mesos/duration.js'
-import type {LocalAgent} from './agent.js'
-import {key} from './agent-keys.js'
-import type {ExecutorRecord} from './agent-state.js'
-import {CHECKPOINT_VERSION, type AgentCheckpoint} from './checkpoint.js'
+import {formatDuration} from '../../lib/mesos/duration.js'
+import type {AgentCheckpoint} from './checkpoint.js'
 import {CommandExecutor} from './command-executor.js'
 import {destroyContainer, isAlive, knownExit} from './containerizer.js'
-
-/** What the agent writes to its checkpoint now. */
-export function checkpointSnapshot(agent: LocalAgent): AgentCheckpoint {
-  return {
-    version: CHECKPOINT_VERSION, agentId: agent.id, ip: agent.ip, port: agent.tcp,
-    frameworks: [...agent.frameworks.values()].filter((f) => !f.removing).map((f) => f.info),
-    executors: [...agent.executors.values()].filter((e) => e.state !== 'TERMINATED').map((e) => ({
-      frameworkId: e.frameworkId, id: e.id, kind: e.kind, info: e.info, containerId: e.containerId, directory: e.directory,
-      ...(e.pid !== undefined ? {pid: e.pid} : {}), state: e.state, queued: e.queued, ...(e.killing ? {killing: true} : {}),
-    })),
-    tasks: [...agent.tasks.values()],
-    updates: agent.updates.snapshot(),
-  }
-}
+import {key, type AgentState, type ExecutorRecord} from './state.js'
+import {destroy, executorExited, watchExecutor} from './termination.js'
+import {acceptUpdate} from './updates.js'
 
 export interface Recovered {
   /** Executors that died while the agent was down, to report once a master listens. */
@@ -41,7 +25,7 @@ export interface Recovered {
 }
 
 /** Rebuild the agent's records from its checkpoint (the agent is listening, not yet registered). */
-export function recoverCheckpoint(agent: LocalAgent, cp: AgentCheckpoint): Recovered {
+export function recoverCheckpoint(agent: AgentState, cp: AgentCheckpoint): Recovered {
   const o = agent.options
   for (const f of cp.frameworks) agent.frameworks.set(f.id.value, {info: f, removing: false})
   const checkpointing = (fid: string): boolean => agent.frameworks.get(fid)?.info.checkpoint === true
@@ -72,14 +56,14 @@ export function recoverCheckpoint(agent: LocalAgent, cp: AgentCheckpoint): Recov
       if (task) {
         ex.command = new CommandExecutor({
           task: task.info, sandbox: ex.directory, env: {}, log: o.log, killingState: false,
-          update: (status) => agent.calls.acceptUpdate(ex, status, true),
-          onExit: (exit) => agent.executorExited(ex, exit),
+          update: (status) => acceptUpdate(agent, ex, status, true),
+          onExit: (exit) => executorExited(agent, ex, exit, true),
         })
         ex.command.adopt(c.pid, c.killing === true)
       }
     } else {
       ex.state = c.state === 'TERMINATING' ? 'TERMINATING' : 'RUNNING'
-      agent.watchExecutor(ex)
+      watchExecutor(agent, ex)
     }
   }
   for (const [fid] of agent.frameworks) if (!checkpointing(fid)) agent.frameworks.delete(fid)
@@ -88,7 +72,7 @@ export function recoverCheckpoint(agent: LocalAgent, cp: AgentCheckpoint): Recov
     for (const ex of agent.executors.values()) {
       if (ex.kind !== 'custom' || !ex.recovered || ex.state === 'TERMINATED') continue
       o.log(`Killing executor ${ex.id}: it did not re-subscribe within ${formatDuration(timeout)}`)
-      agent.destroy(ex, {state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_REREGISTRATION_TIMEOUT', message: `Executor did not reregister within ${formatDuration(timeout)}`})
+      destroy(agent, ex, {state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_REREGISTRATION_TIMEOUT', message: `Executor did not reregister within ${formatDuration(timeout)}`})
     }
   }, timeout)
   reregisterTimer.unref()

@@ -13,7 +13,7 @@ import {execFile} from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import {promisify} from 'node:util'
-import type {CommandURI} from '../lib/mesos/types.js'
+import type {CommandURI} from '../../lib/mesos/types.js'
 
 const execFileP = promisify(execFile)
 

@@ -16,7 +16,7 @@
  * Fault hooks (tests): `faults.dropUpdates(status)` → true drops that send on the floor (the retry timer
  * still runs, as if the message was lost); `faults.delayUpdatesMs` delays every send.
  */
-import {TERMINAL_STATES, type TaskStatus} from '../lib/mesos/types.js'
+import {TERMINAL_STATES, type TaskStatus} from '../../lib/mesos/types.js'
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown

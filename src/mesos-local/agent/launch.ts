@@ -6,24 +6,26 @@
  * delivered in a LAUNCH event otherwise. Else a new executor record is made (REGISTERING) and started:
  * sandbox directory, URI fetching, then the process — the built-in command executor (RUNNING at once), or
  * a custom executor's process group with the executor registration timeout. Every started process gets an
- * exit watcher that ends in LocalAgent.executorExited; a failed start ends there too (no FAILURE event).
+ * exit watcher that ends in executorExited (termination.ts); a failed start ends there too (no FAILURE event).
  */
 import {randomUUID} from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import {formatDuration} from '../lib/mesos/duration.js'
-import type {ExecutorInfo, FrameworkID, FrameworkInfo, TaskInfo} from '../lib/mesos/types.js'
-import type {LocalAgent} from './agent.js'
-import {key} from './agent-keys.js'
-import {COMMAND_EXECUTOR_RESOURCES, type ExecutorRecord} from './agent-state.js'
+import {formatDuration} from '../../lib/mesos/duration.js'
+import type {ExecutorInfo, FrameworkID, FrameworkInfo, TaskInfo} from '../../lib/mesos/types.js'
+import {saveCheckpoint} from './checkpoint.js'
 import {CommandExecutor} from './command-executor.js'
-import {executorEnvironment, launchProcess, watchExit} from './containerizer.js'
+import {executorEnvironment, launchProcess} from './containerizer.js'
+import {deliverLaunch} from './executor-calls.js'
 import {fetchAll} from './fetcher.js'
+import {COMMAND_EXECUTOR_RESOURCES, endpointOf, key, type AgentState, type ExecutorRecord} from './state.js'
+import {destroy, executorExited, graceMs, watchExecutor} from './termination.js'
+import {acceptUpdate, agentUpdate} from './updates.js'
 
 /** AgentPort.launch: hand a task to its executor, starting the executor when it does not run yet. */
-export function launchTask(agent: LocalAgent, framework: FrameworkInfo & {id: FrameworkID}, task: TaskInfo, executor?: ExecutorInfo): void {
+export function launchTask(agent: AgentState, framework: FrameworkInfo & {id: FrameworkID}, task: TaskInfo, executor?: ExecutorInfo): void {
   const o = agent.options
-  if (!agent.isRunning) return o.log(`agent ${agent.endpoint}: not running, dropping task ${task.task_id.value}`)
+  if (!agent.running) return o.log(`agent ${endpointOf(agent)}: not running, dropping task ${task.task_id.value}`)
   const fid = framework.id.value
   const fw = agent.frameworks.get(fid)
   if (fw?.removing) return o.log(`Ignoring task ${task.task_id.value}: framework ${fid} is terminating`)
@@ -34,13 +36,13 @@ export function launchTask(agent: LocalAgent, framework: FrameworkInfo & {id: Fr
   let ex = agent.executors.get(key(fid, eid))
   if (ex && ex.state !== 'TERMINATED') {
     if (ex.state === 'TERMINATING' || isCommand) {
-      agent.agentUpdate(ex, task.task_id, {state: 'TASK_LOST', reason: 'REASON_EXECUTOR_TERMINATED', message: 'Executor terminating'})
+      agentUpdate(agent, ex, task.task_id, {state: 'TASK_LOST', reason: 'REASON_EXECUTOR_TERMINATED', message: 'Executor terminating'})
     } else if (ex.state === 'REGISTERING' || (ex.stream === undefined && ex.recovered)) {
       ex.queued.push(task)
     } else {
-      agent.calls.deliverLaunch(ex, task)
+      deliverLaunch(ex, task)
     }
-    return agent.checkpoint()
+    return saveCheckpoint(agent)
   }
   const info: ExecutorInfo = isCommand
     ? {executor_id: {value: eid}, framework_id: {value: fid}, name: `Command Executor (Task: ${eid}) (Command: sh -c '${task.command?.value ?? ''}')`, source: eid, command: task.command, resources: COMMAND_EXECUTOR_RESOURCES, ...(task.labels ? {labels: task.labels} : {})}
@@ -50,15 +52,15 @@ export function launchTask(agent: LocalAgent, framework: FrameworkInfo & {id: Fr
   ex = {frameworkId: fid, id: eid, kind: isCommand ? 'command' : 'custom', info, containerId, directory, state: 'REGISTERING', queued: [task], recovered: false}
   if (agent.completed.some((c) => c.frameworkId === fid && c.id === eid)) agent.completed = agent.completed.filter((c) => !(c.frameworkId === fid && c.id === eid))
   agent.executors.set(key(fid, eid), ex)
-  agent.checkpoint()
+  saveCheckpoint(agent)
   void startExecutor(agent, ex, framework)
 }
 
-async function startExecutor(agent: LocalAgent, ex: ExecutorRecord, fw: FrameworkInfo & {id: FrameworkID}): Promise<void> {
+async function startExecutor(agent: AgentState, ex: ExecutorRecord, fw: FrameworkInfo & {id: FrameworkID}): Promise<void> {
   const o = agent.options
   const env = executorEnvironment({
-    agentIp: o.ip, agentPort: agent.tcp, agentId: agent.id, frameworkId: ex.frameworkId, executorId: ex.id,
-    directory: ex.directory, checkpoint: fw.checkpoint === true, shutdownGracePeriod: formatDuration(agent.graceMs(ex)),
+    agentIp: o.ip, agentPort: agent.tcpPort, agentId: agent.id, frameworkId: ex.frameworkId, executorId: ex.id,
+    directory: ex.directory, checkpoint: fw.checkpoint === true, shutdownGracePeriod: formatDuration(graceMs(agent, ex)),
     recoveryTimeout: formatDuration(o.recoveryTimeoutMs), subscriptionBackoffMax: formatDuration(o.subscriptionBackoffMaxMs),
     command: ex.info.command,
   })
@@ -72,7 +74,7 @@ async function startExecutor(agent: LocalAgent, ex: ExecutorRecord, fw: Framewor
   } catch (e) {
     return launchFailed(agent, ex, (e as Error).message)
   }
-  if (ex.state !== 'REGISTERING' || !agent.isRunning) return
+  if (ex.state !== 'REGISTERING' || !agent.running) return
   if (ex.kind === 'command') return startCommand(agent, ex, fw, env)
   try {
     const {pid} = await launchProcess({command: ex.info.command ?? {}, sandbox: ex.directory, env})
@@ -80,18 +82,18 @@ async function startExecutor(agent: LocalAgent, ex: ExecutorRecord, fw: Framewor
   } catch (e) {
     return launchFailed(agent, ex, `Failed to launch container: ${(e as Error).message}`)
   }
-  agent.checkpoint()
+  saveCheckpoint(agent)
   watchExecutor(agent, ex)
   if (ex.state !== 'REGISTERING') return // killed while starting
   ex.registrationTimer = setTimeout(() => {
     if (ex.state !== 'REGISTERING') return
     o.log(`Terminating executor ${ex.id}: did not register within ${formatDuration(o.executorRegistrationTimeoutMs)}`)
-    agent.destroy(ex, {state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_REGISTRATION_TIMEOUT', message: `Executor did not register within ${formatDuration(o.executorRegistrationTimeoutMs)}`})
+    destroy(agent, ex, {state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_REGISTRATION_TIMEOUT', message: `Executor did not register within ${formatDuration(o.executorRegistrationTimeoutMs)}`})
   }, o.executorRegistrationTimeoutMs)
   ;(ex.registrationTimer as NodeJS.Timeout).unref()
 }
 
-function startCommand(agent: LocalAgent, ex: ExecutorRecord, fw: FrameworkInfo, env: Record<string, string>): void {
+function startCommand(agent: AgentState, ex: ExecutorRecord, fw: FrameworkInfo, env: Record<string, string>): void {
   const task = ex.queued.shift()!
   ex.state = 'RUNNING'
   ex.command = new CommandExecutor({
@@ -99,29 +101,18 @@ function startCommand(agent: LocalAgent, ex: ExecutorRecord, fw: FrameworkInfo, 
     killingState: (fw.capabilities ?? []).some((c) => c.type === 'TASK_KILLING_STATE'),
     update: (status) => {
       if (ex.command?.pid !== undefined) ex.pid = ex.command.pid
-      agent.calls.acceptUpdate(ex, status, true)
+      acceptUpdate(agent, ex, status, true)
     },
-    onExit: (exit) => agent.executorExited(ex, exit),
+    onExit: (exit) => executorExited(agent, ex, exit, true),
   })
   void ex.command.launch().then(() => {
     ex.pid = ex.command?.pid
-    agent.checkpoint()
+    saveCheckpoint(agent)
   })
 }
 
-function launchFailed(agent: LocalAgent, ex: ExecutorRecord, message: string): void {
+function launchFailed(agent: AgentState, ex: ExecutorRecord, message: string): void {
   agent.options.log(`Executor ${ex.id} of framework ${ex.frameworkId} failed to start: ${message}`)
   ex.pendingTermination = {state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message}
-  agent.executorExited(ex, {waitStatus: null, code: null, signal: null}, false)
-}
-
-/** Watch a custom executor's process (re-arms: an older watch is aborted); its exit → executorExited. */
-export function watchExecutor(agent: LocalAgent, ex: ExecutorRecord): void {
-  if (ex.pid === undefined) return
-  ex.watch?.abort()
-  const ac = new AbortController()
-  ex.watch = ac
-  void watchExit(ex.pid, {signal: ac.signal}).then((exit) => {
-    if (!ac.signal.aborted) agent.executorExited(ex, exit)
-  })
+  executorExited(agent, ex, {waitStatus: null, code: null, signal: null}, false)
 }

@@ -13,7 +13,7 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type {CommandInfo} from '../lib/mesos/types.js'
+import type {CommandInfo} from '../../lib/mesos/types.js'
 
 export const EXECUTOR_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 

@@ -2,10 +2,14 @@
  * The local agent's checkpoint: everything needed to recover after an agent crash, as one JSON document
  * at `<workDir>/meta/agent.json` (Mesos keeps a tree under `<work_dir>/meta`; one file is enough here).
  * Written atomically (temp file + rename). Reading validates the shape and names the problem.
+ *
+ * Snapshot (saveCheckpoint): the agent id and address, frameworks not being removed, executors not
+ * TERMINATED, all task records, and the status update streams. Recovery from it: recovery.ts.
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import type {ExecutorInfo, FrameworkID, FrameworkInfo, TaskInfo, TaskState, TaskStatus} from '../lib/mesos/types.js'
+import type {ExecutorInfo, FrameworkID, FrameworkInfo, TaskInfo, TaskState, TaskStatus} from '../../lib/mesos/types.js'
+import type {AgentState} from './state.js'
 import type {StreamSnapshot} from './status-updates.js'
 
 export const CHECKPOINT_VERSION = 1
@@ -59,6 +63,26 @@ export function writeCheckpoint(workDir: string, cp: AgentCheckpoint): void {
   const tmp = `${file}.tmp-${process.pid}`
   fs.writeFileSync(tmp, JSON.stringify(cp))
   fs.renameSync(tmp, file)
+}
+
+/** What the agent writes to its checkpoint now. */
+export function checkpointSnapshot(agent: AgentState): AgentCheckpoint {
+  return {
+    version: CHECKPOINT_VERSION, agentId: agent.id, ip: agent.options.ip, port: agent.tcpPort,
+    frameworks: [...agent.frameworks.values()].filter((f) => !f.removing).map((f) => f.info),
+    executors: [...agent.executors.values()].filter((e) => e.state !== 'TERMINATED').map((e) => ({
+      frameworkId: e.frameworkId, id: e.id, kind: e.kind, info: e.info, containerId: e.containerId, directory: e.directory,
+      ...(e.pid !== undefined ? {pid: e.pid} : {}), state: e.state, queued: e.queued, ...(e.killing ? {killing: true} : {}),
+    })),
+    tasks: [...agent.tasks.values()],
+    updates: agent.updates.snapshot(),
+  }
+}
+
+/** Rewrite the checkpoint (while running and registered once). */
+export function saveCheckpoint(agent: AgentState): void {
+  if (!agent.running || !agent.id) return
+  writeCheckpoint(agent.options.workDir, checkpointSnapshot(agent))
 }
 
 export function removeCheckpoint(workDir: string): void {
