@@ -13,12 +13,14 @@
  * while persistence is behind (holding them would stall each task's update stream: the agent sends a task's
  * next update only after the previous one is acknowledged, so a replacement would never be seen RUNNING).
  * Why acting ahead of the stored state is safe, and how we are fenced: persister.ts.
+ *
+ * All I/O goes through ports (ports.ts; serve.ts builds the real ones, tests pass recording fakes): a Mesos
+ * session per subscription (its calls are `toCall(action)` values, calls.ts), the etcd cluster, the state store
+ * and the clock. Facts become core events; the core decides, also on a state conflict (another scheduler wrote
+ * the stored state: the persister reports it, the core steps down with FATAL).
  */
 import {EventEmitter} from 'node:events'
 import type {FrameworkInfo, SchedulerEvent as MesosEvent} from '../lib/mesos/types.js'
-import {SchedulerClient} from '../lib/mesos/scheduler-client.js'
-import type {MasterDetector} from '../lib/mesos/detector.js'
-import type {EtcdTlsOptions} from '../lib/etcd/admin.js'
 import type {SchedulerAction} from './core/actions.js'
 import type {SchedulerEvent} from './core/events.js'
 import type {SchedulerState} from './core/state.js'
@@ -27,24 +29,26 @@ import {initialState, parsePersistedDoc, serializePersistedDoc, type PersistedDo
 import type {SchedulerConfig} from './core/config.js'
 import type {StateStore} from './state-store.js'
 import type {Logger} from './logger.js'
-import {performEtcd} from './etcd-actions.js'
 import {Persister} from './persister.js'
 import {coreEventOf} from './mesos-events.js'
+import {isMesosAction, toCall, type MesosAction} from './calls.js'
+import {systemClock, type Clock, type EtcdCluster, type MesosPort, type MesosSession} from './ports.js'
 
 /** Longest an acknowledgement waits for the save of its batch's document (a save whose outcome is unknown
  *  is read back: up to two ZooKeeper timeouts); after that it goes, as while persistence is behind. */
-const ACK_WAIT_MS = 2000
+export const ACK_WAIT_MS = 2000
 
 export interface DriverDeps {
   config: SchedulerConfig
   frameworkInfo: Omit<FrameworkInfo, 'id'>
-  detector: MasterDetector
+  /** Opens Mesos subscription sessions (mesos-port.ts). */
+  mesos: MesosPort
+  /** Performs MEMBER_* and HEALTH_CHECK (etcd-actions.ts `etcdCluster`). */
+  etcd: EtcdCluster
   store: StateStore
   log: Logger
-  etcdTls?: EtcdTlsOptions
-  /** `Authorization` header for the Mesos master (HTTP basic), if any. */
-  mesosAuthorization?: string
-  now?: () => number
+  /** Default: the system clock. */
+  clock?: Clock
   seed?: number
 }
 
@@ -56,20 +60,21 @@ export interface ConnectionInfo {
 
 export class SchedulerDriver extends EventEmitter {
   private state: SchedulerState
-  private readonly now: () => number
-  private client: SchedulerClient | null = null
-  private clientFrameworkId: string | null = null
+  private readonly clock: Clock
+  private session: MesosSession | null = null
+  private sessionFrameworkId: string | null = null
   private queue: Promise<void> = Promise.resolve()
-  private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly timers = new Map<string, () => void>()
   private stopped = false
   private readonly persister: Persister
   readonly connection: ConnectionInfo = {master: null, subscribedSince: null, disconnectedSince: null}
 
   constructor(private readonly deps: DriverDeps) {
     super()
-    this.now = deps.now ?? Date.now
+    this.clock = deps.clock ?? systemClock
     this.state = initialState(deps.config, deps.seed ?? Math.floor(Math.random() * 2 ** 31))
-    this.persister = new Persister(deps.store, deps.log, (err) => this.fatal(`${err.message} (persisting the scheduler state in ${deps.store.description})`, 1))
+    // Another scheduler wrote the stored state: a fact for the core, which steps down (FATAL).
+    this.persister = new Persister(deps.store, deps.log, (err) => this.dispatch({type: 'StateConflict', message: `${err.message} (persisting the scheduler state in ${deps.store.description})`}))
   }
 
   /** Our ZooKeeper session expired (serve.ts): write nothing until resumePersistence(). */
@@ -106,7 +111,7 @@ export class SchedulerDriver extends EventEmitter {
     if (this.stopped) return
     let actions: SchedulerAction[]
     try {
-      const out = step(this.state, event, this.now())
+      const out = step(this.state, event, this.clock.now())
       this.state = out.state
       actions = out.actions
     } catch (err) {
@@ -131,9 +136,9 @@ export class SchedulerDriver extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    for (const t of this.timers.values()) clearTimeout(t)
+    for (const cancel of this.timers.values()) cancel()
     this.timers.clear()
-    await this.client?.stop().catch((err: Error) => this.deps.log.warn('stopping the Mesos client failed', {error: err.message}))
+    await this.session?.stop().catch((err: Error) => this.deps.log.warn('stopping the Mesos client failed', {error: err.message}))
     await this.queue.catch(() => undefined)
     await this.persister.stop()
   }
@@ -144,135 +149,120 @@ export class SchedulerDriver extends EventEmitter {
     for (const a of actions) {
       if (this.stopped) return
       if (a.type !== 'LOG') this.deps.log.debug(`action ${a.type}`)
-      switch (a.type) {
-        case 'PERSIST':
-          persisted = this.persister.offer(JSON.parse(serializePersistedDoc(a.doc)), ACK_WAIT_MS)
-          break
-        case 'ACKNOWLEDGE': {
-          const ack = (): Promise<void> => this.mesos('ACKNOWLEDGE', (c) => c.acknowledge({value: a.agentId}, {value: a.taskId}, a.uuid))
-          if (persisted === null || this.persister.behind) await ack()
-          else {
-            persisted.then(() => (this.stopped ? undefined : ack())).catch((err: Error) => {
-              this.deps.log.warn('acknowledging a status update failed; Mesos re-sends it', {taskId: a.taskId, error: err.message})
-            })
-          }
-          break
-        }
-        case 'SUBSCRIBE':
-          this.subscribe(a.frameworkId)
-          break
-        case 'ACCEPT':
-          await this.mesos('ACCEPT', (c) => c.accept(a.offerIds.map((value) => ({value})), a.operations, a.filters))
-          break
-        case 'DECLINE':
-          await this.mesos('DECLINE', (c) => c.decline(a.offerIds.map((value) => ({value})), a.filters))
-          break
-        case 'REVIVE':
-          await this.mesos('REVIVE', (c) => c.revive())
-          break
-        case 'SUPPRESS':
-          await this.mesos('SUPPRESS', (c) => c.suppress())
-          break
-        case 'KILL':
-          await this.mesos('KILL', (c) => c.kill({value: a.taskId}, a.agentId ? {value: a.agentId} : undefined))
-          break
-        case 'RECONCILE':
-          await this.mesos('RECONCILE', (c) => c.reconcile(a.tasks.map((t) => (t.agentId ? {task_id: {value: t.taskId}, agent_id: {value: t.agentId}} : {task_id: {value: t.taskId}}))))
-          break
-        case 'MESSAGE':
-          await this.mesos('MESSAGE', (c) => c.message({value: a.agentId}, {value: a.executorId}, a.data))
-          break
-        case 'MEMBER_ADD':
-        case 'MEMBER_REMOVE':
-        case 'MEMBER_PROMOTE':
-        case 'MEMBER_LIST':
-        case 'HEALTH_CHECK':
-          performEtcd(a, this.deps.etcdTls).then((ev) => this.dispatch(ev), (err: Error) => {
-            // performEtcd answers every failure with an event; should it ever throw, the core's own timeout
-            // for the operation (memberOpTimeoutMs) retries it.
-            this.deps.log.error(`etcd ${a.type} failed unexpectedly; the scheduler retries it after its timeout`, {error: err.stack ?? err.message})
+      if (a.type === 'ACKNOWLEDGE') {
+        if (persisted === null || this.persister.behind) await this.mesos(a)
+        else {
+          persisted.then(() => (this.stopped ? undefined : this.mesos(a))).catch((err: Error) => {
+            this.deps.log.warn('acknowledging a status update failed; Mesos re-sends it', {taskId: a.taskId, error: err.message})
           })
-          break
-        case 'SET_TIMER':
-          this.setTimer(a.name, a.atMs)
-          break
-        case 'LOG':
-          this.deps.log[a.level](a.msg, a.fields)
-          break
-        case 'FATAL':
-          this.fatal(a.message, a.exitCode)
-          break
+        }
+      } else if (isMesosAction(a)) await this.mesos(a)
+      else {
+        switch (a.type) {
+          case 'PERSIST':
+            persisted = this.saved(this.persister.offer(JSON.parse(serializePersistedDoc(a.doc))))
+            break
+          case 'SUBSCRIBE':
+            this.subscribe(a.frameworkId)
+            break
+          case 'MEMBER_ADD':
+          case 'MEMBER_REMOVE':
+          case 'MEMBER_PROMOTE':
+          case 'MEMBER_LIST':
+          case 'HEALTH_CHECK':
+            this.deps.etcd.perform(a).then((ev) => this.dispatch(ev), (err: Error) => {
+              // The etcd port answers every failure with an event; should it ever throw, the core's own timeout
+              // for the operation (memberOpTimeoutMs) retries it.
+              this.deps.log.error(`etcd ${a.type} failed unexpectedly; the scheduler retries it after its timeout`, {error: err.stack ?? err.message})
+            })
+            break
+          case 'SET_TIMER':
+            this.setTimer(a.name, a.atMs)
+            break
+          case 'LOG':
+            this.deps.log[a.level](a.msg, a.fields)
+            break
+          case 'FATAL':
+            this.fatal(a.message, a.exitCode)
+            break
+        }
       }
     }
   }
 
-  private async mesos(what: string, fn: (c: SchedulerClient) => Promise<void>): Promise<void> {
-    const c = this.client
-    if (!c || !c.connected) {
-      this.deps.log.debug(`not connected to a Mesos master: ${what} dropped (the core retries what matters after re-subscribing)`)
+  /** `offered` (the persister's answer), or ACK_WAIT_MS on the clock, whichever comes first. */
+  private saved(offered: Promise<void>): Promise<void> {
+    let cancel = (): void => undefined
+    const limit = new Promise<void>((resolve) => {
+      cancel = this.clock.setTimer(ACK_WAIT_MS, resolve)
+    })
+    return Promise.race([offered, limit]).finally(() => cancel())
+  }
+
+  /** Sends the action's call on the current session; dropped while not subscribed, failures logged. */
+  private async mesos(a: MesosAction): Promise<void> {
+    const s = this.session
+    if (!s || !s.connected) {
+      this.deps.log.debug(`not connected to a Mesos master: ${a.type} dropped (the core retries what matters after re-subscribing)`)
       return
     }
     try {
-      await fn(c)
+      await s.call(toCall(a))
     } catch (err) {
-      this.deps.log.warn(`Mesos ${what} call failed`, {error: (err as Error).message})
+      this.deps.log.warn(`Mesos ${a.type} call failed`, {error: (err as Error).message})
     }
   }
 
   private setTimer(name: string, atMs: number): void {
-    const old = this.timers.get(name)
-    if (old) clearTimeout(old)
-    const delay = Math.max(0, Math.min(atMs - this.now(), 2 ** 31 - 1))
-    const t = setTimeout(() => {
+    this.timers.get(name)?.()
+    const cancel = this.clock.setTimer(Math.max(0, atMs - this.clock.now()), () => {
+      if (this.timers.get(name) !== cancel) return
       this.timers.delete(name)
       this.dispatch({type: 'TimerFired', name: name as 'reconcile'})
-    }, delay)
-    t.unref()
-    this.timers.set(name, t)
+    })
+    this.timers.set(name, cancel)
   }
 
   private subscribe(frameworkId: string | null): void {
-    if (this.client && this.clientFrameworkId === frameworkId) return // the client re-subscribes by itself
-    const old = this.client
+    if (this.session && this.sessionFrameworkId === frameworkId) return // the session re-subscribes by itself
+    const old = this.session
     if (old) old.stop().catch((err: Error) => this.deps.log.warn('stopping the previous Mesos client failed', {error: err.message}))
     const frameworkInfo: FrameworkInfo = {...this.deps.frameworkInfo}
     if (frameworkId) frameworkInfo.id = {value: frameworkId}
-    const client = new SchedulerClient({
-      detector: this.deps.detector,
-      frameworkInfo,
-      ...(this.deps.mesosAuthorization ? {authorization: this.deps.mesosAuthorization} : {}),
-      log: (level, msg, fields) => this.deps.log[level](msg, fields as Record<string, unknown> | undefined),
+    this.sessionFrameworkId = frameworkId
+    // Only the current session's reports count (a replaced one may still report while it stops).
+    let session: MesosSession | null = null
+    const current = (): boolean => session !== null && this.session === session
+    session = this.deps.mesos.subscribe(frameworkInfo, {
+      subscribed: (info) => {
+        if (!current()) return
+        this.sessionFrameworkId = info.frameworkId
+        this.connection.master = info.master ?? null
+        this.connection.subscribedSince = this.clock.now()
+        this.connection.disconnectedSince = null
+        this.dispatch({type: 'Subscribed', frameworkId: info.frameworkId, ...(info.master ? {master: info.master} : {}), ...(info.masterInfo ? {masterInfo: info.masterInfo} : {})})
+      },
+      event: (ev) => {
+        if (current()) this.onMesosEvent(ev)
+      },
+      disconnected: (reason) => {
+        if (!current()) return
+        this.connection.subscribedSince = null
+        this.connection.disconnectedSince ??= this.clock.now()
+        this.dispatch({type: 'Disconnected', reason})
+      },
+      fatal: (reason) => {
+        if (current()) this.dispatch({type: 'FrameworkError', message: reason})
+      },
     })
-    this.client = client
-    this.clientFrameworkId = frameworkId
-    client.on('subscribed', (info: {frameworkId: string; masterInfo?: FrameworkInfo; master?: {host: string; port: number}; heartbeatIntervalSec?: number}) => {
-      if (this.client !== client) return
-      this.clientFrameworkId = info.frameworkId
-      this.connection.master = info.master ? `${info.master.host}:${info.master.port}` : null
-      this.connection.subscribedSince = this.now()
-      this.connection.disconnectedSince = null
-      this.dispatch({type: 'Subscribed', frameworkId: info.frameworkId, ...(info.masterInfo ? {masterInfo: info.masterInfo as never} : {})})
-    })
-    client.on('event', (ev: MesosEvent) => {
-      if (this.client === client) this.onMesosEvent(ev)
-    })
-    client.on('disconnected', ({reason}: {reason: string}) => {
-      if (this.client !== client) return
-      this.connection.subscribedSince = null
-      this.connection.disconnectedSince ??= this.now()
-      this.dispatch({type: 'Disconnected', reason})
-    })
-    client.on('fatal', ({reason}: {reason: string}) => {
-      if (this.client === client) this.dispatch({type: 'FrameworkError', message: reason})
-    })
-    client.start()
+    this.session = session
   }
 
   private onMesosEvent(ev: MesosEvent): void {
     if (ev.type === 'ERROR') this.deps.log.warn('Mesos sent ERROR', {message: ev.error?.message ?? ''})
     const core = coreEventOf(ev)
     // Failed over by another scheduler (Mesos fences us): never re-subscribe, that would fail it over in turn.
-    if (core?.type === 'FrameworkError') this.client?.stop().catch((err: Error) => this.deps.log.warn('stopping the Mesos client failed', {error: err.message}))
+    if (core?.type === 'FrameworkError') this.session?.stop().catch((err: Error) => this.deps.log.warn('stopping the Mesos client failed', {error: err.message}))
     if (core) this.dispatch(core)
   }
 }

@@ -6,13 +6,16 @@
 import {EtcdAdmin, type EtcdTlsOptions} from '../lib/etcd/admin.js'
 import {toEtcdError, type EtcdErrorCode} from '../lib/etcd/errors.js'
 import {probeMembers} from '../lib/etcd/probe.js'
-import type {SchedulerAction} from './core/actions.js'
 import type {SchedulerEvent} from './core/events.js'
-
-type EtcdAction = Extract<SchedulerAction, {type: 'MEMBER_ADD' | 'MEMBER_REMOVE' | 'MEMBER_PROMOTE' | 'MEMBER_LIST' | 'HEALTH_CHECK'}>
+import type {EtcdAction, EtcdCluster} from './ports.js'
 export type MemberAction = Exclude<EtcdAction, {type: 'HEALTH_CHECK'}>
 
 const RETRYABLE: ReadonlySet<EtcdErrorCode> = new Set(['UNREACHABLE', 'TIMEOUT', 'NO_LEADER', 'UNHEALTHY_CLUSTER', 'LEARNER_NOT_READY', 'LEARNER_REFUSED'])
+
+/** The driver's etcd port on the real cluster (TLS client settings, if any, for every request). */
+export function etcdCluster(tls?: EtcdTlsOptions): EtcdCluster {
+  return {perform: (a) => performEtcd(a, tls)}
+}
 
 export async function performEtcd(a: EtcdAction, tls?: EtcdTlsOptions, timeoutMs = 5000): Promise<SchedulerEvent> {
   if (a.type === 'HEALTH_CHECK') {

@@ -13,6 +13,8 @@ import type {FrameworkInfo} from '../lib/mesos/types.js'
 import {createMasterDetector, type MasterDetector} from '../lib/mesos/detector.js'
 import {resolveConfig} from './core/config.js'
 import {SchedulerDriver} from './driver.js'
+import {etcdCluster} from './etcd-actions.js'
+import {mesosPort} from './mesos-port.js'
 import {buildAdminServer} from './admin-server.js'
 import {createLogger, type Logger} from './logger.js'
 import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
@@ -220,9 +222,9 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       ...(o.etcdTls ? {scheme: 'https' as const, tls: o.etcdTls.member} : {}),
     })
     const driver = new SchedulerDriver({
-      config, frameworkInfo, detector, store, log,
-      ...(authorization ? {mesosAuthorization: authorization} : {}),
-      ...(o.etcdTls ? {etcdTls: o.etcdTls.client} : {}),
+      config, frameworkInfo, store, log,
+      mesos: mesosPort({detector, log, ...(authorization ? {authorization} : {})}),
+      etcd: etcdCluster(o.etcdTls?.client),
     })
     adminState.attachDriver(driver)
     cleanups.push(() => driver.stop())
