@@ -8,7 +8,7 @@ export default class Serve extends Command {
 persists its state in ZooKeeper, launches etcd members through the etcd-mesos executor, replaces dead
 members and re-seeds a cluster that lost quorum. Go-style flags (-cluster-size=3, -log_dir=…) work too.
 Exit codes: 0 stopped by a signal, 1 fatal error, 2 bad flags, 3 ZooKeeper / admin port unreachable,
-4 the framework was removed by Mesos (restart to register a new one).`
+7 the framework was removed by Mesos (restart to register a new one).`
   static override examples = [
     '<%= config.bin %> serve --master local --cluster-size 3 --cluster-name demo',
     '<%= config.bin %> serve -master=zk://zk1:2181/mesos -cluster-name=mycluster -cluster-size=3 -zk-framework-persist=zk://zk1:2181/etcd-mesos',

@@ -16,6 +16,8 @@ export const ExitCode = {
   NOT_FOUND: 5,
   /** The scheduler refused the request (unauthorised, or refused on a healthy cluster without --force). */
   REFUSED: 6,
+  /** `serve`: Mesos removed the framework (failover timeout expired, or torn down); the next start registers a new one. */
+  FRAMEWORK_REMOVED: 7,
   /** A bug in etcd-mesos: please report it. */
   INTERNAL: 10,
 } as const
@@ -29,6 +31,7 @@ export const EXIT_CODE_TABLE: {code: ExitCodeValue; name: string; meaning: strin
   {code: 4, name: 'UNHEALTHY', meaning: 'cluster not healthy, or operation not finished'},
   {code: 5, name: 'NOT_FOUND', meaning: 'unknown cluster, or no scheduler leader published'},
   {code: 6, name: 'REFUSED', meaning: 'request refused (unauthorised, or healthy cluster without --force)'},
+  {code: 7, name: 'FRAMEWORK_REMOVED', meaning: '`serve`: the framework was removed by Mesos (restart to register a new one)'},
   {code: 10, name: 'INTERNAL', meaning: 'internal error (a bug)'},
 ]
 

@@ -46,7 +46,7 @@ export type SchedulerAction =
 export type SchedulerActionType = SchedulerAction['type']
 
 /** Exit code of FATAL when the master removed the framework (restart creates a new framework). */
-export const EXIT_FRAMEWORK_REMOVED = 4
+export const EXIT_FRAMEWORK_REMOVED = 7
 /** Exit code of FATAL when another scheduler took over the framework, or the persisted doc is unusable. */
 export const EXIT_FATAL = 1
 
