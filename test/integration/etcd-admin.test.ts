@@ -13,7 +13,7 @@ import {waitFor} from '../helpers/ports.js'
 import {EtcdAdmin, EtcdError} from '../../src/lib/etcd/admin.js'
 import {probeMembers} from '../../src/lib/etcd/probe.js'
 import {healthVerdict, rankReseedCandidates} from '../../src/lib/etcd/verdict.js'
-import {retryUntil} from '../../src/lib/etcd/retry.js'
+import {retryUntil} from '../helpers/retry.js'
 
 async function rejectsWithCode(p: Promise<unknown>, codes: string[]): Promise<EtcdError> {
   try {

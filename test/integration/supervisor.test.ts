@@ -20,7 +20,7 @@ import {buildEtcdArgs} from '../../src/executor/etcd-args.js'
 import {reseedMember} from '../../src/executor/reseed.js'
 import {EtcdAdmin} from '../../src/lib/etcd/admin.js'
 import {clientUrlOf, type MemberConfig, type ReseedStep} from '../../src/lib/member-config.js'
-import {retryUntil} from '../../src/lib/etcd/retry.js'
+import {retryUntil} from '../helpers/retry.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 

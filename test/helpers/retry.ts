@@ -1,10 +1,10 @@
 /**
- * retryUntil: retries an async call with exponential backoff while its error is retryable, until it
+ * retryUntil (tests only): retries an async call with exponential backoff while its error is retryable, until it
  * succeeds or `timeoutMs` passes (then the last error is thrown). Default retryable: EtcdErrors with
  * code UNHEALTHY_CLUSTER (etcd refuses reconfigs for ~5 s after peers connect), LEARNER_NOT_READY,
  * NO_LEADER, TIMEOUT, UNREACHABLE.
  */
-import {EtcdError, type EtcdErrorCode} from './errors.js'
+import {EtcdError, type EtcdErrorCode} from '../../src/lib/etcd/errors.js'
 
 export const TRANSIENT_CODES: readonly EtcdErrorCode[] = ['UNHEALTHY_CLUSTER', 'LEARNER_NOT_READY', 'NO_LEADER', 'TIMEOUT', 'UNREACHABLE']
 
