@@ -22,6 +22,7 @@ import {freePort, waitFor} from './ports.js'
 import {spawnTracked, stopTracked} from './procs.js'
 import {after, afterEach, before} from 'node:test'
 import {destroyZooKeeper, startZooKeeper, type ZkServer} from './zookeeper.js'
+import type {StatsDocument} from '../../src/lib/stats.js'
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
 export const RUN_JS = path.join(REPO, 'bin', 'run.js')
@@ -196,18 +197,8 @@ export async function getJson<T = any>(url: string, init: RequestInit = {}): Pro
   return {status: res.status, body: body as T, text}
 }
 
-export interface StatsView {
-  running_servers: number
-  launched_servers: number
-  failed_servers: number
-  cluster_livelocks: number
-  cluster_reseeds: number
-  healthy: 0 | 1
-  mode: string
-  livelocked: boolean
-  cluster_size: number
-  [k: string]: unknown
-}
+/** GET /stats (lib/stats.ts, the one definition). */
+export type StatsView = StatsDocument
 
 export interface MemberView {
   name: string

@@ -5,30 +5,12 @@
  * `failover-status` is these documents as the scheduler sent them.
  */
 import {CliError, ExitCode} from './exit-codes.js'
+import type {ClusterMode, StatsDocument} from '../stats.js'
 
-/** Cluster mode as reported by the scheduler; other values may appear and are shown as they are. */
-export type ClusterMode = 'MUTABLE' | 'RECONCILING' | 'DISCONNECTED' | 'RESEEDING' | 'TOTAL_LOSS' | (string & {})
+export type {ClusterMode} from '../stats.js'
 
-/** GET /stats */
-export interface Stats {
-  running_servers: number
-  launched_servers: number
-  failed_servers: number
-  cluster_livelocks: number
-  cluster_reseeds: number
-  healthy: 0 | 1
-  healthy_since: number | null
-  unhealthy_since: number | null
-  last_livelock_at: number | null
-  last_reseed_at: number | null
-  last_launch_at: number | null
-  last_failure_at: number | null
-  stats_since: number | null
-  cluster_name: string
-  cluster_size: number
-  mode: ClusterMode
-  livelocked: boolean
-}
+/** GET /stats (one definition, shared with the scheduler and the tests: lib/stats.ts). */
+export type Stats = StatsDocument
 
 /** One element of GET /members. */
 export interface Member {
