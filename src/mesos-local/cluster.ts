@@ -3,16 +3,20 @@
  * Agents register with whichever master currently leads (`master()` below); agent i listens on 127.0.0.(i+2)
  * and advertises that ip as its hostname (resolvable, like `--hostname=<ip>`), work dir `<workDir>/agent-<i+1>` (restarts recover from it).
  * stop() stops agents (killing their executors) and then masters; nothing is left running.
- * The masters share one Registry (registry.ts) of admitted agents: it survives killMaster, so a newly elected
+ * The masters share one Registry (master/registry.ts) of admitted agents: it survives killMaster, so a newly elected
  * master waits for the agents the old leader admitted (up to `agentReregisterTimeoutMs`) like real Mesos.
+ *
+ * Layout: master/ (one master: its state record in state.ts, the modules that work on it, local-master.ts serving
+ * it), agent/ (one agent: likewise, local-agent.ts), and what both use: link.ts (the in-process link between
+ * them), resources.ts (resource text and arithmetic), mesos-version.ts (the Mesos version they claim to be).
  */
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {LocalAgent, type LocalAgentOptions} from './agent/local-agent.js'
 import type {AgentPort, MasterPort} from './link.js'
-import {LocalMaster} from './master.js'
-import {Registry} from './registry.js'
+import {LocalMaster} from './master/local-master.js'
+import {Registry} from './master/registry.js'
 import {parseResources} from './resources.js'
 
 export interface LocalMesosOptions {

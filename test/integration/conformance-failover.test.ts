@@ -10,7 +10,7 @@
  */
 import {after, before, describe, it} from 'node:test'
 import type {LocalMesos} from '../../src/mesos-local/cluster.js'
-import type {LocalMaster} from '../../src/mesos-local/master.js'
+import type {LocalMaster} from '../../src/mesos-local/master/local-master.js'
 import {ZkClient} from '../../src/lib/zk/client.js'
 import type {FixtureStep} from '../conformance/fixtures.js'
 import {compare} from '../conformance/matcher.js'

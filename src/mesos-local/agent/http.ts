@@ -45,7 +45,7 @@ export interface AgentServer {
 export async function listenAgent(handler: http.RequestListener, ip: string, port: number): Promise<AgentServer> {
   const server = http.createServer(handler)
   // No idle timeout on keep-alive connections (like libprocess); 0 also stops node:http from adding a
-  // `Keep-Alive: timeout=…` header that real agents never send (same as the master, master.ts).
+  // `Keep-Alive: timeout=…` header that real agents never send (same as the master, master/local-master.ts).
   server.keepAliveTimeout = 0
   server.requestTimeout = 0
   await new Promise<void>((resolve, reject) => {

@@ -1,15 +1,18 @@
 /**
- * POST /api/v1/scheduler after transport checks (leader, method, Content-Type, Accept: master-http.ts):
+ * POST /api/v1/scheduler after transport checks (leader, method, Content-Type, Accept: http.ts):
  * decode → call validation → SUBSCRIBE, or framework lookup → "not subscribed" → stream-id check → dispatch.
  * Status codes and texts follow Mesos 1.12 (reference §1.1, fixture 03, Surprises 2-13).
  * Documented difference: `type: UNKNOWN` gets 501 here (the real master aborts, Surprise 1).
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {CodecError, decode} from '../lib/mesos/codec.js'
-import type {ContentType, FrameworkInfo, SchedulerCall} from '../lib/mesos/types.js'
+import {CodecError, decode} from '../../lib/mesos/codec.js'
+import type {ContentType, FrameworkInfo, SchedulerCall} from '../../lib/mesos/types.js'
+import {acknowledge, message, shutdownExecutor} from './agent-calls.js'
+import {removeFramework, subscribe} from './frameworks.js'
 import {accept} from './launch.js'
-import type {MasterCore} from './master-core.js'
+import {decline, revive, suppress} from './offers.js'
 import {kill, reconcile} from './reconcile.js'
+import type {MasterState} from './state.js'
 import {frameworkRoles, validateCall, validateFrameworkInfo} from './validation.js'
 
 export function sendText(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -28,7 +31,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v
 }
 
-export function handleSchedulerCall(core: MasterCore, req: IncomingMessage, res: ServerResponse, body: Buffer, ct: ContentType, respType: ContentType): void {
+export function handleSchedulerCall(m: MasterState, req: IncomingMessage, res: ServerResponse, body: Buffer, ct: ContentType, respType: ContentType): void {
   let call: SchedulerCall
   try {
     call = decode<SchedulerCall>('scheduler.Call', body, ct)
@@ -41,9 +44,9 @@ export function handleSchedulerCall(core: MasterCore, req: IncomingMessage, res:
   const streamHeader = header(req, 'mesos-stream-id')
   if (call.type === 'SUBSCRIBE') {
     if (streamHeader !== undefined) return sendText(res, 400, "Subscribe calls should not include the 'Mesos-Stream-Id' header")
-    return core.subscribe(call, res, respType)
+    return subscribe(m, call, res, respType)
   }
-  const fw = core.frameworks.get(call.framework_id!.value)
+  const fw = m.frameworks.get(call.framework_id!.value)
   if (!fw) return sendText(res, 400, 'Framework cannot be found')
   if (!fw.stream) return sendText(res, 403, 'Framework is not subscribed')
   if (streamHeader === undefined) return sendText(res, 400, "All non-subscribe calls should include the 'Mesos-Stream-Id' header")
@@ -52,34 +55,34 @@ export function handleSchedulerCall(core: MasterCore, req: IncomingMessage, res:
   }
   switch (call.type) {
     case 'TEARDOWN':
-      core.removeFramework(fw.id, 'TEARDOWN call') // closes the stream before the 202 (Surprise 16)
+      removeFramework(m, fw.id, 'TEARDOWN call') // closes the stream before the 202 (Surprise 16)
       break
     case 'ACCEPT':
-      accept(core, fw, call.accept!)
+      accept(m, fw, call.accept!)
       break
     case 'DECLINE':
-      core.decline(fw, call.decline!.offer_ids ?? [], call.decline!.filters?.refuse_seconds)
+      decline(m, fw, call.decline!.offer_ids ?? [], call.decline!.filters?.refuse_seconds)
       break
     case 'REVIVE':
-      core.revive(fw, call.revive?.roles)
+      revive(m, fw, call.revive?.roles)
       break
     case 'SUPPRESS':
-      core.suppress(fw, call.suppress?.roles)
+      suppress(fw, call.suppress?.roles)
       break
     case 'KILL':
-      kill(core, fw, call.kill!.task_id.value, call.kill!.agent_id?.value, call.kill!.kill_policy)
+      kill(m, fw, call.kill!.task_id.value, call.kill!.agent_id?.value, call.kill!.kill_policy)
       break
     case 'SHUTDOWN':
-      core.shutdownExecutor(fw, call.shutdown!.agent_id.value, call.shutdown!.executor_id.value)
+      shutdownExecutor(m, fw, call.shutdown!.agent_id.value, call.shutdown!.executor_id.value)
       break
     case 'ACKNOWLEDGE':
-      core.acknowledge(fw, call.acknowledge!.agent_id.value, call.acknowledge!.task_id.value, call.acknowledge!.uuid)
+      acknowledge(m, fw, call.acknowledge!.agent_id.value, call.acknowledge!.task_id.value, call.acknowledge!.uuid)
       break
     case 'RECONCILE':
-      reconcile(core, fw, call.reconcile!.tasks)
+      reconcile(m, fw, call.reconcile!.tasks)
       break
     case 'MESSAGE':
-      core.message(fw, call.message!.agent_id.value, call.message!.executor_id.value, call.message!.data)
+      message(m, fw, call.message!.agent_id.value, call.message!.executor_id.value, call.message!.data)
       break
     case 'UPDATE_FRAMEWORK': {
       const uf = (call as unknown as {update_framework: {framework_info: FrameworkInfo; suppressed_roles?: string[]}}).update_framework

@@ -2,17 +2,13 @@
  * The legacy JSON state endpoints of the local master (/master/state, /state-summary, /tasks, /frameworks,
  * /slaves, /roles, /flags, /version), shaped like Mesos 1.12's (fixture 09, §6.1): task JSON with flattened
  * resources and a `ports` string, statuses without executor_pid, command tasks with `"executor_id": ""`.
- * Pure readers of MasterCore state.
+ * Pure readers of the master's state (state.ts).
  */
-import type {Resource, TaskStatus} from '../lib/mesos/types.js'
-import type {FrameworkRec, TaskRec} from './frameworks.js'
-import type {AgentRec, MasterCore} from './master-core.js'
-import {addResources, flattenResources} from './resources.js'
-
-export const MESOS_VERSION = '1.12.0'
-export const VERSION_JSON = {build_date: '2024-08-23 00:00:00', build_time: 1724371200, build_user: '', version: MESOS_VERSION}
-export const AGENT_CAPABILITIES = ['MULTI_ROLE', 'HIERARCHICAL_ROLE', 'RESERVATION_REFINEMENT', 'RESOURCE_PROVIDER', 'RESIZE_VOLUME',
-  'AGENT_OPERATION_FEEDBACK', 'AGENT_DRAINING', 'TASK_RESOURCE_LIMITS']
+import type {Resource, TaskStatus} from '../../lib/mesos/types.js'
+import {AGENT_CAPABILITIES, MESOS_VERSION, VERSION_JSON} from '../mesos-version.js'
+import {addResources, flattenResources} from '../resources.js'
+import {offeredOn, offeredTo, usedBy, usedOn} from './accounting.js'
+import type {AgentRec, FrameworkRec, MasterState, TaskRec} from './state.js'
 const STATE_COUNTERS = ['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_FINISHED', 'TASK_KILLED', 'TASK_FAILED',
   'TASK_LOST', 'TASK_ERROR', 'TASK_UNREACHABLE'] as const
 
@@ -47,20 +43,20 @@ function agentPid(a: AgentRec): string {
   return `slave(1)@${a.port.endpoint}`
 }
 
-function agentJson(core: MasterCore, a: AgentRec): Json {
+function agentJson(m: MasterState, a: AgentRec): Json {
   const info = a.port.info()
   const total = a.port.totalResources()
   return {
     id: a.id, hostname: info.hostname, port: info.port ?? Number(a.port.endpoint.split(':').pop()), attributes: {}, pid: agentPid(a),
     registered_time: a.registeredTime, ...(a.reregisteredTime !== undefined ? {reregistered_time: a.reregisteredTime} : {}),
-    resources: flattenResources(total), used_resources: flattenResources(core.usedOn(a.id)),
-    offered_resources: flattenResources(core.offeredOn(a.id)), reserved_resources: {}, unreserved_resources: flattenResources(total),
+    resources: flattenResources(total), used_resources: flattenResources(usedOn(m, a.id)),
+    offered_resources: flattenResources(offeredOn(m, a.id)), reserved_resources: {}, unreserved_resources: flattenResources(total),
     active: a.connected, deactivated: !a.connected, version: MESOS_VERSION, capabilities: AGENT_CAPABILITIES,
   }
 }
 
-function activeTasks(core: MasterCore, fwId: string): TaskRec[] {
-  return [...(core.tasks.get(fwId)?.values() ?? [])]
+function activeTasks(m: MasterState, fwId: string): TaskRec[] {
+  return [...(m.tasks.get(fwId)?.values() ?? [])]
 }
 
 /** Mesos 1.12 reports a framework's (and role's) offered resources as scalar quantities only (fixture 09). */
@@ -68,12 +64,12 @@ function scalarsOnly(rs: readonly Resource[]): Resource[] {
   return rs.filter((r) => r.type === 'SCALAR')
 }
 
-function frameworkJson(core: MasterCore, fw: FrameworkRec, completed: boolean): Json {
-  const tasks = completed ? [] : activeTasks(core, fw.id)
-  const used = completed ? [] : core.usedBy(fw.id)
-  const offered = completed ? [] : scalarsOnly(core.offeredTo(fw.id))
+function frameworkJson(m: MasterState, fw: FrameworkRec, completed: boolean): Json {
+  const tasks = completed ? [] : activeTasks(m, fw.id)
+  const used = completed ? [] : usedBy(m, fw.id)
+  const offered = completed ? [] : scalarsOnly(offeredTo(m, fw.id))
   const info = fw.info
-  const executors = completed ? [] : [...core.executors.values()].filter((e) => e.frameworkId === fw.id).map((e) => ({
+  const executors = completed ? [] : [...m.executors.values()].filter((e) => e.frameworkId === fw.id).map((e) => ({
     executor_id: e.info.executor_id.value, name: e.info.name ?? '', framework_id: fw.id,
     command: {value: e.info.command?.value ?? '', argv: e.info.command?.arguments ?? [], uris: e.info.command?.uris ?? []},
     resources: flattenResources(e.info.resources ?? []), role: fw.roles[0] ?? '*', type: e.info.type ?? 'CUSTOM', slave_id: e.agentId,
@@ -91,7 +87,7 @@ function frameworkJson(core: MasterCore, fw: FrameworkRec, completed: boolean): 
     tasks: tasks.filter((t) => t.unreachableTime === undefined).map(taskJson),
     unreachable_tasks: tasks.filter((t) => t.unreachableTime !== undefined).map(taskJson),
     completed_tasks: fw.completedTasks.map(taskJson),
-    offers: completed ? [] : [...core.offers.values()].filter((o) => o.frameworkId === fw.id).map((o) => ({
+    offers: completed ? [] : [...m.offers.values()].filter((o) => o.frameworkId === fw.id).map((o) => ({
       id: o.offer.id.value, framework_id: fw.id, allocation_info: o.offer.allocation_info ?? {role: '*'}, slave_id: o.agentId,
       resources: flattenResources(o.resources),
     })),
@@ -101,52 +97,52 @@ function frameworkJson(core: MasterCore, fw: FrameworkRec, completed: boolean): 
   }
 }
 
-export function frameworksJson(core: MasterCore): Json {
+export function frameworksJson(m: MasterState): Json {
   return {
-    frameworks: [...core.frameworks.values()].map((f) => frameworkJson(core, f, false)),
-    completed_frameworks: [...core.completedFrameworks.values()].map((f) => frameworkJson(core, f, true)),
+    frameworks: [...m.frameworks.values()].map((f) => frameworkJson(m, f, false)),
+    completed_frameworks: [...m.completedFrameworks.values()].map((f) => frameworkJson(m, f, true)),
     unregistered_frameworks: [],
   }
 }
 
 /** /master/slaves adds the resources in full Resource form (not in /master/state), like Mesos 1.12 (fixture 08). */
-export function slavesJson(core: MasterCore): Json {
+export function slavesJson(m: MasterState): Json {
   const full = (rs: readonly Resource[]): Resource[] => rs.map((r) => ({...r, role: r.role ?? '*'}))
   return {
-    slaves: [...core.agents.values()].map((a) => {
+    slaves: [...m.agents.values()].map((a) => {
       const total = a.port.totalResources().map((r) => {
         const c: Resource = {...r, role: r.role ?? '*'}
         delete c.allocation_info
         return c
       })
       return {
-        ...agentJson(core, a), reserved_resources_full: {}, unreserved_resources_full: total,
-        used_resources_full: full(core.usedOn(a.id)), offered_resources_full: full(core.offeredOn(a.id)),
+        ...agentJson(m, a), reserved_resources_full: {}, unreserved_resources_full: total,
+        used_resources_full: full(usedOn(m, a.id)), offered_resources_full: full(offeredOn(m, a.id)),
       }
     }),
-    recovered_slaves: recoveredSlavesJson(core),
+    recovered_slaves: recoveredSlavesJson(m),
   }
 }
 
 /** Agents recovered from the registry that have not re-registered yet, as Mesos' `json(SlaveInfo)`. */
-export function recoveredSlavesJson(core: MasterCore): Json[] {
-  return [...core.recoveringAgents].map(([id, info]) => ({id, hostname: info.hostname, port: info.port ?? 5051, attributes: {}}))
+export function recoveredSlavesJson(m: MasterState): Json[] {
+  return [...m.recoveringAgents].map(([id, info]) => ({id, hostname: info.hostname, port: info.port ?? 5051, attributes: {}}))
 }
 
-export function leaderInfoJson(core: MasterCore): Json {
-  const i = core.info
+export function leaderInfoJson(m: MasterState): Json {
+  const i = m.info
   return {id: i.id, pid: i.pid, port: i.port, hostname: i.hostname}
 }
 
-export function stateJson(core: MasterCore, flags: Record<string, string>): Json {
-  const agents = [...core.agents.values()]
+export function stateJson(m: MasterState, flags: Record<string, string>): Json {
+  const agents = [...m.agents.values()]
   return {
-    ...VERSION_JSON, start_time: core.startTime, elected_time: core.electedTime, id: core.id, pid: core.info.pid,
-    hostname: core.info.hostname, capabilities: (core.info.capabilities ?? []).map((c) => c.type),
+    ...VERSION_JSON, start_time: m.startTime, elected_time: m.electedTime, id: m.info.id, pid: m.info.pid,
+    hostname: m.info.hostname, capabilities: (m.info.capabilities ?? []).map((c) => c.type),
     activated_slaves: agents.filter((a) => a.connected).length, deactivated_slaves: agents.filter((a) => !a.connected).length,
-    unreachable_slaves: core.unreachableAgents.size, leader: core.info.pid, leader_info: leaderInfoJson(core),
-    flags, slaves: agents.map((a) => agentJson(core, a)), recovered_slaves: recoveredSlavesJson(core),
-    ...frameworksJson(core), orphan_tasks: [],
+    unreachable_slaves: m.unreachableAgents.size, leader: m.info.pid, leader_info: leaderInfoJson(m),
+    flags, slaves: agents.map((a) => agentJson(m, a)), recovered_slaves: recoveredSlavesJson(m),
+    ...frameworksJson(m), orphan_tasks: [],
   }
 }
 
@@ -156,17 +152,17 @@ function counters(tasks: TaskRec[]): Json {
   return out
 }
 
-export function stateSummaryJson(core: MasterCore): Json {
-  const all = [...core.tasks.values()].flatMap((m) => [...m.values()])
+export function stateSummaryJson(m: MasterState): Json {
+  const all = [...m.tasks.values()].flatMap((m) => [...m.values()])
   return {
-    hostname: core.info.hostname,
-    slaves: [...core.agents.values()].map((a) => {
+    hostname: m.info.hostname,
+    slaves: [...m.agents.values()].map((a) => {
       const mine = all.filter((t) => t.agentId === a.id)
-      return {...agentJson(core, a), ...counters(mine), framework_ids: [...new Set(mine.map((t) => t.frameworkId))]}
+      return {...agentJson(m, a), ...counters(mine), framework_ids: [...new Set(mine.map((t) => t.frameworkId))]}
     }),
-    frameworks: [...core.frameworks.values()].map((fw) => {
-      const j = frameworkJson(core, fw, false)
-      const mine = activeTasks(core, fw.id)
+    frameworks: [...m.frameworks.values()].map((fw) => {
+      const j = frameworkJson(m, fw, false)
+      const mine = activeTasks(m, fw.id)
       return {
         id: j.id, name: j.name, used_resources: j.used_resources, offered_resources: j.offered_resources,
         capabilities: j.capabilities, hostname: j.hostname, webui_url: j.webui_url, active: j.active, connected: j.connected,
@@ -177,14 +173,14 @@ export function stateSummaryJson(core: MasterCore): Json {
 }
 
 /** /master/tasks?limit&offset&order&framework_id&task_id (default limit 100, order des by first status time). */
-export function tasksJson(core: MasterCore, q: URLSearchParams): Json {
+export function tasksJson(m: MasterState, q: URLSearchParams): Json {
   const fwFilter = q.get('framework_id')
   const taskFilter = q.get('task_id')
   const limit = Math.max(0, Number.parseInt(q.get('limit') ?? '100', 10) || 100)
   const offset = Math.max(0, Number.parseInt(q.get('offset') ?? '0', 10) || 0)
   const asc = q.get('order') === 'asc'
-  const fws = [...core.frameworks.values(), ...core.completedFrameworks.values()]
-  let all = fws.flatMap((fw) => [...activeTasks(core, fw.id), ...fw.completedTasks])
+  const fws = [...m.frameworks.values(), ...m.completedFrameworks.values()]
+  let all = fws.flatMap((fw) => [...activeTasks(m, fw.id), ...fw.completedTasks])
   if (fwFilter) all = all.filter((t) => t.frameworkId === fwFilter)
   if (taskFilter) all = all.filter((t) => t.task.task_id.value === taskFilter)
   const ts = (t: TaskRec): number => t.statuses[0]?.timestamp ?? Number.MAX_VALUE
@@ -201,13 +197,13 @@ function quantities(rs: readonly Resource[]): Json {
   return out
 }
 
-export function rolesJson(core: MasterCore): Json {
+export function rolesJson(m: MasterState): Json {
   const byRole = new Map<string, FrameworkRec[]>()
-  for (const fw of core.frameworks.values()) for (const r of fw.roles) byRole.set(r, [...(byRole.get(r) ?? []), fw])
+  for (const fw of m.frameworks.values()) for (const r of fw.roles) byRole.set(r, [...(byRole.get(r) ?? []), fw])
   return {
     roles: [...byRole].map(([name, fws]) => {
-      const used = addResources([], fws.flatMap((f) => core.usedBy(f.id)))
-      const offered = addResources([], fws.flatMap((f) => scalarsOnly(core.offeredTo(f.id))))
+      const used = addResources([], fws.flatMap((f) => usedBy(m, f.id)))
+      const offered = addResources([], fws.flatMap((f) => scalarsOnly(offeredTo(m, f.id))))
       return {
         name, weight: 1, quota: {role: name, guarantee: {}, limit: {}, consumed: quantities(used)},
         resources: quantities(addResources(used, offered)), allocated: quantities(used), offered: quantities(offered),

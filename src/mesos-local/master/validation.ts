@@ -4,8 +4,8 @@
  * transcripts in test/fixtures/real-mesos, Surprises 2, 7, 8 and 27). Pure functions: no I/O, no clock.
  * Every function returns the problem as a string, or null when the input is valid.
  */
-import type {ExecutorInfo, FrameworkInfo, SchedulerCall, TaskInfo} from '../lib/mesos/types.js'
-import {isValidUuidBase64} from '../lib/mesos/uuid.js'
+import type {ExecutorInfo, FrameworkInfo, SchedulerCall, TaskInfo} from '../../lib/mesos/types.js'
+import {isValidUuidBase64} from '../../lib/mesos/uuid.js'
 
 /** C++ `stringify(hashset<string>)`: `{ a, b }`. */
 export function stringifySet(items: Iterable<string>): string {

@@ -1,6 +1,6 @@
 /**
- * LocalMaster: one embedded Mesos-compatible master = MasterCore (state and logic) + node:http server
- * (master-http.ts) + optional ZooKeeper contention (json.info_ EPHEMERAL_SEQUENTIAL under the zk:// path; the
+ * LocalMaster: one embedded Mesos-compatible master = its state (state.ts, and the modules working on it) +
+ * node:http server (http.ts) + optional ZooKeeper contention (json.info_ EPHEMERAL_SEQUENTIAL under the zk:// path; the
  * lowest sequence leads, like Mesos 1.12). Without ZooKeeper the master leads at once.
  *
  * Leadership states: follower (answers 307 / 503) → leader (allocation running). A leader that sees another
@@ -10,16 +10,19 @@
 import {randomUUID} from 'node:crypto'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {createMasterDetector, registerMaster, type DetectedMaster, type MasterDetector} from '../lib/mesos/detector.js'
-import type {MasterInfo} from '../lib/mesos/types.js'
-import {ZkClient, ZkError} from '../lib/zk/client.js'
-import {parseZkUrl} from '../lib/zk/url.js'
-import {MasterAgentLink, recoverAgents, removeAgent} from './agents.js'
-import type {MasterPort} from './link.js'
-import {MasterCore} from './master-core.js'
-import {buildMasterHandler} from './master-http.js'
+import {createMasterDetector, registerMaster, type DetectedMaster, type MasterDetector} from '../../lib/mesos/detector.js'
+import type {MasterInfo} from '../../lib/mesos/types.js'
+import {ZkClient, ZkError} from '../../lib/zk/client.js'
+import {parseZkUrl} from '../../lib/zk/url.js'
+import type {MasterPort} from '../link.js'
+import {MESOS_VERSION} from '../mesos-version.js'
+import {recoverAgents, removeAgent} from './agent-lifecycle.js'
+import {agentLink} from './agent-link.js'
+import {masterFlags} from './flags.js'
+import {buildMasterHandler} from './http.js'
+import {becomeLeader, stepDown} from './leadership.js'
 import {Registry} from './registry.js'
-import {MESOS_VERSION, durationText} from './state-json.js'
+import {createMasterState, type MasterState} from './state.js'
 
 export interface LocalMasterOptions {
   /** IP to listen on and advertise (default 127.0.0.1). */
@@ -55,8 +58,8 @@ export function legacyIp(ip: string): number {
 export class LocalMaster {
   private readonly opts: Required<Omit<LocalMasterOptions, 'zk' | 'failoverCapMs' | 'workDir' | 'hostname' | 'defaultRefuseSeconds'>> & LocalMasterOptions
   private server: http.Server | undefined
-  private _core: MasterCore | undefined
-  private link: MasterAgentLink | undefined
+  private _state: MasterState | undefined
+  private link: MasterPort | undefined
   private zk: ZkClient | undefined
   private detector: MasterDetector | undefined
   private stopped = false
@@ -69,9 +72,10 @@ export class LocalMaster {
     }
   }
 
-  get core(): MasterCore {
-    if (!this._core) throw new Error('LocalMaster not started')
-    return this._core
+  /** The master's state (valid after start()). */
+  get state(): MasterState {
+    if (!this._state) throw new Error('LocalMaster not started')
+    return this._state
   }
 
   /** The in-process port agents register with (valid after start()). */
@@ -81,58 +85,38 @@ export class LocalMaster {
   }
 
   get id(): string {
-    return this.core.id
+    return this.state.info.id
   }
 
   /** `http://ip:port` of this master. */
   get url(): string {
-    return `http://${this.opts.ip}:${this.core.info.port}`
+    return `http://${this.opts.ip}:${this.state.info.port}`
   }
 
   get info(): MasterInfo {
-    return this.core.info
+    return this.state.info
   }
 
   isLeader(): boolean {
-    return this._core?.leading ?? false
+    return this._state?.leading ?? false
   }
 
   /** `host:port` of the leading master as this master knows it. */
   leaderAddress(): string | null {
-    if (this.isLeader()) return `${this.core.info.hostname}:${this.core.info.port}`
+    if (this.isLeader()) return `${this.state.info.hostname}:${this.state.info.port}`
     const cur = this.detector?.current()
     return cur ? `${cur.host}:${cur.port}` : null
   }
 
-  /**
-   * /master/flags: every flag a Mesos 1.12 master shows, with Mesos' defaults, except where this master differs:
-   * the configured intervals/addresses, `registry: in_memory` (no replicated log) and no `webui_dir` (no web UI).
-   */
+  /** /master/flags (flags.ts). */
   flags(): Record<string, string> {
-    const o = this.opts
-    return {
-      agent_ping_timeout: durationText(o.agentPingTimeoutMs), agent_reregister_timeout: durationText(o.agentReregisterTimeoutMs),
-      allocation_interval: durationText(o.allocationIntervalMs), allocator: 'hierarchical', allocator_agent_recovery_factor: '0.8',
-      allocator_recovery_timeout: '10mins', authenticate_agents: 'false', authenticate_frameworks: 'false',
-      authenticate_http_frameworks: 'false', authenticate_http_readonly: 'false', authenticate_http_readwrite: 'false',
-      authentication_v0_timeout: '15secs', authenticators: 'crammd5', authorizers: 'local', filter_gpu_resources: 'true',
-      framework_sorter: 'drf', help: 'false', hostname: this.core.info.hostname ?? o.ip, hostname_lookup: 'true', http_authenticators: 'basic',
-      initialize_driver_logging: 'true', ip: o.ip, log_auto_initialize: 'true', logbufsecs: '0', logging_level: 'INFO',
-      max_agent_ping_timeouts: String(o.maxAgentPingTimeouts), max_completed_frameworks: '50', max_completed_tasks_per_framework: '1000',
-      max_operator_event_stream_subscribers: '1000', max_unreachable_tasks_per_framework: '1000', memory_profiling: 'false',
-      min_allocatable_resources: 'cpus:0.01|mem:32', offer_constraints_re2_max_mem: '4KB', offer_constraints_re2_max_program_size: '100',
-      port: String(this.core.info.port), publish_per_framework_metrics: 'true', quiet: 'false', ...(o.zk !== undefined ? {quorum: '1'} : {}),
-      recovery_agent_removal_limit: '100%', registry: 'in_memory', registry_fetch_timeout: '1mins', registry_gc_interval: '15mins',
-      registry_max_agent_age: '2weeks', registry_max_agent_count: '102400', registry_store_timeout: '20secs', registry_strict: 'false',
-      require_agent_domain: 'false', role_sorter: 'drf', root_submissions: 'true', version: 'false', work_dir: o.workDir ?? '',
-      ...(o.zk !== undefined ? {zk: o.zk} : {}), zk_session_timeout: '10secs',
-    }
+    return masterFlags(this.opts, this.state.info)
   }
 
   async start(): Promise<void> {
     const o = this.opts
     const server = http.createServer(buildMasterHandler({
-      core: () => this.core, isLeader: () => this.isLeader(), leader: () => this.leaderAddress(), flags: () => this.flags(), log: o.log,
+      state: () => this.state, isLeader: () => this.isLeader(), leader: () => this.leaderAddress(), flags: () => this.flags(), log: o.log,
     }))
     // No idle timeout on keep-alive connections (like libprocess); 0 also stops node:http from adding a
     // `Keep-Alive: timeout=…` header that real Mesos never sends. (`Connection: keep-alive` stays: node:http
@@ -152,12 +136,12 @@ export class LocalMaster {
       id: randomUUID(), ip: legacyIp(o.ip), port, pid: `master@${o.ip}:${port}`, hostname, version: MESOS_VERSION,
       address: {hostname, ip: o.ip, port}, capabilities: [{type: 'AGENT_UPDATE'}, {type: 'AGENT_DRAINING'}, {type: 'QUOTA_V2'}],
     }
-    this._core = new MasterCore({
+    this._state = createMasterState({
       masterInfo: info, allocationIntervalMs: o.allocationIntervalMs, heartbeatIntervalSec: o.heartbeatIntervalSec,
       agentPingTimeoutMs: o.agentPingTimeoutMs, maxAgentPingTimeouts: o.maxAgentPingTimeouts, failoverCapMs: o.failoverCapMs,
       defaultRefuseSeconds: o.defaultRefuseSeconds, registry: o.registry, agentReregisterTimeoutMs: o.agentReregisterTimeoutMs, log: o.log,
     })
-    this.link = new MasterAgentLink(this._core)
+    this.link = agentLink(this._state)
     if (o.zk === undefined) {
       this.lead()
       return
@@ -201,30 +185,30 @@ export class LocalMaster {
   }
 
   private onLeader(m: DetectedMaster | null): void {
-    if (this.stopped || !this._core) return
-    if (m?.info?.id === this._core.id) {
+    if (this.stopped || !this._state) return
+    if (m?.info?.id === this._state.info.id) {
       this.lead()
-    } else if (this._core.leading) {
+    } else if (this._state.leading) {
       this.opts.log(`master ${this.url}: another master leads now (${m ? `${m.host}:${m.port}` : 'none'}); stepping down`)
-      this._core.shutdown()
+      stepDown(this._state)
     }
   }
 
-  /** Leads; a newly elected master first recovers the agents the registry lists (agents.ts recoverAgents). */
+  /** Leads; a newly elected master first recovers the agents the registry lists (agent-lifecycle.ts recoverAgents). */
   private lead(): void {
-    if (this._core?.becomeLeader()) recoverAgents(this._core)
+    if (this._state && becomeLeader(this._state)) recoverAgents(this._state)
   }
 
   /** Graceful removal of an agent that shut down (e.g. SIGTERM): its tasks are reported lost at once. */
   agentUnregistered(agentId: string): void {
-    if (this._core?.leading) removeAgent(this._core, agentId, 'the agent unregistered', false)
+    if (this._state?.leading) removeAgent(this._state, agentId, 'the agent unregistered', false)
   }
 
   /** Stops serving, closes all streams and leaves ZooKeeper (the json.info_ node disappears at once). */
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    this._core?.shutdown()
+    if (this._state) stepDown(this._state)
     if (this.server) {
       const s = this.server
       await new Promise<void>((resolve) => {

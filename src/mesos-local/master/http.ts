@@ -1,23 +1,24 @@
 /**
- * HTTP routing of the local master (node:http handler; master.ts listens). Transport rules of Mesos 1.12:
+ * HTTP routing of the local master (node:http handler; local-master.ts listens). Transport rules of Mesos 1.12:
  *   - non-leader: scheduler/operator API and state endpoints answer 307 to the leader (`//host:port/master/api/v1/
  *     scheduler`, `//host:port/master/api/v1`, `//host:port<path>`) before any validation, 503 "No leader elected"
  *     when none is known; /version and /health are answered locally (Surprise 13).
  *   - then: method (405 + Allow: POST), exact Content-Type (400 missing / 415 other), Accept (JSON wins whenever
- *     acceptable, q-values and order ignored except q=0; 406), then the body (scheduler-api.ts / operator API).
+ *     acceptable, q-values and order ignored except q=0; 406), then the body (scheduler-api.ts / operator-api.ts).
  *   - errors are text/plain; charset=utf-8; 202 has Content-Length 0 and no Content-Type; unknown paths 404
  *     `404 Not Found.`; /redirect and /master/redirect give 307 `Location: //leader` (no path).
  */
 import type {IncomingMessage, RequestListener, ServerResponse} from 'node:http'
-import {CodecError, decode, encode} from '../lib/mesos/codec.js'
-import {CONTENT_JSON, CONTENT_PROTOBUF, type ContentType} from '../lib/mesos/types.js'
-import type {MasterCore} from './master-core.js'
+import {CodecError, decode, encode} from '../../lib/mesos/codec.js'
+import {CONTENT_JSON, CONTENT_PROTOBUF, type ContentType} from '../../lib/mesos/types.js'
+import {VERSION_JSON} from '../mesos-version.js'
 import {ALWAYS_LISTED, OPERATOR_CALLS, operatorResponse, type OperatorCall} from './operator-api.js'
 import {handleSchedulerCall, sendEmpty, sendText} from './scheduler-api.js'
-import {VERSION_JSON, frameworksJson, rolesJson, slavesJson, stateJson, stateSummaryJson, tasksJson} from './state-json.js'
+import {frameworksJson, rolesJson, slavesJson, stateJson, stateSummaryJson, tasksJson} from './state-json.js'
+import type {MasterState} from './state.js'
 
 export interface MasterHttpContext {
-  core: () => MasterCore
+  state: () => MasterState
   isLeader: () => boolean
   /** `host:port` of the leading master, or null when none is known. */
   leader: () => string | null
@@ -139,7 +140,7 @@ async function operatorApi(ctx: MasterHttpContext, req: IncomingMessage, res: Se
   if (!(OPERATOR_CALLS as readonly string[]).includes(call.type)) {
     return sendText(res, 501, `Operator call ${call.type} is not implemented by the local Mesos master`)
   }
-  let buf = encode('master.Response', operatorResponse(ctx.core(), call.type as OperatorCall), types[1])
+  let buf = encode('master.Response', operatorResponse(ctx.state(), call.type as OperatorCall), types[1])
   if (types[1] === CONTENT_JSON) buf = realOperatorJson(buf)
   res.writeHead(200, {'Content-Type': types[1], 'Content-Length': String(buf.byteLength)})
   res.end(buf)
@@ -156,7 +157,7 @@ async function route(ctx: MasterHttpContext, req: IncomingMessage, res: ServerRe
       if (!types) return
       const body = await readBody(req)
       if (body === null) return sendText(res, 413, 'Request body too large')
-      return handleSchedulerCall(ctx.core(), req, res, body, types[0], types[1])
+      return handleSchedulerCall(ctx.state(), req, res, body, types[0], types[1])
     }
     case '/api/v1':
     case '/master/api/v1':
@@ -178,21 +179,21 @@ async function route(ctx: MasterHttpContext, req: IncomingMessage, res: ServerRe
   }
   if (!STATE_PATHS.has(path)) return sendText(res, 404, '404 Not Found.')
   if (redirectIfFollower(ctx, res, `${path}${url.search}`)) return
-  const core = ctx.core()
+  const m = ctx.state()
   switch (path) {
     case '/master/state':
     case '/state':
-      return sendJson(res, stateJson(core, ctx.flags()))
+      return sendJson(res, stateJson(m, ctx.flags()))
     case '/master/state-summary':
-      return sendJson(res, stateSummaryJson(core))
+      return sendJson(res, stateSummaryJson(m))
     case '/master/tasks':
-      return sendJson(res, tasksJson(core, url.searchParams))
+      return sendJson(res, tasksJson(m, url.searchParams))
     case '/master/frameworks':
-      return sendJson(res, frameworksJson(core))
+      return sendJson(res, frameworksJson(m))
     case '/master/slaves':
-      return sendJson(res, slavesJson(core))
+      return sendJson(res, slavesJson(m))
     case '/master/roles':
-      return sendJson(res, rolesJson(core))
+      return sendJson(res, rolesJson(m))
     case '/master/flags':
       return sendJson(res, {flags: ctx.flags()})
     default:

@@ -9,10 +9,10 @@
  * recorded (TASK_STAGING) and handed to the agent. (3) What was not used is declined with the ACCEPT's filters.
  * All master-made updates carry no uuid.
  */
-import type {ExecutorInfo, Resource, SchedulerCall, TaskInfo} from '../lib/mesos/types.js'
-import {isPartitionAware, type FrameworkRec, type TaskRec} from './frameworks.js'
-import type {MasterCore, OfferRec} from './master-core.js'
-import {addResources, containsResources, formatRanges, isEmptyResources, subtractResources} from './resources.js'
+import type {ExecutorInfo, Resource, SchedulerCall, TaskInfo} from '../../lib/mesos/types.js'
+import {addResources, containsResources, formatRanges, isEmptyResources, subtractResources} from '../resources.js'
+import {declineResources, removeOffer} from './offers.js'
+import {executorKey, findTask, isPartitionAware, log, masterStatus, sendTo, type FrameworkRec, type MasterState, type OfferRec, type TaskRec} from './state.js'
 import {executorsCompatible, validateId, validateTaskShape} from './validation.js'
 
 /** Mesos' `stringify(Resources)`: `cpus(allocated: *):100; mem(allocated: *):32`, in the given order. */
@@ -36,12 +36,12 @@ function withAllocation(rs: readonly Resource[] | undefined, role: string): Reso
 
 type Accept = NonNullable<SchedulerCall['accept']>
 
-function validateOffers(core: MasterCore, fw: FrameworkRec, accept: Accept): {offers: OfferRec[]; error: string | null} {
+function validateOffers(m: MasterState, fw: FrameworkRec, accept: Accept): {offers: OfferRec[]; error: string | null} {
   const offers: OfferRec[] = []
   let error: string | null = null
   const seen = new Set<string>()
   for (const {value} of accept.offer_ids ?? []) {
-    const o = core.offers.get(value)
+    const o = m.offers.get(value)
     if (!o || o.frameworkId !== fw.id || seen.has(value)) {
       error ??= `Offer ${value} is no longer valid`
       continue
@@ -58,16 +58,16 @@ function validateOffers(core: MasterCore, fw: FrameworkRec, accept: Accept): {of
   return {offers, error}
 }
 
-function validateTask(core: MasterCore, fw: FrameworkRec, task: TaskInfo, agentId: string, available: Resource[]): string | null {
+function validateTask(m: MasterState, fw: FrameworkRec, task: TaskInfo, agentId: string, available: Resource[]): string | null {
   const id = task.task_id?.value ?? ''
   const idErr = validateId(id)
   if (idErr) return idErr
-  if (core.task(fw.id, id)) return `Task has duplicate ID: ${id}`
+  if (findTask(m, fw.id, id)) return `Task has duplicate ID: ${id}`
   if (task.agent_id?.value !== agentId) return `Task uses invalid agent ${task.agent_id?.value ?? ''} while agent ${agentId} is expected`
   if (isEmptyResources(task.resources ?? [])) return 'Task uses no resources'
   const shape = validateTaskShape(task)
   if (shape) return shape
-  const existing = task.executor ? core.executors.get(core.executorKey(agentId, fw.id, task.executor.executor_id.value)) : undefined
+  const existing = task.executor ? m.executors.get(executorKey(agentId, fw.id, task.executor.executor_id.value)) : undefined
   if (existing && task.executor && !executorsCompatible(existing.info, task.executor)) {
     return 'ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID'
   }
@@ -78,31 +78,31 @@ function validateTask(core: MasterCore, fw: FrameworkRec, task: TaskInfo, agentI
   return null
 }
 
-export function accept(core: MasterCore, fw: FrameworkRec, acc: Accept): void {
+export function accept(m: MasterState, fw: FrameworkRec, acc: Accept): void {
   const pa = isPartitionAware(fw)
   const launches = (acc.operations ?? []).filter((op) => op.type === 'LAUNCH').flatMap((op) => op.launch?.task_infos ?? [])
   for (const op of acc.operations ?? []) {
-    if (op.type !== 'LAUNCH') core.log(`framework ${fw.id}: ignoring unsupported offer operation ${String(op.type)}`)
+    if (op.type !== 'LAUNCH') log(m, `framework ${fw.id}: ignoring unsupported offer operation ${String(op.type)}`)
   }
-  const {offers, error} = validateOffers(core, fw, acc)
-  for (const o of offers) core.removeOffer(o.offer.id.value, false)
+  const {offers, error} = validateOffers(m, fw, acc)
+  for (const o of offers) removeOffer(m, o.offer.id.value, false)
   if (error !== null) {
     for (const t of launches) {
-      const status = core.masterStatus(t.task_id?.value ?? '', pa ? 'TASK_DROPPED' : 'TASK_LOST', 'REASON_INVALID_OFFERS',
+      const status = masterStatus(t.task_id?.value ?? '', pa ? 'TASK_DROPPED' : 'TASK_LOST', 'REASON_INVALID_OFFERS',
         `Task launched with invalid offers: ${error}`, t.agent_id?.value)
-      core.sendTo(fw.id, {type: 'UPDATE', update: {status}})
+      sendTo(m, fw.id, {type: 'UPDATE', update: {status}})
     }
     return
   }
   const agentId = offers[0]!.agentId
-  const agent = core.agents.get(agentId)
+  const agent = m.agents.get(agentId)
   const role = offers[0]!.offer.allocation_info?.role ?? fw.roles[0] ?? '*'
   let available = addResources([], offers.flatMap((o) => o.resources))
   for (const t of launches) {
-    const err = validateTask(core, fw, t, agentId, available)
+    const err = validateTask(m, fw, t, agentId, available)
     if (err !== null) {
-      const status = core.masterStatus(t.task_id?.value ?? '', 'TASK_ERROR', 'REASON_TASK_INVALID', err, t.agent_id?.value)
-      core.sendTo(fw.id, {type: 'UPDATE', update: {status}})
+      const status = masterStatus(t.task_id?.value ?? '', 'TASK_ERROR', 'REASON_TASK_INVALID', err, t.agent_id?.value)
+      sendTo(m, fw.id, {type: 'UPDATE', update: {status}})
       continue
     }
     const task: TaskInfo = {...t, resources: withAllocation(t.resources, role)}
@@ -111,21 +111,21 @@ export function accept(core: MasterCore, fw: FrameworkRec, acc: Accept): void {
       executor = {...t.executor, framework_id: {value: fw.id}, resources: withAllocation(t.executor.resources, role)}
       task.executor = executor
     }
-    const key = executor ? core.executorKey(agentId, fw.id, executor.executor_id.value) : ''
-    const newExecutor = executor !== undefined && !core.executors.has(key)
+    const key = executor ? executorKey(agentId, fw.id, executor.executor_id.value) : ''
+    const newExecutor = executor !== undefined && !m.executors.has(key)
     available = subtractResources(available, [...task.resources!, ...(newExecutor ? executor!.resources ?? [] : [])])
     const rec: TaskRec = {
       frameworkId: fw.id, agentId, task, executorId: executor?.executor_id.value,
       state: 'TASK_STAGING', latestState: 'TASK_STAGING', statuses: [], resources: task.resources!,
     }
-    if (!core.tasks.has(fw.id)) core.tasks.set(fw.id, new Map())
-    core.tasks.get(fw.id)!.set(task.task_id.value, rec)
-    if (newExecutor) core.executors.set(key, {frameworkId: fw.id, agentId, info: executor!})
+    if (!m.tasks.has(fw.id)) m.tasks.set(fw.id, new Map())
+    m.tasks.get(fw.id)!.set(task.task_id.value, rec)
+    if (newExecutor) m.executors.set(key, {frameworkId: fw.id, agentId, info: executor!})
     if (agent?.connected) {
       agent.port.launch({...fw.info, id: {value: fw.id}}, task, executor)
     } else {
       rec.state = rec.latestState = 'TASK_LOST'
     }
   }
-  if (!isEmptyResources(available)) core.declineResources(fw.id, agentId, available, acc.filters?.refuse_seconds)
+  if (!isEmptyResources(available)) declineResources(m, fw.id, agentId, available, acc.filters?.refuse_seconds)
 }

@@ -8,9 +8,9 @@
  *
  * Invariant: an agent id is in at most one of `admitted` and `unreachable`.
  * Only the leading master writes it; a newly elected master reads it to know which agents to wait for
- * ("recovered" agents, see master-core.ts `becomeLeader`) and which are unreachable.
+ * ("recovered" agents, see leadership.ts `becomeLeader`, agent-lifecycle.ts `recoverAgents`) and which are unreachable.
  */
-import type {AgentInfo, TimeInfo} from '../lib/mesos/types.js'
+import type {AgentInfo, TimeInfo} from '../../lib/mesos/types.js'
 
 export class Registry {
   private readonly admittedAgents = new Map<string, AgentInfo>()

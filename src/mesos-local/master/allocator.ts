@@ -13,8 +13,8 @@
  *   - Resources are offered only when allocatable: at least cpus 0.01 or mem 32 (Mesos'
  *     --min_allocatable_resources default).
  */
-import type {Resource} from '../lib/mesos/types.js'
-import {addResources, containsResources, scalarOf} from './resources.js'
+import type {Resource} from '../../lib/mesos/types.js'
+import {addResources, containsResources, scalarOf} from '../resources.js'
 
 /** Mesos caps refuse_seconds at 365 days. */
 export const MAX_REFUSE_SECONDS = 365 * 24 * 3600

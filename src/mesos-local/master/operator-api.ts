@@ -1,13 +1,13 @@
 /**
  * The v1 operator API of the local master (POST /api/v1, /master/api/v1): GET_HEALTH, GET_VERSION, GET_MASTER,
  * GET_TASKS, GET_FRAMEWORKS, GET_AGENTS, GET_EXECUTORS, GET_STATE, answered as `{"type":"GET_X","get_x":{...}}`
- * (fixture 09). Builds plain JSON-form objects; master-http.ts encodes them as master.Response.
+ * (fixture 09). Builds plain JSON-form objects; http.ts encodes them as master.Response.
  */
-import type {Resource} from '../lib/mesos/types.js'
-import type {TaskRec} from './frameworks.js'
-import type {MasterCore} from './master-core.js'
-import {bareResources} from './resources.js'
-import {AGENT_CAPABILITIES, MESOS_VERSION, VERSION_JSON} from './state-json.js'
+import type {Resource} from '../../lib/mesos/types.js'
+import {AGENT_CAPABILITIES, MESOS_VERSION, VERSION_JSON} from '../mesos-version.js'
+import {bareResources} from '../resources.js'
+import {offeredOn, offeredTo, usedBy, usedOn} from './accounting.js'
+import type {FrameworkRec, MasterState, TaskRec} from './state.js'
 
 type Json = Record<string, unknown>
 
@@ -57,9 +57,9 @@ function taskProto(rec: TaskRec): Json {
   }
 }
 
-function getTasks(core: MasterCore): Json {
-  const active = [...core.tasks.values()].flatMap((m) => [...m.values()])
-  const completed = [...core.frameworks.values(), ...core.completedFrameworks.values()].flatMap((f) => f.completedTasks)
+function getTasks(m: MasterState): Json {
+  const active = [...m.tasks.values()].flatMap((m) => [...m.values()])
+  const completed = [...m.frameworks.values(), ...m.completedFrameworks.values()].flatMap((f) => f.completedTasks)
   return {
     tasks: active.filter((t) => t.unreachableTime === undefined).map(taskProto),
     unreachable_tasks: active.filter((t) => t.unreachableTime !== undefined).map(taskProto),
@@ -67,22 +67,22 @@ function getTasks(core: MasterCore): Json {
   }
 }
 
-function getFrameworks(core: MasterCore): Json {
-  const fw = (completed: boolean) => (f: import('./frameworks.js').FrameworkRec): Json => ({
+function getFrameworks(m: MasterState): Json {
+  const fw = (completed: boolean) => (f: FrameworkRec): Json => ({
     framework_info: f.info, active: !completed && f.stream !== null, connected: !completed && f.stream !== null, recovered: false,
     registered_time: nanos(f.registeredTime), reregistered_time: nanos(f.reregisteredTime),
     ...(f.unregisteredTime > 0 ? {unregistered_time: nanos(f.unregisteredTime)} : {}),
-    offers: completed ? [] : [...core.offers.values()].filter((o) => o.frameworkId === f.id).map((o) => ({...o.offer, resources: withoutRole(o.offer.resources)})),
-    allocated_resources: completed ? [] : core.usedBy(f.id),
+    offers: completed ? [] : [...m.offers.values()].filter((o) => o.frameworkId === f.id).map((o) => ({...o.offer, resources: withoutRole(o.offer.resources)})),
+    allocated_resources: completed ? [] : usedBy(m, f.id),
     // Scalar quantities only, like Mesos 1.12 (fixture 09).
-    offered_resources: completed ? [] : core.offeredTo(f.id).filter((r) => r.type === 'SCALAR'),
+    offered_resources: completed ? [] : offeredTo(m, f.id).filter((r) => r.type === 'SCALAR'),
   })
-  return {frameworks: [...core.frameworks.values()].map(fw(false)), completed_frameworks: [...core.completedFrameworks.values()].map(fw(true))}
+  return {frameworks: [...m.frameworks.values()].map(fw(false)), completed_frameworks: [...m.completedFrameworks.values()].map(fw(true))}
 }
 
-function getAgents(core: MasterCore): Json {
+function getAgents(m: MasterState): Json {
   return {
-    agents: [...core.agents.values()].map((a) => ({
+    agents: [...m.agents.values()].map((a) => ({
       agent_info: {...a.port.info(), resources: withoutRole(a.port.info().resources ?? []).map((r) => {
         const c: Resource = {...r}
         delete c.allocation_info
@@ -91,34 +91,34 @@ function getAgents(core: MasterCore): Json {
       active: a.connected, version: MESOS_VERSION, pid: `slave(1)@${a.port.endpoint}`,
       registered_time: nanos(a.registeredTime), ...(a.reregisteredTime !== undefined ? {reregistered_time: nanos(a.reregisteredTime)} : {}),
       total_resources: a.port.totalResources().map((r) => ({...r, role: r.role ?? '*'})),
-      allocated_resources: core.usedOn(a.id), offered_resources: core.offeredOn(a.id),
+      allocated_resources: usedOn(m, a.id), offered_resources: offeredOn(m, a.id),
       capabilities: AGENT_CAPABILITIES.map((type) => ({type})),
     })),
-    recovered_agents: [...core.recoveringAgents].map(([id, info]) => ({...info, resources: bareResources(info.resources ?? []), id: {value: id}})),
+    recovered_agents: [...m.recoveringAgents].map(([id, info]) => ({...info, resources: bareResources(info.resources ?? []), id: {value: id}})),
   }
 }
 
-function getExecutors(core: MasterCore): Json {
-  return {executors: [...core.executors.values()].map((e) => ({executor_info: e.info, agent_id: {value: e.agentId}}))}
+function getExecutors(m: MasterState): Json {
+  return {executors: [...m.executors.values()].map((e) => ({executor_info: e.info, agent_id: {value: e.agentId}}))}
 }
 
-export function operatorResponse(core: MasterCore, type: OperatorCall): Json {
+export function operatorResponse(m: MasterState, type: OperatorCall): Json {
   switch (type) {
     case 'GET_HEALTH':
       return {type, get_health: {healthy: true}}
     case 'GET_VERSION':
       return {type, get_version: {version_info: VERSION_JSON}}
     case 'GET_MASTER':
-      return {type, get_master: {master_info: core.info, start_time: core.startTime, elected_time: core.electedTime}}
+      return {type, get_master: {master_info: m.info, start_time: m.startTime, elected_time: m.electedTime}}
     case 'GET_TASKS':
-      return {type, get_tasks: getTasks(core)}
+      return {type, get_tasks: getTasks(m)}
     case 'GET_FRAMEWORKS':
-      return {type, get_frameworks: getFrameworks(core)}
+      return {type, get_frameworks: getFrameworks(m)}
     case 'GET_AGENTS':
-      return {type, get_agents: getAgents(core)}
+      return {type, get_agents: getAgents(m)}
     case 'GET_EXECUTORS':
-      return {type, get_executors: getExecutors(core)}
+      return {type, get_executors: getExecutors(m)}
     case 'GET_STATE':
-      return {type, get_state: {get_tasks: getTasks(core), get_executors: getExecutors(core), get_frameworks: getFrameworks(core), get_agents: getAgents(core)}}
+      return {type, get_state: {get_tasks: getTasks(m), get_executors: getExecutors(m), get_frameworks: getFrameworks(m), get_agents: getAgents(m)}}
   }
 }

@@ -1,6 +1,6 @@
 /**
- * A framework's lifecycle at the local master (Mesos' Master::subscribe, exited, removeFramework); the
- * records and event streams themselves are in frameworks.ts.
+ * A framework's lifecycle at the local master (Mesos' Master::subscribe, exited, removeFramework); its record
+ * (states and invariant) is FrameworkRec in state.ts, its event stream event-stream.ts.
  *
  *   SUBSCRIBE, invalid FrameworkInfo or removed id → ERROR event, stream closed, nothing recorded.
  *   SUBSCRIBE, new id (or none)  → subscribed: SUBSCRIBED + heartbeats, offers at once.
@@ -14,27 +14,33 @@
  */
 import {randomUUID} from 'node:crypto'
 import type {ServerResponse} from 'node:http'
-import {TERMINAL_STATES, type ContentType, type SchedulerCall} from '../lib/mesos/types.js'
-import {EventStream, frameworkIdFor, type FrameworkRec} from './frameworks.js'
-import type {MasterCore} from './master-core.js'
+import type {ContentType, SchedulerCall} from '../../lib/mesos/types.js'
+import {EventStream} from './event-stream.js'
+import {recoverOffers, scheduleAllocation} from './offers.js'
+import {clearTimer, isTerminal, log, startTimer, type FrameworkRec, type MasterState} from './state.js'
 import {frameworkRoles, validateFrameworkInfo} from './validation.js'
 
-export function subscribe(core: MasterCore, call: SchedulerCall, res: ServerResponse, contentType: ContentType): void {
+/** Four-digit framework counter like Mesos' `<masterId>-0000`. */
+export function frameworkIdFor(masterId: string, seq: number): string {
+  return `${masterId}-${String(seq).padStart(4, '0')}`
+}
+
+export function subscribe(m: MasterState, call: SchedulerCall, res: ServerResponse, contentType: ContentType): void {
   const sub = call.subscribe!
   const info = sub.framework_info
   const stream = new EventStream(res, contentType, randomUUID())
   stream.open()
   const refuse = (message: string): void => {
-    core.log(`refusing subscription of framework '${info.name}': ${message}`)
+    log(m, `refusing subscription of framework '${info.name}': ${message}`)
     stream.send({type: 'ERROR', error: {message}})
     stream.close()
   }
   const invalid = validateFrameworkInfo(info, sub.suppressed_roles ?? [])
   if (invalid) return refuse(invalid)
   const requested = info.id?.value
-  if (requested !== undefined && core.completedFrameworks.has(requested)) return refuse('Framework has been removed')
+  if (requested !== undefined && m.completedFrameworks.has(requested)) return refuse('Framework has been removed')
   const now = Date.now() / 1000
-  let fw = requested !== undefined ? core.frameworks.get(requested) : undefined
+  let fw = requested !== undefined ? m.frameworks.get(requested) : undefined
   // A new or disconnected framework is offered resources at once; one failing over from an open stream
   // waits for the next allocation cycle, like Mesos (fixture 07: ~0.8 s with a 1 s interval).
   const allocateNow = !fw?.stream
@@ -45,72 +51,72 @@ export function subscribe(core: MasterCore, call: SchedulerCall, res: ServerResp
       old.onClientClose = undefined
       old.send({type: 'ERROR', error: {message: 'Framework failed over'}})
       old.close()
-      core.log(`framework ${fw.id} failed over`)
+      log(m, `framework ${fw.id} failed over`)
     }
     if (fw.failoverTimer) clearTimeout(fw.failoverTimer)
     fw.failoverTimer = undefined
-    core.recoverOffers(fw.id, false)
+    recoverOffers(m, fw.id, false)
     fw.info = {...info, id: {value: fw.id}}
     fw.reregisteredTime = now
     fw.reregistered = true
   } else {
-    const id = requested ?? frameworkIdFor(core.id, core.seq.framework++)
+    const id = requested ?? frameworkIdFor(m.info.id, m.seq.framework++)
     fw = {
       id, info: {...info, id: {value: id}}, roles: [], suppressed: new Set(), stream: null, streamId: null,
-      registeredTime: now, reregisteredTime: now, unregisteredTime: 0, completedTasks: [], order: core.seq.order++,
+      registeredTime: now, reregisteredTime: now, unregisteredTime: 0, completedTasks: [], order: m.seq.order++,
     }
-    core.frameworks.set(id, fw)
-    core.log(`framework ${id} ('${info.name}') subscribed`)
+    m.frameworks.set(id, fw)
+    log(m, `framework ${id} ('${info.name}') subscribed`)
   }
   fw.roles = frameworkRoles(info)
   fw.suppressed = new Set(sub.suppressed_roles ?? [])
   fw.stream = stream
   fw.streamId = stream.streamId
   const rec = fw
-  stream.onClientClose = () => frameworkDisconnected(core, rec, stream)
+  stream.onClientClose = () => frameworkDisconnected(m, rec, stream)
   stream.send({
     type: 'SUBSCRIBED',
-    subscribed: {framework_id: {value: fw.id}, heartbeat_interval_seconds: core.opts.heartbeatIntervalSec, master_info: core.info},
+    subscribed: {framework_id: {value: fw.id}, heartbeat_interval_seconds: m.config.heartbeatIntervalSec, master_info: m.info},
   })
-  stream.startHeartbeats(core.opts.heartbeatIntervalSec)
-  if (allocateNow) core.scheduleAllocation(0)
+  stream.startHeartbeats(m.config.heartbeatIntervalSec)
+  if (allocateNow) scheduleAllocation(m, 0)
 }
 
-function frameworkDisconnected(core: MasterCore, fw: FrameworkRec, stream: EventStream): void {
+function frameworkDisconnected(m: MasterState, fw: FrameworkRec, stream: EventStream): void {
   if (fw.stream !== stream) return
   fw.stream = null
-  core.recoverOffers(fw.id, false)
+  recoverOffers(m, fw.id, false)
   const requested = Math.max(0, (fw.info.failover_timeout ?? 0) * 1000)
-  const ms = Math.min(requested, core.opts.failoverCapMs ?? Infinity)
-  core.log(`framework ${fw.id} disconnected; removing it in ${ms} ms unless it re-subscribes`)
-  fw.failoverTimer = core.timer(ms, () => removeFramework(core, fw.id, 'failover timeout elapsed'))
+  const ms = Math.min(requested, m.config.failoverCapMs ?? Infinity)
+  log(m, `framework ${fw.id} disconnected; removing it in ${ms} ms unless it re-subscribes`)
+  fw.failoverTimer = startTimer(m, ms, () => removeFramework(m, fw.id, 'failover timeout elapsed'))
 }
 
-export function removeFramework(core: MasterCore, id: string, why: string): void {
-  const fw = core.frameworks.get(id)
+export function removeFramework(m: MasterState, id: string, why: string): void {
+  const fw = m.frameworks.get(id)
   if (!fw) return
-  core.log(`removing framework ${id}: ${why}`)
-  core.clearTimer(fw.failoverTimer)
+  log(m, `removing framework ${id}: ${why}`)
+  clearTimer(m, fw.failoverTimer)
   const s = fw.stream
   fw.stream = null
   if (s) {
     s.onClientClose = undefined
     s.close()
   }
-  core.recoverOffers(id, false)
-  for (const a of core.agents.values()) if (a.connected) a.port.shutdownFramework(id)
-  for (const rec of core.tasks.get(id)?.values() ?? []) {
-    if (!TERMINAL_STATES.has(rec.state)) {
+  recoverOffers(m, id, false)
+  for (const a of m.agents.values()) if (a.connected) a.port.shutdownFramework(id)
+  for (const rec of m.tasks.get(id)?.values() ?? []) {
+    if (!isTerminal(rec.state)) {
       rec.state = 'TASK_KILLED'
       rec.latestState = 'TASK_KILLED'
       rec.statuses.push({task_id: rec.task.task_id, state: 'TASK_KILLED', timestamp: Date.now() / 1000})
     }
     fw.completedTasks.push(rec)
   }
-  core.tasks.delete(id)
-  for (const [k, e] of core.executors) if (e.frameworkId === id) core.executors.delete(k)
-  core.allocator.clearFilters(id)
+  m.tasks.delete(id)
+  for (const [k, e] of m.executors) if (e.frameworkId === id) m.executors.delete(k)
+  m.allocator.clearFilters(id)
   fw.unregisteredTime = Date.now() / 1000
-  core.frameworks.delete(id)
-  core.completedFrameworks.set(id, fw)
+  m.frameworks.delete(id)
+  m.completedFrameworks.set(id, fw)
 }
