@@ -52,12 +52,6 @@ export interface DriverDeps {
   seed?: number
 }
 
-export interface ConnectionInfo {
-  master: string | null
-  subscribedSince: number | null
-  disconnectedSince: number | null
-}
-
 export class SchedulerDriver extends EventEmitter {
   private state: SchedulerState
   private readonly clock: Clock
@@ -67,7 +61,6 @@ export class SchedulerDriver extends EventEmitter {
   private readonly timers = new Map<string, () => void>()
   private stopped = false
   private readonly persister: Persister
-  readonly connection: ConnectionInfo = {master: null, subscribedSince: null, disconnectedSince: null}
 
   constructor(private readonly deps: DriverDeps) {
     super()
@@ -237,19 +230,13 @@ export class SchedulerDriver extends EventEmitter {
       subscribed: (info) => {
         if (!current()) return
         this.sessionFrameworkId = info.frameworkId
-        this.connection.master = info.master ?? null
-        this.connection.subscribedSince = this.clock.now()
-        this.connection.disconnectedSince = null
         this.dispatch({type: 'Subscribed', frameworkId: info.frameworkId, ...(info.master ? {master: info.master} : {}), ...(info.masterInfo ? {masterInfo: info.masterInfo} : {})})
       },
       event: (ev) => {
         if (current()) this.onMesosEvent(ev)
       },
       disconnected: (reason) => {
-        if (!current()) return
-        this.connection.subscribedSince = null
-        this.connection.disconnectedSince ??= this.clock.now()
-        this.dispatch({type: 'Disconnected', reason})
+        if (current()) this.dispatch({type: 'Disconnected', reason})
       },
       fatal: (reason) => {
         if (current()) this.dispatch({type: 'FrameworkError', message: reason})
