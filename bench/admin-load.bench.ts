@@ -26,19 +26,19 @@ async function serve(kind: string): Promise<void> {
     w.start()
     w.offerAll()
     w.advance(60_000)
-    const s = w.state
-    const probes = allTasks(s).map((t) => w.probe(clientUrl(s, t)))
+    const probes = allTasks(w.state).map((t) => w.probe(clientUrl(w.state, t)))
     const conn = {master: '127.0.0.1:5050', subscribedSince: w.now - 60_000, disconnectedSince: null}
+    const s = {...w.state, health: {...w.state.health, probes}, connection: conn}
     const election = {id: 'me', leader: {id: 'me', admin_url: 'http://127.0.0.1:23400/', host: 'bench', since: w.now}, standbys: []}
     handler = buildAdminHandler({
       stats: () => views.statsView(s),
-      members: () => views.membersView(s, probes),
+      members: () => views.membersView(s),
       healthy: () => s.stats.healthy === 1,
-      failoverStatus: () => views.failoverView(s, conn, 604800, election, Date.now()),
+      failoverStatus: () => views.failoverView(s, 604800, election, Date.now()),
       metrics: () => views.metricsView(s),
       requestReseed: () => ({accepted: false, status: 409, error: 'healthy'}),
-      reseedStatus: (op) => views.reseedView(s, op, {}),
-      reseedCandidates: () => views.candidatesView(s, probes),
+      reseedStatus: (op) => views.reseedView(s, op),
+      reseedCandidates: () => views.candidatesView(s),
     })
     const running = allTasks(s).filter((t) => t.state === 'TASK_RUNNING').length
     if (running !== 5 || s.stats.healthy !== 1) throw new Error(`the simulated cluster is not 5 healthy running members (${running}, healthy=${s.stats.healthy})`)

@@ -43,7 +43,7 @@ function ready(size: number): SchedulerState {
   let s = initialState(config, 42)
   s = step(s, {type: 'PersistedStateLoaded', doc: null}, NOW).state
   s = step(s, {type: 'Subscribed', frameworkId: 'fw-1'}, NOW).state
-  if (!s.reconciled) throw new Error('the core did not finish reconciliation after Subscribed with no tasks')
+  if (s.phase !== 'READY') throw new Error('the core did not finish reconciliation after Subscribed with no tasks')
   return s
 }
 

@@ -1,17 +1,15 @@
 /**
- * Glue between the running scheduler and the admin API: AdminDeps built from the driver's state,
- * the last health probes, the connection and the leader election. Before this process leads (a
+ * Glue between the running scheduler and the admin API: AdminDeps built from the driver's current core
+ * state (which holds the last probes, the connection facts and the re-seed step logs) and the leader
+ * election. Before this process leads (a
  * standby) the read endpoints answer 503 naming the leader, and POST /reseed is refused.
  */
 import {randomUUID} from 'node:crypto'
 import type {LeaderElection} from '../lib/zk/election.js'
-import type {MemberProbe} from '../lib/etcd/probe.js'
-import {decodeFrameworkMessage} from '../lib/member-config.js'
 import type {AdminDeps} from './admin.js'
 import type {SchedulerDriver} from './driver.js'
-import type {SchedulerEvent} from './core/events.js'
 import type {Logger} from './logger.js'
-import {candidatesView, failoverView, membersView, metricsView, reseedView, statsView, type ElectionView, type ReseedStepLog} from './views.js'
+import {candidatesView, failoverView, membersView, metricsView, reseedView, statsView, type ElectionView} from './views.js'
 
 export class StandbyError extends Error {
   override name = 'StandbyError'
@@ -20,9 +18,6 @@ export class StandbyError extends Error {
 export class AdminState {
   private driver: SchedulerDriver | null = null
   private election: LeaderElection | null = null
-  private probes: MemberProbe[] = []
-  private probesSeq = 0
-  private readonly steps: ReseedStepLog = {}
 
   constructor(private readonly opts: {failoverTimeoutSec: number}, private readonly log: Logger) {}
 
@@ -32,22 +27,6 @@ export class AdminState {
 
   attachDriver(d: SchedulerDriver): void {
     this.driver = d
-    d.on('stepped', (ev: SchedulerEvent) => this.observe(ev))
-  }
-
-  private observe(ev: SchedulerEvent): void {
-    // Overlapping checks answer out of order: keep the answer of the newest request.
-    if (ev.type === 'HealthObserved' && (ev.seq === undefined || ev.seq >= this.probesSeq)) {
-      this.probes = ev.probes
-      this.probesSeq = ev.seq ?? this.probesSeq
-    }
-    if (ev.type === 'FrameworkMessage') {
-      const m = decodeFrameworkMessage(ev.data)
-      if (m?.type === 'reseed-progress') {
-        const list = (this.steps[m.op] ??= [])
-        if (list.length < 100) list.push({step: m.step, at: Date.now(), ...(m.message ? {message: m.message} : {})})
-      }
-    }
   }
 
   private electionView(): ElectionView {
@@ -71,12 +50,12 @@ export class AdminState {
   deps(): AdminDeps {
     return {
       stats: () => statsView(this.requireDriver().current),
-      members: () => membersView(this.requireDriver().current, this.probes),
+      members: () => membersView(this.requireDriver().current),
       healthy: () => this.driver !== null && this.driver.current.stats.healthy === 1,
       failoverStatus: () => {
         const d = this.driver
         if (!d) return {framework_id: null, subscribed: false, mode: 'STANDBY', scheduler: this.electionView()}
-        return failoverView(d.current, d.connection, this.opts.failoverTimeoutSec, this.electionView(), Date.now())
+        return failoverView(d.current, this.opts.failoverTimeoutSec, this.electionView(), Date.now())
       },
       metrics: () => (this.driver ? metricsView(this.driver.current) : '# standby scheduler: no metrics\n'),
       requestReseed: (force) => {
@@ -88,8 +67,8 @@ export class AdminState {
         if (!rec || rec.status === 'refused') return {accepted: false, status: 409, error: rec?.message ?? 're-seed refused'}
         return {accepted: true, op}
       },
-      reseedStatus: (op) => (this.driver ? reseedView(this.driver.current, op, this.steps) : null),
-      reseedCandidates: () => candidatesView(this.requireDriver().current, this.probes),
+      reseedStatus: (op) => (this.driver ? reseedView(this.driver.current, op) : null),
+      reseedCandidates: () => candidatesView(this.requireDriver().current),
     }
   }
 }

@@ -1,27 +1,17 @@
 /**
  * Pure views of the scheduler state for the admin API (the JSON contract documented in the README
  * and typed in lib/cli/types.ts): /stats, /members, /failover-status, /reseed/<op>,
- * /reseed/candidates and /metrics. No I/O: the driver passes what it observed (last probes,
- * connection info, election view, re-seed step log).
+ * /reseed/candidates and /metrics. No I/O: everything comes from the core's state (last probes, connection
+ * facts, re-seed step log) except the election view and the time, which the caller passes.
  */
-import type {MemberProbe} from '../lib/etcd/probe.js'
 import {rankReseedCandidates} from '../lib/etcd/verdict.js'
-import {allTasks, clientUrl, isDeadState, memberOfTask, modeOf, peerUrl, type SchedulerState} from './core/state.js'
+import {modeOf, ready, subscribed} from './core/mode.js'
+import {allTasks, clientUrl, isDeadState, memberOfTask, peerUrl, type SchedulerState} from './core/state.js'
 
 export interface ElectionView {
   id: string
   leader: {id: string; admin_url: string | null; host: string | null; since: number | null} | null
   standbys: {id: string; admin_url: string | null; host: string | null}[]
-}
-
-export interface ConnectionView {
-  master: string | null
-  subscribedSince: number | null
-  disconnectedSince: number | null
-}
-
-export interface ReseedStepLog {
-  [op: string]: {step: string; at: number; message?: string}[]
 }
 
 export function statsView(s: SchedulerState) {
@@ -35,7 +25,8 @@ export function statsView(s: SchedulerState) {
   }
 }
 
-export function membersView(s: SchedulerState, probes: MemberProbe[]) {
+export function membersView(s: SchedulerState) {
+  const probes = s.health.probes
   const byUrl = new Map(probes.map((p) => [p.clientUrl, p]))
   const leaders = new Set(probes.map((p) => p.status?.leader).filter((l): l is string => !!l && l !== '0'))
   return allTasks(s)
@@ -67,24 +58,25 @@ export function membersView(s: SchedulerState, probes: MemberProbe[]) {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 
-export function failoverView(s: SchedulerState, conn: ConnectionView, failoverTimeoutSec: number, election: ElectionView, now: number) {
+export function failoverView(s: SchedulerState, failoverTimeoutSec: number, election: ElectionView, now: number) {
+  const conn = s.connection
   const pending = s.reconcile?.awaiting.length ?? 0
   const remaining = conn.disconnectedSince === null ? null : Math.max(0, failoverTimeoutSec - (now - conn.disconnectedSince) / 1000)
   return {
     framework_id: s.frameworkId,
-    subscribed: s.connected,
+    subscribed: subscribed(s),
     master: conn.master,
     subscribed_since: conn.subscribedSince,
     disconnected_since: conn.disconnectedSince,
     failover_timeout_seconds: failoverTimeoutSec,
     failover_remaining_seconds: remaining === null ? null : Math.round(remaining),
     mode: modeOf(s),
-    reconciliation: {state: s.reconciled ? 'done' : s.reconcile ? 'running' : 'pending', pending_tasks: pending},
+    reconciliation: {state: ready(s) ? 'done' : s.reconcile ? 'running' : 'pending', pending_tasks: pending},
     scheduler: election,
   }
 }
 
-export function reseedView(s: SchedulerState, op: string, steps: ReseedStepLog) {
+export function reseedView(s: SchedulerState, op: string) {
   const rec = s.operations.find((o) => o.op === op)
   if (!rec) return null
   const active = s.reseed && s.reseed.op === op ? s.reseed : null
@@ -94,16 +86,16 @@ export function reseedView(s: SchedulerState, op: string, steps: ReseedStepLog) 
     status: rec.status,
     phase: active ? active.phase : rec.status === 'running' ? 'growing' : null,
     seed: seedTask ? seedTask.memberName : null,
-    steps: steps[op] ?? [],
+    steps: s.reseedSteps[op] ?? [],
     message: rec.message,
     created_at: rec.createdAt,
     updated_at: rec.updatedAt,
   }
 }
 
-export function candidatesView(s: SchedulerState, probes: MemberProbe[]) {
+export function candidatesView(s: SchedulerState) {
   const healthy = s.health.verdict?.healthy ?? false
-  const ranked = rankReseedCandidates(probes)
+  const ranked = rankReseedCandidates(s.health.probes)
   const nameOf = (url: string): string => allTasks(s).find((t) => clientUrl(s, t) === url)?.memberName ?? url
   const candidates = ranked.map((c) => ({name: nameOf(c.clientUrl), client_url: c.clientUrl, raft_index: c.raftIndex, raft_term: c.raftTerm, revision: c.revision}))
   const reason = candidates.length === 0
@@ -127,6 +119,6 @@ export function metricsView(s: SchedulerState): string {
   metric('failed_servers_total', 'etcd tasks that ended.', 'counter', st.failed_servers)
   metric('cluster_livelocks_total', 'Episodes of lost quorum.', 'counter', st.cluster_livelocks)
   metric('cluster_reseeds_total', 'Re-seeds started.', 'counter', st.cluster_reseeds)
-  metric('subscribed', '1 while subscribed to a Mesos master.', 'gauge', s.connected ? 1 : 0)
+  metric('subscribed', '1 while subscribed to a Mesos master.', 'gauge', subscribed(s) ? 1 : 0)
   return `${lines.join('\n')}\n`
 }

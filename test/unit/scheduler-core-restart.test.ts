@@ -2,10 +2,11 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {World} from '../helpers/sim/sim.js'
-import {
-  EXIT_FATAL, EXIT_FRAMEWORK_REMOVED, initialState, parsePersistedDoc, resolveConfig, serializePersistedDoc, step, toPersistedDoc,
-  PersistedDocError, SchedulerConfigError, describe as view,
-} from '../../src/scheduler/core/index.js'
+import {EXIT_FATAL, EXIT_FRAMEWORK_REMOVED} from '../../src/scheduler/core/actions.js'
+import {resolveConfig, SchedulerConfigError} from '../../src/scheduler/core/config.js'
+import {initialState, parsePersistedDoc, PersistedDocError, serializePersistedDoc, toPersistedDoc} from '../../src/scheduler/core/persist.js'
+import {step} from '../../src/scheduler/core/step.js'
+import {describe as view} from '../../src/scheduler/core/view.js'
 import {isValidMesosId, memberNameOfTaskId} from '../../src/scheduler/core/ids.js'
 import {liveTasks, modeOf, runningTasks} from '../../src/scheduler/core/state.js'
 

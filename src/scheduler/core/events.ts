@@ -13,7 +13,8 @@ export type TimerName = 'reconcile' | 'health' | 'wake'
 export type SchedulerEvent =
   /** The persisted document was read (null: none yet — first start). Must come first. */
   | {type: 'PersistedStateLoaded'; doc: PersistedDoc | null}
-  | {type: 'Subscribed'; frameworkId: string; masterInfo?: MasterInfo; heartbeatIntervalSeconds?: number}
+  /** `master`: "host:port" of the master the subscription is with (recorded in `s.connection`). */
+  | {type: 'Subscribed'; frameworkId: string; masterInfo?: MasterInfo; heartbeatIntervalSeconds?: number; master?: string}
   /** Subscription lost (stream closed, heartbeats missed, master failover…). */
   | {type: 'Disconnected'; reason?: string}
   | {type: 'Offers'; offers: Offer[]}
@@ -44,5 +45,7 @@ export type SchedulerEvent =
   | {type: 'ReseedRequested'; op: string; force: boolean}
   /** Writing the PERSIST document failed (ZK down, version conflict…). */
   | {type: 'PersistFailed'; message: string}
+  /** The persisted state was written by another scheduler: the core stops (FATAL EXIT_FATAL, mode STOPPED). */
+  | {type: 'StateConflict'; message: string}
 
 export type SchedulerEventType = SchedulerEvent['type']

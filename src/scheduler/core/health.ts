@@ -1,10 +1,12 @@
 /**
- * Health observations and livelock detection (verdicts come from src/lib/etcd/verdict.ts).
+ * Health observations: records facts only (the verdict, the probes in `health.probes`, the livelock timer
+ * of quorum.ts, the lost tasks' answers); the planner (plan.ts, reseed.ts) decides from them.
+ * Verdicts come from src/lib/etcd/verdict.ts.
  *
  * Periodic: TimerFired('health') → HEALTH_CHECK (running tasks' client URLs) + MEMBER_LIST, re-armed
  *   every healthIntervalMs, whatever the mode (observing never changes the cluster).
  * Verdict size = voting members in the latest member list (else the number of running tasks).
- * Livelock: quorum lost (leader not agreed by a quorum) continuously for reseedTimeoutMs.
+ * Livelock (quorum.ts): no evident quorum continuously for reseedTimeoutMs.
  *   healthy → unhealthy → (reseedTimeoutMs without quorum) → LIVELOCKED: cluster_livelocks += 1 once
  *   per episode; the episode ends when quorum is back. plan.ts starts an automatic re-seed when
  *   livelocked and autoReseed (again reseedTimeoutMs after a failed attempt).
@@ -19,13 +21,13 @@ import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {memberListDue, sendHealthCheck, sendMemberList} from './observe.js'
-import {onReseedHealth} from './reseed.js'
-import type {SchedulerState} from './state.js'
+import {running} from './mode.js'
+import {livelockStep} from './quorum.js'
 import {clientUrl, deadTasks, memberOfTask, runningTasks, verdictSize} from './state.js'
 
 export function onHealthTimer(ctx: Ctx): void {
   const {s, now} = ctx
-  if (!s.loaded || s.removed) return
+  if (!running(s)) return
   sendHealthCheck(ctx)
   if (memberListDue(s, now)) sendMemberList(ctx)
   s.timers.health = now + s.config.healthIntervalMs
@@ -35,13 +37,15 @@ export function onHealthTimer(ctx: Ctx): void {
 /** Answers of overlapping checks can arrive out of order: an answer older than one already applied is ignored. */
 export function onHealthObserved(ctx: Ctx, probes: MemberProbe[], seqOrLatest?: number): void {
   const {s, now} = ctx
-  if (!s.loaded || s.removed) return
+  if (!running(s)) return
   const h = s.health
   const seq = seqOrLatest ?? Math.max(h.seq, h.appliedSeq + 1)
   if (seq <= h.appliedSeq) return
   const req = h.inFlight.find((r) => r.seq === seq) ?? (h.checkReq?.seq === seq ? h.checkReq : null)
   h.inFlight = h.inFlight.filter((r) => r.seq > seq)
   h.appliedSeq = seq
+  h.probes = probes
+  h.probesUnplanned = true
   const v = healthVerdict(verdictSize(s), probes)
   const was = s.stats.healthy
   const sentAt = req?.sentAt ?? null
@@ -65,26 +69,17 @@ export function onHealthObserved(ctx: Ctx, probes: MemberProbe[], seqOrLatest?: 
   }
   // Livelock needs the absence of any evidence of a quorum (a read through a member this scheduler still
   // reaches proves one, even if it cannot see the rest: never re-seed a cluster just because of our own partition).
-  const quorum = v.quorumEvident
-  if (quorum) {
-    if (s.health.livelocked) emit(ctx, log('info', 'quorum is back: livelock episode over'))
-    s.health.lostQuorumSince = null
-    s.health.livelocked = false
-    s.health.lastReseedFailedAt = null
-  } else if (runningTasks(s).length > 0) {
-    s.health.lostQuorumSince ??= now
-    if (!s.health.livelocked && now - s.health.lostQuorumSince >= s.config.reseedTimeoutMs) {
-      s.health.livelocked = true
-      s.stats.cluster_livelocks++
-      s.stats.last_livelock_at = now
-      emit(ctx, log('error', `quorum lost for ${Math.round((now - s.health.lostQuorumSince) / 1000)} s: cluster livelocked`, {
-        reason: v.reason, autoReseed: s.config.autoReseed,
-        hint: s.config.autoReseed ? 're-seeding automatically' : 'automatic re-seed is disabled: request a re-seed to recover',
-      }))
-    }
+  const change = livelockStep(h, v.quorumEvident, runningTasks(s).length > 0, now, s.config.reseedTimeoutMs)
+  if (change === 'back') emit(ctx, log('info', 'quorum is back: livelock episode over'))
+  if (change === 'livelocked') {
+    s.stats.cluster_livelocks++
+    s.stats.last_livelock_at = now
+    emit(ctx, log('error', `quorum lost for ${Math.round((now - (h.lostQuorumSince ?? now)) / 1000)} s: cluster livelocked`, {
+      reason: v.reason, autoReseed: s.config.autoReseed,
+      hint: s.config.autoReseed ? 're-seeding automatically' : 'automatic re-seed is disabled: request a re-seed to recover',
+    }))
   }
   judgeLostTasks(ctx, probes, sentAt)
-  onReseedHealth(ctx, probes)
 }
 
 /** Decides, from probes sent after their loss, whether tasks the master reported lost are really gone. */
@@ -95,7 +90,7 @@ function judgeLostTasks(ctx: Ctx, probes: MemberProbe[], sentAt: number | null):
     if (!p) continue
     const member = memberOfTask(s, t)
     const answers = p.reachable && p.status !== undefined && (member === null || p.status.memberId === member.id)
-    if (answers && (t.lostAt !== undefined || s.totalLoss)) {
+    if (answers && (t.lostAt !== undefined || s.episode === 'TOTAL_LOSS')) {
       if (!t.answering) {
         emit(ctx, log('warn', 'Mesos reports this task dead but its etcd member answers: treating it as alive ' +
           '(no member removal, no replacement); reconciling again', {taskId: t.taskId, member: t.memberName, state: t.state, reason: t.reason ?? null}))

@@ -3,7 +3,7 @@
  * there (their data kept on disk), relaunch the SAME members on their kept data, instead of waiting for
  * a member removal (impossible without quorum) and, after reseedTimeoutMs, a re-seed.
  *
- * Episode (`s.inPlace`, not persisted; only planned in MUTABLE):
+ * Episode (`s.inPlace`, not persisted; planned while `mayMutate`; shown as RESTARTING_IN_PLACE, mode.ts):
  *   none     --a restartable dead task exists AND quorum is structurally lost (fewer voting members
  *              backed by a live task than a quorum of the voters) AND no fresh healthy verdict--> active
  *   active   --fresh healthy verdict (quorum back)--> none: the normal remove + replace applies to
@@ -31,6 +31,8 @@ import {emit} from './ctx.js'
 import {randomHex, taskIdFor} from './ids.js'
 import {accept, constraintsFor, launchOperation, request, tryMemberConfig} from './launch.js'
 import {matchOffer} from './offers.js'
+import {baseEpisode, become} from './mode.js'
+import {quorumStructurallyLost} from './quorum.js'
 import type {SchedulerState, TaskRecord} from './state.js'
 import {allTasks, deadTasks, healthFresh, isDeadState, memberMatchesTask, memberOfTask, peerUrl} from './state.js'
 
@@ -38,24 +40,6 @@ import {allTasks, deadTasks, healthFresh, isDeadState, memberMatchesTask, member
 export const IN_PLACE_MIN_INTERVAL_MS = 60_000
 
 const RESTARTABLE_STATES = new Set(['TASK_FAILED', 'TASK_KILLED', 'TASK_FINISHED'])
-
-function aliveForEtcd(t: TaskRecord): boolean {
-  return !isDeadState(t.state) || t.answering === true
-}
-
-/** Fewer voting members backed by a live task than a quorum: no member can be removed or added. */
-export function quorumStructurallyLost(s: SchedulerState): boolean {
-  const tasks = allTasks(s).filter((t) => !t.decommission)
-  if (s.membership && s.membership.members.length > 0) {
-    const voters = s.membership.members.filter((m) => !m.isLearner)
-    if (voters.length === 0) return false
-    const backed = voters.filter((m) => tasks.some((t) => aliveForEtcd(t) && memberMatchesTask(s, m, t))).length
-    return backed < Math.floor(voters.length / 2) + 1
-  }
-  const names = new Set(tasks.map((t) => t.memberName))
-  const alive = new Set(tasks.filter(aliveForEtcd).map((t) => t.memberName))
-  return names.size > 0 && alive.size < Math.floor(names.size / 2) + 1
-}
 
 /** Dead tasks that may be restarted in place now (see the header); marks `inPlaceGaveUp` on repeat failures. */
 export function restartable(ctx: Ctx): TaskRecord[] {
@@ -83,11 +67,13 @@ export function planInPlace(ctx: Ctx): boolean {
   if (s.inPlace && healthFresh(s)) {
     emit(ctx, log('info', 'quorum is back: restart-in-place episode over', {sinceMs: now - s.inPlace.since}))
     s.inPlace = null
+    if (s.episode === 'RESTARTING_IN_PLACE') become(s, baseEpisode(s))
   }
   const candidates = restartable(ctx)
   if (!s.inPlace) {
     if (candidates.length === 0 || !quorumStructurallyLost(s) || healthFresh(s)) return false
     s.inPlace = {since: now, gaveUp: false}
+    become(s, 'RESTARTING_IN_PLACE')
     emit(ctx, log('warn', 'quorum lost with members whose data is kept on live agents: restarting them in place', {
       members: candidates.map((t) => t.memberName), tasks: candidates.map((t) => t.taskId),
     }))
@@ -95,6 +81,7 @@ export function planInPlace(ctx: Ctx): boolean {
   if (s.inPlace.gaveUp) return false
   if (now - s.inPlace.since >= Math.floor(s.config.reseedTimeoutMs / 2)) {
     s.inPlace.gaveUp = true
+    become(s, baseEpisode(s))
     emit(ctx, log('warn', 'restart in place did not restore quorum in time: falling back to the re-seed after the timeout', {
       waitedMs: now - s.inPlace.since, waiting: candidates.map((t) => t.memberName),
     }))

@@ -25,7 +25,8 @@ import {memberName, randomHex, taskIdFor} from './ids.js'
 import type {OfferConstraints, OfferMatch} from './offers.js'
 import {matchOffer} from './offers.js'
 import type {SchedulerState} from './state.js'
-import {answeringTasks, bumpTopology, liveTasks, modeOf, peerUrl} from './state.js'
+import {answeringTasks, bumpTopology, liveTasks, peerUrl} from './state.js'
+import {mayMutate, subscribed} from './mode.js'
 
 export function onOffers(ctx: Ctx, offers: Offer[]): void {
   const {s, now} = ctx
@@ -54,14 +55,14 @@ export function declineUnkept(ctx: Ctx): void {
 }
 
 export function offersWanted(s: SchedulerState): boolean {
-  if (modeOf(s) !== 'MUTABLE') return false
+  if (!mayMutate(s)) return false
   const live = liveTasks(s).filter((t) => !t.decommission).length + answeringTasks(s).length
   return live < s.config.clusterSize || (s.pendingAdd !== null && s.pendingAdd.offerId === null)
 }
 
 export function planSuppression(ctx: Ctx): void {
   const {s} = ctx
-  if (!s.connected) return
+  if (!subscribed(s)) return
   const want = offersWanted(s)
   if (want === s.offersWanted) {
     if (want && ctx.readyForOffer && s.declinedWanted) {

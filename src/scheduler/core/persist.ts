@@ -37,11 +37,9 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
   const s: SchedulerState = {
     config,
     rng: seed >>> 0,
-    loaded: false,
-    connected: false,
-    reconciled: false,
-    removed: false,
-    totalLoss: false,
+    phase: 'LOADING',
+    episode: 'MUTABLE',
+    connection: {master: null, subscribedSince: null, disconnectedSince: null},
     bootstrapped: false,
     frameworkId: null,
     clusterToken: '',
@@ -63,7 +61,7 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
     lostReconcile: null,
     declinedWanted: false,
     memberOpFailures: 0,
-    health: {verdict: null, observedAt: null, gen: -1, checkReq: null, seq: 0, appliedSeq: 0, inFlight: [], lostQuorumSince: null, livelocked: false, lastReseedFailedAt: null},
+    health: {verdict: null, observedAt: null, gen: -1, checkReq: null, seq: 0, appliedSeq: 0, inFlight: [], probes: [], probesUnplanned: false, lostQuorumSince: null, livelocked: false, lastReseedFailedAt: null},
     reseed: null,
     operations: [],
     stats: emptyStats(),
@@ -72,6 +70,7 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
     timers: {},
     removedAgents: {},
     inPlace: null,
+    reseedSteps: {},
   }
   s.clusterToken = `${config.clusterName}-${randomHex(s, 12)}`
   return s
@@ -96,7 +95,7 @@ export function serializePersistedDoc(doc: PersistedDoc): string {
   return JSON.stringify(doc)
 }
 
-/** Copies a loaded document into a state (used by the PersistedStateLoaded handler). */
+/** Copies a loaded document into a state (used by the PersistedStateLoaded handler, which sets the mode). */
 export function applyPersistedDoc(s: SchedulerState, doc: PersistedDoc): void {
   s.frameworkId = doc.frameworkId
   s.clusterToken = doc.clusterToken

@@ -1,10 +1,12 @@
 /**
  * The planner: runs after every event and decides what to do from the facts in the state
  * (level-triggered, like a controller loop), so every handler only records facts and stale timers
- * are harmless. Order: total-loss detection → kill strays → launch timeouts → automatic re-seed →
+ * are harmless. Order: a new probe answer for the re-seed (ranking, proof) → QUORUM_LOST ⇄ MUTABLE →
+ * total-loss detection → kill strays → launch timeouts → automatic re-seed →
  * re-seed progress (RESEEDING) or restarts in place (inplace.ts), membership changes, then growth
- * (MUTABLE) → member-list refresh →
+ * (`mayMutate`) → member-list refresh →
  * decline unkept offers → REVIVE/SUPPRESS → next 'wake' timer.
+ * The episode (mode.ts) is changed here, in reseed.ts and in inplace.ts, only through `become`.
  * Total loss (bootstrapped, no live task, and no task the master reported lost is unconfirmed: each was
  *   probed after its loss and did not answer): TOTAL_LOSS, LOG error, launch nothing; left when a task
  *   comes back (TASK_RUNNING, any reason) or a lost task's etcd member answers again. While a lost task is
@@ -21,32 +23,38 @@ import {randomHex} from './ids.js'
 import {declineUnkept, planSuppression} from './launch.js'
 import {planMemberOps} from './membership.js'
 import {memberListDue, sendMemberList} from './observe.js'
-import {planReseed, startReseed} from './reseed.js'
+import {planReseed, planReseedProbes, startReseed} from './reseed.js'
 import {sendHealthCheck} from './observe.js'
-import {allTasks, deadTasks, isDeadState, isNonFinalDead, liveTasks, membershipFresh, modeOf, runningTasks, unconfirmedLost} from './state.js'
+import {baseEpisode, become, mayMutate, ready, running} from './mode.js'
+import {allTasks, deadTasks, isDeadState, isNonFinalDead, liveTasks, membershipFresh, runningTasks, unconfirmedLost} from './state.js'
 
 export function plan(ctx: Ctx): void {
   const {s, now} = ctx
-  if (!s.loaded || s.removed) return
+  if (!running(s)) return
+  if (s.health.probesUnplanned) {
+    s.health.probesUnplanned = false
+    planReseedProbes(ctx)
+  }
+  if (s.episode === 'MUTABLE' && s.health.lostQuorumSince !== null) become(s, 'QUORUM_LOST')
+  else if (s.episode === 'QUORUM_LOST' && s.health.lostQuorumSince === null) become(s, 'MUTABLE')
   s.stats.running_servers = runningTasks(s).length
   if (!s.bootstrapped) for (const t of deadTasks(s)) delete s.tasks[t.taskId] // no cluster yet: nothing to remove
-  if (s.connected && s.reconciled) {
+  if (ready(s)) {
     const live = liveTasks(s)
     const unconfirmed = unconfirmedLost(s)
-    if (!s.reseed && s.bootstrapped && live.length === 0 && unconfirmed.length === 0 && !s.totalLoss) {
-      s.totalLoss = true
+    if (!s.reseed && s.bootstrapped && live.length === 0 && unconfirmed.length === 0 && s.episode !== 'TOTAL_LOSS') {
+      become(s, 'TOTAL_LOSS')
       s.stats.healthy = 0
       emit(ctx, log('error', 'TOTAL CLUSTER LOSS: no etcd member task is alive and no lost member\'s etcd answers. Launching nothing: a new member cannot recover the data. ' +
         'Recover the data from a lost member\'s sandbox (etcd_data) if possible, then start a new cluster.', {deadTasks: deadTasks(s).map((t) => `${t.taskId} ${t.state}${t.reason ? ` (${t.reason})` : ''}`)}))
-    } else if (s.totalLoss && (live.length > 0 || unconfirmed.length > 0)) {
-      s.totalLoss = false
+    } else if (s.episode === 'TOTAL_LOSS' && (live.length > 0 || unconfirmed.length > 0)) {
+      become(s, baseEpisode(s))
       emit(ctx, log('warn', 'a member task is alive again: leaving the total-loss state', {tasks: [...live, ...unconfirmed].map((t) => t.taskId)}))
     }
     if (unconfirmed.some((t) => !t.answering)) requestLossProbe(ctx)
     planLostReconcile(ctx)
-    const mode = modeOf(s)
-    if (mode === 'MUTABLE' || mode === 'RESEEDING') killStrays(ctx)
-    if (mode === 'MUTABLE') {
+    if (mayMutate(s) || s.episode === 'RESEEDING') killStrays(ctx)
+    if (mayMutate(s)) {
       launchTimeouts(ctx)
       const h = s.health
       if (h.livelocked && s.config.autoReseed && runningTasks(s).length > 0 &&
@@ -54,15 +62,15 @@ export function plan(ctx: Ctx): void {
         startReseed(ctx, `auto-${randomHex(s, 8)}`, false)
       }
     }
-    if (modeOf(s) === 'RESEEDING') {
+    if (s.episode === 'RESEEDING') {
       s.inPlace = null
       planReseed(ctx)
-    } else if (modeOf(s) === 'MUTABLE') {
+    } else if (mayMutate(s)) {
       planInPlace(ctx)
       planGrowth(ctx, planMemberOps(ctx))
     }
   }
-  if (!s.connected || !s.reconciled) s.lostReconcile = null
+  if (!ready(s)) s.lostReconcile = null
   refreshMemberList(ctx)
   declineUnkept(ctx)
   planSuppression(ctx)

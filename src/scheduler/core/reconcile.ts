@@ -1,8 +1,10 @@
 /**
  * Start-up, subscription and reconciliation.
  *
- * States: LOADING → (PersistedStateLoaded) → DISCONNECTED → (Subscribed) → RECONCILING → MUTABLE;
- *   Disconnected / non-fatal ERROR → DISCONNECTED (immutable) and SUBSCRIBE again.
+ * Phases (mode.ts): LOADING → (PersistedStateLoaded) → DISCONNECTED → (Subscribed) → RECONCILING → READY;
+ *   Disconnected / non-fatal ERROR → DISCONNECTED (immutable) and SUBSCRIBE again. A new subscription or
+ *   none drops the offers of the old one and what was decided from them (`newSession`).
+ *   The connection facts (`s.connection`: master, subscribedSince, disconnectedSince) are recorded here.
  * Reconciliation run (mesos-v1-api §1.8): on every Subscribed, one implicit RECONCILE plus an explicit
  *   one for every persisted task; explicit retries with doubling backoff (SET_TIMER 'reconcile') until
  *   every persisted task got an update in this run. Only then MUTABLE. Once mutable, implicit
@@ -11,6 +13,8 @@
  *   the persisted framework id AND task records (a restart registers a new framework and bootstraps a
  *   new cluster), LOG error and FATAL(EXIT_FRAMEWORK_REMOVED) with a message saying so.
  * ERROR "Framework failed over": another scheduler took our framework id: FATAL (two schedulers fight).
+ * StateConflict (the driver's persister found the stored state written by another scheduler): LOG error,
+ *   FATAL(EXIT_FATAL), terminal STOPPED (events ignored, nothing persisted any more).
  */
 import {EXIT_FATAL, EXIT_FRAMEWORK_REMOVED, log} from './actions.js'
 import type {Ctx} from './ctx.js'
@@ -18,11 +22,13 @@ import {emit} from './ctx.js'
 import {randomHex} from './ids.js'
 import type {PersistedDoc} from './persist.js'
 import {applyPersistedDoc, serializePersistedDoc, toPersistedDoc} from './persist.js'
+import {baseEpisode, become, running} from './mode.js'
+import type {Phase} from './mode.js'
 import {allTasks} from './state.js'
 
 export function onLoaded(ctx: Ctx, doc: PersistedDoc | null): void {
   const {s, now} = ctx
-  if (s.loaded) {
+  if (s.phase !== 'LOADING') {
     emit(ctx, log('warn', 'persisted state loaded twice; the second load is ignored'))
     return
   }
@@ -32,8 +38,9 @@ export function onLoaded(ctx: Ctx, doc: PersistedDoc | null): void {
     return
   }
   if (doc) applyPersistedDoc(s, doc)
+  if (s.reseed) become(s, 'RESEEDING')
   s.stats.stats_since ??= now
-  s.loaded = true
+  become(s, 'DISCONNECTED')
   s.persistedJson = doc ? serializePersistedDoc(toPersistedDoc(s)) : null
   emit(ctx, log('info', doc ? 'loaded persisted state' : 'no persisted state: first start', {
     frameworkId: s.frameworkId, tasks: Object.keys(s.tasks).length, reseed: s.reseed?.op ?? null,
@@ -43,9 +50,9 @@ export function onLoaded(ctx: Ctx, doc: PersistedDoc | null): void {
   s.timers.health = now
 }
 
-export function onSubscribed(ctx: Ctx, frameworkId: string): void {
+export function onSubscribed(ctx: Ctx, frameworkId: string, master?: string): void {
   const {s, now} = ctx
-  if (!s.loaded) {
+  if (s.phase === 'LOADING') {
     emit(ctx, log('warn', 'Subscribed before the persisted state was loaded; ignored'))
     return
   }
@@ -53,12 +60,8 @@ export function onSubscribed(ctx: Ctx, frameworkId: string): void {
     emit(ctx, log('warn', 'subscribed with a different framework id than persisted; old tasks will reconcile as lost', {persisted: s.frameworkId, got: frameworkId}))
   }
   s.frameworkId = frameworkId
-  s.connected = true
-  s.reconciled = false
-  s.offers = {}
-  s.offersWanted = null
-  s.bootstrapWaitStart = null
-  if (s.pendingAdd) s.pendingAdd.offerId = null
+  s.connection = {master: master ?? null, subscribedSince: now, disconnectedSince: null}
+  newSession(ctx, 'RECONCILING')
   const tasks = allTasks(s)
   s.reconcile = {startedAt: now, attempt: 0, awaiting: tasks.map((t) => t.taskId), nextAt: now + s.config.reconcileBackoffMinMs}
   emit(ctx, log('info', 'subscribed; reconciling before any change', {frameworkId, tasks: tasks.length}))
@@ -71,6 +74,18 @@ export function onSubscribed(ctx: Ctx, frameworkId: string): void {
   }
 }
 
+/** Enters a new session phase (a subscription or none): the old subscription's offers, and what was
+ *  decided from them (SUPPRESS/REVIVE sent, bootstrap wait, the pending add's offer) are gone with it. */
+function newSession(ctx: Ctx, phase: Phase): void {
+  const {s} = ctx
+  become(s, phase)
+  s.reconcile = null
+  s.offers = {}
+  s.offersWanted = null
+  s.bootstrapWaitStart = null
+  if (s.pendingAdd) s.pendingAdd.offerId = null
+}
+
 function setReconcileTimer(ctx: Ctx, at: number): void {
   ctx.s.timers.reconcile = at
   emit(ctx, {type: 'SET_TIMER', name: 'reconcile', atMs: at})
@@ -80,7 +95,7 @@ function finishReconcile(ctx: Ctx): void {
   const {s, now} = ctx
   const run = s.reconcile
   s.reconcile = null
-  s.reconciled = true
+  become(s, 'READY')
   s.lastImplicitReconcileAt = now
   emit(ctx, log('info', 'reconciliation complete: every persisted task accounted for', {tookMs: run ? now - run.startedAt : 0}))
   setReconcileTimer(ctx, now + s.config.implicitReconcileIntervalMs)
@@ -89,7 +104,7 @@ function finishReconcile(ctx: Ctx): void {
 /** Called for every status update: counts it toward the running reconciliation. */
 export function accountReconcile(ctx: Ctx, taskId: string): void {
   const run = ctx.s.reconcile
-  if (!run || !ctx.s.connected) return
+  if (!run || ctx.s.phase !== 'RECONCILING') return
   const i = run.awaiting.indexOf(taskId)
   if (i >= 0) run.awaiting.splice(i, 1)
   if (run.awaiting.length === 0) finishReconcile(ctx)
@@ -97,7 +112,7 @@ export function accountReconcile(ctx: Ctx, taskId: string): void {
 
 export function onReconcileTimer(ctx: Ctx): void {
   const {s, now} = ctx
-  if (!s.connected) return
+  if (s.phase !== 'RECONCILING' && s.phase !== 'READY') return
   const run = s.reconcile
   if (run) {
     if (now < run.nextAt) {
@@ -115,7 +130,7 @@ export function onReconcileTimer(ctx: Ctx): void {
     setReconcileTimer(ctx, run.nextAt)
     return
   }
-  if (!s.reconciled) return
+  if (s.phase !== 'READY') return
   const due = (s.lastImplicitReconcileAt ?? 0) + s.config.implicitReconcileIntervalMs
   if (now >= due) {
     emit(ctx, {type: 'RECONCILE', tasks: []})
@@ -128,15 +143,9 @@ export function onReconcileTimer(ctx: Ctx): void {
 
 export function onDisconnected(ctx: Ctx, reason?: string): void {
   const {s} = ctx
-  if (!s.loaded || s.removed) return
-  const was = s.connected
-  s.connected = false
-  s.reconciled = false
-  s.reconcile = null
-  s.offers = {}
-  s.offersWanted = null
-  s.bootstrapWaitStart = null
-  if (s.pendingAdd) s.pendingAdd.offerId = null
+  if (!running(s)) return
+  const was = s.phase === 'RECONCILING' || s.phase === 'READY'
+  newSession(ctx, 'DISCONNECTED')
   if (was) emit(ctx, log('warn', 'disconnected from the Mesos master: immutable until re-subscribed and reconciled (etcd keeps running)', {reason: reason ?? null}))
   emit(ctx, {type: 'SUBSCRIBE', frameworkId: s.frameworkId})
 }
@@ -145,14 +154,13 @@ export function onFrameworkError(ctx: Ctx, message: string): void {
   const {s} = ctx
   if (/framework has been removed/i.test(message)) {
     const old = s.frameworkId
-    s.removed = true
-    s.connected = false
-    s.reconciled = false
+    become(s, 'FRAMEWORK_REMOVED')
     s.frameworkId = null
     s.tasks = {}
     s.strays = {}
     s.pendingAdd = null
     s.reseed = null
+    if (s.episode === 'RESEEDING') become(s, baseEpisode(s))
     s.bootstrapped = false
     s.clusterToken = `${s.config.clusterName}-${randomHex(s, 12)}`
     const msg = `Mesos has removed framework ${old ?? '(unknown)'} (its failover timeout expired or it was torn down); ` +
@@ -163,8 +171,7 @@ export function onFrameworkError(ctx: Ctx, message: string): void {
     return
   }
   if (/framework failed over/i.test(message)) {
-    s.connected = false
-    s.reconciled = false
+    become(s, 'DISCONNECTED')
     const msg = `another scheduler subscribed with framework id ${s.frameworkId ?? '(unknown)'} ("${message}"); exiting so that two schedulers do not fight`
     emit(ctx, log('error', msg))
     emit(ctx, {type: 'FATAL', message: msg, exitCode: EXIT_FATAL})
@@ -172,4 +179,12 @@ export function onFrameworkError(ctx: Ctx, message: string): void {
   }
   emit(ctx, log('error', 'Mesos ERROR event; re-subscribing', {error: message}))
   onDisconnected(ctx, `ERROR: ${message}`)
+}
+
+/** The persisted state was written by another scheduler (reported by the driver's persister): stop. */
+export function onStateConflict(ctx: Ctx, message: string): void {
+  const {s} = ctx
+  become(s, 'STOPPED')
+  emit(ctx, log('error', 'the persisted scheduler state was written by another scheduler: stopping so that two schedulers do not fight', {error: message}))
+  emit(ctx, {type: 'FATAL', message, exitCode: EXIT_FATAL})
 }

@@ -20,19 +20,25 @@
  * Manual: ReseedRequested{op, force} — refused while healthy or while a quorum is evident (a read through
  *   some member succeeded) unless force, while not reconciled, while
  *   another re-seed runs, or with no running member. autoReseed=false disables only the automatic one.
- * cluster_reseeds counts re-seeds started.
+ * cluster_reseeds counts re-seeds started. Episode (mode.ts): RESEEDING from the start until done, failed
+ * or cancelled; then back to QUORUM_LOST or MUTABLE (`baseEpisode`).
+ * Probe answers are recorded by health.ts (`health.probes`); plan.ts hands each new answer to
+ * `planReseedProbes` (ranking, proof). Executors' progress reports are logged per op in `reseedSteps`
+ * (at most 100 per op, for GET /reseed/<op>; not persisted).
  */
-import type {MemberProbe} from '../../lib/etcd/probe.js'
 import {healthVerdict, rankReseedCandidates} from '../../lib/etcd/verdict.js'
 import {decodeFrameworkMessage, encodeFrameworkMessage} from '../../lib/member-config.js'
 import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import type {OperationRecord, ReseedCandidateRec} from './state.js'
-import {bumpTopology, clientUrl, isDeadState, liveTasks, modeOf, runningTasks, verdictSize} from './state.js'
+import {bumpTopology, clientUrl, isDeadState, liveTasks, runningTasks} from './state.js'
+import {baseEpisode, become, mayMutate, modeOf, ready} from './mode.js'
+import {quorumEvidentIn} from './quorum.js'
 import {sendHealthCheck} from './observe.js'
 
 const MAX_OPERATIONS = 20
+const MAX_STEPS_PER_OP = 100
 
 function recordOp(ctx: Ctx, op: string, status: OperationRecord['status'], message: string): void {
   const {s, now} = ctx
@@ -64,7 +70,7 @@ export function onReseedRequested(ctx: Ctx, op: string, force: boolean): void {
   const mode = modeOf(s)
   if (s.reseed) return refuse(`re-seed ${s.reseed.op} is already running`)
   if (mode === 'TOTAL_LOSS') return refuse('no live member is left to seed from (total loss)')
-  if (mode !== 'MUTABLE') return refuse(`the scheduler is ${mode}; retry once it is subscribed and reconciled`)
+  if (!mayMutate(s)) return refuse(`the scheduler is ${mode}; retry once it is subscribed and reconciled`)
   if (runningTasks(s).length === 0) return refuse('no running member to seed from')
   if (s.health.verdict?.healthy && !force) return refuse('the cluster is healthy; use force to re-seed anyway')
   if (s.health.verdict?.quorumEvident && !force) {
@@ -77,6 +83,7 @@ export function onReseedRequested(ctx: Ctx, op: string, force: boolean): void {
 export function startReseed(ctx: Ctx, op: string, manual: boolean, force = false): void {
   const {s, now} = ctx
   s.reseed = {op, manual, phase: 'ranking', startedAt: now, candidates: [], current: 0, deadline: now + s.config.memberOpTimeoutMs, messaged: []}
+  become(s, 'RESEEDING')
   if (force) s.reseed.force = true
   s.stats.cluster_reseeds++
   s.stats.last_reseed_at = now
@@ -96,6 +103,7 @@ function fail(ctx: Ctx, why: string): void {
   emit(ctx, log('error', `re-seed failed: ${why}; nothing was killed`, {op: r.op}))
   s.reseed = null
   s.health.lastReseedFailedAt = now
+  become(s, baseEpisode(s))
 }
 
 /** Ends an automatic re-seed before anything was asked of a member (its operation ends as failed, "cancelled: …"). */
@@ -106,6 +114,7 @@ function cancel(ctx: Ctx, why: string): void {
   emit(ctx, log('warn', `re-seed cancelled: ${why}; nothing was killed`, {op: r.op}))
   s.reseed = null
   s.health.lastReseedFailedAt = now // no immediate new attempt (see plan.ts)
+  become(s, baseEpisode(s))
 }
 
 /** Asks the next live candidate; `lastAnswer` (the previous candidate's 'failed' reason) ends up in the failure. */
@@ -150,15 +159,17 @@ function killOthers(ctx: Ctx): void {
   }
 }
 
-export function onReseedHealth(ctx: Ctx, probes: MemberProbe[]): void {
+/** Decides from the probe answer health.ts just recorded (`health.probes`): ranking, or a candidate's proof. */
+export function planReseedProbes(ctx: Ctx): void {
   const {s} = ctx
   const r = s.reseed
-  if (!r || !s.connected || !s.reconciled) return
+  const probes = s.health.probes
+  if (!r || !ready(s)) return
   if (r.phase === 'ranking') {
     // An automatic re-seed is for a lost quorum only: if the ranking probe shows one (quorum came back, or a
     // member this scheduler reaches proves it with a linearizable read), nothing is destroyed.
-    const v = healthVerdict(verdictSize(s), probes)
-    if (!r.manual && v.quorumEvident) return cancel(ctx, `the cluster has a working quorum again (${v.reason})`)
+    const q = quorumEvidentIn(s, probes)
+    if (!r.manual && q.evident) return cancel(ctx, `the cluster has a working quorum again (${q.reason})`)
     const byUrl = new Map(runningTasks(s).map((t) => [clientUrl(s, t), t] as const))
     const ranked: ReseedCandidateRec[] = []
     for (const c of rankReseedCandidates(probes)) {
@@ -185,6 +196,15 @@ export function onReseedHealth(ctx: Ctx, probes: MemberProbe[]): void {
   }
 }
 
+/** Logs an executor's progress report under its op (stale ones too: they are what the executor did). */
+function recordStep(ctx: Ctx, op: string, step: string, message?: string): void {
+  const {s, now} = ctx
+  for (const known of Object.keys(s.reseedSteps)) if (!s.operations.some((o) => o.op === known)) delete s.reseedSteps[known]
+  if (!s.operations.some((o) => o.op === op)) return // not an operation of this cluster: GET /reseed/<op> shows nothing for it
+  const list = (s.reseedSteps[op] ??= [])
+  if (list.length < MAX_STEPS_PER_OP) list.push({step, at: now, ...(message ? {message} : {})})
+}
+
 export function onFrameworkMessage(ctx: Ctx, executorId: string, data: string): void {
   const {s} = ctx
   const msg = decodeFrameworkMessage(data)
@@ -192,6 +212,7 @@ export function onFrameworkMessage(ctx: Ctx, executorId: string, data: string): 
     emit(ctx, log('debug', 'ignored framework message', {executorId}))
     return
   }
+  recordStep(ctx, msg.op, msg.step, msg.message)
   const r = s.reseed
   if (!r || r.op !== msg.op || r.phase !== 'seeding' || !r.messaged.includes(executorId)) {
     emit(ctx, log('info', 'stale re-seed progress ignored', {op: msg.op, step: msg.step, executorId}))
@@ -199,7 +220,7 @@ export function onFrameworkMessage(ctx: Ctx, executorId: string, data: string): 
   }
   r.reports = {...r.reports, [executorId]: ctx.now}
   emit(ctx, log(msg.step === 'failed' ? 'warn' : 'info', 're-seed progress', {op: msg.op, step: msg.step, executorId, message: msg.message ?? null}))
-  if (!s.connected || !s.reconciled) return
+  if (!ready(s)) return
   if (msg.step === 'done') return proven(ctx, executorId, 'executor reported done')
   if (msg.step === 'failed' && r.candidates[r.current]?.taskId === executorId) {
     r.current++
@@ -235,6 +256,7 @@ export function planReseed(ctx: Ctx): void {
       s.health.lostQuorumSince = null
       s.health.verdict = null
       s.stats.healthy = 0
+      become(s, baseEpisode(s))
       return
     }
     if (r.deadline !== null && now >= r.deadline) {

@@ -1,29 +1,24 @@
 /**
  * SchedulerState: everything the pure core knows. `step` clones it and returns a new one.
  *
- * Mode (derived by `modeOf`, highest priority first):
- *   FRAMEWORK_REMOVED  the master said "Framework has been removed" (terminal; FATAL was emitted)
- *   LOADING            waiting for PersistedStateLoaded
- *   DISCONNECTED       not subscribed (initially, after Disconnected / ERROR)
- *   RECONCILING        subscribed; waiting until every persisted live task got an update in this run
- *   RESEEDING          a re-seed is in progress (persisted in `reseed`)
- *   TOTAL_LOSS         the cluster was bootstrapped but no live task is left, and no task reported lost by
- *                      the master is unconfirmed (a probe AFTER the loss found its etcd member unreachable)
- *                      or answering: launches nothing; keeps reconciling and probing the lost tasks
- *   MUTABLE            the only mode that launches, kills, adds or removes members
- * Invariants: only MUTABLE (and RESEEDING, for its own kills/messages) mutates the cluster;
- *   never two members on one agent (or host with singleInstancePerHost); never more than clusterSize
- *   members unless shrinking; one etcd membership change in flight at a time.
+ * Mode: stored in `phase` (the session with Mesos) and `episode` (the cluster), changed only by
+ *   `become` in mode.ts, whose header lists every mode, its transitions and the invariants.
  * Lost tasks: a task the MASTER reports dead (TASK_LOST/GONE/UNKNOWN…, e.g. a reconciliation answer of a
  *   master that has not heard from its agent yet) gets `lostAt`; a HEALTH_CHECK of its client URL sent
  *   after that decides: unreachable → really gone (`lostAt` cleared); reachable → `answering` (treated as
  *   alive: its member is not removed, no replacement is launched, reconciliation is retried).
+ * Not persisted (persist.ts holds what is): the mode, the connection, the last probes, re-seed step logs.
  */
 import type {Offer, TaskState} from '../../lib/mesos/types.js'
 import {TERMINAL_STATES} from '../../lib/mesos/types.js'
 import type {Member} from '../../lib/etcd/admin.js'
 import type {HealthVerdict} from '../../lib/etcd/verdict.js'
+import type {MemberProbe} from '../../lib/etcd/probe.js'
 import type {SchedulerConfig} from './config.js'
+import type {Episode, Phase} from './mode.js'
+import type {Stats} from '../../lib/stats.js'
+
+export {modeOf, type Mode} from './mode.js'
 
 export type EtcdMember = Member
 
@@ -119,23 +114,8 @@ export interface OperationRecord {
   updatedAt: number
 }
 
-export interface Stats {
-  running_servers: number
-  launched_servers: number
-  failed_servers: number
-  /** Episodes (transitions into livelock), not checks. */
-  cluster_livelocks: number
-  cluster_reseeds: number
-  /** 0 until the first healthy verdict. */
-  healthy: 0 | 1
-  healthy_since: number | null
-  unhealthy_since: number | null
-  last_livelock_at: number | null
-  last_reseed_at: number | null
-  last_launch_at: number | null
-  last_failure_at: number | null
-  stats_since: number | null
-}
+/** The /stats counters: one definition for the core, the admin view, the CLI and the tests (lib/stats.ts). */
+export type {Stats} from '../../lib/stats.js'
 
 export interface HealthState {
   verdict: HealthVerdict | null
@@ -151,10 +131,30 @@ export interface HealthState {
   appliedSeq: number
   /** Checks sent and not answered yet (oldest first, at most 32), to attribute each answer to its own request. */
   inFlight: {seq: number; gen: number; sentAt: number}[]
+  /** The probes of the last answer applied (older answers arriving later are not applied). */
+  probes: MemberProbe[]
+  /** A probe answer was applied in this step and the planner has not read it yet (reset by plan.ts). */
+  probesUnplanned: boolean
+  /** Livelock timer (quorum.ts): first verdict without an evident quorum of the current episode. */
   lostQuorumSince: number | null
   livelocked: boolean
   /** When the last automatic re-seed attempt ended without a seed (re-armed after reseedTimeoutMs). */
   lastReseedFailedAt: number | null
+}
+
+/** The subscription as the driver reported it (Subscribed.master; times from `now`). */
+export interface ConnectionFacts {
+  /** "host:port" of the master of the latest subscription (kept after a disconnection). */
+  master: string | null
+  /** Set on Subscribed, cleared on Disconnected. */
+  subscribedSince: number | null
+  /** Set on the first Disconnected after a subscription (kept over repeated ones), cleared on Subscribed. */
+  disconnectedSince: number | null
+}
+
+/** Re-seed progress reported by executors (FrameworkMessage reseed-progress), per operation, at most 100 each. */
+export interface ReseedStepLog {
+  [op: string]: {step: string; at: number; message?: string}[]
 }
 
 export interface ReconcileRun {
@@ -167,11 +167,11 @@ export interface ReconcileRun {
 export interface SchedulerState {
   config: SchedulerConfig
   rng: number
-  loaded: boolean
-  connected: boolean
-  reconciled: boolean
-  removed: boolean
-  totalLoss: boolean
+  /** Changed only by `become` (mode.ts). */
+  phase: Phase
+  /** Changed only by `become` (mode.ts). */
+  episode: Episode
+  connection: ConnectionFacts
   bootstrapped: boolean
   frameworkId: string | null
   clusterToken: string
@@ -215,18 +215,8 @@ export interface SchedulerState {
   removedAgents: Record<string, number>
   /** Restart-in-place episode (quorum lost, dead members restarted on their kept data); see inplace.ts. Not persisted. */
   inPlace: {since: number; gaveUp: boolean} | null
-}
-
-export type Mode = 'FRAMEWORK_REMOVED' | 'LOADING' | 'DISCONNECTED' | 'RECONCILING' | 'RESEEDING' | 'TOTAL_LOSS' | 'MUTABLE'
-
-export function modeOf(s: SchedulerState): Mode {
-  if (s.removed) return 'FRAMEWORK_REMOVED'
-  if (!s.loaded) return 'LOADING'
-  if (!s.connected) return 'DISCONNECTED'
-  if (!s.reconciled) return 'RECONCILING'
-  if (s.reseed) return 'RESEEDING'
-  if (s.totalLoss) return 'TOTAL_LOSS'
-  return 'MUTABLE'
+  /** Re-seed steps executors reported (all ops still in `operations`). Not persisted. */
+  reseedSteps: ReseedStepLog
 }
 
 /** Dead = terminal, or unreachable/unknown (TASK_LOST and TASK_UNREACHABLE may still come back). */

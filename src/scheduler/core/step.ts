@@ -3,7 +3,9 @@
  * (a structured clone is worked on), no I/O, no clock, no Math.random. Dispatches the event to a
  * handler that records facts, then runs the planner (plan.ts), then finalises the batch:
  *   [PERSIST (if the persisted document changed)] + actions + ACKNOWLEDGEs + [FATAL last].
- * An exception inside a handler never escapes: the input state is returned unchanged with a LOG error.
+ * An exception inside a handler never escapes: the input state is returned unchanged with a LOG error
+ * (so does a mode transition `become` refuses, see mode.ts).
+ * Terminal phases (FRAMEWORK_REMOVED, STOPPED) ignore every event; STOPPED persists nothing either.
  */
 import type {SchedulerAction} from './actions.js'
 import {log} from './actions.js'
@@ -18,7 +20,7 @@ import {
 } from './membership.js'
 import {serializePersistedDoc, toPersistedDoc} from './persist.js'
 import {nextWake, plan} from './plan.js'
-import {onDisconnected, onFrameworkError, onLoaded, onReconcileTimer, onSubscribed} from './reconcile.js'
+import {onDisconnected, onFrameworkError, onLoaded, onReconcileTimer, onStateConflict, onSubscribed} from './reconcile.js'
 import {onFrameworkMessage, onReseedRequested} from './reseed.js'
 import type {SchedulerState} from './state.js'
 
@@ -41,15 +43,19 @@ export function step(state: SchedulerState, event: SchedulerEvent, now: number):
 
 function dispatch(ctx: Ctx, ev: SchedulerEvent): void {
   const {s} = ctx
-  if (s.removed) return
-  if (!s.loaded && ev.type !== 'PersistedStateLoaded') {
+  if (s.phase === 'FRAMEWORK_REMOVED' || s.phase === 'STOPPED') return
+  if (ev.type === 'StateConflict') return onStateConflict(ctx, ev.message)
+  if (s.phase === 'LOADING' && ev.type !== 'PersistedStateLoaded') {
     if (ev.type === 'Offers') for (const o of ev.offers) ctx.out.push({type: 'DECLINE', offerIds: [o.id.value], filters: {refuse_seconds: s.config.refuseSeconds}})
     return
   }
   switch (ev.type) {
     case 'PersistedStateLoaded': return onLoaded(ctx, ev.doc)
-    case 'Subscribed': return onSubscribed(ctx, ev.frameworkId)
-    case 'Disconnected': return onDisconnected(ctx, ev.reason)
+    case 'Subscribed': return onSubscribed(ctx, ev.frameworkId, ev.master)
+    case 'Disconnected':
+      s.connection.subscribedSince = null
+      s.connection.disconnectedSince ??= ctx.now
+      return onDisconnected(ctx, ev.reason)
     case 'FrameworkError': return onFrameworkError(ctx, ev.message)
     case 'Offers': return onOffers(ctx, ev.offers)
     case 'Rescind': return onRescind(ctx, ev.offerId)
@@ -85,7 +91,7 @@ function dispatch(ctx: Ctx, ev: SchedulerEvent): void {
 function finalize(ctx: Ctx): SchedulerAction[] {
   const {s, now} = ctx
   const actions: SchedulerAction[] = []
-  if (s.loaded) {
+  if (s.phase !== 'LOADING' && s.phase !== 'STOPPED') {
     const json = serializePersistedDoc(toPersistedDoc(s))
     const urgent = ctx.acks.length > 0 || ctx.out.some((a) => a.type === 'ACCEPT' || a.type === 'FATAL' || a.type === 'MESSAGE' || a.type === 'KILL')
     if (json !== s.persistedJson && (s.persistRetryAt === null || now >= s.persistRetryAt || urgent)) {
