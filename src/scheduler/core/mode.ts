@@ -29,6 +29,11 @@
  *   RESTARTING_IN_PLACE ⇄ TOTAL_LOSS; MUTABLE/QUORUM_LOST/RESTARTING_IN_PLACE → RESEEDING → MUTABLE/QUORUM_LOST.
  *   Leaving RESEEDING/TOTAL_LOSS/RESTARTING_IN_PLACE returns to `baseEpisode` (what the recorded facts say).
  *
+ * Who moves what: the phase in reconcile.ts (load, Subscribed, reconciliation done, Disconnected, ERROR,
+ *   StateConflict); the episode in plan.ts (MUTABLE ⇄ QUORUM_LOST from the livelock timer health.ts records;
+ *   TOTAL_LOSS), reseed.ts (RESEEDING: start, done, failed, cancelled; reconcile.ts resumes it on load) and
+ *   inplace.ts (RESTARTING_IN_PLACE: start, quorum back, given up).
+ *
  * The mode shown (`modeOf`, /stats and /failover-status `mode`) is the phase while it is not READY, else the
  * episode. Invariants: episode RESEEDING ⇔ `s.reseed` !== null; TOTAL_LOSS only while no re-seed runs;
  * RESTARTING_IN_PLACE ⇒ `s.inPlace` active and not given up; only `mayMutate` (READY and MUTABLE,
