@@ -10,10 +10,6 @@ export interface Ctx {
   now: number
   out: SchedulerAction[]
   acks: SchedulerAction[]
-  /** Held offers the planner wants to keep this round; every other held offer is declined. */
-  keepOffers: Set<string>
-  /** Growth looked for an offer this round and found none it could use (launch.ts may REVIVE). */
-  readyForOffer?: boolean
 }
 
 export function emit(ctx: Ctx, a: SchedulerAction): void {

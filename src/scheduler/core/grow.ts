@@ -3,8 +3,9 @@
  *
  * Grow (live < clusterSize, no membership change pending, every live task RUNNING, latest health
  * verdict healthy AND observed after the last membership change, member list fresh, no task reported
- * lost whose etcd member still answers; when ready but no usable offer is held, launch.ts may REVIVE):
- *   1. pick a matching held offer on an agent without a member; HOLD it; MEMBER_ADD its peer URL
+ * lost whose etcd member still answers; which offer, how long it is held and when to REVIVE is the
+ * offer planner's (offer-planner.ts: wants 'add', 'adding', 'added', 'bootstrap')):
+ *   1. take the offer planner's offer on an agent without a member (held); MEMBER_ADD its peer URL
  *      (as a learner with useLearners) → pendingAdd{phase 'adding'}.
  *      Retryable refusals (etcd refuses adds ~5 s after peers connect) are retried every
  *      memberOpRetryMs while the offer is held; after offerHoldMs the attempt is abandoned (a late
@@ -22,20 +23,18 @@ import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {memberIndexOf} from './ids.js'
-import {accept, allocateMember, constraintsFor, launchOperation, planBootstrap, request, tryMemberConfig} from './launch.js'
+import {accept, allocateMember, launchOperation, logUnusable, planBootstrap, tryMemberConfig} from './launch.js'
 import type {MemberOpsStatus} from './membership.js'
 import {via} from './membership.js'
-import type {OfferMatch} from './offers.js'
-import {matchOffer} from './offers.js'
+import type {OfferRound} from './offer-planner.js'
+import {decideWant, launchFailed} from './offer-planner.js'
 import type {SchedulerState} from './state.js'
 import {answeringTasks, healthFresh, liveTasks, memberOfTask, membershipFresh, peerUrl, runningTasks} from './state.js'
 import {sendHealthCheck} from './observe.js'
 
-export const freshHealthy = healthFresh
-
-export function planGrowth(ctx: Ctx, ops: MemberOpsStatus): void {
+export function planGrowth(ctx: Ctx, ops: MemberOpsStatus, round: OfferRound): void {
   const {s} = ctx
-  if (s.pendingAdd) return progressPendingAdd(ctx)
+  if (s.pendingAdd) return progressPendingAdd(ctx, round)
   if (answeringTasks(s).length > 0) return // reported lost, but etcd answers: no replacement, no resize
   const live = liveTasks(s)
   const active = live.filter((t) => !t.decommission)
@@ -43,14 +42,14 @@ export function planGrowth(ctx: Ctx, ops: MemberOpsStatus): void {
   if (active.length > size) return planShrink(ctx)
   if (active.length === size) return
   if (live.length === 0) {
-    if (!s.bootstrapped) planBootstrap(ctx)
+    if (!s.bootstrapped) planBootstrap(ctx, round)
     return
   }
   if (!s.bootstrapped || ops !== 'clear' || ctx.now < s.memberOpRetryAt) return
   if (live.some((t) => t.state !== 'TASK_RUNNING')) return
-  if (!freshHealthy(s)) return requestHealth(ctx)
+  if (!healthFresh(s)) return requestHealth(ctx)
   if (!membershipFresh(s)) return
-  startAdd(ctx)
+  startAdd(ctx, round)
 }
 
 /** Asks for a health check if none was sent since the last membership change. */
@@ -62,26 +61,19 @@ export function requestHealth(ctx: Ctx): void {
   sendHealthCheck(ctx)
 }
 
-function startAdd(ctx: Ctx): void {
+/** Asks the offer planner for an offer for a new member; with one (held), adds the member to etcd first. */
+function startAdd(ctx: Ctx, round: OfferRound): void {
   const {s, now} = ctx
-  const c = constraintsFor(s)
-  const held = Object.values(s.offers).sort((a, b) => a.receivedAt - b.receivedAt || (a.offer.id.value < b.offer.id.value ? -1 : 1))
-  for (const {offer} of held) {
-    const m = matchOffer(offer, request(s), c)
-    if (!m.ok) {
-      emit(ctx, log('debug', 'offer not usable', {offerId: m.offerId, agentId: m.agentId, reason: m.reason}))
-      continue
-    }
-    const {memberName, taskId} = allocateMember(s)
-    s.pendingAdd = {
-      memberName, taskId, agentId: m.agentId, hostname: m.hostname, peerPort: m.peerPort, clientPort: m.clientPort,
-      offerId: m.offerId, phase: 'adding', startedAt: now, attempts: 0,
-    }
-    ctx.keepOffers.add(m.offerId)
-    sendAdd(ctx)
-    return
+  const d = decideWant(s, round, {kind: 'add'}, now)
+  logUnusable(ctx, d.rejected)
+  if (d.type !== 'hold' || !d.match) return
+  const m = d.match
+  const {memberName, taskId} = allocateMember(s)
+  s.pendingAdd = {
+    memberName, taskId, agentId: m.agentId, hostname: m.hostname, peerPort: m.peerPort, clientPort: m.clientPort,
+    offerId: m.offerId, phase: 'adding', startedAt: now, attempts: 0,
   }
-  ctx.readyForOffer = true
+  sendAdd(ctx)
 }
 
 function sendAdd(ctx: Ctx): void {
@@ -100,40 +92,35 @@ function abandon(ctx: Ctx, why: string): void {
   const {s, now} = ctx
   const pa = s.pendingAdd!
   emit(ctx, log('warn', `giving up on adding ${pa.memberName}: ${why}`, {member: pa.memberName, memberId: pa.memberId ?? null}))
-  if (pa.offerId !== null) ctx.keepOffers.delete(pa.offerId)
   if (pa.memberId !== undefined) s.unbackedSince[pa.memberId] = now - s.config.memberGraceMs
   if (s.membership) s.membership.gen = -1
   s.pendingAdd = null
   s.memberOpRetryAt = now + s.config.memberOpRetryMs
 }
 
-function progressPendingAdd(ctx: Ctx): void {
+function progressPendingAdd(ctx: Ctx, round: OfferRound): void {
   const {s, now} = ctx
   const pa = s.pendingAdd!
   if (pa.offerId !== null && !s.offers[pa.offerId]) pa.offerId = null
-  if (pa.offerId !== null) ctx.keepOffers.add(pa.offerId)
   if (pa.phase === 'adding') {
-    if (now - pa.startedAt >= s.config.offerHoldMs) return abandon(ctx, `the member add did not succeed within ${s.config.offerHoldMs} ms`)
+    const d = decideWant(s, round, {kind: 'adding', member: pa.memberName, offerId: pa.offerId, since: pa.startedAt, holdMs: s.config.offerHoldMs}, now)
+    if (d.type === 'give-up') return abandon(ctx, d.reason)
     if (!s.memberOp && now >= s.memberOpRetryAt && s.health.verdict?.healthy) sendAdd(ctx)
     return
   }
-  const want = constraintsFor(s, {agentId: pa.agentId, ports: {peer: pa.peerPort, client: pa.clientPort}})
-  const candidates = [pa.offerId, ...Object.keys(s.offers).filter((id) => id !== pa.offerId).sort()].filter((x): x is string => x !== null)
-  let match: Extract<OfferMatch, {ok: true}> | null = null
-  for (const id of candidates) {
-    const m = matchOffer(s.offers[id]!.offer, request(s), want)
-    if (m.ok) {
-      match = m
-      break
-    }
-  }
-  if (!match) {
-    if (now - pa.startedAt >= s.config.memberGraceMs) abandon(ctx, `no offer from agent ${pa.agentId} with ports ${pa.peerPort}/${pa.clientPort} within ${s.config.memberGraceMs} ms`)
-    return
-  }
+  const d = decideWant(s, round, {
+    kind: 'added', member: pa.memberName, agentId: pa.agentId, ports: {peer: pa.peerPort, client: pa.clientPort}, offerId: pa.offerId,
+    since: pa.startedAt, graceMs: s.config.memberGraceMs,
+  }, now)
+  if (d.type === 'give-up') return abandon(ctx, d.reason)
+  if (d.type !== 'launch') return
+  const match = d.matches[0]!
   const initial = initialClusterFor(s)
   const cfg = tryMemberConfig(ctx, pa.memberName, pa, initial, 'existing')
-  if (!cfg) return abandon(ctx, 'invalid member config')
+  if (!cfg) {
+    launchFailed(round, d, 'invalid member config')
+    return abandon(ctx, 'invalid member config')
+  }
   accept(ctx, match.offerId, launchOperation(ctx, match, pa.memberName, pa.taskId, cfg))
   s.pendingAdd = null
 }
@@ -159,7 +146,7 @@ function initialClusterFor(s: SchedulerState): InitialPeer[] {
 
 function planShrink(ctx: Ctx): void {
   const {s} = ctx
-  if (!freshHealthy(s) || s.memberOp) return
+  if (!healthFresh(s) || s.memberOp) return
   const live = liveTasks(s)
   if (live.some((t) => t.decommission)) return
   const leader = s.health.verdict?.leader ?? null

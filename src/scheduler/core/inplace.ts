@@ -14,12 +14,12 @@
  *   master-made loss), not killed by us, not decommissioned, data dir known, agent not removed, its
  *   member still in the etcd membership (when known), no live task for the same member, and not an
  *   in-place restart that failed again within IN_PLACE_MIN_INTERVAL_MS of its launch (`inPlaceGaveUp`).
- * Launch: an offer from the same agent with the same peer and client ports (held offers; REVIVE through
- *   `readyForOffer` when none is held) → LAUNCH with a new task id (Mesos never reuses one), the same
- *   member name, initialClusterState 'existing', initialCluster = the etcd membership (names + first
- *   peer URL; else the task records), dataDir = the recorded absolute dir, requireData (the executor
- *   fails the task rather than start an empty member if the data is gone). The dead record is replaced
- *   by the new one; PERSIST precedes the ACCEPT, as for every launch.
+ * Launch: an offer from the same agent with the same peer and client ports (the offer planner's want
+ *   'in-place'; it REVIVEs offers declined while busy when none is held) → LAUNCH with a new task id
+ *   (Mesos never reuses one), the same member name, initialClusterState 'existing', initialCluster = the
+ *   etcd membership (names + first peer URL; else the task records), dataDir = the recorded absolute dir,
+ *   requireData (the executor fails the task rather than start an empty member if the data is gone). The
+ *   dead record is replaced by the new one; PERSIST precedes the ACCEPT, as for every launch.
  * Invariants: never while quorum is intact at the start of an episode (then: remove + replace); never
  *   on a removed agent; never two live tasks for one member.
  */
@@ -29,8 +29,9 @@ import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {randomHex, taskIdFor} from './ids.js'
-import {accept, constraintsFor, launchOperation, request, tryMemberConfig} from './launch.js'
-import {matchOffer} from './offers.js'
+import {accept, launchOperation, tryMemberConfig} from './launch.js'
+import type {OfferRound} from './offer-planner.js'
+import {decideWant, launchFailed} from './offer-planner.js'
 import {baseEpisode, become} from './mode.js'
 import {quorumStructurallyLost} from './quorum.js'
 import type {SchedulerState, TaskRecord} from './state.js'
@@ -62,7 +63,7 @@ export function restartable(ctx: Ctx): TaskRecord[] {
 }
 
 /** Plans restarts in place (MUTABLE only); returns true while an episode is active and not given up. */
-export function planInPlace(ctx: Ctx): boolean {
+export function planInPlace(ctx: Ctx, round: OfferRound): boolean {
   const {s, now} = ctx
   if (s.inPlace && healthFresh(s)) {
     emit(ctx, log('info', 'quorum is back: restart-in-place episode over', {sinceMs: now - s.inPlace.since}))
@@ -87,39 +88,33 @@ export function planInPlace(ctx: Ctx): boolean {
     }))
     return false
   }
-  for (const t of candidates) {
-    if (!launchInPlace(ctx, t)) ctx.readyForOffer = true
-  }
+  for (const t of candidates) launchInPlace(ctx, round, t)
   return true
 }
 
-function launchInPlace(ctx: Ctx, dead: TaskRecord): boolean {
+/** Restarts `dead` in place on the offer the offer planner chose for it, if any. */
+function launchInPlace(ctx: Ctx, round: OfferRound, dead: TaskRecord): void {
   const {s, now} = ctx
-  const want = constraintsFor(s, {agentId: dead.agentId, ports: {peer: dead.peerPort, client: dead.clientPort}})
-  for (const id of Object.keys(s.offers).sort()) {
-    if (ctx.keepOffers.has(id) || s.pendingAdd?.offerId === id) continue
-    const m = matchOffer(s.offers[id]!.offer, request(s), want)
-    if (!m.ok) continue
-    const built = tryMemberConfig(ctx, dead.memberName, m, initialClusterFor(s, dead), 'existing')
-    if (!built) return false
-    let cfg: MemberConfig
-    try {
-      cfg = validateMemberConfig({...built, dataDir: dead.dataDir!, requireData: true})
-    } catch (err) {
-      emit(ctx, log('error', 'cannot restart in place: invalid member config', {member: dead.memberName, error: (err as Error).message}))
-      return false
-    }
-    const taskId = taskIdFor(dead.memberName, randomHex(s, 8))
-    const dataDir = dead.dataDir!
-    delete s.tasks[dead.taskId]
-    emit(ctx, log('warn', 'restarting etcd member in place on its kept data', {member: dead.memberName, deadTaskId: dead.taskId, taskId, agentId: dead.agentId, dataDir}))
-    accept(ctx, m.offerId, launchOperation(ctx, m, dead.memberName, taskId, cfg))
-    const rec = s.tasks[taskId]!
-    rec.dataDir = dataDir
-    rec.inPlaceLaunchedAt = now
-    return true
+  const d = decideWant(s, round, {kind: 'in-place', member: dead.memberName, agentId: dead.agentId, ports: {peer: dead.peerPort, client: dead.clientPort}}, now)
+  if (d.type !== 'launch') return
+  const m = d.matches[0]!
+  const built = tryMemberConfig(ctx, dead.memberName, m, initialClusterFor(s, dead), 'existing')
+  if (!built) return launchFailed(round, d, 'invalid member config')
+  let cfg: MemberConfig
+  try {
+    cfg = validateMemberConfig({...built, dataDir: dead.dataDir!, requireData: true})
+  } catch (err) {
+    emit(ctx, log('error', 'cannot restart in place: invalid member config', {member: dead.memberName, error: (err as Error).message}))
+    return launchFailed(round, d, 'invalid member config')
   }
-  return false
+  const taskId = taskIdFor(dead.memberName, randomHex(s, 8))
+  const dataDir = dead.dataDir!
+  delete s.tasks[dead.taskId]
+  emit(ctx, log('warn', 'restarting etcd member in place on its kept data', {member: dead.memberName, deadTaskId: dead.taskId, taskId, agentId: dead.agentId, dataDir}))
+  accept(ctx, m.offerId, launchOperation(ctx, m, dead.memberName, taskId, cfg))
+  const rec = s.tasks[taskId]!
+  rec.dataDir = dataDir
+  rec.inPlaceLaunchedAt = now
 }
 
 /** The etcd membership (names + first peer URL), the restarted member included under its own name. */

@@ -1,14 +1,12 @@
 /**
- * Offers and launches: holding/declining offers, REVIVE/SUPPRESS, building TaskInfo (with the
- * MemberConfig in TaskInfo.data), and the first bootstrap.
+ * Offers and launches, as actions: storing offers, turning the offer planner's decisions
+ * (offer-planner.ts: which offer for which launch, hold, decline, REVIVE/SUPPRESS) into ACCEPT /
+ * DECLINE / REVIVE / SUPPRESS, building TaskInfo (with the MemberConfig in TaskInfo.data), and the
+ * first bootstrap.
  *
- * Offers are held in state only while useful: during the first bootstrap (to gather `clusterSize`
- * distinct agents, at most bootstrapWaitMs) and for a pending member add (at most offerHoldMs). Every
- * other offer is declined with refuse_seconds at the end of each step.
- * REVIVE/SUPPRESS: REVIVE when offers become wanted (MUTABLE and a member missing), SUPPRESS when not.
- *   A usable offer declined while wanted (e.g. a removal still in flight, a health verdict awaited) is
- *   remembered; when growth is next ready and holds no usable offer, REVIVE again (clears the
- *   refuse filter) instead of waiting refuse_seconds.
+ * Offers are held in state only while the offer planner keeps them: during the first bootstrap (to
+ * gather `clusterSize` distinct agents, at most bootstrapWaitMs) and for a pending member add (at most
+ * offerHoldMs). Every other offer is declined with refuse_seconds at the end of each step.
  * Bootstrap (never bootstrapped, no live task): with matching offers from clusterSize distinct agents
  *   (and hosts, with singleInstancePerHost) launch the whole cluster at once, state 'new', static
  *   initial cluster; after bootstrapWaitMs with fewer, launch one member alone ('new') and grow.
@@ -22,11 +20,11 @@ import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {memberName, randomHex, taskIdFor} from './ids.js'
-import type {OfferConstraints, OfferMatch} from './offers.js'
-import {matchOffer} from './offers.js'
+import type {OfferRound, Rejection} from './offer-planner.js'
+import {decideWant, launchFailed, settleOffers} from './offer-planner.js'
+import type {OfferMatch} from './offers.js'
 import type {SchedulerState} from './state.js'
-import {answeringTasks, bumpTopology, liveTasks, peerUrl} from './state.js'
-import {mayMutate, subscribed} from './mode.js'
+import {bumpTopology, peerUrl} from './state.js'
 
 export function onOffers(ctx: Ctx, offers: Offer[]): void {
   const {s, now} = ctx
@@ -42,55 +40,24 @@ export function onRescind(ctx: Ctx, offerId: string): void {
   if (s.pendingAdd?.offerId === offerId) s.pendingAdd.offerId = null
 }
 
-/** Declines every held offer the planner did not keep this step (one DECLINE per offer). */
-export function declineUnkept(ctx: Ctx): void {
+/** Declines every held offer the offer planner does not keep (one DECLINE per offer), then REVIVE/SUPPRESS. */
+export function finishOffers(ctx: Ctx, round: OfferRound): void {
   const {s} = ctx
-  const wanted = offersWanted(s)
-  for (const id of Object.keys(s.offers).sort()) {
-    if (ctx.keepOffers.has(id)) continue
-    if (wanted && !s.declinedWanted && matchOffer(s.offers[id]!.offer, request(s), constraintsFor(s)).ok) s.declinedWanted = true
-    delete s.offers[id]
-    emit(ctx, {type: 'DECLINE', offerIds: [id], filters: {refuse_seconds: s.config.refuseSeconds}})
+  const st = settleOffers(s, round)
+  for (const o of st.offers) {
+    if (o.decision !== 'decline') continue
+    delete s.offers[o.offerId]
+    emit(ctx, {type: 'DECLINE', offerIds: [o.offerId], filters: {refuse_seconds: s.config.refuseSeconds}})
   }
+  s.offersWanted = st.offersWanted
+  s.declinedWanted = st.declinedWanted
+  if (st.signal) emit(ctx, {type: st.signal})
+  if (st.afterBusy) emit(ctx, log('debug', 'ready to launch: reviving offers declined while busy'))
 }
 
-export function offersWanted(s: SchedulerState): boolean {
-  if (!mayMutate(s)) return false
-  const live = liveTasks(s).filter((t) => !t.decommission).length + answeringTasks(s).length
-  return live < s.config.clusterSize || (s.pendingAdd !== null && s.pendingAdd.offerId === null)
-}
-
-export function planSuppression(ctx: Ctx): void {
-  const {s} = ctx
-  if (!subscribed(s)) return
-  const want = offersWanted(s)
-  if (want === s.offersWanted) {
-    if (want && ctx.readyForOffer && s.declinedWanted) {
-      s.declinedWanted = false
-      emit(ctx, {type: 'REVIVE'})
-      emit(ctx, log('debug', 'ready to launch: reviving offers declined while busy'))
-    }
-    return
-  }
-  s.offersWanted = want
-  s.declinedWanted = false
-  emit(ctx, want ? {type: 'REVIVE'} : {type: 'SUPPRESS'})
-}
-
-export function constraintsFor(s: SchedulerState, extra: OfferConstraints = {}): OfferConstraints {
-  const busyAgents = new Set<string>()
-  const busyHosts = new Set<string>()
-  for (const t of liveTasks(s)) {
-    if (s.config.singleInstancePerAgent) busyAgents.add(t.agentId)
-    if (s.config.singleInstancePerHost) busyHosts.add(t.hostname)
-  }
-  for (const st of Object.values(s.strays)) if (st.agentId && s.config.singleInstancePerAgent) busyAgents.add(st.agentId)
-  return {busyAgents, busyHosts, ...extra}
-}
-
-export function request(s: SchedulerState) {
-  const c = s.config
-  return {cpus: c.cpus, mem: c.mem, disk: c.disk, executorCpus: c.executorCpus, executorMem: c.executorMem}
+/** Logs (debug) the held offers a want could not use. */
+export function logUnusable(ctx: Ctx, rejected: Rejection[]): void {
+  for (const r of rejected) emit(ctx, log('debug', 'offer not usable', {offerId: r.offerId, agentId: r.agentId, reason: r.reason}))
 }
 
 /** Allocates the next member name and a task id for it. */
@@ -171,47 +138,22 @@ export function launchOperation(ctx: Ctx, match: Extract<OfferMatch, {ok: true}>
 
 export function accept(ctx: Ctx, offerId: string, op: OfferOperation): void {
   delete ctx.s.offers[offerId]
-  ctx.keepOffers.delete(offerId)
   emit(ctx, {type: 'ACCEPT', offerIds: [offerId], operations: [op], filters: {refuse_seconds: ctx.s.config.refuseSeconds}})
 }
 
-/** Matching held offers, at most one per agent (and host with singleInstancePerHost), oldest first. */
-export function distinctMatches(ctx: Ctx): Extract<OfferMatch, {ok: true}>[] {
-  const {s} = ctx
-  const c = constraintsFor(s)
-  const agents = new Set(c.busyAgents)
-  const hosts = new Set(c.busyHosts)
-  const out: Extract<OfferMatch, {ok: true}>[] = []
-  const held = Object.values(s.offers).sort((a, b) => a.receivedAt - b.receivedAt || (a.offer.id.value < b.offer.id.value ? -1 : 1))
-  for (const {offer} of held) {
-    const m = matchOffer(offer, request(s), {busyAgents: agents, busyHosts: hosts})
-    if (!m.ok) {
-      emit(ctx, log('debug', 'offer not usable', {offerId: m.offerId, agentId: m.agentId, reason: m.reason}))
-      continue
-    }
-    out.push(m)
-    if (s.config.singleInstancePerAgent) agents.add(m.agentId)
-    if (s.config.singleInstancePerHost) hosts.add(m.hostname)
-  }
-  return out
-}
-
-export function planBootstrap(ctx: Ctx): void {
+/** The first bootstrap: launches what the offer planner chose (the whole cluster, or one member after bootstrapWaitMs). */
+export function planBootstrap(ctx: Ctx, round: OfferRound): void {
   const {s, now} = ctx
-  const size = s.config.clusterSize
-  const matches = distinctMatches(ctx)
-  if (matches.length === 0) return
+  const d = decideWant(s, round, {kind: 'bootstrap', size: s.config.clusterSize, waitingSince: s.bootstrapWaitStart, waitMs: s.config.bootstrapWaitMs}, now)
+  logUnusable(ctx, d.rejected)
+  if (d.type === 'wait') return
   s.bootstrapWaitStart ??= now
-  const waited = now - s.bootstrapWaitStart >= s.config.bootstrapWaitMs
-  if (matches.length < size && !waited) {
-    for (const m of matches) ctx.keepOffers.add(m.offerId)
-    return
-  }
-  const chosen = matches.length >= size ? matches.slice(0, size) : matches.slice(0, 1)
+  if (d.type !== 'launch') return
+  const chosen = d.matches
   const names = chosen.map(() => allocateMember(s))
   const initial: InitialPeer[] = chosen.map((m, i) => ({name: names[i]!.memberName, peerUrl: peerUrl(s, m)}))
   const cfgs = chosen.map((m, i) => tryMemberConfig(ctx, names[i]!.memberName, m, initial, 'new'))
-  if (cfgs.some((c) => c === null)) return
+  if (cfgs.some((c) => c === null)) return launchFailed(round, d, 'invalid member config')
   emit(ctx, log('info', chosen.length > 1 ? 'bootstrapping the whole cluster at once' : 'bootstrapping with one member; the rest will join one at a time', {members: initial.map((p) => p.name)}))
   chosen.forEach((m, i) => accept(ctx, m.offerId, launchOperation(ctx, m, names[i]!.memberName, names[i]!.taskId, cfgs[i]!)))
   s.bootstrapWaitStart = null

@@ -5,7 +5,7 @@
  * total-loss detection → kill strays → launch timeouts → automatic re-seed →
  * re-seed progress (RESEEDING) or restarts in place (inplace.ts), membership changes, then growth
  * (`mayMutate`) → member-list refresh →
- * decline unkept offers → REVIVE/SUPPRESS → next 'wake' timer.
+ * offers (offer-planner.ts: decline what no launch want holds, REVIVE/SUPPRESS) → next 'wake' timer.
  * The episode (mode.ts) is changed here, in reseed.ts and in inplace.ts, only through `become`.
  * Total loss (bootstrapped, no live task, and no task the master reported lost is unconfirmed: each was
  *   probed after its loss and did not answer): TOTAL_LOSS, LOG error, launch nothing; left when a task
@@ -20,7 +20,8 @@ import {emit} from './ctx.js'
 import {planGrowth} from './grow.js'
 import {planInPlace} from './inplace.js'
 import {randomHex} from './ids.js'
-import {declineUnkept, planSuppression} from './launch.js'
+import {finishOffers} from './launch.js'
+import {newOfferRound} from './offer-planner.js'
 import {planMemberOps} from './membership.js'
 import {memberListDue, sendMemberList} from './observe.js'
 import {planReseed, planReseedProbes, startReseed} from './reseed.js'
@@ -31,6 +32,7 @@ import {allTasks, deadTasks, isDeadState, isNonFinalDead, liveTasks, membershipF
 export function plan(ctx: Ctx): void {
   const {s, now} = ctx
   if (!running(s)) return
+  const offers = newOfferRound() // this step's launch wants and the offer planner's decisions
   if (s.health.probesUnplanned) {
     s.health.probesUnplanned = false
     planReseedProbes(ctx)
@@ -66,14 +68,13 @@ export function plan(ctx: Ctx): void {
       s.inPlace = null
       planReseed(ctx)
     } else if (mayMutate(s)) {
-      planInPlace(ctx)
-      planGrowth(ctx, planMemberOps(ctx))
+      planInPlace(ctx, offers)
+      planGrowth(ctx, planMemberOps(ctx), offers)
     }
   }
   if (!ready(s)) s.lostReconcile = null
   refreshMemberList(ctx)
-  declineUnkept(ctx)
-  planSuppression(ctx)
+  finishOffers(ctx, offers)
 }
 
 /** Probes the members of tasks the master reported lost (once the in-flight check, if any, is answered). */

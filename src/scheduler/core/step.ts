@@ -30,7 +30,7 @@ export interface StepResult {
 }
 
 export function step(state: SchedulerState, event: SchedulerEvent, now: number): StepResult {
-  const ctx: Ctx = {s: structuredClone(state), now, out: [], acks: [], keepOffers: new Set()}
+  const ctx: Ctx = {s: structuredClone(state), now, out: [], acks: []}
   try {
     dispatch(ctx, event)
     plan(ctx)
