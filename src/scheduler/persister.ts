@@ -33,7 +33,7 @@
  *     of members for the whole outage, when a further failure is likelier than a crash. (Better still, in
  *     the core: adopt an unknown task whose etcd member is healthy instead of killing it.)
  * Fencing: the persisted node is written with compare-and-set versions (a write by another scheduler is a
- * StateConflictError: fatal), nothing is written after our ZooKeeper session expired until we lead again
+ * StateConflictError, on which the core steps down: FATAL), nothing is written after our ZooKeeper session expired until we lead again
  * (pause/resume, driven by leadership.ts), and Mesos fails over the framework of a scheduler when another
  * one subscribes with its id (ERROR "Framework failed over": the driver steps down).
  */
@@ -58,7 +58,7 @@ export class Persister {
   constructor(
     private readonly store: StateStore,
     private readonly log: Logger,
-    /** Another scheduler wrote the state (split brain): the caller stops. */
+    /** Another scheduler wrote the state (split brain): the driver hands it to the core (StateConflict), which steps down. */
     private readonly onConflict: (err: Error) => void,
     private readonly backoff = {minMs: 500, maxMs: 10_000},
   ) {}

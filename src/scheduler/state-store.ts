@@ -7,7 +7,7 @@
  * compare-and-set store (src/lib/zk/store.ts): a write whose answer was lost (timeout, connection loss) is
  * resolved by reading the node back, so our own applied write is a success, not a conflict. Only a node
  * holding something this scheduler did not write (split brain) is reported as StateConflictError, and the
- * driver stops rather than overwrite; any other failure rejects with a plain (transient) error.
+ * scheduler stops rather than overwrite (the core's StateConflict event); any other failure rejects with a plain (transient) error.
  */
 import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
