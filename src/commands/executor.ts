@@ -22,7 +22,7 @@ export default class Executor extends Command {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Executor)
-    let env
+    let env: ReturnType<typeof readExecutorEnv>
     try {
       env = readExecutorEnv(process.env)
     } catch (err) {

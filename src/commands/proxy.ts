@@ -6,7 +6,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../lib/cli/base-command.js'
 import type {ProxySummary} from '../lib/cli/types.js'
 
-export default class Proxy extends BaseCommand<typeof Proxy> {
+export default class ProxyCommand extends BaseCommand<typeof ProxyCommand> {
   static override summary = 'Run a local etcd gateway that follows the cluster\'s membership'
   static override description = 'Runs `etcd gateway start` forwarding to the running members\' client URLs, reads GET /members every --refresh seconds '
     + 'and restarts the gateway when the endpoints change. Logs go to stderr; SIGINT/SIGTERM stop it. '

@@ -260,7 +260,7 @@ async function openStore(o: ServeRuntime, url: Preflight['zkUrl'], adminUrl: str
   const {ZkClient} = await import('../lib/zk/client.js')
   const {LeaderElection} = await import('../lib/zk/election.js')
   const {clusterZkPath} = await import('../lib/cli/locate.js')
-  let zk
+  let zk: Awaited<ReturnType<typeof ZkClient.connect>>
   for (let attempt = 1, delay = 1000; ; attempt++, delay = Math.min(delay * 2, 15000)) {
     try {
       zk = await ZkClient.connect(url, {connectTimeoutMs: 10000})

@@ -39,7 +39,7 @@ export class AdminClient {
       headers['content-type'] = 'application/json'
     }
     const {request} = await import('undici') // lazily: it costs ~0.1 s to load
-    let res
+    let res: Awaited<ReturnType<typeof request>>
     try {
       res = await request(url, {
         method,

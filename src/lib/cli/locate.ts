@@ -40,7 +40,7 @@ export async function resolveAdminUrl(opts: LocateOptions): Promise<string> {
   }
   if (!opts.zk) throw new CliError('--cluster needs --zk zk://host:port/path (or ETCD_MESOS_ZK)', ExitCode.USAGE, 'NO_ZK')
   const {parseZkUrl, ZkUrlError} = await import('../zk/url.js')
-  let url
+  let url: ReturnType<typeof parseZkUrl>
   try {
     url = parseZkUrl(opts.zk)
   } catch (err) {
@@ -49,7 +49,7 @@ export async function resolveAdminUrl(opts: LocateOptions): Promise<string> {
   }
   const {ZkClient} = await import('../zk/client.js')
   const {readLeader} = await import('../zk/election.js')
-  let zk
+  let zk: Awaited<ReturnType<typeof ZkClient.connect>>
   try {
     zk = await ZkClient.connect(url, {connectTimeoutMs: opts.timeoutMs, sessionTimeoutMs: Math.max(opts.timeoutMs, 4000)})
   } catch (err) {

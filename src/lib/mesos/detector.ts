@@ -12,7 +12,7 @@
  * Also `registerMaster()`, used by our embedded local Mesos to contend like a real master.
  */
 import { EventEmitter } from 'node:events'
-import { ZkClient, join } from '../zk/client.js'
+import { ZkClient, join, type ZkNodeData } from '../zk/client.js'
 import { ChildrenDrain } from '../zk/drain.js'
 import { parseZkUrl, type ZkUrl } from '../zk/url.js'
 import { MasterAddressError, parseMasterAddress, type MasterAddress } from './master-address.js'
@@ -190,7 +190,7 @@ class ZkDetector extends BaseDetector {
     for (const { node } of json.length > 0 ? json : legacy) {
       let m = this.cache.get(node)
       if (m === undefined) {
-        let d
+        let d: ZkNodeData | null
         try {
           d = await this.zk.get(join(this.url.path, node))
         } catch (err) {

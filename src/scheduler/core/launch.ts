@@ -155,6 +155,8 @@ export function planBootstrap(ctx: Ctx, round: OfferRound): void {
   const cfgs = chosen.map((m, i) => tryMemberConfig(ctx, names[i]!.memberName, m, initial, 'new'))
   if (cfgs.some((c) => c === null)) return launchFailed(round, d, 'invalid member config')
   emit(ctx, log('info', chosen.length > 1 ? 'bootstrapping the whole cluster at once' : 'bootstrapping with one member; the rest will join one at a time', {members: initial.map((p) => p.name)}))
-  chosen.forEach((m, i) => accept(ctx, m.offerId, launchOperation(ctx, m, names[i]!.memberName, names[i]!.taskId, cfgs[i]!)))
+  chosen.forEach((m, i) => {
+    accept(ctx, m.offerId, launchOperation(ctx, m, names[i]!.memberName, names[i]!.taskId, cfgs[i]!))
+  })
   s.bootstrapWaitStart = null
 }

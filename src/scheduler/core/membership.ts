@@ -152,7 +152,7 @@ export function onMemberRemoveFailed(ctx: Ctx, memberId: string, code: EtcdError
 }
 
 export function onMemberPromoted(ctx: Ctx, memberId: string): void {
-  const {s, now} = ctx
+  const {s} = ctx
   if (s.memberOp?.kind === 'promote') s.memberOp = null
   s.memberOpFailures = 0
   const fresh = membershipFresh(s)

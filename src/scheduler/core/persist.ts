@@ -136,7 +136,9 @@ export function parsePersistedDoc(text: string): PersistedDoc {
   if (typeof raw.bootstrapped !== 'boolean') bad('bootstrapped must be a boolean')
   if (!Number.isInteger(raw.nextMemberIndex) || (raw.nextMemberIndex as number) < 1) bad('nextMemberIndex must be an integer >= 1')
   if (!Array.isArray(raw.tasks)) return bad('tasks must be an array')
-  raw.tasks.forEach((t, i) => checkTask(t, i, bad))
+  raw.tasks.forEach((t, i) => {
+    checkTask(t, i, bad)
+  })
   if (raw.reseed !== null) checkReseed(raw.reseed, bad)
   if (!Array.isArray(raw.operations)) bad('operations must be an array')
   if (!isObj(raw.stats)) bad('stats must be an object')

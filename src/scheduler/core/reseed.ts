@@ -201,7 +201,8 @@ function recordStep(ctx: Ctx, op: string, step: string, message?: string): void 
   const {s, now} = ctx
   for (const known of Object.keys(s.reseedSteps)) if (!s.operations.some((o) => o.op === known)) delete s.reseedSteps[known]
   if (!s.operations.some((o) => o.op === op)) return // not an operation of this cluster: GET /reseed/<op> shows nothing for it
-  const list = (s.reseedSteps[op] ??= [])
+  s.reseedSteps[op] ??= []
+  const list = s.reseedSteps[op]
   if (list.length < MAX_STEPS_PER_OP) list.push({step, at: now, ...(message ? {message} : {})})
 }
 

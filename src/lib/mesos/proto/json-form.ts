@@ -191,9 +191,13 @@ function collectMissing(type: protobuf.Type, parsed: Parsed, prefix: string, out
     const sub = f.resolvedType
     const v = parsed.get(f.name)
     if (f.map) {
-      Object.values(v as PlainObject).forEach((m, i) => collectMissing(sub, m as Parsed, `${prefix}${f.name}[${i}].value.`, out))
+      Object.values(v as PlainObject).forEach((m, i) => {
+        collectMissing(sub, m as Parsed, `${prefix}${f.name}[${i}].value.`, out)
+      })
     } else if (f.repeated) {
-      ;(v as Parsed[]).forEach((m, i) => collectMissing(sub, m, `${prefix}${f.name}[${i}].`, out))
+      ;(v as Parsed[]).forEach((m, i) => {
+        collectMissing(sub, m, `${prefix}${f.name}[${i}].`, out)
+      })
     } else {
       collectMissing(sub, v as Parsed, `${prefix}${f.name}.`, out)
     }
