@@ -63,7 +63,7 @@ export function executorPlan(side: ExecutorSide, exitCode: number): ExecutorPlan
   const sub = side.steps.find((s) => s.streaming)
   if (!sub) throw new Error('executor transcript without a SUBSCRIBE stream')
   const at = sub.response?.record_at_ms ?? []
-  const fid = ((sub.request?.body as {framework_id?: {value?: string}}).framework_id?.value) ?? ''
+  const fid = ((sub.request?.body as {framework_id?: {value?: string}} | undefined)?.framework_id?.value) ?? ''
   return {
     fixtureFrameworkId: fid,
     steps: [...side.steps].sort((a, b) => a.at_ms - b.at_ms).map((s) => ({

@@ -60,7 +60,10 @@ function descendants(root: number): number[] {
   }
   const out: number[] = []
   const walk = (p: number): void => {
-    for (const [c, pp] of parent) if (pp === p) (out.push(c), walk(c))
+    for (const [c, pp] of parent) if (pp === p) {
+      out.push(c)
+      walk(c)
+    }
   }
   walk(root)
   return out

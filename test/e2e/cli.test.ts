@@ -100,9 +100,15 @@ export async function fakeTarget(): Promise<AdminTarget & {fake: FakeAdmin}> {
       fake.requests.length = 0
     },
     setHealthy: (h) => fake.setHealthy(h),
-    setReseedOutcome: (final) => void (fake.state.reseedScript.final = final),
-    setDelay: (ms) => void (fake.state.delayMs = ms),
-    setMembers: (ms) => void (fake.state.members = ms),
+    setReseedOutcome: (final) => {
+      fake.state.reseedScript.final = final
+    },
+    setDelay: (ms) => {
+      fake.state.delayMs = ms
+    },
+    setMembers: (ms) => {
+      fake.state.members = ms
+    },
     close: () => fake.close(),
   }
 }

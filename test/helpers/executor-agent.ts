@@ -115,7 +115,10 @@ export function startExecutor(agent: TestAgent, cfg: MemberConfig, sandbox: stri
   proc.stderr!.on('data', (b: Buffer) => (stderr += b.toString()))
   proc.stdout!.resume()
   let exit: {code: number | null; signal: string | null} | undefined
-  const exited = new Promise<{code: number | null; signal: string | null}>((resolve) => proc.once('exit', (code, signal) => resolve((exit = {code, signal}))))
+  const exited = new Promise<{code: number | null; signal: string | null}>((resolve) => proc.once('exit', (code, signal) => {
+    exit = {code, signal}
+    resolve(exit)
+  }))
   return {proc, stderr: () => stderr, exit: () => exit, exited, stop: () => stopTracked(proc, 'SIGKILL', 1000)}
 }
 

@@ -49,7 +49,10 @@ class Framework {
 
   async next(what: string, pred: (e: SchedulerEvent) => boolean, from = 0, timeoutMs = 15_000): Promise<SchedulerEvent> {
     let found: SchedulerEvent | undefined
-    await waitFor(what, () => (found = this.events.slice(from).find(pred)) !== undefined, timeoutMs, 10)
+    await waitFor(what, () => {
+      found = this.events.slice(from).find(pred)
+      return found !== undefined
+    }, timeoutMs, 10)
       .catch((err: Error) => { throw new Error(`${err.message}; events: ${JSON.stringify(this.events.slice(from))}`) })
     return found!
   }

@@ -77,7 +77,8 @@ export class Writer {
     this.running = false
     await this.loop
     this.gap(Date.now())
-    return this.stopped = {acked: this.acked, attempts: this.attempts, failures: this.failures, longestGapMs: this.longest, longestGapFrom: this.longestFrom}
+    this.stopped = {acked: this.acked, attempts: this.attempts, failures: this.failures, longestGapMs: this.longest, longestGapFrom: this.longestFrom}
+    return this.stopped
   }
 
   private gap(now: number): void {

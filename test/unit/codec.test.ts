@@ -119,7 +119,10 @@ describe('JSON decode of scheduler.Call reproduces the real master 400 texts (fi
     assert.equal(codecError(() => djson('scheduler.Call', `{"type":${'['.repeat(100)}1${']'.repeat(100)}}`)).message,
       "Failed to convert JSON into Call protobuf: Not expecting a JSON array for field 'type'")
     let seed = 42
-    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
     for (let n = 0; n < 300; n++) {
       const bytes = Buffer.from(Array.from({ length: Math.floor(rnd() * 40) }, () => Math.floor(rnd() * 256)))
       for (const ct of [JSON_CT, PB_CT]) {
