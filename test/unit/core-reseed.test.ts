@@ -1,30 +1,18 @@
-/** Scenario tests of the scheduler core: livelock episodes, automatic and manual re-seed, restart mid-re-seed. */
+/** Scenario tests of the scheduler core: livelock episodes, automatic and manual re-seed, the proof of a seed, restart mid-re-seed. */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {decodeFrameworkMessage, encodeFrameworkMessage} from '../../src/lib/member-config.js'
-import {World} from '../helpers/sim/sim.js'
+import type {World} from '../helpers/sim/sim.js'
 import {liveTasks, modeOf, runningTasks, type TaskRecord} from '../../src/scheduler/core/state.js'
 import {parsePersistedDoc, serializePersistedDoc} from '../../src/scheduler/core/persist.js'
+import {CORE_CFG as CFG, FAST_RECONCILE_CFG, healthyCluster, runningCluster} from '../helpers/core-world.js'
 
-const CFG = {
-  clusterName: 'etcd', clusterSize: 3, executorCommand: {value: './etcd-mesos-executor'},
-  healthIntervalMs: 5_000, bootstrapWaitMs: 2_000, memberGraceMs: 30_000, reseedTimeoutMs: 60_000,
-  reseedCandidateTimeoutMs: 20_000, refuseSeconds: 15, memberOpRetryMs: 3_000,
-}
-
-function runningCluster(size: number, agents: number, cfg: Record<string, unknown> = {}): World {
-  const w = new World({...CFG, clusterSize: size, ...cfg}, agents)
-  w.start()
-  w.offerAll()
-  w.advance(6_000, {offers: false})
-  assert.equal(runningTasks(w.state).length, size)
-  return w
-}
 const onAgent = (w: World, agentId: string): TaskRecord => liveTasks(w.state).find((t) => t.agentId === agentId)!
+
 
 describe('livelock and automatic re-seed', () => {
   it('counts one livelock episode, re-seeds only after reseedTimeoutMs, then grows back to full size', () => {
-    const w = runningCluster(3, 5)
+    const w = runningCluster(CFG, 5)
     const seed = onAgent(w, 'S1')
     w.loseAgents(['S2', 'S3'])
     const mark = w.actions.length
@@ -53,7 +41,7 @@ describe('livelock and automatic re-seed', () => {
   })
 
   it('does not re-seed with autoReseed=false, but a manual request (unhealthy) does', () => {
-    const w = runningCluster(3, 3, {autoReseed: false})
+    const w = runningCluster({...CFG, autoReseed: false}, 3)
     w.loseAgents(['S2', 'S3'])
     const mark = w.actions.length
     w.advance(300_000, {offers: false})
@@ -66,7 +54,7 @@ describe('livelock and automatic re-seed', () => {
   })
 
   it('refuses a manual re-seed of a healthy cluster unless forced', () => {
-    const w = runningCluster(3, 3)
+    const w = runningCluster(CFG, 3)
     const mark = w.actions.length
     w.feed({type: 'ReseedRequested', op: 'r1', force: false})
     assert.equal(w.state.operations.find((o) => o.op === 'r1')?.status, 'refused')
@@ -84,7 +72,7 @@ describe('livelock and automatic re-seed', () => {
 
 describe('re-seed candidates', () => {
   it('ranks by raft index, falls through to the next candidate after a timeout, kills nothing before a seed is proven', () => {
-    const w = runningCluster(5, 5)
+    const w = runningCluster({...CFG, clusterSize: 5}, 5)
     const [a, b] = [onAgent(w, 'S1'), onAgent(w, 'S2')]
     w.memberOfTask(a.taskId)!.raftIndex = 900
     w.memberOfTask(b.taskId)!.raftIndex = 500
@@ -108,7 +96,7 @@ describe('re-seed candidates', () => {
   })
 
   it('fails without killing when no member answers status', () => {
-    const w = runningCluster(3, 3)
+    const w = runningCluster(CFG, 3)
     for (const m of w.members) m.alive = false // etcd processes hung: tasks still RUNNING
     const mark = w.actions.length
     w.advance(70_000, {offers: false})
@@ -124,7 +112,7 @@ describe('re-seed candidates', () => {
   })
 
   it('ignores stale or foreign re-seed progress messages', () => {
-    const w = runningCluster(3, 3)
+    const w = runningCluster(CFG, 3)
     const t = liveTasks(w.state)[0]!
     const mark = w.actions.length
     w.feed({type: 'FrameworkMessage', agentId: t.agentId, executorId: t.taskId, data: encodeFrameworkMessage({type: 'reseed-progress', op: 'nope', step: 'done'})})
@@ -136,7 +124,7 @@ describe('re-seed candidates', () => {
 
 describe('restart mid-re-seed', () => {
   it('in phase seeding: re-checks the candidate instead of re-sending, then finishes', () => {
-    const w = runningCluster(3, 6)
+    const w = runningCluster(CFG, 6)
     const seed = onAgent(w, 'S1')
     w.reseedNoReport.add(seed.taskId) // it re-seeds, but its 'done' report is lost
     w.loseAgents(['S2', 'S3'])
@@ -158,7 +146,7 @@ describe('restart mid-re-seed', () => {
   })
 
   it('in phase killing: finishes the kills after a restart', () => {
-    const w = runningCluster(5, 8)
+    const w = runningCluster({...CFG, clusterSize: 5}, 8)
     const seed = onAgent(w, 'S1')
     w.loseAgents(['S3', 'S4', 'S5'])
     w.holdMessages = true
@@ -188,7 +176,7 @@ describe("the scheduler's own partition (it reaches only some members of a healt
   const urlOf = (t: TaskRecord): string => `http://${t.hostname}:${t.clientPort}`
 
   it('sees one member whose linearizable read works: unhealthy, but no livelock and no re-seed however long', () => {
-    const w = runningCluster(3, 4)
+    const w = runningCluster(CFG, 4)
     const [visible, ...rest] = runningTasks(w.state)
     for (const t of rest) w.hidden.add(urlOf(t))
     const mark = w.actions.length
@@ -203,7 +191,7 @@ describe("the scheduler's own partition (it reaches only some members of a healt
   })
 
   it('refuses a manual re-seed without force while a quorum is evident', () => {
-    const w = runningCluster(3, 4)
+    const w = runningCluster(CFG, 4)
     for (const t of runningTasks(w.state).slice(1)) w.hidden.add(urlOf(t))
     w.advance(CFG.healthIntervalMs * 2, {offers: false})
     w.feed({type: 'ReseedRequested', op: 'op-partial', force: false})
@@ -214,7 +202,7 @@ describe("the scheduler's own partition (it reaches only some members of a healt
   })
 
   it('cancels an automatic re-seed whose ranking probe shows a quorum (nothing asked, nothing killed)', () => {
-    const w = runningCluster(3, 4)
+    const w = runningCluster(CFG, 4)
     const tasks = runningTasks(w.state)
     for (const t of tasks) w.hidden.add(urlOf(t))
     const mark = w.actions.length
@@ -246,7 +234,7 @@ describe("the scheduler's own partition (it reaches only some members of a healt
 
 describe('the member refuses a non-forced re-seed of a cluster with a working quorum (defence in depth)', () => {
   it('automatic re-seed refused by the only candidate: no KILL, the operation fails naming the refusal', () => {
-    const w = runningCluster(3, 3)
+    const w = runningCluster(CFG, 3)
     const seed = onAgent(w, 'S1')
     w.reseedRefuses.add(seed.taskId)
     w.loseAgents(['S2', 'S3']) // what the scheduler sees; the member's own read says otherwise
@@ -265,7 +253,7 @@ describe('the member refuses a non-forced re-seed of a cluster with a working qu
   })
 
   it('with several candidates a refusal moves on to the next one at once', () => {
-    const w = runningCluster(5, 5)
+    const w = runningCluster({...CFG, clusterSize: 5}, 5)
     const [a, b] = [onAgent(w, 'S1'), onAgent(w, 'S2')]
     w.memberOfTask(a.taskId)!.raftIndex = 900
     w.memberOfTask(b.taskId)!.raftIndex = 500
@@ -281,7 +269,7 @@ describe('the member refuses a non-forced re-seed of a cluster with a working qu
   })
 
   it('a forced manual re-seed is carried as force (persisted) and not refused', () => {
-    const w = runningCluster(3, 3)
+    const w = runningCluster(CFG, 3)
     const seed = onAgent(w, 'S1')
     w.reseedRefuses.add(seed.taskId)
     w.holdMessages = true
@@ -298,7 +286,7 @@ describe('the member refuses a non-forced re-seed of a cluster with a working qu
   })
 
   it('persisted reseed.force: optional boolean; anything else is rejected', () => {
-    const w = runningCluster(3, 3)
+    const w = runningCluster(CFG, 3)
     w.holdMessages = true
     w.feed({type: 'ReseedRequested', op: 'f', force: true})
     const doc = w.persisted!
@@ -336,5 +324,47 @@ describe('reseed framework message codec (force)', () => {
     assert.equal(decodeFrameworkMessage(raw([{type: 'reseed', op: 'o'}])), null, 'not an object')
     assert.equal(decodeFrameworkMessage('%%%'), null)
     assert.deepEqual(decodeFrameworkMessage(raw({type: 'reseed-progress', op: 'o', step: 'failed', message: 'refused: x', force: true})), {type: 'reseed-progress', op: 'o', step: 'failed', message: 'refused: x'})
+  })
+})
+
+describe('re-seed proof waits for the executor that reports progress', () => {
+  it('does not accept a probe while the executor reports progress; accepts its done', () => {
+    const w = healthyCluster(FAST_RECONCILE_CFG, 5)
+    const seed = liveTasks(w.state).find((t) => t.agentId === 'S1')!
+    w.holdMessages = true
+    w.loseAgents(['S2', 'S3'])
+    while (w.actionsOf('MESSAGE').length === 0 && w.now < 2_000_000) w.advance(1_000, {offers: false})
+    const r = w.state.reseed
+    assert.ok(r && r.phase === 'seeding')
+    const progress = (step: 'accepted' | 'force-new-cluster' | 'serving-alone' | 'done'): void => {
+      w.feed({type: 'FrameworkMessage', agentId: 'S1', executorId: seed.taskId, data: encodeFrameworkMessage({type: 'reseed-progress', op: r.op, step})})
+    }
+    progress('accepted')
+    progress('force-new-cluster')
+    w.members = w.members.filter((m) => m.id === w.memberOfTask(seed.taskId)!.id) // it serves alone (forced)
+    const mark = w.actions.length
+    w.advance(6_000, {offers: false}) // a health probe shows it leading alone
+    assert.ok(w.actionsOf('HEALTH_CHECK', mark).length > 0)
+    assert.equal(w.state.reseed?.phase, 'seeding', 'not proven by probe while the executor reports progress')
+    assert.equal(w.actionsOf('KILL', mark).length, 0)
+    progress('serving-alone')
+    assert.equal(w.state.reseed?.phase, 'seeding')
+    progress('done')
+    assert.notEqual(w.state.reseed?.phase, 'seeding')
+    assert.ok(w.actionsOf('LOG', mark).some((l) => /re-seed proven/.test(l.msg) && (l.fields as {how: string}).how === 'executor reported done'))
+  })
+
+  it('falls back to the probe when the executor goes silent', () => {
+    const w = healthyCluster(FAST_RECONCILE_CFG, 5)
+    const seed = liveTasks(w.state).find((t) => t.agentId === 'S1')!
+    w.holdMessages = true
+    w.loseAgents(['S2', 'S3'])
+    while (w.actionsOf('MESSAGE').length === 0 && w.now < 2_000_000) w.advance(1_000, {offers: false})
+    const r = w.state.reseed!
+    w.feed({type: 'FrameworkMessage', agentId: 'S1', executorId: seed.taskId, data: encodeFrameworkMessage({type: 'reseed-progress', op: r.op, step: 'accepted'})})
+    w.members = w.members.filter((m) => m.id === w.memberOfTask(seed.taskId)!.id)
+    w.advance(16_000, {offers: false}) // > reseedCandidateTimeoutMs / 2 of silence, < the candidate deadline
+    assert.equal(w.state.reseed?.phase ?? 'done', w.state.reseed ? 'killing' : 'done')
+    assert.ok(w.actionsOf('LOG').some((l) => /re-seed proven/.test(l.msg) && (l.fields as {how: string}).how === 'serves alone as leader'))
   })
 })

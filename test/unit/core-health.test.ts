@@ -1,12 +1,11 @@
 /**
- * Facts the core records for the admin views (not persisted): the connection (Subscribed.master, since
- * when subscribed / disconnected), the probes of the last applied health answer (out-of-order answers not
- * applied), and the re-seed steps executors report per operation (bounded). views.ts reads them from the
- * state (no driver-side copies).
+ * What the core observes and records (not persisted): health checks answered out of order (the newest
+ * answer applies, an older one arriving later does not), the probes of the last applied answer, the
+ * connection (Subscribed.master, since when subscribed / disconnected) and the re-seed steps executors
+ * report per operation (bounded). views.ts reads them from the state (no driver-side copies).
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {World} from '../helpers/sim/sim.js'
 import {encodeFrameworkMessage} from '../../src/lib/member-config.js'
 import {initialState} from '../../src/scheduler/core/persist.js'
 import {resolveConfig} from '../../src/scheduler/core/config.js'
@@ -14,22 +13,51 @@ import {step} from '../../src/scheduler/core/step.js'
 import type {SchedulerEvent} from '../../src/scheduler/core/events.js'
 import {clientUrl, runningTasks, type SchedulerState} from '../../src/scheduler/core/state.js'
 import {candidatesView, failoverView, membersView, reseedView} from '../../src/scheduler/views.js'
+import {CORE_CFG as CFG, FAST_RECONCILE_CFG, healthyCluster, runningCluster} from '../helpers/core-world.js'
 
-const CFG = {
-  clusterName: 'etcd', clusterSize: 3, executorCommand: {value: './etcd-mesos-executor'},
-  healthIntervalMs: 5_000, bootstrapWaitMs: 2_000, memberGraceMs: 30_000, reseedTimeoutMs: 60_000,
-  reseedCandidateTimeoutMs: 20_000, refuseSeconds: 15, memberOpRetryMs: 3_000,
-}
 const ELECTION = {id: 'me', leader: {id: 'me', admin_url: null, host: null, since: null}, standbys: []}
 
-function runningCluster(): World {
-  const w = new World(CFG, 4)
-  w.start()
-  w.offerAll()
-  w.advance(6_000, {offers: false})
-  assert.equal(runningTasks(w.state).length, 3)
-  return w
-}
+describe('overlapping health checks answered out of order (found by the pause-leader scenario)', () => {
+  it('applies the newest answer and ignores an older one arriving later', () => {
+    const w = healthyCluster(FAST_RECONCILE_CFG, 4)
+    w.respond = false
+    const mark = w.actions.length
+    w.advance(FAST_RECONCILE_CFG.healthIntervalMs, {offers: false})
+    w.advance(FAST_RECONCILE_CFG.healthIntervalMs, {offers: false})
+    const checks = w.actionsOf('HEALTH_CHECK', mark)
+    assert.ok(checks.length >= 2, 'two checks in flight')
+    const older = checks.at(-2)!
+    const newer = checks.at(-1)!
+    assert.ok(older.seq < newer.seq, 'each check carries a growing sequence number')
+    // The newer check is answered first: all members healthy.
+    w.feed({type: 'HealthObserved', probes: newer.clientUrls.map((u) => w.probe(u)), seq: newer.seq})
+    assert.equal(w.state.stats.healthy, 1)
+    assert.equal(w.state.health.checkReq, null, 'the newest check is answered: none in flight')
+    // The older check (sent while a member was paused) answers late: every read failed.
+    const stale = older.clientUrls.map((u) => ({clientUrl: u, reachable: false, readOk: false, error: 'status: timed out', tookMs: 5000}))
+    const logsBefore = w.actionsOf('LOG', mark).length
+    w.feed({type: 'HealthObserved', probes: stale, seq: older.seq})
+    assert.equal(w.state.stats.healthy, 1, 'a stale answer does not overwrite the newer verdict')
+    assert.ok(w.state.health.verdict?.healthy)
+    assert.ok(!w.actionsOf('LOG', mark).slice(logsBefore).some((l) => /cluster unhealthy/.test(l.msg)), 'no spurious "cluster unhealthy"')
+  })
+
+  it('an older answer still applies when no newer one has arrived (checks may be slow)', () => {
+    const w = healthyCluster(FAST_RECONCILE_CFG, 4)
+    w.respond = false
+    const mark = w.actions.length
+    w.advance(FAST_RECONCILE_CFG.healthIntervalMs, {offers: false})
+    w.advance(FAST_RECONCILE_CFG.healthIntervalMs, {offers: false})
+    const checks = w.actionsOf('HEALTH_CHECK', mark)
+    assert.ok(checks.length >= 2, 'two checks in flight')
+    const older = checks.at(-2)!
+    const newer = checks.at(-1)!
+    const down = older.clientUrls.map((u) => ({clientUrl: u, reachable: false, readOk: false, error: 'status: timed out', tookMs: 5000}))
+    w.feed({type: 'HealthObserved', probes: down, seq: older.seq})
+    assert.equal(w.state.stats.healthy, 0, 'the older answer is the newest applied so far')
+    assert.equal(w.state.health.checkReq?.seq, newer.seq, 'the newer check is still in flight')
+  })
+})
 
 describe('connection facts', () => {
   it('Subscribed sets master and subscribedSince and clears disconnectedSince; Disconnected keeps the first disconnection time', () => {
@@ -63,7 +91,7 @@ describe('connection facts', () => {
 
 describe('probes in the state', () => {
   it('keeps the probes of the newest applied answer (an older answer arriving later is not applied); the views read them', () => {
-    const w = runningCluster()
+    const w = runningCluster(CFG, 4)
     w.respond = false
     const checks = [...w.feed({type: 'TimerFired', name: 'health'}), ...w.feed({type: 'TimerFired', name: 'health'})]
       .filter((a) => a.type === 'HEALTH_CHECK')
@@ -85,7 +113,7 @@ describe('probes in the state', () => {
 
 describe('re-seed steps in the state', () => {
   it('records each reported step of a known operation with the time, at most 100 per op; reseedView shows them', () => {
-    const w = runningCluster()
+    const w = runningCluster(CFG, 4)
     w.respond = false
     w.feed({type: 'ReseedRequested', op: 'op-1', force: true})
     const seed = runningTasks(w.state)[0]!

@@ -6,23 +6,9 @@
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {World} from '../helpers/sim/sim.js'
+import type {World} from '../helpers/sim/sim.js'
 import {liveTasks, runningTasks, type TaskRecord} from '../../src/scheduler/core/state.js'
-
-const CFG = {
-  clusterName: 'etcd', clusterSize: 3, executorCommand: {value: './etcd-mesos-executor'},
-  healthIntervalMs: 5_000, bootstrapWaitMs: 2_000, memberGraceMs: 30_000, reseedTimeoutMs: 60_000,
-  reseedCandidateTimeoutMs: 20_000, refuseSeconds: 15, memberOpRetryMs: 3_000,
-}
-
-function runningCluster(size = 3, agents = 4): World {
-  const w = new World({...CFG, clusterSize: size}, agents)
-  w.start()
-  w.offerAll()
-  w.advance(6_000, {offers: false})
-  assert.equal(runningTasks(w.state).length, size)
-  return w
-}
+import {CORE_CFG as CFG, runningCluster} from '../helpers/core-world.js'
 
 /** Fails the oldest member's task and waits until its replacement is a running voter. */
 const oldest = (w: World): TaskRecord => liveTasks(w.state).sort((a, b) => Number(a.memberName.split('-')[1]) - Number(b.memberName.split('-')[1]))[0]!
@@ -39,7 +25,7 @@ function replaceOne(w: World): void {
 
 describe('member operations are routed where etcd serves them', () => {
   it('replacements up to etcd-10 (whose task id sorts first): no operation is ever sent to a learner first, every learner is promoted', () => {
-    const w = runningCluster()
+    const w = runningCluster(CFG, 4)
     for (let n = 4; n <= 10; n++) replaceOne(w)
     assert.ok(liveTasks(w.state).some((t) => t.memberName === 'etcd-10'), 'etcd-10 runs')
     assert.deepEqual(w.refusals.filter((r) => r.code === 'LEARNER_REFUSED'), [], 'no member operation met a learner while a voter could serve it')
@@ -47,7 +33,7 @@ describe('member operations are routed where etcd serves them', () => {
   })
 
   it('a learner the scheduler cannot reach (etcd-10, sorting first) is promoted through the voters', () => {
-    const w = runningCluster()
+    const w = runningCluster(CFG, 4)
     for (let n = 4; n <= 9; n++) replaceOne(w)
     // the scheduler is partitioned from the client port of every agent but the two survivors': etcd-10 will run there
     const survivors = new Set(liveTasks(w.state).filter((t) => t !== oldest(w)).map((t) => t.agentId))
@@ -64,7 +50,7 @@ describe('member operations are routed where etcd serves them', () => {
 
 describe('a member operation with nowhere to go is not sent', () => {
   it('a learner whose voters Mesos reports lost (their etcd still answers): no MEMBER_PROMOTE with an empty via', () => {
-    const w = runningCluster()
+    const w = runningCluster(CFG, 4)
     const [first, ...voters] = liveTasks(w.state).sort((a, b) => a.memberName.localeCompare(b.memberName))
     w.learnersLag = true // etcd refuses to promote the replacement for now (not in sync with the leader)
     w.failTask(first!.taskId)

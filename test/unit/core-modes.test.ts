@@ -5,25 +5,15 @@
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {World} from '../helpers/sim/sim.js'
+import type {World} from '../helpers/sim/sim.js'
 import {EXIT_FATAL} from '../../src/scheduler/core/actions.js'
 import {become, EPISODE_MOVES, modeOf, PHASE_MOVES, type Episode, type ModeFacts, type Phase} from '../../src/scheduler/core/mode.js'
 import {step} from '../../src/scheduler/core/step.js'
 import {runningTasks} from '../../src/scheduler/core/state.js'
+import {CORE_CFG as CFG, healthyCluster} from '../helpers/core-world.js'
 
-const CFG = {
-  clusterName: 'etcd', clusterSize: 3, executorCommand: {value: './etcd-mesos-executor'},
-  healthIntervalMs: 5_000, bootstrapWaitMs: 2_000, memberGraceMs: 30_000, reseedTimeoutMs: 60_000,
-  reseedCandidateTimeoutMs: 20_000, refuseSeconds: 15, memberOpRetryMs: 3_000,
-}
-
-function runningCluster(cfg: Partial<typeof CFG> & {autoReseed?: boolean} = {}, agents = 4): World {
-  const w = new World({...CFG, ...cfg}, agents)
-  w.start()
-  w.offerAll()
-  w.advance(6_000, {offers: false})
-  assert.equal(runningTasks(w.state).length, 3)
-  assert.equal(w.state.stats.healthy, 1)
+function mutableCluster(cfg: {autoReseed?: boolean} = {}, agents = 4): World {
+  const w = healthyCluster({...CFG, ...cfg}, agents)
   assert.equal(modeOf(w.state), 'MUTABLE')
   return w
 }
@@ -108,7 +98,7 @@ function watchModes(w: World): string[] {
 
 describe('mode in step', () => {
   it('a refused move drops the event: the input state is kept and a LOG error names the move', () => {
-    const w = runningCluster()
+    const w = mutableCluster()
     const s = structuredClone(w.state)
     s.episode = 'RESEEDING' // inconsistent on purpose (no s.reseed): the planner's total-loss detection will try RESEEDING → TOTAL_LOSS
     for (const t of Object.values(s.tasks)) t.state = 'TASK_FAILED'
@@ -120,7 +110,7 @@ describe('mode in step', () => {
   })
 
   it('a quorum loss shows QUORUM_LOST (still mutating: the automatic re-seed starts from it), then RESEEDING, then MUTABLE', () => {
-    const w = runningCluster({}, 5)
+    const w = mutableCluster({}, 5)
     const seen = watchModes(w)
     w.loseAgents(['S2', 'S3'])
     w.advance(65_000, {offers: false})
@@ -132,7 +122,7 @@ describe('mode in step', () => {
   })
 
   it('members dying with their data kept show RESTARTING_IN_PLACE until quorum is back', () => {
-    const w = runningCluster()
+    const w = mutableCluster()
     const victims = runningTasks(w.state).slice(0, 2)
     const seen = watchModes(w)
     for (const v of victims) w.memberOfTask(v.taskId)!.alive = false
@@ -148,7 +138,7 @@ describe('mode in step', () => {
   })
 
   it('a disconnection shows DISCONNECTED but keeps the episode (a re-seed survives it)', () => {
-    const w = runningCluster({autoReseed: false})
+    const w = mutableCluster({autoReseed: false})
     w.respond = false
     w.feed({type: 'ReseedRequested', op: 'op-1', force: true})
     assert.equal(modeOf(w.state), 'RESEEDING')
@@ -162,7 +152,7 @@ describe('mode in step', () => {
 
 describe('StateConflict', () => {
   it('LOG error, FATAL EXIT_FATAL (last, nothing persisted), then STOPPED: every later event is ignored', () => {
-    const w = runningCluster()
+    const w = mutableCluster()
     w.respond = false
     const acts = w.feed({type: 'StateConflict', message: 'zk node /etcd-mesos/etcd/state: another scheduler wrote the state'})
     assert.deepEqual(acts.map((a) => a.type), ['LOG', 'FATAL'])

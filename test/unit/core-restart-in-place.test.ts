@@ -5,33 +5,11 @@
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {parseMemberConfig, type MemberConfig} from '../../src/lib/member-config.js'
-import type {SchedulerAction} from '../../src/scheduler/core/actions.js'
-import {World} from '../helpers/sim/sim.js'
+import type {World} from '../helpers/sim/sim.js'
 import {decodeStatusDataDir} from '../../src/scheduler/core/updates.js'
 import {IN_PLACE_MIN_INTERVAL_MS} from '../../src/scheduler/core/inplace.js'
 import {runningTasks, type TaskRecord} from '../../src/scheduler/core/state.js'
-
-const CFG = {
-  clusterName: 'etcd', clusterSize: 3, executorCommand: {value: './etcd-mesos-executor'},
-  healthIntervalMs: 5_000, bootstrapWaitMs: 2_000, memberGraceMs: 30_000, reseedTimeoutMs: 60_000,
-  reseedCandidateTimeoutMs: 20_000, refuseSeconds: 15, memberOpRetryMs: 3_000,
-}
-
-function runningCluster(agents = 4): World {
-  const w = new World(CFG, agents)
-  w.start()
-  w.offerAll()
-  w.advance(6_000, {offers: false})
-  assert.equal(runningTasks(w.state).length, 3)
-  assert.equal(w.state.stats.healthy, 1)
-  return w
-}
-
-function launches(acts: SchedulerAction[]): {taskId: string; agentId: string; cfg: MemberConfig}[] {
-  return acts.flatMap((a) => (a.type === 'ACCEPT' ? a.operations.flatMap((o) => o.launch?.task_infos ?? []) : []))
-    .map((ti) => ({taskId: ti.task_id.value, agentId: ti.agent_id.value, cfg: parseMemberConfig(ti.data)}))
-}
+import {CORE_CFG as CFG, healthyCluster, launches} from '../helpers/core-world.js'
 
 /** The etcd processes of `victims` die at once (data kept); then their executors report TASK_FAILED. */
 function killEtcds(w: World, victims: TaskRecord[]): void {
@@ -41,7 +19,7 @@ function killEtcds(w: World, victims: TaskRecord[]): void {
 
 describe('restart in place', () => {
   it('records the data dir the executor reports, ignoring malformed data', () => {
-    const w = runningCluster()
+    const w = healthyCluster(CFG, 4)
     for (const t of runningTasks(w.state)) assert.equal(t.dataDir, `/sandbox/${t.taskId}/etcd_data`)
     const t = runningTasks(w.state)[0]!
     for (const bad of ['!!!', Buffer.from('{"dataDir": 3}').toString('base64'), Buffer.from('{"dataDir":"rel/dir"}').toString('base64'), Buffer.from('[1]').toString('base64')]) {
@@ -52,7 +30,7 @@ describe('restart in place', () => {
   })
 
   it('2 of 3 fail with quorum lost: both relaunched in place (same member, agent, ports; state existing; recorded data dir); no removal, no re-seed', () => {
-    const w = runningCluster()
+    const w = healthyCluster(CFG, 4)
     const before = runningTasks(w.state)
     const victims = before.slice(0, 2)
     const start = w.actions.length
@@ -92,7 +70,7 @@ describe('restart in place', () => {
   })
 
   it('1 of 3 fails with quorum intact: MEMBER_REMOVE + replacement, no in-place restart', () => {
-    const w = runningCluster()
+    const w = healthyCluster(CFG, 4)
     const victim = runningTasks(w.state)[0]!
     const start = w.actions.length
     killEtcds(w, [victim])
@@ -107,7 +85,7 @@ describe('restart in place', () => {
   })
 
   it('never restarts in place on a removed agent', () => {
-    const w = runningCluster(5)
+    const w = healthyCluster(CFG, 5)
     const victims = runningTasks(w.state).slice(0, 2)
     const start = w.actions.length
     killEtcds(w, victims)
@@ -123,7 +101,7 @@ describe('restart in place', () => {
   })
 
   it('falls back (no in-place episode) when no offer from the agent comes within reseedTimeoutMs/2, then re-seeds', () => {
-    const w = runningCluster()
+    const w = healthyCluster(CFG, 4)
     const victims = runningTasks(w.state).slice(0, 2)
     for (const v of victims) w.agents.get(v.agentId)!.up = false // agents up for Mesos, but offering nothing
     const start = w.actions.length
@@ -138,7 +116,7 @@ describe('restart in place', () => {
   })
 
   it('a member restarted in place that fails again at once is not restarted in place again', () => {
-    const w = runningCluster()
+    const w = healthyCluster(CFG, 4)
     const victims = runningTasks(w.state).slice(0, 2)
     killEtcds(w, victims)
     w.offerAll()

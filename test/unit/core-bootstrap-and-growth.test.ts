@@ -1,28 +1,12 @@
-/** Scenario tests of the scheduler core: bootstrap, growth one at a time, add refusals, offers. */
+/** Scenario tests of the scheduler core: bootstrap, growth one member at a time, member add refusals and retries, resizing. */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {parseMemberConfig, type MemberConfig} from '../../src/lib/member-config.js'
-import type {SchedulerAction} from '../../src/scheduler/core/actions.js'
+import {CONFIG_DEFAULTS, resolveConfig} from '../../src/scheduler/core/config.js'
 import {simOffer, World} from '../helpers/sim/sim.js'
-import {liveTasks, modeOf} from '../../src/scheduler/core/state.js'
+import {liveTasks, modeOf, runningTasks} from '../../src/scheduler/core/state.js'
+import {CORE_BASE_CFG, CORE_CFG, FAST_RECONCILE_CFG, healthyCluster, idx, launches, offerAgent} from '../helpers/core-world.js'
 
-export const CFG = {
-  clusterName: 'etcd', clusterSize: 3, executorCommand: {value: './etcd-mesos-executor', arguments: ['executor']},
-  healthIntervalMs: 5_000, bootstrapWaitMs: 2_000, memberGraceMs: 30_000, reseedTimeoutMs: 60_000,
-  reseedCandidateTimeoutMs: 20_000, refuseSeconds: 15, memberOpRetryMs: 3_000,
-}
-
-function launched(actions: SchedulerAction[]): {cfg: MemberConfig; agentId: string; offerId: string}[] {
-  return actions.flatMap((a) => a.type === 'ACCEPT'
-    ? a.operations.flatMap((op) => (op.launch?.task_infos ?? []).map((ti) => ({cfg: parseMemberConfig(ti.data), agentId: ti.agent_id.value, offerId: a.offerIds[0]!})))
-    : [])
-}
-const idx = (acts: SchedulerAction[], pred: (a: SchedulerAction) => boolean): number => acts.findIndex(pred)
-
-/** Offers one agent at a time. */
-function offerAgent(w: World, agentId: string, id = `X-${agentId}-${w.now}`): SchedulerAction[] {
-  return w.feed({type: 'Offers', offers: [simOffer(id, w.agents.get(agentId)!)]})
-}
+const CFG = {...CORE_CFG, executorCommand: {value: './etcd-mesos-executor', arguments: ['executor']}}
 
 describe('bootstrap', () => {
   it('launches the whole cluster at once from 3 distinct agents, state new, static initial cluster', () => {
@@ -32,7 +16,7 @@ describe('bootstrap', () => {
     assert.equal(modeOf(w.state), 'MUTABLE')
     assert.ok(w.actionsOf('REVIVE').length === 1)
     const acts = w.offerAll()
-    const l = launched(acts)
+    const l = launches(acts)
     assert.equal(l.length, 3)
     assert.equal(new Set(l.map((x) => x.agentId)).size, 3, 'one member per agent')
     for (const {cfg} of l) {
@@ -62,10 +46,10 @@ describe('bootstrap', () => {
     const w = new World(CFG, 3)
     w.start()
     let acts = offerAgent(w, 'S1')
-    assert.equal(launched(acts).length, 0, 'the offer is held while waiting for more agents')
+    assert.equal(launches(acts).length, 0, 'the offer is held while waiting for more agents')
     assert.equal(w.actionsOf('DECLINE').length, 0)
     w.advance(2_000, {offers: false})
-    const first = launched(w.actions)
+    const first = launches(w.actions)
     assert.equal(first.length, 1)
     assert.equal(first[0]!.cfg.initialClusterState, 'new')
     assert.deepEqual(first[0]!.cfg.initialCluster.map((p) => p.name), ['etcd-1'])
@@ -79,7 +63,7 @@ describe('bootstrap', () => {
     assert.ok(addAt >= 0 && acceptAt > addAt, 'MEMBER_ADD comes before the launch')
     const add = acts[addAt]
     assert.ok(add?.type === 'MEMBER_ADD' && add.learner === true && add.peerUrls[0] === 'http://agent2.test:31100')
-    const second = launched(w.actions.slice(mark))
+    const second = launches(w.actions.slice(mark))
     assert.equal(second.length, 1)
     assert.equal(second[0]!.cfg.initialClusterState, 'existing')
     assert.deepEqual(second[0]!.cfg.initialCluster.map((p) => p.name).sort(), ['etcd-1', 'etcd-2'])
@@ -92,7 +76,7 @@ describe('bootstrap', () => {
 
     offerAgent(w, 'S3')
     w.advance(5_000, {offers: false})
-    const all = launched(w.actions)
+    const all = launches(w.actions)
     assert.equal(all.length, 3)
     assert.deepEqual(all[2]!.cfg.initialCluster.map((p) => p.name).sort(), ['etcd-1', 'etcd-2', 'etcd-3'])
     assert.equal(w.state.stats.running_servers, 3)
@@ -133,7 +117,7 @@ describe('member add refusals', () => {
     const acc = w.actionsOf('ACCEPT', mark)
     assert.equal(acc.length, 1)
     assert.deepEqual(acc[0]!.offerIds, ['HELD'])
-    assert.equal(launched(acc)[0]!.cfg.initialClusterState, 'existing')
+    assert.equal(launches(acc)[0]!.cfg.initialClusterState, 'existing')
   })
 
   it('gives up after offerHoldMs, declines the held offer, and tries again later', () => {
@@ -152,7 +136,7 @@ describe('member add refusals', () => {
     w.advance(3_000, {offers: false})
     offerAgent(w, 'S2', 'AGAIN')
     w.advance(1_000, {offers: false})
-    assert.equal(launched(w.actionsOf('ACCEPT', mark)).length, 1)
+    assert.equal(launches(w.actionsOf('ACCEPT', mark)).length, 1)
   })
 
   it('removes a member that was added but never started (offer rescinded, no new offer) after the grace period', () => {
@@ -181,31 +165,48 @@ describe('member add refusals', () => {
   })
 })
 
-describe('offers and suppression', () => {
-  it('SUPPRESSes when full and REVIVEs when a member is needed', () => {
-    const w = new World(CFG, 4)
-    w.start()
-    w.offerAll()
-    w.advance(6_000, {offers: false})
-    assert.equal(w.suppressed, true)
+describe('member add retries', () => {
+  it('defaults memberOpRetryMs to 1 s and logs only the first refusal at info', () => {
+    assert.equal(CONFIG_DEFAULTS.memberOpRetryMs, 1_000)
+    assert.equal(resolveConfig({clusterName: 'x', executorCommand: {value: 'e'}}).memberOpRetryMs, 1_000)
+    const w = healthyCluster(FAST_RECONCILE_CFG, 4)
+    const victim = liveTasks(w.state).find((t) => t.agentId === 'S1')!
+    w.addRefusals = 4 // etcd refuses adds for a while after losing a peer
     const mark = w.actions.length
-    const victim = liveTasks(w.state)[0]!
     w.failTask(victim.taskId)
-    assert.equal(w.actionsOf('REVIVE', mark).length, 1)
-    assert.equal(w.suppressed, false)
+    w.offerAll()
+    w.advance(4_500)
+    assert.equal(runningTasks(w.state).length, 3, 'replaced after 4 refusals in < 5 s (1 s retries)')
+    const refusals = w.actionsOf('LOG', mark).filter((l) => /refused the member add/.test(l.msg))
+    assert.equal(refusals.length, 4)
+    assert.deepEqual(refusals.map((l) => l.level), ['info', 'debug', 'debug', 'debug'])
+    const adds = w.actionsOf('LOG', mark).filter((l) => /adding etcd member/.test(l.msg))
+    assert.equal(adds.filter((l) => l.level === 'info').length, 1, 'the add itself is announced once')
+  })
+})
+
+describe('resizing', () => {
+  it('grows 3 → 5 one member at a time after a restart with a larger clusterSize', () => {
+    const w = healthyCluster(CORE_CFG, 6)
+    w.restart(5, {clusterSize: 5})
+    const mark = w.actions.length
+    w.advance(40_000)
+    assert.equal(runningTasks(w.state).length, 5)
+    assert.equal(w.members.length, 5)
+    const acts = w.actions.slice(mark).filter((a) => a.type === 'MEMBER_ADD' || a.type === 'ACCEPT')
+    assert.deepEqual(acts.map((a) => a.type), ['MEMBER_ADD', 'ACCEPT', 'MEMBER_ADD', 'ACCEPT'])
+    assert.equal(new Set(runningTasks(w.state).map((t) => t.agentId)).size, 5)
   })
 
-  it('declines offers from an agent that already hosts a member', () => {
-    const w = new World(CFG, 3)
-    w.start()
-    w.offerAll()
-    w.advance(6_000, {offers: false})
-    const t = liveTasks(w.state)[0]!
-    w.failTask(liveTasks(w.state)[1]!.taskId)
-    w.advance(1_000, {offers: false})
+  it('shrinks 5 → 3 one member at a time: MEMBER_REMOVE then KILL', () => {
+    const w = healthyCluster({...CORE_CFG, clusterSize: 5}, 5)
+    w.restart(5, {clusterSize: 3})
     const mark = w.actions.length
-    const acts = offerAgent(w, t.agentId, 'SAME')
-    assert.ok(acts.some((a) => a.type === 'DECLINE' && a.offerIds[0] === 'SAME'))
-    assert.equal(w.actionsOf('MEMBER_ADD', mark).length, 0)
+    w.advance(40_000)
+    assert.equal(runningTasks(w.state).length, 3)
+    assert.equal(w.members.length, 3)
+    const acts = w.actions.slice(mark).filter((a) => a.type === 'MEMBER_REMOVE' || a.type === 'KILL' || a.type === 'ACCEPT')
+    assert.deepEqual(acts.map((a) => a.type), ['MEMBER_REMOVE', 'KILL', 'MEMBER_REMOVE', 'KILL'])
+    assert.equal(w.state.stats.launched_servers, 5)
   })
 })
