@@ -61,7 +61,9 @@ const pct = (xs: number[], q: number): number => {
 
 function line(p: Phase): string {
   const rps = p.requests / (p.ms / 1000)
-  const codes = Object.entries(p.codes).map(([c, n]) => `${c}×${n}`).join(' ')
+  const codes = Object.entries(p.codes)
+    .map(([c, n]) => `${c}×${n}`)
+    .join(' ')
   return `${p.name.padEnd(6)} ${rps.toFixed(0).padStart(6)} req/s  p50 ${pct(p.latencies, 0.5).toFixed(1)} ms  p99 ${pct(p.latencies, 0.99).toFixed(1)} ms  errors ${p.errors}  answers ${codes}`
 }
 
@@ -82,19 +84,28 @@ async function main(): Promise<void> {
   }
   try {
     const r = await runScenario(def, {zk, logDir: path.join(os.tmpdir(), 'resilience-logs')})
-    process.stdout.write(`admin API under load (${CONNECTIONS} connections, ${PHASE_MS / 1000} s per phase, ${os.cpus().length} CPUs; the scheduler, local Mesos, etcd and the writer share them)\n`)
+    process.stdout.write(
+      `admin API under load (${CONNECTIONS} connections, ${PHASE_MS / 1000} s per phase, ${os.cpus().length} CPUs; the scheduler, local Mesos, etcd and the writer share them)\n`,
+    )
     for (const p of phases) process.stdout.write(`${line(p)}\n`)
     const [f, x] = phases
     if (f && x) {
-      process.stdout.write(`ratio fault/floor: throughput ${(x.requests / f.requests).toFixed(2)}x, p99 ${(pct(x.latencies, 0.99) / pct(f.latencies, 0.99)).toFixed(2)}x\n`)
+      process.stdout.write(
+        `ratio fault/floor: throughput ${(x.requests / f.requests).toFixed(2)}x, p99 ${(pct(x.latencies, 0.99) / pct(f.latencies, 0.99)).toFixed(2)}x\n`,
+      )
     }
-    process.stdout.write(`scenario: ${r.ok ? 'ok' : 'FAILED'} (recovery ${r.recoveryMs ?? '–'} ms, writes acked ${r.writesAcked}, lost ${r.writesLost})${r.failures.length ? `; ${r.failures.join('; ')}` : ''}\n`)
+    process.stdout.write(
+      `scenario: ${r.ok ? 'ok' : 'FAILED'} (recovery ${r.recoveryMs ?? '–'} ms, writes acked ${r.writesAcked}, lost ${r.writesLost})${r.failures.length ? `; ${r.failures.join('; ')}` : ''}\n`,
+    )
   } finally {
     await destroyZooKeeper(zk)
   }
 }
 
-main().then(() => process.exit(0), (err: Error) => {
-  process.stderr.write(`admin-during-fault: ${err.stack}\n`)
-  process.exit(10)
-})
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`admin-during-fault: ${err.stack}\n`)
+    process.exit(10)
+  },
+)

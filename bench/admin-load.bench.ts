@@ -22,7 +22,10 @@ async function serve(kind: string): Promise<void> {
     const {allTasks, clientUrl} = await import('../src/scheduler/core/state.js')
     const views = await import('../src/scheduler/views.js')
     const {buildAdminHandler} = await import('../src/scheduler/admin.js')
-    const w = new World({clusterName: 'load', clusterSize: 5, executorCommand: {value: '/usr/bin/node', shell: false}, bootstrapWaitMs: 1000}, 7)
+    const w = new World(
+      {clusterName: 'load', clusterSize: 5, executorCommand: {value: '/usr/bin/node', shell: false}, bootstrapWaitMs: 1000},
+      7,
+    )
     w.start()
     w.offerAll()
     w.advance(60_000)
@@ -41,7 +44,8 @@ async function serve(kind: string): Promise<void> {
       reseedCandidates: () => views.candidatesView(s),
     })
     const running = allTasks(s).filter((t) => t.state === 'TASK_RUNNING').length
-    if (running !== 5 || s.stats.healthy !== 1) throw new Error(`the simulated cluster is not 5 healthy running members (${running}, healthy=${s.stats.healthy})`)
+    if (running !== 5 || s.stats.healthy !== 1)
+      throw new Error(`the simulated cluster is not 5 healthy running members (${running}, healthy=${s.stats.healthy})`)
   }
   const server = http.createServer(handler)
   server.listen(0, '127.0.0.1', () => process.stdout.write(`PORT ${(server.address() as {port: number}).port}\n`))
@@ -61,7 +65,14 @@ function startServer(kind: string): Promise<{port: number; child: ChildProcess}>
   })
 }
 
-interface Result { rps: number; p50: number; p99: number; max: number; bytes: number; errors: number }
+interface Result {
+  rps: number
+  p50: number
+  p99: number
+  max: number
+  bytes: number
+  errors: number
+}
 
 async function load(port: number, total: number, connections: number): Promise<Result> {
   const pool = new Pool(`http://127.0.0.1:${port}`, {connections, pipelining: 1})
@@ -97,7 +108,9 @@ async function load(port: number, total: number, connections: number): Promise<R
 async function main(): Promise<void> {
   const total = Math.max(100, Number(process.argv[2] ?? 20_000))
   const connections = Math.max(1, Number(process.argv[3] ?? 64))
-  console.log(`admin API load: ${total} requests over ${PATHS.join(', ')} with ${connections} connections (undici Pool), server in a child process (node ${process.version})`)
+  console.log(
+    `admin API load: ${total} requests over ${PATHS.join(', ')} with ${connections} connections (undici Pool), server in a child process (node ${process.version})`,
+  )
   const results: Record<string, Result> = {}
   for (const kind of ['bare', 'admin']) {
     const {port, child} = await startServer(kind)
@@ -108,11 +121,15 @@ async function main(): Promise<void> {
     }
     const r = results[kind]!
     const label = kind === 'bare' ? "floor: bare res.end('ok')" : 'admin API (5 running members)'
-    console.log(`${label.padEnd(32)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms  max ${r.max.toFixed(1).padStart(6)} ms  ${r.bytes.toFixed(0)} B/resp  non-200: ${r.errors}`)
+    console.log(
+      `${label.padEnd(32)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms  max ${r.max.toFixed(1).padStart(6)} ms  ${r.bytes.toFixed(0)} B/resp  non-200: ${r.errors}`,
+    )
   }
   const a = results.admin!
   const b = results.bare!
-  console.log(`ratio admin/floor: throughput ${(a.rps / b.rps).toFixed(2)}x, p50 ${(a.p50 / b.p50).toFixed(2)}x, p99 ${(a.p99 / b.p99).toFixed(2)}x`)
+  console.log(
+    `ratio admin/floor: throughput ${(a.rps / b.rps).toFixed(2)}x, p50 ${(a.p50 / b.p50).toFixed(2)}x, p99 ${(a.p99 / b.p99).toFixed(2)}x`,
+  )
 }
 
 const serveAt = process.argv.indexOf('--serve')

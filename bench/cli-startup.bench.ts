@@ -39,7 +39,9 @@ try {
     const times: number[] = []
     for (let i = 0; i < N; i++) times.push(await timeRun(args))
     results[name] = median(times)
-    console.log(`${name.padEnd(14)} median ${median(times).toFixed(1)} ms over ${N} runs (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)})`)
+    console.log(
+      `${name.padEnd(14)} median ${median(times).toFixed(1)} ms over ${N} runs (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)})`,
+    )
   }
   console.log(`ratio stats/node: ${(results['stats --json']! / results['node -e 0']!).toFixed(2)}x`)
 } finally {

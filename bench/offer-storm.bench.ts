@@ -18,19 +18,22 @@ const gc = (globalThis as {gc?: () => void}).gc
 if (!gc) console.log('note: run with --expose-gc for memory figures that exclude garbage from earlier steps')
 
 function offers(n: number, batch: number, fits = true): Offer[] {
-  return Array.from({length: n}, (_, i): Offer => ({
-    id: {value: `b${batch}-O${i}`},
-    framework_id: {value: 'fw-1'},
-    agent_id: {value: `S${i}`},
-    hostname: `agent-${i}.storm.test`,
-    allocation_info: {role: '*'},
-    resources: [
-      {name: 'cpus', type: 'SCALAR', scalar: {value: fits ? 8 : 0.05}, role: '*', allocation_info: {role: '*'}},
-      {name: 'mem', type: 'SCALAR', scalar: {value: fits ? 32768 : 16}, role: '*', allocation_info: {role: '*'}},
-      {name: 'disk', type: 'SCALAR', scalar: {value: 200000}, role: '*', allocation_info: {role: '*'}},
-      {name: 'ports', type: 'RANGES', ranges: {range: [{begin: 31000, end: 32000}]}, role: '*', allocation_info: {role: '*'}},
-    ],
-  }))
+  return Array.from(
+    {length: n},
+    (_, i): Offer => ({
+      id: {value: `b${batch}-O${i}`},
+      framework_id: {value: 'fw-1'},
+      agent_id: {value: `S${i}`},
+      hostname: `agent-${i}.storm.test`,
+      allocation_info: {role: '*'},
+      resources: [
+        {name: 'cpus', type: 'SCALAR', scalar: {value: fits ? 8 : 0.05}, role: '*', allocation_info: {role: '*'}},
+        {name: 'mem', type: 'SCALAR', scalar: {value: fits ? 32768 : 16}, role: '*', allocation_info: {role: '*'}},
+        {name: 'disk', type: 'SCALAR', scalar: {value: 200000}, role: '*', allocation_info: {role: '*'}},
+        {name: 'ports', type: 'RANGES', ranges: {range: [{begin: 31000, end: 32000}]}, role: '*', allocation_info: {role: '*'}},
+      ],
+    }),
+  )
 }
 
 const NOW = 1_800_000_000_000
@@ -39,7 +42,11 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 /** A state subscribed and reconciled (no persisted tasks: reconciliation finishes on Subscribed). */
 function ready(size: number): SchedulerState {
-  const config = resolveConfig({clusterName: 'storm', clusterSize: size, executorCommand: {value: '/usr/bin/node', shell: false, arguments: ['node', 'bin/run.js', 'executor']}})
+  const config = resolveConfig({
+    clusterName: 'storm',
+    clusterSize: size,
+    executorCommand: {value: '/usr/bin/node', shell: false, arguments: ['node', 'bin/run.js', 'executor']},
+  })
   let s = initialState(config, 42)
   s = step(s, {type: 'PersistedStateLoaded', doc: null}, NOW).state
   s = step(s, {type: 'Subscribed', frameworkId: 'fw-1'}, NOW).state
@@ -47,7 +54,15 @@ function ready(size: number): SchedulerState {
   return s
 }
 
-interface Measured { ms: number; heapPeak: number; heapRetained: number; rss: number; accepts: number; declines: number; launched: number }
+interface Measured {
+  ms: number
+  heapPeak: number
+  heapRetained: number
+  rss: number
+  accepts: number
+  declines: number
+  launched: number
+}
 
 function measure(s: SchedulerState, evOffers: Offer[], now: number): {m: Measured; state: SchedulerState} {
   gc?.()
@@ -61,9 +76,22 @@ function measure(s: SchedulerState, evOffers: Offer[], now: number): {m: Measure
   const acts: SchedulerAction[] = res.actions
   const accepts = acts.filter((a) => a.type === 'ACCEPT')
   const declines = acts.filter((a) => a.type === 'DECLINE').reduce((n, a) => n + (a as {offerIds: string[]}).offerIds.length, 0)
-  const launched = accepts.reduce((n, a) => n + (a as {operations: {launch?: {task_infos: unknown[]}}[]}).operations.reduce((k, op) => k + (op.launch?.task_infos.length ?? 0), 0), 0)
+  const launched = accepts.reduce(
+    (n, a) =>
+      n +
+      (a as {operations: {launch?: {task_infos: unknown[]}}[]}).operations.reduce((k, op) => k + (op.launch?.task_infos.length ?? 0), 0),
+    0,
+  )
   return {
-    m: {ms, heapPeak: peak.heapUsed - before.heapUsed, heapRetained: after.heapUsed - before.heapUsed, rss: peak.rss - before.rss, accepts: accepts.length, declines, launched},
+    m: {
+      ms,
+      heapPeak: peak.heapUsed - before.heapUsed,
+      heapRetained: after.heapUsed - before.heapUsed,
+      rss: peak.rss - before.rss,
+      accepts: accepts.length,
+      declines,
+      launched,
+    },
     state: res.state,
   }
 }
@@ -89,8 +117,10 @@ function report(label: string, ms: Measured[], floorMs: number): void {
   const rss = Math.max(...ms.map((m) => m.rss))
   const last = ms[ms.length - 1]!
   const met = t < 1000 && Math.max(heap, rss) < 200 * 1024 * 1024
-  console.log(`${label.padEnd(44)} ${t.toFixed(1).padStart(8)} ms  ratio ${(t / floorMs).toFixed(1).padStart(6)}x  heap peak +${mb(heap).padStart(9)}  retained +${mb(kept).padStart(8)}  rss +${mb(rss).padStart(8)}  ` +
-    `accept ${last.accepts} (${last.launched} tasks) decline ${last.declines}  goal ${met ? 'MET' : 'NOT MET'}`)
+  console.log(
+    `${label.padEnd(44)} ${t.toFixed(1).padStart(8)} ms  ratio ${(t / floorMs).toFixed(1).padStart(6)}x  heap peak +${mb(heap).padStart(9)}  retained +${mb(kept).padStart(8)}  rss +${mb(rss).padStart(8)}  ` +
+      `accept ${last.accepts} (${last.launched} tasks) decline ${last.declines}  goal ${met ? 'MET' : 'NOT MET'}`,
+  )
 }
 
 console.log(`offer storm: ${AGENTS} offers in one Offers event, median of ${REPS} runs (node ${process.version})`)
@@ -125,5 +155,7 @@ for (const size of [3, 5]) {
     s = out.state
   }
   gc?.()
-  console.log(`5 members: 10 consecutive steady-state storms: ${times.map((t) => t.toFixed(0)).join(', ')} ms; held offers afterwards ${Object.keys(s.offers).length}; heap ${mb(process.memoryUsage().heapUsed)}`)
+  console.log(
+    `5 members: 10 consecutive steady-state storms: ${times.map((t) => t.toFixed(0)).join(', ')} ms; held offers afterwards ${Object.keys(s.offers).length}; heap ${mb(process.memoryUsage().heapUsed)}`,
+  )
 }

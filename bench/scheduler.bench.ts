@@ -70,7 +70,12 @@ async function plainEtcd(): Promise<Pick<Run, 'a' | 'a1' | 'a2'>> {
     await waitFor('member remove', () => gw(via, '/v3/cluster/member/remove', {ID: id}).then(() => true), 15_000, 50)
     // As a learner, like the scheduler: a voter add is refused ("unhealthy cluster") until the leader has been
     // connected to every voter for 5 s, which follows any peer loss.
-    const added = await waitFor('member add (learner)', () => gw<{member: {ID: string}}>(via, '/v3/cluster/member/add', {peerURLs: [fresh.peerUrl], isLearner: true}), 15_000, 50)
+    const added = await waitFor(
+      'member add (learner)',
+      () => gw<{member: {ID: string}}>(via, '/v3/cluster/member/add', {peerURLs: [fresh.peerUrl], isLearner: true}),
+      15_000,
+      50,
+    )
     const initialCluster = [leader, m2, fresh].map((m) => `${m.name}=${m.peerUrl}`).join(',')
     await fresh.start({initialClusterState: 'existing', initialCluster})
     await waitFor('learner promotion', () => gw(via, '/v3/cluster/member/promote', {ID: added.member.ID}).then(() => true), 30_000, 50)
@@ -83,23 +88,52 @@ async function plainEtcd(): Promise<Pick<Run, 'a' | 'a1' | 'a2'>> {
 }
 
 async function healthyWith3(serve: ServeProc, gone?: string): Promise<void> {
-  await waitFor('serve: healthy with 3 running members', async () => {
-    if (serve.exited()) throw new Error(`serve exited:\n${serve.log().slice(-3000)}`)
-    const s = await stats(serve.adminUrl)
-    if (s.healthy !== 1 || s.running_servers !== 3) return false
-    const ms = await members(serve.adminUrl)
-    return ms.length === 3 && ms.every((m) => m.state === 'TASK_RUNNING' && m.healthy === true && !m.is_learner) && !ms.some((m) => m.name === gone)
-  }, 120_000, 20)
+  await waitFor(
+    'serve: healthy with 3 running members',
+    async () => {
+      if (serve.exited()) throw new Error(`serve exited:\n${serve.log().slice(-3000)}`)
+      const s = await stats(serve.adminUrl)
+      if (s.healthy !== 1 || s.running_servers !== 3) return false
+      const ms = await members(serve.adminUrl)
+      return (
+        ms.length === 3 &&
+        ms.every((m) => m.state === 'TASK_RUNNING' && m.healthy === true && !m.is_learner) &&
+        !ms.some((m) => m.name === gone)
+      )
+    },
+    120_000,
+    20,
+  )
 }
 
 async function underServe(i: number): Promise<Pick<Run, 'b' | 'c'>> {
   const cluster = `bench${process.pid}x${i}`
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'bench-serve-'))
   const t0 = performance.now()
-  const serve = await startServe([
-    '--master', 'local', '--cluster-name', cluster, '--cluster-size', '3', '--local-mesos-port', '0',
-    '--health-interval', '1', '--bootstrap-wait', '3', '--member-grace', '5', '--failover-timeout-seconds', '300', ...EXTRA,
-  ], undefined, 'serve', {adminPort: await freePort(), cwd})
+  const serve = await startServe(
+    [
+      '--master',
+      'local',
+      '--cluster-name',
+      cluster,
+      '--cluster-size',
+      '3',
+      '--local-mesos-port',
+      '0',
+      '--health-interval',
+      '1',
+      '--bootstrap-wait',
+      '3',
+      '--member-grace',
+      '5',
+      '--failover-timeout-seconds',
+      '300',
+      ...EXTRA,
+    ],
+    undefined,
+    'serve',
+    {adminPort: await freePort(), cwd},
+  )
   try {
     await healthyWith3(serve)
     const b = performance.now() - t0
@@ -125,14 +159,18 @@ const ms = (x: number): string => `${Math.round(x)} ms`.padStart(9)
 
 async function main(): Promise<void> {
   const runs: Run[] = []
-  console.log(`etcd-mesos scheduler benchmark: ${REPEAT} run(s), ${os.cpus().length} CPU(s), node ${process.version}${EXTRA.length ? `, serve ${EXTRA.join(' ')}` : ''}`)
+  console.log(
+    `etcd-mesos scheduler benchmark: ${REPEAT} run(s), ${os.cpus().length} CPU(s), node ${process.version}${EXTRA.length ? `, serve ${EXTRA.join(' ')}` : ''}`,
+  )
   for (let i = 0; i < REPEAT; i++) {
     const p = await plainEtcd()
     const s = await underServe(i)
     const r = {...p, ...s}
     runs.push(r)
-    console.log(`run ${i + 1}: (a) plain 3-member start ${ms(r.a)}  (b) serve --master local ${ms(r.b)}  `
-      + `(a'1) plain restart ${ms(r.a1)}  (a'2) plain replace ${ms(r.a2)}  (c) serve replacement ${ms(r.c)}`)
+    console.log(
+      `run ${i + 1}: (a) plain 3-member start ${ms(r.a)}  (b) serve --master local ${ms(r.b)}  ` +
+        `(a'1) plain restart ${ms(r.a1)}  (a'2) plain replace ${ms(r.a2)}  (c) serve replacement ${ms(r.c)}`,
+    )
   }
   const med = (k: keyof Run): number => median(runs.map((r) => r[k]))
   console.log('\nmedians:')
@@ -140,11 +178,16 @@ async function main(): Promise<void> {
   console.log(`  (b)   serve --master local to healthy with 3 members        ${ms(med('b'))}   = ${(med('b') / med('a')).toFixed(1)} x (a)`)
   console.log(`  (a'1) plain etcd, one member SIGKILLed and restarted        ${ms(med('a1'))}`)
   console.log(`  (a'2) plain etcd, one member replaced by hand (rm/add/start/promote) ${ms(med('a2'))}`)
-  console.log(`  (c)   serve, SIGKILL of one etcd to healthy with 3 again     ${ms(med('c'))}   = ${(med('c') / med('a1')).toFixed(1)} x (a'1), ${(med('c') / med('a2')).toFixed(1)} x (a'2)`)
+  console.log(
+    `  (c)   serve, SIGKILL of one etcd to healthy with 3 again     ${ms(med('c'))}   = ${(med('c') / med('a1')).toFixed(1)} x (a'1), ${(med('c') / med('a2')).toFixed(1)} x (a'2)`,
+  )
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  console.error(err)
-  killAllTracked()
-  process.exit(1)
-})
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err)
+    killAllTracked()
+    process.exit(1)
+  },
+)

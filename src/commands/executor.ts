@@ -16,7 +16,9 @@ export default class Executor extends Command {
   static override flags = {
     'reseed-backups-keep': Flags.integer({
       summary: 'Copies of the data dir made before a re-seed to keep (the newest; older ones are removed before a new copy is made).',
-      default: DEFAULT_RESEED_BACKUPS_KEEP, min: 1, max: 100,
+      default: DEFAULT_RESEED_BACKUPS_KEEP,
+      min: 1,
+      max: 100,
     }),
   }
 
@@ -37,7 +39,9 @@ export default class Executor extends Command {
     // Last line of defence: every promise in the executor has a handler; should one be missed, Node's default
     // (exit on an unhandled rejection) would take etcd down with the executor. Log it as the bug it is and go on.
     const onUnhandled = (reason: unknown): void =>
-      stderrLog(`internal error (a bug): unhandled promise rejection: ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}; the executor and etcd keep running`)
+      stderrLog(
+        `internal error (a bug): unhandled promise rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}; the executor and etcd keep running`,
+      )
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
     process.on('unhandledRejection', onUnhandled)

@@ -7,7 +7,7 @@ import {BaseCommand} from '../lib/cli/base-command.js'
 import {getDocument, type FailoverStatus as FailoverDoc} from '../lib/cli/types.js'
 
 export default class FailoverStatus extends BaseCommand<typeof FailoverStatus> {
-  static override summary = 'Show the scheduler\'s Mesos subscription, failover timeout and standbys'
+  static override summary = "Show the scheduler's Mesos subscription, failover timeout and standbys"
   static override description = 'Exit codes: 0 ok, 3 scheduler unreachable, 5 unknown cluster.'
   static override examples = [
     '<%= config.bin %> failover-status --admin-url http://10.0.0.5:23400',

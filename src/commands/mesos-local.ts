@@ -6,9 +6,10 @@ import {Command, Flags} from '@oclif/core'
 
 export default class MesosLocal extends Command {
   static override summary = 'Run a local Mesos-compatible master and agents (for development and tests)'
-  static override description = 'Starts a Mesos 1.12-compatible master (v1 scheduler and operator APIs, state endpoints) and N agents '
-    + '(v1 executor API, command executor) on loopback addresses, prints the master URL, and runs until SIGINT/SIGTERM. '
-    + 'With --zk (required for --masters > 1) masters register under the ZooKeeper path and non-leaders redirect (307).'
+  static override description =
+    'Starts a Mesos 1.12-compatible master (v1 scheduler and operator APIs, state endpoints) and N agents ' +
+    '(v1 executor API, command executor) on loopback addresses, prints the master URL, and runs until SIGINT/SIGTERM. ' +
+    'With --zk (required for --masters > 1) masters register under the ZooKeeper path and non-leaders redirect (307).'
   static override examples = [
     '<%= config.bin %> mesos-local',
     '<%= config.bin %> mesos-local --agents 5 --port 5050 --resources "cpus:4;mem:8192;disk:20000;ports:[31000-32000]"',
@@ -27,7 +28,11 @@ export default class MesosLocal extends Command {
     'heartbeat-interval': Flags.integer({summary: 'Scheduler HEARTBEAT interval in seconds.', default: 15, min: 1}),
     'agent-ping-timeout': Flags.integer({summary: 'Agent ping timeout in ms.', default: 15_000, min: 1}),
     'max-agent-ping-timeouts': Flags.integer({summary: 'Missed pings before a disconnected agent is removed.', default: 5, min: 1}),
-    'agent-reregister-timeout': Flags.integer({summary: 'After a master failover, ms the new leader waits for known agents to re-register.', default: 600_000, min: 1}),
+    'agent-reregister-timeout': Flags.integer({
+      summary: 'After a master failover, ms the new leader waits for known agents to re-register.',
+      default: 600_000,
+      min: 1,
+    }),
     quiet: Flags.boolean({summary: 'Do not log master/agent activity.', default: false}),
   }
 
@@ -36,9 +41,17 @@ export default class MesosLocal extends Command {
     if (flags.masters > 1 && flags.zk === undefined) this.error('--masters > 1 needs --zk', {exit: 2})
     const {startLocalMesos} = await import('../mesos-local/cluster.js')
     const mesos = await startLocalMesos({
-      agents: flags.agents, host: flags.ip, port: flags.port, zk: flags.zk, masters: flags.masters, workDir: flags['work-dir'],
-      agentResources: flags.resources, allocationIntervalMs: flags['allocation-interval'], heartbeatIntervalSec: flags['heartbeat-interval'],
-      agentPingTimeoutMs: flags['agent-ping-timeout'], maxAgentPingTimeouts: flags['max-agent-ping-timeouts'],
+      agents: flags.agents,
+      host: flags.ip,
+      port: flags.port,
+      zk: flags.zk,
+      masters: flags.masters,
+      workDir: flags['work-dir'],
+      agentResources: flags.resources,
+      allocationIntervalMs: flags['allocation-interval'],
+      heartbeatIntervalSec: flags['heartbeat-interval'],
+      agentPingTimeoutMs: flags['agent-ping-timeout'],
+      maxAgentPingTimeouts: flags['max-agent-ping-timeouts'],
       agentReregisterTimeoutMs: flags['agent-reregister-timeout'],
       log: flags.quiet ? undefined : (line) => this.logToStderr(line),
     })

@@ -13,8 +13,9 @@ import type {ReseedResult} from '../lib/cli/types.js'
 
 export default class Reseed extends BaseCommand<typeof Reseed> {
   static override summary = 'Re-seed a cluster that lost quorum from its most advanced member'
-  static override description = 'Shows which member would seed and why, asks for confirmation (or --yes), starts the re-seed and follows it.\n'
-    + 'Exit codes: 0 succeeded, 1 failed or not confirmed, 2 usage, 3 unreachable, 4 not finished (--no-wait / --wait-timeout), 5 unknown cluster, 6 refused.'
+  static override description =
+    'Shows which member would seed and why, asks for confirmation (or --yes), starts the re-seed and follows it.\n' +
+    'Exit codes: 0 succeeded, 1 failed or not confirmed, 2 usage, 3 unreachable, 4 not finished (--no-wait / --wait-timeout), 5 unknown cluster, 6 refused.'
   static override examples = [
     '<%= config.bin %> reseed --cluster mycluster --zk zk://zk1:2181/etcd-mesos',
     '<%= config.bin %> reseed --admin-url http://10.0.0.5:23400 --yes --admin-token-file /etc/etcd-mesos/token',
@@ -34,16 +35,26 @@ export default class Reseed extends BaseCommand<typeof Reseed> {
   async run(): Promise<ReseedResult> {
     const client = await this.adminClient()
     const f = this.flags
-    const result = await runReseed(client, {
-      force: f.force, yes: f.yes, wait: f.wait, waitTimeoutSeconds: f['wait-timeout'], pollMs: f['poll-interval'], follow: f.follow,
-      json: this.jsonEnabled(), stdinIsTTY: process.stdin.isTTY === true,
-      followHint: (op) => `${this.config.bin} reseed --follow ${op} --admin-url ${client.baseUrl}`,
-    }, {
-      log: (t) => this.log(t),
-      warn: (t) => this.logToStderr(t),
-      confirm: async (q) => (await import('../lib/cli/reseed-progress.js')).confirm(q),
-      colourLevel: colourLevel(process.stdout),
-    })
+    const result = await runReseed(
+      client,
+      {
+        force: f.force,
+        yes: f.yes,
+        wait: f.wait,
+        waitTimeoutSeconds: f['wait-timeout'],
+        pollMs: f['poll-interval'],
+        follow: f.follow,
+        json: this.jsonEnabled(),
+        stdinIsTTY: process.stdin.isTTY === true,
+        followHint: (op) => `${this.config.bin} reseed --follow ${op} --admin-url ${client.baseUrl}`,
+      },
+      {
+        log: (t) => this.log(t),
+        warn: (t) => this.logToStderr(t),
+        confirm: async (q) => (await import('../lib/cli/reseed-progress.js')).confirm(q),
+        colourLevel: colourLevel(process.stdout),
+      },
+    )
     process.exitCode = outcomeExitCode(result.outcome)
     return result
   }

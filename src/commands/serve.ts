@@ -1,5 +1,12 @@
 import {Command} from '@oclif/core'
-import {serveFlags, serveTlsFlags, serveTuningFlags, resolveEtcdTls, resolveServeOptions, ServeConfigError} from '../scheduler/serve-flags.js'
+import {
+  serveFlags,
+  serveTlsFlags,
+  serveTuningFlags,
+  resolveEtcdTls,
+  resolveServeOptions,
+  ServeConfigError,
+} from '../scheduler/serve-flags.js'
 import {runServe, ServeError} from '../scheduler/serve.js'
 
 export default class Serve extends Command {
@@ -21,15 +28,34 @@ Exit codes: 0 stopped by a signal, 1 fatal error, 2 bad flags, 3 ZooKeeper / adm
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => ac.abort())
     try {
       const o = resolveServeOptions(f)
-      process.exitCode = await runServe({
-        ...o, adminPort: f['admin-port'], adminAddress: f['admin-address'], adminTokenFile: f['admin-token-file'], adminMaxConnections: f['admin-max-connections'], address: f.address,
-        executorBin: f['executor-bin'], reseedBackupsKeep: f['reseed-backups-keep'], etcdBin: f['etcd-bin'], principal: f['mesos-authentication-principal'],
-        secretFile: f['mesos-authentication-secret-file'], singleInstancePerAgent: f['single-instance-per-slave'],
-        singleInstancePerHost: f['single-instance-per-host'], webUri: f['framework-weburi'], role: f['framework-role'],
-        healthIntervalSec: f['health-interval'], bootstrapWaitSec: f['bootstrap-wait'], memberGraceSec: f['member-grace'],
-        localAgents: f['local-agents'], localMesosPort: f['local-mesos-port'], logDir: f['log-dir'], verbose: f.v > 0,
-        etcdTls: resolveEtcdTls(f),
-      }, ac.signal)
+      process.exitCode = await runServe(
+        {
+          ...o,
+          adminPort: f['admin-port'],
+          adminAddress: f['admin-address'],
+          adminTokenFile: f['admin-token-file'],
+          adminMaxConnections: f['admin-max-connections'],
+          address: f.address,
+          executorBin: f['executor-bin'],
+          reseedBackupsKeep: f['reseed-backups-keep'],
+          etcdBin: f['etcd-bin'],
+          principal: f['mesos-authentication-principal'],
+          secretFile: f['mesos-authentication-secret-file'],
+          singleInstancePerAgent: f['single-instance-per-slave'],
+          singleInstancePerHost: f['single-instance-per-host'],
+          webUri: f['framework-weburi'],
+          role: f['framework-role'],
+          healthIntervalSec: f['health-interval'],
+          bootstrapWaitSec: f['bootstrap-wait'],
+          memberGraceSec: f['member-grace'],
+          localAgents: f['local-agents'],
+          localMesosPort: f['local-mesos-port'],
+          logDir: f['log-dir'],
+          verbose: f.v > 0,
+          etcdTls: resolveEtcdTls(f),
+        },
+        ac.signal,
+      )
       // Everything was closed in order; a client library's stray handle must not keep a supervised daemon alive.
       const t = setTimeout(() => {
         if (process.env.ETCD_MESOS_DEBUG_HANDLES) {

@@ -21,7 +21,14 @@ export function onMessage(s: CoreState, data: string): StepResult {
     return {state: s, actions: [{type: 'log', line: 'ignoring a framework message that is not a reseed request'}]}
   }
   const known = s.reseedHistory.find((m) => m.op === msg.op)
-  if (known) return {state: s, actions: [{type: 'log', line: `reseed ${msg.op}: duplicate request, resending step ${known.step}`}, {type: 'send', message: known}]}
+  if (known)
+    return {
+      state: s,
+      actions: [
+        {type: 'log', line: `reseed ${msg.op}: duplicate request, resending step ${known.step}`},
+        {type: 'send', message: known},
+      ],
+    }
   let reason: string | undefined
   if (s.phase === 'reseeding') reason = `another re-seed (${s.reseedOp ?? '?'}) is in progress`
   else if (s.quorumCheckOp !== undefined) reason = `another re-seed (${s.quorumCheckOp}) is in progress (checking quorum)`
@@ -37,7 +44,11 @@ export function onMessage(s: CoreState, data: string): StepResult {
   const p = progress(s, {type: 'reseed-progress', op: msg.op, step: 'accepted', message: "checking this member's quorum first"})
   return {
     state: {...p.state, quorumCheckOp: msg.op},
-    actions: [{type: 'log', line: `reseed ${msg.op} accepted; checking first whether a linearizable read through this member succeeds`}, p.action, {type: 'check-quorum', op: msg.op}],
+    actions: [
+      {type: 'log', line: `reseed ${msg.op} accepted; checking first whether a linearizable read through this member succeeds`},
+      p.action,
+      {type: 'check-quorum', op: msg.op},
+    ],
   }
 }
 
@@ -46,7 +57,8 @@ function failOp(s: CoreState, op: string, reason: string): StepResult {
   return {state: p.state, actions: [{type: 'log', line: `reseed ${op} refused: ${reason}`}, p.action]}
 }
 
-export const QUORUM_REFUSAL = "refused: this member's cluster has a working quorum (a linearizable read through it succeeded); " +
+export const QUORUM_REFUSAL =
+  "refused: this member's cluster has a working quorum (a linearizable read through it succeeded); " +
   'not re-seeding a healthy cluster (the scheduler may see only part of it)'
 
 export function onQuorumChecked(s: CoreState, e: {op: string; ok: boolean; detail: string}): StepResult {
@@ -57,7 +69,10 @@ export function onQuorumChecked(s: CoreState, e: {op: string; ok: boolean; detai
   if (e.ok) return failOp(st, e.op, QUORUM_REFUSAL)
   return {
     state: {...st, phase: 'reseeding', reseedOp: e.op},
-    actions: [{type: 'log', line: `reseed ${e.op}: no working quorum through this member (${e.detail}); re-seeding`}, {type: 'start-reseed', op: e.op}],
+    actions: [
+      {type: 'log', line: `reseed ${e.op}: no working quorum through this member (${e.detail}); re-seeding`},
+      {type: 'start-reseed', op: e.op},
+    ],
   }
 }
 
@@ -89,10 +104,19 @@ export function onReseedFinished(s: CoreState, e: Extract<CoreEvent, {type: 'res
   if (s.phase !== 'reseeding') return {state: st, actions} // killed meanwhile: the kill path reports
   if (e.ok && st.healthy !== true) {
     // reseedMember's 'done' means a one-member cluster with a linearizable read: healthy.
-    actions.push(update(id, 'TASK_RUNNING', {healthy: true, message: 're-seeded: serving as a one-member cluster', reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED'}))
+    actions.push(
+      update(id, 'TASK_RUNNING', {
+        healthy: true,
+        message: 're-seeded: serving as a one-member cluster',
+        reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED',
+      }),
+    )
     st = {...st, healthy: true}
   }
   if (e.etcdRunning) return {state: {...st, phase: 'running'}, actions}
   const message = `re-seed failed and etcd is not running: ${e.error ?? 'unknown error'}`
-  return {state: {...st, phase: 'finished'}, actions: [...actions, update(id, 'TASK_FAILED', {message}), {type: 'exit', code: EXIT_TASK_FAILED}]}
+  return {
+    state: {...st, phase: 'finished'},
+    actions: [...actions, update(id, 'TASK_FAILED', {message}), {type: 'exit', code: EXIT_TASK_FAILED}],
+  }
 }

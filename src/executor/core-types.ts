@@ -65,7 +65,10 @@ export type CoreAction =
   | {type: 'exit'; code: number}
   | {type: 'log'; line: string}
 
-export interface StepResult { state: CoreState; actions: CoreAction[] }
+export interface StepResult {
+  state: CoreState
+  actions: CoreAction[]
+}
 
 /** A status update for `taskId` (the driver adds uuid, source and timestamp). */
 export function update(taskId: string, state: TaskState, extra: Partial<UpdateStatus> = {}): CoreAction {

@@ -51,14 +51,29 @@ import type {KillPolicy} from '../lib/mesos/types.js'
 import {resolveDataDir} from './etcd-args.js'
 import {parseMemberConfig, type MemberConfig} from '../lib/member-config.js'
 import {
-  EXIT_AGENT_LOST, EXIT_OK, EXIT_TASK_FAILED, update, type CoreEvent, type CoreState, type StepResult, type UpdateStatus,
+  EXIT_AGENT_LOST,
+  EXIT_OK,
+  EXIT_TASK_FAILED,
+  update,
+  type CoreEvent,
+  type CoreState,
+  type StepResult,
+  type UpdateStatus,
 } from './core-types.js'
 import {onMessage, onQuorumChecked, onReseedFinished, onReseedStep} from './core-reseed.js'
 
 // Every name importers used when all of this lived here (core-types.ts, core-reseed.ts hold the halves).
 export {
-  EXIT_AGENT_LOST, EXIT_BAD_ENVIRONMENT, EXIT_OK, EXIT_TASK_FAILED,
-  type CoreAction, type CoreEvent, type CoreState, type Phase, type StepResult, type UpdateStatus,
+  EXIT_AGENT_LOST,
+  EXIT_BAD_ENVIRONMENT,
+  EXIT_OK,
+  EXIT_TASK_FAILED,
+  type CoreAction,
+  type CoreEvent,
+  type CoreState,
+  type Phase,
+  type StepResult,
+  type UpdateStatus,
 } from './core-types.js'
 export {QUORUM_REFUSAL} from './core-reseed.js'
 
@@ -114,7 +129,10 @@ function stopAll(s: CoreState, reason: 'kill' | 'shutdown' | 'recovery-timeout',
   const graceMs = graceFor(s, reason, killPolicy)
   return {
     state: {...s, phase: 'killing', stopReason: reason},
-    actions: [{type: 'log', line: `stopping etcd (${reason}, grace ${graceMs} ms)`}, {type: 'stop-etcd', graceMs}],
+    actions: [
+      {type: 'log', line: `stopping etcd (${reason}, grace ${graceMs} ms)`},
+      {type: 'stop-etcd', graceMs},
+    ],
   }
 }
 
@@ -136,18 +154,31 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
         const message = (err as Error).message
         return {
           state: {...s, phase: 'finished', taskId: tid},
-          actions: [{type: 'log', line: `task ${tid}: ${message}`}, update(tid, 'TASK_FAILED', {message, reason: 'REASON_TASK_INVALID'}), {type: 'exit', code: EXIT_TASK_FAILED}],
+          actions: [
+            {type: 'log', line: `task ${tid}: ${message}`},
+            update(tid, 'TASK_FAILED', {message, reason: 'REASON_TASK_INVALID'}),
+            {type: 'exit', code: EXIT_TASK_FAILED},
+          ],
         }
       }
       const next: CoreState = {...s, phase: 'starting', taskId: tid, config}
       if (e.sandbox !== undefined && e.sandbox.startsWith('/')) next.dataDir = resolveDataDir(config, e.sandbox)
       const g = policyMs(e.task.kill_policy)
       if (g !== undefined) next.taskGraceMs = g
-      return {state: next, actions: [{type: 'log', line: `task ${tid}: starting etcd member ${config.member.name}`}, {type: 'start-etcd', config}]}
+      return {
+        state: next,
+        actions: [
+          {type: 'log', line: `task ${tid}: starting etcd member ${config.member.name}`},
+          {type: 'start-etcd', config},
+        ],
+      }
     }
     case 'spawned':
       if (s.phase !== 'starting' || s.startingSent) return none
-      return {state: {...s, startingSent: true}, actions: [{type: 'log', line: `etcd started (pid ${e.pid})`}, update(id, 'TASK_STARTING', withData(s))]}
+      return {
+        state: {...s, startingSent: true},
+        actions: [{type: 'log', line: `etcd started (pid ${e.pid})`}, update(id, 'TASK_STARTING', withData(s))],
+      }
     case 'serving':
       if (s.phase !== 'starting') return none
       return {
@@ -160,7 +191,11 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
         state: {...s, healthy: e.healthy},
         actions: [
           {type: 'log', line: `etcd health changed to ${e.healthy ? 'healthy' : 'unhealthy'}: ${e.detail}`},
-          update(id, 'TASK_RUNNING', withData(s, {healthy: e.healthy, message: e.detail, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED'})),
+          update(
+            id,
+            'TASK_RUNNING',
+            withData(s, {healthy: e.healthy, message: e.detail, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED'}),
+          ),
         ],
       }
     case 'exited':
@@ -169,7 +204,10 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
       return {
         state: {...s, phase: 'finished'},
         actions: [
-          {type: 'log', line: `etcd ${e.removed ? 'was removed from the cluster' : 'exited'} (code ${String(e.code)}, signal ${String(e.signal)}): TASK_FAILED`},
+          {
+            type: 'log',
+            line: `etcd ${e.removed ? 'was removed from the cluster' : 'exited'} (code ${String(e.code)}, signal ${String(e.signal)}): TASK_FAILED`,
+          },
           update(id, 'TASK_FAILED', {message: exitMessage(e)}),
           {type: 'exit', code: EXIT_TASK_FAILED},
         ],
@@ -178,25 +216,50 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
       if (s.phase !== 'killing') return none
       const fin: CoreState = {...s, phase: 'finished'}
       if (s.stopReason === 'recovery-timeout') {
-        return {state: fin, actions: [{type: 'log', line: 'etcd stopped; exiting because the agent did not come back'}, {type: 'exit', code: EXIT_AGENT_LOST}]}
+        return {
+          state: fin,
+          actions: [
+            {type: 'log', line: 'etcd stopped; exiting because the agent did not come back'},
+            {type: 'exit', code: EXIT_AGENT_LOST},
+          ],
+        }
       }
-      return {state: fin, actions: [{type: 'log', line: 'etcd stopped: TASK_KILLED'}, update(id, 'TASK_KILLED'), {type: 'exit', code: EXIT_OK}]}
+      return {
+        state: fin,
+        actions: [{type: 'log', line: 'etcd stopped: TASK_KILLED'}, update(id, 'TASK_KILLED'), {type: 'exit', code: EXIT_OK}],
+      }
     }
     case 'kill':
       if (e.taskId !== s.taskId) return {state: s, actions: [{type: 'log', line: `ignoring KILL of unknown task ${e.taskId}`}]}
       if (s.phase === 'starting' || s.phase === 'running' || s.phase === 'reseeding') return stopAll(s, 'kill', e.killPolicy)
       return {state: s, actions: [{type: 'log', line: `KILL of ${e.taskId} while ${s.phase}: nothing to do`}]}
     case 'shutdown':
-      if (s.phase === 'idle') return {state: {...s, phase: 'finished'}, actions: [{type: 'log', line: 'SHUTDOWN with no task'}, {type: 'exit', code: EXIT_OK}]}
+      if (s.phase === 'idle')
+        return {
+          state: {...s, phase: 'finished'},
+          actions: [
+            {type: 'log', line: 'SHUTDOWN with no task'},
+            {type: 'exit', code: EXIT_OK},
+          ],
+        }
       if (s.phase === 'starting' || s.phase === 'running' || s.phase === 'reseeding') return stopAll(s, 'shutdown')
       return none
     case 'recovery-timeout':
       if (s.phase === 'idle') {
-        return {state: {...s, phase: 'finished'}, actions: [{type: 'log', line: 'agent did not come back within the recovery timeout; exiting'}, {type: 'exit', code: EXIT_AGENT_LOST}]}
+        return {
+          state: {...s, phase: 'finished'},
+          actions: [
+            {type: 'log', line: 'agent did not come back within the recovery timeout; exiting'},
+            {type: 'exit', code: EXIT_AGENT_LOST},
+          ],
+        }
       }
       if (s.phase === 'starting' || s.phase === 'running' || s.phase === 'reseeding') {
         const r = stopAll(s, 'recovery-timeout')
-        return {state: r.state, actions: [{type: 'log', line: 'agent did not come back within the recovery timeout; stopping etcd and exiting'}, ...r.actions]}
+        return {
+          state: r.state,
+          actions: [{type: 'log', line: 'agent did not come back within the recovery timeout; stopping etcd and exiting'}, ...r.actions],
+        }
       }
       if (s.phase === 'killing') return {state: {...s, stopReason: 'recovery-timeout'}, actions: []}
       return none

@@ -69,7 +69,9 @@ export class ExecutorDriver {
   /** Subscribes to the agent and runs until the executor is done; resolves with the process exit code. */
   async run(): Promise<number> {
     this.client.on('event', (ev: ExecutorEvent) => this.onMesos(ev))
-    this.client.on('disconnected', (d: {reason?: string} | undefined) => this.log(`disconnected from the agent: ${d?.reason ?? '?'} (etcd keeps running)`))
+    this.client.on('disconnected', (d: {reason?: string} | undefined) =>
+      this.log(`disconnected from the agent: ${d?.reason ?? '?'} (etcd keeps running)`),
+    )
     this.client.on('reconnected', () => this.log('subscribed to the agent again'))
     this.client.on('recovery-timeout', (d: {reason?: string} | undefined) => {
       this.log(`agent lost for good: ${d?.reason ?? 'recovery timeout'}`)
@@ -102,7 +104,11 @@ export class ExecutorDriver {
       case 'KILL':
         if (!ev.kill) return
         this.log(`KILL ${ev.kill.task_id.value}`)
-        return this.dispatch({type: 'kill', taskId: ev.kill.task_id.value, ...(ev.kill.kill_policy ? {killPolicy: ev.kill.kill_policy} : {})})
+        return this.dispatch({
+          type: 'kill',
+          taskId: ev.kill.task_id.value,
+          ...(ev.kill.kill_policy ? {killPolicy: ev.kill.kill_policy} : {}),
+        })
       case 'SHUTDOWN':
         this.log('SHUTDOWN')
         return this.dispatch({type: 'shutdown'})
@@ -142,15 +148,24 @@ export class ExecutorDriver {
         return this.log(a.line)
       case 'update': {
         const p = this.outbound.then(() => this.client.update(a.status))
-        this.lastUuid = p.then((u) => u, () => undefined)
-        this.outbound = p.catch((err: unknown) => this.log(`UPDATE ${a.status.state} refused by the agent: ${errText(err)}; dropped, the executor goes on`))
+        this.lastUuid = p.then(
+          (u) => u,
+          () => undefined,
+        )
+        this.outbound = p.catch((err: unknown) =>
+          this.log(`UPDATE ${a.status.state} refused by the agent: ${errText(err)}; dropped, the executor goes on`),
+        )
         return
       }
       case 'send': {
         const data = encodeFrameworkMessage(a.message)
         this.outbound = this.outbound
           .then(() => this.client.message(data))
-          .catch((err: unknown) => this.log(`MESSAGE ${a.message.step} for ${a.message.op} not sent: ${errText(err)}; dropped (the scheduler asks again, or moves on after its timeout)`))
+          .catch((err: unknown) =>
+            this.log(
+              `MESSAGE ${a.message.step} for ${a.message.op} not sent: ${errText(err)}; dropped (the scheduler asks again, or moves on after its timeout)`,
+            ),
+          )
         return
       }
       case 'start-etcd':
@@ -187,12 +202,17 @@ export class ExecutorDriver {
     try {
       const {bin, args, dataDir} = buildEtcdArgs(cfg, this.env.sandbox)
       if (cfg.requireData && !existsSync(path.join(dataDir, 'member'))) {
-        throw new Error(`restart in place refused: data dir ${dataDir} holds no etcd data (no member/ directory); starting an empty member could lose committed data`)
+        throw new Error(
+          `restart in place refused: data dir ${dataDir} holds no etcd data (no member/ directory); starting an empty member could lose committed data`,
+        )
       }
       this.log(`etcd: ${bin}, data dir ${dataDir}, output in ${this.env.sandbox}/etcd.stdout|stderr`)
       const tls = adminTlsOf(cfg)
       sup = new EtcdSupervisor({
-        bin, args, sandbox: this.env.sandbox, clientUrl: clientUrlOf(cfg),
+        bin,
+        args,
+        sandbox: this.env.sandbox,
+        clientUrl: clientUrlOf(cfg),
         ...(this.healthIntervalMs !== undefined ? {healthIntervalMs: this.healthIntervalMs} : {}),
         ...(tls ? {tls} : {}),
       })
@@ -247,7 +267,12 @@ export class ExecutorDriver {
     const old = this.supervisor
     if (!cfg || !old) return this.dispatch({type: 'reseed-finished', op, ok: false, error: 'no etcd process', etcdRunning: false})
     this.supervisor = undefined // the re-seed owns the processes now; their events are not the task's
-    const rs: {op: string; sups: EtcdSupervisor[]; closed: boolean; done: Promise<void>} = {op, sups: [old], closed: false, done: Promise.resolve()}
+    const rs: {op: string; sups: EtcdSupervisor[]; closed: boolean; done: Promise<void>} = {
+      op,
+      sups: [old],
+      closed: false,
+      done: Promise.resolve(),
+    }
     const create = (spec: SupervisorOptions): EtcdSupervisor => {
       if (rs.closed) throw new Error('the task is being killed')
       const sup = new EtcdSupervisor({...spec, ...(this.healthIntervalMs !== undefined ? {healthIntervalMs: this.healthIntervalMs} : {})})
@@ -255,11 +280,20 @@ export class ExecutorDriver {
       return sup
     }
     rs.done = reseedMember({
-      cfg, sandbox: this.env.sandbox, graceMs: shutdownGrace(this.env.shutdownGracePeriodMs), current: old, createSupervisor: create,
+      cfg,
+      sandbox: this.env.sandbox,
+      graceMs: shutdownGrace(this.env.shutdownGracePeriodMs),
+      current: old,
+      createSupervisor: create,
       ...(this.reseedBackupsKeep !== undefined ? {backupsKeep: this.reseedBackupsKeep} : {}),
-      report: (step, message, extra) => this.dispatch({
-        type: 'reseed-step', op, step, ...(message !== undefined ? {message} : {}), ...(extra?.revision !== undefined ? {revision: extra.revision} : {}),
-      }),
+      report: (step, message, extra) =>
+        this.dispatch({
+          type: 'reseed-step',
+          op,
+          step,
+          ...(message !== undefined ? {message} : {}),
+          ...(extra?.revision !== undefined ? {revision: extra.revision} : {}),
+        }),
     }).then(
       (next) => {
         this.reseed = undefined

@@ -22,10 +22,24 @@ export const DEFAULT_ETCD_BIN = '/usr/bin/etcd'
 export const DEFAULT_DATA_DIR = 'etcd_data'
 
 const MANAGED_FLAGS = [
-  'name', 'data-dir', 'listen-peer-urls', 'initial-advertise-peer-urls', 'listen-client-urls', 'advertise-client-urls',
-  'initial-cluster', 'initial-cluster-state', 'initial-cluster-token', 'force-new-cluster',
-  'cert-file', 'key-file', 'trusted-ca-file', 'client-cert-auth',
-  'peer-cert-file', 'peer-key-file', 'peer-trusted-ca-file', 'peer-client-cert-auth',
+  'name',
+  'data-dir',
+  'listen-peer-urls',
+  'initial-advertise-peer-urls',
+  'listen-client-urls',
+  'advertise-client-urls',
+  'initial-cluster',
+  'initial-cluster-state',
+  'initial-cluster-token',
+  'force-new-cluster',
+  'cert-file',
+  'key-file',
+  'trusted-ca-file',
+  'client-cert-auth',
+  'peer-cert-file',
+  'peer-key-file',
+  'peer-trusted-ca-file',
+  'peer-client-cert-auth',
 ]
 const FLAG_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 

@@ -65,8 +65,10 @@ export async function checkRoom(dataDir: string, freeBytes: FreeBytes = statfsFr
   const parent = path.dirname(dataDir)
   const free = (await freeBytes(parent)) + (whileRunning ? spare : 0)
   if (free < need + WAL_SEGMENT_BYTES) {
-    throw new Error(`not enough free space for the pre-re-seed copy of ${dataDir}: it needs ${mib(need)} plus ${mib(WAL_SEGMENT_BYTES)} ` +
-      `for etcd to go on writing, ${parent} has ${mib(free)} available`)
+    throw new Error(
+      `not enough free space for the pre-re-seed copy of ${dataDir}: it needs ${mib(need)} plus ${mib(WAL_SEGMENT_BYTES)} ` +
+        `for etcd to go on writing, ${parent} has ${mib(free)} available`,
+    )
   }
 }
 
@@ -74,7 +76,10 @@ export async function checkRoom(dataDir: string, freeBytes: FreeBytes = statfsFr
 export async function listBackups(dataDir: string): Promise<string[]> {
   const prefix = `${path.basename(dataDir)}${BACKUP_INFIX}`
   const names = await readdir(path.dirname(dataDir)).catch(() => [] as string[])
-  return names.filter((n) => n.startsWith(prefix)).sort().map((n) => path.join(path.dirname(dataDir), n))
+  return names
+    .filter((n) => n.startsWith(prefix))
+    .sort()
+    .map((n) => path.join(path.dirname(dataDir), n))
 }
 
 /** Removes the oldest copies of `dataDir` until at most `keep` remain; returns the removed paths. */
@@ -86,7 +91,13 @@ export async function pruneBackups(dataDir: string, keep: number): Promise<strin
 }
 
 export async function copyDataDir(dataDir: string, to: string): Promise<void> {
-  if (await lstat(to).then(() => true, () => false)) throw new Error(`${to} already exists`)
+  if (
+    await lstat(to).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new Error(`${to} already exists`)
   try {
     await cp(dataDir, to, {recursive: true, errorOnExist: true, force: false, filter: (src) => !isSpareWalSegment(src)})
   } catch (err) {

@@ -32,7 +32,13 @@ import {EtcdAdmin} from '../lib/etcd/admin.js'
 import {adminTlsOf, buildEtcdArgs, reseededConfig, resolveDataDir} from './etcd-args.js'
 import {EtcdSupervisor, type SupervisorOptions} from './supervisor.js'
 import {
-  backupDirName, checkRoom, copyDataDir, DEFAULT_RESEED_BACKUPS_KEEP, pruneBackups, statfsFreeBytes, type FreeBytes,
+  backupDirName,
+  checkRoom,
+  copyDataDir,
+  DEFAULT_RESEED_BACKUPS_KEEP,
+  pruneBackups,
+  statfsFreeBytes,
+  type FreeBytes,
 } from './reseed-backup.js'
 
 export {backupDirName, DEFAULT_RESEED_BACKUPS_KEEP} from './reseed-backup.js'
@@ -59,7 +65,10 @@ export interface ReseedContext {
 }
 
 export class ReseedError extends Error {
-  constructor(readonly step: ReseedStep, message: string) {
+  constructor(
+    readonly step: ReseedStep,
+    message: string,
+  ) {
     super(`reseed failed at ${step}: ${message}`)
     this.name = 'ReseedError'
   }
@@ -100,7 +109,12 @@ export async function reseedMember(ctx: ReseedContext): Promise<EtcdSupervisor> 
     stopped = ctx.current !== undefined
     if (ctx.current) await ctx.current.stop(graceMs)
 
-    enter('backup', pruned.length > 0 ? `removed ${pruned.length} older pre-re-seed cop${pruned.length === 1 ? 'y' : 'ies'} (keeping ${keep})` : undefined)
+    enter(
+      'backup',
+      pruned.length > 0
+        ? `removed ${pruned.length} older pre-re-seed cop${pruned.length === 1 ? 'y' : 'ies'} (keeping ${keep})`
+        : undefined,
+    )
     await checkRoom(dataDir, freeBytes) // etcd's files are final now
     const backup = backupDirName(dataDir, (ctx.now ?? Date.now)())
     await copyDataDir(dataDir, backup)
@@ -157,7 +171,12 @@ export async function checkMemberQuorum(cfg: MemberConfig, timeoutMs = 2000): Pr
 }
 
 /** Waits until the member serves as a one-member cluster (member list of 1 + linearizable read). */
-async function waitAlone(sup: EtcdSupervisor, clientUrl: string, tls: ReturnType<typeof adminTlsOf>, timeoutMs: number): Promise<{revision: number}> {
+async function waitAlone(
+  sup: EtcdSupervisor,
+  clientUrl: string,
+  tls: ReturnType<typeof adminTlsOf>,
+  timeoutMs: number,
+): Promise<{revision: number}> {
   const admin = new EtcdAdmin([clientUrl], {timeoutMs: 2000, ...(tls ? {tls} : {})})
   const deadline = Date.now() + timeoutMs
   let last = 'no answer yet'

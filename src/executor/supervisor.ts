@@ -226,7 +226,14 @@ export class EtcdSupervisor extends EventEmitter {
 
   private emitExited(exit: ExitInfo): void {
     this.lastExit = exit
-    this.emitEvent({type: 'exited', code: exit.code, signal: exit.signal, removed: this.removedSeen, requested: this.stopRequested, logTail: this.logTail()})
+    this.emitEvent({
+      type: 'exited',
+      code: exit.code,
+      signal: exit.signal,
+      removed: this.removedSeen,
+      requested: this.stopRequested,
+      logTail: this.logTail(),
+    })
   }
 
   private emitEvent(ev: SupervisorEvent): void {

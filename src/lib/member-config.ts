@@ -9,7 +9,10 @@
  */
 export const MEMBER_CONFIG_VERSION = 1
 
-export interface InitialPeer { name: string; peerUrl: string }
+export interface InitialPeer {
+  name: string
+  peerUrl: string
+}
 
 export interface MemberTls {
   /** Files on the agent (absolute paths). Client TLS: clientCert/clientKey/trustedCa. Peer TLS: peer*. */
@@ -23,8 +26,8 @@ export interface MemberTls {
 
 export interface MemberConfig {
   version: 1
-  cluster: { name: string; token: string }
-  member: { name: string; host: string; peerPort: number; clientPort: number }
+  cluster: {name: string; token: string}
+  member: {name: string; host: string; peerPort: number; clientPort: number}
   /** Every member of the cluster this one starts with, itself included. */
   initialCluster: InitialPeer[]
   initialClusterState: 'new' | 'existing'
@@ -78,7 +81,8 @@ function optStr(o: Record<string, unknown>, key: string, where: string): string 
 /** Validates a decoded JSON value as a MemberConfig; throws MemberConfigError naming the problem. */
 export function validateMemberConfig(raw: unknown): MemberConfig {
   if (!isObj(raw)) fail('not a JSON object')
-  if (raw.version !== MEMBER_CONFIG_VERSION) fail(`unsupported version ${JSON.stringify(raw.version)} (this executor reads version ${MEMBER_CONFIG_VERSION})`)
+  if (raw.version !== MEMBER_CONFIG_VERSION)
+    fail(`unsupported version ${JSON.stringify(raw.version)} (this executor reads version ${MEMBER_CONFIG_VERSION})`)
   if (!isObj(raw.cluster)) fail('cluster must be an object')
   const cluster = {name: str(raw.cluster, 'name', 'cluster', NAME_RE), token: str(raw.cluster, 'token', 'cluster')}
   if (!isObj(raw.member)) fail('member must be an object')
@@ -122,7 +126,14 @@ export function validateMemberConfig(raw: unknown): MemberConfig {
   if (raw.tls !== undefined) {
     if (!isObj(raw.tls)) fail('tls must be an object')
     const tls: MemberTls = {}
-    for (const k of ['clientCertFile', 'clientKeyFile', 'clientTrustedCaFile', 'peerCertFile', 'peerKeyFile', 'peerTrustedCaFile'] as const) {
+    for (const k of [
+      'clientCertFile',
+      'clientKeyFile',
+      'clientTrustedCaFile',
+      'peerCertFile',
+      'peerKeyFile',
+      'peerTrustedCaFile',
+    ] as const) {
       const v = optStr(raw.tls, k, 'tls')
       if (v !== undefined) tls[k] = v
     }
@@ -162,11 +173,11 @@ export function clientUrlOf(cfg: MemberConfig): string {
  * through it succeeds, the cluster has a working quorum and the re-seed is refused ('failed'). `force: true`
  * (an operator's forced re-seed) skips that check. Encoded only when true.
  */
-export type SchedulerToExecutor = { type: 'reseed'; op: string; force?: boolean }
+export type SchedulerToExecutor = {type: 'reseed'; op: string; force?: boolean}
 
 /** Executor → scheduler: progress of a re-seed, one message per step. */
 export type ReseedStep = 'accepted' | 'stopping' | 'backup' | 'force-new-cluster' | 'serving-alone' | 'restarting' | 'done' | 'failed'
-export type ExecutorToScheduler = { type: 'reseed-progress'; op: string; step: ReseedStep; message?: string; revision?: number }
+export type ExecutorToScheduler = {type: 'reseed-progress'; op: string; step: ReseedStep; message?: string; revision?: number}
 
 export function encodeFrameworkMessage(msg: SchedulerToExecutor | ExecutorToScheduler): string {
   const out = msg.type === 'reseed' ? {type: msg.type, op: msg.op, ...(msg.force === true ? {force: true} : {})} : msg

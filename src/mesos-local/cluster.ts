@@ -42,7 +42,9 @@ export interface LocalMesosOptions {
 }
 
 /** The LocalAgentOptions a caller may tune (everything except identity, placement and wiring). */
-export type AgentTunables = Partial<Omit<LocalAgentOptions, 'index' | 'ip' | 'hostname' | 'port' | 'workDir' | 'resources' | 'master' | 'log'>>
+export type AgentTunables = Partial<
+  Omit<LocalAgentOptions, 'index' | 'ip' | 'hostname' | 'port' | 'workDir' | 'resources' | 'master' | 'log'>
+>
 
 export interface LocalAgentHandle {
   index: number
@@ -85,24 +87,37 @@ export async function startLocalMesos(opts: LocalMesosOptions = {}): Promise<Loc
   const masterPort = (): MasterPort | null => leader()?.port ?? null
 
   const stopAll = async (): Promise<void> => {
-    await Promise.all(agents.map(async (h) => {
-      if (!h.running) return
-      h.running = false
-      await h.agent.stop({kill: false}).catch((e: unknown) => log(`stopping agent ${h.index + 1}: ${String(e)}`))
-    }))
-    await Promise.all(masters.map(async (m) => {
-      alive.delete(m)
-      await m.stop().catch((e: unknown) => log(`stopping master: ${String(e)}`))
-    }))
+    await Promise.all(
+      agents.map(async (h) => {
+        if (!h.running) return
+        h.running = false
+        await h.agent.stop({kill: false}).catch((e: unknown) => log(`stopping agent ${h.index + 1}: ${String(e)}`))
+      }),
+    )
+    await Promise.all(
+      masters.map(async (m) => {
+        alive.delete(m)
+        await m.stop().catch((e: unknown) => log(`stopping master: ${String(e)}`))
+      }),
+    )
   }
 
   try {
     for (let i = 0; i < nMasters; i++) {
       const m = new LocalMaster({
-        ip: host, port: i === 0 ? opts.port ?? 0 : 0, zk: opts.zk, allocationIntervalMs: opts.allocationIntervalMs,
-        heartbeatIntervalSec: opts.heartbeatIntervalSec, agentPingTimeoutMs: opts.agentPingTimeoutMs,
-        maxAgentPingTimeouts: opts.maxAgentPingTimeouts, failoverCapMs: opts.failoverCapMs, defaultRefuseSeconds: opts.defaultRefuseSeconds,
-        registry, agentReregisterTimeoutMs: opts.agentReregisterTimeoutMs, workDir: path.join(workDir, `master-${i + 1}`), log,
+        ip: host,
+        port: i === 0 ? (opts.port ?? 0) : 0,
+        zk: opts.zk,
+        allocationIntervalMs: opts.allocationIntervalMs,
+        heartbeatIntervalSec: opts.heartbeatIntervalSec,
+        agentPingTimeoutMs: opts.agentPingTimeoutMs,
+        maxAgentPingTimeouts: opts.maxAgentPingTimeouts,
+        failoverCapMs: opts.failoverCapMs,
+        defaultRefuseSeconds: opts.defaultRefuseSeconds,
+        registry,
+        agentReregisterTimeoutMs: opts.agentReregisterTimeoutMs,
+        workDir: path.join(workDir, `master-${i + 1}`),
+        log,
       })
       masters.push(m)
       await m.start()
@@ -116,14 +131,29 @@ export async function startLocalMesos(opts: LocalMesosOptions = {}): Promise<Loc
     for (let i = 0; i < nAgents; i++) {
       const agent = new LocalAgent({
         ...opts.agentOptions,
-        index: i, ip: `127.0.0.${i + 2}`, hostname: `127.0.0.${i + 2}`, port: 0, workDir: path.join(workDir, `agent-${i + 1}`),
-        resources, master: masterPort, masterFlag: opts.zk ?? `${host}:${masters[0]!.info.port}`, log,
+        index: i,
+        ip: `127.0.0.${i + 2}`,
+        hostname: `127.0.0.${i + 2}`,
+        port: 0,
+        workDir: path.join(workDir, `agent-${i + 1}`),
+        resources,
+        master: masterPort,
+        masterFlag: opts.zk ?? `${host}:${masters[0]!.info.port}`,
+        log,
       })
       const h: LocalAgentHandle = {
-        index: i, agent, running: false,
-        get port() { return agent.port },
-        get endpoint() { return agent.port.endpoint },
-        get id() { return agent.port.id },
+        index: i,
+        agent,
+        running: false,
+        get port() {
+          return agent.port
+        },
+        get endpoint() {
+          return agent.port.endpoint
+        },
+        get id() {
+          return agent.port.id
+        },
       }
       agents.push(h)
       await agent.start()

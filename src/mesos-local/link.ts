@@ -7,7 +7,20 @@
  * ordered stream, only the head is forwarded, re-sent at +10 s, +30 s, +70 s … until the scheduler's
  * ACK reaches the agent (MasterPort.statusUpdate again with the same uuid and timestamp).
  */
-import type {AgentID, AgentInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, KillPolicy, MasterInfo, Resource, TaskID, TaskInfo, TaskStatus} from '../lib/mesos/types.js'
+import type {
+  AgentID,
+  AgentInfo,
+  ExecutorID,
+  ExecutorInfo,
+  FrameworkID,
+  FrameworkInfo,
+  KillPolicy,
+  MasterInfo,
+  Resource,
+  TaskID,
+  TaskInfo,
+  TaskStatus,
+} from '../lib/mesos/types.js'
 
 /** What an agent offers the master. */
 export interface AgentPort {

@@ -71,7 +71,9 @@ export function rangesContain(a: readonly Range[], b: readonly Range[]): boolean
 
 /** Mesos' text form of ranges: `[31000-31001, 31005-31005]`. */
 export function formatRanges(ranges: readonly Range[]): string {
-  return `[${normaliseRanges(ranges).map((r) => `${r.begin}-${r.end}`).join(', ')}]`
+  return `[${normaliseRanges(ranges)
+    .map((r) => `${r.begin}-${r.end}`)
+    .join(', ')}]`
 }
 
 // ---------------------------------------------------------------- parsing
@@ -116,7 +118,11 @@ export function parseResources(text: string): Resource[] {
       parsed.push({...base, type: 'RANGES', ranges: {range: normaliseRanges(parseRangesText(name, value))}})
     } else if (value.startsWith('{')) {
       if (!value.endsWith('}')) throw new ResourceError(`Invalid set '${value}' for resource '${name}': missing '}'`)
-      const items = value.slice(1, -1).split(',').map((s) => s.trim()).filter((s) => s !== '')
+      const items = value
+        .slice(1, -1)
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
       parsed.push({...base, type: 'SET', set: {item: [...new Set(items)]}})
     } else {
       if (!/^[0-9]*\.?[0-9]+$/.test(value)) {

@@ -64,7 +64,12 @@ export interface GatewayCommand {
   args: string[]
 }
 
-export function gatewayCommand(opts: {etcdBin: string; listenAddr: string; endpoints: readonly string[]; setpriv: string | null}): GatewayCommand {
+export function gatewayCommand(opts: {
+  etcdBin: string
+  listenAddr: string
+  endpoints: readonly string[]
+  setpriv: string | null
+}): GatewayCommand {
   const etcd = [opts.etcdBin, 'gateway', 'start', `--listen-addr=${opts.listenAddr}`, `--endpoints=${opts.endpoints.join(',')}`]
   if (opts.setpriv) return {file: opts.setpriv, args: ['--pdeathsig', 'SIGKILL', '--', ...etcd]}
   return {file: etcd[0]!, args: etcd.slice(1)}

@@ -72,7 +72,12 @@ export class Gateway {
 
   async start(endpoints: readonly string[], readyTimeoutMs = 10_000): Promise<void> {
     if (this.child) throw new Error('gateway already running')
-    const {file, args} = gatewayCommand({etcdBin: this.opts.etcdBin, listenAddr: this.opts.listenAddr, endpoints, setpriv: this.opts.setpriv})
+    const {file, args} = gatewayCommand({
+      etcdBin: this.opts.etcdBin,
+      listenAddr: this.opts.listenAddr,
+      endpoints,
+      setpriv: this.opts.setpriv,
+    })
     const child = spawn(file, args, {stdio: ['ignore', 2, 2]})
     this.child = child
     this.stopping = false
@@ -93,12 +98,20 @@ export class Gateway {
     const deadline = Date.now() + readyTimeoutMs
     for (;;) {
       if (status.exited !== null) {
-        throw new CliError(`etcd gateway exited at start (${status.exited}); is ${this.opts.listenAddr} already in use? Its log is above.`, ExitCode.FAILED, 'GATEWAY_FAILED')
+        throw new CliError(
+          `etcd gateway exited at start (${status.exited}); is ${this.opts.listenAddr} already in use? Its log is above.`,
+          ExitCode.FAILED,
+          'GATEWAY_FAILED',
+        )
       }
       if (await canConnect(dialHost(l), l.port, 500)) return
       if (Date.now() > deadline) {
         await this.stop()
-        throw new CliError(`etcd gateway did not listen on ${this.opts.listenAddr} within ${readyTimeoutMs / 1000} s`, ExitCode.FAILED, 'GATEWAY_FAILED')
+        throw new CliError(
+          `etcd gateway did not listen on ${this.opts.listenAddr} within ${readyTimeoutMs / 1000} s`,
+          ExitCode.FAILED,
+          'GATEWAY_FAILED',
+        )
       }
       await new Promise((r) => setTimeout(r, 50))
     }

@@ -29,7 +29,8 @@ export function membersVia(makeClient: () => Promise<MembersClient>): () => Prom
     try {
       client ??= await makeClient()
       const {body} = await client.get<Member[]>('/members')
-      if (!Array.isArray(body)) throw new CliError('GET /members did not return a list; is this an etcd-mesos scheduler?', ExitCode.UNREACHABLE, 'BAD_RESPONSE')
+      if (!Array.isArray(body))
+        throw new CliError('GET /members did not return a list; is this an etcd-mesos scheduler?', ExitCode.UNREACHABLE, 'BAD_RESPONSE')
       return body
     } catch (err) {
       client = null
@@ -107,7 +108,8 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxySummary> {
       if (ac.signal.aborted) break
       try {
         const next = gatewayEndpoints(await opts.members())
-        if (next.length === 0 && !reportedEmpty) opts.log(`proxy: the scheduler reports no running members; ${started ? 'keeping the gateway as it is' : 'waiting'}`)
+        if (next.length === 0 && !reportedEmpty)
+          opts.log(`proxy: the scheduler reports no running members; ${started ? 'keeping the gateway as it is' : 'waiting'}`)
         reportedEmpty = next.length === 0
         desired = next.length > 0 ? next : current
       } catch (err) {

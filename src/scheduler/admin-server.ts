@@ -39,12 +39,15 @@ export interface AdminServerOptions {
 /** The admin server with its limits, not listening yet. */
 export function buildAdminServer(deps: AdminDeps, opts: AdminServerOptions = {}): http.Server {
   const l: AdminServerLimits = {...DEFAULT_ADMIN_LIMITS, ...opts.limits}
-  const server = http.createServer({
-    headersTimeout: l.headersTimeoutMs,
-    requestTimeout: l.requestTimeoutMs,
-    keepAliveTimeout: l.keepAliveTimeoutMs,
-    connectionsCheckingInterval: l.connectionsCheckingIntervalMs,
-  }, buildAdminHandler(deps))
+  const server = http.createServer(
+    {
+      headersTimeout: l.headersTimeoutMs,
+      requestTimeout: l.requestTimeoutMs,
+      keepAliveTimeout: l.keepAliveTimeoutMs,
+      connectionsCheckingInterval: l.connectionsCheckingIntervalMs,
+    },
+    buildAdminHandler(deps),
+  )
   server.maxConnections = l.maxConnections
   if (opts.onDrop) {
     const onDrop = opts.onDrop

@@ -19,7 +19,10 @@ export class AdminState {
   private driver: SchedulerDriver | null = null
   private election: LeaderElection | null = null
 
-  constructor(private readonly opts: {failoverTimeoutSec: number}, private readonly log: Logger) {}
+  constructor(
+    private readonly opts: {failoverTimeoutSec: number},
+    private readonly log: Logger,
+  ) {}
 
   attachElection(e: LeaderElection): void {
     this.election = e
@@ -36,7 +39,14 @@ export class AdminState {
     const [leader, ...standbys] = e.candidates()
     return {
       id: e.id,
-      leader: leader ? {id: leader.id, admin_url: str(leader.data.adminUrl), host: str(leader.data.host), since: typeof leader.data.since === 'number' ? leader.data.since : null} : null,
+      leader: leader
+        ? {
+            id: leader.id,
+            admin_url: str(leader.data.adminUrl),
+            host: str(leader.data.host),
+            since: typeof leader.data.since === 'number' ? leader.data.since : null,
+          }
+        : null,
       standbys: standbys.map((c) => ({id: c.id, admin_url: str(c.data.adminUrl), host: str(c.data.host)})),
     }
   }

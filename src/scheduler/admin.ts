@@ -10,8 +10,15 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {timingSafeEqual} from 'node:crypto'
 
-export interface ReseedAccepted { accepted: true; op: string }
-export interface ReseedRefused { accepted: false; status: 409 | 503; error: string }
+export interface ReseedAccepted {
+  accepted: true
+  op: string
+}
+export interface ReseedRefused {
+  accepted: false
+  status: 409 | 503
+  error: string
+}
 
 export interface AdminDeps {
   stats(): Record<string, unknown>
@@ -62,7 +69,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -70,50 +80,95 @@ class HttpError extends Error {
 export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const authorise = (req: IncomingMessage): void => {
     if (deps.token !== undefined) {
-      if (!tokenMatches(deps.token, req.headers.authorization)) throw new HttpError(401, 'this call needs Authorization: Bearer <admin token>')
+      if (!tokenMatches(deps.token, req.headers.authorization))
+        throw new HttpError(401, 'this call needs Authorization: Bearer <admin token>')
     } else if (!isLoopback(req.socket.remoteAddress)) {
       throw new HttpError(403, 'mutating calls are only accepted from loopback when no --admin-token-file is set')
     }
   }
 
   const routes: [RegExp, Route][] = [
-    [/^\/$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, {endpoints: ['/stats', '/members', '/membership', '/healthz', '/metrics', '/failover-status', 'POST /reseed', '/reseed/candidates', '/reseed/<id>']})}],
+    [
+      /^\/$/,
+      {
+        methods: ['GET'],
+        handle: (_q, res) =>
+          send(res, 200, {
+            endpoints: [
+              '/stats',
+              '/members',
+              '/membership',
+              '/healthz',
+              '/metrics',
+              '/failover-status',
+              'POST /reseed',
+              '/reseed/candidates',
+              '/reseed/<id>',
+            ],
+          }),
+      },
+    ],
     [/^\/stats$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.stats())}],
     [/^\/(members|membership)$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.members())}],
-    [/^\/healthz$/, {methods: ['GET'], handle: (_q, res) => (deps.healthy() ? send(res, 200, 'cluster is healthy\n') : send(res, 503, 'cluster is not healthy\n'))}],
-    [/^\/metrics$/, {methods: ['GET'], handle: (_q, res) => {
-      res.writeHead(200, {'content-type': 'text/plain; version=0.0.4; charset=utf-8'})
-      res.end(deps.metrics())
-    }}],
+    [
+      /^\/healthz$/,
+      {
+        methods: ['GET'],
+        handle: (_q, res) => (deps.healthy() ? send(res, 200, 'cluster is healthy\n') : send(res, 503, 'cluster is not healthy\n')),
+      },
+    ],
+    [
+      /^\/metrics$/,
+      {
+        methods: ['GET'],
+        handle: (_q, res) => {
+          res.writeHead(200, {'content-type': 'text/plain; version=0.0.4; charset=utf-8'})
+          res.end(deps.metrics())
+        },
+      },
+    ],
     [/^\/failover-status$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.failoverStatus())}],
-    [/^\/reseed$/, {methods: ['POST'], handle: async (req, res) => {
-      authorise(req)
-      const text = await readBody(req)
-      let force = false
-      if (text.trim().length > 0) {
-        const ct = String(req.headers['content-type'] ?? '')
-        if (!ct.startsWith('application/json')) throw new HttpError(415, 'POST /reseed takes an empty body or application/json')
-        let body: unknown
-        try {
-          body = JSON.parse(text)
-        } catch {
-          throw new HttpError(400, 'malformed JSON body')
-        }
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object like {"force": true}')
-        const f = (body as Record<string, unknown>).force
-        if (f !== undefined && typeof f !== 'boolean') throw new HttpError(400, '"force" must be a boolean')
-        force = f === true
-      }
-      const r = deps.requestReseed(force)
-      if (r.accepted) send(res, 202, {op: r.op, status: `/reseed/${r.op}`}, {location: `/reseed/${r.op}`})
-      else send(res, r.status, {error: r.error})
-    }}],
+    [
+      /^\/reseed$/,
+      {
+        methods: ['POST'],
+        handle: async (req, res) => {
+          authorise(req)
+          const text = await readBody(req)
+          let force = false
+          if (text.trim().length > 0) {
+            const ct = String(req.headers['content-type'] ?? '')
+            if (!ct.startsWith('application/json')) throw new HttpError(415, 'POST /reseed takes an empty body or application/json')
+            let body: unknown
+            try {
+              body = JSON.parse(text)
+            } catch {
+              throw new HttpError(400, 'malformed JSON body')
+            }
+            if (typeof body !== 'object' || body === null || Array.isArray(body))
+              throw new HttpError(400, 'body must be a JSON object like {"force": true}')
+            const f = (body as Record<string, unknown>).force
+            if (f !== undefined && typeof f !== 'boolean') throw new HttpError(400, '"force" must be a boolean')
+            force = f === true
+          }
+          const r = deps.requestReseed(force)
+          if (r.accepted) send(res, 202, {op: r.op, status: `/reseed/${r.op}`}, {location: `/reseed/${r.op}`})
+          else send(res, r.status, {error: r.error})
+        },
+      },
+    ],
     [/^\/reseed\/candidates$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.reseedCandidates())}],
-    [/^\/reseed\/([A-Za-z0-9_-]{1,128})$/, {methods: ['GET'], handle: (_q, res, [op]) => {
-      const s = deps.reseedStatus(op)
-      if (s === null) send(res, 404, {error: `no re-seed operation ${op}`})
-      else send(res, 200, s)
-    }}],
+    [
+      /^\/reseed\/([A-Za-z0-9_-]{1,128})$/,
+      {
+        methods: ['GET'],
+        handle: (_q, res, [op]) => {
+          const s = deps.reseedStatus(op)
+          if (s === null) send(res, 404, {error: `no re-seed operation ${op}`})
+          else send(res, 200, s)
+        },
+      },
+    ],
   ]
 
   return (req, res) => {
@@ -129,7 +184,12 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
         if (!m) continue
         const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '')
         if (!route.methods.includes(method)) {
-          send(res, 405, {error: `${req.method} is not allowed on ${path}; use ${route.methods.join(', ')}`}, {allow: route.methods.join(', ')})
+          send(
+            res,
+            405,
+            {error: `${req.method} is not allowed on ${path}; use ${route.methods.join(', ')}`},
+            {allow: route.methods.join(', ')},
+          )
           return
         }
         await route.handle(req, res, m.slice(1))

@@ -6,9 +6,21 @@
 import {calls, type Call} from '../lib/mesos/scheduler-calls.js'
 import type {SchedulerAction} from './core/actions.js'
 
-export type MesosAction = Extract<SchedulerAction, {type: 'ACCEPT' | 'DECLINE' | 'REVIVE' | 'SUPPRESS' | 'KILL' | 'ACKNOWLEDGE' | 'RECONCILE' | 'MESSAGE'}>
+export type MesosAction = Extract<
+  SchedulerAction,
+  {type: 'ACCEPT' | 'DECLINE' | 'REVIVE' | 'SUPPRESS' | 'KILL' | 'ACKNOWLEDGE' | 'RECONCILE' | 'MESSAGE'}
+>
 
-const MESOS_TYPES: ReadonlySet<SchedulerAction['type']> = new Set(['ACCEPT', 'DECLINE', 'REVIVE', 'SUPPRESS', 'KILL', 'ACKNOWLEDGE', 'RECONCILE', 'MESSAGE'])
+const MESOS_TYPES: ReadonlySet<SchedulerAction['type']> = new Set([
+  'ACCEPT',
+  'DECLINE',
+  'REVIVE',
+  'SUPPRESS',
+  'KILL',
+  'ACKNOWLEDGE',
+  'RECONCILE',
+  'MESSAGE',
+])
 
 export function isMesosAction(a: SchedulerAction): a is MesosAction {
   return MESOS_TYPES.has(a.type)

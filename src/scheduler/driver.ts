@@ -67,7 +67,9 @@ export class SchedulerDriver extends EventEmitter {
     this.clock = deps.clock ?? systemClock
     this.state = initialState(deps.config, deps.seed ?? Math.floor(Math.random() * 2 ** 31))
     // Another scheduler wrote the stored state: a fact for the core, which steps down (FATAL).
-    this.persister = new Persister(deps.store, deps.log, (err) => this.dispatch({type: 'StateConflict', message: `${err.message} (persisting the scheduler state in ${deps.store.description})`}))
+    this.persister = new Persister(deps.store, deps.log, (err) =>
+      this.dispatch({type: 'StateConflict', message: `${err.message} (persisting the scheduler state in ${deps.store.description})`}),
+    )
   }
 
   /** Our ZooKeeper session expired (serve.ts): write nothing until resumePersistence(). */
@@ -115,9 +117,14 @@ export class SchedulerDriver extends EventEmitter {
     // admin API shows): announcing only events with actions left /members showing a stale probe.
     this.emit('stepped', event)
     if (actions.length === 0) return
-    this.queue = this.queue.then(() => this.perform(actions)).catch((err: Error) => {
-      this.deps.log.error('performing an action batch failed (a bug); its remaining actions are skipped, the core retries what matters on its timers', {error: err.stack})
-    })
+    this.queue = this.queue
+      .then(() => this.perform(actions))
+      .catch((err: Error) => {
+        this.deps.log.error(
+          'performing an action batch failed (a bug); its remaining actions are skipped, the core retries what matters on its timers',
+          {error: err.stack},
+        )
+      })
   }
 
   /** Resolves when every queued action batch has run (tests, shutdown). */
@@ -145,9 +152,11 @@ export class SchedulerDriver extends EventEmitter {
       if (a.type === 'ACKNOWLEDGE') {
         if (persisted === null || this.persister.behind) await this.mesos(a)
         else {
-          persisted.then(() => (this.stopped ? undefined : this.mesos(a))).catch((err: Error) => {
-            this.deps.log.warn('acknowledging a status update failed; Mesos re-sends it', {taskId: a.taskId, error: err.message})
-          })
+          persisted
+            .then(() => (this.stopped ? undefined : this.mesos(a)))
+            .catch((err: Error) => {
+              this.deps.log.warn('acknowledging a status update failed; Mesos re-sends it', {taskId: a.taskId, error: err.message})
+            })
         }
       } else if (isMesosAction(a)) await this.mesos(a)
       else {
@@ -163,11 +172,16 @@ export class SchedulerDriver extends EventEmitter {
           case 'MEMBER_PROMOTE':
           case 'MEMBER_LIST':
           case 'HEALTH_CHECK':
-            this.deps.etcd.perform(a).then((ev) => this.dispatch(ev), (err: Error) => {
-              // The etcd port answers every failure with an event; should it ever throw, the core's own timeout
-              // for the operation (memberOpTimeoutMs) retries it.
-              this.deps.log.error(`etcd ${a.type} failed unexpectedly; the scheduler retries it after its timeout`, {error: err.stack ?? err.message})
-            })
+            this.deps.etcd.perform(a).then(
+              (ev) => this.dispatch(ev),
+              (err: Error) => {
+                // The etcd port answers every failure with an event; should it ever throw, the core's own timeout
+                // for the operation (memberOpTimeoutMs) retries it.
+                this.deps.log.error(`etcd ${a.type} failed unexpectedly; the scheduler retries it after its timeout`, {
+                  error: err.stack ?? err.message,
+                })
+              },
+            )
             break
           case 'SET_TIMER':
             this.setTimer(a.name, a.atMs)
@@ -230,7 +244,12 @@ export class SchedulerDriver extends EventEmitter {
       subscribed: (info) => {
         if (!current()) return
         this.sessionFrameworkId = info.frameworkId
-        this.dispatch({type: 'Subscribed', frameworkId: info.frameworkId, ...(info.master ? {master: info.master} : {}), ...(info.masterInfo ? {masterInfo: info.masterInfo} : {})})
+        this.dispatch({
+          type: 'Subscribed',
+          frameworkId: info.frameworkId,
+          ...(info.master ? {master: info.master} : {}),
+          ...(info.masterInfo ? {masterInfo: info.masterInfo} : {}),
+        })
       },
       event: (ev) => {
         if (current()) this.onMesosEvent(ev)
@@ -249,7 +268,8 @@ export class SchedulerDriver extends EventEmitter {
     if (ev.type === 'ERROR') this.deps.log.warn('Mesos sent ERROR', {message: ev.error?.message ?? ''})
     const core = coreEventOf(ev)
     // Failed over by another scheduler (Mesos fences us): never re-subscribe, that would fail it over in turn.
-    if (core?.type === 'FrameworkError') this.session?.stop().catch((err: Error) => this.deps.log.warn('stopping the Mesos client failed', {error: err.message}))
+    if (core?.type === 'FrameworkError')
+      this.session?.stop().catch((err: Error) => this.deps.log.warn('stopping the Mesos client failed', {error: err.message}))
     if (core) this.dispatch(core)
   }
 }

@@ -10,7 +10,14 @@ import type {SchedulerEvent} from './core/events.js'
 import type {EtcdAction, EtcdCluster} from './ports.js'
 export type MemberAction = Exclude<EtcdAction, {type: 'HEALTH_CHECK'}>
 
-const RETRYABLE: ReadonlySet<EtcdErrorCode> = new Set(['UNREACHABLE', 'TIMEOUT', 'NO_LEADER', 'UNHEALTHY_CLUSTER', 'LEARNER_NOT_READY', 'LEARNER_REFUSED'])
+const RETRYABLE: ReadonlySet<EtcdErrorCode> = new Set([
+  'UNREACHABLE',
+  'TIMEOUT',
+  'NO_LEADER',
+  'UNHEALTHY_CLUSTER',
+  'LEARNER_NOT_READY',
+  'LEARNER_REFUSED',
+])
 
 /** The driver's etcd port on the real cluster (TLS client settings, if any, for every request). */
 export function etcdCluster(tls?: EtcdTlsOptions): EtcdCluster {

@@ -20,8 +20,11 @@ import type {Logger} from './logger.js'
 export function followLeadership(election: LeaderElection, driver: SchedulerDriver, log: Logger): () => void {
   const onStandby = (leader: Candidate | null): void => {
     if (leader === null || leader.id === election.id) {
-      log.warn('ZooKeeper session expired (or our election node vanished): still running and repairing while the Mesos master is up; ' +
-        'the state is persisted again once this scheduler leads again in ZooKeeper', {candidate: election.id})
+      log.warn(
+        'ZooKeeper session expired (or our election node vanished): still running and repairing while the Mesos master is up; ' +
+          'the state is persisted again once this scheduler leads again in ZooKeeper',
+        {candidate: election.id},
+      )
       driver.pausePersistence('our ZooKeeper session expired; re-joining the leader election')
       return
     }

@@ -17,10 +17,17 @@ export function coreEventOf(ev: MesosEvent): SchedulerEvent | null {
     case 'UPDATE':
       return ev.update?.status ? {type: 'Update', status: ev.update.status} : null
     case 'MESSAGE':
-      return ev.message ? {type: 'FrameworkMessage', agentId: ev.message.agent_id.value, executorId: ev.message.executor_id.value, data: ev.message.data} : null
+      return ev.message
+        ? {type: 'FrameworkMessage', agentId: ev.message.agent_id.value, executorId: ev.message.executor_id.value, data: ev.message.data}
+        : null
     case 'FAILURE': {
       const f = ev.failure ?? {}
-      return {type: 'Failure', ...(f.agent_id ? {agentId: f.agent_id.value} : {}), ...(f.executor_id ? {executorId: f.executor_id.value} : {}), ...(f.status !== undefined ? {status: f.status} : {})}
+      return {
+        type: 'Failure',
+        ...(f.agent_id ? {agentId: f.agent_id.value} : {}),
+        ...(f.executor_id ? {executorId: f.executor_id.value} : {}),
+        ...(f.status !== undefined ? {status: f.status} : {}),
+      }
     }
     case 'ERROR': {
       const message = ev.error?.message ?? ''

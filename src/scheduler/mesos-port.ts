@@ -18,11 +18,13 @@ export function mesosPort(opts: {detector: MasterDetector; log: Logger; authoriz
         ...(opts.authorization ? {authorization: opts.authorization} : {}),
         log: (level, msg, fields) => opts.log[level](msg, fields as Record<string, unknown> | undefined),
       })
-      client.on('subscribed', (info: SubscribedInfo) => listener.subscribed({
-        frameworkId: info.frameworkId,
-        ...(info.master ? {master: `${info.master.host}:${info.master.port}`} : {}),
-        ...(info.masterInfo ? {masterInfo: info.masterInfo} : {}),
-      }))
+      client.on('subscribed', (info: SubscribedInfo) =>
+        listener.subscribed({
+          frameworkId: info.frameworkId,
+          ...(info.master ? {master: `${info.master.host}:${info.master.port}`} : {}),
+          ...(info.masterInfo ? {masterInfo: info.masterInfo} : {}),
+        }),
+      )
       client.on('event', (ev: MesosEvent) => listener.event(ev))
       client.on('disconnected', ({reason}: {reason: string}) => listener.disconnected(reason))
       client.on('fatal', ({reason}: {reason: string}) => listener.fatal(reason))

@@ -109,7 +109,8 @@ export class Persister {
   /** Stops writing (our ZooKeeper session expired) until resume(). */
   pause(reason: string): void {
     if (this.stopped) return
-    if (this.pausedFor === null) this.log.warn('persisting the scheduler state is paused until this scheduler leads again in ZooKeeper', {reason})
+    if (this.pausedFor === null)
+      this.log.warn('persisting the scheduler state is paused until this scheduler leads again in ZooKeeper', {reason})
     this.pausedFor = reason
     clearTimeout(this.timer)
     this.timer = undefined
@@ -137,7 +138,9 @@ export class Persister {
         await this.store.save(this.latest)
         this.savedGen = this.gen
       } catch (err) {
-        this.log.warn('the newest scheduler state could not be persisted before stopping; the next scheduler reconciles it with Mesos', {error: (err as Error).message})
+        this.log.warn('the newest scheduler state could not be persisted before stopping; the next scheduler reconciles it with Mesos', {
+          error: (err as Error).message,
+        })
       }
     }
     this.release()
@@ -156,16 +159,26 @@ export class Persister {
     if (this.saving || this.stopped || this.pausedFor !== null || this.timer || this.savedGen >= this.gen) return
     const gen = this.gen
     const doc = this.latest
-    this.saving = this.store.save(doc).then(() => this.saved(gen), (err: Error) => this.failed(err)).catch((err: Error) => {
-      this.log.error('internal error in the state persister; retrying', {error: err.stack ?? String(err)})
-      this.saving = null
-      this.retryLater()
-    })
+    this.saving = this.store
+      .save(doc)
+      .then(
+        () => this.saved(gen),
+        (err: Error) => this.failed(err),
+      )
+      .catch((err: Error) => {
+        this.log.error('internal error in the state persister; retrying', {error: err.stack ?? String(err)})
+        this.saving = null
+        this.retryLater()
+      })
   }
 
   private saved(gen: number): void {
     this.saving = null
-    if (this.failures > 0) this.log.info('scheduler state persisted again: the stored state caught up', {store: this.store.description, failedAttempts: this.failures})
+    if (this.failures > 0)
+      this.log.info('scheduler state persisted again: the stored state caught up', {
+        store: this.store.description,
+        failedAttempts: this.failures,
+      })
     this.failures = 0
     this.savedGen = Math.max(this.savedGen, gen)
     if (this.savedGen >= this.gen) this.release()
@@ -186,7 +199,10 @@ export class Persister {
     this.failures++
     const level = this.failures === 1 ? 'warn' : 'debug'
     this.log[level]('persisting the scheduler state failed; the scheduler keeps running and repairing, and retries with the newest state', {
-      store: this.store.description, error: err.message, attempt: this.failures, retryInMs: this.delay(),
+      store: this.store.description,
+      error: err.message,
+      attempt: this.failures,
+      retryInMs: this.delay(),
     })
     this.release()
     this.retryLater()

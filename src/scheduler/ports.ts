@@ -40,7 +40,10 @@ export interface MesosPort {
   subscribe(frameworkInfo: FrameworkInfo, listener: SessionListener): MesosSession
 }
 
-export type EtcdAction = Extract<SchedulerAction, {type: 'MEMBER_ADD' | 'MEMBER_REMOVE' | 'MEMBER_PROMOTE' | 'MEMBER_LIST' | 'HEALTH_CHECK'}>
+export type EtcdAction = Extract<
+  SchedulerAction,
+  {type: 'MEMBER_ADD' | 'MEMBER_REMOVE' | 'MEMBER_PROMOTE' | 'MEMBER_LIST' | 'HEALTH_CHECK'}
+>
 
 export interface EtcdCluster {
   /** Performs one etcd action; answers with the core event that reports its outcome (failures included). */

@@ -7,39 +7,139 @@
 import {Flags} from '@oclif/core'
 
 export const serveFlags = {
-  'cluster-name': Flags.string({summary: 'Unique name of this etcd cluster (FrameworkInfo.name, ZK node, member names).', aliases: ['framework-name'], env: 'FRAMEWORK_NAME', default: 'etcd'}),
-  master: Flags.string({summary: 'Mesos master: host:port, http(s)://host:port, zk://[user:pass@]h1:2181,h2:2181/mesos, or "local" for the embedded local Mesos.', env: 'MESOS_MASTER', default: '127.0.0.1:5050'}),
-  'zk-framework-persist': Flags.string({summary: 'ZooKeeper URL under which the framework persists its state, e.g. zk://zk1:2181/etcd-mesos. Required unless --master local (which then uses --state-file).', env: 'ZK_PERSIST'}),
-  'state-file': Flags.string({summary: 'With --master local and no --zk-framework-persist: JSON file holding the persisted state.', env: 'ETCD_MESOS_STATE_FILE'}),
+  'cluster-name': Flags.string({
+    summary: 'Unique name of this etcd cluster (FrameworkInfo.name, ZK node, member names).',
+    aliases: ['framework-name'],
+    env: 'FRAMEWORK_NAME',
+    default: 'etcd',
+  }),
+  master: Flags.string({
+    summary:
+      'Mesos master: host:port, http(s)://host:port, zk://[user:pass@]h1:2181,h2:2181/mesos, or "local" for the embedded local Mesos.',
+    env: 'MESOS_MASTER',
+    default: '127.0.0.1:5050',
+  }),
+  'zk-framework-persist': Flags.string({
+    summary:
+      'ZooKeeper URL under which the framework persists its state, e.g. zk://zk1:2181/etcd-mesos. Required unless --master local (which then uses --state-file).',
+    env: 'ZK_PERSIST',
+  }),
+  'state-file': Flags.string({
+    summary: 'With --master local and no --zk-framework-persist: JSON file holding the persisted state.',
+    env: 'ETCD_MESOS_STATE_FILE',
+  }),
   'cluster-size': Flags.integer({summary: 'Number of etcd members (odd, 1-7).', env: 'CLUSTER_SIZE', default: 5}),
   'admin-port': Flags.integer({summary: 'Port of the admin HTTP API.', env: 'ADMIN_PORT', default: 23400, min: 0, max: 65535}),
   'admin-address': Flags.string({summary: 'Address the admin HTTP API binds to.', env: 'ADMIN_ADDRESS', default: '0.0.0.0'}),
-  'admin-token-file': Flags.string({summary: 'File holding a bearer token required for mutating admin calls (otherwise loopback callers only).', env: 'ADMIN_TOKEN_FILE'}),
-  'admin-max-connections': Flags.integer({summary: 'Most admin API connections open at once; further ones are closed at once (slow clients are also cut off: headers within 10 s, a request within 20 s).', env: 'ADMIN_MAX_CONNECTIONS', default: 256, min: 1, max: 65535}),
-  'reseed-timeout': Flags.integer({summary: 'Seconds of lost quorum before an automatic re-seed; also the wait for a seed to become healthy.', env: 'RESEED_TIMEOUT', default: 240, min: 1}),
-  'auto-reseed': Flags.boolean({summary: 'Re-seed automatically after --reseed-timeout seconds of lost quorum.', env: 'AUTO_RESEED', default: true, allowNo: true}),
+  'admin-token-file': Flags.string({
+    summary: 'File holding a bearer token required for mutating admin calls (otherwise loopback callers only).',
+    env: 'ADMIN_TOKEN_FILE',
+  }),
+  'admin-max-connections': Flags.integer({
+    summary:
+      'Most admin API connections open at once; further ones are closed at once (slow clients are also cut off: headers within 10 s, a request within 20 s).',
+    env: 'ADMIN_MAX_CONNECTIONS',
+    default: 256,
+    min: 1,
+    max: 65535,
+  }),
+  'reseed-timeout': Flags.integer({
+    summary: 'Seconds of lost quorum before an automatic re-seed; also the wait for a seed to become healthy.',
+    env: 'RESEED_TIMEOUT',
+    default: 240,
+    min: 1,
+  }),
+  'auto-reseed': Flags.boolean({
+    summary: 'Re-seed automatically after --reseed-timeout seconds of lost quorum.',
+    env: 'AUTO_RESEED',
+    default: true,
+    allowNo: true,
+  }),
   'sandbox-disk-limit': Flags.string({summary: 'Disk (MB) for each etcd task.', env: 'DISK_LIMIT', default: '4096'}),
   'sandbox-cpu-limit': Flags.string({summary: 'CPUs for each etcd task.', env: 'CPU_LIMIT', default: '1'}),
   'sandbox-mem-limit': Flags.string({summary: 'Memory (MB) for each etcd task.', env: 'MEM_LIMIT', default: '2048'}),
-  'executor-bin': Flags.string({summary: 'Path to the etcd-mesos entry point the agents run as executor (default: this bin/run.js).', env: 'EXECUTOR_BIN'}),
-  'reseed-backups-keep': Flags.integer({summary: 'Passed to each executor: copies of a member\'s data dir made before a re-seed to keep (the newest, the new one included; the executor\'s default is 2).', env: 'RESEED_BACKUPS_KEEP', min: 1, max: 100}),
+  'executor-bin': Flags.string({
+    summary: 'Path to the etcd-mesos entry point the agents run as executor (default: this bin/run.js).',
+    env: 'EXECUTOR_BIN',
+  }),
+  'reseed-backups-keep': Flags.integer({
+    summary:
+      "Passed to each executor: copies of a member's data dir made before a re-seed to keep (the newest, the new one included; the executor's default is 2).",
+    env: 'RESEED_BACKUPS_KEEP',
+    min: 1,
+    max: 100,
+  }),
   'etcd-bin': Flags.string({summary: 'Path of the etcd binary on the agents.', env: 'ETCD_BIN', default: '/usr/bin/etcd'}),
-  'etcdctl-bin': Flags.string({summary: 'Accepted for compatibility; not used (etcd-mesos talks the etcd v3 API itself).', env: 'ETCDCTL_BIN'}),
-  address: Flags.string({summary: 'Host name or IP this scheduler is reachable at (for the published admin URL and the default web UI URL).', env: 'LIBPROCESS_IP'}),
+  'etcdctl-bin': Flags.string({
+    summary: 'Accepted for compatibility; not used (etcd-mesos talks the etcd v3 API itself).',
+    env: 'ETCDCTL_BIN',
+  }),
+  address: Flags.string({
+    summary: 'Host name or IP this scheduler is reachable at (for the published admin URL and the default web UI URL).',
+    env: 'LIBPROCESS_IP',
+  }),
   'driver-port': Flags.integer({summary: 'Accepted for compatibility; not used by the v1 HTTP API.', env: 'DRIVER_PORT'}),
-  'artifact-port': Flags.integer({summary: 'Accepted for compatibility; not used (executors run this installation of etcd-mesos).', env: 'ARTIFACT_PORT'}),
-  'mesos-authentication-principal': Flags.string({summary: 'Mesos principal (FrameworkInfo.principal, HTTP basic auth user).', env: 'MESOS_AUTHENTICATION_PRINCIPAL'}),
-  'mesos-authentication-secret-file': Flags.string({summary: 'File holding the Mesos secret (trailing newline stripped).', env: 'MESOS_AUTHENTICATION_SECRET_FILE'}),
-  'mesos-authentication-provider': Flags.string({summary: 'Authentication provider: "basic" (HTTP basic, the v1 API\'s) or "SASL" (taken as basic).', env: 'MESOS_AUTHENTICATION_PROVIDER', default: 'basic'}),
-  'mesos-offer-refuse-seconds': Flags.string({summary: 'Filters.refuse_seconds for declined offers.', env: 'MESOS_OFFER_REFUSE_SECONDS', default: '15'}),
-  'single-instance-per-slave': Flags.boolean({summary: 'At most one etcd member per agent.', env: 'SINGLE_INSTANCE_PER_SLAVE', default: true, allowNo: true}),
-  'single-instance-per-host': Flags.boolean({summary: 'At most one etcd member per host name (stricter than per agent).', env: 'SINGLE_INSTANCE_PER_HOST', default: false, allowNo: true}),
-  'failover-timeout-seconds': Flags.string({summary: 'FrameworkInfo.failover_timeout: how long Mesos keeps the tasks while no scheduler is connected.', env: 'FRAMEWORK_FAILOVER_TIMEOUT_SECONDS', default: '604800'}),
+  'artifact-port': Flags.integer({
+    summary: 'Accepted for compatibility; not used (executors run this installation of etcd-mesos).',
+    env: 'ARTIFACT_PORT',
+  }),
+  'mesos-authentication-principal': Flags.string({
+    summary: 'Mesos principal (FrameworkInfo.principal, HTTP basic auth user).',
+    env: 'MESOS_AUTHENTICATION_PRINCIPAL',
+  }),
+  'mesos-authentication-secret-file': Flags.string({
+    summary: 'File holding the Mesos secret (trailing newline stripped).',
+    env: 'MESOS_AUTHENTICATION_SECRET_FILE',
+  }),
+  'mesos-authentication-provider': Flags.string({
+    summary: 'Authentication provider: "basic" (HTTP basic, the v1 API\'s) or "SASL" (taken as basic).',
+    env: 'MESOS_AUTHENTICATION_PROVIDER',
+    default: 'basic',
+  }),
+  'mesos-offer-refuse-seconds': Flags.string({
+    summary: 'Filters.refuse_seconds for declined offers.',
+    env: 'MESOS_OFFER_REFUSE_SECONDS',
+    default: '15',
+  }),
+  'single-instance-per-slave': Flags.boolean({
+    summary: 'At most one etcd member per agent.',
+    env: 'SINGLE_INSTANCE_PER_SLAVE',
+    default: true,
+    allowNo: true,
+  }),
+  'single-instance-per-host': Flags.boolean({
+    summary: 'At most one etcd member per host name (stricter than per agent).',
+    env: 'SINGLE_INSTANCE_PER_HOST',
+    default: false,
+    allowNo: true,
+  }),
+  'failover-timeout-seconds': Flags.string({
+    summary: 'FrameworkInfo.failover_timeout: how long Mesos keeps the tasks while no scheduler is connected.',
+    env: 'FRAMEWORK_FAILOVER_TIMEOUT_SECONDS',
+    default: '604800',
+  }),
   'framework-weburi': Flags.string({summary: 'FrameworkInfo.webui_url (default: the admin URL).', env: 'WEBURI'}),
   'framework-role': Flags.string({summary: 'Mesos role to register with.', env: 'FRAMEWORK_ROLE', default: '*'}),
-  'health-interval': Flags.integer({summary: 'Seconds between health checks of the etcd members.', env: 'HEALTH_INTERVAL', default: 5, min: 1}),
-  'local-agents': Flags.integer({summary: 'With --master local: number of local agents.', env: 'LOCAL_AGENTS', default: 3, min: 1, max: 50}),
-  'local-mesos-port': Flags.integer({summary: 'With --master local: port of the local master (0 = any free port).', env: 'LOCAL_MESOS_PORT', default: 5050, min: 0, max: 65535}),
+  'health-interval': Flags.integer({
+    summary: 'Seconds between health checks of the etcd members.',
+    env: 'HEALTH_INTERVAL',
+    default: 5,
+    min: 1,
+  }),
+  'local-agents': Flags.integer({
+    summary: 'With --master local: number of local agents.',
+    env: 'LOCAL_AGENTS',
+    default: 3,
+    min: 1,
+    max: 50,
+  }),
+  'local-mesos-port': Flags.integer({
+    summary: 'With --master local: port of the local master (0 = any free port).',
+    env: 'LOCAL_MESOS_PORT',
+    default: 5050,
+    min: 0,
+    max: 65535,
+  }),
   // glog flags of the original: accepted so existing invocations keep working.
   'log-dir': Flags.string({summary: 'Directory for the log file (logs also go to stderr).', env: 'LOG_DIR'}),
   logtostderr: Flags.boolean({summary: 'Accepted for compatibility (logs always go to stderr).', allowNo: true}),
@@ -77,26 +177,43 @@ export interface ServeOptions {
 
 /** Pure checks of the flag values that oclif's types cannot express. */
 export function resolveServeOptions(f: {
-  'cluster-name': string; master: string; 'zk-framework-persist'?: string; 'state-file'?: string; 'cluster-size': number
-  'sandbox-cpu-limit': string; 'sandbox-mem-limit': string; 'sandbox-disk-limit': string; 'mesos-offer-refuse-seconds': string
-  'failover-timeout-seconds': string; 'reseed-timeout': number; 'auto-reseed': boolean; 'mesos-authentication-provider': string
+  'cluster-name': string
+  master: string
+  'zk-framework-persist'?: string
+  'state-file'?: string
+  'cluster-size': number
+  'sandbox-cpu-limit': string
+  'sandbox-mem-limit': string
+  'sandbox-disk-limit': string
+  'mesos-offer-refuse-seconds': string
+  'failover-timeout-seconds': string
+  'reseed-timeout': number
+  'auto-reseed': boolean
+  'mesos-authentication-provider': string
 }): ServeOptions {
   const warnings: string[] = []
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(f['cluster-name'])) {
-    throw new ServeConfigError(`--cluster-name ${JSON.stringify(f['cluster-name'])} must be 1-63 characters of letters, digits, '.', '_' or '-' (it names etcd members and a ZooKeeper node)`)
+    throw new ServeConfigError(
+      `--cluster-name ${JSON.stringify(f['cluster-name'])} must be 1-63 characters of letters, digits, '.', '_' or '-' (it names etcd members and a ZooKeeper node)`,
+    )
   }
   const size = f['cluster-size']
   if (size < 1 || size > 7 || size % 2 === 0) throw new ServeConfigError(`--cluster-size must be odd and between 1 and 7, not ${size}`)
-  if (size !== 3 && size !== 5 && size !== 7) warnings.push(`--cluster-size ${size}: a cluster of 1 has no fault tolerance; 3, 5 or 7 are recommended`)
+  if (size !== 3 && size !== 5 && size !== 7)
+    warnings.push(`--cluster-size ${size}: a cluster of 1 has no fault tolerance; 3, 5 or 7 are recommended`)
   const master = f.master.trim()
   if (master === '') throw new ServeConfigError('--master is empty')
   if (!f['zk-framework-persist'] && master !== 'local') {
     throw new ServeConfigError('--zk-framework-persist is required (e.g. zk://zk1:2181/etcd-mesos); only --master local may run without it')
   }
   const provider = f['mesos-authentication-provider'].toLowerCase()
-  if (provider !== 'basic' && provider !== 'sasl') throw new ServeConfigError(`--mesos-authentication-provider must be "basic" or "SASL", not ${JSON.stringify(f['mesos-authentication-provider'])}`)
+  if (provider !== 'basic' && provider !== 'sasl')
+    throw new ServeConfigError(
+      `--mesos-authentication-provider must be "basic" or "SASL", not ${JSON.stringify(f['mesos-authentication-provider'])}`,
+    )
   const failover = num('failover-timeout-seconds', f['failover-timeout-seconds'], 0, 365 * 24 * 3600)
-  if (failover < 60) warnings.push(`--failover-timeout-seconds ${failover}: Mesos kills every etcd task when the scheduler is away longer than this`)
+  if (failover < 60)
+    warnings.push(`--failover-timeout-seconds ${failover}: Mesos kills every etcd task when the scheduler is away longer than this`)
   return {
     clusterName: f['cluster-name'],
     master,
@@ -116,24 +233,62 @@ export function resolveServeOptions(f: {
 
 /** Flags of the newer behaviour (no equivalent in the original). */
 export const serveTuningFlags = {
-  'bootstrap-wait': Flags.integer({summary: 'Seconds to gather offers from enough agents to launch the whole cluster at once before growing one member at a time.', env: 'BOOTSTRAP_WAIT', default: 10, min: 0}),
-  'member-grace': Flags.integer({summary: 'Seconds before an etcd member not backed by any task is removed.', env: 'MEMBER_GRACE', default: 60, min: 1}),
+  'bootstrap-wait': Flags.integer({
+    summary: 'Seconds to gather offers from enough agents to launch the whole cluster at once before growing one member at a time.',
+    env: 'BOOTSTRAP_WAIT',
+    default: 10,
+    min: 0,
+  }),
+  'member-grace': Flags.integer({
+    summary: 'Seconds before an etcd member not backed by any task is removed.',
+    env: 'MEMBER_GRACE',
+    default: 60,
+    min: 1,
+  }),
 }
 
 /** etcd TLS: with --etcd-cert-file the members serve https on their client and peer ports. */
 export const serveTlsFlags = {
-  'etcd-cert-file': Flags.string({summary: 'Certificate the members serve their client and peer ports with (enables https); must be valid for every agent host name and also usable as a client certificate.', env: 'ETCD_CERT_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-cert-file': Flags.string({
+    summary:
+      'Certificate the members serve their client and peer ports with (enables https); must be valid for every agent host name and also usable as a client certificate.',
+    env: 'ETCD_CERT_FILE',
+    helpGroup: 'ETCD TLS',
+  }),
   'etcd-key-file': Flags.string({summary: 'Key of --etcd-cert-file.', env: 'ETCD_KEY_FILE', helpGroup: 'ETCD TLS'}),
-  'etcd-trusted-ca-file': Flags.string({summary: 'CA that client and peer certificates must be signed by (enables client certificate authentication).', env: 'ETCD_TRUSTED_CA_FILE', helpGroup: 'ETCD TLS'}),
-  'etcd-peer-cert-file': Flags.string({summary: 'Separate peer certificate (default: --etcd-cert-file).', env: 'ETCD_PEER_CERT_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-trusted-ca-file': Flags.string({
+    summary: 'CA that client and peer certificates must be signed by (enables client certificate authentication).',
+    env: 'ETCD_TRUSTED_CA_FILE',
+    helpGroup: 'ETCD TLS',
+  }),
+  'etcd-peer-cert-file': Flags.string({
+    summary: 'Separate peer certificate (default: --etcd-cert-file).',
+    env: 'ETCD_PEER_CERT_FILE',
+    helpGroup: 'ETCD TLS',
+  }),
   'etcd-peer-key-file': Flags.string({summary: 'Key of --etcd-peer-cert-file.', env: 'ETCD_PEER_KEY_FILE', helpGroup: 'ETCD TLS'}),
-  'etcd-peer-trusted-ca-file': Flags.string({summary: 'CA for peer certificates (default: --etcd-trusted-ca-file).', env: 'ETCD_PEER_TRUSTED_CA_FILE', helpGroup: 'ETCD TLS'}),
-  'etcd-client-cert-file': Flags.string({summary: 'Client certificate the scheduler uses for health checks and member changes (default: --etcd-cert-file).', env: 'ETCD_CLIENT_CERT_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-peer-trusted-ca-file': Flags.string({
+    summary: 'CA for peer certificates (default: --etcd-trusted-ca-file).',
+    env: 'ETCD_PEER_TRUSTED_CA_FILE',
+    helpGroup: 'ETCD TLS',
+  }),
+  'etcd-client-cert-file': Flags.string({
+    summary: 'Client certificate the scheduler uses for health checks and member changes (default: --etcd-cert-file).',
+    env: 'ETCD_CLIENT_CERT_FILE',
+    helpGroup: 'ETCD TLS',
+  }),
   'etcd-client-key-file': Flags.string({summary: 'Key of --etcd-client-cert-file.', env: 'ETCD_CLIENT_KEY_FILE', helpGroup: 'ETCD TLS'}),
 }
 
 export interface EtcdTlsSettings {
-  member: {clientCertFile: string; clientKeyFile: string; clientTrustedCaFile?: string; peerCertFile?: string; peerKeyFile?: string; peerTrustedCaFile?: string}
+  member: {
+    clientCertFile: string
+    clientKeyFile: string
+    clientTrustedCaFile?: string
+    peerCertFile?: string
+    peerKeyFile?: string
+    peerTrustedCaFile?: string
+  }
   client: {certFile: string; keyFile: string; caFile?: string}
 }
 
@@ -145,8 +300,10 @@ export function resolveEtcdTls(f: {[K in keyof typeof serveTlsFlags]?: string}):
   const cert = f['etcd-cert-file']
   const key = f['etcd-key-file']
   if (!cert || !key) throw new ServeConfigError('etcd TLS needs both --etcd-cert-file and --etcd-key-file')
-  if (!!f['etcd-peer-cert-file'] !== !!f['etcd-peer-key-file']) throw new ServeConfigError('--etcd-peer-cert-file and --etcd-peer-key-file go together')
-  if (!!f['etcd-client-cert-file'] !== !!f['etcd-client-key-file']) throw new ServeConfigError('--etcd-client-cert-file and --etcd-client-key-file go together')
+  if (!!f['etcd-peer-cert-file'] !== !!f['etcd-peer-key-file'])
+    throw new ServeConfigError('--etcd-peer-cert-file and --etcd-peer-key-file go together')
+  if (!!f['etcd-client-cert-file'] !== !!f['etcd-client-key-file'])
+    throw new ServeConfigError('--etcd-client-cert-file and --etcd-client-key-file go together')
   const member: EtcdTlsSettings['member'] = {clientCertFile: cert, clientKeyFile: key}
   if (f['etcd-trusted-ca-file']) member.clientTrustedCaFile = f['etcd-trusted-ca-file']
   if (f['etcd-peer-cert-file']) member.peerCertFile = f['etcd-peer-cert-file']

@@ -50,7 +50,10 @@ export interface ServeRuntime extends ServeOptions {
 }
 
 export class ServeError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message)
   }
 }
@@ -88,9 +91,11 @@ interface Preflight {
 async function preflight(o: ServeRuntime): Promise<Preflight> {
   const out: Preflight = {}
   if (o.adminTokenFile) {
-    const t = (await readFile(o.adminTokenFile, 'utf8').catch((err: Error) => {
-      throw new ServeError(`cannot read --admin-token-file: ${err.message}`, 2)
-    })).trim()
+    const t = (
+      await readFile(o.adminTokenFile, 'utf8').catch((err: Error) => {
+        throw new ServeError(`cannot read --admin-token-file: ${err.message}`, 2)
+      })
+    ).trim()
     if (t.length < 8) throw new ServeError('--admin-token-file holds a token shorter than 8 characters', 2)
     out.token = t
   }
@@ -109,7 +114,8 @@ async function preflight(o: ServeRuntime): Promise<Preflight> {
       throw new ServeError(`--zk-framework-persist: ${(err as Error).message}`, 2)
     }
   }
-  if (o.principal && o.secretFile) out.authorization = `Basic ${Buffer.from(`${o.principal}:${await readSecret(o.secretFile)}`).toString('base64')}`
+  if (o.principal && o.secretFile)
+    out.authorization = `Basic ${Buffer.from(`${o.principal}:${await readSecret(o.secretFile)}`).toString('base64')}`
   if (o.etcdTls) {
     const files = [...Object.values(o.etcdTls.member), ...Object.values(o.etcdTls.client)].filter((v): v is string => typeof v === 'string')
     for (const f of new Set(files)) {
@@ -141,7 +147,9 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
   // Last resort: every promise of serve has its handler; one without is a bug, logged, and the scheduler goes on
   // (its state lives in the driver, which stays consistent) instead of Node exiting without a reason logged.
   const onUnhandled = (reason: unknown): void => {
-    log.error('unhandled promise rejection (a bug); the scheduler keeps running', {error: reason instanceof Error ? reason.stack ?? reason.message : String(reason)})
+    log.error('unhandled promise rejection (a bug); the scheduler keeps running', {
+      error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+    })
   }
   process.on('unhandledRejection', onUnhandled)
   cleanups.push(async () => void process.off('unhandledRejection', onUnhandled))
@@ -153,7 +161,12 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       const cpus = Math.max(2, Math.ceil(o.cpus + 0.5))
       const mem = Math.max(4096, Math.ceil(o.mem + 256))
       const disk = Math.max(10000, Math.ceil(o.disk + 100))
-      const local = await startLocalMesos({agents: o.localAgents, port: o.localMesosPort, agentResources: `cpus:${cpus};mem:${mem};disk:${disk};ports:[31000-32000]`, log: (l) => log.debug(l)})
+      const local = await startLocalMesos({
+        agents: o.localAgents,
+        port: o.localMesosPort,
+        agentResources: `cpus:${cpus};mem:${mem};disk:${disk};ports:[31000-32000]`,
+        log: (l) => log.debug(l),
+      })
       cleanups.push(() => local.stop())
       master = new URL(local.masterUrl).host
       log.info('started the embedded local Mesos', {master, agents: o.localAgents})
@@ -167,23 +180,31 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     // Limits (admin-server.ts): slow or stalled clients are cut off, at most --admin-max-connections at once.
     let dropped = 0
     let dropLoggedAt = 0
-    const server = buildAdminServer({...adminState.deps(), ...(token ? {token} : {})}, {
-      ...(o.adminMaxConnections ? {limits: {maxConnections: o.adminMaxConnections}} : {}),
-      onDrop: (from) => {
-        dropped++
-        if (Date.now() - dropLoggedAt < 60_000) return
-        dropLoggedAt = Date.now()
-        log.warn('admin API: connection refused, --admin-max-connections reached', {from, refusedSoFar: dropped})
+    const server = buildAdminServer(
+      {...adminState.deps(), ...(token ? {token} : {})},
+      {
+        ...(o.adminMaxConnections ? {limits: {maxConnections: o.adminMaxConnections}} : {}),
+        onDrop: (from) => {
+          dropped++
+          if (Date.now() - dropLoggedAt < 60_000) return
+          dropLoggedAt = Date.now()
+          log.warn('admin API: connection refused, --admin-max-connections reached', {from, refusedSoFar: dropped})
+        },
       },
-    })
+    )
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(new ServeError(`admin API cannot listen on ${o.adminAddress}:${o.adminPort}: ${err.code ?? err.message}`, 3)))
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new ServeError(`admin API cannot listen on ${o.adminAddress}:${o.adminPort}: ${err.code ?? err.message}`, 3)),
+      )
       server.listen(o.adminPort, o.adminAddress, () => resolve())
     })
-    cleanups.push(() => new Promise<void>((r) => {
-      server.closeAllConnections()
-      server.close(() => r())
-    }))
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections()
+          server.close(() => r())
+        }),
+    )
     const port = (server.address() as {port: number}).port
     const adminUrl = `http://${o.address ?? (o.adminAddress === '0.0.0.0' ? os.hostname() : o.adminAddress)}:${port}/`
     log.info('admin API listening', {url: adminUrl})
@@ -214,15 +235,29 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     }
     if (o.principal) frameworkInfo.principal = o.principal
     const config = resolveConfig({
-      clusterName: o.clusterName, clusterSize: o.clusterSize, cpus: o.cpus, mem: o.mem, disk: o.disk,
-      refuseSeconds: o.refuseSeconds, singleInstancePerAgent: o.singleInstancePerAgent, singleInstancePerHost: o.singleInstancePerHost,
-      autoReseed: o.autoReseed, reseedTimeoutMs: o.reseedTimeoutSec * 1000, reseedCandidateTimeoutMs: o.reseedTimeoutSec * 1000,
-      healthIntervalMs: o.healthIntervalSec * 1000, bootstrapWaitMs: o.bootstrapWaitSec * 1000, memberGraceMs: o.memberGraceSec * 1000,
-      executorCommand: executorCommand(o.executorBin, o.reseedBackupsKeep), etcdBin: o.etcdBin,
+      clusterName: o.clusterName,
+      clusterSize: o.clusterSize,
+      cpus: o.cpus,
+      mem: o.mem,
+      disk: o.disk,
+      refuseSeconds: o.refuseSeconds,
+      singleInstancePerAgent: o.singleInstancePerAgent,
+      singleInstancePerHost: o.singleInstancePerHost,
+      autoReseed: o.autoReseed,
+      reseedTimeoutMs: o.reseedTimeoutSec * 1000,
+      reseedCandidateTimeoutMs: o.reseedTimeoutSec * 1000,
+      healthIntervalMs: o.healthIntervalSec * 1000,
+      bootstrapWaitMs: o.bootstrapWaitSec * 1000,
+      memberGraceMs: o.memberGraceSec * 1000,
+      executorCommand: executorCommand(o.executorBin, o.reseedBackupsKeep),
+      etcdBin: o.etcdBin,
       ...(o.etcdTls ? {scheme: 'https' as const, tls: o.etcdTls.member} : {}),
     })
     const driver = new SchedulerDriver({
-      config, frameworkInfo, store, log,
+      config,
+      frameworkInfo,
+      store,
+      log,
       mesos: mesosPort({detector, log, ...(authorization ? {authorization} : {})}),
       etcd: etcdCluster(o.etcdTls?.client),
     })
@@ -238,7 +273,12 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     const aborted = new Promise<null>((resolve) => signal.addEventListener('abort', () => resolve(null), {once: true}))
     const end = await Promise.race([fatal, aborted])
     if (end === null) {
-      log.info(o.master === 'local' ? 'stopping (signal); the embedded local Mesos and its etcd members stop too' : 'stopping (signal); the etcd tasks keep running on Mesos', {exitCode: 0})
+      log.info(
+        o.master === 'local'
+          ? 'stopping (signal); the embedded local Mesos and its etcd members stop too'
+          : 'stopping (signal); the etcd tasks keep running on Mesos',
+        {exitCode: 0},
+      )
       return 0
     }
     log.error(`stopping after a fatal error: ${end.message}`, {exitCode: end.exitCode})
@@ -253,8 +293,14 @@ async function openStore(o: ServeRuntime, url: Preflight['zkUrl'], adminUrl: str
     const file = path.resolve(o.stateFile ?? path.join('.etcd-mesos-state', `${o.clusterName}.json`))
     // The embedded Mesos and its etcd tasks live only as long as this process: a state file left by an
     // earlier run describes tasks that no longer exist, so it is set aside (<file>.prev) and we start fresh.
-    const moved = await rename(file, `${file}.prev`).then(() => true, () => false)
-    log.info('persisting scheduler state in a local file (no --zk-framework-persist; --master local only)', {file, ...(moved ? {previous: `${file}.prev`} : {})})
+    const moved = await rename(file, `${file}.prev`).then(
+      () => true,
+      () => false,
+    )
+    log.info('persisting scheduler state in a local file (no --zk-framework-persist; --master local only)', {
+      file,
+      ...(moved ? {previous: `${file}.prev`} : {}),
+    })
     return {store: new FileStateStore(file) as StateStore, election: null}
   }
   const {ZkClient} = await import('../lib/zk/client.js')
@@ -266,7 +312,8 @@ async function openStore(o: ServeRuntime, url: Preflight['zkUrl'], adminUrl: str
       zk = await ZkClient.connect(url, {connectTimeoutMs: 10000})
       break
     } catch (err) {
-      if (attempt >= 5) throw new ServeError(`cannot reach ZooKeeper at ${url.redacted} after ${attempt} attempts: ${(err as Error).message}`, 3)
+      if (attempt >= 5)
+        throw new ServeError(`cannot reach ZooKeeper at ${url.redacted} after ${attempt} attempts: ${(err as Error).message}`, 3)
       log.warn('ZooKeeper not reachable yet; retrying', {zk: url.redacted, attempt, retryInMs: delay})
       await new Promise((r) => setTimeout(r, delay))
     }

@@ -62,7 +62,10 @@ export class FileStateStore implements StateStore {
 export class ZkStateStore implements StateStore {
   readonly description: string
   private readonly node: ZkCasNode
-  constructor(zk: ZkClient, private readonly path: string) {
+  constructor(
+    zk: ZkClient,
+    private readonly path: string,
+  ) {
     this.description = `ZooKeeper node ${path}`
     this.node = new ZkCasNode(zk, path)
   }

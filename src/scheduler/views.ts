@@ -97,10 +97,17 @@ export function candidatesView(s: SchedulerState) {
   const healthy = s.health.verdict?.healthy ?? false
   const ranked = rankReseedCandidates(s.health.probes)
   const nameOf = (url: string): string => allTasks(s).find((t) => clientUrl(s, t) === url)?.memberName ?? url
-  const candidates = ranked.map((c) => ({name: nameOf(c.clientUrl), client_url: c.clientUrl, raft_index: c.raftIndex, raft_term: c.raftTerm, revision: c.revision}))
-  const reason = candidates.length === 0
-    ? 'no member answered a status request: nothing to seed from'
-    : `${candidates[0].name} has the highest committed raft index (${candidates[0].raft_index}, term ${candidates[0].raft_term}) of the ${candidates.length} member(s) that answered`
+  const candidates = ranked.map((c) => ({
+    name: nameOf(c.clientUrl),
+    client_url: c.clientUrl,
+    raft_index: c.raftIndex,
+    raft_term: c.raftTerm,
+    revision: c.revision,
+  }))
+  const reason =
+    candidates.length === 0
+      ? 'no member answered a status request: nothing to seed from'
+      : `${candidates[0].name} has the highest committed raft index (${candidates[0].raft_index}, term ${candidates[0].raft_term}) of the ${candidates.length} member(s) that answered`
   return {healthy, candidates, reason}
 }
 
@@ -109,7 +116,11 @@ export function metricsView(s: SchedulerState): string {
   const st = statsView(s)
   const lines: string[] = []
   const metric = (name: string, help: string, type: 'gauge' | 'counter', value: number): void => {
-    lines.push(`# HELP etcd_mesos_${name} ${help}`, `# TYPE etcd_mesos_${name} ${type}`, `etcd_mesos_${name}{cluster="${s.config.clusterName}"} ${value}`)
+    lines.push(
+      `# HELP etcd_mesos_${name} ${help}`,
+      `# TYPE etcd_mesos_${name} ${type}`,
+      `etcd_mesos_${name}{cluster="${s.config.clusterName}"} ${value}`,
+    )
   }
   metric('healthy', '1 when a quorum agrees on a leader and a linearizable read succeeds.', 'gauge', st.healthy)
   metric('livelocked', '1 while quorum has been lost.', 'gauge', st.livelocked ? 1 : 0)

@@ -63,15 +63,21 @@ export function executorPlan(side: ExecutorSide, exitCode: number): ExecutorPlan
   const sub = side.steps.find((s) => s.streaming)
   if (!sub) throw new Error('executor transcript without a SUBSCRIBE stream')
   const at = sub.response?.record_at_ms ?? []
-  const fid = ((sub.request?.body as {framework_id?: {value?: string}} | undefined)?.framework_id?.value) ?? ''
+  const fid = (sub.request?.body as {framework_id?: {value?: string}} | undefined)?.framework_id?.value ?? ''
   return {
     fixtureFrameworkId: fid,
-    steps: [...side.steps].sort((a, b) => a.at_ms - b.at_ms).map((s) => ({
-      seq: s.seq, label: s.label, method: s.request!.method ?? 'POST', path: s.request!.path,
-      headers: Object.fromEntries(Object.entries(s.request!.headers ?? {}).filter(([k]) => k !== 'Host' && k !== 'Content-Length')),
-      body: JSON.stringify(s.request!.body), stream: s.streaming === true,
-      waitRecords: s.streaming ? 0 : at.filter((t) => t <= s.at_ms).length,
-    })),
+    steps: [...side.steps]
+      .sort((a, b) => a.at_ms - b.at_ms)
+      .map((s) => ({
+        seq: s.seq,
+        label: s.label,
+        method: s.request!.method ?? 'POST',
+        path: s.request!.path,
+        headers: Object.fromEntries(Object.entries(s.request!.headers ?? {}).filter(([k]) => k !== 'Host' && k !== 'Content-Length')),
+        body: JSON.stringify(s.request!.body),
+        stream: s.streaming === true,
+        waitRecords: s.streaming ? 0 : at.filter((t) => t <= s.at_ms).length,
+      })),
     exitAfterRecords: at.length,
     exitCode,
   }

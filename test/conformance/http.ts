@@ -37,7 +37,11 @@ export class Stream {
   private readonly decoder = new RecordIODecoder()
   onRecord: ((r: StreamRecord) => void) | undefined
 
-  constructor(private readonly socket: net.Socket, readonly headers: Record<string, string>, readonly eventType: MessageName) {}
+  constructor(
+    private readonly socket: net.Socket,
+    readonly headers: Record<string, string>,
+    readonly eventType: MessageName,
+  ) {}
 
   /** Feeds one de-chunked HTTP chunk. */
   chunk(c: Buffer): void {
@@ -113,7 +117,14 @@ class Dechunker {
  * Content-Length when there is a body (or the method is not GET). Rejects on connection errors and when the
  * server closes the connection without answering.
  */
-export function send(base: string, method: string, path: string, headers: Record<string, string>, body?: string | Buffer, opts: SendOptions = {}): Promise<Reply> {
+export function send(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string | Buffer,
+  opts: SendOptions = {},
+): Promise<Reply> {
   const u = new URL(base)
   const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8')
   let head = `${method} ${path} HTTP/1.1\r\nHost: ${u.host}\r\n`

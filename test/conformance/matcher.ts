@@ -36,8 +36,22 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** Keys whose numeric values are times, pids or other run-specific numbers (only the type is compared). */
 const TIME_KEYS = new Set([
-  'timestamp', 'registered_time', 'reregistered_time', 'start_time', 'elected_time', 'build_time', 'executor_pid',
-  'ctime', 'mtime', 'czxid', 'mzxid', 'pzxid', 'ephemeralOwner', 'session_id_of_this_client', 'recorded_at_unix', 'pid',
+  'timestamp',
+  'registered_time',
+  'reregistered_time',
+  'start_time',
+  'elected_time',
+  'build_time',
+  'executor_pid',
+  'ctime',
+  'mtime',
+  'czxid',
+  'mzxid',
+  'pzxid',
+  'ephemeralOwner',
+  'session_id_of_this_client',
+  'recorded_at_unix',
+  'pid',
 ])
 /** Keys whose string values are run-specific (any string). */
 const FREE_STRING_KEYS = new Set(['build_date', 'Date'])
@@ -107,7 +121,8 @@ function tokenFor(m: RegExpExecArray): Token {
     }
     const kind = suffix.startsWith('S') ? 'S\\d+' : suffix.startsWith('O') ? 'O\\d+' : '\\d{4}'
     return {
-      regex: `(${UUID})-(${kind})`, groups: 2,
+      regex: `(${UUID})-(${kind})`,
+      groups: 2,
       bind: (g, b) => b.bind('uuid', m[1]!, g[0]!) ?? b.bind('id', m[0], `${g[0]!}-${g[1]!}`),
     }
   }
@@ -163,7 +178,10 @@ function alignOffers(ea: unknown[], aa: unknown[], b: Bindings): unknown[] {
   const out: unknown[] = []
   for (const e of ea as {agent_id: {value: string}}[]) {
     const ours = b.get('id', e.agent_id.value)
-    const i = ours === undefined ? left.findIndex((o) => b.reverse('id', o.agent_id.value) === undefined) : left.findIndex((o) => o.agent_id.value === ours)
+    const i =
+      ours === undefined
+        ? left.findIndex((o) => b.reverse('id', o.agent_id.value) === undefined)
+        : left.findIndex((o) => o.agent_id.value === ours)
     if (i >= 0) out.push(left.splice(i, 1)[0])
   }
   return [...out, ...left]
@@ -173,9 +191,17 @@ function alignOffers(ea: unknown[], aa: unknown[], b: Bindings): unknown[] {
 function idOf(v: unknown): string | undefined {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined
   const o = v as Record<string, unknown>
-  const val = (x: unknown): string | undefined => (typeof x === 'string' ? x : typeof (x as {value?: unknown})?.value === 'string' ? (x as {value: string}).value : undefined)
-  return val(o.id) ?? val(o.task_id) ?? val(o.executor_id) ?? val((o.framework_info as {id?: unknown} | undefined)?.id) ?? val((o.agent_info as {id?: unknown} | undefined)?.id)
-    ?? val((o.executor_info as {executor_id?: unknown} | undefined)?.executor_id) ?? (typeof o.name === 'string' && 'weight' in o ? o.name : undefined)
+  const val = (x: unknown): string | undefined =>
+    typeof x === 'string' ? x : typeof (x as {value?: unknown})?.value === 'string' ? (x as {value: string}).value : undefined
+  return (
+    val(o.id) ??
+    val(o.task_id) ??
+    val(o.executor_id) ??
+    val((o.framework_info as {id?: unknown} | undefined)?.id) ??
+    val((o.agent_info as {id?: unknown} | undefined)?.id) ??
+    val((o.executor_info as {executor_id?: unknown} | undefined)?.executor_id) ??
+    (typeof o.name === 'string' && 'weight' in o ? o.name : undefined)
+  )
 }
 
 /**
@@ -269,7 +295,10 @@ function walk(e: unknown, a: unknown, where: string, key: string, b: Bindings, o
     const missing = Object.keys(eo).filter((k) => !(k in ao))
     const extra = Object.keys(ao).filter((k) => !(k in eo))
     if (missing.length > 0 || extra.length > 0) {
-      out.push({where: where || '.', what: `keys differ:${missing.length ? ` missing {${missing.join(', ')}}` : ''}${extra.length ? ` extra {${extra.join(', ')}}` : ''}`})
+      out.push({
+        where: where || '.',
+        what: `keys differ:${missing.length ? ` missing {${missing.join(', ')}}` : ''}${extra.length ? ` extra {${extra.join(', ')}}` : ''}`,
+      })
     }
     for (const k of Object.keys(eo)) if (k in ao) walk(eo[k], ao[k], `${where}.${k}`, k, b, out, opts)
     return

@@ -102,7 +102,8 @@ export function ownerOfRecord(ev: Json): Owner {
  */
 export function compareHeaders(want: Record<string, string>, got: Record<string, string>, b: Bindings): string[] {
   const out: string[] = []
-  const lower = (h: Record<string, string>): Map<string, [string, string]> => new Map(Object.entries(h).map(([k, v]) => [k.toLowerCase(), [k, v]]))
+  const lower = (h: Record<string, string>): Map<string, [string, string]> =>
+    new Map(Object.entries(h).map(([k, v]) => [k.toLowerCase(), [k, v]]))
   const w = lower(want)
   const g = lower(got)
   for (const name of HEADERS_COMPARED) {
@@ -117,10 +118,10 @@ export function compareHeaders(want: Record<string, string>, got: Record<string,
     }
   }
   const cl = w.get('content-length')?.[1]
-  if (cl === '0' && g.get('content-length')?.[1] !== '0') out.push(`header Content-Length: real Mesos "0", we ${JSON.stringify(g.get('content-length')?.[1])}`)
+  if (cl === '0' && g.get('content-length')?.[1] !== '0')
+    out.push(`header Content-Length: real Mesos "0", we ${JSON.stringify(g.get('content-length')?.[1])}`)
   if (cl !== undefined && !g.has('content-length')) out.push('header Content-Length missing')
   const extra = [...g.keys()].filter((k) => !w.has(k) && !HEADERS_IGNORED.has(k))
   if (extra.length > 0) out.push(`extra headers: ${extra.map((k) => `${g.get(k)![0]}: ${g.get(k)![1]}`).join('; ')}`)
   return out
 }
-

@@ -24,7 +24,11 @@ export function checkTiming(ctx: ReplayContext, s: StreamState, e: Expected, whe
   const tl = ctx.timeline
   if (e.missing) ctx.report(where, `arrived late (after ${tl.stepBefore()})`, owner)
   else if (tl.executed < e.seg && relevantStepBetween(ctx, e.rec, tl.executed, e.seg)) {
-    ctx.report(where, `arrived too early: before ${stepLabel(tl.boundaries[tl.executed]!.step)}, real Mesos sent it after ${stepLabel(tl.boundaries[e.seg - 1]!.step)}`, owner)
+    ctx.report(
+      where,
+      `arrived too early: before ${stepLabel(tl.boundaries[tl.executed]!.step)}, real Mesos sent it after ${stepLabel(tl.boundaries[e.seg - 1]!.step)}`,
+      owner,
+    )
   } else if (tl.executed === e.seg && e.seg > 0 && tl.boundaries[e.seg - 1]!.kind === 'send' && timerDriven(s, e)) {
     // Ratio check for records whose delay is a Mesos timer (refuse filters → re-offers, status update
     // resends): ours must not come in less than half the scaled delay. Delays that are process start-up
@@ -36,7 +40,11 @@ export function checkTiming(ctx: ReplayContext, s: StreamState, e: Expected, whe
     const timed = real - ((e.rec as Ev).type === 'OFFERS' ? REAL_ALLOCATION_INTERVAL_MS * scale : 0)
     const ours = Date.now() - (tl.boundaryWall[e.seg - 1] ?? Date.now())
     if (timed >= MIN_RATIO_CHECKED_MS && ours < timed / 2) {
-      ctx.report(where, `came ${ours} ms after ${stepLabel(tl.boundaries[e.seg - 1]!.step)}; real Mesos took ${Math.round(real / scale)} ms (${Math.round(real)} ms scaled)`, owner)
+      ctx.report(
+        where,
+        `came ${ours} ms after ${stepLabel(tl.boundaries[e.seg - 1]!.step)}; real Mesos took ${Math.round(real / scale)} ms (${Math.round(real)} ms scaled)`,
+        owner,
+      )
     }
   }
 }
@@ -79,7 +87,8 @@ function relevantStepBetween(ctx: ReplayContext, rec: Json, from: number, to: nu
 }
 
 /** The real offer units over all streams. */
-const realOffers = (ctx: ReplayContext): Expected[] => [...ctx.streams.values()].flatMap((s) => s.expected.filter((x) => x.offer !== undefined))
+const realOffers = (ctx: ReplayContext): Expected[] =>
+  [...ctx.streams.values()].flatMap((s) => s.expected.filter((x) => x.offer !== undefined))
 
 /** When real Mesos sent the offer in `rec` (a one-offer OFFERS unit). */
 function offerAt(ctx: ReplayContext, rec: Json): number {
@@ -89,5 +98,8 @@ function offerAt(ctx: ReplayContext, rec: Json): number {
 
 /** Real offer ids made for a (real) agent id, over all streams. */
 function offerIdsOf(ctx: ReplayContext, agent: string): string[] {
-  return realOffers(ctx).map((x) => (x.rec as Ev).offers.offers[0]).filter((o) => o.agent_id.value === agent).map((o) => String(o.id.value))
+  return realOffers(ctx)
+    .map((x) => (x.rec as Ev).offers.offers[0])
+    .filter((o) => o.agent_id.value === agent)
+    .map((o) => String(o.id.value))
 }

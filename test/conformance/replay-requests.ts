@@ -86,7 +86,8 @@ export async function sendStep(ctx: ReplayContext, step: FixtureStep): Promise<v
     ctx.report(label, `real Mesos closed the connection without answering (${res.error ?? ''}); we answered ${reply.status}`, owner)
     return
   }
-  if (reply.status !== res.status) ctx.report(label, `status ${reply.status} (body ${short(reply.body.toString('utf8'))}), real Mesos ${res.status}`, owner)
+  if (reply.status !== res.status)
+    ctx.report(label, `status ${reply.status} (body ${short(reply.body.toString('utf8'))}), real Mesos ${res.status}`, owner)
   for (const msg of compareHeaders(res.headers ?? {}, reply.headers, ctx.bindings)) ctx.report(label, msg, owner)
   if (step.streaming) {
     if (!reply.stream) {

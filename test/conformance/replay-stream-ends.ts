@@ -20,7 +20,11 @@ export function closeStream(ctx: ReplayContext, step: FixtureStep): void {
   const s = ctx.streams.get(step.seq)
   if (!s) return
   if (s.stream.closedBy === 'server') {
-    ctx.report(s.label, `closed by the master before the client closed it (real Mesos kept it open until ${step.response?.closed_at_ms} ms)`, 'master')
+    ctx.report(
+      s.label,
+      `closed by the master before the client closed it (real Mesos kept it open until ${step.response?.closed_at_ms} ms)`,
+      'master',
+    )
   }
   s.stream.close()
 }
@@ -36,7 +40,8 @@ export async function finishStreams(ctx: ReplayContext): Promise<void> {
     }
     s.stream.onRecord = undefined
     s.stream.close()
-    if (!s.stream.oneRecordPerChunk) ctx.report(s.label, 'HTTP chunks do not hold exactly one RecordIO record each (real Mesos: one chunk per record)', 'master')
+    if (!s.stream.oneRecordPerChunk)
+      ctx.report(s.label, 'HTTP chunks do not hold exactly one RecordIO record each (real Mesos: one chunk per record)', 'master')
     if (s.stream.error) ctx.report(s.label, s.stream.error, 'master')
     checkHeartbeats(ctx, s)
   }
@@ -47,11 +52,19 @@ function checkHeartbeats(ctx: ReplayContext, s: StreamState): void {
   const real = recs.filter((r) => (r as Ev).type === 'HEARTBEAT').length
   const ours = s.stream.records
   if (real === 0) {
-    if (s.heartbeats.length > 0) ctx.report(s.label, `real Mesos sent no HEARTBEAT on this stream, we sent ${s.heartbeats.length}`, 'master')
+    if (s.heartbeats.length > 0)
+      ctx.report(s.label, `real Mesos sent no HEARTBEAT on this stream, we sent ${s.heartbeats.length}`, 'master')
     return
   }
   if ((recs[1] as Ev | undefined)?.type === 'HEARTBEAT' && (ours[1]?.event as Ev | undefined)?.type !== 'HEARTBEAT') {
-    ctx.report(s.label, `the first HEARTBEAT must follow SUBSCRIBED at once (ours: ${ours.slice(0, 3).map((r) => (r.event as Ev).type).join(', ')})`, 'master')
+    ctx.report(
+      s.label,
+      `the first HEARTBEAT must follow SUBSCRIBED at once (ours: ${ours
+        .slice(0, 3)
+        .map((r) => (r.event as Ev).type)
+        .join(', ')})`,
+      'master',
+    )
   }
   // Gaps are measured on arrival, in a process that also runs the master: on a loaded machine a timer fires
   // late (and the next gap shrinks), so one gap may stray far from the interval without a bug. What is a bug:
@@ -61,14 +74,29 @@ function checkHeartbeats(ctx: ReplayContext, s: StreamState): void {
   const hb = s.heartbeats
   for (let i = 1; i < hb.length; i++) {
     const ratio = (hb[i]! - hb[i - 1]!) / interval
-    if (ratio < 0.5 || ratio > 2.5) ctx.report(s.label, `HEARTBEAT gap ${hb[i]! - hb[i - 1]!} ms: a doubled or missed HEARTBEAT (interval ${interval} ms, ratio ${ratio.toFixed(2)})`, 'master')
+    if (ratio < 0.5 || ratio > 2.5)
+      ctx.report(
+        s.label,
+        `HEARTBEAT gap ${hb[i]! - hb[i - 1]!} ms: a doubled or missed HEARTBEAT (interval ${interval} ms, ratio ${ratio.toFixed(2)})`,
+        'master',
+      )
   }
   if (hb.length >= 5) {
     const mean = (hb.at(-1)! - hb[0]!) / (hb.length - 1) / interval
-    if (mean < 0.8 || mean > 1.5) ctx.report(s.label, `mean HEARTBEAT gap ${Math.round(mean * interval)} ms is not the interval ${interval} ms (ratio ${mean.toFixed(2)})`, 'master')
+    if (mean < 0.8 || mean > 1.5)
+      ctx.report(
+        s.label,
+        `mean HEARTBEAT gap ${Math.round(mean * interval)} ms is not the interval ${interval} ms (ratio ${mean.toFixed(2)})`,
+        'master',
+      )
   }
   const end = s.stream.closedAt || Date.now()
   const lifetime = end - (ours[0]?.at ?? end)
   const want = Math.floor(lifetime / interval) + 1
-  if (hb.length > want + 1 || hb.length < Math.floor(lifetime / (2.5 * interval))) ctx.report(s.label, `${hb.length} HEARTBEATs over ${lifetime} ms, expected about ${want} (one at once, then every ${interval} ms)`, 'master')
+  if (hb.length > want + 1 || hb.length < Math.floor(lifetime / (2.5 * interval)))
+    ctx.report(
+      s.label,
+      `${hb.length} HEARTBEATs over ${lifetime} ms, expected about ${want} (one at once, then every ${interval} ms)`,
+      'master',
+    )
 }

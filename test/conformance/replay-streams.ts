@@ -22,7 +22,11 @@ export function attachStream(ctx: ReplayContext, step: FixtureStep, stream: Stre
   const recs = res.records ?? []
   const at = res.record_at_ms ?? []
   const s: StreamState = {
-    step, label: `stream ${stepLabel(step)}`, stream, heartbeats: [], lastIndexByTask: new Map(),
+    step,
+    label: `stream ${stepLabel(step)}`,
+    stream,
+    heartbeats: [],
+    lastIndexByTask: new Map(),
     expected: recs.flatMap((rec, i): Expected[] => {
       const base = {i, at: at[i] ?? 0, seg: ctx.timeline.segmentOf(at[i] ?? 0, step), matched: false, missing: false}
       const ev = rec as Ev
@@ -68,7 +72,11 @@ function onOffer(ctx: ReplayContext, s: StreamState, o: Ev): void {
     const e = pick(ctx, s, oneOffer(o as Json))
     if (!e) {
       const what = first ? '' : ' (the rest of an offer that covered real offers)'
-      ctx.report(s.label, `unexpected ${eventSummary(oneOffer(o as Json))}${what} (arrived after ${ctx.timeline.stepBefore()}): ${short(o, 400)}`, 'master')
+      ctx.report(
+        s.label,
+        `unexpected ${eventSummary(oneOffer(o as Json))}${what} (arrived after ${ctx.timeline.stepBefore()}): ${short(o, 400)}`,
+        'master',
+      )
       return
     }
     const real = (e.rec as Ev).offers.offers[0] as Ev
@@ -89,10 +97,15 @@ function onOffer(ctx: ReplayContext, s: StreamState, o: Ev): void {
     else if (!first) ctx.offerPieces.set(realId, [ourId])
     e.pieces = (e.pieces ?? 0) + 1
     e.remaining = subtractResources(remaining, part)
-    if (isEmptyResources(e.remaining) || part === left && !containsResources(remaining, left)) e.matched = true
+    if (isEmptyResources(e.remaining) || (part === left && !containsResources(remaining, left))) e.matched = true
     if (first) checkTiming(ctx, s, e, where, 'master')
     const strip = (x: Ev): Ev => omit(x, sameId ? ['resources', 'executor_ids'] : ['resources', 'executor_ids', 'id'])
-    reportAll(ctx, where, whole ? compare(real, o, ctx.bindings, '', ctx.opts.compare) : compare(strip(real), strip(o), ctx.bindings, '', ctx.opts.compare), 'master')
+    reportAll(
+      ctx,
+      where,
+      whole ? compare(real, o, ctx.bindings, '', ctx.opts.compare) : compare(strip(real), strip(o), ctx.bindings, '', ctx.opts.compare),
+      'master',
+    )
     if (!whole) {
       // Structure of the resources (names, types, roles, allocation_info) is still compared piece by piece.
       for (const r of part) {
@@ -115,7 +128,8 @@ function pick(ctx: ReplayContext, s: StreamState, ev: Json): Expected | undefine
     const ourAgent = String(e.offers.offers[0].agent_id.value)
     const fx = b.reverse('id', ourAgent)
     const agentOf = (x: Expected): string => String((x.rec as Ev).offers.offers[0].agent_id.value)
-    return fx !== undefined ? open.find((x) => x.offer !== undefined && agentOf(x) === fx)
+    return fx !== undefined
+      ? open.find((x) => x.offer !== undefined && agentOf(x) === fx)
       : open.find((x) => x.offer !== undefined && b.get('id', agentOf(x)) === undefined)
   }
   const [exact, loose] = identities(ev)
@@ -137,8 +151,13 @@ function onUnit(ctx: ReplayContext, s: StreamState, ev: Json): void {
   const e = pick(ctx, s, ev)
   if (!e) {
     const uuid = (ev as Ev).update?.status?.uuid
-    const resend = typeof uuid === 'string' && ctx.bindings.reverse('b64', uuid) !== undefined ? ' (a resend of an update already received)' : ''
-    ctx.report(s.label, `unexpected ${eventSummary(ev)}${resend} (arrived after ${ctx.timeline.stepBefore()}): ${short(ev, 400)}`, ownerOfRecord(ev))
+    const resend =
+      typeof uuid === 'string' && ctx.bindings.reverse('b64', uuid) !== undefined ? ' (a resend of an update already received)' : ''
+    ctx.report(
+      s.label,
+      `unexpected ${eventSummary(ev)}${resend} (arrived after ${ctx.timeline.stepBefore()}): ${short(ev, 400)}`,
+      ownerOfRecord(ev),
+    )
     return
   }
   e.matched = true

@@ -39,7 +39,10 @@ export class Timeline {
         entries.push({kind: 'close', at: step.response.closed_at_ms, step})
       }
     }
-    this.entries = entries.map((e, i) => ({e, i})).sort((a, b) => a.e.at - b.e.at || a.i - b.i).map((x) => x.e)
+    this.entries = entries
+      .map((e, i) => ({e, i}))
+      .sort((a, b) => a.e.at - b.e.at || a.i - b.i)
+      .map((x) => x.e)
     this.boundaries = this.entries.filter((e) => e.kind !== 'close')
     this.anchor = {fx: this.entries[0]?.at ?? 0, wall: Date.now()}
   }

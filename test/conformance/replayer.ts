@@ -39,7 +39,16 @@ import {eventSummary, ownerOfRecord, type Mismatch, type Owner} from './records.
 import {route, sendStep} from './replay-requests.js'
 import {closeStream, finishStreams} from './replay-stream-ends.js'
 import {Timeline} from './replay-timeline.js'
-import {sleep, stepLabel, type Expected, type ReplayContext, type ReplayEnv, type ReplayOptions, type ResolvedOptions, type StreamState} from './replay-types.js'
+import {
+  sleep,
+  stepLabel,
+  type Expected,
+  type ReplayContext,
+  type ReplayEnv,
+  type ReplayOptions,
+  type ResolvedOptions,
+  type StreamState,
+} from './replay-types.js'
 
 export {compareHeaders, eventSummary, mismatchText, ownerOfRecord, type Mismatch, type Owner} from './records.js'
 export type {ReplayEnv, ReplayOptions, StreamState} from './replay-types.js'
@@ -58,14 +67,25 @@ export class Replayer {
   /** What the replayer's parts (replay-*.ts) work on. */
   private readonly ctx: ReplayContext
 
-  constructor(readonly fixture: Fixture, readonly env: ReplayEnv, opts: ReplayOptions) {
+  constructor(
+    readonly fixture: Fixture,
+    readonly env: ReplayEnv,
+    opts: ReplayOptions,
+  ) {
     // 30 s: a record that comes returns the wait at once; only a missing one waits it out (a loaded machine
     // may take seconds to start a task's process).
     this.opts = {barrierTimeoutMs: 30_000, ...opts}
     this.timeline = new Timeline(this.opts.scale)
     this.ctx = {
-      bindings: this.bindings, env, opts: this.opts, timeline: this.timeline, streams: this.streams, replies: this.replies,
-      offerPieces: new Map(), report: (where, what, owner) => this.report(where, what, owner), log: (line) => this.log(line),
+      bindings: this.bindings,
+      env,
+      opts: this.opts,
+      timeline: this.timeline,
+      streams: this.streams,
+      replies: this.replies,
+      offerPieces: new Map(),
+      report: (where, what, owner) => this.report(where, what, owner),
+      log: (line) => this.log(line),
     }
   }
 
@@ -103,8 +123,8 @@ export class Replayer {
 
   /** Waits until every real record with record_at_ms ≤ t has a counterpart on our side. */
   private async barrier(t: number, when: string): Promise<void> {
-    const due = (): {s: StreamState; e: Expected}[] => [...this.streams.values()].flatMap((s) =>
-      s.expected.filter((e) => !e.matched && !e.missing && e.at <= t).map((e) => ({s, e})))
+    const due = (): {s: StreamState; e: Expected}[] =>
+      [...this.streams.values()].flatMap((s) => s.expected.filter((e) => !e.matched && !e.missing && e.at <= t).map((e) => ({s, e})))
     if (due().length === 0) return
     const maxAt = Math.max(...due().map((d) => d.e.at))
     // Wait from the (scaled) time real Mesos sent the last of them, plus the timeout.
@@ -113,7 +133,11 @@ export class Replayer {
     while (due().length > 0 && Date.now() < deadline) await sleep(5)
     for (const {s, e} of due()) {
       e.missing = true
-      this.report(`${s.label} R${e.i}`, `missing ${eventSummary(e.rec)} (real Mesos sent it ${when}; waited ${this.opts.barrierTimeoutMs} ms)`, ownerOfRecord(e.rec))
+      this.report(
+        `${s.label} R${e.i}`,
+        `missing ${eventSummary(e.rec)} (real Mesos sent it ${when}; waited ${this.opts.barrierTimeoutMs} ms)`,
+        ownerOfRecord(e.rec),
+      )
     }
     if (!Number.isFinite(maxAt)) return
     // A step sent right after a record (within EVENT_TRIGGERED_MS) was triggered by it: run it now, not on the clock.

@@ -22,10 +22,16 @@ export interface Known {
 
 /** Differences every scenario shows (transport details of node:http). */
 export const COMMON_KNOWN: Known[] = [
-  {re: /extra headers: Connection: keep-alive$/, reason: 'node:http always sends Connection: keep-alive on HTTP/1.1 answers; libprocess sends no Connection header (same semantics)'},
+  {
+    re: /extra headers: Connection: keep-alive$/,
+    reason: 'node:http always sends Connection: keep-alive on HTTP/1.1 answers; libprocess sends no Connection header (same semantics)',
+  },
   {re: /\.flags: keys differ: missing \{webui_dir\}$/, reason: 'no web UI, so no webui_dir flag'},
   {re: /\.flags\.registry: expected "replicated_log", got "in_memory"$/, reason: 'no registry: master state lives in memory only'},
-  {re: /\.flags\.(allocation_interval|agent_ping_timeout|max_agent_ping_timeouts): expected "[^"]+", got "[^"]+"$/, reason: 'the tests run the master with scaled intervals (flags show the configured values)'},
+  {
+    re: /\.flags\.(allocation_interval|agent_ping_timeout|max_agent_ping_timeouts): expected "[^"]+", got "[^"]+"$/,
+    reason: 'the tests run the master with scaled intervals (flags show the configured values)',
+  },
 ]
 
 export function scaledMesosOptions(extra: LocalMesosOptions = {}, scale = SCALE): LocalMesosOptions {
@@ -55,10 +61,17 @@ export function fixture(file: string, opts: LoadOptions = {}): Fixture {
 }
 
 /** Replays `fx` against `mesos`; returns the finished replayer (mismatches collected, nothing asserted). */
-export async function replay(fx: Fixture, mesos: LocalMesos, opts: Partial<ReplayOptions> & {setup?: (r: Replayer) => void} = {}): Promise<Replayer> {
+export async function replay(
+  fx: Fixture,
+  mesos: LocalMesos,
+  opts: Partial<ReplayOptions> & {setup?: (r: Replayer) => void} = {},
+): Promise<Replayer> {
   const scale = opts.scale ?? SCALE
   const r = new Replayer(fx, envOf(mesos), {
-    scale, heartbeatSec: 15 * scale, log: process.env.CONFORMANCE_LOG ? (l) => console.error(l) : undefined, ...opts,
+    scale,
+    heartbeatSec: 15 * scale,
+    log: process.env.CONFORMANCE_LOG ? (l) => console.error(l) : undefined,
+    ...opts,
   })
   opts.setup?.(r)
   await r.run()

@@ -37,12 +37,20 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{code: n
 
 async function etcdPut(clientUrl: string, key: string, value: string): Promise<void> {
   const b64 = (s: string): string => Buffer.from(s).toString('base64')
-  const r = await fetch(`${clientUrl}/v3/kv/put`, {method: 'POST', body: JSON.stringify({key: b64(key), value: b64(value)}), signal: AbortSignal.timeout(5000)})
+  const r = await fetch(`${clientUrl}/v3/kv/put`, {
+    method: 'POST',
+    body: JSON.stringify({key: b64(key), value: b64(value)}),
+    signal: AbortSignal.timeout(5000),
+  })
   assert.equal(r.status, 200)
 }
 
 async function etcdGet(clientUrl: string, key: string): Promise<string | null> {
-  const r = await fetch(`${clientUrl}/v3/kv/range`, {method: 'POST', body: JSON.stringify({key: Buffer.from(key).toString('base64')}), signal: AbortSignal.timeout(5000)})
+  const r = await fetch(`${clientUrl}/v3/kv/range`, {
+    method: 'POST',
+    body: JSON.stringify({key: Buffer.from(key).toString('base64')}),
+    signal: AbortSignal.timeout(5000),
+  })
   const doc = (await r.json()) as {kvs?: {value: string}[]}
   return doc.kvs?.[0] ? Buffer.from(doc.kvs[0].value, 'base64').toString() : null
 }
@@ -53,17 +61,25 @@ function descendants(root: number): number[] {
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue
     try {
-      parent.set(Number(e), Number(readFileSync(`/proc/${e}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]))
+      parent.set(
+        Number(e),
+        Number(
+          readFileSync(`/proc/${e}/stat`, 'utf8')
+            .replace(/^.*\) /, '')
+            .split(' ')[1],
+        ),
+      )
     } catch {
       /* gone meanwhile */
     }
   }
   const out: number[] = []
   const walk = (p: number): void => {
-    for (const [c, pp] of parent) if (pp === p) {
-      out.push(c)
-      walk(c)
-    }
+    for (const [c, pp] of parent)
+      if (pp === p) {
+        out.push(c)
+        walk(c)
+      }
   }
   walk(root)
   return out
@@ -93,16 +109,54 @@ describe('operator commands against a real serve', {timeout: 300_000}, () => {
     zkPersist = `${zk.url}/etcd-mesos`
     const port = await freePort()
     admin = `http://127.0.0.1:${port}`
-    serve = spawnTracked(process.execPath, [RUN, 'serve', '--master', 'local', '--cluster-name', 'runbook', '--cluster-size', '3',
-      '--admin-address', '127.0.0.1', '--admin-port', String(port), '--address', '127.0.0.1', '--local-mesos-port', '0',
-      '--health-interval', '1', '--bootstrap-wait', '3', '--member-grace', '5', '--no-auto-reseed', '--reseed-timeout', '30',
-      '--zk-framework-persist', zkPersist, '--admin-token-file', path.join(dir, 'token'), '--reseed-backups-keep', '3'], {cwd: dir})
+    serve = spawnTracked(
+      process.execPath,
+      [
+        RUN,
+        'serve',
+        '--master',
+        'local',
+        '--cluster-name',
+        'runbook',
+        '--cluster-size',
+        '3',
+        '--admin-address',
+        '127.0.0.1',
+        '--admin-port',
+        String(port),
+        '--address',
+        '127.0.0.1',
+        '--local-mesos-port',
+        '0',
+        '--health-interval',
+        '1',
+        '--bootstrap-wait',
+        '3',
+        '--member-grace',
+        '5',
+        '--no-auto-reseed',
+        '--reseed-timeout',
+        '30',
+        '--zk-framework-persist',
+        zkPersist,
+        '--admin-token-file',
+        path.join(dir, 'token'),
+        '--reseed-backups-keep',
+        '3',
+      ],
+      {cwd: dir},
+    )
     serve.stdout?.on('data', (d: Buffer) => (log += d.toString()))
     serve.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-200_000)))
-    await waitFor('3 healthy members', async () => {
-      const s = (await (await fetch(`${admin}/stats`)).json()) as {healthy: number; running_servers: number}
-      return s.healthy === 1 && s.running_servers === 3
-    }, 90_000, 500).catch((err: Error) => {
+    await waitFor(
+      '3 healthy members',
+      async () => {
+        const s = (await (await fetch(`${admin}/stats`)).json()) as {healthy: number; running_servers: number}
+        return s.healthy === 1 && s.running_servers === 3
+      },
+      90_000,
+      500,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- serve log ---\n${log.slice(-4000)}`)
     })
   })
@@ -125,7 +179,9 @@ describe('operator commands against a real serve', {timeout: 300_000}, () => {
   })
 
   it('serve --reseed-backups-keep reaches every executor it launches', () => {
-    const executors = descendants(serve.pid!).map(cmdline).filter((c) => c.includes('run.js executor'))
+    const executors = descendants(serve.pid!)
+      .map(cmdline)
+      .filter((c) => c.includes('run.js executor'))
     assert.equal(executors.length, 3, executors.join('\n'))
     for (const c of executors) assert.match(c, /\bexecutor --reseed-backups-keep 3$/)
   })
@@ -168,10 +224,15 @@ describe('operator commands against a real serve', {timeout: 300_000}, () => {
     const r = await cli(at('reseed', '--yes', '--admin-token-file', path.join(dir, 'token')))
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n--- serve log ---\n${log.slice(-4000)}`)
     assert.match(r.stdout + r.stderr, new RegExp(survivor.name))
-    await waitFor('3 healthy members again', async () => {
-      const s = (await (await fetch(`${admin}/stats`)).json()) as {healthy: number; running_servers: number; cluster_reseeds: number}
-      return s.healthy === 1 && s.running_servers === 3 && s.cluster_reseeds === 1
-    }, 120_000, 1000).catch((err: Error) => {
+    await waitFor(
+      '3 healthy members again',
+      async () => {
+        const s = (await (await fetch(`${admin}/stats`)).json()) as {healthy: number; running_servers: number; cluster_reseeds: number}
+        return s.healthy === 1 && s.running_servers === 3 && s.cluster_reseeds === 1
+      },
+      120_000,
+      1000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- serve log ---\n${log.slice(-4000)}`)
     })
     const now = JSON.parse((await cli(at('members', '--json'))).stdout) as {client_url: string}[]
@@ -180,9 +241,23 @@ describe('operator commands against a real serve', {timeout: 300_000}, () => {
 
   it('proxy: a gateway to the members serves reads and writes', async () => {
     const port = await freePort()
-    const proxy = spawnTracked(process.execPath, [RUN, 'proxy', '--admin-url', admin, '--listen-addr', `127.0.0.1:${port}`, '--refresh', '2'])
+    const proxy = spawnTracked(process.execPath, [
+      RUN,
+      'proxy',
+      '--admin-url',
+      admin,
+      '--listen-addr',
+      `127.0.0.1:${port}`,
+      '--refresh',
+      '2',
+    ])
     try {
-      await waitFor('the gateway answers', async () => (await etcdGet(`http://127.0.0.1:${port}`, 'runbook/1').catch(() => null)) === 'v1', 30_000, 500)
+      await waitFor(
+        'the gateway answers',
+        async () => (await etcdGet(`http://127.0.0.1:${port}`, 'runbook/1').catch(() => null)) === 'v1',
+        30_000,
+        500,
+      )
       await etcdPut(`http://127.0.0.1:${port}`, 'via-proxy', 'ok')
       const ms = JSON.parse((await cli(at('members', '--json'))).stdout) as {client_url: string}[]
       assert.equal(await etcdGet(ms[0].client_url, 'via-proxy'), 'ok')

@@ -44,7 +44,11 @@ function cli(args: string[], opts: {env?: Record<string, string>; stdin?: string
     child.stdin.end(opts.stdin ?? '')
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`etcd-mesos ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
+      reject(
+        new Error(
+          `etcd-mesos ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      )
     }, opts.timeoutMs ?? 30_000)
     child.once('error', reject)
     child.once('close', (code) => {
@@ -121,8 +125,10 @@ export function cliSuite(name: string, makeTarget: () => Promise<AdminTarget>): 
     const at = (...args: string[]): string[] => [...args, '--admin-url', t.url]
 
     before(async () => {
-      assert.ok(existsSync(path.join(ROOT, 'dist/commands/stats.js')) && existsSync(path.join(ROOT, 'oclif.manifest.json')),
-        'build first: npx tsc -p tsconfig.json && npx oclif manifest')
+      assert.ok(
+        existsSync(path.join(ROOT, 'dist/commands/stats.js')) && existsSync(path.join(ROOT, 'oclif.manifest.json')),
+        'build first: npx tsc -p tsconfig.json && npx oclif manifest',
+      )
       t = await makeTarget()
       tmp = await mkdtemp(path.join(os.tmpdir(), 'cli-e2e-'))
       tokenFile = path.join(tmp, 'token')
@@ -179,7 +185,10 @@ export function cliSuite(name: string, makeTarget: () => Promise<AdminTarget>): 
         assert.equal(r.code, 0, r.stderr)
         const lines = r.stdout.trimEnd().split('\n')
         assert.match(lines[0]!, /^NAME\s+HOST\s+CLIENT URL\s+PEER URL\s+STATE\s+LEADER\s+RAFT INDEX\s+AGENT$/)
-        assert.deepEqual(lines.slice(1).map((l) => l.split(/\s+/)[0]), ['m0', 'm1', 'm2'])
+        assert.deepEqual(
+          lines.slice(1).map((l) => l.split(/\s+/)[0]),
+          ['m0', 'm1', 'm2'],
+        )
         assert.match(lines[2]!, /TASK_RUNNING\s+★\s+1001\s+agent-1$/)
       })
       it('--json is the array as is', async () => {
@@ -217,7 +226,12 @@ export function cliSuite(name: string, makeTarget: () => Promise<AdminTarget>): 
       it('--force --yes: follows the progress to success (0), passing the token', async () => {
         const r = await cli(at('reseed', '--force', '--yes', '--admin-token-file', tokenFile, '--poll-interval', '100'))
         assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
-        for (const title of ['Ranking the surviving members', 'Seeding a one-member cluster from m1', 'Killing the other members', 'Growing the cluster back']) {
+        for (const title of [
+          'Ranking the surviving members',
+          'Seeding a one-member cluster from m1',
+          'Killing the other members',
+          'Growing the cluster back',
+        ]) {
           assert.match(r.stdout, new RegExp(`✔ ${title}`))
         }
         assert.match(r.stdout, /killing: killed m0, m2/)
@@ -375,14 +389,30 @@ export function cliSuite(name: string, makeTarget: () => Promise<AdminTarget>): 
         try {
           const member = (i: number): Member => {
             const m = cluster.members[i]!
-            return {name: m.name, task_id: `t-${m.name}`, agent_id: `a${i}`, host: m.host, client_url: m.clientUrl, peer_url: m.peerUrl,
-              state: 'TASK_RUNNING', member_id: null, leader: false, raft_index: null, raft_term: null, healthy: true, is_learner: false}
+            return {
+              name: m.name,
+              task_id: `t-${m.name}`,
+              agent_id: `a${i}`,
+              host: m.host,
+              client_url: m.clientUrl,
+              peer_url: m.peerUrl,
+              state: 'TASK_RUNNING',
+              member_id: null,
+              leader: false,
+              raft_index: null,
+              raft_term: null,
+              healthy: true,
+              is_learner: false,
+            }
           }
           t.setMembers([member(0), member(1)])
           const port = await freePort()
           const gw = `http://127.0.0.1:${port}`
-          const proxy = spawnTracked(process.execPath, [RUN, 'proxy', '--admin-url', t.url, '--listen-addr', `127.0.0.1:${port}`, '--refresh', '1', '--timeout', '1'],
-            {env: cleanEnv()})
+          const proxy = spawnTracked(
+            process.execPath,
+            [RUN, 'proxy', '--admin-url', t.url, '--listen-addr', `127.0.0.1:${port}`, '--refresh', '1', '--timeout', '1'],
+            {env: cleanEnv()},
+          )
           let stderr = ''
           let stdout = ''
           proxy.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
@@ -394,18 +424,24 @@ export function cliSuite(name: string, makeTarget: () => Promise<AdminTarget>): 
           assert.match(stderr, new RegExp(`on 127\\.0\\.0\\.1:${port} → ${[ep0, ep1].sort().join(',')}`))
 
           await etcdJson(gw, '/v3/kv/put', {key: b64('proxy-key'), value: b64('through-the-gateway')})
-          const got = await etcdJson(cluster.members[1]!.clientUrl, '/v3/kv/range', {key: b64('proxy-key')}) as {kvs?: {value: string}[]}
+          const got = (await etcdJson(cluster.members[1]!.clientUrl, '/v3/kv/range', {key: b64('proxy-key')})) as {kvs?: {value: string}[]}
           assert.equal(Buffer.from(got.kvs?.[0]?.value ?? '', 'base64').toString(), 'through-the-gateway')
-          const viaGw = await etcdJson(gw, '/v3/kv/range', {key: b64('proxy-key')}) as {kvs?: {value: string}[]}
+          const viaGw = (await etcdJson(gw, '/v3/kv/range', {key: b64('proxy-key')})) as {kvs?: {value: string}[]}
           assert.equal(Buffer.from(viaGw.kvs?.[0]?.value ?? '', 'base64').toString(), 'through-the-gateway')
 
           // Membership change: only m1 is left → every new connection through the gateway lands on m1.
-          const idOf = async (url: string): Promise<string> => ((await etcdJson(url, '/v3/maintenance/status', {})) as {header: {member_id: string}}).header.member_id
+          const idOf = async (url: string): Promise<string> =>
+            ((await etcdJson(url, '/v3/maintenance/status', {})) as {header: {member_id: string}}).header.member_id
           const m1 = await idOf(cluster.members[1]!.clientUrl)
           const gatewayPid = Number(/etcd gateway \(pid (\d+)\)/.exec(stderr)![1])
           t.setMembers([member(1)])
-          await waitFor('the proxy to restart the gateway', () => /membership changed \(-[\d.:]+\); restarting the gateway/.test(stderr) &&
-            new RegExp(`on 127\\.0\\.0\\.1:${port} → ${ep1}\\n`).test(stderr), 30_000)
+          await waitFor(
+            'the proxy to restart the gateway',
+            () =>
+              /membership changed \(-[\d.:]+\); restarting the gateway/.test(stderr) &&
+              new RegExp(`on 127\\.0\\.0\\.1:${port} → ${ep1}\\n`).test(stderr),
+            30_000,
+          )
           for (let i = 0; i < 6; i++) assert.equal(await waitFor('status through the gateway', () => idOf(gw), 10_000), m1)
           assert.equal(alive(gatewayPid), false, 'the old gateway is gone')
 
@@ -429,7 +465,9 @@ export function cliSuite(name: string, makeTarget: () => Promise<AdminTarget>): 
       it('a SIGKILLed proxy leaves no gateway behind (pdeathsig)', async () => {
         t.setMembers([{...defaultState().members[0]!, client_url: 'http://127.0.0.1:1'}])
         const port = await freePort()
-        const proxy = spawnTracked(process.execPath, [RUN, 'proxy', '--admin-url', t.url, '--listen-addr', `127.0.0.1:${port}`], {env: cleanEnv()})
+        const proxy = spawnTracked(process.execPath, [RUN, 'proxy', '--admin-url', t.url, '--listen-addr', `127.0.0.1:${port}`], {
+          env: cleanEnv(),
+        })
         let stderr = ''
         proxy.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
         try {
@@ -468,11 +506,17 @@ function alive(pid: number): boolean {
 /** POSTs JSON to etcd's gRPC gateway on a fresh connection (so the etcd gateway picks a member anew). */
 function etcdJson(base: string, p: string, body: unknown): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${p}`, {method: 'POST', agent: false, timeout: 5000, headers: {'content-type': 'application/json'}}, (res) => {
-      let text = ''
-      res.on('data', (d: Buffer) => (text += d.toString()))
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`${p}: HTTP ${res.statusCode} ${text}`))))
-    })
+    const req = http.request(
+      `${base}${p}`,
+      {method: 'POST', agent: false, timeout: 5000, headers: {'content-type': 'application/json'}},
+      (res) => {
+        let text = ''
+        res.on('data', (d: Buffer) => (text += d.toString()))
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`${p}: HTTP ${res.statusCode} ${text}`)),
+        )
+      },
+    )
     req.on('timeout', () => req.destroy(new Error(`${p}: timeout`)))
     req.on('error', reject)
     req.end(JSON.stringify(body))

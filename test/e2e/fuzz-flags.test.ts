@@ -25,7 +25,13 @@ const PW = 'S3cr3tPw'
 /** Keeps a case that slipped through validation on loopback and free ports. */
 const SAFE = ['--admin-port', '0', '--admin-address', '127.0.0.1', '--local-mesos-port', '0']
 
-interface Run { code: number | null; stdout: string; stderr: string; ms: number; timedOut: boolean }
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+  ms: number
+  timedOut: boolean
+}
 
 let cwd = ''
 before(async () => {
@@ -61,7 +67,10 @@ function run(args: string[], timeoutMs = 60_000): Promise<Run> {
   })
 }
 
-interface Case { args: string[]; why: string }
+interface Case {
+  args: string[]
+  why: string
+}
 
 function serveCases(r: Prng): Case[] {
   const base = (): string[] => ['serve', '--master', 'local', ...SAFE]
@@ -71,7 +80,12 @@ function serveCases(r: Prng): Case[] {
   cases.push({why: 'misspelled flag', args: [...base(), r.pick(['--clustersize', '--cluster_sizee', '--admin-prot']), '3']})
   cases.push({why: 'unknown Go-style flag', args: [...base(), `-${junkWord()}=1`]})
   cases.push({why: 'stray positional argument', args: [...base(), junkWord()]})
-  for (const v of [r.pick(['abc', '3x', '1.5', '0x3', '']), String(r.pick([2, 4, 6, 8, 0, -1, -3])), String(r.pick([9, 11, 99])), '99999999999999999999']) {
+  for (const v of [
+    r.pick(['abc', '3x', '1.5', '0x3', '']),
+    String(r.pick([2, 4, 6, 8, 0, -1, -3])),
+    String(r.pick([9, 11, 99])),
+    '99999999999999999999',
+  ]) {
     cases.push({why: `--cluster-size ${JSON.stringify(v)}`, args: [...base(), '--cluster-size', v]})
   }
   for (const flag of ['--admin-port', '--local-mesos-port']) {
@@ -80,18 +94,56 @@ function serveCases(r: Prng): Case[] {
   }
   cases.push({why: 'empty --master', args: ['serve', `--master=${r.pick(['', ' ', '   '])}`, ...SAFE]})
   cases.push({why: 'empty --cluster-name', args: [...base(), '--cluster-name=']})
-  cases.push({why: 'bad --cluster-name', args: [...base(), '--cluster-name', r.pick(['$(reboot)', 'a b', 'x'.repeat(64), '../etc', 'name\nnext', '-lead'])]})
-  for (const flag of ['--sandbox-cpu-limit', '--sandbox-mem-limit', '--sandbox-disk-limit', '--mesos-offer-refuse-seconds', '--failover-timeout-seconds']) {
-    cases.push({why: `bad ${flag}`, args: [...base(), `${flag}=${r.pick(['', 'abc', '-1', '1e309', 'NaN', 'Infinity', '1e400', '0x', '-0.5'])}`]})
+  cases.push({
+    why: 'bad --cluster-name',
+    args: [...base(), '--cluster-name', r.pick(['$(reboot)', 'a b', 'x'.repeat(64), '../etc', 'name\nnext', '-lead'])],
+  })
+  for (const flag of [
+    '--sandbox-cpu-limit',
+    '--sandbox-mem-limit',
+    '--sandbox-disk-limit',
+    '--mesos-offer-refuse-seconds',
+    '--failover-timeout-seconds',
+  ]) {
+    cases.push({
+      why: `bad ${flag}`,
+      args: [...base(), `${flag}=${r.pick(['', 'abc', '-1', '1e309', 'NaN', 'Infinity', '1e400', '0x', '-0.5'])}`],
+    })
   }
   cases.push({why: 'health interval 0', args: [...base(), '--health-interval', r.pick(['0', '-5', 'soon'])]})
   cases.push({why: 'local agents out of range', args: [...base(), '--local-agents', r.pick(['0', '51', '-1', '1e3'])]})
   cases.push({why: 'unknown auth provider', args: [...base(), '--mesos-authentication-provider', r.pick(['CRAM-MD5', 'kerberos', ''])]})
   cases.push({why: 'missing --zk-framework-persist', args: ['serve', '--master', `127.0.0.1:${r.range(1, 65535)}`, ...SAFE]})
-  cases.push({why: 'bad static --master', args: ['serve', '--master', r.pick(['127.0.0.1', 'host:0', 'ftp://m:21', 'http://m:5050/path', '999.0.0.1:5050', '[::1:5050']), '--zk-framework-persist', 'zk://127.0.0.1:1/x', ...SAFE]})
-  cases.push({why: 'bad zk:// --master', args: ['serve', '--master', r.pick(['zk://', 'zk://h:99999/mesos', 'zk://h/../x', 'zk://,,/x']), '--zk-framework-persist', 'zk://127.0.0.1:1/x', ...SAFE]})
-  cases.push({why: 'missing --admin-token-file', args: [...base(), '--admin-token-file', path.join(os.tmpdir(), `no-such-token-${r.int(1e9)}`)]})
-  cases.push({why: 'flag without its value', args: ['serve', '--master', 'local', ...SAFE, r.pick(['--cluster-size', '--cluster-name', '--admin-port'])]})
+  cases.push({
+    why: 'bad static --master',
+    args: [
+      'serve',
+      '--master',
+      r.pick(['127.0.0.1', 'host:0', 'ftp://m:21', 'http://m:5050/path', '999.0.0.1:5050', '[::1:5050']),
+      '--zk-framework-persist',
+      'zk://127.0.0.1:1/x',
+      ...SAFE,
+    ],
+  })
+  cases.push({
+    why: 'bad zk:// --master',
+    args: [
+      'serve',
+      '--master',
+      r.pick(['zk://', 'zk://h:99999/mesos', 'zk://h/../x', 'zk://,,/x']),
+      '--zk-framework-persist',
+      'zk://127.0.0.1:1/x',
+      ...SAFE,
+    ],
+  })
+  cases.push({
+    why: 'missing --admin-token-file',
+    args: [...base(), '--admin-token-file', path.join(os.tmpdir(), `no-such-token-${r.int(1e9)}`)],
+  })
+  cases.push({
+    why: 'flag without its value',
+    args: ['serve', '--master', 'local', ...SAFE, r.pick(['--cluster-size', '--cluster-name', '--admin-port'])],
+  })
   return cases
 }
 
@@ -99,12 +151,24 @@ function statsCases(r: Prng): Case[] {
   const cases: Case[] = []
   cases.push({why: 'stats: unknown flag', args: ['stats', `--${r.pick(['adminurl', 'clusterr', 'verbose'])}`, 'x']})
   cases.push({why: 'stats: unknown flag with --json', args: ['stats', '--json', '--bogus']})
-  cases.push({why: 'stats: --admin-url not a URL', args: ['stats', '--admin-url', r.pick(['notaurl', 'ftp://x', '://', 'http//x:1', 'http://[::1:80'])]})
+  cases.push({
+    why: 'stats: --admin-url not a URL',
+    args: ['stats', '--admin-url', r.pick(['notaurl', 'ftp://x', '://', 'http//x:1', 'http://[::1:80'])],
+  })
   cases.push({why: 'stats: empty --admin-url', args: ['stats', '--admin-url=']})
-  cases.push({why: 'stats: --timeout out of range', args: ['stats', '--admin-url', 'http://127.0.0.1:1', '--timeout', r.pick(['0', '-1', '3601', '99999999999999999999'])]})
-  cases.push({why: 'stats: --timeout wrong type', args: ['stats', '--admin-url', 'http://127.0.0.1:1', '--timeout', r.pick(['abc', '1.5', ''])]})
+  cases.push({
+    why: 'stats: --timeout out of range',
+    args: ['stats', '--admin-url', 'http://127.0.0.1:1', '--timeout', r.pick(['0', '-1', '3601', '99999999999999999999'])],
+  })
+  cases.push({
+    why: 'stats: --timeout wrong type',
+    args: ['stats', '--admin-url', 'http://127.0.0.1:1', '--timeout', r.pick(['abc', '1.5', ''])],
+  })
   cases.push({why: 'stats: --cluster without --zk', args: ['stats', '--cluster', 'c1']})
-  cases.push({why: 'stats: bad --zk', args: ['stats', '--cluster', 'c1', '--zk', r.pick(['zk://a:b:c/x', 'http://zk:2181/x', 'zk://h:0/x', 'zk://'])]})
+  cases.push({
+    why: 'stats: bad --zk',
+    args: ['stats', '--cluster', 'c1', '--zk', r.pick(['zk://a:b:c/x', 'http://zk:2181/x', 'zk://h:0/x', 'zk://'])],
+  })
   cases.push({why: 'stats: nothing to ask', args: ['stats']})
   cases.push({why: 'stats: stray argument', args: ['stats', '--admin-url', 'http://127.0.0.1:1', 'extra']})
   cases.push({why: 'stats: --check with a value', args: ['stats', '--admin-url', 'http://127.0.0.1:1', '--check=maybe']})
@@ -119,25 +183,29 @@ describe('fuzz: bad flags for serve and stats', {timeout: 600_000}, () => {
     const failures: string[] = []
     // Two at a time: bounded wall time without starving the 2-core machine.
     for (let i = 0; i < cases.length; i += 2) {
-      await Promise.all(cases.slice(i, i + 2).map(async (c) => {
-        const res = await run(c.args)
-        const what = `${c.why}: etcd-mesos ${c.args.map((a) => JSON.stringify(a)).join(' ')}`
-        if (STARTED.test(res.stderr)) started.push(`${what}\n    ${res.stderr.split('\n').find((l) => STARTED.test(l))}`)
-        try {
-          assert.ok(!res.timedOut, `${what}: did not finish within 60 s (hung; killed)`)
-          assert.equal(res.code, 2, `${what}: exit code ${res.code}; stderr: ${res.stderr}`)
-          const json = c.args.includes('--json')
-          const text = json ? res.stdout : res.stderr
-          const errorLines = text.split('\n').filter((l) => /\berror\b"?:/i.test(l))
-          assert.equal(errorLines.length, 1, `${what}: expected one Error: line, got ${errorLines.length}: ${text}`)
-          assert.doesNotMatch(res.stderr + res.stdout, NO_STACK, `${what}: stack trace printed`)
-          if (json) assert.equal((JSON.parse(res.stdout) as {error: {exitCode: number}}).error.exitCode, 2)
-        } catch (err) {
-          failures.push((err as Error).message)
-        }
-      }))
+      await Promise.all(
+        cases.slice(i, i + 2).map(async (c) => {
+          const res = await run(c.args)
+          const what = `${c.why}: etcd-mesos ${c.args.map((a) => JSON.stringify(a)).join(' ')}`
+          if (STARTED.test(res.stderr)) started.push(`${what}\n    ${res.stderr.split('\n').find((l) => STARTED.test(l))}`)
+          try {
+            assert.ok(!res.timedOut, `${what}: did not finish within 60 s (hung; killed)`)
+            assert.equal(res.code, 2, `${what}: exit code ${res.code}; stderr: ${res.stderr}`)
+            const json = c.args.includes('--json')
+            const text = json ? res.stdout : res.stderr
+            const errorLines = text.split('\n').filter((l) => /\berror\b"?:/i.test(l))
+            assert.equal(errorLines.length, 1, `${what}: expected one Error: line, got ${errorLines.length}: ${text}`)
+            assert.doesNotMatch(res.stderr + res.stdout, NO_STACK, `${what}: stack trace printed`)
+            if (json) assert.equal((JSON.parse(res.stdout) as {error: {exitCode: number}}).error.exitCode, 2)
+          } catch (err) {
+            failures.push((err as Error).message)
+          }
+        }),
+      )
     }
-    console.log(`fuzz-flags: ${cases.length} invalid invocations, ${failures.length} failed, ${started.length} started something before failing`)
+    console.log(
+      `fuzz-flags: ${cases.length} invalid invocations, ${failures.length} failed, ${started.length} started something before failing`,
+    )
     if (started.length) console.log(`started before rejecting the flags (validation too late):\n  ${started.join('\n  ')}`)
     assert.deepEqual(failures, [])
   })

@@ -13,7 +13,12 @@ import {freePort, waitFor} from '../helpers/ports.js'
 import {RUN_JS, startServe, type ServeProc} from '../helpers/serve.js'
 import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
 
-interface Conn { sock: net.Socket; closed(): boolean; answered(): boolean; received(): number }
+interface Conn {
+  sock: net.Socket
+  closed(): boolean
+  answered(): boolean
+  received(): number
+}
 
 function connect(port: number): Promise<Conn> {
   return new Promise((resolve, reject) => {
@@ -23,7 +28,9 @@ function connect(port: number): Promise<Conn> {
     sock.on('data', (d: Buffer) => (text += d.toString('latin1')))
     sock.on('close', () => (closed = true))
     sock.on('error', () => (closed = true))
-    sock.once('connect', () => resolve({sock, closed: () => closed, answered: () => /^HTTP\/1\.1 200 /m.test(text), received: () => text.length}))
+    sock.once('connect', () =>
+      resolve({sock, closed: () => closed, answered: () => /^HTTP\/1\.1 200 /m.test(text), received: () => text.length}),
+    )
     sock.once('error', reject)
   })
 }
@@ -47,12 +54,21 @@ describe('serve: --admin-max-connections', {timeout: 240_000}, () => {
   before(async () => {
     zk = await startZooKeeper()
     const deadMaster = await freePort()
-    serve = await startServe(['--master', `127.0.0.1:${deadMaster}`, '--zk-framework-persist', `${zk.url}/etcd-mesos`,
-      '--cluster-name', 'limits', '--cluster-size', '1', '--admin-max-connections', '2'])
-    await waitFor('the admin API', () => statsOk(serve.adminUrl), 90_000, 200)
-      .catch((err: Error) => {
-        throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-3000)}`)
-      })
+    serve = await startServe([
+      '--master',
+      `127.0.0.1:${deadMaster}`,
+      '--zk-framework-persist',
+      `${zk.url}/etcd-mesos`,
+      '--cluster-name',
+      'limits',
+      '--cluster-size',
+      '1',
+      '--admin-max-connections',
+      '2',
+    ])
+    await waitFor('the admin API', () => statsOk(serve.adminUrl), 90_000, 200).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-3000)}`)
+    })
   })
   after(async () => {
     await serve?.stop()
@@ -69,7 +85,10 @@ describe('serve: --admin-max-connections', {timeout: 240_000}, () => {
       try {
         await waitFor('the third connection to be closed by serve', () => over.closed(), 30_000, 20)
         if (held.some((c) => c.closed())) {
-          assert.ok(attempt < 5, `5 rounds: the third connection was not refused, it stayed open until the held ones were closed too (by the timeout)\n${serve.log().slice(-2000)}`)
+          assert.ok(
+            attempt < 5,
+            `5 rounds: the third connection was not refused, it stayed open until the held ones were closed too (by the timeout)\n${serve.log().slice(-2000)}`,
+          )
           continue
         }
         assert.equal(over.received(), 0, 'a refused connection gets no answer')
@@ -92,8 +111,11 @@ describe('serve: --admin-max-connections', {timeout: 240_000}, () => {
   it('a bad value is a usage error (2) before anything starts', async () => {
     for (const v of ['0', '-1', 'many']) {
       const r = await new Promise<{code: number | null; stderr: string}>((resolve) => {
-        const child = spawn(process.execPath, [RUN_JS, 'serve', '--master', 'local', '--admin-port', '0', '--admin-address', '127.0.0.1', '--admin-max-connections', v],
-          {env: {PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1'}, stdio: ['ignore', 'ignore', 'pipe']})
+        const child = spawn(
+          process.execPath,
+          [RUN_JS, 'serve', '--master', 'local', '--admin-port', '0', '--admin-address', '127.0.0.1', '--admin-max-connections', v],
+          {env: {PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1'}, stdio: ['ignore', 'ignore', 'pipe']},
+        )
         let stderr = ''
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
         const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)

@@ -12,9 +12,15 @@ import {simOffer, World} from './sim/sim.js'
 
 /** What every scenario configuration shares; memberOpRetryMs stays at its default (1 s). */
 export const CORE_BASE_CFG = {
-  clusterName: 'etcd', clusterSize: 3, executorCommand: {value: './etcd-mesos-executor'},
-  healthIntervalMs: 5_000, bootstrapWaitMs: 2_000, memberGraceMs: 30_000, reseedTimeoutMs: 60_000,
-  reseedCandidateTimeoutMs: 20_000, refuseSeconds: 15,
+  clusterName: 'etcd',
+  clusterSize: 3,
+  executorCommand: {value: './etcd-mesos-executor'},
+  healthIntervalMs: 5_000,
+  bootstrapWaitMs: 2_000,
+  memberGraceMs: 30_000,
+  reseedTimeoutMs: 60_000,
+  reseedCandidateTimeoutMs: 20_000,
+  refuseSeconds: 15,
 }
 
 /** The usual scenario configuration: member operations retried every 3 s. */
@@ -53,9 +59,16 @@ export const idx = (acts: SchedulerAction[], pred: (a: SchedulerAction) => boole
 
 /** Every task the ACCEPTs among `acts` launch: its id, agent, offer and decoded member config. */
 export function launches(acts: SchedulerAction[]): {taskId: string; agentId: string; offerId: string; cfg: MemberConfig}[] {
-  return acts.flatMap((a) => a.type === 'ACCEPT'
-    ? a.operations.flatMap((op) => (op.launch?.task_infos ?? []).map((ti) => ({
-      taskId: ti.task_id.value, agentId: ti.agent_id.value, offerId: a.offerIds[0]!, cfg: parseMemberConfig(ti.data),
-    })))
-    : [])
+  return acts.flatMap((a) =>
+    a.type === 'ACCEPT'
+      ? a.operations.flatMap((op) =>
+          (op.launch?.task_infos ?? []).map((ti) => ({
+            taskId: ti.task_id.value,
+            agentId: ti.agent_id.value,
+            offerId: a.offerIds[0]!,
+            cfg: parseMemberConfig(ti.data),
+          })),
+        )
+      : [],
+  )
 }

@@ -188,10 +188,15 @@ export async function startEtcdCluster(n: number, opts: {host?: string; token?: 
   }
   try {
     await Promise.all(members.map((m) => m.start()))
-    await waitFor(`etcd cluster of ${n} to serve a quorum read`, async () => {
-      const oks = await Promise.all(members.map((m) => quorumReadOk(m.clientUrl)))
-      return oks.every(Boolean)
-    }, 30_000, 100)
+    await waitFor(
+      `etcd cluster of ${n} to serve a quorum read`,
+      async () => {
+        const oks = await Promise.all(members.map((m) => quorumReadOk(m.clientUrl)))
+        return oks.every(Boolean)
+      },
+      30_000,
+      100,
+    )
   } catch (err) {
     await cluster.stop()
     throw err

@@ -12,7 +12,13 @@ import type {ChildProcess} from 'node:child_process'
 import {spawnTracked, stopTracked} from './procs.js'
 import {encodeRecord} from '../../src/lib/mesos/recordio.js'
 import type {ExecutorCall, ExecutorEvent, TaskStatus} from '../../src/lib/mesos/types.js'
-import {decodeFrameworkMessage, encodeFrameworkMessage, encodeMemberConfig, type ExecutorToScheduler, type MemberConfig} from '../../src/lib/member-config.js'
+import {
+  decodeFrameworkMessage,
+  encodeFrameworkMessage,
+  encodeMemberConfig,
+  type ExecutorToScheduler,
+  type MemberConfig,
+} from '../../src/lib/member-config.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 export const RUN_JS = path.join(ROOT, 'bin/run.js')
@@ -67,11 +73,14 @@ export class TestAgent {
     if (call.type === 'SUBSCRIBE') {
       res.writeHead(200, {'Content-Type': 'application/json'})
       this.stream = res
-      this.send({type: 'SUBSCRIBED', subscribed: {
-        executor_info: {executor_id: {value: EXEC}, framework_id: {value: FW}},
-        framework_info: {user: 'root', name: 'etcd-test', id: {value: FW}},
-        agent_info: {hostname: '127.0.0.1', id: {value: 'agent-1'}},
-      }})
+      this.send({
+        type: 'SUBSCRIBED',
+        subscribed: {
+          executor_info: {executor_id: {value: EXEC}, framework_id: {value: FW}},
+          framework_info: {user: 'root', name: 'etcd-test', id: {value: FW}},
+          agent_info: {hostname: '127.0.0.1', id: {value: 'agent-1'}},
+        },
+      })
       for (const ev of this.launch.splice(0)) this.send(ev)
       return
     }
@@ -104,29 +113,49 @@ export interface ExecutorProcess {
 /** Starts `etcd-mesos executor [args]` for a task running `cfg`, subscribed to `agent`, in `sandbox`. */
 export function startExecutor(agent: TestAgent, cfg: MemberConfig, sandbox: string, args: string[] = []): ExecutorProcess {
   assert.ok(existsSync(path.join(ROOT, 'dist/commands/executor.js')), 'build first: npx tsc -p tsconfig.json')
-  agent.launch = [{type: 'LAUNCH', launch: {task: {name: 'etcd', task_id: {value: TASK_ID}, agent_id: {value: 'agent-1'}, data: encodeMemberConfig(cfg)}}}]
-  const proc = spawnTracked(process.execPath, [RUN_JS, 'executor', ...args], {cwd: sandbox, env: {
-    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    MESOS_AGENT_ENDPOINT: `127.0.0.1:${agent.port}`, MESOS_CHECKPOINT: '1', MESOS_SANDBOX: sandbox, MESOS_DIRECTORY: sandbox,
-    MESOS_EXECUTOR_ID: EXEC, MESOS_FRAMEWORK_ID: FW, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: '5secs',
-    MESOS_RECOVERY_TIMEOUT: '15mins', MESOS_SUBSCRIPTION_BACKOFF_MAX: '250ms', MESOS_SLAVE_ID: 'agent-1',
-  }})
+  agent.launch = [
+    {
+      type: 'LAUNCH',
+      launch: {task: {name: 'etcd', task_id: {value: TASK_ID}, agent_id: {value: 'agent-1'}, data: encodeMemberConfig(cfg)}},
+    },
+  ]
+  const proc = spawnTracked(process.execPath, [RUN_JS, 'executor', ...args], {
+    cwd: sandbox,
+    env: {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      MESOS_AGENT_ENDPOINT: `127.0.0.1:${agent.port}`,
+      MESOS_CHECKPOINT: '1',
+      MESOS_SANDBOX: sandbox,
+      MESOS_DIRECTORY: sandbox,
+      MESOS_EXECUTOR_ID: EXEC,
+      MESOS_FRAMEWORK_ID: FW,
+      MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: '5secs',
+      MESOS_RECOVERY_TIMEOUT: '15mins',
+      MESOS_SUBSCRIPTION_BACKOFF_MAX: '250ms',
+      MESOS_SLAVE_ID: 'agent-1',
+    },
+  })
   let stderr = ''
   proc.stderr!.on('data', (b: Buffer) => (stderr += b.toString()))
   proc.stdout!.resume()
   let exit: {code: number | null; signal: string | null} | undefined
-  const exited = new Promise<{code: number | null; signal: string | null}>((resolve) => proc.once('exit', (code, signal) => {
-    exit = {code, signal}
-    resolve(exit)
-  }))
+  const exited = new Promise<{code: number | null; signal: string | null}>((resolve) =>
+    proc.once('exit', (code, signal) => {
+      exit = {code, signal}
+      resolve(exit)
+    }),
+  )
   return {proc, stderr: () => stderr, exit: () => exit, exited, stop: () => stopTracked(proc, 'SIGKILL', 1000)}
 }
 
 /** A one-member cluster's config on the given ports. */
 export function soloMember(clientPort: number, peerPort: number, extra: Partial<MemberConfig> = {}): MemberConfig {
   return {
-    version: 1, cluster: {name: 'solo', token: `tok-${process.pid}-${clientPort}`},
+    version: 1,
+    cluster: {name: 'solo', token: `tok-${process.pid}-${clientPort}`},
     member: {name: 'm0', host: '127.0.0.1', peerPort, clientPort},
-    initialCluster: [{name: 'm0', peerUrl: `http://127.0.0.1:${peerPort}`}], initialClusterState: 'new', ...extra,
+    initialCluster: [{name: 'm0', peerUrl: `http://127.0.0.1:${peerPort}`}],
+    initialClusterState: 'new',
+    ...extra,
   }
 }

@@ -72,20 +72,43 @@ export const DEFAULT_SCRIPT: ReseedScript = {
 
 export function sampleMember(name: string, i: number, over: Partial<Member> = {}): Member {
   return {
-    name, task_id: `etcd-${name}-task`, agent_id: `agent-${i}`, host: '127.0.0.1',
-    client_url: `http://127.0.0.1:${3379 + 10 * i}`, peer_url: `http://127.0.0.1:${3380 + 10 * i}`,
-    state: 'TASK_RUNNING', member_id: `8e9e05c52164694${i}`, leader: i === 1, raft_index: 1000 + i, raft_term: 4,
-    healthy: true, is_learner: false, ...over,
+    name,
+    task_id: `etcd-${name}-task`,
+    agent_id: `agent-${i}`,
+    host: '127.0.0.1',
+    client_url: `http://127.0.0.1:${3379 + 10 * i}`,
+    peer_url: `http://127.0.0.1:${3380 + 10 * i}`,
+    state: 'TASK_RUNNING',
+    member_id: `8e9e05c52164694${i}`,
+    leader: i === 1,
+    raft_index: 1000 + i,
+    raft_term: 4,
+    healthy: true,
+    is_learner: false,
+    ...over,
   }
 }
 
 export function defaultState(now = Date.now()): FakeAdminState {
   return {
     stats: {
-      running_servers: 3, launched_servers: 4, failed_servers: 1, cluster_livelocks: 0, cluster_reseeds: 0,
-      healthy: 1, healthy_since: now - 300_000, unhealthy_since: null, last_livelock_at: null, last_reseed_at: null,
-      last_launch_at: now - 360_000, last_failure_at: now - 400_000, stats_since: now - 3_600_000,
-      cluster_name: 'e2e', cluster_size: 3, mode: 'MUTABLE', livelocked: false,
+      running_servers: 3,
+      launched_servers: 4,
+      failed_servers: 1,
+      cluster_livelocks: 0,
+      cluster_reseeds: 0,
+      healthy: 1,
+      healthy_since: now - 300_000,
+      unhealthy_since: null,
+      last_livelock_at: null,
+      last_reseed_at: null,
+      last_launch_at: now - 360_000,
+      last_failure_at: now - 400_000,
+      stats_since: now - 3_600_000,
+      cluster_name: 'e2e',
+      cluster_size: 3,
+      mode: 'MUTABLE',
+      livelocked: false,
     },
     // deliberately not sorted by name
     members: [sampleMember('m2', 2), sampleMember('m0', 0), sampleMember('m1', 1)],
@@ -98,8 +121,14 @@ export function defaultState(now = Date.now()): FakeAdminState {
       reason: 'm1 has the highest raft index (1001, term 4)',
     },
     failover: {
-      framework_id: 'fw-e2e-0001', subscribed: true, master: '127.0.0.1:5050', subscribed_since: now - 120_000,
-      disconnected_since: null, failover_timeout_seconds: 604_800, failover_remaining_seconds: null, mode: 'MUTABLE',
+      framework_id: 'fw-e2e-0001',
+      subscribed: true,
+      master: '127.0.0.1:5050',
+      subscribed_since: now - 120_000,
+      disconnected_since: null,
+      failover_timeout_seconds: 604_800,
+      failover_remaining_seconds: null,
+      mode: 'MUTABLE',
       reconciliation: {state: 'done', pending_tasks: 0},
       scheduler: {
         id: 'sched-a',
@@ -150,7 +179,8 @@ export async function startFakeAdmin(over: Partial<FakeAdminState> = {}): Promis
     if (get && path === '/stats') return send(res, 200, state.stats)
     if (get && (path === '/members' || path === '/membership')) return send(res, 200, state.members)
     if (get && path === '/failover-status') return send(res, 200, state.failover)
-    if (get && path === '/healthz') return state.stats.healthy === 1 ? send(res, 200, 'cluster is healthy\n') : send(res, 503, 'cluster is not healthy\n')
+    if (get && path === '/healthz')
+      return state.stats.healthy === 1 ? send(res, 200, 'cluster is healthy\n') : send(res, 503, 'cluster is not healthy\n')
     if (get && path === '/reseed/candidates') return send(res, 200, state.candidates)
     if (req.method === 'POST' && path === '/reseed') {
       if (state.token !== undefined && req.headers.authorization !== `Bearer ${state.token}`) {

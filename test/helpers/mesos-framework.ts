@@ -14,7 +14,15 @@ import path from 'node:path'
 import {createMasterDetector, type MasterDetector} from '../../src/lib/mesos/detector.js'
 import {SchedulerClient} from '../../src/lib/mesos/scheduler-client.js'
 import type {
-  ExecutorInfo, FrameworkInfo, Offer, OfferID, Resource, SchedulerEvent, TaskInfo, TaskState, TaskStatus,
+  ExecutorInfo,
+  FrameworkInfo,
+  Offer,
+  OfferID,
+  Resource,
+  SchedulerEvent,
+  TaskInfo,
+  TaskState,
+  TaskStatus,
 } from '../../src/lib/mesos/types.js'
 import {waitFor} from './ports.js'
 
@@ -31,7 +39,11 @@ export interface TestFrameworkOptions {
   log?: (line: string) => void
 }
 
-export interface ReceivedMessage { agentId: string; executorId: string; data: string }
+export interface ReceivedMessage {
+  agentId: string
+  executorId: string
+  data: string
+}
 export type Failure = NonNullable<SchedulerEvent['failure']>
 
 const executorGroups = new Set<number>()
@@ -55,7 +67,11 @@ export class TestFramework {
   private hook: TestFrameworkOptions['onUpdate']
   private chain: Promise<void> = Promise.resolve()
 
-  private constructor(readonly client: SchedulerClient, private readonly detector: MasterDetector, private readonly opts: TestFrameworkOptions) {
+  private constructor(
+    readonly client: SchedulerClient,
+    private readonly detector: MasterDetector,
+    private readonly opts: TestFrameworkOptions,
+  ) {
     this.hook = opts.onUpdate
     client.on('event', (ev: SchedulerEvent) => this.onEvent(ev))
   }
@@ -64,11 +80,18 @@ export class TestFramework {
   static async start(opts: TestFrameworkOptions): Promise<TestFramework> {
     const detector = await createMasterDetector(opts.master)
     const frameworkInfo: FrameworkInfo = {
-      user: os.userInfo().username, name: opts.name ?? 'etcd-mesos-test', checkpoint: true, failover_timeout: 300,
-      roles: ['*'], capabilities: [{type: 'MULTI_ROLE'}],
+      user: os.userInfo().username,
+      name: opts.name ?? 'etcd-mesos-test',
+      checkpoint: true,
+      failover_timeout: 300,
+      roles: ['*'],
+      capabilities: [{type: 'MULTI_ROLE'}],
     }
     const client = new SchedulerClient({
-      detector, frameworkInfo, backoffMinMs: 100, backoffMaxMs: 1000,
+      detector,
+      frameworkInfo,
+      backoffMinMs: 100,
+      backoffMaxMs: 1000,
       log: (level, msg) => opts.log?.(`scheduler ${level}: ${msg}`),
     })
     const fw = new TestFramework(client, detector, opts)
@@ -76,7 +99,10 @@ export class TestFramework {
     client.start()
     let timer: NodeJS.Timeout | undefined
     try {
-      await Promise.race([subscribed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no SUBSCRIBED from ${opts.master} within 15 s`)), 15_000)))])
+      await Promise.race([
+        subscribed,
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no SUBSCRIBED from ${opts.master} within 15 s`)), 15_000))),
+      ])
     } catch (err) {
       await fw.stop()
       throw err
@@ -111,7 +137,9 @@ export class TestFramework {
         this.chain = this.chain.then(async () => {
           await Promise.resolve(this.hook?.(st)).catch((e: unknown) => this.errors.push(`onUpdate: ${String(e)}`))
           this.updates.push(st)
-          this.opts.log?.(`UPDATE ${st.task_id.value} ${st.state}${st.reason ? ` ${st.reason}` : ''}${st.message ? `: ${st.message.split('\n')[0]}` : ''}`)
+          this.opts.log?.(
+            `UPDATE ${st.task_id.value} ${st.state}${st.reason ? ` ${st.reason}` : ''}${st.message ? `: ${st.message.split('\n')[0]}` : ''}`,
+          )
           if ((this.opts.autoAck ?? true) && st.uuid && st.agent_id) {
             await this.client.acknowledge(st.agent_id, st.task_id, st.uuid).then(
               () => void this.acked.push(st.uuid!),
@@ -122,7 +150,8 @@ export class TestFramework {
         return
       }
       case 'MESSAGE':
-        if (ev.message) this.messages.push({agentId: ev.message.agent_id.value, executorId: ev.message.executor_id.value, data: ev.message.data})
+        if (ev.message)
+          this.messages.push({agentId: ev.message.agent_id.value, executorId: ev.message.executor_id.value, data: ev.message.data})
         return
       case 'FAILURE':
         if (ev.failure) this.failures.push(ev.failure)
@@ -142,22 +171,35 @@ export class TestFramework {
 
   /** Waits for outstanding offers from `agentId`; returns them merged into one (see mergeOffers). */
   async offerFor(agentId: string, timeoutMs = 15_000): Promise<Offer> {
-    const offers = (await waitFor(`an offer from agent ${agentId}`, () => {
-      const mine = this.currentOffers().filter((o) => o.agent_id.value === agentId)
-      return mine.length > 0 ? mine : undefined
-    }, timeoutMs, 20))!
+    const offers = (await waitFor(
+      `an offer from agent ${agentId}`,
+      () => {
+        const mine = this.currentOffers().filter((o) => o.agent_id.value === agentId)
+        return mine.length > 0 ? mine : undefined
+      },
+      timeoutMs,
+      20,
+    ))!
     return mergeOffers(offers)
   }
 
   /** Waits until outstanding offers come from `n` distinct agents; returns one merged offer per agent
    * (sorted by hostname). */
   async offersFromAgents(n: number, timeoutMs = 15_000): Promise<Offer[]> {
-    const groups = (await waitFor(`offers from ${n} agents`, () => {
-      const byAgent = new Map<string, Offer[]>()
-      for (const o of this.currentOffers()) byAgent.set(o.agent_id.value, [...(byAgent.get(o.agent_id.value) ?? []), o])
-      return byAgent.size >= n ? [...byAgent.values()] : undefined
-    }, timeoutMs, 20))!
-    return groups.map(mergeOffers).sort((a, b) => a.hostname.localeCompare(b.hostname)).slice(0, n)
+    const groups = (await waitFor(
+      `offers from ${n} agents`,
+      () => {
+        const byAgent = new Map<string, Offer[]>()
+        for (const o of this.currentOffers()) byAgent.set(o.agent_id.value, [...(byAgent.get(o.agent_id.value) ?? []), o])
+        return byAgent.size >= n ? [...byAgent.values()] : undefined
+      },
+      timeoutMs,
+      20,
+    ))!
+    return groups
+      .map(mergeOffers)
+      .sort((a, b) => a.hostname.localeCompare(b.hostname))
+      .slice(0, n)
   }
 
   /** ACCEPT `offer` with one LAUNCH of `tasks` (the offer is used up; the rest comes back in a later offer). */
@@ -177,13 +219,22 @@ export class TestFramework {
   /** Waits for an update of `taskId` in one of `states`; returns the first such update. */
   async waitForState(taskId: string, states: TaskState | TaskState[], timeoutMs = 30_000): Promise<TaskStatus> {
     const want = Array.isArray(states) ? states : [states]
-    return (await waitFor(`${taskId} to reach ${want.join('|')} (so far: ${this.statesOf(taskId).join(',') || 'nothing'})`,
-      () => this.updatesOf(taskId).find((u) => want.includes(u.state)), timeoutMs, 20))!
+    return (await waitFor(
+      `${taskId} to reach ${want.join('|')} (so far: ${this.statesOf(taskId).join(',') || 'nothing'})`,
+      () => this.updatesOf(taskId).find((u) => want.includes(u.state)),
+      timeoutMs,
+      20,
+    ))!
   }
 
   /** Waits for a FAILURE event of `executorId`. */
   async waitForFailure(executorId: string, timeoutMs = 30_000): Promise<Failure> {
-    return (await waitFor(`FAILURE of executor ${executorId}`, () => this.failures.find((f) => f.executor_id?.value === executorId), timeoutMs, 20))!
+    return (await waitFor(
+      `FAILURE of executor ${executorId}`,
+      () => this.failures.find((f) => f.executor_id?.value === executorId),
+      timeoutMs,
+      20,
+    ))!
   }
 
   /** Waits for one message matching `pred` (decoded by the caller). */
@@ -192,7 +243,11 @@ export class TestFramework {
   }
 
   kill(taskId: string, agentId: string, gracePeriodMs?: number): Promise<void> {
-    return this.client.kill({value: taskId}, {value: agentId}, gracePeriodMs === undefined ? undefined : {grace_period: {nanoseconds: gracePeriodMs * 1e6}})
+    return this.client.kill(
+      {value: taskId},
+      {value: agentId},
+      gracePeriodMs === undefined ? undefined : {grace_period: {nanoseconds: gracePeriodMs * 1e6}},
+    )
   }
 
   message(agentId: string, executorId: string, data: string): Promise<void> {
@@ -229,7 +284,10 @@ export function mergeOffers(offers: Offer[]): Offer {
     else if (r.type === 'RANGES') have.ranges = {range: [...(have.ranges?.range ?? []), ...(r.ranges?.range ?? [])]}
   }
   const merged: Offer = {...first, resources: [...out.values()]}
-  mergedIds.set(merged, offers.map((o) => o.id))
+  mergedIds.set(
+    merged,
+    offers.map((o) => o.id),
+  )
   return merged
 }
 
@@ -277,7 +335,9 @@ export function resourcesFrom(offer: Offer, want: {cpus: number; mem: number; di
 /** ExecutorInfo running `etcd-mesos executor` (node bin/run.js executor, no shell) with small resources. */
 export function etcdMesosExecutor(executorId: string, offer: Offer): ExecutorInfo {
   return {
-    executor_id: {value: executorId}, type: 'CUSTOM', name: `etcd-mesos executor ${executorId}`,
+    executor_id: {value: executorId},
+    type: 'CUSTOM',
+    name: `etcd-mesos executor ${executorId}`,
     command: {value: process.execPath, shell: false, arguments: [process.execPath, path.join(REPO_ROOT, 'bin/run.js'), 'executor']},
     resources: resourcesFrom(offer, {cpus: 0.05, mem: 32}),
   }

@@ -77,20 +77,50 @@ export class Prng {
   jsonValue(depth = 3): unknown {
     const k = this.int(depth <= 0 ? 6 : 8)
     switch (k) {
-      case 0: return null
-      case 1: return this.chance(0.5)
-      case 2: return this.pick([0, -1, 1.5, 1e308, -1e-308, 2 ** 53, 2 ** 64, this.int(1e6) - 5e5])
-      case 3: return this.junkString(12)
-      case 4: return this.pick(['', 'SUBSCRIBED', 'OFFERS', 'ERROR', 'HEARTBEAT', 'UPDATE', 'SUBSCRIBE', 'LAUNCH', 'TASK_RUNNING', 'value'])
-      case 5: return this.int(100)
+      case 0:
+        return null
+      case 1:
+        return this.chance(0.5)
+      case 2:
+        return this.pick([0, -1, 1.5, 1e308, -1e-308, 2 ** 53, 2 ** 64, this.int(1e6) - 5e5])
+      case 3:
+        return this.junkString(12)
+      case 4:
+        return this.pick(['', 'SUBSCRIBED', 'OFFERS', 'ERROR', 'HEARTBEAT', 'UPDATE', 'SUBSCRIBE', 'LAUNCH', 'TASK_RUNNING', 'value'])
+      case 5:
+        return this.int(100)
       case 6: {
         const n = this.int(4)
         return Array.from({length: n}, () => this.jsonValue(depth - 1))
       }
       default: {
         const o: Record<string, unknown> = {}
-        const keys = ['type', 'value', 'subscribed', 'offers', 'update', 'status', 'message', 'error', 'framework_id', 'agent_id',
-          'task_id', 'state', 'resources', 'name', 'scalar', 'ranges', 'range', 'begin', 'end', 'id', 'hostname', 'uuid', 'data', 'x']
+        const keys = [
+          'type',
+          'value',
+          'subscribed',
+          'offers',
+          'update',
+          'status',
+          'message',
+          'error',
+          'framework_id',
+          'agent_id',
+          'task_id',
+          'state',
+          'resources',
+          'name',
+          'scalar',
+          'ranges',
+          'range',
+          'begin',
+          'end',
+          'id',
+          'hostname',
+          'uuid',
+          'data',
+          'x',
+        ]
         const n = this.int(5)
         for (let i = 0; i < n; i++) o[this.pick(keys)] = this.jsonValue(depth - 1)
         return o
@@ -129,7 +159,29 @@ export class Prng {
     for (let t = 0; t < times; t++) {
       const at = this.int(s.length + 1)
       const op = this.int(4)
-      const ins = this.pick(['@', ':', '/', ',', '[', ']', ' ', '\n', '%', '?', '#', '..', '0', '99999', '-', '.', '$(', '"', 'é', '\u0000', ':pw@'])
+      const ins = this.pick([
+        '@',
+        ':',
+        '/',
+        ',',
+        '[',
+        ']',
+        ' ',
+        '\n',
+        '%',
+        '?',
+        '#',
+        '..',
+        '0',
+        '99999',
+        '-',
+        '.',
+        '$(',
+        '"',
+        'é',
+        '\u0000',
+        ':pw@',
+      ])
       if (op === 0) s = s.slice(0, at) + ins + s.slice(at)
       else if (op === 1) s = s.slice(0, at) + s.slice(at + this.range(1, 3))
       else if (op === 2) s = s.slice(0, at) + ins + s.slice(at + 1)

@@ -76,7 +76,12 @@ function collect(child: ChildProcess, tail: Tail): void {
 }
 
 /** waitFor for functions that answer `undefined`/`null`/`false` until ready: resolves with the ready value. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   return (await waitFor(what, fn, timeoutMs, everyMs)) as T
 }
 
@@ -112,10 +117,20 @@ export async function startMesosLocal(opts: MesosLocalOptions = {}, logs?: Logs,
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'it-mesos-local-'))
   const portRange = randomPortRange()
   const args = [
-    RUN_JS, 'mesos-local', '--port', '0', '--agents', String(opts.agents ?? 3), '--work-dir', workDir,
-    '--resources', `cpus:4;mem:8192;disk:20000;ports:[${portRange[0]}-${portRange[1]}]`,
-    '--allocation-interval', String(opts.allocationIntervalMs ?? 200),
-    '--heartbeat-interval', String(opts.heartbeatIntervalSec ?? 2),
+    RUN_JS,
+    'mesos-local',
+    '--port',
+    '0',
+    '--agents',
+    String(opts.agents ?? 3),
+    '--work-dir',
+    workDir,
+    '--resources',
+    `cpus:4;mem:8192;disk:20000;ports:[${portRange[0]}-${portRange[1]}]`,
+    '--allocation-interval',
+    String(opts.allocationIntervalMs ?? 200),
+    '--heartbeat-interval',
+    String(opts.heartbeatIntervalSec ?? 2),
   ]
   if (opts.masters !== undefined) args.push('--masters', String(opts.masters))
   if (opts.zk !== undefined) args.push('--zk', opts.zk)
@@ -125,15 +140,24 @@ export async function startMesosLocal(opts: MesosLocalOptions = {}, logs?: Logs,
   logs?.add(label, () => tail.text)
   let exited = false
   child.once('exit', () => (exited = true))
-  const url = await until<string>('mesos-local to print its master URL', () => {
-    if (exited) throw new Error(`mesos-local exited during start:\n${tail.text.slice(-3000)}`)
-    const m = /Mesos master: (http:\/\/[^\s]+)/.exec(tail.text)
-    return m?.[1]
-  }, 30_000, 50)
+  const url = await until<string>(
+    'mesos-local to print its master URL',
+    () => {
+      if (exited) throw new Error(`mesos-local exited during start:\n${tail.text.slice(-3000)}`)
+      const m = /Mesos master: (http:\/\/[^\s]+)/.exec(tail.text)
+      return m?.[1]
+    },
+    30_000,
+    50,
+  )
   const agents = opts.agents ?? 3
   await waitFor(`${agents} local agents to be listed`, () => (tail.text.match(/^\s+agent \d+:/gm)?.length ?? 0) >= agents, 10_000, 50)
   return {
-    child, url, hostPort: new URL(url).host, workDir, portRange,
+    child,
+    url,
+    hostPort: new URL(url).host,
+    workDir,
+    portRange,
     log: () => tail.text,
     async stop() {
       await stopTracked(child, 'SIGTERM', 10_000)
@@ -156,20 +180,33 @@ export interface ServeProc {
 }
 
 /** Starts `etcd-mesos serve <args>` with an admin port of its own (appended as `--admin-port`). */
-export async function startServe(args: string[], logs?: Logs, label = 'serve', opts: {adminPort?: number; cwd?: string} = {}): Promise<ServeProc> {
+export async function startServe(
+  args: string[],
+  logs?: Logs,
+  label = 'serve',
+  opts: {adminPort?: number; cwd?: string} = {},
+): Promise<ServeProc> {
   const adminPort = opts.adminPort ?? (await freePort())
   const cwd = opts.cwd ?? (await mkdtemp(path.join(os.tmpdir(), 'it-serve-')))
   const tail = new Tail()
-  const child = spawnTracked(process.execPath, [RUN_JS, 'serve', ...args, '--admin-address', '127.0.0.1', '--admin-port', String(adminPort)], {cwd})
+  const child = spawnTracked(
+    process.execPath,
+    [RUN_JS, 'serve', ...args, '--admin-address', '127.0.0.1', '--admin-port', String(adminPort)],
+    {cwd},
+  )
   collect(child, tail)
   logs?.add(label, () => tail.text)
   let done = false
-  const exit = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => {
-    done = true
-    resolve(code ?? sig ?? -1)
-  }))
+  const exit = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, sig) => {
+      done = true
+      resolve(code ?? sig ?? -1)
+    }),
+  )
   return {
-    child, adminPort, adminUrl: `http://127.0.0.1:${adminPort}`,
+    child,
+    adminPort,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
     log: () => tail.text,
     exited: () => done,
     exit,
@@ -232,10 +269,15 @@ export async function members(adminUrl: string): Promise<MemberView[]> {
 export async function waitStats(adminUrl: string, what: string, pred: (s: StatsView) => boolean, timeoutMs = 30_000): Promise<StatsView> {
   let last: StatsView | undefined
   try {
-    return await until<StatsView>(what, async () => {
-      last = await stats(adminUrl)
-      return pred(last) ? last : undefined
-    }, timeoutMs, 200)
+    return await until<StatsView>(
+      what,
+      async () => {
+        last = await stats(adminUrl)
+        return pred(last) ? last : undefined
+      },
+      timeoutMs,
+      200,
+    )
   } catch (err) {
     throw new Error(`${(err as Error).message}\nlast /stats: ${JSON.stringify(last)}`)
   }
@@ -245,14 +287,23 @@ export async function waitStats(adminUrl: string, what: string, pred: (s: StatsV
 export async function waitHealthyMembers(adminUrl: string, n: number, timeoutMs = 30_000): Promise<MemberView[]> {
   let last: unknown
   try {
-    return await until<MemberView[]>(`${n} healthy voting members`, async () => {
-      const s = await stats(adminUrl)
-      const ms = await members(adminUrl)
-      last = {stats: s, members: ms.map((m) => ({name: m.name, state: m.state, healthy: m.healthy, learner: m.is_learner}))}
-      const ok = s.healthy === 1 && s.running_servers === n && s.mode === 'MUTABLE' && ms.length === n
-        && ms.every((m) => m.state === 'TASK_RUNNING' && m.healthy === true && !m.is_learner)
-      return ok ? ms : undefined
-    }, timeoutMs, 200)
+    return await until<MemberView[]>(
+      `${n} healthy voting members`,
+      async () => {
+        const s = await stats(adminUrl)
+        const ms = await members(adminUrl)
+        last = {stats: s, members: ms.map((m) => ({name: m.name, state: m.state, healthy: m.healthy, learner: m.is_learner}))}
+        const ok =
+          s.healthy === 1 &&
+          s.running_servers === n &&
+          s.mode === 'MUTABLE' &&
+          ms.length === n &&
+          ms.every((m) => m.state === 'TASK_RUNNING' && m.healthy === true && !m.is_learner)
+        return ok ? ms : undefined
+      },
+      timeoutMs,
+      200,
+    )
   } catch (err) {
     throw new Error(`${(err as Error).message}\nlast seen: ${JSON.stringify(last)}`)
   }
@@ -283,8 +334,18 @@ export async function memberList(clientUrls: string[]): Promise<EtcdMemberInfo[]
   let lastErr: unknown
   for (const u of clientUrls) {
     try {
-      const r = await gateway<{members?: {ID: string; name?: string; peerURLs?: string[]; clientURLs?: string[]; isLearner?: boolean}[]}>(u, '/v3/cluster/member/list', {})
-      return (r.members ?? []).map((m) => ({id: m.ID, name: m.name ?? '', peerURLs: m.peerURLs ?? [], clientURLs: m.clientURLs ?? [], isLearner: m.isLearner ?? false}))
+      const r = await gateway<{members?: {ID: string; name?: string; peerURLs?: string[]; clientURLs?: string[]; isLearner?: boolean}[]}>(
+        u,
+        '/v3/cluster/member/list',
+        {},
+      )
+      return (r.members ?? []).map((m) => ({
+        id: m.ID,
+        name: m.name ?? '',
+        peerURLs: m.peerURLs ?? [],
+        clientURLs: m.clientURLs ?? [],
+        isLearner: m.isLearner ?? false,
+      }))
     } catch (err) {
       lastErr = err
     }
@@ -310,7 +371,10 @@ export async function readPrefix(clientUrls: string[], prefix: string): Promise<
   let lastErr: unknown
   for (const u of clientUrls) {
     try {
-      const r = await gateway<{kvs?: {key: string; value?: string}[]}>(u, '/v3/kv/range', {key: b64(prefix), range_end: end.toString('base64')})
+      const r = await gateway<{kvs?: {key: string; value?: string}[]}>(u, '/v3/kv/range', {
+        key: b64(prefix),
+        range_end: end.toString('base64'),
+      })
       return new Map((r.kvs ?? []).map((kv) => [unb64(kv.key), unb64(kv.value ?? '')]))
     } catch (err) {
       lastErr = err
@@ -323,7 +387,10 @@ export async function readPrefix(clientUrls: string[], prefix: string): Promise<
 
 function readCmdline(pid: string): string[] {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '')
+    return fs
+      .readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a) => a !== '')
   } catch {
     return []
   }
@@ -415,7 +482,8 @@ export async function sweep(dir: string): Promise<number[]> {
       }
     }
   }
-  if (killed.length > 0) await waitFor(`swept processes ${killed.join(',')} to exit`, () => killed.every((p) => !alive(p)), 10_000, 20).catch(() => undefined)
+  if (killed.length > 0)
+    await waitFor(`swept processes ${killed.join(',')} to exit`, () => killed.every((p) => !alive(p)), 10_000, 20).catch(() => undefined)
   return killed
 }
 

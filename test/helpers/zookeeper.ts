@@ -8,9 +8,9 @@ import fs from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import type { ChildProcess } from 'node:child_process'
-import { freePort } from './ports.js'
-import { spawnTracked, stopTracked } from './procs.js'
+import type {ChildProcess} from 'node:child_process'
+import {freePort} from './ports.js'
+import {spawnTracked, stopTracked} from './procs.js'
 
 export interface ZkServer {
   port: number
@@ -30,7 +30,7 @@ const ZK_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.
 export function fourLetterWord(port: number, cmd: string, timeoutMs = 1000): Promise<string> {
   return new Promise((resolve) => {
     let out = ''
-    const sock = net.connect({ host: '127.0.0.1', port })
+    const sock = net.connect({host: '127.0.0.1', port})
     const done = (): void => {
       sock.destroy()
       resolve(out)
@@ -43,24 +43,27 @@ export function fourLetterWord(port: number, cmd: string, timeoutMs = 1000): Pro
   })
 }
 
-export async function startZooKeeper(opts: { tickTime?: number } = {}): Promise<ZkServer> {
+export async function startZooKeeper(opts: {tickTime?: number} = {}): Promise<ZkServer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'etcd-mesos-zk-'))
   const dataDir = path.join(dir, 'data')
   await fs.mkdir(dataDir)
   const port = await freePort()
   const cfg = path.join(dir, 'zoo.cfg')
-  await fs.writeFile(cfg, [
-    `tickTime=${opts.tickTime ?? 500}`,
-    `dataDir=${dataDir}`,
-    `clientPort=${port}`,
-    'clientPortAddress=127.0.0.1',
-    'admin.enableServer=false',
-    '4lw.commands.whitelist=ruok,srvr',
-    'maxSessionTimeout=60000',
-    'maxClientCnxns=200',
-    'autopurge.purgeInterval=0',
-    '',
-  ].join('\n'))
+  await fs.writeFile(
+    cfg,
+    [
+      `tickTime=${opts.tickTime ?? 500}`,
+      `dataDir=${dataDir}`,
+      `clientPort=${port}`,
+      'clientPortAddress=127.0.0.1',
+      'admin.enableServer=false',
+      '4lw.commands.whitelist=ruok,srvr',
+      'maxSessionTimeout=60000',
+      'maxClientCnxns=200',
+      'autopurge.purgeInterval=0',
+      '',
+    ].join('\n'),
+  )
 
   let child: ChildProcess | undefined
   let stderrTail = ''
@@ -73,15 +76,24 @@ export async function startZooKeeper(opts: { tickTime?: number } = {}): Promise<
     async start() {
       if (child) throw new Error('ZooKeeper is already running')
       const t0 = Date.now()
-      const c = spawnTracked('java', [
-        '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xshare:auto',
-        '-Djava.net.preferIPv4Stack=true',
-        `-Dorg.slf4j.simpleLogger.logFile=${path.join(dir, 'zookeeper.log')}`,
-        '-Dorg.slf4j.simpleLogger.defaultLogLevel=info',
-        '-Dzookeeper.jmx.log4j.disable=true',
-        '-cp', ZK_JARS.join(':'),
-        'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg,
-      ], { cwd: dir })
+      const c = spawnTracked(
+        'java',
+        [
+          '-Xmx256m',
+          '-XX:+UseSerialGC',
+          '-XX:TieredStopAtLevel=1',
+          '-Xshare:auto',
+          '-Djava.net.preferIPv4Stack=true',
+          `-Dorg.slf4j.simpleLogger.logFile=${path.join(dir, 'zookeeper.log')}`,
+          '-Dorg.slf4j.simpleLogger.defaultLogLevel=info',
+          '-Dzookeeper.jmx.log4j.disable=true',
+          '-cp',
+          ZK_JARS.join(':'),
+          'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+          cfg,
+        ],
+        {cwd: dir},
+      )
       child = c
       c.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString()).slice(-2000)))
       c.stdout?.resume()
@@ -119,5 +131,5 @@ export async function startZooKeeper(opts: { tickTime?: number } = {}): Promise<
 export async function destroyZooKeeper(zk: ZkServer | undefined): Promise<void> {
   if (!zk) return
   await zk.stop()
-  await fs.rm(path.dirname(zk.dataDir), { recursive: true, force: true })
+  await fs.rm(path.dirname(zk.dataDir), {recursive: true, force: true})
 }

@@ -12,7 +12,13 @@ import os from 'node:os'
 import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {LocalMesos} from '../../src/mesos-local/cluster.js'
-import {compareExecutorSide, executorPlan, executorSide, writeRecordingExecutor, type ExecutorRecording} from '../conformance/executor-replay.js'
+import {
+  compareExecutorSide,
+  executorPlan,
+  executorSide,
+  writeRecordingExecutor,
+  type ExecutorRecording,
+} from '../conformance/executor-replay.js'
 import type {Replayer} from '../conformance/replayer.js'
 import {SCALE, assertConforms, fixture, replay, startScaledMesos, type Known} from '../conformance/scenario.js'
 
@@ -33,11 +39,16 @@ describe(`conformance ${FILE}`, {timeout: 120_000}, () => {
     const sc = {scale: EXEC_SCALE, replace: [] as [string, string][], scaleSleeps: true}
     const raw = fixture(FILE, {scale: EXEC_SCALE}).extra
     const replace: [string, string][] = []
-    for (const [n, mode, code] of [[1, 'normal', 0], [2, 'crash', 7]] as const) {
+    for (const [n, mode, code] of [
+      [1, 'normal', 0],
+      [2, 'crash', 7],
+    ] as const) {
       const plan = executorPlan(executorSide(raw[`executor_side_custom_exec_${n}`], sc), code)
       await fs.writeFile(path.join(dir, `plan-${n}.json`), JSON.stringify(plan))
-      replace.push([`python3 <rec-dir>/exec/exec_rec.py <rec-dir>/exec/out-custom-exec-${n}.json ${mode}`,
-        `${process.execPath} ${script} ${path.join(dir, `plan-${n}.json`)} ${path.join(dir, `out-${n}.json`)} ${mode}`])
+      replace.push([
+        `python3 <rec-dir>/exec/exec_rec.py <rec-dir>/exec/out-custom-exec-${n}.json ${mode}`,
+        `${process.execPath} ${script} ${path.join(dir, `plan-${n}.json`)} ${path.join(dir, `out-${n}.json`)} ${mode}`,
+      ])
     }
     mesos = await startScaledMesos({agents: 1}, EXEC_SCALE)
     r = await replay(fixture(FILE, {replace, scale: EXEC_SCALE}), mesos, {scale: EXEC_SCALE})

@@ -38,7 +38,11 @@ describe('conformance 07-failover.json', {timeout: 120_000}, () => {
 function sortedKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortedKeys)
   if (v === null || typeof v !== 'object') return v
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]))
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]),
+  )
 }
 
 describe('conformance 10-zk-and-redirect.json', {timeout: 120_000}, () => {
@@ -55,7 +59,8 @@ describe('conformance 10-zk-and-redirect.json', {timeout: 120_000}, () => {
     const path = req.path
     if (req.op === 'getChildren2') {
       const got = await client!.children(path)
-      if (JSON.stringify(got) !== JSON.stringify(res.children)) rep.report(where, `children ${JSON.stringify(got)}, real ${JSON.stringify(res.children)}`, 'master')
+      if (JSON.stringify(got) !== JSON.stringify(res.children))
+        rep.report(where, `children ${JSON.stringify(got)}, real ${JSON.stringify(res.children)}`, 'master')
     } else if (req.op === 'getData') {
       const node = await client!.get(path)
       if (!node) return rep.report(where, `${path} does not exist`, 'master')
@@ -65,11 +70,13 @@ describe('conformance 10-zk-and-redirect.json', {timeout: 120_000}, () => {
       if (JSON.stringify(sortedKeys(data)) !== text) rep.report(where, `data keys are not in alphabetical order: ${text}`, 'master')
     } else {
       const got = await client!.children(path)
-      if (JSON.stringify(got) !== JSON.stringify(res.children)) rep.report(where, `children ${JSON.stringify(got)}, real ${JSON.stringify(res.children)}`, 'master')
+      if (JSON.stringify(got) !== JSON.stringify(res.children))
+        rep.report(where, `children ${JSON.stringify(got)}, real ${JSON.stringify(res.children)}`, 'master')
       const want = (step.response as unknown as {data: Record<string, string>}).data
       for (const c of got) {
         const node = await client!.get(`${path}/${c}`)
-        for (const d of compare(want[c] ?? null, node?.data.toString('utf8'), rep.bindings, `${c}`)) rep.report(where, `${d.where}: ${d.what}`, 'master')
+        for (const d of compare(want[c] ?? null, node?.data.toString('utf8'), rep.bindings, `${c}`))
+          rep.report(where, `${d.where}: ${d.what}`, 'master')
       }
     }
   }

@@ -19,7 +19,10 @@ import {SCALE, assertConforms, fixture, replay, startScaledMesos, type Known} fr
 
 const FILE = '09-master-state.json'
 const KNOWN: Known[] = [
-  {re: /\.flags\.switch_user: expected "true", got "false"$/, reason: 'the local agent runs executors as its own user (docs/mesos-local-differences.md)'},
+  {
+    re: /\.flags\.switch_user: expected "true", got "false"$/,
+    reason: 'the local agent runs executors as its own user (docs/mesos-local-differences.md)',
+  },
 ]
 
 describe(`conformance ${FILE}`, {timeout: 120_000}, () => {
@@ -30,11 +33,22 @@ describe(`conformance ${FILE}`, {timeout: 120_000}, () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'conformance-state-'))
     const script = await writeRecordingExecutor(dir)
     // Fixture 06's well-behaved executor, renamed to this scenario's executor and task.
-    const rename: [string, string][] = [['custom-task-1', 'state-custom-task'], ['custom-exec-1', 'state-exec']]
-    const side = executorSide(fixture('06-launch-custom-executor.json').extra.executor_side_custom_exec_1, {scale: SCALE, replace: rename, scaleSleeps: true})
+    const rename: [string, string][] = [
+      ['custom-task-1', 'state-custom-task'],
+      ['custom-exec-1', 'state-exec'],
+    ]
+    const side = executorSide(fixture('06-launch-custom-executor.json').extra.executor_side_custom_exec_1, {
+      scale: SCALE,
+      replace: rename,
+      scaleSleeps: true,
+    })
     await fs.writeFile(path.join(dir, 'plan.json'), JSON.stringify(executorPlan(side, 0)))
-    const replace: [string, string][] = [['python3 <rec-dir>/exec/exec_rec.py <rec-dir>/exec/out.json normal',
-      `${process.execPath} ${script} ${path.join(dir, 'plan.json')} ${path.join(dir, 'out.json')} normal`]]
+    const replace: [string, string][] = [
+      [
+        'python3 <rec-dir>/exec/exec_rec.py <rec-dir>/exec/out.json normal',
+        `${process.execPath} ${script} ${path.join(dir, 'plan.json')} ${path.join(dir, 'out.json')} normal`,
+      ],
+    ]
     mesos = await startScaledMesos({agents: 2})
     r = await replay(fixture(FILE, {replace}), mesos)
   })

@@ -12,7 +12,11 @@ import {assertConforms, fixture, replay, startScaledMesos, type Known} from '../
 
 const KNOWN: Known[] = []
 
-for (const [file, agents] of [['01-subscribe-json.json', 2], ['02-subscribe-protobuf.json', 1], ['04-decline-revive-suppress.json', 1]] as const) {
+for (const [file, agents] of [
+  ['01-subscribe-json.json', 2],
+  ['02-subscribe-protobuf.json', 1],
+  ['04-decline-revive-suppress.json', 1],
+] as const) {
   describe(`conformance ${file}`, {timeout: 120_000}, () => {
     let mesos: LocalMesos | undefined
     let r: Replayer

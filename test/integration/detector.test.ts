@@ -2,24 +2,34 @@
  * Mesos master detection against a real ZooKeeper: registered masters, leader changes, the real znode data
  * recorded from Mesos 1.12 (fixture 10), waitForLeader timeouts.
  */
-import { after, before, describe, it } from 'node:test'
+import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs/promises'
 import zookeeper from 'node-zookeeper-client'
-import { ZkClient } from '../../src/lib/zk/client.js'
-import { ZkUrlError } from '../../src/lib/zk/url.js'
-import { createMasterDetector, parseMasterInfoJson, registerMaster, type DetectedMaster, type MasterDetector } from '../../src/lib/mesos/detector.js'
-import { MasterAddressError } from '../../src/lib/mesos/master-address.js'
-import type { MasterInfo } from '../../src/lib/mesos/types.js'
-import { destroyZooKeeper, startZooKeeper, type ZkServer } from '../helpers/zookeeper.js'
-import { waitFor } from '../helpers/ports.js'
+import {ZkClient} from '../../src/lib/zk/client.js'
+import {ZkUrlError} from '../../src/lib/zk/url.js'
+import {
+  createMasterDetector,
+  parseMasterInfoJson,
+  registerMaster,
+  type DetectedMaster,
+  type MasterDetector,
+} from '../../src/lib/mesos/detector.js'
+import {MasterAddressError} from '../../src/lib/mesos/master-address.js'
+import type {MasterInfo} from '../../src/lib/mesos/types.js'
+import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
+import {waitFor} from '../helpers/ports.js'
 
 const FIXTURE = new URL('../fixtures/real-mesos/10-zk-and-redirect.json', import.meta.url)
 
-interface FixtureStep { seq: number; request: { op?: string; path?: string } | null; response: { children?: string[]; data?: unknown; data_text_exact?: string } | null }
+interface FixtureStep {
+  seq: number
+  request: {op?: string; path?: string} | null
+  response: {children?: string[]; data?: unknown; data_text_exact?: string} | null
+}
 
 let server: ZkServer | undefined
-const closers: { close(): Promise<void> }[] = []
+const closers: {close(): Promise<void>}[] = []
 
 async function zkClient(): Promise<ZkClient> {
   const c = await ZkClient.connect(server!.url)
@@ -36,9 +46,14 @@ async function detector(master: string): Promise<MasterDetector> {
 function masterInfo(port: number, id: string): MasterInfo {
   // Deliberately in Mesos' field order (not sorted), like master.cpp builds it.
   return {
-    id, ip: 16777343, port, pid: `master@127.0.0.1:${port}`, hostname: '127.0.0.1', version: '1.12.0',
-    address: { hostname: '127.0.0.1', ip: '127.0.0.1', port },
-    capabilities: [{ type: 'AGENT_UPDATE' }, { type: 'AGENT_DRAINING' }, { type: 'QUOTA_V2' }],
+    id,
+    ip: 16777343,
+    port,
+    pid: `master@127.0.0.1:${port}`,
+    hostname: '127.0.0.1',
+    version: '1.12.0',
+    address: {hostname: '127.0.0.1', ip: '127.0.0.1', port},
+    capabilities: [{type: 'AGENT_UPDATE'}, {type: 'AGENT_DRAINING'}, {type: 'QUOTA_V2'}],
   }
 }
 
@@ -65,11 +80,11 @@ async function setAcl(path: string, acls: unknown[]): Promise<void> {
   }
 }
 
-describe('master detection', { timeout: 60_000 }, () => {
+describe('master detection', {timeout: 60_000}, () => {
   it('static host:port detector', async () => {
     const d = await detector('127.0.0.1:5050')
-    assert.deepEqual(d.current(), { host: '127.0.0.1', port: 5050, scheme: 'http' })
-    assert.deepEqual(await d.waitForLeader(10), { host: '127.0.0.1', port: 5050, scheme: 'http' })
+    assert.deepEqual(d.current(), {host: '127.0.0.1', port: 5050, scheme: 'http'})
+    assert.deepEqual(await d.waitForLeader(10), {host: '127.0.0.1', port: 5050, scheme: 'http'})
     await assert.rejects(createMasterDetector('127.0.0.1'), MasterAddressError)
     await assert.rejects(createMasterDetector('zk://h1:abc/mesos'), ZkUrlError)
   })
@@ -94,7 +109,10 @@ describe('master detection', { timeout: 60_000 }, () => {
 
     await m1.close() // the leading master dies
     await waitFor('the detector to report the second master', () => seen.length >= 1, 10_000, 20)
-    assert.deepEqual(seen.map((m) => m?.port), [5061])
+    assert.deepEqual(
+      seen.map((m) => m?.port),
+      [5061],
+    )
     assert.equal(d.current()?.info?.id, 'id-5061')
 
     await m2.close()
@@ -103,7 +121,7 @@ describe('master detection', { timeout: 60_000 }, () => {
     assert.equal(d.current(), null)
   })
 
-  it('a failed read of the new leader\'s znode at failover is retried until it succeeds (no stale master)', async () => {
+  it("a failed read of the new leader's znode at failover is retried until it succeeds (no stale master)", async () => {
     const m1 = await zkClient()
     const m2 = await zkClient()
     await registerMaster(m1, '/mesos-acl', masterInfo(5090, 'id-5090'))
@@ -114,7 +132,7 @@ describe('master detection', { timeout: 60_000 }, () => {
     d.on('leader', (m: DetectedMaster | null) => seen.push(m?.port ?? null))
 
     // The second master's znode becomes unreadable for the detector (anonymous): ZooKeeper answers NO_AUTH.
-    const { ACL, Id, Permission } = zookeeper
+    const {ACL, Id, Permission} = zookeeper
     await setAcl(p2, [new ACL(Permission.ALL, new Id('auth', ''))])
     await assert.rejects(m1.get(p2), /NoAuth|NO_AUTH|not authenticated/i, 'the anonymous read really fails')
 
@@ -129,7 +147,7 @@ describe('master detection', { timeout: 60_000 }, () => {
   })
 
   it('reads the real znodes recorded from Mesos 1.12 (fixture 10)', async () => {
-    const fx = JSON.parse(await fs.readFile(FIXTURE, 'utf8')) as { steps: FixtureStep[] }
+    const fx = JSON.parse(await fs.readFile(FIXTURE, 'utf8')) as {steps: FixtureStep[]}
     const listing = fx.steps.find((s) => s.request?.op === 'getChildren2' && s.request.path === '/mesos')
     const datas = fx.steps.filter((s) => s.request?.op === 'getData' && s.seq < 10)
     assert.deepEqual(listing?.response?.children, ['json.info_0000000001', 'json.info_0000000002', 'log_replicas'])
@@ -144,8 +162,16 @@ describe('master detection', { timeout: 60_000 }, () => {
     // registerMaster writes byte-identical data (keys sorted recursively, like Mesos).
     const zk = await zkClient()
     const info = JSON.parse(datas[1]!.response!.data_text_exact!) as MasterInfo
-    const shuffled: MasterInfo = { version: info.version, port: info.port, id: info.id, ip: info.ip, pid: info.pid, hostname: info.hostname,
-      capabilities: info.capabilities, address: { port: info.address!.port, ip: info.address!.ip, hostname: info.address!.hostname } }
+    const shuffled: MasterInfo = {
+      version: info.version,
+      port: info.port,
+      id: info.id,
+      ip: info.ip,
+      pid: info.pid,
+      hostname: info.hostname,
+      capabilities: info.capabilities,
+      address: {port: info.address!.port, ip: info.address!.ip, hostname: info.address!.hostname},
+    }
     const reg = await registerMaster(zk, '/fixture-reg', shuffled)
     assert.equal((await zk.get(reg))?.data.toString('utf8'), datas[1]!.response!.data_text_exact)
 

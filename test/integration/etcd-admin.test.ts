@@ -57,7 +57,10 @@ describe('EtcdAdmin on a healthy 3-member cluster', {timeout: 90_000}, () => {
     }
     const leaders = new Set(statuses.map((s) => s.leader))
     assert.equal(leaders.size, 1)
-    assert.ok(members.some((m) => m.id === statuses[0]!.leader), 'the leader is a member')
+    assert.ok(
+      members.some((m) => m.id === statuses[0]!.leader),
+      'the leader is a member',
+    )
     await admin.linearizableRead(cluster.endpoints[1])
 
     const verdict = healthVerdict(3, await probeMembers(cluster.endpoints, {timeoutMs: 3000}))
@@ -92,16 +95,21 @@ describe('EtcdAdmin on a healthy 3-member cluster', {timeout: 90_000}, () => {
     const learnerOnly = new EtcdAdmin([extra.clientUrl], {timeoutMs: 3000})
     const learnerFirst = new EtcdAdmin([extra.clientUrl, ...cluster.endpoints], {timeoutMs: 3000})
     try {
-      await waitFor('the learner to refuse a promote sent through itself', async () => {
-        try {
-          await learnerOnly.memberPromote(added.member.id)
-        } catch (err) {
-          if (err instanceof EtcdError && err.code === 'LEARNER_REFUSED') return true
-          if (err instanceof EtcdError && (err.code === 'UNREACHABLE' || err.code === 'TIMEOUT')) return false // not serving yet
-          throw err
-        }
-        throw new Error('a learner accepted a member promote')
-      }, 15_000, 200)
+      await waitFor(
+        'the learner to refuse a promote sent through itself',
+        async () => {
+          try {
+            await learnerOnly.memberPromote(added.member.id)
+          } catch (err) {
+            if (err instanceof EtcdError && err.code === 'LEARNER_REFUSED') return true
+            if (err instanceof EtcdError && (err.code === 'UNREACHABLE' || err.code === 'TIMEOUT')) return false // not serving yet
+            throw err
+          }
+          throw new Error('a learner accepted a member promote')
+        },
+        15_000,
+        200,
+      )
       await retryUntil(() => learnerFirst.memberPromote(added.member.id), {timeoutMs: 30_000})
     } finally {
       await learnerOnly.close()
@@ -126,10 +134,12 @@ describe('EtcdAdmin on a healthy 3-member cluster', {timeout: 90_000}, () => {
     // Established server-side sockets of that member's client port, from /proc/net/tcp (hex local port, state 01).
     const established = (): number => {
       const hex = port.toString(16).toUpperCase().padStart(4, '0')
-      return readFileSync('/proc/net/tcp', 'utf8').split('\n').filter((l) => {
-        const f = l.trim().split(/\s+/)
-        return f[1]?.endsWith(`:${hex}`) && f[3] === '01'
-      }).length
+      return readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .filter((l) => {
+          const f = l.trim().split(/\s+/)
+          return f[1]?.endsWith(`:${hex}`) && f[3] === '01'
+        }).length
     }
     const before = established()
     for (let i = 0; i < 10; i++) {
@@ -137,7 +147,7 @@ describe('EtcdAdmin on a healthy 3-member cluster', {timeout: 90_000}, () => {
       assert.equal(probes[0]!.readOk, true)
     }
     // Ten probes each ran status and a read at once: a leaked client would leave ten connections behind.
-    await waitFor('the probes\' connections to be closed', async () => established() <= before, 10_000, 100)
+    await waitFor("the probes' connections to be closed", async () => established() <= before, 10_000, 100)
   })
 
   it('rejects malformed input before any I/O', async () => {
@@ -171,18 +181,29 @@ describe('a lone survivor of a 3-member cluster (no quorum: one peer hung, one d
     await rejectsWithCode(admin.linearizableRead(survivor), ['TIMEOUT', 'NO_LEADER'])
 
     // once the election timeout passed, the survivor reports no leader, but still answers
-    const status = await waitFor('survivor to lose its leader', async () => {
-      const s = await admin.status(survivor)
-      return s.leader === '0' ? s : undefined
-    }, 15_000, 200)
+    const status = await waitFor(
+      'survivor to lose its leader',
+      async () => {
+        const s = await admin.status(survivor)
+        return s.leader === '0' ? s : undefined
+      },
+      15_000,
+      200,
+    )
     assert.ok(status)
     assert.ok(status.raftIndex >= 10)
     assert.ok(status.revision >= 11)
-    assert.ok(status.errors.some((e) => /no leader/.test(e)), JSON.stringify(status.errors))
+    assert.ok(
+      status.errors.some((e) => /no leader/.test(e)),
+      JSON.stringify(status.errors),
+    )
     assert.equal((await admin.memberList()).length, 3, 'member list is served without quorum')
 
     const probes = await probeMembers(cluster.endpoints, {timeoutMs: 1500})
-    assert.deepEqual(probes.map((p) => p.reachable), [true, false, false])
+    assert.deepEqual(
+      probes.map((p) => p.reachable),
+      [true, false, false],
+    )
     assert.equal(probes[0]!.readOk, false)
     assert.ok(probes[1]!.error && /TIMEOUT/.test(probes[1]!.error), probes[1]!.error)
     assert.ok(probes[2]!.error && /UNREACHABLE/.test(probes[2]!.error), probes[2]!.error)

@@ -21,7 +21,10 @@ afterEach(async () => {
 })
 
 type Answer = (res: http.ServerResponse) => void
-const text = (status: number, body: string): Answer => (res) => void res.writeHead(status, {'Content-Type': 'text/plain; charset=utf-8'}).end(body)
+const text =
+  (status: number, body: string): Answer =>
+  (res) =>
+    void res.writeHead(status, {'Content-Type': 'text/plain; charset=utf-8'}).end(body)
 
 const REFUSALS: {name: string; answer: Answer}[] = [
   {name: '400 Executor cannot be found', answer: text(400, 'Executor cannot be found')},
@@ -31,7 +34,9 @@ const REFUSALS: {name: string; answer: Answer}[] = [
 
 describe('etcd-mesos executor (subprocess, real etcd): a refused UPDATE resend does not kill it', () => {
   for (const refusal of REFUSALS) {
-    it(`TASK_STARTING answered 503, its resend answered ${refusal.name}: keeps etcd, reports RUNNING, KILL ends it with 0`, {timeout: 90_000}, async () => {
+    it(`TASK_STARTING answered 503, its resend answered ${refusal.name}: keeps etcd, reports RUNNING, KILL ends it with 0`, {
+      timeout: 90_000,
+    }, async () => {
       const agent = new TestAgent()
       await agent.listen()
       cleanups.push(() => agent.close())
@@ -48,13 +53,23 @@ describe('etcd-mesos executor (subprocess, real etcd): a refused UPDATE resend d
       cleanups.push(ex.stop)
 
       await waitFor('the resend answered (or the executor gone)', () => ex.exit() !== undefined || plan.length === 0, 30_000)
-      await waitFor('the refusal logged (or the executor gone)', () => ex.exit() !== undefined || /refused by the agent/.test(ex.stderr()), 30_000)
+      await waitFor(
+        'the refusal logged (or the executor gone)',
+        () => ex.exit() !== undefined || /refused by the agent/.test(ex.stderr()),
+        30_000,
+      )
       const starting = agent.updates.filter((u) => u.status.state === 'TASK_STARTING')
-      assert.deepEqual(starting.map((u) => u.answer), ['503', refusal.name])
+      assert.deepEqual(
+        starting.map((u) => u.answer),
+        ['503', refusal.name],
+      )
       assert.equal(starting[0]!.status.uuid, starting[1]!.status.uuid, 'the same update re-sent')
       assert.equal(ex.exit(), undefined, `the executor died:\n${ex.stderr()}`)
-      await waitFor('TASK_RUNNING delivered (or the executor gone)',
-        () => ex.exit() !== undefined || agent.updates.some((u) => u.status.state === 'TASK_RUNNING' && u.answer === '202'), 60_000)
+      await waitFor(
+        'TASK_RUNNING delivered (or the executor gone)',
+        () => ex.exit() !== undefined || agent.updates.some((u) => u.status.state === 'TASK_RUNNING' && u.answer === '202'),
+        60_000,
+      )
       assert.equal(ex.exit(), undefined, `the executor died:\n${ex.stderr()}`)
       assert.match(ex.stderr(), /mesos error: UPDATE TASK_STARTING for etcd-task-1 refused by the agent \(.*\); dropped/)
       assert.doesNotMatch(ex.stderr(), /unhandled/i)

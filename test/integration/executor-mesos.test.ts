@@ -17,9 +17,7 @@ import path from 'node:path'
 import {startLocalMesos, type LocalMesos} from '../../src/mesos-local/cluster.js'
 import {EtcdAdmin} from '../../src/lib/etcd/admin.js'
 import type {Offer, TaskInfo, TaskStatus} from '../../src/lib/mesos/types.js'
-import {
-  decodeFrameworkMessage, encodeFrameworkMessage, encodeMemberConfig, type MemberConfig,
-} from '../../src/lib/member-config.js'
+import {decodeFrameworkMessage, encodeFrameworkMessage, encodeMemberConfig, type MemberConfig} from '../../src/lib/member-config.js'
 import {waitFor} from '../helpers/ports.js'
 import {etcdMesosExecutor, pickPorts, REPO_ROOT, resourcesFrom, TestFramework} from '../helpers/mesos-framework.js'
 
@@ -56,12 +54,16 @@ function cmdlines(): {pid: number; argv: string[]}[] {
 
 /** Live etcd processes of member `name` (names are unique per test run). */
 function etcdPids(name: string): number[] {
-  return cmdlines().filter((p) => p.argv.includes(`--name=${name}`) && p.argv.some((a) => a.endsWith('etcd'))).map((p) => p.pid)
+  return cmdlines()
+    .filter((p) => p.argv.includes(`--name=${name}`) && p.argv.some((a) => a.endsWith('etcd')))
+    .map((p) => p.pid)
 }
 
 /** Live etcd processes whose data dir lies in a sandbox of executor `executorId`. */
 function etcdPidsOfExecutor(executorId: string): number[] {
-  return cmdlines().filter((p) => p.argv.some((a) => a.startsWith('--data-dir=') && a.includes(`/executors/${executorId}/`))).map((p) => p.pid)
+  return cmdlines()
+    .filter((p) => p.argv.some((a) => a.startsWith('--data-dir=') && a.includes(`/executors/${executorId}/`)))
+    .map((p) => p.pid)
 }
 
 /** The `etcd-mesos executor` process whose environment says MESOS_EXECUTOR_ID=executorId. */
@@ -108,14 +110,22 @@ async function etcdHealth(clientUrl: string): Promise<boolean> {
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64')
 
 async function kvPut(clientUrl: string, key: string, value: string): Promise<void> {
-  const res = await fetch(`${clientUrl}/v3/kv/put`, {method: 'POST', body: JSON.stringify({key: b64(key), value: b64(value)}), signal: AbortSignal.timeout(5000)})
+  const res = await fetch(`${clientUrl}/v3/kv/put`, {
+    method: 'POST',
+    body: JSON.stringify({key: b64(key), value: b64(value)}),
+    signal: AbortSignal.timeout(5000),
+  })
   assert.equal(res.status, 200, `put ${key}: ${await res.text()}`)
   await res.text().catch(() => '')
 }
 
 async function kvCount(clientUrl: string, prefix: string): Promise<number> {
   const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
-  const res = await fetch(`${clientUrl}/v3/kv/range`, {method: 'POST', body: JSON.stringify({key: b64(prefix), range_end: b64(end), count_only: true}), signal: AbortSignal.timeout(5000)})
+  const res = await fetch(`${clientUrl}/v3/kv/range`, {
+    method: 'POST',
+    body: JSON.stringify({key: b64(prefix), range_end: b64(end), count_only: true}),
+    signal: AbortSignal.timeout(5000),
+  })
   assert.equal(res.status, 200)
   return Number(((await res.json()) as {count?: string}).count ?? 0)
 }
@@ -138,24 +148,39 @@ const RUN = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`
 /** Launches one member per offer (a static, new cluster of offers.length members). */
 async function launchCluster(fw: TestFramework, offers: Offer[], opts: {graceSecs?: number} = {}): Promise<Member[]> {
   const cluster = `c${++seq}-${RUN}`
-  const planned = await Promise.all(offers.map(async (offer, i) => {
-    const [peerPort, clientPort] = await pickPorts(offer, 2)
-    return {offer, name: `${cluster}-m${i}`, host: offer.hostname, peerPort: peerPort!, clientPort: clientPort!}
-  }))
+  const planned = await Promise.all(
+    offers.map(async (offer, i) => {
+      const [peerPort, clientPort] = await pickPorts(offer, 2)
+      return {offer, name: `${cluster}-m${i}`, host: offer.hostname, peerPort: peerPort!, clientPort: clientPort!}
+    }),
+  )
   const initialCluster = planned.map((p) => ({name: p.name, peerUrl: `http://${p.host}:${p.peerPort}`}))
   const members: Member[] = []
   for (const p of planned) {
     const cfg: MemberConfig = {
-      version: 1, cluster: {name: cluster, token: `tok-${cluster}`},
+      version: 1,
+      cluster: {name: cluster, token: `tok-${cluster}`},
       member: {name: p.name, host: p.host, peerPort: p.peerPort, clientPort: p.clientPort},
-      initialCluster, initialClusterState: 'new',
+      initialCluster,
+      initialClusterState: 'new',
     }
-    const m: Member = {name: p.name, taskId: `task-${p.name}`, executorId: `exec-${p.name}`, agentId: p.offer.agent_id.value, host: p.host, cfg, clientUrl: `http://${p.host}:${p.clientPort}`}
+    const m: Member = {
+      name: p.name,
+      taskId: `task-${p.name}`,
+      executorId: `exec-${p.name}`,
+      agentId: p.offer.agent_id.value,
+      host: p.host,
+      cfg,
+      clientUrl: `http://${p.host}:${p.clientPort}`,
+    }
     members.push(m)
     const task: TaskInfo = {
-      name: `etcd ${p.name}`, task_id: {value: m.taskId}, agent_id: p.offer.agent_id,
+      name: `etcd ${p.name}`,
+      task_id: {value: m.taskId},
+      agent_id: p.offer.agent_id,
       resources: resourcesFrom(p.offer, {cpus: 0.1, mem: 128, disk: 64, ports: [p.peerPort, p.clientPort]}),
-      executor: etcdMesosExecutor(m.executorId, p.offer), data: encodeMemberConfig(cfg),
+      executor: etcdMesosExecutor(m.executorId, p.offer),
+      data: encodeMemberConfig(cfg),
       ...(opts.graceSecs !== undefined ? {kill_policy: {grace_period: {nanoseconds: opts.graceSecs * 1e9}}} : {}),
     }
     await fw.launch(p.offer, [task])
@@ -166,10 +191,16 @@ async function launchCluster(fw: TestFramework, offers: Offer[], opts: {graceSec
 /** Launches a task with arbitrary data through our executor on `offer`. */
 async function launchRaw(fw: TestFramework, offer: Offer, data: string): Promise<{taskId: string; executorId: string}> {
   const id = `raw${++seq}-${RUN}`
-  await fw.launch(offer, [{
-    name: id, task_id: {value: `task-${id}`}, agent_id: offer.agent_id, resources: resourcesFrom(offer, {cpus: 0.1, mem: 64}),
-    executor: etcdMesosExecutor(`exec-${id}`, offer), data,
-  }])
+  await fw.launch(offer, [
+    {
+      name: id,
+      task_id: {value: `task-${id}`},
+      agent_id: offer.agent_id,
+      resources: resourcesFrom(offer, {cpus: 0.1, mem: 64}),
+      executor: etcdMesosExecutor(`exec-${id}`, offer),
+      data,
+    },
+  ])
   return {taskId: `task-${id}`, executorId: `exec-${id}`}
 }
 
@@ -189,7 +220,9 @@ describe('etcd-mesos executor through the embedded local Mesos (3 agents, real e
     local = await startLocalMesos({agents: 3, port: 0, allocationIntervalMs: 200, workDir, log: (l) => log(`mesos: ${l}`)})
     await waitFor('agents registered', () => local.agents.every((a) => a.id !== ''), 15_000)
     fw = await TestFramework.start({
-      master: new URL(local.masterUrl).host, name: 'executor-mesos-test', log,
+      master: new URL(local.masterUrl).host,
+      name: 'executor-mesos-test',
+      log,
       onUpdate: async (s: TaskStatus) => {
         const url = probeOnRunning.get(s.task_id.value)
         if (url !== undefined && s.state === 'TASK_RUNNING' && !answeredOnRunning.has(s.task_id.value)) {
@@ -224,7 +257,10 @@ describe('etcd-mesos executor through the embedded local Mesos (3 agents, real e
     try {
       const st = await admin.status(m!.clientUrl)
       assert.equal(st.leader, st.memberId, 'the one member leads')
-      assert.deepEqual((await admin.memberList()).map((x) => x.name), [m!.name])
+      assert.deepEqual(
+        (await admin.memberList()).map((x) => x.name),
+        [m!.name],
+      )
     } finally {
       await admin.close()
     }
@@ -268,7 +304,9 @@ describe('etcd-mesos executor through the embedded local Mesos (3 agents, real e
     assert.match(fs.readFileSync(path.join(sandbox, 'stderr'), 'utf8'), new RegExp(`KILL ${m!.taskId}`))
   })
 
-  it('executor SIGKILLed → etcd dies with it (pdeathsig); the agent reports TASK_FAILED (REASON_EXECUTOR_TERMINATED)', {timeout: 60_000}, async () => {
+  it('executor SIGKILLed → etcd dies with it (pdeathsig); the agent reports TASK_FAILED (REASON_EXECUTOR_TERMINATED)', {
+    timeout: 60_000,
+  }, async () => {
     const [m] = await launchCluster(fw, [await agentOffer(0)])
     const running = await fw.waitForState(m!.taskId, 'TASK_RUNNING', 40_000)
     const [etcdPid] = etcdPids(m!.name)
@@ -287,7 +325,9 @@ describe('etcd-mesos executor through the embedded local Mesos (3 agents, real e
     assert.deepEqual(etcdPidsOfExecutor(m!.executorId), [])
   })
 
-  it('3 members, 2 etcd crash, re-seed MESSAGE to the survivor → progress … done; it serves alone with all data', {timeout: 120_000}, async () => {
+  it('3 members, 2 etcd crash, re-seed MESSAGE to the survivor → progress … done; it serves alone with all data', {
+    timeout: 120_000,
+  }, async () => {
     const offers = await fw.offersFromAgents(3)
     const members = await launchCluster(fw, offers)
     assert.equal(new Set(members.map((m) => m.agentId)).size, 3, 'one member per agent')
@@ -301,15 +341,27 @@ describe('etcd-mesos executor through the embedded local Mesos (3 agents, real e
       assert.ok(pid, `etcd of ${m.name}`)
       process.kill(pid, 'SIGKILL')
     }
-    for (const m of lost) assert.equal((await fw.waitForState(m.taskId, ['TASK_FAILED', 'TASK_KILLED', 'TASK_LOST'], 20_000)).state, 'TASK_FAILED')
+    for (const m of lost)
+      assert.equal((await fw.waitForState(m.taskId, ['TASK_FAILED', 'TASK_KILLED', 'TASK_LOST'], 20_000)).state, 'TASK_FAILED')
 
     const before = fw.messages.length
     await fw.message(survivor.agentId, survivor.executorId, encodeFrameworkMessage({type: 'reseed', op: 'op-1'}))
-    const progress = () => fw.messages.slice(before).map((x) => ({...x, decoded: decodeFrameworkMessage(x.data)}))
-      .filter((x) => x.decoded?.type === 'reseed-progress' && x.decoded.op === 'op-1')
-    await waitFor('reseed done or failed', () => progress().some((x) => x.decoded?.type === 'reseed-progress' && ['done', 'failed'].includes(x.decoded.step)), 90_000)
+    const progress = () =>
+      fw.messages
+        .slice(before)
+        .map((x) => ({...x, decoded: decodeFrameworkMessage(x.data)}))
+        .filter((x) => x.decoded?.type === 'reseed-progress' && x.decoded.op === 'op-1')
+    await waitFor(
+      'reseed done or failed',
+      () => progress().some((x) => x.decoded?.type === 'reseed-progress' && ['done', 'failed'].includes(x.decoded.step)),
+      90_000,
+    )
     const steps = progress().map((x) => (x.decoded?.type === 'reseed-progress' ? x.decoded.step : '?'))
-    assert.deepEqual(steps, ['accepted', 'stopping', 'backup', 'force-new-cluster', 'serving-alone', 'restarting', 'done'], JSON.stringify(progress().map((x) => x.decoded)))
+    assert.deepEqual(
+      steps,
+      ['accepted', 'stopping', 'backup', 'force-new-cluster', 'serving-alone', 'restarting', 'done'],
+      JSON.stringify(progress().map((x) => x.decoded)),
+    )
     for (const x of progress()) assert.deepEqual([x.agentId, x.executorId], [survivor.agentId, survivor.executorId])
 
     const admin = new EtcdAdmin([survivor.clientUrl])
@@ -322,13 +374,18 @@ describe('etcd-mesos executor through the embedded local Mesos (3 agents, real e
     }
     assert.equal(await kvCount(survivor.clientUrl, '/k/'), 100, 'all 100 keys survive the re-seed')
     assert.equal(etcdPids(survivor.name).length, 1, 'exactly one etcd after the re-seed')
-    assert.ok(!fw.statesOf(survivor.taskId).some((s) => s !== 'TASK_STARTING' && s !== 'TASK_RUNNING'), fw.statesOf(survivor.taskId).join(','))
+    assert.ok(
+      !fw.statesOf(survivor.taskId).some((s) => s !== 'TASK_STARTING' && s !== 'TASK_RUNNING'),
+      fw.statesOf(survivor.taskId).join(','),
+    )
     await fw.kill(survivor.taskId, survivor.agentId)
     await fw.waitForState(survivor.taskId, 'TASK_KILLED', 20_000)
     assert.deepEqual(etcdPids(survivor.name), [])
   })
 
-  it('HEALTHY 3 members: a re-seed MESSAGE without force is refused (etcd untouched); with force it proceeds', {timeout: 120_000}, async () => {
+  it('HEALTHY 3 members: a re-seed MESSAGE without force is refused (etcd untouched); with force it proceeds', {
+    timeout: 120_000,
+  }, async () => {
     const members = await launchCluster(fw, await fw.offersFromAgents(3))
     for (const m of members) await fw.waitForState(m.taskId, 'TASK_RUNNING', 60_000)
     const [target] = members as [Member, Member, Member]
@@ -341,16 +398,26 @@ describe('etcd-mesos executor through the embedded local Mesos (3 agents, real e
     const filesBefore = listing()
     assert.ok(filesBefore.includes('etcd_data'))
 
-    const progressOf = (op: string, from: number) => fw.messages.slice(from).map((x) => ({...x, decoded: decodeFrameworkMessage(x.data)}))
-      .flatMap((x) => (x.decoded?.type === 'reseed-progress' && x.decoded.op === op ? [{...x, progress: x.decoded}] : []))
+    const progressOf = (op: string, from: number) =>
+      fw.messages
+        .slice(from)
+        .map((x) => ({...x, decoded: decodeFrameworkMessage(x.data)}))
+        .flatMap((x) => (x.decoded?.type === 'reseed-progress' && x.decoded.op === op ? [{...x, progress: x.decoded}] : []))
     const finished = (op: string, from: number) => () => progressOf(op, from).some((x) => ['done', 'failed'].includes(x.progress.step))
 
     let mark = fw.messages.length
     await fw.message(target.agentId, target.executorId, encodeFrameworkMessage({type: 'reseed', op: 'op-healthy'}))
     await waitFor('the re-seed answered', finished('op-healthy', mark), 20_000)
     const answer = progressOf('op-healthy', mark).map((x) => x.progress)
-    assert.deepEqual(answer.map((x) => x.step), ['accepted', 'failed'], JSON.stringify(answer))
-    assert.match(answer[1]!.message ?? '', /^refused: this member's cluster has a working quorum \(a linearizable read through it succeeded\)/)
+    assert.deepEqual(
+      answer.map((x) => x.step),
+      ['accepted', 'failed'],
+      JSON.stringify(answer),
+    )
+    assert.match(
+      answer[1]!.message ?? '',
+      /^refused: this member's cluster has a working quorum \(a linearizable read through it succeeded\)/,
+    )
     assert.deepEqual(etcdPids(target.name), [pid], 'the same etcd process still runs')
     assert.deepEqual(listing(), filesBefore, 'no .pre-reseed- backup, sandbox untouched')
     const admin = new EtcdAdmin([target.clientUrl])
@@ -365,17 +432,30 @@ describe('etcd-mesos executor through the embedded local Mesos (3 agents, real e
     mark = fw.messages.length
     await fw.message(target.agentId, target.executorId, encodeFrameworkMessage({type: 'reseed', op: 'op-healthy'}))
     await waitFor('the duplicate answered', finished('op-healthy', mark), 10_000)
-    assert.deepEqual(progressOf('op-healthy', mark).map((x) => x.progress.step), ['failed'])
+    assert.deepEqual(
+      progressOf('op-healthy', mark).map((x) => x.progress.step),
+      ['failed'],
+    )
     assert.deepEqual(etcdPids(target.name), [pid])
-    assert.ok(fw.statesOf(target.taskId).every((st) => st === 'TASK_STARTING' || st === 'TASK_RUNNING'), fw.statesOf(target.taskId).join(','))
+    assert.ok(
+      fw.statesOf(target.taskId).every((st) => st === 'TASK_STARTING' || st === 'TASK_RUNNING'),
+      fw.statesOf(target.taskId).join(','),
+    )
 
     // an operator's forced re-seed of a healthy cluster stays possible
     mark = fw.messages.length
     await fw.message(target.agentId, target.executorId, encodeFrameworkMessage({type: 'reseed', op: 'op-forced', force: true}))
     await waitFor('the forced re-seed finished', finished('op-forced', mark), 90_000)
     const forced = progressOf('op-forced', mark).map((x) => x.progress)
-    assert.deepEqual(forced.map((x) => x.step), ['accepted', 'stopping', 'backup', 'force-new-cluster', 'serving-alone', 'restarting', 'done'], JSON.stringify(forced))
-    assert.ok(fs.readdirSync(sandbox).some((f) => f.startsWith('etcd_data.pre-reseed-')), 'the forced re-seed backed up the data dir')
+    assert.deepEqual(
+      forced.map((x) => x.step),
+      ['accepted', 'stopping', 'backup', 'force-new-cluster', 'serving-alone', 'restarting', 'done'],
+      JSON.stringify(forced),
+    )
+    assert.ok(
+      fs.readdirSync(sandbox).some((f) => f.startsWith('etcd_data.pre-reseed-')),
+      'the forced re-seed backed up the data dir',
+    )
     const alone = new EtcdAdmin([target.clientUrl])
     try {
       assert.equal((await alone.memberList()).length, 1)
@@ -411,10 +491,14 @@ describe('etcd-mesos executor through the embedded local Mesos (3 agents, real e
     assert.equal(pidAlive(etcdPid), true, 'etcd survives the agent crash')
     assert.ok(await etcdHealth(m!.clientUrl), 'etcd answers while the agent is down')
     await local.startAgent(i)
-    await waitFor('the executor to re-subscribe', () => {
-      const r = record()
-      return r !== undefined && !r.recovered && r.stream !== undefined && r.state === 'RUNNING'
-    }, 20_000)
+    await waitFor(
+      'the executor to re-subscribe',
+      () => {
+        const r = record()
+        return r !== undefined && !r.recovered && r.stream !== undefined && r.state === 'RUNNING'
+      },
+      20_000,
+    )
     clearInterval(watch)
     assert.equal(etcdDied, false, 'etcd ran throughout the agent restart')
     assert.equal(pidAlive(etcdPid), true, 'etcd still runs')

@@ -98,8 +98,8 @@ function backupsIn(dir: string): Promise<string[]> {
   return readdir(dir).then((names) => names.filter((n) => n.includes('.pre-reseed-')).sort())
 }
 
-describe('re-seed when the data dir\'s file system is (nearly) full', {timeout: 180_000}, () => {
-  it('the executor refuses the re-seed before stopping etcd: \'failed\' naming the space, etcd untouched, task alive', async () => {
+describe("re-seed when the data dir's file system is (nearly) full", {timeout: 180_000}, () => {
+  it("the executor refuses the re-seed before stopping etcd: 'failed' naming the space, etcd untouched, task alive", async () => {
     const mount = await mountTmpfs(400)
     const dataDir = path.join(mount, 'data')
     const agent = new TestAgent()
@@ -117,9 +117,17 @@ describe('re-seed when the data dir\'s file system is (nearly) full', {timeout: 
     const sizes = await shrinkToNoRoomForACopy(mount, dataDir)
 
     agent.sendReseed('op-full', true)
-    await waitFor('the re-seed answered', () => agent.messages.some((m) => m.op === 'op-full' && (m.step === 'failed' || m.step === 'done')), 90_000)
+    await waitFor(
+      'the re-seed answered',
+      () => agent.messages.some((m) => m.op === 'op-full' && (m.step === 'failed' || m.step === 'done')),
+      90_000,
+    )
     const steps = agent.messages.filter((m) => m.op === 'op-full')
-    assert.deepEqual(steps.map((m) => m.step), ['accepted', 'failed'], `${sizes}\n${JSON.stringify(steps)}\n${ex.stderr()}`)
+    assert.deepEqual(
+      steps.map((m) => m.step),
+      ['accepted', 'failed'],
+      `${sizes}\n${JSON.stringify(steps)}\n${ex.stderr()}`,
+    )
     assert.match(steps[1]!.message ?? '', /^backup: not enough free space for the pre-re-seed copy of .*; etcd was not stopped$/)
     assert.deepEqual(await backupsIn(mount), [], 'no copy left behind')
     assert.equal(ex.exit(), undefined, `the executor exited:\n${ex.stderr()}`)
@@ -152,13 +160,20 @@ describe('re-seed when the data dir\'s file system is (nearly) full', {timeout: 
     const steps: string[] = []
     await assert.rejects(
       reseedMember({
-        cfg, sandbox, graceMs: 5000, current, freeBytes: async () => 1024 * 1024 * MB,
+        cfg,
+        sandbox,
+        graceMs: 5000,
+        current,
+        freeBytes: async () => 1024 * 1024 * MB,
         report: (step: ReseedStep, message?: string) => void steps.push(`${step}${message ? `: ${message}` : ''}`),
       }),
       (err: Error) => err.name === 'ReseedError' && /at backup: .*ENOSPC/.test(err.message),
     )
     assert.deepEqual(steps.slice(0, 2), ['stopping', 'backup'], `${sizes}\n${steps.join('\n')}`)
-    assert.match(steps[2]!, /^failed: backup: .*ENOSPC.*; etcd restarted as it was \(same data dir and flags, a normal member of its cluster\)$/s)
+    assert.match(
+      steps[2]!,
+      /^failed: backup: .*ENOSPC.*; etcd restarted as it was \(same data dir and flags, a normal member of its cluster\)$/s,
+    )
     assert.equal(steps.length, 3)
     assert.deepEqual(await backupsIn(mount), [], 'the partial copy is removed')
     assert.ok(current.pid !== undefined && current.pid !== pidBefore, 'etcd runs again (a new process)')
@@ -199,7 +214,13 @@ describe('pre-re-seed copies are bounded', {timeout: 120_000}, () => {
 
     const steps: string[] = []
     const sup = await reseedMember({
-      cfg, sandbox, graceMs: 5000, current, backupsKeep: 2, stepTimeoutMs: 30_000, now: () => Date.parse('2030-01-01T00:00:00Z'),
+      cfg,
+      sandbox,
+      graceMs: 5000,
+      current,
+      backupsKeep: 2,
+      stepTimeoutMs: 30_000,
+      now: () => Date.parse('2030-01-01T00:00:00Z'),
       createSupervisor: (spec) => {
         const s = new EtcdSupervisor(spec)
         started.push(s)
@@ -208,9 +229,15 @@ describe('pre-re-seed copies are bounded', {timeout: 120_000}, () => {
       report: (step, message) => void steps.push(`${step}${message ? `: ${message}` : ''}`),
     })
     assert.ok(sup.pid !== undefined)
-    assert.equal(steps.find((s) => s.startsWith('backup')), 'backup: removed 2 older pre-re-seed copies (keeping 2)', steps.join('\n'))
+    assert.equal(
+      steps.find((s) => s.startsWith('backup')),
+      'backup: removed 2 older pre-re-seed copies (keeping 2)',
+      steps.join('\n'),
+    )
     assert.deepEqual(await backupsIn(tmp), [
-      'data-other.pre-reseed-2019-01-01T00-00-00-000Z', 'data.pre-reseed-2020-01-03T00-00-00-000Z', 'data.pre-reseed-2030-01-01T00-00-00-000Z',
+      'data-other.pre-reseed-2019-01-01T00-00-00-000Z',
+      'data.pre-reseed-2020-01-03T00-00-00-000Z',
+      'data.pre-reseed-2030-01-01T00-00-00-000Z',
     ])
     assert.equal(await countKeys(clientUrl, 'k'), 1)
   })

@@ -19,7 +19,11 @@ import {encodeRecord} from '../../src/lib/mesos/recordio.js'
 import {isValidUuidBase64} from '../../src/lib/mesos/uuid.js'
 import type {ExecutorCall, ExecutorEvent, TaskInfo, TaskStatus} from '../../src/lib/mesos/types.js'
 import {
-  decodeFrameworkMessage, encodeFrameworkMessage, encodeMemberConfig, type ExecutorToScheduler, type MemberConfig,
+  decodeFrameworkMessage,
+  encodeFrameworkMessage,
+  encodeMemberConfig,
+  type ExecutorToScheduler,
+  type MemberConfig,
 } from '../../src/lib/member-config.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -27,7 +31,10 @@ const RUN_JS = path.join(ROOT, 'bin/run.js')
 const FW = 'fw-1'
 const EXEC = 'etcd-exec-1'
 
-interface Recorded { status: TaskStatus; etcdAnswered?: boolean }
+interface Recorded {
+  status: TaskStatus
+  etcdAnswered?: boolean
+}
 
 /** Does etcd answer on its client URL right now (Maintenance.Status through the JSON gateway)? */
 async function etcdAnswers(clientUrl: string): Promise<boolean> {
@@ -97,11 +104,14 @@ class FakeAgent {
       res.on('close', () => {
         if (this.stream === res) this.stream = undefined
       })
-      this.send({type: 'SUBSCRIBED', subscribed: {
-        executor_info: {executor_id: {value: EXEC}, framework_id: {value: FW}},
-        framework_info: {user: 'root', name: 'etcd-test', id: {value: FW}},
-        agent_info: {hostname: '127.0.0.1', id: {value: 'agent-1'}},
-      }})
+      this.send({
+        type: 'SUBSCRIBED',
+        subscribed: {
+          executor_info: {executor_id: {value: EXEC}, framework_id: {value: FW}},
+          framework_info: {user: 'root', name: 'etcd-test', id: {value: FW}},
+          agent_info: {hostname: '127.0.0.1', id: {value: 'agent-1'}},
+        },
+      })
       for (const t of this.launch.splice(0)) this.send({type: 'LAUNCH', launch: {task: t}})
       return
     }
@@ -203,22 +213,33 @@ async function startExecutor(opts: {data?: string | null; envOverrides?: Record<
   const cfg = memberConfig(clientPort!, peerPort!)
   const clientUrl = `http://127.0.0.1:${clientPort}`
   agent.clientUrl = clientUrl
-  const data = opts.data === null ? undefined : opts.data ?? encodeMemberConfig(cfg)
+  const data = opts.data === null ? undefined : (opts.data ?? encodeMemberConfig(cfg))
   agent.launch = [taskInfo('etcd-task-1', data, 5)]
   const env = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    LIBPROCESS_IP: '127.0.0.1', LIBPROCESS_PORT: '0',
-    MESOS_AGENT_ENDPOINT: `127.0.0.1:${agent.port}`, MESOS_CHECKPOINT: '1', MESOS_DIRECTORY: sandbox, MESOS_SANDBOX: sandbox,
-    MESOS_EXECUTOR_ID: EXEC, MESOS_FRAMEWORK_ID: FW, MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: '5secs',
-    MESOS_HTTP_COMMAND_EXECUTOR: '0', MESOS_RECOVERY_TIMEOUT: '15mins', MESOS_SLAVE_ID: 'agent-1',
-    MESOS_SLAVE_PID: `slave(1)@127.0.0.1:${agent.port}`, MESOS_SUBSCRIPTION_BACKOFF_MAX: '250ms',
+    LIBPROCESS_IP: '127.0.0.1',
+    LIBPROCESS_PORT: '0',
+    MESOS_AGENT_ENDPOINT: `127.0.0.1:${agent.port}`,
+    MESOS_CHECKPOINT: '1',
+    MESOS_DIRECTORY: sandbox,
+    MESOS_SANDBOX: sandbox,
+    MESOS_EXECUTOR_ID: EXEC,
+    MESOS_FRAMEWORK_ID: FW,
+    MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: '5secs',
+    MESOS_HTTP_COMMAND_EXECUTOR: '0',
+    MESOS_RECOVERY_TIMEOUT: '15mins',
+    MESOS_SLAVE_ID: 'agent-1',
+    MESOS_SLAVE_PID: `slave(1)@127.0.0.1:${agent.port}`,
+    MESOS_SUBSCRIPTION_BACKOFF_MAX: '250ms',
     ...opts.envOverrides,
   }
   const exec = spawnTracked(process.execPath, [RUN_JS, 'executor'], {cwd: sandbox, env})
   let err = ''
   exec.stderr!.on('data', (b: Buffer) => (err += b.toString()))
   exec.stdout!.resume()
-  const exited = new Promise<{code: number | null; signal: string | null}>((resolve) => exec.once('exit', (code, signal) => resolve({code, signal})))
+  const exited = new Promise<{code: number | null; signal: string | null}>((resolve) =>
+    exec.once('exit', (code, signal) => resolve({code, signal})),
+  )
   cleanups.push(async () => {
     await stopTracked(exec, 'SIGKILL', 1000)
     for (const p of pidsMentioning(sandbox)) process.kill(p, 'SIGKILL')
@@ -325,44 +346,75 @@ describe('etcd-mesos executor (subprocess, fake agent, real etcd)', () => {
     assert.match(err, /^etcd-mesos executor must be started by a Mesos agent: MESOS_AGENT_ENDPOINT is not set/)
   })
 
-  it('agent restart: etcd keeps running, re-SUBSCRIBE carries unacknowledged updates; recovery timeout → exit 3, etcd gone', T, async () => {
-    const h = await startExecutor({envOverrides: {MESOS_RECOVERY_TIMEOUT: '3secs'}})
-    h.agent.autoAck = false
-    const etcdPid = await untilRunning(h)
-    h.agent.dropStream()
-    await waitFor('a second SUBSCRIBE', () => h.agent.subscribes.length >= 2, 10_000)
-    const again = h.agent.subscribes[1]!.subscribe!
-    const replayed = (again.unacknowledged_updates ?? []).map((u) => u.status.state)
-    assert.ok(replayed.includes('TASK_STARTING') && replayed.includes('TASK_RUNNING'), `replayed: ${replayed.join(',')}`)
-    assert.deepEqual((again.unacknowledged_tasks ?? []).map((t) => t.task_id.value), ['etcd-task-1'])
-    assert.equal(pidAlive(etcdPid), true, 'etcd survives the agent restart')
-    assert.ok(await etcdAnswers(h.clientUrl))
+  it(
+    'agent restart: etcd keeps running, re-SUBSCRIBE carries unacknowledged updates; recovery timeout → exit 3, etcd gone',
+    T,
+    async () => {
+      const h = await startExecutor({envOverrides: {MESOS_RECOVERY_TIMEOUT: '3secs'}})
+      h.agent.autoAck = false
+      const etcdPid = await untilRunning(h)
+      h.agent.dropStream()
+      await waitFor('a second SUBSCRIBE', () => h.agent.subscribes.length >= 2, 10_000)
+      const again = h.agent.subscribes[1]!.subscribe!
+      const replayed = (again.unacknowledged_updates ?? []).map((u) => u.status.state)
+      assert.ok(replayed.includes('TASK_STARTING') && replayed.includes('TASK_RUNNING'), `replayed: ${replayed.join(',')}`)
+      assert.deepEqual(
+        (again.unacknowledged_tasks ?? []).map((t) => t.task_id.value),
+        ['etcd-task-1'],
+      )
+      assert.equal(pidAlive(etcdPid), true, 'etcd survives the agent restart')
+      assert.ok(await etcdAnswers(h.clientUrl))
 
-    await h.agent.close() // the agent never comes back
-    const {code} = await h.exited
-    assert.equal(code, 3, h.stderr())
-    assert.match(h.stderr(), /agent lost for good/)
-    assert.equal(pidAlive(etcdPid), false)
-  })
+      await h.agent.close() // the agent never comes back
+      const {code} = await h.exited
+      assert.equal(code, 3, h.stderr())
+      assert.match(h.stderr(), /agent lost for good/)
+      assert.equal(pidAlive(etcdPid), false)
+    },
+  )
 
-  it('re-seed MESSAGE: refused without force (healthy: a read through it works); forced: accepted … done; a duplicate op resends the last step', {timeout: 120_000}, async () => {
+  it('re-seed MESSAGE: refused without force (healthy: a read through it works); forced: accepted … done; a duplicate op resends the last step', {
+    timeout: 120_000,
+  }, async () => {
     const h = await startExecutor()
     await untilRunning(h)
-    const put = await fetch(`${h.clientUrl}/v3/kv/put`, {method: 'POST', body: JSON.stringify({key: Buffer.from('k').toString('base64'), value: Buffer.from('v').toString('base64')})})
+    const put = await fetch(`${h.clientUrl}/v3/kv/put`, {
+      method: 'POST',
+      body: JSON.stringify({key: Buffer.from('k').toString('base64'), value: Buffer.from('v').toString('base64')}),
+    })
     assert.equal(put.status, 200)
     const pidsBefore = pidsMentioning(h.sandbox)
     h.agent.send({type: 'MESSAGE' as const, message: {data: encodeFrameworkMessage({type: 'reseed', op: 'op-0'})}})
-    await waitFor('reseed op-0 answered', () => h.agent.messages.some((m) => m.op === 'op-0' && (m.step === 'done' || m.step === 'failed')), 20_000)
+    await waitFor(
+      'reseed op-0 answered',
+      () => h.agent.messages.some((m) => m.op === 'op-0' && (m.step === 'done' || m.step === 'failed')),
+      20_000,
+    )
     const refused = h.agent.messages.filter((m) => m.op === 'op-0')
-    assert.deepEqual(refused.map((m) => m.step), ['accepted', 'failed'], JSON.stringify(refused))
+    assert.deepEqual(
+      refused.map((m) => m.step),
+      ['accepted', 'failed'],
+      JSON.stringify(refused),
+    )
     assert.match(refused[1]!.message ?? '', /^refused: this member's cluster has a working quorum/)
     assert.deepEqual(pidsMentioning(h.sandbox), pidsBefore, 'etcd untouched')
     const msg = {type: 'MESSAGE' as const, message: {data: encodeFrameworkMessage({type: 'reseed', op: 'op-1', force: true})}}
     h.agent.send(msg)
-    await waitFor('reseed done or failed', () => h.agent.messages.some((m) => m.op === 'op-1' && (m.step === 'done' || m.step === 'failed')), 90_000)
+    await waitFor(
+      'reseed done or failed',
+      () => h.agent.messages.some((m) => m.op === 'op-1' && (m.step === 'done' || m.step === 'failed')),
+      90_000,
+    )
     const steps = h.agent.messages.filter((m) => m.op === 'op-1').map((m) => m.step)
-    assert.deepEqual(steps, ['accepted', 'stopping', 'backup', 'force-new-cluster', 'serving-alone', 'restarting', 'done'], JSON.stringify(h.agent.messages))
-    const range = await fetch(`${h.clientUrl}/v3/kv/range`, {method: 'POST', body: JSON.stringify({key: Buffer.from('k').toString('base64')})})
+    assert.deepEqual(
+      steps,
+      ['accepted', 'stopping', 'backup', 'force-new-cluster', 'serving-alone', 'restarting', 'done'],
+      JSON.stringify(h.agent.messages),
+    )
+    const range = await fetch(`${h.clientUrl}/v3/kv/range`, {
+      method: 'POST',
+      body: JSON.stringify({key: Buffer.from('k').toString('base64')}),
+    })
     assert.equal(((await range.json()) as {count?: string}).count, '1', 'data survives the re-seed')
     assert.equal(pidsMentioning(h.sandbox).length, 1, 'exactly one etcd after the re-seed')
     h.agent.send(msg)

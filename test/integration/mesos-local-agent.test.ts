@@ -93,8 +93,14 @@ async function startAgent(over: Partial<LocalAgentOptions> = {}): Promise<{agent
   const workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mesos-local-agent-'))
   const master = new FakeMaster(`test-agent-${n}-S0`)
   const agent = new LocalAgent({
-    index: n, ip: `127.0.0.${1 + n}`, hostname: `127.0.0.${1 + n}`, port: 0, workDir,
-    resources: parseResources('cpus:2;mem:4096;disk:10000;ports:[31000-32000]'), master: () => master, ...over,
+    index: n,
+    ip: `127.0.0.${1 + n}`,
+    hostname: `127.0.0.${1 + n}`,
+    port: 0,
+    workDir,
+    resources: parseResources('cpus:2;mem:4096;disk:10000;ports:[31000-32000]'),
+    master: () => master,
+    ...over,
   })
   await agent.start()
   cleanups.push(async () => {
@@ -106,7 +112,16 @@ async function startAgent(over: Partial<LocalAgentOptions> = {}): Promise<{agent
 }
 
 function framework(id: string, extra: Partial<FrameworkInfo> = {}): FrameworkInfo & {id: FrameworkID} {
-  return {user: 'root', name: 'agent-test', id: {value: id}, checkpoint: true, failover_timeout: 60, roles: ['*'], capabilities: [{type: 'MULTI_ROLE'}], ...extra}
+  return {
+    user: 'root',
+    name: 'agent-test',
+    id: {value: id},
+    checkpoint: true,
+    failover_timeout: 60,
+    roles: ['*'],
+    capabilities: [{type: 'MULTI_ROLE'}],
+    ...extra,
+  }
 }
 
 const res = (cpus: number, mem: number) => [
@@ -116,9 +131,14 @@ const res = (cpus: number, mem: number) => [
 
 function customExecutor(id: string, logFile: string, env: Record<string, string> = {}): ExecutorInfo {
   return {
-    type: 'CUSTOM', executor_id: {value: id}, name: `test executor ${id}`, resources: res(0.1, 32),
+    type: 'CUSTOM',
+    executor_id: {value: id},
+    name: `test executor ${id}`,
+    resources: res(0.1, 32),
     command: {
-      shell: true, value: './mesos-local-test-executor.mjs', uris: [{value: EXECUTOR_SCRIPT, executable: true}],
+      shell: true,
+      value: './mesos-local-test-executor.mjs',
+      uris: [{value: EXECUTOR_SCRIPT, executable: true}],
       environment: {variables: Object.entries({TEST_LOG: logFile, ...env}).map(([name, value]) => ({name, value}))},
     },
   }
@@ -128,10 +148,23 @@ function task(id: string, agentId: string, extra: Partial<TaskInfo> = {}): TaskI
   return {name: id, task_id: {value: id}, agent_id: {value: agentId}, resources: res(0.1, 32), ...extra}
 }
 
-interface LogLine {kind: string; event?: ExecutorEvent; env?: Record<string, string>; cwd?: string; pid?: number; status?: number; type?: string; headers?: Record<string, string>}
+interface LogLine {
+  kind: string
+  event?: ExecutorEvent
+  env?: Record<string, string>
+  cwd?: string
+  pid?: number
+  status?: number
+  type?: string
+  headers?: Record<string, string>
+}
 function readLog(file: string): LogLine[] {
   if (!fs.existsSync(file)) return []
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LogLine)
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as LogLine)
   for (const l of lines) if ((l.kind === 'start' || l.kind === 'child') && l.pid) spawnedPids.add(l.pid)
   return lines
 }
@@ -152,7 +185,13 @@ function gone(pid: number): boolean {
   }
 }
 
-async function post(endpoint: string, body: unknown, headers: Record<string, string> = {'Content-Type': 'application/json'}, p = '/api/v1/executor', method = 'POST'): Promise<{status: number; text: string; headers: Headers}> {
+async function post(
+  endpoint: string,
+  body: unknown,
+  headers: Record<string, string> = {'Content-Type': 'application/json'},
+  p = '/api/v1/executor',
+  method = 'POST',
+): Promise<{status: number; text: string; headers: Headers}> {
   const init: RequestInit = {method, headers}
   if (method !== 'GET') init.body = (typeof body === 'string' ? body : body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit
   const r = await fetch(`http://${endpoint}${p}`, init)
@@ -185,10 +224,20 @@ describe('LocalAgent', {timeout: 180_000}, () => {
     delete env.PWD
     delete env.TEST_LOG
     assert.deepEqual(env, {
-      LIBPROCESS_IP: agent.ip, LIBPROCESS_PORT: '0', MESOS_AGENT_ENDPOINT: agent.endpoint, MESOS_CHECKPOINT: '1',
-      MESOS_DIRECTORY: sandbox, MESOS_EXECUTOR_ID: 'exec-1', MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: '5secs',
-      MESOS_FRAMEWORK_ID: 'fw-custom', MESOS_HTTP_COMMAND_EXECUTOR: '0', MESOS_RECOVERY_TIMEOUT: '15mins', MESOS_SANDBOX: sandbox,
-      MESOS_SLAVE_ID: agent.id, MESOS_SLAVE_PID: `slave(1)@${agent.endpoint}`, MESOS_SUBSCRIPTION_BACKOFF_MAX: '2secs',
+      LIBPROCESS_IP: agent.ip,
+      LIBPROCESS_PORT: '0',
+      MESOS_AGENT_ENDPOINT: agent.endpoint,
+      MESOS_CHECKPOINT: '1',
+      MESOS_DIRECTORY: sandbox,
+      MESOS_EXECUTOR_ID: 'exec-1',
+      MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: '5secs',
+      MESOS_FRAMEWORK_ID: 'fw-custom',
+      MESOS_HTTP_COMMAND_EXECUTOR: '0',
+      MESOS_RECOVERY_TIMEOUT: '15mins',
+      MESOS_SANDBOX: sandbox,
+      MESOS_SLAVE_ID: agent.id,
+      MESOS_SLAVE_PID: `slave(1)@${agent.endpoint}`,
+      MESOS_SUBSCRIPTION_BACKOFF_MAX: '2secs',
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     })
     assert.equal(start.cwd, sandbox)
@@ -199,9 +248,19 @@ describe('LocalAgent', {timeout: 180_000}, () => {
     assert.equal(sub.status, 200)
     assert.equal(sub.headers!['content-type'], 'application/json')
     assert.equal(sub.headers!['mesos-stream-id'], undefined)
-    assert.deepEqual(events(log).slice(0, 2).map((e) => e.type), ['SUBSCRIBED', 'LAUNCH'])
+    assert.deepEqual(
+      events(log)
+        .slice(0, 2)
+        .map((e) => e.type),
+      ['SUBSCRIBED', 'LAUNCH'],
+    )
     assert.equal(subscribed.executor_info.framework_id?.value, 'fw-custom')
-    assert.deepEqual(subscribed.executor_info.resources?.[0], {name: 'cpus', type: 'SCALAR', scalar: {value: 0.1}, allocation_info: {role: '*'}})
+    assert.deepEqual(subscribed.executor_info.resources?.[0], {
+      name: 'cpus',
+      type: 'SCALAR',
+      scalar: {value: 0.1},
+      allocation_info: {role: '*'},
+    })
     assert.equal(subscribed.framework_info.id?.value, 'fw-custom')
     assert.equal(subscribed.agent_info.id?.value, agent.id)
     assert.deepEqual(subscribed.agent_info.resources?.[0], {name: 'cpus', type: 'SCALAR', scalar: {value: 2}})
@@ -236,20 +295,31 @@ describe('LocalAgent', {timeout: 180_000}, () => {
     agent.port.message('fw-custom', {value: 'exec-1'}, b64('echo:hi'))
     await waitFor('executor MESSAGE at the master', () => master.calls.some((c) => c.kind === 'message'))
     assert.deepEqual(events(log, 'MESSAGE')[0], {type: 'MESSAGE', message: {data: b64('echo:hi')}})
-    assert.deepEqual(master.calls.find((c) => c.kind === 'message'), {kind: 'message', fid: 'fw-custom', eid: 'exec-1', data: b64('pong:hi')})
+    assert.deepEqual(
+      master.calls.find((c) => c.kind === 'message'),
+      {kind: 'message', fid: 'fw-custom', eid: 'exec-1', data: b64('pong:hi')},
+    )
 
     // KILL carries the call's kill_policy; TASK_KILLED, then the executor exits 0 → FAILURE status 0.
     master.autoAck = true
     agent.port.kill('fw-custom', {value: 'task-1'}, {grace_period: {nanoseconds: 3e9}})
     await waitFor('FAILURE', () => master.calls.some((c) => c.kind === 'exited'), 20_000)
-    assert.deepEqual(events(log, 'KILL')[0], {type: 'KILL', kill: {task_id: {value: 'task-1'}, kill_policy: {grace_period: {nanoseconds: 3e9}}}})
+    assert.deepEqual(events(log, 'KILL')[0], {
+      type: 'KILL',
+      kill: {task_id: {value: 'task-1'}, kill_policy: {grace_period: {nanoseconds: 3e9}}},
+    })
     assert.ok(master.updates('task-1').some((s) => s.state === 'TASK_KILLED' && s.message === 'killed by the test executor'))
-    assert.deepEqual(master.calls.find((c) => c.kind === 'exited'), {kind: 'exited', fid: 'fw-custom', eid: 'exec-1', waitStatus: 0})
+    assert.deepEqual(
+      master.calls.find((c) => c.kind === 'exited'),
+      {kind: 'exited', fid: 'fw-custom', eid: 'exec-1', waitStatus: 0},
+    )
     await waitFor('task forgotten after the terminal ACK', () => agent.port.tasks().length === 0)
     assert.ok(!master.updates('task-1').some((s) => s.state === 'TASK_FAILED'), 'no agent-made update after a terminal one')
   })
 
-  it('executor exit: FAILURE (raw wait status) before TASK_FAILED with a uuid; the process group is destroyed', {timeout: 60_000}, async () => {
+  it('executor exit: FAILURE (raw wait status) before TASK_FAILED with a uuid; the process group is destroyed', {
+    timeout: 60_000,
+  }, async () => {
     const {agent, master} = await startAgent()
     master.autoAck = true
     const log = tmpLog('crash')
@@ -283,11 +353,18 @@ describe('LocalAgent', {timeout: 180_000}, () => {
     await waitFor('executor started', () => readLog(log).some((l) => l.kind === 'start'), 20_000)
     const ep = agent.endpoint
     const ids = {framework_id: {value: 'fw-v'}, executor_id: {value: 'exec-v'}}
-    const upd = (status: Record<string, unknown>) => ({...ids, type: 'UPDATE', update: {status: {task_id: {value: 'task-v'}, state: 'TASK_RUNNING', ...status}}})
+    const upd = (status: Record<string, unknown>) => ({
+      ...ids,
+      type: 'UPDATE',
+      update: {status: {task_id: {value: 'task-v'}, state: 'TASK_RUNNING', ...status}},
+    })
     const good = 'AAECAwQFRgcICQoLDA0ODw=='
 
     let r = await post(ep, undefined, {}, '/api/v1/executor', 'GET')
-    assert.deepEqual([r.status, r.text, r.headers.get('allow')], [405, "405 Method Not Allowed. Expecting one of { 'POST' }, but received 'GET'.", 'POST'])
+    assert.deepEqual(
+      [r.status, r.text, r.headers.get('allow')],
+      [405, "405 Method Not Allowed. Expecting one of { 'POST' }, but received 'GET'.", 'POST'],
+    )
     assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8')
     r = await post(ep, new Uint8Array(Buffer.from('{}')), {})
     assert.deepEqual([r.status, r.text], [400, "Expecting 'Content-Type' to be present"])
@@ -301,14 +378,28 @@ describe('LocalAgent', {timeout: 180_000}, () => {
     r = await post(ep, upd({source: 'SOURCE_EXECUTOR', uuid: b64('12345678')}))
     assert.deepEqual([r.status, r.text], [400, 'Failed to validate Executor::Call: Not a valid UUID'])
     r = await post(ep, upd({uuid: good}))
-    assert.deepEqual([r.status, r.text], [400, "Failed to validate Executor::Call: Received Call from executor exec-v of framework fw-v with invalid source, expecting 'SOURCE_EXECUTOR'"])
+    assert.deepEqual(
+      [r.status, r.text],
+      [
+        400,
+        "Failed to validate Executor::Call: Received Call from executor exec-v of framework fw-v with invalid source, expecting 'SOURCE_EXECUTOR'",
+      ],
+    )
     r = await post(ep, upd({source: 'SOURCE_AGENT', uuid: good}))
     assert.equal(r.status, 400)
     r = await post(ep, upd({source: 'SOURCE_EXECUTOR', uuid: good, state: 'TASK_STAGING'}))
-    assert.deepEqual([r.status, r.text], [400, 'Failed to validate Executor::Call: Received TASK_STAGING from executor exec-v of framework fw-v which is not allowed'])
+    assert.deepEqual(
+      [r.status, r.text],
+      [400, 'Failed to validate Executor::Call: Received TASK_STAGING from executor exec-v of framework fw-v which is not allowed'],
+    )
     r = await post(ep, {...ids, type: 'MESSAGE', message: {data: b64('too early')}})
     assert.deepEqual([r.status, r.text], [403, 'Executor is not subscribed'])
-    r = await post(ep, {...ids, type: 'MESSAGE', message: {data: b64('too early')}}, {'Content-Type': 'application/json'}, '/slave(1)/api/v1/executor')
+    r = await post(
+      ep,
+      {...ids, type: 'MESSAGE', message: {data: b64('too early')}},
+      {'Content-Type': 'application/json'},
+      '/slave(1)/api/v1/executor',
+    )
     assert.deepEqual([r.status, r.text], [403, 'Executor is not subscribed'])
     r = await post(ep, {framework_id: {value: 'x'}, executor_id: {value: 'y'}, type: 'HEARTBEAT'})
     assert.deepEqual([r.status, r.text, r.headers.get('content-type'), r.headers.get('content-length')], [202, '', null, '0'])
@@ -327,7 +418,12 @@ describe('LocalAgent', {timeout: 180_000}, () => {
     r = await post(ep, undefined, {}, '/nope', 'GET')
     assert.deepEqual([r.status, r.text], [404, '404 Not Found.'])
     r = await post(ep, undefined, {}, '/slave(1)/state', 'GET')
-    const state = JSON.parse(r.text) as {id: string; pid: string; resources: Record<string, unknown>; frameworks: {id: string; executors: {id: string; queued_tasks: {id: string}[]}[]}[]}
+    const state = JSON.parse(r.text) as {
+      id: string
+      pid: string
+      resources: Record<string, unknown>
+      frameworks: {id: string; executors: {id: string; queued_tasks: {id: string}[]}[]}[]
+    }
     assert.equal(state.id, agent.id)
     assert.equal(state.pid, `slave(1)@${ep}`)
     assert.deepEqual(state.resources, {disk: 10000, mem: 4096, gpus: 0, cpus: 2, ports: '[31000-32000]'})
@@ -349,8 +445,20 @@ describe('LocalAgent', {timeout: 180_000}, () => {
     agent.port.launch(plain, task('sleeper', agent.id, {command: {value: 'sleep 30'}}))
     agent.port.launch(plain, task('fails', agent.id, {command: {value: 'exit 3'}}))
     agent.port.launch(plain, task('echo', agent.id, {command: {shell: false, value: '/bin/echo', arguments: ['echo', 'hi there']}}))
-    agent.port.launch(killing, task('graceful', agent.id, {command: {value: "trap 'exit 0' TERM; while true; do sleep 0.1; done"}, kill_policy: {grace_period: {nanoseconds: 5e9}}}))
-    agent.port.launch(killing, task('stubborn', agent.id, {command: {value: "trap '' TERM; while true; do sleep 0.1; done"}, kill_policy: {grace_period: {nanoseconds: 1e9}}}))
+    agent.port.launch(
+      killing,
+      task('graceful', agent.id, {
+        command: {value: "trap 'exit 0' TERM; while true; do sleep 0.1; done"},
+        kill_policy: {grace_period: {nanoseconds: 5e9}},
+      }),
+    )
+    agent.port.launch(
+      killing,
+      task('stubborn', agent.id, {
+        command: {value: "trap '' TERM; while true; do sleep 0.1; done"},
+        kill_policy: {grace_period: {nanoseconds: 1e9}},
+      }),
+    )
     const states = (t: string) => master.updates(t).map((s) => s.state)
     await waitFor('sleeper running', () => states('sleeper').includes('TASK_RUNNING'), 20_000)
     const [starting, running] = master.updates('sleeper')
@@ -376,7 +484,11 @@ describe('LocalAgent', {timeout: 180_000}, () => {
     assert.deepEqual(states('sleeper'), ['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLED'])
     assert.equal(master.updates('sleeper')[2]!.message, 'Command terminated with signal Terminated')
 
-    await waitFor('graceful/stubborn running', () => states('graceful').includes('TASK_RUNNING') && states('stubborn').includes('TASK_RUNNING'), 20_000)
+    await waitFor(
+      'graceful/stubborn running',
+      () => states('graceful').includes('TASK_RUNNING') && states('stubborn').includes('TASK_RUNNING'),
+      20_000,
+    )
     agent.port.kill('fw-killing', {value: 'graceful'})
     agent.port.kill('fw-killing', {value: 'stubborn'}, {grace_period: {nanoseconds: 600e9}}) // ignored by the command executor
     await waitFor('graceful killed', () => states('graceful').includes('TASK_KILLED'), 20_000)
@@ -406,7 +518,10 @@ describe('LocalAgent', {timeout: 180_000}, () => {
     await waitFor('quiet executor started', () => readLog(quiet).some((l) => l.kind === 'start'), 20_000)
     agent.port.kill('fw-misc', {value: 'task-q'})
     await waitFor('TASK_KILLED', () => master.updates('task-q').length > 0)
-    assert.deepEqual([master.updates('task-q')[0]!.state, master.updates('task-q')[0]!.reason], ['TASK_KILLED', 'REASON_TASK_KILLED_DURING_LAUNCH'])
+    assert.deepEqual(
+      [master.updates('task-q')[0]!.state, master.updates('task-q')[0]!.reason],
+      ['TASK_KILLED', 'REASON_TASK_KILLED_DURING_LAUNCH'],
+    )
     const qpid = readLog(quiet).find((l) => l.kind === 'start')!.pid!
     await waitFor('task-less executor destroyed', () => gone(qpid), 10_000)
 
@@ -420,7 +535,9 @@ describe('LocalAgent', {timeout: 180_000}, () => {
     assert.equal(master.updates('task-s').find((s) => s.state === 'TASK_LOST')!.reason, 'REASON_EXECUTOR_TERMINATED')
   })
 
-  it('agent crash and restart: executors keep running, re-subscribe and keep their tasks; laggards are destroyed', {timeout: 90_000}, async () => {
+  it('agent crash and restart: executors keep running, re-subscribe and keep their tasks; laggards are destroyed', {
+    timeout: 90_000,
+  }, async () => {
     const {agent, master, workDir} = await startAgent({executorReregistrationTimeoutMs: 3000})
     master.autoAck = true
     const fw = framework('fw-rec')
@@ -431,7 +548,11 @@ describe('LocalAgent', {timeout: 180_000}, () => {
     agent.port.launch(fw, task('task-a', agent.id), customExecutor('exec-a', logA))
     agent.port.launch(fw, task('task-b', agent.id), customExecutor('exec-b', logB, {TEST_MODE: 'no-resubscribe'}))
     agent.port.launch(fw, task('cmd-r', agent.id, {command: {value: 'sleep 60'}}))
-    await waitFor('all running', () => ['task-a', 'task-b', 'task-d', 'cmd-r'].every((t) => master.updates(t).some((s) => s.state === 'TASK_RUNNING')), 20_000)
+    await waitFor(
+      'all running',
+      () => ['task-a', 'task-b', 'task-d', 'cmd-r'].every((t) => master.updates(t).some((s) => s.state === 'TASK_RUNNING')),
+      20_000,
+    )
     const id = agent.id
     const endpoint = agent.endpoint
     const pidA = readLog(logA).find((l) => l.kind === 'start')!.pid!
@@ -439,7 +560,10 @@ describe('LocalAgent', {timeout: 180_000}, () => {
 
     await agent.stop({kill: true})
     assert.ok(master.calls.some((c) => c.kind === 'disconnected' && c.agentId === id))
-    await waitFor('executors notice the broken stream', () => readLog(logA).some((l) => l.kind === 'disconnected') && readLog(logB).some((l) => l.kind === 'disconnected'))
+    await waitFor(
+      'executors notice the broken stream',
+      () => readLog(logA).some((l) => l.kind === 'disconnected') && readLog(logB).some((l) => l.kind === 'disconnected'),
+    )
     assert.equal(gone(pidA) || gone(pidB), false, 'executors survive the agent crash')
     assert.ok(fs.existsSync(path.join(workDir, 'meta', 'agent.json')))
     const pidD = readLog(logD).find((l) => l.kind === 'start')!.pid!

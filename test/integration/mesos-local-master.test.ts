@@ -31,7 +31,10 @@ class Sub {
   readonly events: SchedulerEvent[] = []
   closedBy: 'server' | 'client' | null = null
   private decoder = new RecordIODecoder()
-  constructor(private readonly req: http.ClientRequest, readonly res: http.IncomingMessage) {
+  constructor(
+    private readonly req: http.ClientRequest,
+    readonly res: http.IncomingMessage,
+  ) {
     res.on('data', (c: Buffer) => {
       for (const rec of this.decoder.push(c)) this.events.push(JSON.parse(rec.toString('utf8')) as SchedulerEvent)
     })
@@ -88,7 +91,13 @@ function send(base: string, method: string, path: string, headers: Record<string
 const JSON_HEADERS = {'Content-Type': 'application/json', Accept: 'application/json'}
 
 async function call(base: string, body: unknown, streamId?: string): Promise<Reply> {
-  return send(base, 'POST', '/api/v1/scheduler', {...JSON_HEADERS, ...(streamId ? {'Mesos-Stream-Id': streamId} : {})}, JSON.stringify(body))
+  return send(
+    base,
+    'POST',
+    '/api/v1/scheduler',
+    {...JSON_HEADERS, ...(streamId ? {'Mesos-Stream-Id': streamId} : {})},
+    JSON.stringify(body),
+  )
 }
 
 async function subscribe(base: string, info: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Sub> {
@@ -130,7 +139,10 @@ describe('mesos-local master: subscription and offers (3 real agents)', {timeout
   })
 
   it('SUBSCRIBE (JSON): headers, SUBSCRIBED, immediate HEARTBEAT, one OFFERS event with all 3 agents', async () => {
-    const r = await call(mesos.masterUrl, {type: 'SUBSCRIBE', subscribe: {framework_info: {user: 'root', name: 'fx', failover_timeout: 60, roles: ['*'], capabilities: [{type: 'MULTI_ROLE'}]}}})
+    const r = await call(mesos.masterUrl, {
+      type: 'SUBSCRIBE',
+      subscribe: {framework_info: {user: 'root', name: 'fx', failover_timeout: 60, roles: ['*'], capabilities: [{type: 'MULTI_ROLE'}]}},
+    })
     assert.equal(r.status, 200)
     assert.equal(r.headers['content-type'], 'application/json')
     assert.equal(r.headers['transfer-encoding'], 'chunked')
@@ -140,7 +152,10 @@ describe('mesos-local master: subscription and offers (3 real agents)', {timeout
     try {
       await sub.next('OFFERS', (e) => e.type === 'OFFERS')
       const masterId = mesos.masters[0]!.id
-      assert.deepEqual(sub.events.slice(0, 3).map((e) => e.type), ['SUBSCRIBED', 'HEARTBEAT', 'OFFERS'])
+      assert.deepEqual(
+        sub.events.slice(0, 3).map((e) => e.type),
+        ['SUBSCRIBED', 'HEARTBEAT', 'OFFERS'],
+      )
       const s = sub.events[0]!.subscribed!
       assert.equal(s.framework_id.value, `${masterId}-0000`)
       assert.equal(s.heartbeat_interval_seconds, 15)
@@ -181,12 +196,28 @@ describe('mesos-local master: subscription and offers (3 real agents)', {timeout
       const [o1, ...rest] = first.offers!.offers
       const from = sub.events.length
       const t0 = Date.now()
-      await call(mesos.masterUrl, {type: 'DECLINE', framework_id: {value: fid}, decline: {offer_ids: [o1!.id], filters: {refuse_seconds: 5}}}, sub.streamId)
-      await call(mesos.masterUrl, {type: 'DECLINE', framework_id: {value: fid}, decline: {offer_ids: rest.map((o) => o.id), filters: {refuse_seconds: 0}}}, sub.streamId)
+      await call(
+        mesos.masterUrl,
+        {type: 'DECLINE', framework_id: {value: fid}, decline: {offer_ids: [o1!.id], filters: {refuse_seconds: 5}}},
+        sub.streamId,
+      )
+      await call(
+        mesos.masterUrl,
+        {type: 'DECLINE', framework_id: {value: fid}, decline: {offer_ids: rest.map((o) => o.id), filters: {refuse_seconds: 0}}},
+        sub.streamId,
+      )
       const quick = await sub.next('re-offer of the refuse_seconds=0 agents', (e) => e.type === 'OFFERS', from)
       // 5 s, not 1 s: on a loaded machine the second DECLINE and the next allocation may take over a second.
-      assert.ok(quick.offers!.offers.every((o) => o.agent_id.value !== o1!.agent_id.value), 'the 5 s filter must hold the first agent back')
-      const back = await sub.next('re-offer of the filtered agent', (e) => e.type === 'OFFERS' && e.offers!.offers.some((o) => o.agent_id.value === o1!.agent_id.value), from, 30_000)
+      assert.ok(
+        quick.offers!.offers.every((o) => o.agent_id.value !== o1!.agent_id.value),
+        'the 5 s filter must hold the first agent back',
+      )
+      const back = await sub.next(
+        're-offer of the filtered agent',
+        (e) => e.type === 'OFFERS' && e.offers!.offers.some((o) => o.agent_id.value === o1!.agent_id.value),
+        from,
+        30_000,
+      )
       assert.ok(back && Date.now() - t0 >= 4950, `filtered agent re-offered after ${Date.now() - t0} ms (< refuse_seconds)`)
     } finally {
       sub.close()
@@ -200,9 +231,20 @@ describe('mesos-local master: subscription and offers (3 real agents)', {timeout
       const fid = sub.frameworkId
       assert.equal((await call(mesos.masterUrl, {type: 'SUPPRESS', framework_id: {value: fid}}, sub.streamId)).status, 202)
       const from = sub.events.length
-      await call(mesos.masterUrl, {type: 'DECLINE', framework_id: {value: fid}, decline: {offer_ids: first.offers!.offers.map((o) => o.id), filters: {refuse_seconds: 0}}}, sub.streamId)
+      await call(
+        mesos.masterUrl,
+        {
+          type: 'DECLINE',
+          framework_id: {value: fid},
+          decline: {offer_ids: first.offers!.offers.map((o) => o.id), filters: {refuse_seconds: 0}},
+        },
+        sub.streamId,
+      )
       await new Promise((r) => setTimeout(r, 600)) // six allocation cycles
-      assert.deepEqual(sub.events.slice(from).filter((e) => e.type === 'OFFERS' || e.type === 'RESCIND'), [])
+      assert.deepEqual(
+        sub.events.slice(from).filter((e) => e.type === 'OFFERS' || e.type === 'RESCIND'),
+        [],
+      )
       assert.equal((await call(mesos.masterUrl, {type: 'REVIVE', framework_id: {value: fid}}, sub.streamId)).status, 202)
       const again = await sub.next('OFFERS after REVIVE', (e) => e.type === 'OFFERS', from)
       assert.equal(again.offers!.offers.length, 3)
@@ -217,47 +259,137 @@ describe('mesos-local master: subscription and offers (3 real agents)', {timeout
       const offers = (await sub.next('OFFERS', (e) => e.type === 'OFFERS')).offers!.offers
       const fid = sub.frameworkId
       const o = offers[0]!
-      const res = (cpus: number) => [{name: 'cpus', type: 'SCALAR', scalar: {value: cpus}, role: '*', allocation_info: {role: '*'}}, {name: 'mem', type: 'SCALAR', scalar: {value: 32}, role: '*', allocation_info: {role: '*'}}]
-      const task = (id: string, extra: Record<string, unknown> = {}) => ({name: id, task_id: {value: id}, agent_id: o.agent_id, resources: res(0.1), command: {value: 'sleep 30'}, ...extra})
-      await call(mesos.masterUrl, {
-        type: 'ACCEPT', framework_id: {value: fid},
-        accept: {offer_ids: [o.id], operations: [{type: 'LAUNCH', launch: {task_infos: [
-          task('t1'), task('both', {executor: {executor_id: {value: 'e'}, command: {value: 'true'}}}), task('bad/id'),
-          task('too-big', {resources: res(100)}), task('t1'),
-        ]}}], filters: {refuse_seconds: 0}},
-      }, sub.streamId)
-      const err = (id: string) => sub.next(`TASK_ERROR ${id}`, (e) => e.type === 'UPDATE' && e.update!.status.task_id.value === id && e.update!.status.state === 'TASK_ERROR')
-      assert.equal((await err('both')).update!.status.message, 'Task should have at least one (but not both) of CommandInfo or ExecutorInfo present')
+      const res = (cpus: number) => [
+        {name: 'cpus', type: 'SCALAR', scalar: {value: cpus}, role: '*', allocation_info: {role: '*'}},
+        {name: 'mem', type: 'SCALAR', scalar: {value: 32}, role: '*', allocation_info: {role: '*'}},
+      ]
+      const task = (id: string, extra: Record<string, unknown> = {}) => ({
+        name: id,
+        task_id: {value: id},
+        agent_id: o.agent_id,
+        resources: res(0.1),
+        command: {value: 'sleep 30'},
+        ...extra,
+      })
+      await call(
+        mesos.masterUrl,
+        {
+          type: 'ACCEPT',
+          framework_id: {value: fid},
+          accept: {
+            offer_ids: [o.id],
+            operations: [
+              {
+                type: 'LAUNCH',
+                launch: {
+                  task_infos: [
+                    task('t1'),
+                    task('both', {executor: {executor_id: {value: 'e'}, command: {value: 'true'}}}),
+                    task('bad/id'),
+                    task('too-big', {resources: res(100)}),
+                    task('t1'),
+                  ],
+                },
+              },
+            ],
+            filters: {refuse_seconds: 0},
+          },
+        },
+        sub.streamId,
+      )
+      const err = (id: string) =>
+        sub.next(
+          `TASK_ERROR ${id}`,
+          (e) => e.type === 'UPDATE' && e.update!.status.task_id.value === id && e.update!.status.state === 'TASK_ERROR',
+        )
+      assert.equal(
+        (await err('both')).update!.status.message,
+        'Task should have at least one (but not both) of CommandInfo or ExecutorInfo present',
+      )
       assert.equal((await err('bad/id')).update!.status.message, "'bad/id' contains invalid characters")
-      assert.match((await err('too-big')).update!.status.message ?? '', /^Total resources cpus\(allocated: \*\):100; mem\(allocated: \*\):32 required by task and its executor is more than available /)
+      assert.match(
+        (await err('too-big')).update!.status.message ?? '',
+        /^Total resources cpus\(allocated: \*\):100; mem\(allocated: \*\):32 required by task and its executor is more than available /,
+      )
       const dup = await err('t1')
       assert.equal(dup.update!.status.message, 'Task has duplicate ID: t1')
       assert.equal(dup.update!.status.uuid, undefined)
-      const starting = await sub.next('t1 TASK_STARTING', (e) => e.type === 'UPDATE' && e.update!.status.task_id.value === 't1' && e.update!.status.state === 'TASK_STARTING', 0, 20_000)
-      const ack = (st: typeof starting) => call(mesos.masterUrl, {type: 'ACKNOWLEDGE', framework_id: {value: fid}, acknowledge: {agent_id: o.agent_id, task_id: {value: 't1'}, uuid: st.update!.status.uuid}}, sub.streamId)
+      const starting = await sub.next(
+        't1 TASK_STARTING',
+        (e) => e.type === 'UPDATE' && e.update!.status.task_id.value === 't1' && e.update!.status.state === 'TASK_STARTING',
+        0,
+        20_000,
+      )
+      const ack = (st: typeof starting) =>
+        call(
+          mesos.masterUrl,
+          {
+            type: 'ACKNOWLEDGE',
+            framework_id: {value: fid},
+            acknowledge: {agent_id: o.agent_id, task_id: {value: 't1'}, uuid: st.update!.status.uuid},
+          },
+          sub.streamId,
+        )
       assert.equal((await ack(starting)).status, 202)
-      const running = await sub.next('t1 TASK_RUNNING', (e) => e.type === 'UPDATE' && e.update!.status.state === 'TASK_RUNNING' && e.update!.status.source === 'SOURCE_EXECUTOR')
+      const running = await sub.next(
+        't1 TASK_RUNNING',
+        (e) => e.type === 'UPDATE' && e.update!.status.state === 'TASK_RUNNING' && e.update!.status.source === 'SOURCE_EXECUTOR',
+      )
       await ack(running)
       let from = sub.events.length
-      await call(mesos.masterUrl, {type: 'RECONCILE', framework_id: {value: fid}, reconcile: {tasks: [{task_id: {value: 't1'}, agent_id: o.agent_id}, {task_id: {value: 'nope'}}]}}, sub.streamId)
+      await call(
+        mesos.masterUrl,
+        {
+          type: 'RECONCILE',
+          framework_id: {value: fid},
+          reconcile: {tasks: [{task_id: {value: 't1'}, agent_id: o.agent_id}, {task_id: {value: 'nope'}}]},
+        },
+        sub.streamId,
+      )
       const rec = await sub.next('reconcile t1', (e) => e.type === 'UPDATE' && e.update!.status.task_id.value === 't1', from)
-      assert.deepEqual({...rec.update!.status, timestamp: 0, container_status: undefined}, {
-        task_id: {value: 't1'}, state: 'TASK_RUNNING', message: 'Reconciliation: Latest task state', source: 'SOURCE_MASTER',
-        reason: 'REASON_RECONCILIATION', agent_id: o.agent_id, timestamp: 0, container_status: undefined,
-      })
+      assert.deepEqual(
+        {...rec.update!.status, timestamp: 0, container_status: undefined},
+        {
+          task_id: {value: 't1'},
+          state: 'TASK_RUNNING',
+          message: 'Reconciliation: Latest task state',
+          source: 'SOURCE_MASTER',
+          reason: 'REASON_RECONCILIATION',
+          agent_id: o.agent_id,
+          timestamp: 0,
+          container_status: undefined,
+        },
+      )
       const unknown = await sub.next('reconcile nope', (e) => e.type === 'UPDATE' && e.update!.status.task_id.value === 'nope', from)
       assert.equal(unknown.update!.status.message, 'Reconciliation: Task is unknown')
       assert.equal(unknown.update!.status.agent_id, undefined)
-      const tasks = await getJson<{tasks: {id: string; state: string; executor_id: string; resources: Record<string, unknown>}[]}>(mesos.masterUrl, '/master/tasks?task_id=t1')
-      assert.deepEqual(tasks.tasks.map((t) => [t.id, t.state, t.executor_id, t.resources.cpus]), [['t1', 'TASK_RUNNING', '', 0.1]])
+      const tasks = await getJson<{tasks: {id: string; state: string; executor_id: string; resources: Record<string, unknown>}[]}>(
+        mesos.masterUrl,
+        '/master/tasks?task_id=t1',
+      )
+      assert.deepEqual(
+        tasks.tasks.map((t) => [t.id, t.state, t.executor_id, t.resources.cpus]),
+        [['t1', 'TASK_RUNNING', '', 0.1]],
+      )
       from = sub.events.length
-      await call(mesos.masterUrl, {type: 'KILL', framework_id: {value: fid}, kill: {task_id: {value: 't1'}, agent_id: o.agent_id}}, sub.streamId)
+      await call(
+        mesos.masterUrl,
+        {type: 'KILL', framework_id: {value: fid}, kill: {task_id: {value: 't1'}, agent_id: o.agent_id}},
+        sub.streamId,
+      )
       const killed = await sub.next('TASK_KILLED', (e) => e.type === 'UPDATE' && e.update!.status.state === 'TASK_KILLED', from, 20_000)
       await ack(killed)
       from = sub.events.length
-      await call(mesos.masterUrl, {type: 'RECONCILE', framework_id: {value: fid}, reconcile: {tasks: [{task_id: {value: 't1'}, agent_id: o.agent_id}]}}, sub.streamId)
+      await call(
+        mesos.masterUrl,
+        {type: 'RECONCILE', framework_id: {value: fid}, reconcile: {tasks: [{task_id: {value: 't1'}, agent_id: o.agent_id}]}},
+        sub.streamId,
+      )
       const gone = await sub.next('reconcile after terminal ACK', (e) => e.type === 'UPDATE', from)
-      assert.deepEqual([gone.update!.status.state, gone.update!.status.message], ['TASK_LOST', 'Reconciliation: Task is unknown to the agent'])
+      assert.deepEqual(
+        [gone.update!.status.state, gone.update!.status.message],
+        ['TASK_LOST', 'Reconciliation: Task is unknown to the agent'],
+      )
     } finally {
       sub.close()
     }
@@ -267,25 +399,37 @@ describe('mesos-local master: subscription and offers (3 real agents)', {timeout
     const u = new URL(mesos.masterUrl)
     const body = JSON.stringify({type: 'SUBSCRIBE', subscribe: {framework_info: {user: 'root', name: 'pb'}}})
     const records = await new Promise<Buffer[]>((resolve, reject) => {
-      const req = http.request({host: u.hostname, port: u.port, method: 'POST', path: '/api/v1/scheduler', agent: false,
-        headers: {'Content-Type': 'application/json', Accept: 'application/x-protobuf'}}, (res) => {
-        assert.equal(res.headers['content-type'], 'application/x-protobuf')
-        const dec = new RecordIODecoder()
-        const got: Buffer[] = []
-        res.on('data', (c: Buffer) => {
-          got.push(...dec.push(c))
-          if (got.length >= 2) {
-            req.destroy()
-            resolve(got)
-          }
-        })
-        res.on('error', () => {})
-      })
+      const req = http.request(
+        {
+          host: u.hostname,
+          port: u.port,
+          method: 'POST',
+          path: '/api/v1/scheduler',
+          agent: false,
+          headers: {'Content-Type': 'application/json', Accept: 'application/x-protobuf'},
+        },
+        (res) => {
+          assert.equal(res.headers['content-type'], 'application/x-protobuf')
+          const dec = new RecordIODecoder()
+          const got: Buffer[] = []
+          res.on('data', (c: Buffer) => {
+            got.push(...dec.push(c))
+            if (got.length >= 2) {
+              req.destroy()
+              resolve(got)
+            }
+          })
+          res.on('error', () => {})
+        },
+      )
       req.on('error', (e) => (e.message.includes('aborted') || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)))
       req.end(body)
     })
     const events = records.map((r) => decode<SchedulerEvent>('scheduler.Event', r, 'application/x-protobuf'))
-    assert.deepEqual(events.map((e) => e.type), ['SUBSCRIBED', 'HEARTBEAT'])
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['SUBSCRIBED', 'HEARTBEAT'],
+    )
     assert.equal(events[0]!.subscribed!.master_info?.id, mesos.masters[0]!.id)
   })
 
@@ -300,19 +444,43 @@ describe('mesos-local master: subscription and offers (3 real agents)', {timeout
     const nf = await send(base, 'GET', '/master/state.json', {})
     assert.deepEqual([nf.status, nf.body, nf.headers['content-type']], [404, '404 Not Found.', 'text/plain; charset=utf-8'])
     const state = await getJson<Record<string, unknown>>(base, '/state')
-    for (const k of ['version', 'id', 'pid', 'leader', 'leader_info', 'flags', 'slaves', 'frameworks', 'completed_frameworks', 'orphan_tasks', 'unregistered_frameworks']) {
+    for (const k of [
+      'version',
+      'id',
+      'pid',
+      'leader',
+      'leader_info',
+      'flags',
+      'slaves',
+      'frameworks',
+      'completed_frameworks',
+      'orphan_tasks',
+      'unregistered_frameworks',
+    ]) {
       assert.ok(k in state, `/state has ${k}`)
     }
-    for (const p of ['/master/state-summary', '/master/frameworks', '/master/slaves', '/master/roles', '/master/flags', '/master/tasks']) await getJson(base, p)
+    for (const p of ['/master/state-summary', '/master/frameworks', '/master/slaves', '/master/roles', '/master/flags', '/master/tasks'])
+      await getJson(base, p)
     const op = await send(base, 'POST', '/api/v1', JSON_HEADERS, JSON.stringify({type: 'GET_MASTER'}))
     assert.equal(op.status, 200)
     const gm = JSON.parse(op.body) as {type: string; get_master: {master_info: {id: string}}}
     assert.deepEqual([gm.type, gm.get_master.master_info.id], ['GET_MASTER', mesos.masters[0]!.id])
-    const agents = JSON.parse((await send(base, 'POST', '/master/api/v1', JSON_HEADERS, JSON.stringify({type: 'GET_AGENTS'}))).body) as {get_agents: {agents: unknown[]}}
+    const agents = JSON.parse((await send(base, 'POST', '/master/api/v1', JSON_HEADERS, JSON.stringify({type: 'GET_AGENTS'}))).body) as {
+      get_agents: {agents: unknown[]}
+    }
     assert.equal(agents.get_agents.agents.length, 3)
-    const pb = await send(base, 'POST', '/api/v1', {'Content-Type': 'application/json', Accept: 'application/x-protobuf'}, JSON.stringify({type: 'GET_HEALTH'}))
+    const pb = await send(
+      base,
+      'POST',
+      '/api/v1',
+      {'Content-Type': 'application/json', Accept: 'application/x-protobuf'},
+      JSON.stringify({type: 'GET_HEALTH'}),
+    )
     assert.equal(pb.headers['content-type'], 'application/x-protobuf')
-    assert.deepEqual(decode('master.Response', Buffer.from(pb.body, 'latin1'), 'application/x-protobuf'), {type: 'GET_HEALTH', get_health: {healthy: true}})
+    assert.deepEqual(decode('master.Response', Buffer.from(pb.body, 'latin1'), 'application/x-protobuf'), {
+      type: 'GET_HEALTH',
+      get_health: {healthy: true},
+    })
   })
 })
 
@@ -345,7 +513,10 @@ describe('mesos-local master: fixture 03 error matrix replayed', {timeout: 60_00
         if (step.seq === 50) {
           // Steps 50-53 need the setup framework disconnected (inside failover_timeout).
           setup!.close()
-          await waitFor('setup framework disconnected', async () => (await call(base, {type: 'REVIVE', framework_id: {value: `${ourMaster}-0000`}}, setup!.streamId)).status === 403)
+          await waitFor(
+            'setup framework disconnected',
+            async () => (await call(base, {type: 'REVIVE', framework_id: {value: `${ourMaster}-0000`}}, setup!.streamId)).status === 403,
+          )
         }
         const headers: Record<string, string> = {}
         for (const [k, v] of Object.entries(req.headers)) if (k !== 'Host' && k !== 'Content-Length') headers[k] = map(v)
@@ -414,17 +585,32 @@ describe('mesos-local master: failover, disconnection, failover_timeout', {timeo
       await b.next('SUBSCRIBED', (e) => e.type === 'SUBSCRIBED')
       assert.equal(b.frameworkId, fid)
       await waitFor('old stream closed by the master', () => a.closedBy === 'server', 5000, 10)
-      assert.deepEqual(a.events.slice(3).map((e) => e.type === 'ERROR' ? e.error!.message : e.type), ['Framework failed over'])
+      assert.deepEqual(
+        a.events.slice(3).map((e) => (e.type === 'ERROR' ? e.error!.message : e.type)),
+        ['Framework failed over'],
+      )
       const old = await call(mesos.masterUrl, {type: 'REVIVE', framework_id: {value: fid}}, a.streamId)
-      assert.deepEqual([old.status, old.body], [400, `The stream ID '${a.streamId}' included in this request didn't match the stream ID currently associated with framework ID ${fid}`])
+      assert.deepEqual(
+        [old.status, old.body],
+        [
+          400,
+          `The stream ID '${a.streamId}' included in this request didn't match the stream ID currently associated with framework ID ${fid}`,
+        ],
+      )
       await b.next('OFFERS for the new stream', (e) => e.type === 'OFFERS')
       // Disconnect: calls get 403, even TEARDOWN; re-subscribing works.
       b.close()
-      await waitFor('403 after disconnect', async () => (await call(mesos.masterUrl, {type: 'REVIVE', framework_id: {value: fid}}, b.streamId)).status === 403)
+      await waitFor(
+        '403 after disconnect',
+        async () => (await call(mesos.masterUrl, {type: 'REVIVE', framework_id: {value: fid}}, b.streamId)).status === 403,
+      )
       const td = await call(mesos.masterUrl, {type: 'TEARDOWN', framework_id: {value: fid}}, b.streamId)
       assert.deepEqual([td.status, td.body], [403, 'Framework is not subscribed'])
       const fws = await getJson<{frameworks: {id: string; active: boolean; connected: boolean}[]}>(mesos.masterUrl, '/master/frameworks')
-      assert.deepEqual(fws.frameworks.map((f) => [f.id, f.active, f.connected]), [[fid, false, false]])
+      assert.deepEqual(
+        fws.frameworks.map((f) => [f.id, f.active, f.connected]),
+        [[fid, false, false]],
+      )
       const c = await subscribe(mesos.masterUrl, {name: 'fo', failover_timeout: 60, id: {value: fid}})
       await c.next('SUBSCRIBED', (e) => e.type === 'SUBSCRIBED')
       assert.equal((await call(mesos.masterUrl, {type: 'TEARDOWN', framework_id: {value: fid}}, c.streamId)).status, 202)
@@ -439,7 +625,12 @@ describe('mesos-local master: failover, disconnection, failover_timeout', {timeo
     const a = await subscribe(mesos.masterUrl, {name: 'ft', failover_timeout: 1})
     const fid = (await a.next('SUBSCRIBED', (e) => e.type === 'SUBSCRIBED')).subscribed!.framework_id.value
     a.close()
-    await waitFor('framework removed', async () => (await call(mesos.masterUrl, {type: 'REVIVE', framework_id: {value: fid}}, a.streamId)).body === 'Framework cannot be found', 10_000)
+    await waitFor(
+      'framework removed',
+      async () =>
+        (await call(mesos.masterUrl, {type: 'REVIVE', framework_id: {value: fid}}, a.streamId)).body === 'Framework cannot be found',
+      10_000,
+    )
     const again = await subscribe(mesos.masterUrl, {name: 'ft', failover_timeout: 1, id: {value: fid}})
     const err = await again.next('ERROR', () => true)
     assert.deepEqual(err, {type: 'ERROR', error: {message: 'Framework has been removed'}})
@@ -465,26 +656,75 @@ describe('mesos-local master: agent loss and re-registration', {timeout: 60_000}
       const fid = sub.frameworkId
       const agent0 = mesos.agents[0]!
       const o = offers.find((x) => x.agent_id.value === agent0.id)!
-      await call(mesos.masterUrl, {type: 'ACCEPT', framework_id: {value: fid}, accept: {offer_ids: [o.id], operations: [{type: 'LAUNCH', launch: {task_infos: [
-        {name: 'doomed', task_id: {value: 'doomed'}, agent_id: o.agent_id, resources: [{name: 'cpus', type: 'SCALAR', scalar: {value: 0.1}}, {name: 'mem', type: 'SCALAR', scalar: {value: 32}}], command: {value: 'sleep 60'}},
-      ]}}], filters: {refuse_seconds: 3600}}}, sub.streamId)
+      await call(
+        mesos.masterUrl,
+        {
+          type: 'ACCEPT',
+          framework_id: {value: fid},
+          accept: {
+            offer_ids: [o.id],
+            operations: [
+              {
+                type: 'LAUNCH',
+                launch: {
+                  task_infos: [
+                    {
+                      name: 'doomed',
+                      task_id: {value: 'doomed'},
+                      agent_id: o.agent_id,
+                      resources: [
+                        {name: 'cpus', type: 'SCALAR', scalar: {value: 0.1}},
+                        {name: 'mem', type: 'SCALAR', scalar: {value: 32}},
+                      ],
+                      command: {value: 'sleep 60'},
+                    },
+                  ],
+                },
+              },
+            ],
+            filters: {refuse_seconds: 3600},
+          },
+        },
+        sub.streamId,
+      )
       for (const state of ['TASK_STARTING', 'TASK_RUNNING']) {
         const u = await sub.next(state, (e) => e.type === 'UPDATE' && e.update!.status.state === state, 0, 20_000)
-        await call(mesos.masterUrl, {type: 'ACKNOWLEDGE', framework_id: {value: fid}, acknowledge: {agent_id: o.agent_id, task_id: {value: 'doomed'}, uuid: u.update!.status.uuid}}, sub.streamId)
+        await call(
+          mesos.masterUrl,
+          {
+            type: 'ACKNOWLEDGE',
+            framework_id: {value: fid},
+            acknowledge: {agent_id: o.agent_id, task_id: {value: 'doomed'}, uuid: u.update!.status.uuid},
+          },
+          sub.streamId,
+        )
       }
       const other = offers.find((x) => x.agent_id.value !== agent0.id)!
       const from = sub.events.length
       await mesos.stopAgent(0, 'kill')
       const lost = await sub.next('TASK_LOST', (e) => e.type === 'UPDATE' && e.update!.status.state === 'TASK_LOST', from)
       const s = lost.update!.status
-      assert.deepEqual([s.reason, s.message, s.source, s.uuid, typeof s.unreachable_time?.nanoseconds], ['REASON_AGENT_REMOVED', 'health check timed out', 'SOURCE_MASTER', undefined, 'number'])
+      assert.deepEqual(
+        [s.reason, s.message, s.source, s.uuid, typeof s.unreachable_time?.nanoseconds],
+        ['REASON_AGENT_REMOVED', 'health check timed out', 'SOURCE_MASTER', undefined, 'number'],
+      )
       const failure = await sub.next('FAILURE', (e) => e.type === 'FAILURE', from)
       assert.deepEqual(failure.failure, {agent_id: {value: agent0.id}})
-      assert.ok(!sub.events.slice(from).some((e) => e.type === 'RESCIND' && e.rescind!.offer_id.value === other.id.value), 'other agents\' offers untouched')
+      assert.ok(
+        !sub.events.slice(from).some((e) => e.type === 'RESCIND' && e.rescind!.offer_id.value === other.id.value),
+        "other agents' offers untouched",
+      )
       await mesos.startAgent(0)
-      const back = await sub.next('re-registered', (e) => e.type === 'UPDATE' && e.update!.status.reason === 'REASON_AGENT_REREGISTERED', from, 20_000)
-        .catch((err: Error) => { throw new Error(`${err.message}; events: ${JSON.stringify(sub.events.slice(from))}`) })
-      assert.deepEqual([back.update!.status.state, back.update!.status.message], ['TASK_RUNNING', 'Unreachable agent re-reregistered'], JSON.stringify(sub.events.slice(from)))
+      const back = await sub
+        .next('re-registered', (e) => e.type === 'UPDATE' && e.update!.status.reason === 'REASON_AGENT_REREGISTERED', from, 20_000)
+        .catch((err: Error) => {
+          throw new Error(`${err.message}; events: ${JSON.stringify(sub.events.slice(from))}`)
+        })
+      assert.deepEqual(
+        [back.update!.status.state, back.update!.status.message],
+        ['TASK_RUNNING', 'Unreachable agent re-reregistered'],
+        JSON.stringify(sub.events.slice(from)),
+      )
     } finally {
       sub.close()
     }

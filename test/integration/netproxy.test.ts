@@ -33,11 +33,14 @@ async function echoServer(): Promise<{port: number; received: () => string; sock
   })
   await new Promise<void>((r) => srv.listen(0, H, r))
   return {
-    port: (srv.address() as net.AddressInfo).port, received: () => received, sockets,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy()
-      srv.close(() => r())
-    }),
+    port: (srv.address() as net.AddressInfo).port,
+    received: () => received,
+    sockets,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy()
+        srv.close(() => r())
+      }),
   }
 }
 
@@ -70,7 +73,10 @@ describe('NetProxy', {timeout: 60_000}, () => {
     const echo = await echoServer()
     const proxy = new NetProxy({listenHost: H, listenPort: 0, targetHost: H, targetPort: echo.port})
     await proxy.start()
-    cleanups.push(() => proxy.close(), () => echo.close())
+    cleanups.push(
+      () => proxy.close(),
+      () => echo.close(),
+    )
     return {echo, proxy}
   }
 
@@ -155,7 +161,10 @@ describe('NetProxy', {timeout: 60_000}, () => {
     const fired: string[] = []
     const proxy = new NetProxy({listenHost: H, listenPort: 0, targetHost: H, targetPort: echo.port, onTrigger: (m) => fired.push(m)})
     await proxy.start()
-    cleanups.push(() => proxy.close(), () => echo.close())
+    cleanups.push(
+      () => proxy.close(),
+      () => echo.close(),
+    )
     proxy.setMode({mode: 'drop-responses-after', match: 'MemberAdd'})
     const c = await connect(proxy.port)
     c.sock.write('status')
@@ -209,14 +218,32 @@ describe('etcd-wrapper', {timeout: 120_000}, () => {
     fs.rmSync(tmp, {recursive: true, force: true})
   })
 
-  async function start(name: string): Promise<{child: ChildProcess; clientUrl: string; out: () => string; exit: Promise<[number | null, string | null]>}> {
+  async function start(
+    name: string,
+  ): Promise<{child: ChildProcess; clientUrl: string; out: () => string; exit: Promise<[number | null, string | null]>}> {
     const [pp, cp] = await freePorts(2)
     const peer = `http://${H}:${pp}`
     const client = `http://${H}:${cp}`
-    const child = spawnTracked(process.execPath, ['--import', `file://${TSX}`, WRAPPER, '--control-dir', ctl, '--',
-      `--name=${name}`, `--data-dir=${path.join(tmp, name)}`, `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`,
-      `--listen-client-urls=${client}`, `--advertise-client-urls=${client}`, `--initial-cluster=${name}=${peer}`,
-      '--initial-cluster-state=new'], {cwd: tmp})
+    const child = spawnTracked(
+      process.execPath,
+      [
+        '--import',
+        `file://${TSX}`,
+        WRAPPER,
+        '--control-dir',
+        ctl,
+        '--',
+        `--name=${name}`,
+        `--data-dir=${path.join(tmp, name)}`,
+        `--listen-peer-urls=${peer}`,
+        `--initial-advertise-peer-urls=${peer}`,
+        `--listen-client-urls=${client}`,
+        `--advertise-client-urls=${client}`,
+        `--initial-cluster=${name}=${peer}`,
+        '--initial-cluster-state=new',
+      ],
+      {cwd: tmp},
+    )
     children.push(child)
     let out = ''
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
@@ -226,17 +253,26 @@ describe('etcd-wrapper', {timeout: 120_000}, () => {
   }
 
   const put = async (url: string, timeoutMs = 2000): Promise<void> => {
-    const res = await fetch(`${url}/v3/kv/put`, {method: 'POST', body: JSON.stringify({key: 'aw==', value: 'dg=='}), signal: AbortSignal.timeout(timeoutMs)})
+    const res = await fetch(`${url}/v3/kv/put`, {
+      method: 'POST',
+      body: JSON.stringify({key: 'aw==', value: 'dg=='}),
+      signal: AbortSignal.timeout(timeoutMs),
+    })
     await res.text()
     if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
   }
 
   const control = async (name: string, doc: {seq: number; [k: string]: unknown}): Promise<void> => {
     fs.writeFileSync(path.join(ctl, `${name}.json`), JSON.stringify(doc))
-    await waitFor(`${name} to apply seq ${doc.seq}`, () => {
-      const st = JSON.parse(fs.readFileSync(path.join(ctl, `${name}.state.json`), 'utf8')) as {seq: number}
-      return st.seq >= doc.seq
-    }, 5000, 25)
+    await waitFor(
+      `${name} to apply seq ${doc.seq}`,
+      () => {
+        const st = JSON.parse(fs.readFileSync(path.join(ctl, `${name}.state.json`), 'utf8')) as {seq: number}
+        return st.seq >= doc.seq
+      },
+      5000,
+      25,
+    )
   }
 
   it('runs the real etcd behind proxies, applies the control file, forwards SIGTERM and exits like etcd', async () => {
@@ -276,8 +312,21 @@ describe('etcd-wrapper', {timeout: 120_000}, () => {
     const busy = net.createServer()
     await new Promise<void>((r) => busy.listen(cp, H, r))
     try {
-      const child = spawnTracked(process.execPath, ['--import', `file://${TSX}`, WRAPPER, '--control-dir', ctl, '--',
-        '--name=wd', `--listen-peer-urls=http://${H}:${pp}`, `--listen-client-urls=http://${H}:${cp}`], {cwd: tmp})
+      const child = spawnTracked(
+        process.execPath,
+        [
+          '--import',
+          `file://${TSX}`,
+          WRAPPER,
+          '--control-dir',
+          ctl,
+          '--',
+          '--name=wd',
+          `--listen-peer-urls=http://${H}:${pp}`,
+          `--listen-client-urls=http://${H}:${cp}`,
+        ],
+        {cwd: tmp},
+      )
       children.push(child)
       let err = ''
       child.stderr?.on('data', (d: Buffer) => (err += d.toString()))

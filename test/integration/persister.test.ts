@@ -101,6 +101,6 @@ describe('Persister over ZkStateStore on ZooKeeper', {timeout: 180_000}, () => {
     await p.offer({n: 3})
     await p.stop()
     assert.equal(conflicts.length, 1)
-    assert.deepEqual(await stored(direct, path), {other: true}, 'the other scheduler\'s state is left alone')
+    assert.deepEqual(await stored(direct, path), {other: true}, "the other scheduler's state is left alone")
   })
 })

@@ -40,10 +40,20 @@ function assertRow(r: ScenarioResult): void {
 }
 
 describe('resilience (short CI version)', {timeout: 600_000}, () => {
-  for (const name of ['kill-follower', 'kill-leader', 'kill-quorum-keep-data', 'lose-quorum-and-data', 'kill-scheduler-after-member-add', 'pause-leader', 'scheduler-sees-one-member']) {
+  for (const name of [
+    'kill-follower',
+    'kill-leader',
+    'kill-quorum-keep-data',
+    'lose-quorum-and-data',
+    'kill-scheduler-after-member-add',
+    'pause-leader',
+    'scheduler-sees-one-member',
+  ]) {
     it(name, {timeout: 180_000}, async () => {
       const r = await runScenario(scenario(name), shared)
-      process.stderr.write(`${name}: ok=${r.ok} recovery=${r.recoveryMs} ms acked=${r.writesAcked} lost=${r.writesLost} lostByReseed=${r.lostByReseed} longestUnavailable=${r.longestUnavailableMs} ms\n`)
+      process.stderr.write(
+        `${name}: ok=${r.ok} recovery=${r.recoveryMs} ms acked=${r.writesAcked} lost=${r.writesLost} lostByReseed=${r.lostByReseed} longestUnavailable=${r.longestUnavailableMs} ms\n`,
+      )
       assertRow(r)
     })
   }

@@ -48,7 +48,12 @@ class Recorder {
     return this.events.filter((e) => e.type === 'OFFERS').flatMap((e) => e.offers?.offers ?? [])
   }
   async update(taskId: string, state: string, timeoutMs = 15_000): Promise<TaskStatus> {
-    return (await waitFor(`${taskId} ${state}`, () => this.updates.find((u) => u.task_id.value === taskId && u.state === state), timeoutMs, 20))!
+    return (await waitFor(
+      `${taskId} ${state}`,
+      () => this.updates.find((u) => u.task_id.value === taskId && u.state === state),
+      timeoutMs,
+      20,
+    ))!
   }
 }
 
@@ -81,19 +86,39 @@ describe('SchedulerClient against the local Mesos master', {timeout: 90_000}, ()
   it('launches a custom executor, acks its updates, reconciles and kills it', async () => {
     const offer = rec.offers().at(-1)!
     const taskId = `sleeper-${Date.now()}`
-    await client.accept([offer.id], [{
-      type: 'LAUNCH',
-      launch: {task_infos: [{
-        name: 'sleeper', task_id: {value: taskId}, agent_id: offer.agent_id,
-        resources: [{name: 'cpus', type: 'SCALAR', scalar: {value: 0.1}, role: '*', allocation_info: {role: '*'}}, {name: 'mem', type: 'SCALAR', scalar: {value: 32}, role: '*', allocation_info: {role: '*'}}],
-        executor: {
-          executor_id: {value: `exec-${taskId}`}, type: 'CUSTOM',
-          command: {value: process.execPath, shell: false, arguments: [process.execPath, EXECUTOR],
-            environment: {variables: [{name: 'TEST_LOG', value: execLog(taskId)}]}},
-          resources: [{name: 'cpus', type: 'SCALAR', scalar: {value: 0.05}, role: '*', allocation_info: {role: '*'}}],
+    await client.accept(
+      [offer.id],
+      [
+        {
+          type: 'LAUNCH',
+          launch: {
+            task_infos: [
+              {
+                name: 'sleeper',
+                task_id: {value: taskId},
+                agent_id: offer.agent_id,
+                resources: [
+                  {name: 'cpus', type: 'SCALAR', scalar: {value: 0.1}, role: '*', allocation_info: {role: '*'}},
+                  {name: 'mem', type: 'SCALAR', scalar: {value: 32}, role: '*', allocation_info: {role: '*'}},
+                ],
+                executor: {
+                  executor_id: {value: `exec-${taskId}`},
+                  type: 'CUSTOM',
+                  command: {
+                    value: process.execPath,
+                    shell: false,
+                    arguments: [process.execPath, EXECUTOR],
+                    environment: {variables: [{name: 'TEST_LOG', value: execLog(taskId)}]},
+                  },
+                  resources: [{name: 'cpus', type: 'SCALAR', scalar: {value: 0.05}, role: '*', allocation_info: {role: '*'}}],
+                },
+              },
+            ],
+          },
         },
-      }]},
-    }], {refuse_seconds: 1})
+      ],
+      {refuse_seconds: 1},
+    )
     const running = await rec.update(taskId, 'TASK_RUNNING')
     assert.ok(running.uuid, 'executor updates carry a uuid')
     const n = rec.events.length
@@ -102,7 +127,9 @@ describe('SchedulerClient against the local Mesos master', {timeout: 90_000}, ()
     assert.equal(Buffer.from(pong!.message!.data, 'base64').toString(), 'pong:hi')
     const before = rec.updates.length
     await client.reconcile([{task_id: {value: taskId}, agent_id: offer.agent_id}])
-    const r = await waitFor('explicit reconciliation answer', () => rec.updates.slice(before).find((u) => u.task_id.value === taskId && u.reason === 'REASON_RECONCILIATION'))
+    const r = await waitFor('explicit reconciliation answer', () =>
+      rec.updates.slice(before).find((u) => u.task_id.value === taskId && u.reason === 'REASON_RECONCILIATION'),
+    )
     assert.equal(r!.state, 'TASK_RUNNING')
     assert.equal(r!.uuid, undefined, 'reconciliation answers have no uuid')
     const mark = rec.updates.length
@@ -114,11 +141,14 @@ describe('SchedulerClient against the local Mesos master', {timeout: 90_000}, ()
   })
 
   it('rejects a call with a clear MesosCallError (no retry) on a 4xx', async () => {
-    await assert.rejects(client.acknowledge({value: 'x'}, {value: 'y'}, Buffer.from('short').toString('base64')), (err: Error & {status?: number}) => {
-      assert.equal(err.status, 400)
-      assert.match(err.message, /Not a valid UUID/)
-      return true
-    })
+    await assert.rejects(
+      client.acknowledge({value: 'x'}, {value: 'y'}, Buffer.from('short').toString('base64')),
+      (err: Error & {status?: number}) => {
+        assert.equal(err.status, 400)
+        assert.match(err.message, /Not a valid UUID/)
+        return true
+      },
+    )
   })
 })
 

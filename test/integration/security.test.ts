@@ -34,17 +34,55 @@ describe('secrets and authorisation of a running scheduler', {timeout: 120_000},
     const port = await freePort()
     admin = `http://127.0.0.1:${port}`
     const zkPersist = zk.url.replace('zk://', `zk://ops:${ZK_PASSWORD}@`) + '/etcd-mesos'
-    serve = spawnTracked(process.execPath, [RUN_JS, 'serve', '--master', 'local', '--cluster-name', 'sectest', '--cluster-size', '1',
-      '--admin-address', '127.0.0.1', '--admin-port', String(port), '--local-mesos-port', '0', '--local-agents', '1',
-      '--health-interval', '1', '--bootstrap-wait', '1', '-v', '1', '--log-dir', dir,
-      '--zk-framework-persist', zkPersist, '--admin-token-file', path.join(dir, 'token'),
-      '--mesos-authentication-principal', 'etcd-fw', '--mesos-authentication-secret-file', path.join(dir, 'secret')], {cwd: dir})
+    serve = spawnTracked(
+      process.execPath,
+      [
+        RUN_JS,
+        'serve',
+        '--master',
+        'local',
+        '--cluster-name',
+        'sectest',
+        '--cluster-size',
+        '1',
+        '--admin-address',
+        '127.0.0.1',
+        '--admin-port',
+        String(port),
+        '--local-mesos-port',
+        '0',
+        '--local-agents',
+        '1',
+        '--health-interval',
+        '1',
+        '--bootstrap-wait',
+        '1',
+        '-v',
+        '1',
+        '--log-dir',
+        dir,
+        '--zk-framework-persist',
+        zkPersist,
+        '--admin-token-file',
+        path.join(dir, 'token'),
+        '--mesos-authentication-principal',
+        'etcd-fw',
+        '--mesos-authentication-secret-file',
+        path.join(dir, 'secret'),
+      ],
+      {cwd: dir},
+    )
     serve.stdout?.on('data', (d: Buffer) => (log += d.toString()))
     serve.stderr?.on('data', (d: Buffer) => (log += d.toString()))
-    await waitFor('a healthy one-member cluster', async () => {
-      const s = (await (await fetch(`${admin}/stats`)).json()) as {healthy: number}
-      return s.healthy === 1
-    }, 60_000, 500).catch((err: Error) => {
+    await waitFor(
+      'a healthy one-member cluster',
+      async () => {
+        const s = (await (await fetch(`${admin}/stats`)).json()) as {healthy: number}
+        return s.healthy === 1
+      },
+      60_000,
+      500,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- serve log ---\n${log.slice(-3000)}`)
     })
   })
@@ -64,7 +102,8 @@ describe('secrets and authorisation of a running scheduler', {timeout: 120_000},
 
   it('no secret appears in the logs, the log file or any admin answer', async () => {
     const bodies: string[] = []
-    for (const p of ['/stats', '/members', '/failover-status', '/metrics', '/reseed/candidates', '/']) bodies.push(await (await fetch(`${admin}${p}`)).text())
+    for (const p of ['/stats', '/members', '/failover-status', '/metrics', '/reseed/candidates', '/'])
+      bodies.push(await (await fetch(`${admin}${p}`)).text())
     const {readFileSync} = await import('node:fs')
     const logFile = readFileSync(path.join(dir, 'etcd-mesos-scheduler.log'), 'utf8')
     assert.ok(log.length > 0 && logFile.length > 0)
@@ -82,7 +121,10 @@ describe('secrets and authorisation of a running scheduler', {timeout: 120_000},
       assert.ok(state, 'the state node exists and is world-readable')
       const doc = JSON.parse(state.data.toString('utf8')) as {frameworkId: string | null}
       assert.ok(doc.frameworkId, 'the framework id is persisted')
-      await assert.rejects(anon.set('/etcd-mesos/sectest/state', Buffer.from('{}'), -1), (err: Error & {code?: string}) => err.code === 'NO_AUTH')
+      await assert.rejects(
+        anon.set('/etcd-mesos/sectest/state', Buffer.from('{}'), -1),
+        (err: Error & {code?: string}) => err.code === 'NO_AUTH',
+      )
     } finally {
       await anon.close()
     }

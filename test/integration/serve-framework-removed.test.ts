@@ -31,25 +31,53 @@ describe('serve: the framework removed by Mesos', {timeout: 240_000}, () => {
       suite.cleanups.push(() => mesos.stop())
       logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
       const args = [
-        '--master', mesos.hostPort, '--cluster-name', cluster, '--cluster-size', '1', '--health-interval', '1', '--bootstrap-wait', '1',
-        '--failover-timeout-seconds', '1', '--executor-bin', RUN_JS, '--etcd-bin', ETCD_BIN, '--zk-framework-persist', `${suite.zk().url}/etcd-mesos`,
+        '--master',
+        mesos.hostPort,
+        '--cluster-name',
+        cluster,
+        '--cluster-size',
+        '1',
+        '--health-interval',
+        '1',
+        '--bootstrap-wait',
+        '1',
+        '--failover-timeout-seconds',
+        '1',
+        '--executor-bin',
+        RUN_JS,
+        '--etcd-bin',
+        ETCD_BIN,
+        '--zk-framework-persist',
+        `${suite.zk().url}/etcd-mesos`,
       ]
       const first = await startServe(args, logs, 'serve-1')
       suite.cleanups.push(() => first.stop())
       const fid = await until('the framework id to be persisted', () => persistedFrameworkId(cluster), 60_000, 250)
       await first.stop('SIGKILL')
       // No scheduler for longer than the 1 s failover timeout: the master removes the framework.
-      await until('the master to remove the framework', async () => {
-        const st = await getJson<{completed_frameworks?: {id: string}[]}>(`${mesos.url}/master/state`)
-        return st.body?.completed_frameworks?.some((f) => f.id === fid)
-      }, 60_000, 250)
+      await until(
+        'the master to remove the framework',
+        async () => {
+          const st = await getJson<{completed_frameworks?: {id: string}[]}>(`${mesos.url}/master/state`)
+          return st.body?.completed_frameworks?.some((f) => f.id === fid)
+        },
+        60_000,
+        250,
+      )
       const second = await startServe(args, logs, 'serve-2')
       suite.cleanups.push(() => second.stop())
-      const code = await Promise.race([second.exit, new Promise<string>((r) => setTimeout(() => r('still running after 90 s'), 90_000).unref())])
+      const code = await Promise.race([
+        second.exit,
+        new Promise<string>((r) => setTimeout(() => r('still running after 90 s'), 90_000).unref()),
+      ])
       assert.equal(code, ExitCode.FRAMEWORK_REMOVED, `serve's exit: ${code}`)
       assert.equal(ExitCode.FRAMEWORK_REMOVED, 7)
       assert.match(second.log(), /stopping after a fatal error: .*removed/i)
-      assert.equal(await persistedFrameworkId(cluster), null, 'the removed framework id is forgotten: the next start registers a new framework')
+      assert.equal(
+        await persistedFrameworkId(cluster),
+        null,
+        'the removed framework id is forgotten: the next start registers a new framework',
+      )
     })
   })
 })

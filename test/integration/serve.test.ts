@@ -17,8 +17,29 @@ import {ZkClient} from '../../src/lib/zk/client.js'
 import {waitFor} from '../helpers/ports.js'
 import {stopTracked} from '../helpers/procs.js'
 import {
-  ETCD_BIN, Logs, RUN_JS, etcdPids, getJson, killEtcd, killEtcdAndData, memberList, sandboxLogs, members, putKeys, readPrefix, scenario, until,
-  serveSuite, startMesosLocal, startServe, stats, sweep, waitHealthyMembers, waitStats, type MemberView, type ServeProc,
+  ETCD_BIN,
+  Logs,
+  RUN_JS,
+  etcdPids,
+  getJson,
+  killEtcd,
+  killEtcdAndData,
+  memberList,
+  sandboxLogs,
+  members,
+  putKeys,
+  readPrefix,
+  scenario,
+  until,
+  serveSuite,
+  startMesosLocal,
+  startServe,
+  stats,
+  sweep,
+  waitHealthyMembers,
+  waitStats,
+  type MemberView,
+  type ServeProc,
 } from '../helpers/serve.js'
 
 const suite = serveSuite()
@@ -27,14 +48,30 @@ const cleanups = suite.cleanups
 /** Flags every scenario passes (fast timers; double-dash style). */
 function fastFlags(cluster: string, persistBase = '/etcd-mesos'): string[] {
   return [
-    '--cluster-name', cluster, '--cluster-size', '3', '--health-interval', '1', '--bootstrap-wait', '3',
-    '--reseed-timeout', '8', '--member-grace', '5', '--failover-timeout-seconds', '300',
-    '--executor-bin', RUN_JS, '--etcd-bin', ETCD_BIN, '--zk-framework-persist', `${suite.zk().url}${persistBase}`,
+    '--cluster-name',
+    cluster,
+    '--cluster-size',
+    '3',
+    '--health-interval',
+    '1',
+    '--bootstrap-wait',
+    '3',
+    '--reseed-timeout',
+    '8',
+    '--member-grace',
+    '5',
+    '--failover-timeout-seconds',
+    '300',
+    '--executor-bin',
+    RUN_JS,
+    '--etcd-bin',
+    ETCD_BIN,
+    '--zk-framework-persist',
+    `${suite.zk().url}${persistBase}`,
     // e.g. IT_SERVE_ARGS="--mesos-offer-refuse-seconds 1" to take the decline filters out of the timings
     ...(process.env.IT_SERVE_ARGS ?? '').split(/\s+/).filter((a) => a !== ''),
   ]
 }
-
 
 async function mesosFor(logs: Logs, opts: Parameters<typeof startMesosLocal>[0] = {}) {
   const mesos = await startMesosLocal(opts, logs)
@@ -65,19 +102,30 @@ const taskIds = (ms: MemberView[]): string[] => ms.map((m) => m.task_id).sort()
 
 /** Waits until every member's own (serializable) view holds `n` keys under `prefix`: all caught up. */
 async function waitReplicated(urls: string[], prefix: string, n: number): Promise<void> {
-  await waitFor(`every member to hold the ${n} keys`, async () => {
-    for (const u of urls) {
-      const end = Buffer.from(prefix)
-      end[end.length - 1]++
-      const res = await fetch(`${u}/v3/kv/range`, {
-        method: 'POST', signal: AbortSignal.timeout(2000),
-        body: JSON.stringify({key: Buffer.from(prefix).toString('base64'), range_end: end.toString('base64'), count_only: true, serializable: true}),
-      })
-      const body = (await res.json()) as {count?: string}
-      if (Number(body.count ?? 0) !== n) return false
-    }
-    return true
-  }, 15_000, 100)
+  await waitFor(
+    `every member to hold the ${n} keys`,
+    async () => {
+      for (const u of urls) {
+        const end = Buffer.from(prefix)
+        end[end.length - 1]++
+        const res = await fetch(`${u}/v3/kv/range`, {
+          method: 'POST',
+          signal: AbortSignal.timeout(2000),
+          body: JSON.stringify({
+            key: Buffer.from(prefix).toString('base64'),
+            range_end: end.toString('base64'),
+            count_only: true,
+            serializable: true,
+          }),
+        })
+        const body = (await res.json()) as {count?: string}
+        if (Number(body.count ?? 0) !== n) return false
+      }
+      return true
+    },
+    15_000,
+    100,
+  )
 }
 
 async function assertKeys(urls: string[], prefix: string, written: Map<string, string>): Promise<void> {
@@ -87,32 +135,54 @@ async function assertKeys(urls: string[], prefix: string, written: Map<string, s
 }
 
 describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeout: 480_000}, () => {
-  it('1. the operators\' invocation (Go-style flags) runs 3 healthy members and persists the framework id', {timeout: 60_000}, async () => {
+  it("1. the operators' invocation (Go-style flags) runs 3 healthy members and persists the framework id", {timeout: 60_000}, async () => {
     const logs = new Logs()
     await scenario(logs, async () => {
       const mesos = await mesosFor(logs)
       const logDir = await mkdtemp(path.join(os.tmpdir(), 'it-logdir-'))
-      const serve = await serveFor([
-        `-log_dir=${logDir}`, `-master=${mesos.hostPort}`, '-cluster-name=mycluster', '-cluster-size=3',
-        `-executor-bin=${RUN_JS}`, `-etcd-bin=${ETCD_BIN}`, `-zk-framework-persist=${suite.zk().url}/etcd-mesos`,
-        '-health-interval=1', '-bootstrap-wait=3', '-reseed-timeout=8', '-member_grace=5', '-failover-timeout-seconds=300',
-      ], logs)
+      const serve = await serveFor(
+        [
+          `-log_dir=${logDir}`,
+          `-master=${mesos.hostPort}`,
+          '-cluster-name=mycluster',
+          '-cluster-size=3',
+          `-executor-bin=${RUN_JS}`,
+          `-etcd-bin=${ETCD_BIN}`,
+          `-zk-framework-persist=${suite.zk().url}/etcd-mesos`,
+          '-health-interval=1',
+          '-bootstrap-wait=3',
+          '-reseed-timeout=8',
+          '-member_grace=5',
+          '-failover-timeout-seconds=300',
+        ],
+        logs,
+      )
       const ms = await waitHealthyMembers(serve.adminUrl, 3, 40_000)
-      assert.deepEqual(ms.map((m) => m.name), ['mycluster-1', 'mycluster-2', 'mycluster-3'])
+      assert.deepEqual(
+        ms.map((m) => m.name),
+        ['mycluster-1', 'mycluster-2', 'mycluster-3'],
+      )
       assert.equal(new Set(ms.map((m) => m.agent_id)).size, 3, 'one member per agent')
 
       const list = await memberList(clientUrls(ms))
       assert.deepEqual(list.map((m) => m.name).sort(), ['mycluster-1', 'mycluster-2', 'mycluster-3'])
-      assert.ok(list.every((m) => !m.isLearner), 'all voters')
+      assert.ok(
+        list.every((m) => !m.isLearner),
+        'all voters',
+      )
 
       const fo = await getJson<{framework_id: string | null; subscribed: boolean; mode: string}>(`${serve.adminUrl}/failover-status`)
       assert.equal(fo.status, 200)
       assert.match(fo.body.framework_id ?? '', /-0000$/)
       assert.equal(fo.body.subscribed, true)
-      const doc = await until('the framework id persisted in ZooKeeper', async () => {
-        const d = await zkState('mycluster')
-        return d.frameworkId !== null && d.tasks.length === 3 ? d : undefined
-      }, 10_000)
+      const doc = await until(
+        'the framework id persisted in ZooKeeper',
+        async () => {
+          const d = await zkState('mycluster')
+          return d.frameworkId !== null && d.tasks.length === 3 ? d : undefined
+        },
+        10_000,
+      )
       assert.equal(doc.frameworkId, fo.body.framework_id)
 
       const hz = await getJson(`${serve.adminUrl}/healthz`)
@@ -127,7 +197,7 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
     })
   })
 
-  it('2. SIGKILL of one member\'s etcd: replaced, removed from the member list, keys kept', {timeout: 90_000}, async () => {
+  it("2. SIGKILL of one member's etcd: replaced, removed from the member list, keys kept", {timeout: 90_000}, async () => {
     const logs = new Logs()
     await scenario(logs, async () => {
       const mesos = await mesosFor(logs)
@@ -138,10 +208,15 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
       const victim = before[1]!
       await killEtcd(victim.name)
 
-      const afterMs = await until('a replacement member', async () => {
-        const ms = await waitHealthyMembers(serve.adminUrl, 3, 1000).catch(() => null)
-        return ms && !ms.some((m) => m.name === victim.name) ? ms : undefined
-      }, 60_000, 300)
+      const afterMs = await until(
+        'a replacement member',
+        async () => {
+          const ms = await waitHealthyMembers(serve.adminUrl, 3, 1000).catch(() => null)
+          return ms && !ms.some((m) => m.name === victim.name) ? ms : undefined
+        },
+        60_000,
+        300,
+      )
       const replacement = afterMs.find((m) => !before.some((b) => b.name === m.name))
       assert.ok(replacement, 'a new member name appears')
       assert.equal(replacement.host, victim.host, 'the replacement runs on the freed agent')
@@ -150,7 +225,10 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
       const list = await memberList(clientUrls(afterMs))
       assert.equal(list.length, 3)
       assert.ok(!list.some((m) => m.name === victim.name || m.id === victim.member_id), 'the dead member is gone from the member list')
-      assert.ok(list.some((m) => m.name === replacement.name && !m.isLearner), 'the replacement is a voting member')
+      assert.ok(
+        list.some((m) => m.name === replacement.name && !m.isLearner),
+        'the replacement is a voting member',
+      )
       await assertKeys(clientUrls(afterMs), 'k2/', written)
       const st = await stats(serve.adminUrl)
       assert.ok(st.failed_servers >= 1, `failed_servers ${st.failed_servers} >= 1`)
@@ -172,10 +250,17 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
       await stopTracked(first.child, 'SIGKILL')
       const second = await serveFor(flags, logs, 'serve#2')
       // The dead scheduler's election node lives until its ZooKeeper session expires (10 s).
-      const fo = await until('the restarted scheduler to subscribe and reconcile', async () => {
-        const r = await getJson<{framework_id: string; subscribed: boolean; mode: string; reconciliation: {state: string}}>(`${second.adminUrl}/failover-status`)
-        return r.status === 200 && r.body.subscribed && r.body.mode === 'MUTABLE' ? r.body : undefined
-      }, 40_000, 200)
+      const fo = await until(
+        'the restarted scheduler to subscribe and reconcile',
+        async () => {
+          const r = await getJson<{framework_id: string; subscribed: boolean; mode: string; reconciliation: {state: string}}>(
+            `${second.adminUrl}/failover-status`,
+          )
+          return r.status === 200 && r.body.subscribed && r.body.mode === 'MUTABLE' ? r.body : undefined
+        },
+        40_000,
+        200,
+      )
       assert.equal(fo.framework_id, fo0.framework_id, 'the same framework id (from /failover-status)')
       assert.equal(fo.reconciliation.state, 'done')
       assert.equal((await zkState('restart')).frameworkId, fo0.framework_id, 'the same framework id in ZooKeeper')
@@ -198,7 +283,9 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
     return {before, written, survivor: before[2]!}
   }
 
-  it('4. two of three etcds killed with their data: livelock counted, automatic re-seed, 3 healthy members with the keys', {timeout: 120_000}, async () => {
+  it('4. two of three etcds killed with their data: livelock counted, automatic re-seed, 3 healthy members with the keys', {
+    timeout: 120_000,
+  }, async () => {
     const logs = new Logs()
     await scenario(logs, async () => {
       const mesos = await mesosFor(logs)
@@ -224,7 +311,11 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
       const mesos = await mesosFor(logs)
       const serve = await serveFor([...fastFlags('manual'), '-auto-reseed=false', '--master', mesos.hostPort], logs)
       await waitHealthyMembers(serve.adminUrl, 3, 40_000)
-      const refused = await getJson<{error?: string}>(`${serve.adminUrl}/reseed`, {method: 'POST', body: JSON.stringify({force: false}), headers: {'content-type': 'application/json'}})
+      const refused = await getJson<{error?: string}>(`${serve.adminUrl}/reseed`, {
+        method: 'POST',
+        body: JSON.stringify({force: false}),
+        headers: {'content-type': 'application/json'},
+      })
       assert.equal(refused.status, 409, `a re-seed of a healthy cluster without force is refused: ${refused.text}`)
 
       const {written} = await loseQuorum(serve, 'k5/')
@@ -236,15 +327,24 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
       assert.equal(later.livelocked, true)
       assert.equal(later.healthy, 0)
 
-      const res = await getJson<{op: string}>(`${serve.adminUrl}/reseed`, {method: 'POST', body: JSON.stringify({force: false}), headers: {'content-type': 'application/json'}})
+      const res = await getJson<{op: string}>(`${serve.adminUrl}/reseed`, {
+        method: 'POST',
+        body: JSON.stringify({force: false}),
+        headers: {'content-type': 'application/json'},
+      })
       assert.equal(res.status, 202, `POST /reseed accepted: ${res.text}`)
       assert.match(res.body.op, /^[0-9a-f]+$/)
-      const op = await until('the re-seed operation to succeed', async () => {
-        const r = await getJson<{status: string; message: string}>(`${serve.adminUrl}/reseed/${res.body.op}`)
-        assert.equal(r.status, 200, r.text)
-        assert.notEqual(r.body.status, 'failed', `re-seed failed: ${r.body.message}`)
-        return r.body.status === 'succeeded' ? r.body : undefined
-      }, 60_000, 250)
+      const op = await until(
+        'the re-seed operation to succeed',
+        async () => {
+          const r = await getJson<{status: string; message: string}>(`${serve.adminUrl}/reseed/${res.body.op}`)
+          assert.equal(r.status, 200, r.text)
+          assert.notEqual(r.body.status, 'failed', `re-seed failed: ${r.body.message}`)
+          return r.body.status === 'succeeded' ? r.body : undefined
+        },
+        60_000,
+        250,
+      )
       assert.equal(op.status, 'succeeded')
       const ms = await waitHealthyMembers(serve.adminUrl, 3, 60_000)
       await assertKeys(clientUrls(ms), 'k5/', written)
@@ -267,8 +367,15 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
       logs.add('in-process mesos-local', () => masterLog.slice(-400).join('\n'))
       logs.add('executor sandboxes', () => sandboxLogs(workDir))
       const mesos = await startLocalMesos({
-        masters: 2, zk: `${suite.zk().url}/mesos-masterloss`, agents: 3, port: 0, workDir, allocationIntervalMs: 200, heartbeatIntervalSec: 2,
-        agentResources: `cpus:4;mem:8192;disk:20000;ports:[${lo}-${lo + 199}]`, log: (l) => masterLog.push(l),
+        masters: 2,
+        zk: `${suite.zk().url}/mesos-masterloss`,
+        agents: 3,
+        port: 0,
+        workDir,
+        allocationIntervalMs: 200,
+        heartbeatIntervalSec: 2,
+        agentResources: `cpus:4;mem:8192;disk:20000;ports:[${lo}-${lo + 199}]`,
+        log: (l) => masterLog.push(l),
       })
       cleanups.push(async () => {
         await mesos.stop().catch(() => undefined)
@@ -294,10 +401,15 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
         }
       })()
       await mesos.killMaster(leaderIdx)
-      const fo = await until('re-subscribed to the new master and reconciled', async () => {
-        const last = seen.at(-1)
-        return last && last.subscribed && last.mode === 'MUTABLE' && last.master !== fo0.master ? last : undefined
-      }, 30_000, 100).finally(() => {
+      const fo = await until(
+        're-subscribed to the new master and reconciled',
+        async () => {
+          const last = seen.at(-1)
+          return last && last.subscribed && last.mode === 'MUTABLE' && last.master !== fo0.master ? last : undefined
+        },
+        30_000,
+        100,
+      ).finally(() => {
         watching = false
       })
       await watcher
@@ -315,7 +427,9 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
     })
   })
 
-  it('7. HA: one of two schedulers leads; SIGKILL of the leader hands over to the standby, same framework, no relaunch', {timeout: 90_000}, async () => {
+  it('7. HA: one of two schedulers leads; SIGKILL of the leader hands over to the standby, same framework, no relaunch', {
+    timeout: 90_000,
+  }, async () => {
     const logs = new Logs()
     await scenario(logs, async () => {
       const mesos = await mesosFor(logs)
@@ -324,23 +438,40 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
       const before = await waitHealthyMembers(a.adminUrl, 3, 40_000)
       const st0 = await stats(a.adminUrl)
       const b = await serveFor(flags, logs, 'serve B')
-      type Fo = {framework_id: string | null; subscribed: boolean; mode: string; scheduler: {id: string; leader: {admin_url: string | null} | null; standbys: {admin_url: string | null}[]}}
-      const bFo = await until('B to stand by', async () => {
-        const r = await getJson<Fo>(`${b.adminUrl}/failover-status`)
-        return r.status === 200 && r.body.mode === 'STANDBY' && r.body.scheduler.leader?.admin_url ? r.body : undefined
-      }, 20_000)
+      type Fo = {
+        framework_id: string | null
+        subscribed: boolean
+        mode: string
+        scheduler: {id: string; leader: {admin_url: string | null} | null; standbys: {admin_url: string | null}[]}
+      }
+      const bFo = await until(
+        'B to stand by',
+        async () => {
+          const r = await getJson<Fo>(`${b.adminUrl}/failover-status`)
+          return r.status === 200 && r.body.mode === 'STANDBY' && r.body.scheduler.leader?.admin_url ? r.body : undefined
+        },
+        20_000,
+      )
       assert.equal(bFo.scheduler.leader?.admin_url, `${a.adminUrl}/`)
       assert.ok(bFo.scheduler.standbys.some((s) => s.admin_url === `${b.adminUrl}/`))
       assert.equal((await getJson(`${b.adminUrl}/stats`)).status, 503, 'the standby answers /stats with 503')
       const aFo = (await getJson<Fo>(`${a.adminUrl}/failover-status`)).body
       assert.equal(aFo.subscribed, true)
-      assert.ok(aFo.scheduler.standbys.some((s) => s.admin_url === `${b.adminUrl}/`), 'the leader lists B as standby')
+      assert.ok(
+        aFo.scheduler.standbys.some((s) => s.admin_url === `${b.adminUrl}/`),
+        'the leader lists B as standby',
+      )
 
       await stopTracked(a.child, 'SIGKILL')
-      const fo = await until('B to lead, subscribed and reconciled', async () => {
-        const r = await getJson<Fo>(`${b.adminUrl}/failover-status`)
-        return r.status === 200 && r.body.subscribed && r.body.mode === 'MUTABLE' ? r.body : undefined
-      }, 40_000, 200)
+      const fo = await until(
+        'B to lead, subscribed and reconciled',
+        async () => {
+          const r = await getJson<Fo>(`${b.adminUrl}/failover-status`)
+          return r.status === 200 && r.body.subscribed && r.body.mode === 'MUTABLE' ? r.body : undefined
+        },
+        40_000,
+        200,
+      )
       assert.equal(fo.framework_id, aFo.framework_id, 'same framework id')
       const after = await waitHealthyMembers(b.adminUrl, 3, 20_000)
       assert.deepEqual(taskIds(after), taskIds(before), 'no relaunch: the same tasks')

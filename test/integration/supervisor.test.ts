@@ -85,7 +85,10 @@ describe('EtcdSupervisor', {timeout: 90_000}, () => {
     assert.ok(pid > 0 && alive(pid))
     assert.match(await readFile(`/proc/${pid}/cmdline`, 'utf8'), /etcd/, 'the pid is etcd itself (setpriv execs it)')
     await waitFor('serving and healthy', () => events.some((e) => e.type === 'health' && e.healthy), 20_000)
-    assert.deepEqual(events.slice(0, 2).map((e) => e.type), ['spawned', 'serving'])
+    assert.deepEqual(
+      events.slice(0, 2).map((e) => e.type),
+      ['spawned', 'serving'],
+    )
     assert.deepEqual(events[0], {type: 'spawned', pid})
     assert.match(await readFile(path.join(sb, 'etcd.stderr'), 'utf8'), /etcd Version: 3\.4/)
 
@@ -121,23 +124,32 @@ describe('EtcdSupervisor', {timeout: 90_000}, () => {
     const cfg = await soloConfig()
     const {bin, args} = buildEtcdArgs(cfg, sb)
     const script = path.join(sb, 'parent.mts')
-    await writeFile(script, [
-      `import {EtcdSupervisor} from ${JSON.stringify(path.join(ROOT, 'src/executor/supervisor.ts'))}`,
-      `const sup = new EtcdSupervisor(${JSON.stringify({bin, args, sandbox: sb, clientUrl: clientUrlOf(cfg)})})`,
-      `sup.on('event', (e) => { if (e.type === 'serving') console.log('ETCD_PID=' + sup.pid) })`,
-      `await sup.start()`,
-      `setInterval(() => {}, 1000)`,
-    ].join('\n'))
+    await writeFile(
+      script,
+      [
+        `import {EtcdSupervisor} from ${JSON.stringify(path.join(ROOT, 'src/executor/supervisor.ts'))}`,
+        `const sup = new EtcdSupervisor(${JSON.stringify({bin, args, sandbox: sb, clientUrl: clientUrlOf(cfg)})})`,
+        `sup.on('event', (e) => { if (e.type === 'serving') console.log('ETCD_PID=' + sup.pid) })`,
+        `await sup.start()`,
+        `setInterval(() => {}, 1000)`,
+      ].join('\n'),
+    )
     const parent = spawnTracked(process.execPath, ['--import', 'tsx', script], {cwd: ROOT})
     try {
       let out = ''
       let err = ''
       parent.stderr!.on('data', (b: Buffer) => (err += b.toString()))
       parent.stdout!.on('data', (b: Buffer) => (out += b.toString()))
-      const etcdPid = Number(await waitFor('parent to report the etcd pid', () => {
-        if (parent.exitCode !== null) throw new Error(`parent exited: ${err}`)
-        return /ETCD_PID=(\d+)/.exec(out)?.[1]
-      }, 30_000))
+      const etcdPid = Number(
+        await waitFor(
+          'parent to report the etcd pid',
+          () => {
+            if (parent.exitCode !== null) throw new Error(`parent exited: ${err}`)
+            return /ETCD_PID=(\d+)/.exec(out)?.[1]
+          },
+          30_000,
+        ),
+      )
       assert.ok(alive(etcdPid))
       process.kill(parent.pid!, 'SIGKILL') // the parent only, not its process group
       await waitFor('etcd to die with its parent', () => !alive(etcdPid), 10_000, 50)
@@ -187,7 +199,12 @@ describe('EtcdSupervisor', {timeout: 90_000}, () => {
     const steps: string[] = []
     const cfg = {...(await soloConfig()), dataDir: 'missing'}
     await assert.rejects(
-      reseedMember({cfg, sandbox: await sandbox('noreseed'), graceMs: 1000, report: (step, msg) => steps.push(`${step}${msg ? `: ${msg}` : ''}`)}),
+      reseedMember({
+        cfg,
+        sandbox: await sandbox('noreseed'),
+        graceMs: 1000,
+        report: (step, msg) => steps.push(`${step}${msg ? `: ${msg}` : ''}`),
+      }),
       (e: Error) => e.name === 'ReseedError' && /at backup: data dir .*missing does not exist/.test(e.message),
     )
     // checked before anything is stopped: the only step reported is the failure
@@ -220,7 +237,10 @@ describe('supervised members in a real cluster', {timeout: 120_000}, () => {
     try {
       const cfg = await soloConfig('learner')
       cfg.cluster.token = one.token
-      cfg.initialCluster = [{name: 'm0', peerUrl: one.members[0]!.peerUrl}, {name: 'learner', peerUrl: `http://127.0.0.1:${cfg.member.peerPort}`}]
+      cfg.initialCluster = [
+        {name: 'm0', peerUrl: one.members[0]!.peerUrl},
+        {name: 'learner', peerUrl: `http://127.0.0.1:${cfg.member.peerPort}`},
+      ]
       cfg.initialClusterState = 'existing'
       const added = await retryUntil(() => admin.memberAdd([cfg.initialCluster[1]!.peerUrl], {learner: true}), {timeoutMs: 15_000})
       const sup = supervisorFor(cfg, await mkdtemp(path.join(tmp, 'learner-')))
@@ -240,7 +260,7 @@ describe('supervised members in a real cluster', {timeout: 120_000}, () => {
 
   it('re-seeds the lone survivor of a 3-member cluster: serves alone with every key', async () => {
     cluster = await startEtcdCluster(3)
-    const [m0, m1, m2] = cluster.members as [typeof cluster.members[0], typeof cluster.members[0], typeof cluster.members[0]]
+    const [m0, m1, m2] = cluster.members as [(typeof cluster.members)[0], (typeof cluster.members)[0], (typeof cluster.members)[0]]
     for (let i = 0; i < 100; i++) await putKey(m0.clientUrl, `reseed/k${String(i).padStart(3, '0')}`, `v${i}`)
     await m1.kill('SIGKILL')
     await m2.kill('SIGKILL')
@@ -275,7 +295,10 @@ describe('supervised members in a real cluster', {timeout: 120_000}, () => {
       report: (step, message, extra) => steps.push([step, message, extra?.revision]),
       stepTimeoutMs: 30_000,
     })
-    assert.deepEqual(steps.map((s) => s[0]), ['stopping', 'backup', 'force-new-cluster', 'serving-alone', 'restarting', 'done'])
+    assert.deepEqual(
+      steps.map((s) => s[0]),
+      ['stopping', 'backup', 'force-new-cluster', 'serving-alone', 'restarting', 'done'],
+    )
     assert.equal(current.pid, undefined, 'the old etcd was stopped')
     assert.equal(created.length, 2)
     assert.equal(created[0]!.pid, undefined, 'the --force-new-cluster etcd was stopped')

@@ -21,16 +21,55 @@ function openssl(args: string[], cwd: string): void {
 }
 
 function makeCerts(dir: string, cn: string, caName = 'ca'): void {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${caName}.key`, '-out', `${caName}.crt`, '-days', '1', '-subj', `/CN=${caName}-test`], dir)
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${caName}.key`,
+      '-out',
+      `${caName}.crt`,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${caName}-test`,
+    ],
+    dir,
+  )
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${cn}.key`, '-out', `${cn}.csr`, '-subj', `/CN=${cn}`], dir)
   const sans = ['IP:127.0.0.1', ...[2, 3, 4, 5].map((i) => `IP:127.0.0.${i}`), 'DNS:localhost'].join(',')
   writeFileSync(path.join(dir, `${cn}.ext`), `subjectAltName=${sans}\nextendedKeyUsage=serverAuth,clientAuth\n`)
-  openssl(['x509', '-req', '-in', `${cn}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${cn}.crt`, '-days', '1', '-extfile', `${cn}.ext`], dir)
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${cn}.csr`,
+      '-CA',
+      `${caName}.crt`,
+      '-CAkey',
+      `${caName}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${cn}.crt`,
+      '-days',
+      '1',
+      '-extfile',
+      `${cn}.ext`,
+    ],
+    dir,
+  )
 }
 
 function etcdctl(args: string[]): {ok: boolean; out: string} {
   try {
-    const out = execFileSync('etcdctl', ['--dial-timeout=2s', '--command-timeout=3s', ...args], {env: {...process.env, ETCDCTL_API: '3'}, stdio: ['ignore', 'pipe', 'pipe']}).toString()
+    const out = execFileSync('etcdctl', ['--dial-timeout=2s', '--command-timeout=3s', ...args], {
+      env: {...process.env, ETCDCTL_API: '3'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).toString()
     return {ok: true, out}
   } catch (err) {
     return {ok: false, out: String((err as {stderr?: Buffer}).stderr ?? err)}
@@ -49,10 +88,38 @@ describe('etcd TLS end to end (serve --master local)', {timeout: 120_000}, () =>
     makeCerts(dir, 'rogue', 'otherca')
     const port = await freePort()
     admin = `http://127.0.0.1:${port}`
-    serve = spawnTracked(process.execPath, [RUN_JS, 'serve', '--master', 'local', '--cluster-name', 'tlstest', '--cluster-size', '3',
-      '--admin-address', '127.0.0.1', '--admin-port', String(port), '--local-mesos-port', '0', '--health-interval', '1', '--bootstrap-wait', '3',
-      '--state-file', path.join(dir, 'state.json'),
-      '--etcd-cert-file', path.join(dir, 'member.crt'), '--etcd-key-file', path.join(dir, 'member.key'), '--etcd-trusted-ca-file', path.join(dir, 'ca.crt')], {cwd: dir})
+    serve = spawnTracked(
+      process.execPath,
+      [
+        RUN_JS,
+        'serve',
+        '--master',
+        'local',
+        '--cluster-name',
+        'tlstest',
+        '--cluster-size',
+        '3',
+        '--admin-address',
+        '127.0.0.1',
+        '--admin-port',
+        String(port),
+        '--local-mesos-port',
+        '0',
+        '--health-interval',
+        '1',
+        '--bootstrap-wait',
+        '3',
+        '--state-file',
+        path.join(dir, 'state.json'),
+        '--etcd-cert-file',
+        path.join(dir, 'member.crt'),
+        '--etcd-key-file',
+        path.join(dir, 'member.key'),
+        '--etcd-trusted-ca-file',
+        path.join(dir, 'ca.crt'),
+      ],
+      {cwd: dir},
+    )
     serve.stderr?.on('data', (d: Buffer) => (log += d.toString()))
   })
 
@@ -62,10 +129,15 @@ describe('etcd TLS end to end (serve --master local)', {timeout: 120_000}, () =>
   })
 
   it('bootstraps 3 healthy https members, health-checked with the client certificate', async () => {
-    const stats = await waitFor('3 healthy members', async () => {
-      const s = (await (await fetch(`${admin}/stats`)).json()) as {healthy: number; running_servers: number}
-      return s.healthy === 1 && s.running_servers === 3 ? s : null
-    }, 60_000, 500).catch((err: Error) => {
+    const stats = await waitFor(
+      '3 healthy members',
+      async () => {
+        const s = (await (await fetch(`${admin}/stats`)).json()) as {healthy: number; running_servers: number}
+        return s.healthy === 1 && s.running_servers === 3 ? s : null
+      },
+      60_000,
+      500,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- serve log ---\n${log.slice(-3000)}`)
     })
     assert.equal(stats?.healthy, 1)
@@ -90,11 +162,35 @@ describe('etcd TLS end to end (serve --master local)', {timeout: 120_000}, () =>
 describe('etcd TLS flag validation', () => {
   it('refuses a certificate without its key, and unreadable files, with exit code 2', async () => {
     const {spawnSync} = await import('node:child_process')
-    const a = spawnSync(process.execPath, [RUN_JS, 'serve', '--master', 'local', '--etcd-cert-file', '/etc/hostname', '--admin-port', '0', '--local-mesos-port', '0'], {encoding: 'utf8', timeout: 20_000})
+    const a = spawnSync(
+      process.execPath,
+      [RUN_JS, 'serve', '--master', 'local', '--etcd-cert-file', '/etc/hostname', '--admin-port', '0', '--local-mesos-port', '0'],
+      {encoding: 'utf8', timeout: 20_000},
+    )
     assert.equal(a.status, 2)
     assert.match(a.stderr, /needs both --etcd-cert-file and --etcd-key-file/)
-    const b = spawnSync(process.execPath, [RUN_JS, 'serve', '--master', 'local', '--etcd-cert-file', '/nonexistent.crt', '--etcd-key-file', '/nonexistent.key',
-      '--admin-address', '127.0.0.1', '--admin-port', '0', '--local-mesos-port', '0', '--state-file', path.join(os.tmpdir(), `etcd-mesos-tls-bad-${process.pid}.json`)], {encoding: 'utf8', timeout: 30_000})
+    const b = spawnSync(
+      process.execPath,
+      [
+        RUN_JS,
+        'serve',
+        '--master',
+        'local',
+        '--etcd-cert-file',
+        '/nonexistent.crt',
+        '--etcd-key-file',
+        '/nonexistent.key',
+        '--admin-address',
+        '127.0.0.1',
+        '--admin-port',
+        '0',
+        '--local-mesos-port',
+        '0',
+        '--state-file',
+        path.join(os.tmpdir(), `etcd-mesos-tls-bad-${process.pid}.json`),
+      ],
+      {encoding: 'utf8', timeout: 30_000},
+    )
     assert.equal(b.status, 2, b.stderr)
     assert.match(b.stderr, /etcd TLS file \/nonexistent.crt is not readable/)
   })

@@ -2,14 +2,14 @@
  * ZkClient and LeaderElection against a real ZooKeeper 3.8 (test/helpers/zookeeper.ts). The compare-and-set
  * store (src/lib/zk/store.ts) is tested through the product's state store: test/integration/state-store.test.ts.
  */
-import { after, before, describe, it } from 'node:test'
+import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import zookeeper from 'node-zookeeper-client'
-import { ZkClient, ZkError, type ZkState } from '../../src/lib/zk/client.js'
-import { LeaderElection, readLeader, type Candidate } from '../../src/lib/zk/election.js'
-import { destroyZooKeeper, startZooKeeper, type ZkServer } from '../helpers/zookeeper.js'
-import { freePort, waitFor } from '../helpers/ports.js'
+import {ZkClient, ZkError, type ZkState} from '../../src/lib/zk/client.js'
+import {LeaderElection, readLeader, type Candidate} from '../../src/lib/zk/election.js'
+import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
+import {freePort, waitFor} from '../helpers/ports.js'
 
 let server: ZkServer | undefined
 const clients: ZkClient[] = []
@@ -38,14 +38,14 @@ after(async () => {
   await destroyZooKeeper(server)
 })
 
-describe('ZkClient', { timeout: 60_000 }, () => {
+describe('ZkClient', {timeout: 60_000}, () => {
   it('creates, reads, sets with versions, lists and removes nodes', async () => {
     const zk = await client()
     assert.equal(zk.state, 'connected')
     await zk.mkdirp('/basic/a/b')
     await zk.mkdirp('/basic/a/b') // idempotent
     assert.equal(await zk.create('/basic/a/b/n', Buffer.from('v0')), '/basic/a/b/n')
-    assert.deepEqual(await zk.get('/basic/a/b/n'), { data: Buffer.from('v0'), version: 0 })
+    assert.deepEqual(await zk.get('/basic/a/b/n'), {data: Buffer.from('v0'), version: 0})
     assert.equal(await zk.get('/basic/missing'), null)
     assert.equal(await zk.set('/basic/a/b/n', Buffer.from('v1'), 0), 1)
     await assert.rejects(zk.set('/basic/a/b/n', Buffer.from('v2'), 0), isZkError('BAD_VERSION'))
@@ -63,7 +63,7 @@ describe('ZkClient', { timeout: 60_000 }, () => {
     const a = await client()
     const b = await client()
     await a.mkdirp('/eph')
-    const p = await a.create('/eph/n-', Buffer.from('x'), { ephemeral: true, sequential: true })
+    const p = await a.create('/eph/n-', Buffer.from('x'), {ephemeral: true, sequential: true})
     assert.match(p, /^\/eph\/n-\d{10}$/)
     const seen: string[][] = []
     const unwatch = b.watchChildren('/eph', (ch) => seen.push(ch))
@@ -115,7 +115,7 @@ describe('ZkClient', { timeout: 60_000 }, () => {
     assert.equal(await owner.set('/secure/docs/d', Buffer.from('mine'), 0), 1)
     // the raw ACL is world:anyone READ + digest:alice ALL
     const raw = zookeeper.createClient(`127.0.0.1:${server!.port}`)
-    const acls = await new Promise<{ permission: number; id: { scheme: string; id: string } }[]>((resolve, reject) => {
+    const acls = await new Promise<{permission: number; id: {scheme: string; id: string}}[]>((resolve, reject) => {
       raw.once('connected', () => raw.getACL('/secure/docs/d', (e: unknown, a: never) => (e ? reject(e) : resolve(a))))
       raw.connect()
     })
@@ -127,7 +127,7 @@ describe('ZkClient', { timeout: 60_000 }, () => {
   it('drops a connection whose handshake is never answered and reconnects', async () => {
     const proxy = await startProxy(server!.port, 1)
     try {
-      const zk = await client(`zk://127.0.0.1:${proxy.port}`, { sessionTimeoutMs: 3000, connectTimeoutMs: 15_000 })
+      const zk = await client(`zk://127.0.0.1:${proxy.port}`, {sessionTimeoutMs: 3000, connectTimeoutMs: 15_000})
       assert.equal(proxy.accepted(), 2, 'the silent first connection was abandoned')
       assert.ok((await zk.children('/')).includes('zookeeper'))
     } finally {
@@ -138,7 +138,7 @@ describe('ZkClient', { timeout: 60_000 }, () => {
   it('connect() to a dead port fails with a clear TIMEOUT error in bounded time', async () => {
     const port = await freePort()
     // Bounded: it ends with our TIMEOUT (the test's own timeout catches a hang; no wall-clock bound, it would depend on load).
-    await assert.rejects(ZkClient.connect(`zk://127.0.0.1:${port}/x`, { connectTimeoutMs: 800 }), (err: unknown) => {
+    await assert.rejects(ZkClient.connect(`zk://127.0.0.1:${port}/x`, {connectTimeoutMs: 800}), (err: unknown) => {
       assert.ok(err instanceof ZkError && err.code === 'TIMEOUT', String(err))
       assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`))
       return true
@@ -146,10 +146,10 @@ describe('ZkClient', { timeout: 60_000 }, () => {
   })
 })
 
-describe('LeaderElection', { timeout: 60_000 }, () => {
+describe('LeaderElection', {timeout: 60_000}, () => {
   it('three candidates: the lowest leads; when its session dies the next one leads', async () => {
     const zks = [await client(), await client(), await client()]
-    const elections = zks.map((zk, i) => new LeaderElection(zk, '/election/c1', { adminUrl: `http://127.0.0.1:${9000 + i}`, n: i }))
+    const elections = zks.map((zk, i) => new LeaderElection(zk, '/election/c1', {adminUrl: `http://127.0.0.1:${9000 + i}`, n: i}))
     const events: string[][] = [[], [], []]
     elections.forEach((e, i) => {
       e.on('leader', () => events[i]!.push('leader'))
@@ -158,10 +158,16 @@ describe('LeaderElection', { timeout: 60_000 }, () => {
     for (const e of elections) await e.start() // sequential: 0 gets the lowest sequence
     await waitFor('all three to see 3 candidates', () => elections.every((e) => e.candidates().length === 3), 5000, 20)
     await waitFor('candidate 0 to lead', () => elections[0]!.isLeader, 5000, 20)
-    assert.deepEqual(elections.map((e) => e.isLeader), [true, false, false])
+    assert.deepEqual(
+      elections.map((e) => e.isLeader),
+      [true, false, false],
+    )
     for (const e of elections) assert.equal(e.leader()?.data.n, 0)
     const seqs = elections[0]!.candidates().map((c) => c.seq)
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b))
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+    )
     assert.equal((await readLeader(zks[2]!, '/election/c1'))?.id, elections[0]!.id)
     assert.equal(elections[0]!.leader()?.data.adminUrl, 'http://127.0.0.1:9000')
     await waitFor('standby events', () => events[1]!.includes('standby:0') && events[2]!.includes('standby:0'), 5000, 20)
@@ -182,24 +188,32 @@ describe('LeaderElection', { timeout: 60_000 }, () => {
 
   it('a candidate node that cannot be read is retried until it can (the shared drain of zk/drain.ts)', async () => {
     const zk = await client()
-    const a = new LeaderElection(zk, '/election/c3', { who: 'a' })
+    const a = new LeaderElection(zk, '/election/c3', {who: 'a'})
     await a.start()
     await waitFor('a leads', () => a.isLeader, 5000, 20)
     // A lower-ranked candidate whose node only its owner may read: a's read of it fails with NO_AUTH.
-    const { ACL, Id, Permission, CreateMode } = zookeeper
+    const {ACL, Id, Permission, CreateMode} = zookeeper
     const raw = zookeeper.createClient(`127.0.0.1:${server!.port}`)
     raw.addAuthInfo('digest', Buffer.from('carol:pw'))
     try {
       const node = await new Promise<string>((resolve, reject) => {
-        raw.once('connected', () => raw.create('/election/c3/candidate_', Buffer.from('{"id":"x","who":"hidden"}'),
-          [new ACL(Permission.ALL, new Id('auth', ''))], CreateMode.EPHEMERAL_SEQUENTIAL, (e: unknown, p: string) => (e ? reject(e) : resolve(p))))
+        raw.once('connected', () =>
+          raw.create(
+            '/election/c3/candidate_',
+            Buffer.from('{"id":"x","who":"hidden"}'),
+            [new ACL(Permission.ALL, new Id('auth', ''))],
+            CreateMode.EPHEMERAL_SEQUENTIAL,
+            (e: unknown, p: string) => (e ? reject(e) : resolve(p)),
+          ),
+        )
         raw.connect()
       })
       await assert.rejects(zk.get(node), isZkError('NO_AUTH'))
       await zk.children('/election/c3') // a round trip: a's watch has fired and its read failed (or is retrying)
       assert.equal(a.candidates().length, 1, 'the unreadable candidate is not listed yet')
       await new Promise<void>((resolve, reject) =>
-        raw.setACL(node, [new ACL(Permission.ALL, new Id('world', 'anyone'))], -1, (e: unknown) => (e ? reject(e) : resolve())))
+        raw.setACL(node, [new ACL(Permission.ALL, new Id('world', 'anyone'))], -1, (e: unknown) => (e ? reject(e) : resolve())),
+      )
       await waitFor('a to list the candidate once it can be read', () => a.candidates().length === 2, 20_000, 20)
       assert.equal(a.candidates()[1]?.data.who, 'hidden')
       assert.ok(a.isLeader)
@@ -211,10 +225,10 @@ describe('LeaderElection', { timeout: 60_000 }, () => {
 
   it('session expiry (network partition): the leader steps down, a new session re-joins the election', async () => {
     const proxy = await startProxy(server!.port)
-    const zkA = await client(`zk://127.0.0.1:${proxy.port}`, { sessionTimeoutMs: 3000 })
+    const zkA = await client(`zk://127.0.0.1:${proxy.port}`, {sessionTimeoutMs: 3000})
     const zkB = await client()
-    const a = new LeaderElection(zkA, '/election/c2', { who: 'a' })
-    const b = new LeaderElection(zkB, '/election/c2', { who: 'b' })
+    const a = new LeaderElection(zkA, '/election/c2', {who: 'a'})
+    const b = new LeaderElection(zkB, '/election/c2', {who: 'b'})
     const aEvents: string[] = []
     a.on('leader', () => aEvents.push('leader'))
     a.on('standby', (l: Candidate | null) => aEvents.push(`standby:${String(l?.data.who ?? 'none')}`))
@@ -226,7 +240,7 @@ describe('LeaderElection', { timeout: 60_000 }, () => {
       await waitFor('a leads', () => a.isLeader && b.candidates().length === 2, 5000, 20)
 
       proxy.block() // A cannot reach ZooKeeper; the server expires its session after ~3 s
-      await waitFor('b to lead once a\'s session expired on the server', () => b.isLeader, 20_000, 50)
+      await waitFor("b to lead once a's session expired on the server", () => b.isLeader, 20_000, 50)
       assert.equal(b.candidates().length, 1)
       proxy.unblock()
       await waitFor('a to re-join on a new session', () => zkA.state === 'connected' && b.candidates().length === 2, 20_000, 50)
@@ -246,7 +260,10 @@ describe('LeaderElection', { timeout: 60_000 }, () => {
 })
 
 /** A loopback TCP proxy to ZooKeeper that can simulate a network partition. */
-async function startProxy(target: number, silentFirst = 0): Promise<{ port: number; accepted(): number; block(): void; unblock(): void; close(): void }> {
+async function startProxy(
+  target: number,
+  silentFirst = 0,
+): Promise<{port: number; accepted(): number; block(): void; unblock(): void; close(): void}> {
   let blocked = false
   let accepted = 0
   const sockets = new Set<net.Socket>()
@@ -259,7 +276,7 @@ async function startProxy(target: number, silentFirst = 0): Promise<{ port: numb
       down.on('error', () => {})
       return
     }
-    const up = net.connect({ host: '127.0.0.1', port: target })
+    const up = net.connect({host: '127.0.0.1', port: target})
     for (const s of [down, up]) {
       sockets.add(s)
       s.on('close', () => sockets.delete(s))
@@ -289,16 +306,16 @@ async function startProxy(target: number, silentFirst = 0): Promise<{ port: numb
   }
 }
 
-describe('ZooKeeper outage', { timeout: 90_000 }, () => {
+describe('ZooKeeper outage', {timeout: 90_000}, () => {
   let zkSrv: ZkServer | undefined
   after(async () => destroyZooKeeper(zkSrv))
 
   it('operations fail with a typed error in bounded time and recover after a restart', async () => {
     zkSrv = await startZooKeeper()
-    const zk = await client(zkSrv.url, { operationTimeoutMs: 1500, sessionTimeoutMs: 20_000 })
+    const zk = await client(zkSrv.url, {operationTimeoutMs: 1500, sessionTimeoutMs: 20_000})
     const other = await client(zkSrv.url)
     await zk.mkdirp('/outage')
-    const eph = await zk.create('/outage/e', Buffer.from('alive'), { ephemeral: true })
+    const eph = await zk.create('/outage/e', Buffer.from('alive'), {ephemeral: true})
     const kids: string[][] = []
     zk.watchChildren('/outage', (ch) => kids.push(ch))
     await waitFor('initial children', () => kids.length === 1, 5000, 20)

@@ -34,7 +34,12 @@ export async function readAll(urls: string[], prefix: string): Promise<Map<strin
   for (let round = 0; round < 20; round++) {
     for (const u of urls) {
       try {
-        const r = await post<{kvs?: {key: string; value?: string}[]}>(u, '/v3/kv/range', {key: b64(prefix), range_end: end.toString('base64')}, 8000)
+        const r = await post<{kvs?: {key: string; value?: string}[]}>(
+          u,
+          '/v3/kv/range',
+          {key: b64(prefix), range_end: end.toString('base64')},
+          8000,
+        )
         return new Map((r.kvs ?? []).map((kv) => [unb64(kv.key), unb64(kv.value ?? '')]))
       } catch (err) {
         lastErr = err
@@ -51,7 +56,11 @@ export async function readAll(urls: string[], prefix: string): Promise<Map<strin
  */
 export async function hashkv(url: string, rev: number): Promise<{url: string; hash: string | null; error?: string}> {
   try {
-    const {stdout} = await execFileP(ETCDCTL, ['--endpoints', url, '--command-timeout=4s', 'endpoint', 'hashkv', '--rev', String(rev), '-w', 'json'], {env: {...process.env, ETCDCTL_API: '3'}, timeout: 8000})
+    const {stdout} = await execFileP(
+      ETCDCTL,
+      ['--endpoints', url, '--command-timeout=4s', 'endpoint', 'hashkv', '--rev', String(rev), '-w', 'json'],
+      {env: {...process.env, ETCDCTL_API: '3'}, timeout: 8000},
+    )
     const arr = JSON.parse(stdout) as {HashKV?: {hash?: number}}[]
     const h = arr[0]?.HashKV?.hash
     return h === undefined ? {url, hash: null, error: `no hash in ${stdout.slice(0, 200)}`} : {url, hash: String(h)}
@@ -73,14 +82,23 @@ export async function checkHashes(urls: string[], timeoutMs = 20_000): Promise<H
   let last: HashCheck = {ok: false, revision: null, hashes: [], message: 'no attempt'}
   while (Date.now() < deadline) {
     try {
-      const revs = await Promise.all(urls.map(async (u) => Number((await post<{header?: {revision?: string}}>(u, '/v3/maintenance/status', {})).header?.revision)))
+      const revs = await Promise.all(
+        urls.map(async (u) => Number((await post<{header?: {revision?: string}}>(u, '/v3/maintenance/status', {})).header?.revision)),
+      )
       const rev = revs[0]!
       if (!revs.every((r) => r === rev)) {
         last = {ok: false, revision: null, hashes: [], message: `members at different revisions ${JSON.stringify(revs)}`}
       } else {
         const hashes = await Promise.all(urls.map((u) => hashkv(u, rev)))
         const ok = hashes.every((h) => h.hash !== null && h.hash === hashes[0]!.hash)
-        last = {ok, revision: rev, hashes, message: ok ? `same hashkv ${hashes[0]!.hash} at revision ${rev} on ${urls.length} members` : `hashkv differs at revision ${rev}: ${JSON.stringify(hashes)}`}
+        last = {
+          ok,
+          revision: rev,
+          hashes,
+          message: ok
+            ? `same hashkv ${hashes[0]!.hash} at revision ${rev} on ${urls.length} members`
+            : `hashkv differs at revision ${rev}: ${JSON.stringify(hashes)}`,
+        }
         if (ok) return last
       }
     } catch (err) {
@@ -101,12 +119,19 @@ export async function checkMembership(urls: string[], size: number): Promise<Mem
   let lastErr = ''
   for (const u of urls) {
     try {
-      const r = await post<{members?: {ID: string; name?: string; clientURLs?: string[]; isLearner?: boolean}[]}>(u, '/v3/cluster/member/list', {})
+      const r = await post<{members?: {ID: string; name?: string; clientURLs?: string[]; isLearner?: boolean}[]}>(
+        u,
+        '/v3/cluster/member/list',
+        {},
+      )
       const ms = r.members ?? []
       const learners = ms.filter((m) => m.isLearner)
       const unstarted = ms.filter((m) => !m.name || (m.clientURLs ?? []).length === 0)
       const ok = ms.length === size && learners.length === 0 && unstarted.length === 0
-      return {ok, message: `${ms.length} members (${learners.length} learners, ${unstarted.length} unstarted): ${ms.map((m) => m.name || `(unstarted ${m.ID})`).join(', ')}`}
+      return {
+        ok,
+        message: `${ms.length} members (${learners.length} learners, ${unstarted.length} unstarted): ${ms.map((m) => m.name || `(unstarted ${m.ID})`).join(', ')}`,
+      }
     } catch (err) {
       lastErr = (err as Error).message
     }

@@ -116,11 +116,17 @@ async function main(): Promise<void> {
     const port = Number(url.port)
     if (!Number.isInteger(port) || port <= 0) fail(`--${flag} has no port: ${f.value}`)
     const inner = await internalPort(host)
-    const proxy = new NetProxy({listenHost: host, listenPort: port, targetHost: host, targetPort: inner, onTrigger: (match) => {
-      triggered[kind] = Date.now()
-      log(`${name}: ${kind} proxy saw ${JSON.stringify(match)}: now drop-responses`)
-      writeState()
-    }})
+    const proxy = new NetProxy({
+      listenHost: host,
+      listenPort: port,
+      targetHost: host,
+      targetPort: inner,
+      onTrigger: (match) => {
+        triggered[kind] = Date.now()
+        log(`${name}: ${kind} proxy saw ${JSON.stringify(match)}: now drop-responses`)
+        writeState()
+      },
+    })
     try {
       await proxy.start()
     } catch (err) {

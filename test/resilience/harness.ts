@@ -12,8 +12,19 @@ import os from 'node:os'
 import path from 'node:path'
 import {startLocalMesos, type AgentTunables, type LocalMesos} from '../../src/mesos-local/cluster.js'
 import {
-  ETCD_BIN, Logs, RUN_JS, etcdNames, etcdPids, members, sandboxLogs, startServe, stats, sweep,
-  type MemberView, type ServeProc, type StatsView,
+  ETCD_BIN,
+  Logs,
+  RUN_JS,
+  etcdNames,
+  etcdPids,
+  members,
+  sandboxLogs,
+  startServe,
+  stats,
+  sweep,
+  type MemberView,
+  type ServeProc,
+  type StatsView,
 } from '../helpers/serve.js'
 import {freePort, waitFor} from '../helpers/ports.js'
 import type {ZkServer} from '../helpers/zookeeper.js'
@@ -93,7 +104,12 @@ export class Ctx {
   private endpoints: string[] = []
   private serveArgs: string[] = []
 
-  constructor(readonly def: ScenarioDef, readonly cluster: string, readonly shared: Shared, readonly size = 3) {}
+  constructor(
+    readonly def: ScenarioDef,
+    readonly cluster: string,
+    readonly shared: Shared,
+    readonly size = 3,
+  ) {}
 
   get adminUrl(): string {
     return `http://127.0.0.1:${this.adminPort}`
@@ -205,11 +221,22 @@ export class Ctx {
     this.logs.add('executor sandboxes', () => sandboxLogs(this.workDir))
     this.logs.add('etcd logs', () => sandboxLogs(this.workDir, 'etcd.stderr', 3000))
     this.mesos = await startLocalMesos({
-      agents: Math.max(5, this.size + 2), port: 0, workDir: this.workDir, allocationIntervalMs: 200, heartbeatIntervalSec: 1,
-      agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 3, defaultRefuseSeconds: 1,
+      agents: Math.max(5, this.size + 2),
+      port: 0,
+      workDir: this.workDir,
+      allocationIntervalMs: 200,
+      heartbeatIntervalSec: 1,
+      agentPingTimeoutMs: 1000,
+      maxAgentPingTimeouts: 3,
+      defaultRefuseSeconds: 1,
       ...(masters > 1 ? {masters, zk: mesosZk} : {}),
       agentResources: `cpus:4;mem:8192;disk:20000;ports:[${lo}-${lo + 199}]`,
-      agentOptions: {statusUpdateRetryMinMs: 2000, statusUpdateRetryMaxMs: 10_000, executorShutdownGracePeriodMs: 3000, ...this.def.agentOptions},
+      agentOptions: {
+        statusUpdateRetryMinMs: 2000,
+        statusUpdateRetryMaxMs: 10_000,
+        executorShutdownGracePeriodMs: 3000,
+        ...this.def.agentOptions,
+      },
       log: (l) => {
         this.mesosLog.push(`${new Date().toISOString()} ${l}`)
         if (this.mesosLog.length > 5000) this.mesosLog.splice(0, 1000)
@@ -217,10 +244,30 @@ export class Ctx {
     })
     const master = masters > 1 ? mesosZk : new URL(this.mesos.masterUrl).host
     this.serveArgs = [
-      '--master', master, '--cluster-name', this.cluster, '--cluster-size', String(this.size),
-      '--health-interval', '1', '--bootstrap-wait', '3', '--reseed-timeout', '15', '--member-grace', '5',
-      '--failover-timeout-seconds', '300', '--mesos-offer-refuse-seconds', '1',
-      '--executor-bin', RUN_JS, '--etcd-bin', this.def.etcdBin ? await this.def.etcdBin(this) : ETCD_BIN, '--zk-framework-persist', `${this.shared.zk.url}/resilience`,
+      '--master',
+      master,
+      '--cluster-name',
+      this.cluster,
+      '--cluster-size',
+      String(this.size),
+      '--health-interval',
+      '1',
+      '--bootstrap-wait',
+      '3',
+      '--reseed-timeout',
+      '15',
+      '--member-grace',
+      '5',
+      '--failover-timeout-seconds',
+      '300',
+      '--mesos-offer-refuse-seconds',
+      '1',
+      '--executor-bin',
+      RUN_JS,
+      '--etcd-bin',
+      this.def.etcdBin ? await this.def.etcdBin(this) : ETCD_BIN,
+      '--zk-framework-persist',
+      `${this.shared.zk.url}/resilience`,
       ...(this.def.serveArgs ?? []),
     ]
     this.adminPort = await freePort()
@@ -246,7 +293,11 @@ export class Ctx {
     try {
       const st = await this.stats()
       const ms = await this.members()
-      const ok = st.healthy === 1 && st.running_servers === this.size && st.mode === 'MUTABLE' && ms.length === this.size &&
+      const ok =
+        st.healthy === 1 &&
+        st.running_servers === this.size &&
+        st.mode === 'MUTABLE' &&
+        ms.length === this.size &&
         ms.every((m) => m.state === 'TASK_RUNNING' && m.healthy === true && !m.is_learner)
       return ok ? {st, ms} : null
     } catch {
@@ -266,7 +317,10 @@ export class Ctx {
   async lastSeen(): Promise<string> {
     const st = await this.stats().catch(() => null)
     const ms = await this.members().catch(() => [] as MemberView[])
-    const seen = ms.map((m) => `${m.name} ${m.state} healthy=${m.healthy}${m.is_learner ? ' learner' : ''}${m.leader ? ' leader' : ''} term=${m.raft_term ?? '?'}${m.probe_error ? ` (${m.probe_error})` : ''}`)
+    const seen = ms.map(
+      (m) =>
+        `${m.name} ${m.state} healthy=${m.healthy}${m.is_learner ? ' learner' : ''}${m.leader ? ' leader' : ''} term=${m.raft_term ?? '?'}${m.probe_error ? ` (${m.probe_error})` : ''}`,
+    )
     return `last seen: ${st ? `mode ${st.mode} healthy=${st.healthy} running=${st.running_servers}` : '/stats unavailable'}; ${seen.join('; ')}`
   }
 
@@ -291,6 +345,11 @@ async function sweepClusterEtcd(cluster: string): Promise<void> {
   }
 }
 
-export async function waitUntil<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<T> {
   return (await waitFor(what, fn, timeoutMs, everyMs)) as T
 }

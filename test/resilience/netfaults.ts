@@ -63,14 +63,19 @@ export function wrappedMembers(ctx: Ctx): string[] {
   const dir = controlDir(ctx)
   let names: string[] = []
   try {
-    names = fs.readdirSync(dir).filter((f) => f.endsWith('.state.json')).map((f) => f.slice(0, -'.state.json'.length))
+    names = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.state.json'))
+      .map((f) => f.slice(0, -'.state.json'.length))
   } catch {
     return []
   }
-  return names.filter((n) => {
-    const st = readJson<{pid?: number}>(path.join(dir, `${n}.state.json`))
-    return typeof st?.pid === 'number' && alive(st.pid)
-  }).sort()
+  return names
+    .filter((n) => {
+      const st = readJson<{pid?: number}>(path.join(dir, `${n}.state.json`))
+      return typeof st?.pid === 'number' && alive(st.pid)
+    })
+    .sort()
 }
 
 /** Writes `member`'s control file with `modes` merged in; resolves once its wrapper acknowledged it. */
@@ -82,12 +87,19 @@ async function setModes(ctx: Ctx, member: string, modes: Partial<Record<Kind, Pr
   await fs.promises.writeFile(tmp, JSON.stringify(doc))
   await fs.promises.rename(tmp, file)
   const state = path.join(dir, `${member}.state.json`)
-  const what = Object.entries(modes).map(([k, m]) => `${k} ${modeString(m)}`).join(', ')
-  await waitFor(`the proxy wrapper of ${member} to apply ${what}`, () => {
-    const st = readJson<{seq?: number; pid?: number}>(state)
-    if (typeof st?.pid === 'number' && !alive(st.pid)) throw new Error(`the proxy wrapper of ${member} (pid ${st.pid}) is gone`)
-    return (st?.seq ?? -1) >= doc.seq
-  }, 5000, 25)
+  const what = Object.entries(modes)
+    .map(([k, m]) => `${k} ${modeString(m)}`)
+    .join(', ')
+  await waitFor(
+    `the proxy wrapper of ${member} to apply ${what}`,
+    () => {
+      const st = readJson<{seq?: number; pid?: number}>(state)
+      if (typeof st?.pid === 'number' && !alive(st.pid)) throw new Error(`the proxy wrapper of ${member} (pid ${st.pid}) is gone`)
+      return (st?.seq ?? -1) >= doc.seq
+    },
+    5000,
+    25,
+  )
   ctx.note(`net: ${member} ${what} at +${((Date.now() - ctx.faultAt) / 1000).toFixed(1)} s`)
 }
 
@@ -116,12 +128,17 @@ export async function resetNet(ctx: Ctx): Promise<void> {
  */
 export async function waitTriggered(ctx: Ctx, kind: Kind, timeoutMs: number): Promise<{member: string; at: number}> {
   const dir = controlDir(ctx)
-  const hit = await waitFor(`an armed ${kind} proxy to see its match`, () => {
-    for (const m of wrappedMembers(ctx)) {
-      const at = readJson<{triggered?: Partial<Record<Kind, number>>}>(path.join(dir, `${m}.state.json`))?.triggered?.[kind]
-      if (typeof at === 'number') return {member: m, at}
-    }
-    return null
-  }, timeoutMs, 20)
+  const hit = await waitFor(
+    `an armed ${kind} proxy to see its match`,
+    () => {
+      for (const m of wrappedMembers(ctx)) {
+        const at = readJson<{triggered?: Partial<Record<Kind, number>>}>(path.join(dir, `${m}.state.json`))?.triggered?.[kind]
+        if (typeof at === 'number') return {member: m, at}
+      }
+      return null
+    },
+    timeoutMs,
+    20,
+  )
   return hit!
 }

@@ -36,7 +36,8 @@ export class NetProxyError extends Error {
 
 /** Validates a mode read from JSON (a control file); throws NetProxyError naming the problem. */
 export function parseMode(x: unknown): ProxyMode {
-  if (typeof x !== 'object' || x === null) throw new NetProxyError(`a proxy mode must be an object like {"mode":"normal"}, got ${JSON.stringify(x)}`)
+  if (typeof x !== 'object' || x === null)
+    throw new NetProxyError(`a proxy mode must be an object like {"mode":"normal"}, got ${JSON.stringify(x)}`)
   const o = x as Record<string, unknown>
   switch (o.mode) {
     case 'normal':
@@ -44,24 +45,32 @@ export function parseMode(x: unknown): ProxyMode {
     case 'drop-responses':
       return {mode: o.mode}
     case 'drop-responses-after':
-      if (typeof o.match !== 'string' || o.match === '') throw new NetProxyError(`drop-responses-after needs a non-empty match string, got ${JSON.stringify(o.match)}`)
+      if (typeof o.match !== 'string' || o.match === '')
+        throw new NetProxyError(`drop-responses-after needs a non-empty match string, got ${JSON.stringify(o.match)}`)
       return {mode: 'drop-responses-after', match: o.match}
     case 'delay': {
       const ms = o.ms
       const jitterMs = o.jitterMs ?? 0
-      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new NetProxyError(`delay mode needs ms >= 0, got ${JSON.stringify(ms)}`)
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
+        throw new NetProxyError(`delay mode needs ms >= 0, got ${JSON.stringify(ms)}`)
       if (typeof jitterMs !== 'number' || !Number.isFinite(jitterMs) || jitterMs < 0 || jitterMs > ms) {
         throw new NetProxyError(`delay mode needs 0 <= jitterMs <= ms, got ${JSON.stringify(jitterMs)}`)
       }
       return {mode: 'delay', ms, jitterMs}
     }
     default:
-      throw new NetProxyError(`unknown proxy mode ${JSON.stringify(o.mode)} (normal, blackhole, delay, drop-responses, drop-responses-after)`)
+      throw new NetProxyError(
+        `unknown proxy mode ${JSON.stringify(o.mode)} (normal, blackhole, delay, drop-responses, drop-responses-after)`,
+      )
   }
 }
 
 export const modeString = (m: ProxyMode): string =>
-  m.mode === 'delay' ? `delay ${m.ms}±${m.jitterMs ?? 0} ms` : m.mode === 'drop-responses-after' ? `drop-responses after ${JSON.stringify(m.match)}` : m.mode
+  m.mode === 'delay'
+    ? `delay ${m.ms}±${m.jitterMs ?? 0} ms`
+    : m.mode === 'drop-responses-after'
+      ? `drop-responses after ${JSON.stringify(m.match)}`
+      : m.mode
 
 type Dir = 'c2s' | 's2c'
 
@@ -97,7 +106,12 @@ class Pipe {
   private tail = Buffer.alloc(0)
   tainted = false
 
-  constructor(readonly dir: Dir, readonly src: net.Socket, readonly dst: net.Socket, private readonly proxy: NetProxy) {
+  constructor(
+    readonly dir: Dir,
+    readonly src: net.Socket,
+    readonly dst: net.Socket,
+    private readonly proxy: NetProxy,
+  ) {
     src.on('data', (b: Buffer) => this.onData(b))
     src.on('end', () => {
       this.srcEnded = true
@@ -138,13 +152,16 @@ class Pipe {
 
   private schedule(): void {
     if (this.timer || this.queue.length === 0) return
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      const now = Date.now()
-      while (this.queue.length > 0 && this.queue[0]!.at <= now) this.write(this.queue.shift()!.buf)
-      this.schedule()
-      this.maybeEnd()
-    }, Math.max(0, this.queue[0]!.at - Date.now()))
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined
+        const now = Date.now()
+        while (this.queue.length > 0 && this.queue[0]!.at <= now) this.write(this.queue.shift()!.buf)
+        this.schedule()
+        this.maybeEnd()
+      },
+      Math.max(0, this.queue[0]!.at - Date.now()),
+    )
   }
 
   private write(b: Buffer): void {
@@ -177,7 +194,11 @@ class Pipe {
 
 class Conn {
   readonly pipes: Pipe[]
-  constructor(readonly client: net.Socket, readonly server: net.Socket, proxy: NetProxy) {
+  constructor(
+    readonly client: net.Socket,
+    readonly server: net.Socket,
+    proxy: NetProxy,
+  ) {
     this.pipes = [new Pipe('c2s', client, server, proxy), new Pipe('s2c', server, client, proxy)]
   }
   reset(): void {

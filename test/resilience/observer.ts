@@ -25,13 +25,20 @@ interface MemberListBody {
 
 /** One member's reading, or null when it does not answer its status within `timeoutMs`. */
 export async function readMember(url: string, timeoutMs = 1000): Promise<{reading: Reading; clientUrls: string[]} | null> {
-  const [st, ml] = await Promise.allSettled([post<StatusBody>(url, '/v3/maintenance/status', timeoutMs), post<MemberListBody>(url, '/v3/cluster/member/list', timeoutMs)])
+  const [st, ml] = await Promise.allSettled([
+    post<StatusBody>(url, '/v3/maintenance/status', timeoutMs),
+    post<MemberListBody>(url, '/v3/cluster/member/list', timeoutMs),
+  ])
   if (st.status !== 'fulfilled' || !st.value.header?.member_id) return null
-  const members = ml.status === 'fulfilled' ? ml.value.members ?? [] : null
+  const members = ml.status === 'fulfilled' ? (ml.value.members ?? []) : null
   return {
     reading: {
-      at: Date.now(), url, memberId: st.value.header.member_id, revision: Number(st.value.header.revision ?? 0),
-      raftIndex: Number(st.value.raftIndex ?? 0), leader: st.value.leader ?? '0',
+      at: Date.now(),
+      url,
+      memberId: st.value.header.member_id,
+      revision: Number(st.value.header.revision ?? 0),
+      raftIndex: Number(st.value.raftIndex ?? 0),
+      leader: st.value.leader ?? '0',
       voters: members === null ? null : members.filter((m) => !m.isLearner && m.ID).map((m) => m.ID!),
     },
     clientUrls: (members ?? []).flatMap((m) => m.clientURLs ?? []),
@@ -44,7 +51,10 @@ export class ClusterObserver {
   private loop: Promise<void> | null = null
   private listed = new Set<string>()
 
-  constructor(private readonly urls: () => string[], private readonly everyMs = 250) {}
+  constructor(
+    private readonly urls: () => string[],
+    private readonly everyMs = 250,
+  ) {}
 
   start(): void {
     if (this.on) return

@@ -81,9 +81,26 @@ export function detectReseeds(readings: Reading[]): ReseedEpisode[] {
           if (other === id) continue
           const inWindow = ors.filter((o) => o.at >= p.at - SURVIVOR_WINDOW_MS && o.at < r.at && oldMembership(o))
           const last = inWindow.at(-1)
-          if (last) survivors.push({memberId: other, url: last.url, revision: last.revision, raftIndex: last.raftIndex, leader: last.leader, at: last.at})
+          if (last)
+            survivors.push({
+              memberId: other,
+              url: last.url,
+              revision: last.revision,
+              raftIndex: last.raftIndex,
+              leader: last.leader,
+              at: last.at,
+            })
         }
-        out.push({seed: id, seedUrl: r.url, epochAt: p.at, completedAt: r.at, seedRevision: p.revision, seedRaftIndex: p.raftIndex, seedLeader: p.leader, survivors})
+        out.push({
+          seed: id,
+          seedUrl: r.url,
+          epochAt: p.at,
+          completedAt: r.at,
+          seedRevision: p.revision,
+          seedRaftIndex: p.raftIndex,
+          seedLeader: p.leader,
+          survivors,
+        })
         lastOld = null
       }
     }
@@ -95,10 +112,12 @@ export function detectReseeds(readings: Reading[]): ReseedEpisode[] {
 export function checkSeedChoice(ep: ReseedEpisode): string[] {
   const f: string[] = []
   const seed = `seed ${ep.seedUrl} (member ${ep.seed}, revision ${ep.seedRevision}, raft index ${ep.seedRaftIndex})`
-  if (!noLeader(ep.seedLeader)) f.push(`${seed}: its last reading before the re-seed still showed leader ${ep.seedLeader}, so its revision is no measured bound`)
+  if (!noLeader(ep.seedLeader))
+    f.push(`${seed}: its last reading before the re-seed still showed leader ${ep.seedLeader}, so its revision is no measured bound`)
   for (const s of ep.survivors) {
     const who = `survivor ${s.url} (member ${s.memberId}, revision ${s.revision}, raft index ${s.raftIndex})`
-    if (s.revision > ep.seedRevision || s.raftIndex > ep.seedRaftIndex) f.push(`the re-seed did not pick the most up-to-date survivor: ${seed}, ${who}`)
+    if (s.revision > ep.seedRevision || s.raftIndex > ep.seedRaftIndex)
+      f.push(`the re-seed did not pick the most up-to-date survivor: ${seed}, ${who}`)
     if (!noLeader(s.leader)) f.push(`${who} still knew leader ${s.leader} just before the re-seed from ${seed}: a quorum may have existed`)
   }
   return f

@@ -38,10 +38,13 @@ function monitor(ctx: Ctx): {stop(): Promise<void>; modes: Set<string>} {
       await sleep(300)
     }
   })()
-  return {modes, async stop() {
-    on = false
-    await loop
-  }}
+  return {
+    modes,
+    async stop() {
+      on = false
+      await loop
+    },
+  }
 }
 
 /** What the harness saw of a re-seed, for the notes. */
@@ -84,7 +87,8 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
       recoveryMs = null
       ctx.note(`TOTAL_LOSS reported ${seenAt - ctx.faultAt} ms after the fault`)
       if (st.mode !== 'TOTAL_LOSS') failures.push(`mode ${st.mode} 8 s after TOTAL_LOSS`)
-      if (st.launched_servers !== st0.launched_servers) failures.push(`launched ${st.launched_servers - st0.launched_servers} task(s) blindly after total loss`)
+      if (st.launched_servers !== st0.launched_servers)
+        failures.push(`launched ${st.launched_servers - st0.launched_servers} task(s) blindly after total loss`)
       if (!/TOTAL CLUSTER LOSS/.test(ctx.serveLogs())) failures.push('serve did not log TOTAL CLUSTER LOSS')
       if (etcdNames(cluster).length !== 0) failures.push(`etcd processes running after total loss: ${etcdNames(cluster).join(', ')}`)
       report = await ctx.writer.stop()
@@ -92,12 +96,16 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
     } else {
       // Recovered = healthy with `size` voting members, the scenario's own condition, a write acknowledged after both.
       const timeout = def.recoveryTimeoutMs ?? 120_000
-      const healthyAt = await waitUntil('recovery (healthy, all members, scenario condition)', async () => {
-        const h = await ctx.isHealthy()
-        if (!h) return null
-        if (def.recovered && !def.recovered(ctx, h.st, h.ms)) return null
-        return Date.now()
-      }, timeout).catch(async (err: Error) => {
+      const healthyAt = await waitUntil(
+        'recovery (healthy, all members, scenario condition)',
+        async () => {
+          const h = await ctx.isHealthy()
+          if (!h) return null
+          if (def.recovered && !def.recovered(ctx, h.st, h.ms)) return null
+          return Date.now()
+        },
+        timeout,
+      ).catch(async (err: Error) => {
         throw new Error(`${err.message}; ${await ctx.lastSeen()}`)
       })
       await waitUntil('a write acknowledged after recovery', async () => (ctx.writer.lastAck()?.at ?? 0) > healthyAt, 20_000, 50)
@@ -122,37 +130,50 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
         failures.push(...checkSeedChoice(e))
       }
       failures.push(...checkEpisodes(episodes))
-      if (def.expect.reseed === true && episodes.length === 0) failures.push('expected a re-seed; the harness never saw a member forced into a new one-member cluster')
-      if (def.expect.reseed !== true && episodes.length > 0) failures.push(`the harness saw ${episodes.length} member(s) forced into a new cluster where no re-seed may complete`)
+      if (def.expect.reseed === true && episodes.length === 0)
+        failures.push('expected a re-seed; the harness never saw a member forced into a new one-member cluster')
+      if (def.expect.reseed !== true && episodes.length > 0)
+        failures.push(`the harness saw ${episodes.length} member(s) forced into a new cluster where no re-seed may complete`)
       const kv = await readAll(urls, ctx.writer.keyPrefix)
       const data = checkWrites(report.acked, kv, episodes)
       lost = data.lost.length + data.wrong.length
       lostByReseed = data.lostByReseed.length
-      if (data.lost.length > 0) failures.push(`${data.lost.length} acknowledged write(s) LOST, e.g. ${JSON.stringify(data.lost.slice(0, 3))}`)
-      if (data.wrong.length > 0) failures.push(`${data.wrong.length} write(s) with another value, e.g. ${JSON.stringify(data.wrong.slice(0, 3))}`)
+      if (data.lost.length > 0)
+        failures.push(`${data.lost.length} acknowledged write(s) LOST, e.g. ${JSON.stringify(data.lost.slice(0, 3))}`)
+      if (data.wrong.length > 0)
+        failures.push(`${data.wrong.length} write(s) with another value, e.g. ${JSON.stringify(data.wrong.slice(0, 3))}`)
       if (data.regressions.length > 0) {
         const r = data.regressions[0]!
-        failures.push(`${data.regressions.length} acknowledged revision(s) went back with no re-seed seen in between (a history was lost), e.g. ${r.ack.revision} after ${r.previous.revision} at +${((r.ack.at - ctx.faultAt) / 1000).toFixed(1)} s`)
+        failures.push(
+          `${data.regressions.length} acknowledged revision(s) went back with no re-seed seen in between (a history was lost), e.g. ${r.ack.revision} after ${r.previous.revision} at +${((r.ack.at - ctx.faultAt) / 1000).toFixed(1)} s`,
+        )
       }
-      if (lostByReseed > 0) ctx.note(`${lostByReseed} write(s) lost by re-seed (acknowledged before it by a quorum that no longer exists; revisions ${data.lostByReseed[0]!.revision}..${data.lostByReseed.at(-1)!.revision} above the seed's)`)
+      if (lostByReseed > 0)
+        ctx.note(
+          `${lostByReseed} write(s) lost by re-seed (acknowledged before it by a quorum that no longer exists; revisions ${data.lostByReseed[0]!.revision}..${data.lostByReseed.at(-1)!.revision} above the seed's)`,
+        )
       const hash = await checkHashes(urls)
       if (!hash.ok) failures.push(`KV hash: ${hash.message}`)
       const mem = await checkMembership(urls, ctx.size)
       if (!mem.ok) failures.push(`membership: ${mem.message}`)
       const running = etcdNames(cluster)
-      if (running.length !== ctx.size) failures.push(`${running.length} etcd processes of the cluster run (${running.join(', ')}), expected ${ctx.size}`)
+      if (running.length !== ctx.size)
+        failures.push(`${running.length} etcd processes of the cluster run (${running.join(', ')}), expected ${ctx.size}`)
       // /stats tells the truth.
       if (def.expect.reseed === true && reseeds < 1) failures.push('expected a re-seed; cluster_reseeds did not grow')
       if (def.expect.reseed === false && reseeds !== 0) failures.push(`re-seeded ${reseeds} time(s) where healing needs no re-seed`)
-      if (def.expect.reseed === 'no-seed' && /asking a member to become the re-seed/.test(ctx.serveLogs())) failures.push('a member was asked to become a re-seed where none may be')
+      if (def.expect.reseed === 'no-seed' && /asking a member to become the re-seed/.test(ctx.serveLogs()))
+        failures.push('a member was asked to become a re-seed where none may be')
       const ll = st.cluster_livelocks - st0.cluster_livelocks
       if (def.expect.livelocks === 'none' && ll !== 0) failures.push(`cluster_livelocks grew by ${ll} without a quorum loss`)
       if (def.expect.livelocks === 'some' && ll < 1) failures.push('quorum was lost but cluster_livelocks did not grow')
       const failed = st.failed_servers - st0.failed_servers
       if (failed < ctx.killedTasks) failures.push(`failed_servers grew by ${failed} < ${ctx.killedTasks} tasks ended by the fault`)
       const launched = st.launched_servers - st0.launched_servers
-      if (def.expect.launched !== undefined && launched !== def.expect.launched) failures.push(`launched ${launched} task(s), expected ${def.expect.launched}`)
-      if (def.expect.launchedAtMost !== undefined && launched > def.expect.launchedAtMost) failures.push(`launched ${launched} task(s), at most ${def.expect.launchedAtMost} expected`)
+      if (def.expect.launched !== undefined && launched !== def.expect.launched)
+        failures.push(`launched ${launched} task(s), expected ${def.expect.launched}`)
+      if (def.expect.launchedAtMost !== undefined && launched > def.expect.launchedAtMost)
+        failures.push(`launched ${launched} task(s), at most ${def.expect.launchedAtMost} expected`)
       if (st.running_servers !== ctx.size) failures.push(`running_servers ${st.running_servers}`)
       ctx.note(`stats: +${failed} failed, +${launched} launched, +${reseeds} re-seeds, +${ll} livelocks; ${hash.message}; ${mem.message}`)
     }
@@ -176,7 +197,15 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
   await ctx.teardown().catch(() => undefined)
   active.delete(ctx)
   return {
-    scenario: def.name, ok: failures.length === 0, recoveryMs, writesAcked: report.acked.length, writesLost: lost, lostByReseed,
-    longestUnavailableMs: report.longestGapMs, failures, notes: ctx.notes, durationMs: Date.now() - t0,
+    scenario: def.name,
+    ok: failures.length === 0,
+    recoveryMs,
+    writesAcked: report.acked.length,
+    writesLost: lost,
+    lostByReseed,
+    longestUnavailableMs: report.longestGapMs,
+    failures,
+    notes: ctx.notes,
+    durationMs: Date.now() - t0,
   }
 }

@@ -11,26 +11,36 @@ import {sleep, waitUntil, type Ctx, type ScenarioDef} from './harness.js'
 import {netEtcdBin, resetNet, setClientMode, setPeerMode, waitTriggered, wrappedMembers} from './netfaults.js'
 
 /** Recovered with every one of `keep` still a member (nothing replaced). */
-const kept = (keep: () => string[]) => (_ctx: Ctx, _st: StatsView, ms: MemberView[]): boolean =>
-  keep().every((n) => ms.some((m) => m.name === n))
+const kept =
+  (keep: () => string[]) =>
+  (_ctx: Ctx, _st: StatsView, ms: MemberView[]): boolean =>
+    keep().every((n) => ms.some((m) => m.name === n))
 
 /** Recovered once a new task replaced each of `victims` (their names gone from /members). */
-const replaced = (victims: () => string[]) => (ctx: Ctx, st: StatsView, ms: MemberView[]): boolean =>
-  st.launched_servers >= ctx.baseline.launched_servers + victims().length && !ms.some((m) => victims().includes(m.name))
+const replaced =
+  (victims: () => string[]) =>
+  (ctx: Ctx, st: StatsView, ms: MemberView[]): boolean =>
+    st.launched_servers >= ctx.baseline.launched_servers + victims().length && !ms.some((m) => victims().includes(m.name))
 
 /** Wait for a write acknowledged after `since` (the writer fails over to the members that still work). */
 async function ackAfter(ctx: Ctx, since: number, timeoutMs: number): Promise<number> {
-  return waitUntil(`a write acknowledged after +${((since - ctx.faultAt) / 1000).toFixed(1)} s`, async () => {
-    const a = ctx.writer.lastAck()
-    return a && a.at > since ? a.at : null
-  }, timeoutMs, 50)
+  return waitUntil(
+    `a write acknowledged after +${((since - ctx.faultAt) / 1000).toFixed(1)} s`,
+    async () => {
+      const a = ctx.writer.lastAck()
+      return a && a.at > since ? a.at : null
+    },
+    timeoutMs,
+    50,
+  )
 }
 
 function blackholeFollowerPeer(): ScenarioDef {
   const v: string[] = []
   return {
     name: 'blackhole-follower-peer',
-    description: "a follower's peer port blackholed for 8 s by a TCP proxy (connections kept, no byte forwarded either way), then restored: no replacement",
+    description:
+      "a follower's peer port blackholed for 8 s by a TCP proxy (connections kept, no byte forwarded either way), then restored: no replacement",
     expect: {reseed: false, livelocks: 'none', launched: 0},
     etcdBin: netEtcdBin,
     recovered: kept(() => v),
@@ -53,7 +63,8 @@ function blackholeLeaderPeer(): ScenarioDef {
   const v: string[] = []
   return {
     name: 'blackhole-leader-peer',
-    description: "the leader's peer port blackholed for 8 s: a new leader is elected among the other two and writes continue; after the restore the old leader rejoins as a follower, no replacement",
+    description:
+      "the leader's peer port blackholed for 8 s: a new leader is elected among the other two and writes continue; after the restore the old leader rejoins as a follower, no replacement",
     expect: {reseed: false, livelocks: 'none', launched: 0},
     etcdBin: netEtcdBin,
     recovered: kept(() => v),
@@ -67,7 +78,12 @@ function blackholeLeaderPeer(): ScenarioDef {
         // The new leader is elected within ~1-2 s, but /members shows it later: a probe round answers once its
         // slowest member did, and the read through the cut-off old leader runs into the 5 s probe timeout (kept
         // long on purpose: a shorter one would call an overloaded, healthy cluster lost). So: election + ~5 s.
-        const nl = await waitUntil(`a new leader other than ${l.name}`, async () => (await ctx.members()).find((m) => m.leader && m.name !== l.name), 15_000, 100)
+        const nl = await waitUntil(
+          `a new leader other than ${l.name}`,
+          async () => (await ctx.members()).find((m) => m.leader && m.name !== l.name),
+          15_000,
+          100,
+        )
         const electedAt = Date.now()
         ctx.note(`new leader ${nl.name} seen ${electedAt - t} ms after the cut`)
         const ack = await ackAfter(ctx, electedAt, Math.max(500, 8000 - (Date.now() - t)))
@@ -84,7 +100,8 @@ function delayFollowerPeer(): ScenarioDef {
   const v: string[] = []
   return {
     name: 'delay-follower-peer',
-    description: "a follower's peer traffic delayed 200 ± 50 ms each way (order kept) for 12 s by a TCP proxy: no replacement, no quorum loss",
+    description:
+      "a follower's peer traffic delayed 200 ± 50 ms each way (order kept) for 12 s by a TCP proxy: no replacement, no quorum loss",
     expect: {reseed: false, livelocks: 'none', launched: 0},
     etcdBin: netEtcdBin,
     recovered: kept(() => v),
@@ -112,7 +129,8 @@ function memberAddTimeoutButApplied(): ScenarioDef {
   const v: string[] = []
   return {
     name: 'member-add-timeout-but-applied',
-    description: "a follower is lost with its data; the answer of the replacement's member add is lost after etcd applied it (every client proxy drops answers for 7 s from the add, the scheduler's call times out after 5 s): exactly one new member, no duplicate",
+    description:
+      "a follower is lost with its data; the answer of the replacement's member add is lost after etcd applied it (every client proxy drops answers for 7 s from the add, the scheduler's call times out after 5 s): exactly one new member, no duplicate",
     expect: {reseed: false, livelocks: 'none', launched: 1},
     etcdBin: netEtcdBin,
     recovered: replaced(() => v),
@@ -135,7 +153,9 @@ function memberAddTimeoutButApplied(): ScenarioDef {
       } finally {
         await resetNet(ctx)
       }
-      const after = [...ctx.serveLogs().matchAll(/^.*(?:member add[^\n]*(?:timed out|TIMEOUT)|giving up on adding|MemberAddFailed|unbacked)[^\n]*$/gm)].map((m) => m[0].slice(0, 200))
+      const after = [
+        ...ctx.serveLogs().matchAll(/^.*(?:member add[^\n]*(?:timed out|TIMEOUT)|giving up on adding|MemberAddFailed|unbacked)[^\n]*$/gm),
+      ].map((m) => m[0].slice(0, 200))
       ctx.note(`serve after the lost answer: ${after.slice(0, 3).join(' / ') || '(no timeout/give-up line logged)'}`)
     },
   }
@@ -152,7 +172,8 @@ function schedulerPartitionedFromEtcd(): ScenarioDef {
   const v: string[] = []
   return {
     name: 'scheduler-partitioned-from-etcd',
-    description: "every member's client port blackholed for 30 s (twice --reseed-timeout) while the members still reach each other: the scheduler sees no member; its automatic re-seed finds nothing to rank and ends without asking or killing anything; nothing replaced; healthy again after",
+    description:
+      "every member's client port blackholed for 30 s (twice --reseed-timeout) while the members still reach each other: the scheduler sees no member; its automatic re-seed finds nothing to rank and ends without asking or killing anything; nothing replaced; healthy again after",
     expect: {reseed: 'no-seed', livelocks: 'some', launched: 0},
     etcdBin: netEtcdBin,
     recovered: kept(() => v),
@@ -163,7 +184,9 @@ function schedulerPartitionedFromEtcd(): ScenarioDef {
       try {
         await sleep(30_000)
         const st = await ctx.stats()
-        ctx.note(`after 30 s without reaching etcd: mode ${st.mode}, healthy=${st.healthy}, +${st.cluster_livelocks - ctx.baseline.cluster_livelocks} livelock(s), +${st.launched_servers - ctx.baseline.launched_servers} launched`)
+        ctx.note(
+          `after 30 s without reaching etcd: mode ${st.mode}, healthy=${st.healthy}, +${st.cluster_livelocks - ctx.baseline.cluster_livelocks} livelock(s), +${st.launched_servers - ctx.baseline.launched_servers} launched`,
+        )
       } finally {
         await resetNet(ctx)
       }
@@ -180,7 +203,8 @@ function schedulerSeesOneMember(): ScenarioDef {
   const v: string[] = []
   return {
     name: 'scheduler-sees-one-member',
-    description: "the client ports of the leader and a follower blackholed for 30 s: the scheduler reaches one member only, whose linearizable read proves the quorum it cannot see: unhealthy in its view, but no livelock, no re-seed, nothing replaced",
+    description:
+      'the client ports of the leader and a follower blackholed for 30 s: the scheduler reaches one member only, whose linearizable read proves the quorum it cannot see: unhealthy in its view, but no livelock, no re-seed, nothing replaced',
     expect: {reseed: false, livelocks: 'none', launched: 0},
     etcdBin: netEtcdBin,
     recovered: kept(() => v),
@@ -192,7 +216,9 @@ function schedulerSeesOneMember(): ScenarioDef {
       try {
         await sleep(30_000)
         const st = await ctx.stats()
-        ctx.note(`after 30 s seeing one member: mode ${st.mode}, healthy=${st.healthy}, +${st.cluster_livelocks - ctx.baseline.cluster_livelocks} livelock(s), +${st.cluster_reseeds - ctx.baseline.cluster_reseeds} re-seed(s)`)
+        ctx.note(
+          `after 30 s seeing one member: mode ${st.mode}, healthy=${st.healthy}, +${st.cluster_livelocks - ctx.baseline.cluster_livelocks} livelock(s), +${st.cluster_reseeds - ctx.baseline.cluster_reseeds} re-seed(s)`,
+        )
       } finally {
         await resetNet(ctx)
       }
@@ -201,5 +227,10 @@ function schedulerSeesOneMember(): ScenarioDef {
 }
 
 export const NET_SCENARIOS: ScenarioDef[] = [
-  blackholeFollowerPeer(), blackholeLeaderPeer(), delayFollowerPeer(), memberAddTimeoutButApplied(), schedulerPartitionedFromEtcd(), schedulerSeesOneMember(),
+  blackholeFollowerPeer(),
+  blackholeLeaderPeer(),
+  delayFollowerPeer(),
+  memberAddTimeoutButApplied(),
+  schedulerPartitionedFromEtcd(),
+  schedulerSeesOneMember(),
 ]

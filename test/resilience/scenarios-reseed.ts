@@ -9,8 +9,10 @@ import {readMember} from './observer.js'
 import {waitUntil, type Ctx, type ScenarioDef} from './harness.js'
 
 /** Recovered once a new task replaced each of `victims` (their names gone from /members). */
-const replaced = (victims: () => string[]) => (ctx: Ctx, st: {launched_servers: number}, ms: MemberView[]): boolean =>
-  st.launched_servers >= ctx.baseline.launched_servers + victims().length && !ms.some((m) => victims().includes(m.name))
+const replaced =
+  (victims: () => string[]) =>
+  (ctx: Ctx, st: {launched_servers: number}, ms: MemberView[]): boolean =>
+    st.launched_servers >= ctx.baseline.launched_servers + victims().length && !ms.some((m) => victims().includes(m.name))
 
 function signal(member: string, sig: 'SIGSTOP' | 'SIGCONT'): void {
   for (const p of etcdPids(member)) {
@@ -53,7 +55,8 @@ function survivorsAtDifferentRevisions(): ScenarioDef {
   const victims: string[] = []
   return {
     name: 'reseed-survivors-differ',
-    description: 'a 5-member cluster: one follower stopped (SIGSTOP, its TCP connections destroyed) while ~100 writes go on, so it falls behind; then 3 other members (leader included) killed with their data and the stopped one resumed: 2 survivors at different revisions, no quorum; the re-seed must start from the survivor with the highest revision and raft index (both read by the harness before the re-seed), the other one is replaced',
+    description:
+      'a 5-member cluster: one follower stopped (SIGSTOP, its TCP connections destroyed) while ~100 writes go on, so it falls behind; then 3 other members (leader included) killed with their data and the stopped one resumed: 2 survivors at different revisions, no quorum; the re-seed must start from the survivor with the highest revision and raft index (both read by the harness before the re-seed), the other one is replaced',
     size: 5,
     expect: {reseed: true, livelocks: 'some'},
     recovered: replaced(() => victims),
@@ -71,9 +74,16 @@ function survivorsAtDifferentRevisions(): ScenarioDef {
         // and again once the leader is gone (what the leader sent meanwhile waits in new connections' buffers).
         const cut = dropPeerConnections(behind)
         const n0 = ctx.writer.acked.length
-        await waitUntil(`100 writes acknowledged while ${behind.name} is stopped`, async () => ctx.writer.acked.length >= n0 + 100, 30_000, 50)
+        await waitUntil(
+          `100 writes acknowledged while ${behind.name} is stopped`,
+          async () => ctx.writer.acked.length >= n0 + 100,
+          30_000,
+          50,
+        )
         for (const m of lost) await killEtcdAndData(m.name)
-        ctx.note(`${behind.name} stopped and its ${cut} + ${dropPeerConnections(behind)} connections destroyed while ${ctx.writer.acked.length - n0} writes were acknowledged and ${lost.map((m) => m.name).join(', ')} were killed with their data`)
+        ctx.note(
+          `${behind.name} stopped and its ${cut} + ${dropPeerConnections(behind)} connections destroyed while ${ctx.writer.acked.length - n0} writes were acknowledged and ${lost.map((m) => m.name).join(', ')} were killed with their data`,
+        )
       } finally {
         signal(behind.name, 'SIGCONT')
       }
@@ -81,17 +91,26 @@ function survivorsAtDifferentRevisions(): ScenarioDef {
       victims.push(...lost.map((m) => m.name), behind.name)
       // Both survivors without a leader, their states no longer moving: read straight from etcd.
       let prev = ''
-      const [b, a] = await waitUntil('both survivors leaderless with settled states', async () => {
-        const rs = await Promise.all([behind, ahead].map((m) => readMember(m.client_url)))
-        if (rs.some((r) => !r || r.reading.leader !== '0')) return null
-        const key = JSON.stringify(rs.map((r) => [r!.reading.revision, r!.reading.raftIndex]))
-        const settled = key === prev
-        prev = key
-        return settled ? rs.map((r) => r!.reading) : null
-      }, 30_000, 500)
-      ctx.note(`survivors before the re-seed: ${behind.name} revision ${b!.revision} raft index ${b!.raftIndex}; ${ahead.name} revision ${a!.revision} raft index ${a!.raftIndex}`)
+      const [b, a] = await waitUntil(
+        'both survivors leaderless with settled states',
+        async () => {
+          const rs = await Promise.all([behind, ahead].map((m) => readMember(m.client_url)))
+          if (rs.some((r) => !r || r.reading.leader !== '0')) return null
+          const key = JSON.stringify(rs.map((r) => [r!.reading.revision, r!.reading.raftIndex]))
+          const settled = key === prev
+          prev = key
+          return settled ? rs.map((r) => r!.reading) : null
+        },
+        30_000,
+        500,
+      )
+      ctx.note(
+        `survivors before the re-seed: ${behind.name} revision ${b!.revision} raft index ${b!.raftIndex}; ${ahead.name} revision ${a!.revision} raft index ${a!.raftIndex}`,
+      )
       if (!(b!.revision < a!.revision && b!.raftIndex < a!.raftIndex)) {
-        throw new Error(`the stopped survivor ${behind.name} did not fall behind ${ahead.name} (revisions ${b!.revision} / ${a!.revision}): the scenario tests nothing`)
+        throw new Error(
+          `the stopped survivor ${behind.name} did not fall behind ${ahead.name} (revisions ${b!.revision} / ${a!.revision}): the scenario tests nothing`,
+        )
       }
     },
   }

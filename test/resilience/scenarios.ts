@@ -13,16 +13,20 @@ import {ZK_SCENARIOS} from './scenarios-zk.js'
 import {RESEED_SCENARIOS} from './scenarios-reseed.js'
 
 /** Recovered only once a new task replaced each of `victims` (their names gone from /members). */
-const replaced = (victims: () => string[]) => (ctx: Ctx, st: {launched_servers: number}, ms: MemberView[]): boolean =>
-  st.launched_servers >= ctx.baseline.launched_servers + victims().length && !ms.some((m) => victims().includes(m.name))
+const replaced =
+  (victims: () => string[]) =>
+  (ctx: Ctx, st: {launched_servers: number}, ms: MemberView[]): boolean =>
+    st.launched_servers >= ctx.baseline.launched_servers + victims().length && !ms.some((m) => victims().includes(m.name))
 
 function killSchedulerAt(name: string, re: RegExp, description: string, trigger: 'replace' | 'quorum'): ScenarioDef {
   const victims: string[] = []
   return {
-    name, description,
+    name,
+    description,
     // A launch intent persisted before the kill but never sent to Mesos counts as launched (and then failed:
     // reconciliation answers "unknown to the agent"): one replacement may take two launches.
-    expect: trigger === 'quorum' ? {reseed: true, livelocks: 'some', launchedAtMost: 4} : {reseed: false, livelocks: 'none', launchedAtMost: 2},
+    expect:
+      trigger === 'quorum' ? {reseed: true, livelocks: 'some', launchedAtMost: 4} : {reseed: false, livelocks: 'none', launchedAtMost: 2},
     recovered: (ctx, st, ms) => ctx.serveGen >= 2 && replaced(() => victims)(ctx, st, ms),
     recoveryTimeoutMs: 150_000,
     async inject(ctx) {
@@ -55,8 +59,10 @@ export const SCENARIOS: ScenarioDef[] = [
   (() => {
     const v: string[] = []
     return {
-      name: 'kill-follower', description: "SIGKILL a follower's etcd (data kept on the agent)",
-      expect: {reseed: false, livelocks: 'none', launched: 1}, recovered: replaced(() => v),
+      name: 'kill-follower',
+      description: "SIGKILL a follower's etcd (data kept on the agent)",
+      expect: {reseed: false, livelocks: 'none', launched: 1},
+      recovered: replaced(() => v),
       async inject(ctx) {
         v.length = 0
         const f = (await ctx.followers())[0]!
@@ -69,8 +75,10 @@ export const SCENARIOS: ScenarioDef[] = [
   (() => {
     const v: string[] = []
     return {
-      name: 'kill-leader', description: "SIGKILL the leader's etcd (data kept on the agent)",
-      expect: {reseed: false, livelocks: 'any', launched: 1}, recovered: replaced(() => v),
+      name: 'kill-leader',
+      description: "SIGKILL the leader's etcd (data kept on the agent)",
+      expect: {reseed: false, livelocks: 'any', launched: 1},
+      recovered: replaced(() => v),
       async inject(ctx) {
         v.length = 0
         const l = await ctx.leader()
@@ -81,7 +89,9 @@ export const SCENARIOS: ScenarioDef[] = [
     } satisfies ScenarioDef
   })(),
   {
-    name: 'kill-quorum-keep-data', description: 'SIGKILL 2 of 3 etcds (leader + follower), data kept: must heal without a re-seed before --reseed-timeout (15 s) (the scheduler restarts both members in place on their kept data)',
+    name: 'kill-quorum-keep-data',
+    description:
+      'SIGKILL 2 of 3 etcds (leader + follower), data kept: must heal without a re-seed before --reseed-timeout (15 s) (the scheduler restarts both members in place on their kept data)',
     expect: {reseed: false, livelocks: 'none'},
     async inject(ctx) {
       const f = (await ctx.followers())[0]!
@@ -94,8 +104,10 @@ export const SCENARIOS: ScenarioDef[] = [
   (() => {
     const v: string[] = []
     return {
-      name: 'lose-follower-and-data', description: "a follower's agent is gone for good with its data (agent stopped hard, its processes killed, removed by the master)",
-      expect: {reseed: false, livelocks: 'none', launched: 1}, recovered: replaced(() => v),
+      name: 'lose-follower-and-data',
+      description: "a follower's agent is gone for good with its data (agent stopped hard, its processes killed, removed by the master)",
+      expect: {reseed: false, livelocks: 'none', launched: 1},
+      recovered: replaced(() => v),
       async inject(ctx) {
         v.length = 0
         const f = (await ctx.followers())[0]!
@@ -108,8 +120,10 @@ export const SCENARIOS: ScenarioDef[] = [
   (() => {
     const v: string[] = []
     return {
-      name: 'lose-leader-and-data', description: "the leader's agent is gone for good with its data",
-      expect: {reseed: false, livelocks: 'any', launched: 1}, recovered: replaced(() => v),
+      name: 'lose-leader-and-data',
+      description: "the leader's agent is gone for good with its data",
+      expect: {reseed: false, livelocks: 'any', launched: 1},
+      recovered: replaced(() => v),
       async inject(ctx) {
         v.length = 0
         const l = await ctx.leader()
@@ -122,8 +136,11 @@ export const SCENARIOS: ScenarioDef[] = [
   (() => {
     const v: string[] = []
     return {
-      name: 'lose-quorum-and-data', description: 'the agents of 2 of 3 members (leader included) are gone with their data: re-seed from the survivor',
-      expect: {reseed: true, livelocks: 'some'}, recovered: replaced(() => v), recoveryTimeoutMs: 150_000,
+      name: 'lose-quorum-and-data',
+      description: 'the agents of 2 of 3 members (leader included) are gone with their data: re-seed from the survivor',
+      expect: {reseed: true, livelocks: 'some'},
+      recovered: replaced(() => v),
+      recoveryTimeoutMs: 150_000,
       async inject(ctx) {
         v.length = 0
         const f = (await ctx.followers())[0]!
@@ -136,7 +153,8 @@ export const SCENARIOS: ScenarioDef[] = [
     } satisfies ScenarioDef
   })(),
   {
-    name: 'lose-everything', description: 'the agents of all 3 members are gone with their data (2 spare agents keep offering): TOTAL_LOSS, nothing launched',
+    name: 'lose-everything',
+    description: 'the agents of all 3 members are gone with their data (2 spare agents keep offering): TOTAL_LOSS, nothing launched',
     expect: {reseed: false, livelocks: 'any', totalLoss: true},
     async inject(ctx) {
       for (const m of await ctx.members()) await ctx.loseAgent(ctx.agentIndexOf(m))
@@ -144,28 +162,33 @@ export const SCENARIOS: ScenarioDef[] = [
     },
   },
   {
-    name: 'pause-follower', description: "SIGSTOP a follower's etcd for 6 s, then SIGCONT: no replacement",
+    name: 'pause-follower',
+    description: "SIGSTOP a follower's etcd for 6 s, then SIGCONT: no replacement",
     expect: {reseed: false, livelocks: 'none', launched: 0},
     async inject(ctx) {
       await pause((await ctx.followers())[0]!.name, 6000)
     },
   },
   {
-    name: 'pause-leader', description: "SIGSTOP the leader's etcd for 6 s (a new leader is elected), then SIGCONT: no replacement",
+    name: 'pause-leader',
+    description: "SIGSTOP the leader's etcd for 6 s (a new leader is elected), then SIGCONT: no replacement",
     expect: {reseed: false, livelocks: 'any', launched: 0},
     async inject(ctx) {
       await pause((await ctx.leader()).name, 6000)
     },
   },
   {
-    name: 'delay-follower-traffic', description: "a follower's traffic (peer + client) delayed: its etcd flaps 250 ms stopped / 250 ms running for 12 s",
+    name: 'delay-follower-traffic',
+    description: "a follower's traffic (peer + client) delayed: its etcd flaps 250 ms stopped / 250 ms running for 12 s",
     expect: {reseed: false, livelocks: 'none', launched: 0},
     async inject(ctx) {
       await flap((await ctx.followers())[0]!.name, 12_000, 250, 250)
     },
   },
   {
-    name: 'cut-quorum-traffic', description: 'two members (leader + follower) stopped for 8 s at once (quorum unreachable, processes alive), then resumed: heals without a re-seed; shorter than --reseed-timeout, so no livelock episode is counted (an episode = quorum lost for --reseed-timeout)',
+    name: 'cut-quorum-traffic',
+    description:
+      'two members (leader + follower) stopped for 8 s at once (quorum unreachable, processes alive), then resumed: heals without a re-seed; shorter than --reseed-timeout, so no livelock episode is counted (an episode = quorum lost for --reseed-timeout)',
     expect: {reseed: false, livelocks: 'none', launched: 0},
     async inject(ctx) {
       const f = (await ctx.followers())[0]!
@@ -174,7 +197,8 @@ export const SCENARIOS: ScenarioDef[] = [
     },
   },
   {
-    name: 'kill-scheduler-idle', description: 'SIGKILL serve while the cluster is idle and healthy, restart it: nothing relaunched',
+    name: 'kill-scheduler-idle',
+    description: 'SIGKILL serve while the cluster is idle and healthy, restart it: nothing relaunched',
     expect: {reseed: false, livelocks: 'none', launched: 0},
     recovered: (ctx) => ctx.serveGen >= 2,
     async inject(ctx) {
@@ -183,16 +207,43 @@ export const SCENARIOS: ScenarioDef[] = [
       await ctx.startServe()
     },
   },
-  killSchedulerAt('kill-scheduler-before-member-add', /adding etcd member before launching it/, 'SIGKILL serve as it asks etcd to add a replacement member (a follower was killed); restart', 'replace'),
-  killSchedulerAt('kill-scheduler-after-member-add', /INFO etcd member added/, 'SIGKILL serve right after etcd applied the replacement member add, before its launch; restart', 'replace'),
-  killSchedulerAt('kill-scheduler-at-launch', /launching etcd member/, 'SIGKILL serve as it launches the replacement task; restart', 'replace'),
-  killSchedulerAt('kill-scheduler-mid-reseed', /asking a member to become the re-seed/, 'quorum lost (2 etcds killed with their data); SIGKILL serve as it asks the seed to re-seed; restart: it finishes the re-seed', 'quorum'),
-  killSchedulerAt('kill-scheduler-after-reseed-proven', /re-seed proven; killing every other member task/, 'quorum lost (2 etcds killed with their data); SIGKILL serve once the seed is proven, before the stale tasks are killed; restart', 'quorum'),
+  killSchedulerAt(
+    'kill-scheduler-before-member-add',
+    /adding etcd member before launching it/,
+    'SIGKILL serve as it asks etcd to add a replacement member (a follower was killed); restart',
+    'replace',
+  ),
+  killSchedulerAt(
+    'kill-scheduler-after-member-add',
+    /INFO etcd member added/,
+    'SIGKILL serve right after etcd applied the replacement member add, before its launch; restart',
+    'replace',
+  ),
+  killSchedulerAt(
+    'kill-scheduler-at-launch',
+    /launching etcd member/,
+    'SIGKILL serve as it launches the replacement task; restart',
+    'replace',
+  ),
+  killSchedulerAt(
+    'kill-scheduler-mid-reseed',
+    /asking a member to become the re-seed/,
+    'quorum lost (2 etcds killed with their data); SIGKILL serve as it asks the seed to re-seed; restart: it finishes the re-seed',
+    'quorum',
+  ),
+  killSchedulerAt(
+    'kill-scheduler-after-reseed-proven',
+    /re-seed proven; killing every other member task/,
+    'quorum lost (2 etcds killed with their data); SIGKILL serve once the seed is proven, before the stale tasks are killed; restart',
+    'quorum',
+  ),
   (() => {
     const v: string[] = []
     return {
-      name: 'executor-killed', description: "SIGKILL a follower's executor (its etcd dies with it: pdeathsig)",
-      expect: {reseed: false, livelocks: 'none', launched: 1}, recovered: replaced(() => v),
+      name: 'executor-killed',
+      description: "SIGKILL a follower's executor (its etcd dies with it: pdeathsig)",
+      expect: {reseed: false, livelocks: 'none', launched: 1},
+      recovered: replaced(() => v),
       async inject(ctx) {
         v.length = 0
         const f = (await ctx.followers())[0]!
@@ -204,7 +255,9 @@ export const SCENARIOS: ScenarioDef[] = [
     } satisfies ScenarioDef
   })(),
   {
-    name: 'agent-restarted', description: "a member's agent crashes and restarts 1 s later, within the master's agent removal timeout (3 s here; checkpoint recovery): etcd keeps running, nothing relaunched",
+    name: 'agent-restarted',
+    description:
+      "a member's agent crashes and restarts 1 s later, within the master's agent removal timeout (3 s here; checkpoint recovery): etcd keeps running, nothing relaunched",
     expect: {reseed: false, livelocks: 'none', launched: 0},
     async inject(ctx) {
       const i = ctx.agentIndexOf((await ctx.followers())[0]!)
@@ -215,7 +268,9 @@ export const SCENARIOS: ScenarioDef[] = [
     },
   },
   {
-    name: 'task-lost-then-running', description: "a member's agent is down 5 s (> the 3 s removal timeout: TASK_LOST, agent removed), then restarts and re-registers with its etcd still running (TASK_RUNNING again): at most one replacement, no duplicate member",
+    name: 'task-lost-then-running',
+    description:
+      "a member's agent is down 5 s (> the 3 s removal timeout: TASK_LOST, agent removed), then restarts and re-registers with its etcd still running (TASK_RUNNING again): at most one replacement, no duplicate member",
     expect: {reseed: false, livelocks: 'none', launchedAtMost: 1},
     async inject(ctx) {
       const i = ctx.agentIndexOf((await ctx.followers())[0]!)
@@ -228,8 +283,11 @@ export const SCENARIOS: ScenarioDef[] = [
   (() => {
     const v: string[] = []
     return {
-      name: 'agent-partitioned-from-mesos', description: "a follower's agent disappears from Mesos while its etcd keeps serving (TASK_LOST, agent removed): the member is removed (its etcd exits 0 as removed) and replaced; the agent comes back afterwards",
-      expect: {reseed: false, livelocks: 'none', launched: 1}, recovered: replaced(() => v),
+      name: 'agent-partitioned-from-mesos',
+      description:
+        "a follower's agent disappears from Mesos while its etcd keeps serving (TASK_LOST, agent removed): the member is removed (its etcd exits 0 as removed) and replaced; the agent comes back afterwards",
+      expect: {reseed: false, livelocks: 'none', launched: 1},
+      recovered: replaced(() => v),
       async inject(ctx) {
         v.length = 0
         const f = (await ctx.followers())[0]!
@@ -245,7 +303,9 @@ export const SCENARIOS: ScenarioDef[] = [
     } satisfies ScenarioDef
   })(),
   {
-    name: 'master-failover', description: 'the leading Mesos master (of 2, ZooKeeper election) is killed: the scheduler re-subscribes to the new one, reconciles, relaunches nothing',
+    name: 'master-failover',
+    description:
+      'the leading Mesos master (of 2, ZooKeeper election) is killed: the scheduler re-subscribes to the new one, reconciles, relaunches nothing',
     masters: 2,
     expect: {reseed: false, livelocks: 'none', launched: 0},
     async inject(ctx) {
@@ -255,7 +315,8 @@ export const SCENARIOS: ScenarioDef[] = [
     },
   },
   {
-    name: 'zookeeper-down-and-back', description: 'ZooKeeper stopped for 8 s then restarted (same data): etcd keeps serving, nothing relaunched',
+    name: 'zookeeper-down-and-back',
+    description: 'ZooKeeper stopped for 8 s then restarted (same data): etcd keeps serving, nothing relaunched',
     expect: {reseed: false, livelocks: 'none', launched: 0},
     async inject(ctx) {
       await ctx.shared.zk.stop()
@@ -269,9 +330,12 @@ export const SCENARIOS: ScenarioDef[] = [
   (() => {
     const v: string[] = []
     return {
-      name: 'status-update-faults', description: 'every agent drops ~50% of its status update sends (re-sent every 100 ms → duplicates) and delays them 300 ms (reordered across tasks); then a follower is killed: exactly one replacement',
+      name: 'status-update-faults',
+      description:
+        'every agent drops ~50% of its status update sends (re-sent every 100 ms → duplicates) and delays them 300 ms (reordered across tasks); then a follower is killed: exactly one replacement',
       agentOptions: {statusUpdateRetryMinMs: 100, statusUpdateRetryMaxMs: 400},
-      expect: {reseed: false, livelocks: 'none', launched: 1}, recovered: replaced(() => v),
+      expect: {reseed: false, livelocks: 'none', launched: 1},
+      recovered: replaced(() => v),
       async inject(ctx) {
         v.length = 0
         for (const a of ctx.mesos.agents) a.agent.faults = {dropUpdates: () => Math.random() < 0.5, delayUpdatesMs: 300}
@@ -295,6 +359,12 @@ export function scenario(name: string): ScenarioDef {
 
 /** Not covered, with the reason (RESILIENCE.md). */
 export const NOT_COVERED: {name: string; why: string}[] = [
-  {name: 'clock skew, bit flips in WAL/snapshot, lost un-fsynced writes', why: 'need lazyfs/faketime; etcd\'s own robustness suite covers them; not specific to the framework. A full disk during a re-seed is tested apart, on a real tmpfs: `test/integration/executor-reseed-space.test.ts`.'},
-  {name: 'scheduler partitioned from the master', why: 'loopback only and no iptables: serve cannot be cut from the master while the agents still reach it (its etcd traffic, though, goes through the TCP proxies of the net scenarios).'},
+  {
+    name: 'clock skew, bit flips in WAL/snapshot, lost un-fsynced writes',
+    why: "need lazyfs/faketime; etcd's own robustness suite covers them; not specific to the framework. A full disk during a re-seed is tested apart, on a real tmpfs: `test/integration/executor-reseed-space.test.ts`.",
+  },
+  {
+    name: 'scheduler partitioned from the master',
+    why: 'loopback only and no iptables: serve cannot be cut from the master while the agents still reach it (its etcd traffic, though, goes through the TCP proxies of the net scenarios).',
+  },
 ]

@@ -14,60 +14,93 @@ import {netEtcdBin, setPeerMode} from './netfaults.js'
 type Fault = {name: string; run(ctx: Ctx): Promise<void>}
 
 const FAULTS: Fault[] = [
-  {name: 'kill-follower', async run(ctx) {
-    await killEtcd((await ctx.followers())[0]!.name)
-  }},
-  {name: 'kill-leader', async run(ctx) {
-    await killEtcd((await ctx.leader()).name)
-  }},
-  {name: 'pause-follower', async run(ctx) {
-    await pause((await ctx.followers())[0]!.name, 4000)
-  }},
-  {name: 'pause-leader', async run(ctx) {
-    await pause((await ctx.leader()).name, 4000)
-  }},
-  {name: 'delay-follower-traffic', async run(ctx) {
-    await flap((await ctx.followers())[0]!.name, 6000, 200, 200)
-  }},
-  {name: 'blackhole-follower-peer', async run(ctx) {
-    const f = (await ctx.followers())[0]!.name
-    await setPeerMode(ctx, f, {mode: 'blackhole'})
-    try {
-      await sleep(5000)
-    } finally {
-      await setPeerMode(ctx, f, {mode: 'normal'})
-    }
-  }},
-  {name: 'delay-follower-peer', async run(ctx) {
-    const f = (await ctx.followers())[0]!.name
-    await setPeerMode(ctx, f, {mode: 'delay', ms: 200, jitterMs: 50})
-    try {
-      await sleep(6000)
-    } finally {
-      await setPeerMode(ctx, f, {mode: 'normal'})
-    }
-  }},
-  {name: 'executor-killed', async run(ctx) {
-    killExecutor((await ctx.followers())[0]!.name)
-  }},
-  {name: 'agent-restarted', async run(ctx) {
-    const i = ctx.agentIndexOf((await ctx.followers())[0]!)
-    await ctx.mesos.stopAgent(i, 'kill')
-    await sleep(2000)
-    await ctx.mesos.startAgent(i)
-  }},
-  {name: 'kill-scheduler-idle', async run(ctx) {
-    await ctx.killServe()
-    await ctx.startServe()
-  }},
-  {name: 'zookeeper-down-and-back', async run(ctx) {
-    await ctx.shared.zk.stop()
-    try {
-      await sleep(5000)
-    } finally {
-      await ctx.shared.zk.start()
-    }
-  }},
+  {
+    name: 'kill-follower',
+    async run(ctx) {
+      await killEtcd((await ctx.followers())[0]!.name)
+    },
+  },
+  {
+    name: 'kill-leader',
+    async run(ctx) {
+      await killEtcd((await ctx.leader()).name)
+    },
+  },
+  {
+    name: 'pause-follower',
+    async run(ctx) {
+      await pause((await ctx.followers())[0]!.name, 4000)
+    },
+  },
+  {
+    name: 'pause-leader',
+    async run(ctx) {
+      await pause((await ctx.leader()).name, 4000)
+    },
+  },
+  {
+    name: 'delay-follower-traffic',
+    async run(ctx) {
+      await flap((await ctx.followers())[0]!.name, 6000, 200, 200)
+    },
+  },
+  {
+    name: 'blackhole-follower-peer',
+    async run(ctx) {
+      const f = (await ctx.followers())[0]!.name
+      await setPeerMode(ctx, f, {mode: 'blackhole'})
+      try {
+        await sleep(5000)
+      } finally {
+        await setPeerMode(ctx, f, {mode: 'normal'})
+      }
+    },
+  },
+  {
+    name: 'delay-follower-peer',
+    async run(ctx) {
+      const f = (await ctx.followers())[0]!.name
+      await setPeerMode(ctx, f, {mode: 'delay', ms: 200, jitterMs: 50})
+      try {
+        await sleep(6000)
+      } finally {
+        await setPeerMode(ctx, f, {mode: 'normal'})
+      }
+    },
+  },
+  {
+    name: 'executor-killed',
+    async run(ctx) {
+      killExecutor((await ctx.followers())[0]!.name)
+    },
+  },
+  {
+    name: 'agent-restarted',
+    async run(ctx) {
+      const i = ctx.agentIndexOf((await ctx.followers())[0]!)
+      await ctx.mesos.stopAgent(i, 'kill')
+      await sleep(2000)
+      await ctx.mesos.startAgent(i)
+    },
+  },
+  {
+    name: 'kill-scheduler-idle',
+    async run(ctx) {
+      await ctx.killServe()
+      await ctx.startServe()
+    },
+  },
+  {
+    name: 'zookeeper-down-and-back',
+    async run(ctx) {
+      await ctx.shared.zk.stop()
+      try {
+        await sleep(5000)
+      } finally {
+        await ctx.shared.zk.start()
+      }
+    },
+  },
 ]
 
 /** The faults a soak draws from, by name (for the report). */
@@ -83,7 +116,8 @@ export interface SoakReport extends ScenarioResult {
 export async function runSoak(durationMs: number, shared: Shared, rng: () => number = Math.random): Promise<SoakReport> {
   const faultLog: {fault: string; recoveredMs: number | null}[] = []
   const def: ScenarioDef = {
-    name: 'soak', description: `random faults for ${Math.round(durationMs / 1000)} s`,
+    name: 'soak',
+    description: `random faults for ${Math.round(durationMs / 1000)} s`,
     expect: {reseed: false, livelocks: 'any'},
     recoveryTimeoutMs: 120_000,
     // Every member behind the TCP proxies, for the peer-traffic faults.
@@ -100,12 +134,16 @@ export async function runSoak(durationMs: number, shared: Shared, rng: () => num
           await f.run(ctx)
           // Recovered: healthy again; for faults that end a task, its replacement launched too.
           const endsTask = ['kill-follower', 'kill-leader', 'executor-killed'].includes(f.name)
-          const at = await waitUntil(`recovery from ${f.name}`, async () => {
-            const h = await ctx.isHealthy()
-            if (!h) return null
-            if (endsTask && h.st.launched_servers <= before.launched_servers) return null
-            return Date.now()
-          }, 120_000).catch(async (err: Error) => {
+          const at = await waitUntil(
+            `recovery from ${f.name}`,
+            async () => {
+              const h = await ctx.isHealthy()
+              if (!h) return null
+              if (endsTask && h.st.launched_servers <= before.launched_servers) return null
+              return Date.now()
+            },
+            120_000,
+          ).catch(async (err: Error) => {
             throw new Error(`${err.message}; ${await ctx.lastSeen()}`)
           })
           await waitUntil('a write acknowledged after recovery', async () => (ctx.writer.lastAck()?.at ?? 0) > at, 20_000, 50)

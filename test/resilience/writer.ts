@@ -28,7 +28,11 @@ export interface WriterReport {
 const b64 = (s: string): string => Buffer.from(s).toString('base64')
 
 export async function putOnce(url: string, key: string, value: string, timeoutMs: number): Promise<number> {
-  const res = await fetch(`${url}/v3/kv/put`, {method: 'POST', body: JSON.stringify({key: b64(key), value: b64(value)}), signal: AbortSignal.timeout(timeoutMs)})
+  const res = await fetch(`${url}/v3/kv/put`, {
+    method: 'POST',
+    body: JSON.stringify({key: b64(key), value: b64(value)}),
+    signal: AbortSignal.timeout(timeoutMs),
+  })
   const text = await res.text()
   if (res.status !== 200) throw new Error(`HTTP ${res.status} ${text.slice(0, 200)}`)
   const body = JSON.parse(text) as {header?: {revision?: string}}
@@ -50,7 +54,12 @@ export class Writer {
   private longest = 0
   private longestFrom: number | null = null
 
-  constructor(private readonly prefix: string, private readonly endpoints: () => string[], private readonly everyMs = 20, private readonly timeoutMs = 1000) {}
+  constructor(
+    private readonly prefix: string,
+    private readonly endpoints: () => string[],
+    private readonly everyMs = 20,
+    private readonly timeoutMs = 1000,
+  ) {}
 
   start(): void {
     if (this.running) return
@@ -77,7 +86,13 @@ export class Writer {
     this.running = false
     await this.loop
     this.gap(Date.now())
-    this.stopped = {acked: this.acked, attempts: this.attempts, failures: this.failures, longestGapMs: this.longest, longestGapFrom: this.longestFrom}
+    this.stopped = {
+      acked: this.acked,
+      attempts: this.attempts,
+      failures: this.failures,
+      longestGapMs: this.longest,
+      longestGapFrom: this.longestFrom,
+    }
     return this.stopped
   }
 

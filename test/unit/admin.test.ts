@@ -100,7 +100,11 @@ describe('admin HTTP API', () => {
     await withServer(deps, async (base) => {
       assert.equal((await fetch(`${base}/reseed`, {method: 'POST'})).status, 401)
       assert.equal((await fetch(`${base}/reseed`, {method: 'POST', headers: {authorization: 'Bearer wrong!'}})).status, 401)
-      const ok = await fetch(`${base}/reseed`, {method: 'POST', headers: {authorization: 'Bearer s3cret', 'content-type': 'application/json'}, body: '{"force":true}'})
+      const ok = await fetch(`${base}/reseed`, {
+        method: 'POST',
+        headers: {authorization: 'Bearer s3cret', 'content-type': 'application/json'},
+        body: '{"force":true}',
+      })
       assert.equal(ok.status, 202)
       assert.equal((await fetch(`${base}/stats`)).status, 200, 'reads need no token')
     })

@@ -28,7 +28,10 @@ describe('bootstrap', () => {
     const persistAt = idx(acts, (a) => a.type === 'PERSIST')
     const acceptAt = idx(acts, (a) => a.type === 'ACCEPT')
     assert.ok(persistAt >= 0 && persistAt < acceptAt, 'task records are persisted before the ACCEPT')
-    assert.ok(acts.some((a) => a.type === 'DECLINE' && a.offerIds[0] === 'O4'), 'the 4th offer is declined')
+    assert.ok(
+      acts.some((a) => a.type === 'DECLINE' && a.offerIds[0] === 'O4'),
+      'the 4th offer is declined',
+    )
     assert.ok(idx(acts, (a) => a.type === 'SUPPRESS') > acceptAt, 'SUPPRESS once nothing is needed')
     const accept = acts.find((a) => a.type === 'ACCEPT')
     assert.ok(accept && accept.type === 'ACCEPT')
@@ -52,7 +55,10 @@ describe('bootstrap', () => {
     const first = launches(w.actions)
     assert.equal(first.length, 1)
     assert.equal(first[0]!.cfg.initialClusterState, 'new')
-    assert.deepEqual(first[0]!.cfg.initialCluster.map((p) => p.name), ['etcd-1'])
+    assert.deepEqual(
+      first[0]!.cfg.initialCluster.map((p) => p.name),
+      ['etcd-1'],
+    )
     w.advance(5_000, {offers: false})
     assert.equal(w.state.stats.healthy, 1)
 
@@ -71,7 +77,8 @@ describe('bootstrap', () => {
     const promotes = w.actionsOf('MEMBER_PROMOTE', mark)
     assert.ok(promotes.length >= 1, 'the learner is promoted once running')
     // A learner refuses member operations ("rpc not supported for learner"): never send its promote through it.
-    for (const p of promotes) assert.ok(!p.via.includes('http://agent2.test:31101'), `promote not sent through the learner: ${p.via.join(',')}`)
+    for (const p of promotes)
+      assert.ok(!p.via.includes('http://agent2.test:31101'), `promote not sent through the learner: ${p.via.join(',')}`)
     assert.ok(w.members.every((m) => !m.isLearner))
 
     offerAgent(w, 'S3')
@@ -93,7 +100,10 @@ describe('bootstrap', () => {
     const mark = w.actions.length
     w.feed({type: 'Offers', offers: [simOffer('A', w.agents.get('S2')!), simOffer('B', w.agents.get('S3')!)]})
     assert.equal(w.actionsOf('MEMBER_ADD', mark).length, 1)
-    assert.ok(w.actionsOf('DECLINE', mark).some((a) => a.offerIds[0] === 'B'), 'the other offer is declined')
+    assert.ok(
+      w.actionsOf('DECLINE', mark).some((a) => a.offerIds[0] === 'B'),
+      'the other offer is declined',
+    )
     assert.ok(!w.actionsOf('DECLINE', mark).some((a) => a.offerIds[0] === 'A'), 'the offer for the add is held')
   })
 })
@@ -151,8 +161,21 @@ describe('member add refusals', () => {
     w.respond = true
     // etcd applied the add; meanwhile the offer is rescinded
     w.feed({type: 'Rescind', offerId: 'HELD'})
-    w.members.push({id: '555', name: '', peerUrl: add.peerUrls[0]!, clientUrl: '', isLearner: true, started: false, alive: true, raftIndex: 0})
-    w.feed({type: 'MemberAdded', peerUrl: add.peerUrls[0]!, member: {id: '555', name: '', peerUrls: add.peerUrls, clientUrls: [], isLearner: true}})
+    w.members.push({
+      id: '555',
+      name: '',
+      peerUrl: add.peerUrls[0]!,
+      clientUrl: '',
+      isLearner: true,
+      started: false,
+      alive: true,
+      raftIndex: 0,
+    })
+    w.feed({
+      type: 'MemberAdded',
+      peerUrl: add.peerUrls[0]!,
+      member: {id: '555', name: '', peerUrls: add.peerUrls, clientUrls: [], isLearner: true},
+    })
     assert.equal(w.state.pendingAdd?.phase, 'added')
     w.advance(29_000, {offers: false})
     assert.equal(w.actionsOf('MEMBER_REMOVE', mark).length, 0, 'not before the grace period')
@@ -179,7 +202,10 @@ describe('member add retries', () => {
     assert.equal(runningTasks(w.state).length, 3, 'replaced after 4 refusals in < 5 s (1 s retries)')
     const refusals = w.actionsOf('LOG', mark).filter((l) => /refused the member add/.test(l.msg))
     assert.equal(refusals.length, 4)
-    assert.deepEqual(refusals.map((l) => l.level), ['info', 'debug', 'debug', 'debug'])
+    assert.deepEqual(
+      refusals.map((l) => l.level),
+      ['info', 'debug', 'debug', 'debug'],
+    )
     const adds = w.actionsOf('LOG', mark).filter((l) => /adding etcd member/.test(l.msg))
     assert.equal(adds.filter((l) => l.level === 'info').length, 1, 'the add itself is announced once')
   })
@@ -194,7 +220,10 @@ describe('resizing', () => {
     assert.equal(runningTasks(w.state).length, 5)
     assert.equal(w.members.length, 5)
     const acts = w.actions.slice(mark).filter((a) => a.type === 'MEMBER_ADD' || a.type === 'ACCEPT')
-    assert.deepEqual(acts.map((a) => a.type), ['MEMBER_ADD', 'ACCEPT', 'MEMBER_ADD', 'ACCEPT'])
+    assert.deepEqual(
+      acts.map((a) => a.type),
+      ['MEMBER_ADD', 'ACCEPT', 'MEMBER_ADD', 'ACCEPT'],
+    )
     assert.equal(new Set(runningTasks(w.state).map((t) => t.agentId)).size, 5)
   })
 
@@ -206,7 +235,10 @@ describe('resizing', () => {
     assert.equal(runningTasks(w.state).length, 3)
     assert.equal(w.members.length, 3)
     const acts = w.actions.slice(mark).filter((a) => a.type === 'MEMBER_REMOVE' || a.type === 'KILL' || a.type === 'ACCEPT')
-    assert.deepEqual(acts.map((a) => a.type), ['MEMBER_REMOVE', 'KILL', 'MEMBER_REMOVE', 'KILL'])
+    assert.deepEqual(
+      acts.map((a) => a.type),
+      ['MEMBER_REMOVE', 'KILL', 'MEMBER_REMOVE', 'KILL'],
+    )
     assert.equal(w.state.stats.launched_servers, 5)
   })
 })

@@ -39,7 +39,13 @@ describe('overlapping health checks answered out of order (found by the pause-le
     w.feed({type: 'HealthObserved', probes: stale, seq: older.seq})
     assert.equal(w.state.stats.healthy, 1, 'a stale answer does not overwrite the newer verdict')
     assert.ok(w.state.health.verdict?.healthy)
-    assert.ok(!w.actionsOf('LOG', mark).slice(logsBefore).some((l) => /cluster unhealthy/.test(l.msg)), 'no spurious "cluster unhealthy"')
+    assert.ok(
+      !w
+        .actionsOf('LOG', mark)
+        .slice(logsBefore)
+        .some((l) => /cluster unhealthy/.test(l.msg)),
+      'no spurious "cluster unhealthy"',
+    )
   })
 
   it('an older answer still applies when no newer one has arrived (checks may be slow)', () => {
@@ -93,19 +99,30 @@ describe('probes in the state', () => {
   it('keeps the probes of the newest applied answer (an older answer arriving later is not applied); the views read them', () => {
     const w = runningCluster(CFG, 4)
     w.respond = false
-    const checks = [...w.feed({type: 'TimerFired', name: 'health'}), ...w.feed({type: 'TimerFired', name: 'health'})]
-      .filter((a) => a.type === 'HEALTH_CHECK')
+    const checks = [...w.feed({type: 'TimerFired', name: 'health'}), ...w.feed({type: 'TimerFired', name: 'health'})].filter(
+      (a) => a.type === 'HEALTH_CHECK',
+    )
     assert.equal(checks.length, 2)
     const [older, newer] = checks as Extract<(typeof checks)[number], {type: 'HEALTH_CHECK'}>[]
-    const probesOf = (urls: string[], raftIndex: number) => urls.map((u) => {
-      const p = w.probe(u)
-      return p.status ? {...p, status: {...p.status, raftIndex}} : p
-    })
+    const probesOf = (urls: string[], raftIndex: number) =>
+      urls.map((u) => {
+        const p = w.probe(u)
+        return p.status ? {...p, status: {...p.status, raftIndex}} : p
+      })
     w.feed({type: 'HealthObserved', probes: probesOf(newer!.clientUrls, 777), seq: newer!.seq})
     w.feed({type: 'HealthObserved', probes: probesOf(older!.clientUrls, 111), seq: older!.seq})
-    assert.deepEqual(w.state.health.probes.map((p) => p.status?.raftIndex), [777, 777, 777])
-    assert.deepEqual(membersView(w.state).map((m) => m.raft_index), [777, 777, 777])
-    assert.deepEqual(candidatesView(w.state).candidates.map((c) => c.raft_index), [777, 777, 777])
+    assert.deepEqual(
+      w.state.health.probes.map((p) => p.status?.raftIndex),
+      [777, 777, 777],
+    )
+    assert.deepEqual(
+      membersView(w.state).map((m) => m.raft_index),
+      [777, 777, 777],
+    )
+    assert.deepEqual(
+      candidatesView(w.state).candidates.map((c) => c.raft_index),
+      [777, 777, 777],
+    )
     const url = clientUrl(w.state, runningTasks(w.state)[0]!)
     assert.ok(w.state.health.probes.some((p) => p.clientUrl === url))
   })
@@ -118,7 +135,9 @@ describe('re-seed steps in the state', () => {
     w.feed({type: 'ReseedRequested', op: 'op-1', force: true})
     const seed = runningTasks(w.state)[0]!
     const msg = (step: 'accepted' | 'stopping', op = 'op-1', message?: string): SchedulerEvent => ({
-      type: 'FrameworkMessage', agentId: seed.agentId, executorId: seed.taskId,
+      type: 'FrameworkMessage',
+      agentId: seed.agentId,
+      executorId: seed.taskId,
       data: encodeFrameworkMessage({type: 'reseed-progress', op, step, ...(message ? {message} : {})}),
     })
     w.now += 10
@@ -126,7 +145,10 @@ describe('re-seed steps in the state', () => {
     w.now += 10
     w.feed(msg('stopping'))
     w.feed(msg('stopping', 'op-unknown'))
-    assert.deepEqual(w.state.reseedSteps['op-1'], [{step: 'accepted', at: w.now - 10, message: 'ok'}, {step: 'stopping', at: w.now}])
+    assert.deepEqual(w.state.reseedSteps['op-1'], [
+      {step: 'accepted', at: w.now - 10, message: 'ok'},
+      {step: 'stopping', at: w.now},
+    ])
     assert.equal(w.state.reseedSteps['op-unknown'], undefined)
     assert.deepEqual(reseedView(w.state, 'op-1')?.steps, w.state.reseedSteps['op-1'])
     for (let i = 0; i < 150; i++) w.feed(msg('stopping'))

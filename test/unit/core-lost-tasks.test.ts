@@ -12,7 +12,14 @@ import {CORE_CFG as CFG, FAST_RECONCILE_CFG, healthyCluster} from '../helpers/co
 
 /** What a master that has not heard from the agents yet answers to explicit reconciliation. */
 function reconciliationLost(t: TaskRecord): TaskStatus {
-  return {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_LOST', source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION', message: 'Reconciliation: Task is unknown'}
+  return {
+    task_id: {value: t.taskId},
+    agent_id: {value: t.agentId},
+    state: 'TASK_LOST',
+    source: 'SOURCE_MASTER',
+    reason: 'REASON_RECONCILIATION',
+    message: 'Reconciliation: Task is unknown',
+  }
 }
 
 /** Answers the last unanswered HEALTH_CHECK from the simulated etcd (respond=false mode). */
@@ -31,9 +38,27 @@ describe('TASK_LOST is not final', () => {
     const t = liveTasks(w.state).find((x) => x.agentId === 'S1')!
     w.respond = false // etcd removal never answered: the member is still in the list
     const mark = w.actions.length
-    w.feed({type: 'Update', status: {task_id: {value: t.taskId}, agent_id: {value: 'S1'}, state: 'TASK_LOST', source: 'SOURCE_MASTER', reason: 'REASON_AGENT_REMOVED'}})
+    w.feed({
+      type: 'Update',
+      status: {
+        task_id: {value: t.taskId},
+        agent_id: {value: 'S1'},
+        state: 'TASK_LOST',
+        source: 'SOURCE_MASTER',
+        reason: 'REASON_AGENT_REMOVED',
+      },
+    })
     assert.equal(liveTasks(w.state).length, 2)
-    w.feed({type: 'Update', status: {task_id: {value: t.taskId}, agent_id: {value: 'S1'}, state: 'TASK_RUNNING', source: 'SOURCE_MASTER', reason: 'REASON_AGENT_REREGISTERED'}})
+    w.feed({
+      type: 'Update',
+      status: {
+        task_id: {value: t.taskId},
+        agent_id: {value: 'S1'},
+        state: 'TASK_RUNNING',
+        source: 'SOURCE_MASTER',
+        reason: 'REASON_AGENT_REREGISTERED',
+      },
+    })
     assert.equal(liveTasks(w.state).length, 3)
     assert.equal(w.state.tasks[t.taskId]!.state, 'TASK_RUNNING')
     assert.equal(w.actionsOf('KILL', mark).length, 0)
@@ -50,7 +75,10 @@ describe('TASK_LOST is not final', () => {
     const mark = w.actions.length
     w.reregisterAgent('S1')
     const kills = w.actionsOf('KILL', mark)
-    assert.deepEqual(kills.map((k) => k.taskId), [t.taskId])
+    assert.deepEqual(
+      kills.map((k) => k.taskId),
+      [t.taskId],
+    )
     w.advance(5_000)
     assert.equal(liveTasks(w.state).length, 3)
   })
@@ -63,7 +91,10 @@ describe('total loss', () => {
     for (const m of w.members) m.alive = false // etcd really gone (a master-made LOST alone is not believed)
     for (const t of w.tasks.values()) t.state = 'TASK_LOST'
     for (const t of liveTasks(w.state)) {
-      w.feed({type: 'Update', status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_LOST', source: 'SOURCE_MASTER'}})
+      w.feed({
+        type: 'Update',
+        status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_LOST', source: 'SOURCE_MASTER'},
+      })
     }
     const probe = w.actionsOf('HEALTH_CHECK').at(-1)!
     w.feed({type: 'HealthObserved', probes: probe.clientUrls.map((u) => w.probe(u))})
@@ -112,7 +143,16 @@ describe('master failover: reconciliation-only TASK_LOST while etcd answers', ()
     assert.notEqual(modeOf(w.state), 'TOTAL_LOSS')
     // the agents re-register: the master reports them running again
     for (const t of tasks) {
-      w.feed({type: 'Update', status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_RUNNING', source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION'}})
+      w.feed({
+        type: 'Update',
+        status: {
+          task_id: {value: t.taskId},
+          agent_id: {value: t.agentId},
+          state: 'TASK_RUNNING',
+          source: 'SOURCE_MASTER',
+          reason: 'REASON_RECONCILIATION',
+        },
+      })
     }
     assert.equal(modeOf(w.state), 'MUTABLE')
     assert.equal(runningTasks(w.state).length, 3)
@@ -140,12 +180,24 @@ describe('master failover: reconciliation-only TASK_LOST while etcd answers', ()
     const recMark = w.actions.length
     w.advance(30_000, {offers: false})
     assert.ok(w.actionsOf('RECONCILE', recMark).filter((r) => r.tasks.length > 0).length >= 3, 'keeps reconciling explicitly in TOTAL_LOSS')
-    assert.ok(w.actionsOf('HEALTH_CHECK', recMark).some((h) => h.clientUrls.includes(url(tasks[0]!))), 'keeps probing the lost members')
+    assert.ok(
+      w.actionsOf('HEALTH_CHECK', recMark).some((h) => h.clientUrls.includes(url(tasks[0]!))),
+      'keeps probing the lost members',
+    )
     assert.equal(modeOf(w.state), 'TOTAL_LOSS')
     // one agent comes back with its member
     const t = tasks[0]!
     for (const m of w.members) m.alive = true
-    w.feed({type: 'Update', status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_RUNNING', source: 'SOURCE_MASTER', reason: 'REASON_AGENT_REREGISTERED'}})
+    w.feed({
+      type: 'Update',
+      status: {
+        task_id: {value: t.taskId},
+        agent_id: {value: t.agentId},
+        state: 'TASK_RUNNING',
+        source: 'SOURCE_MASTER',
+        reason: 'REASON_AGENT_REREGISTERED',
+      },
+    })
     assert.notEqual(modeOf(w.state), 'TOTAL_LOSS')
     assert.equal(w.state.tasks[t.taskId]!.state, 'TASK_RUNNING')
   })

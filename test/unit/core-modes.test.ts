@@ -106,7 +106,10 @@ describe('mode in step', () => {
     assert.equal(r.state, s, 'the input state is returned')
     assert.equal(r.actions.length, 1)
     const a = r.actions[0]!
-    assert.ok(a.type === 'LOG' && a.level === 'error' && /invalid mode transition: episode RESEEDING → TOTAL_LOSS/.test(a.msg), JSON.stringify(a))
+    assert.ok(
+      a.type === 'LOG' && a.level === 'error' && /invalid mode transition: episode RESEEDING → TOTAL_LOSS/.test(a.msg),
+      JSON.stringify(a),
+    )
   })
 
   it('a quorum loss shows QUORUM_LOST (still mutating: the automatic re-seed starts from it), then RESEEDING, then MUTABLE', () => {
@@ -155,13 +158,21 @@ describe('StateConflict', () => {
     const w = mutableCluster()
     w.respond = false
     const acts = w.feed({type: 'StateConflict', message: 'zk node /etcd-mesos/etcd/state: another scheduler wrote the state'})
-    assert.deepEqual(acts.map((a) => a.type), ['LOG', 'FATAL'])
+    assert.deepEqual(
+      acts.map((a) => a.type),
+      ['LOG', 'FATAL'],
+    )
     const [l, f] = acts
     assert.ok(l?.type === 'LOG' && l.level === 'error' && /another scheduler/.test(l.msg))
     assert.ok(f?.type === 'FATAL' && f.exitCode === EXIT_FATAL && /another scheduler wrote the state/.test(f.message))
     assert.equal(modeOf(w.state), 'STOPPED')
     const before = w.state
-    for (const ev of [{type: 'Tick'}, {type: 'TimerFired', name: 'health'}, {type: 'Disconnected'}, {type: 'StateConflict', message: 'again'}] as const) {
+    for (const ev of [
+      {type: 'Tick'},
+      {type: 'TimerFired', name: 'health'},
+      {type: 'Disconnected'},
+      {type: 'StateConflict', message: 'again'},
+    ] as const) {
       assert.deepEqual(w.feed(ev), [], ev.type)
     }
     assert.deepEqual(w.state, before)

@@ -41,7 +41,7 @@ describe('offers and suppression', () => {
 })
 
 describe('replacement speed: REVIVE once ready after declining a usable offer', () => {
-  it('declines the freed agent\'s offer while the MEMBER_REMOVE is in flight, then REVIVEs when it can launch', () => {
+  it("declines the freed agent's offer while the MEMBER_REMOVE is in flight, then REVIVEs when it can launch", () => {
     const w = healthyCluster(FAST_RECONCILE_CFG, 4)
     const victim = liveTasks(w.state).find((t) => t.agentId === 'S1')!
     w.respond = false

@@ -29,12 +29,19 @@ describe('restart and reconciliation', () => {
     }
     assert.ok(acts.some((a) => a.type === 'DECLINE'))
     assert.ok(w.actionsOf('HEALTH_CHECK', mark).length > 0, 'health is still observed')
-    const timers = w.actionsOf('SET_TIMER', mark).filter((a) => a.name === 'reconcile').map((a) => a.atMs)
+    const timers = w
+      .actionsOf('SET_TIMER', mark)
+      .filter((a) => a.name === 'reconcile')
+      .map((a) => a.atMs)
     const gaps = timers.slice(1).map((t, i) => t - timers[i]!)
     assert.deepEqual(gaps.slice(0, 3), [2_000, 4_000, 8_000], 'doubling backoff')
     const explicit = w.actionsOf('RECONCILE', mark).filter((r) => r.tasks.length > 0)
     assert.ok(explicit.length >= 4)
-    assert.deepEqual(explicit.at(-1)!.tasks.map((t) => t.taskId), [silent!.taskId], 'only the unaccounted task is asked again')
+    assert.deepEqual(
+      explicit.at(-1)!.tasks.map((t) => t.taskId),
+      [silent!.taskId],
+      'only the unaccounted task is asked again',
+    )
     assert.ok(w.actionsOf('LOG', mark).some((l) => l.level === 'warn' && /not yet accounted/.test(l.msg)))
     w.reconcileSilent.clear()
     w.advance(9_000)
@@ -51,12 +58,21 @@ describe('restart and reconciliation', () => {
     w.restart()
     w.respond = false
     w.feed({type: 'Subscribed', frameworkId: 'fw-1'})
-    const stray = {task_id: {value: 'etcd-77.deadbeef'}, agent_id: {value: 'S9'}, state: 'TASK_RUNNING' as const, source: 'SOURCE_MASTER' as const}
+    const stray = {
+      task_id: {value: 'etcd-77.deadbeef'},
+      agent_id: {value: 'S9'},
+      state: 'TASK_RUNNING' as const,
+      source: 'SOURCE_MASTER' as const,
+    }
     w.feed({type: 'Update', status: stray})
     assert.equal(w.actionsOf('KILL', mark).length, 0)
-    for (const t of liveTasks(w.state)) w.feed({type: 'Update', status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_RUNNING'}})
+    for (const t of liveTasks(w.state))
+      w.feed({type: 'Update', status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_RUNNING'}})
     assert.equal(modeOf(w.state), 'MUTABLE')
-    assert.deepEqual(w.actionsOf('KILL', mark).map((k) => [k.taskId, k.agentId]), [['etcd-77.deadbeef', 'S9']])
+    assert.deepEqual(
+      w.actionsOf('KILL', mark).map((k) => [k.taskId, k.agentId]),
+      [['etcd-77.deadbeef', 'S9']],
+    )
   })
 
   it('Disconnected → immutable and re-subscribe; reconciles again before acting', () => {

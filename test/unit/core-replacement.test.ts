@@ -26,7 +26,11 @@ describe('replacement', () => {
     const agents = launches(acts).map((l) => l.agentId)
     assert.equal(agents.length, 1)
     assert.ok(!['S2', 'S3'].includes(agents[0]!), `replacement not on an agent hosting a member (got ${agents[0]})`)
-    const cfg = parseMemberConfig(acts.find((a) => a.type === 'ACCEPT')!.type === 'ACCEPT' ? (acts[acc] as Extract<SchedulerAction, {type: 'ACCEPT'}>).operations[0]!.launch!.task_infos[0]!.data : '')
+    const cfg = parseMemberConfig(
+      acts.find((a) => a.type === 'ACCEPT')!.type === 'ACCEPT'
+        ? (acts[acc] as Extract<SchedulerAction, {type: 'ACCEPT'}>).operations[0]!.launch!.task_infos[0]!.data
+        : '',
+    )
     assert.equal(cfg.initialClusterState, 'existing')
     assert.equal(cfg.initialCluster.length, 3)
     assert.ok(!cfg.initialCluster.some((p) => p.name === victim.memberName))
@@ -51,12 +55,24 @@ describe('replacement', () => {
 
   it('a member in etcd that no task backs is removed after the grace period', () => {
     const w = healthyCluster(CFG, 4)
-    w.members.push({id: '999', name: 'stranger', peerUrl: 'http://elsewhere:1', clientUrl: 'http://elsewhere:2', isLearner: false, started: true, alive: true, raftIndex: 0})
+    w.members.push({
+      id: '999',
+      name: 'stranger',
+      peerUrl: 'http://elsewhere:1',
+      clientUrl: 'http://elsewhere:2',
+      isLearner: false,
+      started: true,
+      alive: true,
+      raftIndex: 0,
+    })
     const mark = w.actions.length
     w.advance(25_000)
     assert.equal(w.actionsOf('MEMBER_REMOVE', mark).length, 0)
     w.advance(15_000)
-    assert.deepEqual(w.actionsOf('MEMBER_REMOVE', mark).map((a) => a.memberId), ['999'])
+    assert.deepEqual(
+      w.actionsOf('MEMBER_REMOVE', mark).map((a) => a.memberId),
+      ['999'],
+    )
   })
 
   it('kills a task stuck in STAGING after launchTimeoutMs', () => {

@@ -9,7 +9,6 @@ import {CORE_CFG as CFG, FAST_RECONCILE_CFG, healthyCluster, runningCluster} fro
 
 const onAgent = (w: World, agentId: string): TaskRecord => liveTasks(w.state).find((t) => t.agentId === agentId)!
 
-
 describe('livelock and automatic re-seed', () => {
   it('counts one livelock episode, re-seeds only after reseedTimeoutMs, then grows back to full size', () => {
     const w = runningCluster(CFG, 5)
@@ -37,7 +36,10 @@ describe('livelock and automatic re-seed', () => {
     assert.equal(w.state.stats.healthy, 1)
     assert.equal(w.state.operations[0]!.status, 'succeeded')
     assert.equal(w.state.reseed, null)
-    assert.ok(runningTasks(w.state).some((t) => t.taskId === seed.taskId), 'the seed survives')
+    assert.ok(
+      runningTasks(w.state).some((t) => t.taskId === seed.taskId),
+      'the seed survives',
+    )
   })
 
   it('does not re-seed with autoReseed=false, but a manual request (unhealthy) does', () => {
@@ -49,7 +51,11 @@ describe('livelock and automatic re-seed', () => {
     assert.equal(w.actionsOf('MESSAGE', mark).length, 0)
     w.feed({type: 'ReseedRequested', op: 'manual-1', force: false})
     assert.equal(w.actionsOf('MESSAGE', mark).length, 1)
-    assert.deepEqual(decodeFrameworkMessage(w.actionsOf('MESSAGE', mark)[0]!.data), {type: 'reseed', op: 'manual-1'}, 'not forced: the member checks its quorum')
+    assert.deepEqual(
+      decodeFrameworkMessage(w.actionsOf('MESSAGE', mark)[0]!.data),
+      {type: 'reseed', op: 'manual-1'},
+      'not forced: the member checks its quorum',
+    )
     assert.equal(w.state.operations.find((o) => o.op === 'manual-1')?.status, 'succeeded')
   })
 
@@ -65,7 +71,11 @@ describe('livelock and automatic re-seed', () => {
     assert.equal(w.state.operations.find((o) => o.op === 'r1')?.status, 'refused', 'an op id is used once')
     w.feed({type: 'ReseedRequested', op: 'r2', force: true})
     assert.equal(w.actionsOf('MESSAGE', mark).length, 1)
-    assert.deepEqual(decodeFrameworkMessage(w.actionsOf('MESSAGE', mark)[0]!.data), {type: 'reseed', op: 'r2', force: true}, 'a forced re-seed tells the member to skip its quorum check')
+    assert.deepEqual(
+      decodeFrameworkMessage(w.actionsOf('MESSAGE', mark)[0]!.data),
+      {type: 'reseed', op: 'r2', force: true},
+      'a forced re-seed tells the member to skip its quorum check',
+    )
     assert.equal(w.state.stats.cluster_reseeds, 1)
   })
 })
@@ -81,15 +91,25 @@ describe('re-seed candidates', () => {
     const mark = w.actions.length
     w.advance(65_000, {offers: false})
     let msgs = w.actionsOf('MESSAGE', mark)
-    assert.deepEqual(msgs.map((m) => m.executorId), [a.taskId], 'highest raft index first')
+    assert.deepEqual(
+      msgs.map((m) => m.executorId),
+      [a.taskId],
+      'highest raft index first',
+    )
     assert.equal(w.actionsOf('KILL', mark).length, 0)
     w.advance(21_000, {offers: false})
     msgs = w.actionsOf('MESSAGE', mark)
-    assert.deepEqual(msgs.map((m) => m.executorId), [a.taskId, b.taskId])
+    assert.deepEqual(
+      msgs.map((m) => m.executorId),
+      [a.taskId, b.taskId],
+    )
     const doneAt = w.events.findIndex((e) => e.type === 'FrameworkMessage')
     assert.ok(doneAt > 0)
     const kills = w.actionsOf('KILL', mark)
-    assert.ok(kills.some((k) => k.taskId === a.taskId), 'the inferior candidate is killed once the seed is proven')
+    assert.ok(
+      kills.some((k) => k.taskId === a.taskId),
+      'the inferior candidate is killed once the seed is proven',
+    )
     assert.ok(!kills.some((k) => k.taskId === b.taskId))
     assert.equal(w.state.reseed, null)
     assert.equal(modeOf(w.state), 'MUTABLE')
@@ -115,7 +135,12 @@ describe('re-seed candidates', () => {
     const w = runningCluster(CFG, 3)
     const t = liveTasks(w.state)[0]!
     const mark = w.actions.length
-    w.feed({type: 'FrameworkMessage', agentId: t.agentId, executorId: t.taskId, data: encodeFrameworkMessage({type: 'reseed-progress', op: 'nope', step: 'done'})})
+    w.feed({
+      type: 'FrameworkMessage',
+      agentId: t.agentId,
+      executorId: t.taskId,
+      data: encodeFrameworkMessage({type: 'reseed-progress', op: 'nope', step: 'done'}),
+    })
     w.feed({type: 'FrameworkMessage', agentId: t.agentId, executorId: t.taskId, data: Buffer.from('garbage').toString('base64')})
     assert.equal(w.actionsOf('KILL', mark).length, 0)
     assert.equal(w.state.reseed, null)
@@ -137,7 +162,9 @@ describe('restart mid-re-seed', () => {
     w.advance(30_000)
     assert.equal(w.actionsOf('MESSAGE', mark).length, 0, 'the MESSAGE is not re-sent after a restart')
     assert.ok(w.actionsOf('LOG', mark).some((l) => /resuming the re-seed/.test(l.msg)))
-    assert.ok(w.actionsOf('LOG', mark).some((l) => /re-seed proven/.test(l.msg) && (l.fields as {how: string}).how === 'serves alone as leader'))
+    assert.ok(
+      w.actionsOf('LOG', mark).some((l) => /re-seed proven/.test(l.msg) && (l.fields as {how: string}).how === 'serves alone as leader'),
+    )
     w.advance(60_000)
     assert.equal(w.state.reseed, null)
     assert.equal(runningTasks(w.state).length, 3)
@@ -156,7 +183,12 @@ describe('restart mid-re-seed', () => {
     assert.equal(w.actionsOf('KILL').length, 0, 'nothing killed before the seed is proven')
     // the seed proves itself; the scheduler issues kills, which are not performed before it restarts
     w.respond = false
-    w.feed({type: 'FrameworkMessage', agentId: 'S1', executorId: seed.taskId, data: encodeFrameworkMessage({type: 'reseed-progress', op: r.op, step: 'done'})})
+    w.feed({
+      type: 'FrameworkMessage',
+      agentId: 'S1',
+      executorId: seed.taskId,
+      data: encodeFrameworkMessage({type: 'reseed-progress', op: r.op, step: 'done'}),
+    })
     const other = onAgent(w, 'S2')
     assert.ok(w.actionsOf('KILL').some((k) => k.taskId === other.taskId))
     for (const a of w.actions) if (a.type === 'PERSIST') w.persisted = a.doc
@@ -165,7 +197,10 @@ describe('restart mid-re-seed', () => {
     w.members = w.members.filter((m) => m.id === w.memberOfTask(seed.taskId)!.id) // what force-new-cluster did
     const mark = w.actions.length
     w.restart()
-    assert.ok(w.actionsOf('KILL', mark).some((k) => k.taskId === other.taskId), 'kills re-issued after the restart')
+    assert.ok(
+      w.actionsOf('KILL', mark).some((k) => k.taskId === other.taskId),
+      'kills re-issued after the restart',
+    )
     w.advance(90_000)
     assert.equal(w.state.reseed, null)
     assert.equal(runningTasks(w.state).length, 5)
@@ -262,7 +297,10 @@ describe('the member refuses a non-forced re-seed of a cluster with a working qu
     w.loseAgents(['S3', 'S4', 'S5'])
     const mark = w.actions.length
     w.advance(66_000, {offers: false})
-    assert.deepEqual(w.actionsOf('MESSAGE', mark).map((m) => m.executorId), [a.taskId, b.taskId])
+    assert.deepEqual(
+      w.actionsOf('MESSAGE', mark).map((m) => m.executorId),
+      [a.taskId, b.taskId],
+    )
     assert.equal(w.actionsOf('KILL', mark).length, 0)
     assert.equal(w.state.operations[0]!.status, 'failed')
     assert.match(w.state.operations[0]!.message, /tried 2; last answer: .*refused/)
@@ -281,7 +319,12 @@ describe('the member refuses a non-forced re-seed of a cluster with a working qu
     const msg = w.actionsOf('MESSAGE', mark)[0]!
     assert.deepEqual(decodeFrameworkMessage(msg.data), {type: 'reseed', op: 'forced-1', force: true})
     w.holdMessages = false
-    w.feed({type: 'FrameworkMessage', agentId: seed.agentId, executorId: seed.taskId, data: encodeFrameworkMessage({type: 'reseed-progress', op: 'forced-1', step: 'done'})})
+    w.feed({
+      type: 'FrameworkMessage',
+      agentId: seed.agentId,
+      executorId: seed.taskId,
+      data: encodeFrameworkMessage({type: 'reseed-progress', op: 'forced-1', step: 'done'}),
+    })
     assert.ok(w.actionsOf('KILL', mark).length > 0, 'proven: the others are killed (forced)')
   })
 
@@ -295,7 +338,10 @@ describe('the member refuses a non-forced re-seed of a cluster with a working qu
     const without = {...doc, reseed: {...doc.reseed!}}
     delete without.reseed.force
     assert.equal(parsePersistedDoc(serializePersistedDoc(without)).reseed?.force, undefined, 'a doc without it loads as before')
-    assert.throws(() => parsePersistedDoc(JSON.stringify({...doc, reseed: {...doc.reseed!, force: 'yes'}})), /reseed\.force must be a boolean/)
+    assert.throws(
+      () => parsePersistedDoc(JSON.stringify({...doc, reseed: {...doc.reseed!, force: 'yes'}})),
+      /reseed\.force must be a boolean/,
+    )
   })
 })
 
@@ -314,7 +360,11 @@ describe('reseed framework message codec (force)', () => {
     for (const force of ['true', 1, null, {}, [true]]) {
       assert.deepEqual(decodeFrameworkMessage(raw({type: 'reseed', op: 'o', force})), {type: 'reseed', op: 'o'}, JSON.stringify(force))
     }
-    assert.deepEqual(decodeFrameworkMessage(encodeFrameworkMessage({type: 'reseed', op: 'o', force: true})), {type: 'reseed', op: 'o', force: true}, 'round trip')
+    assert.deepEqual(
+      decodeFrameworkMessage(encodeFrameworkMessage({type: 'reseed', op: 'o', force: true})),
+      {type: 'reseed', op: 'o', force: true},
+      'round trip',
+    )
   })
   it('stays strict about everything else', () => {
     assert.equal(decodeFrameworkMessage(raw({type: 'reseed', force: true})), null, 'no op')
@@ -323,7 +373,12 @@ describe('reseed framework message codec (force)', () => {
     assert.equal(decodeFrameworkMessage(raw({type: 'reseed-now', op: 'o', force: true})), null, 'unknown type')
     assert.equal(decodeFrameworkMessage(raw([{type: 'reseed', op: 'o'}])), null, 'not an object')
     assert.equal(decodeFrameworkMessage('%%%'), null)
-    assert.deepEqual(decodeFrameworkMessage(raw({type: 'reseed-progress', op: 'o', step: 'failed', message: 'refused: x', force: true})), {type: 'reseed-progress', op: 'o', step: 'failed', message: 'refused: x'})
+    assert.deepEqual(decodeFrameworkMessage(raw({type: 'reseed-progress', op: 'o', step: 'failed', message: 'refused: x', force: true})), {
+      type: 'reseed-progress',
+      op: 'o',
+      step: 'failed',
+      message: 'refused: x',
+    })
   })
 })
 
@@ -337,7 +392,12 @@ describe('re-seed proof waits for the executor that reports progress', () => {
     const r = w.state.reseed
     assert.ok(r && r.phase === 'seeding')
     const progress = (step: 'accepted' | 'force-new-cluster' | 'serving-alone' | 'done'): void => {
-      w.feed({type: 'FrameworkMessage', agentId: 'S1', executorId: seed.taskId, data: encodeFrameworkMessage({type: 'reseed-progress', op: r.op, step})})
+      w.feed({
+        type: 'FrameworkMessage',
+        agentId: 'S1',
+        executorId: seed.taskId,
+        data: encodeFrameworkMessage({type: 'reseed-progress', op: r.op, step}),
+      })
     }
     progress('accepted')
     progress('force-new-cluster')
@@ -351,7 +411,9 @@ describe('re-seed proof waits for the executor that reports progress', () => {
     assert.equal(w.state.reseed?.phase, 'seeding')
     progress('done')
     assert.notEqual(w.state.reseed?.phase, 'seeding')
-    assert.ok(w.actionsOf('LOG', mark).some((l) => /re-seed proven/.test(l.msg) && (l.fields as {how: string}).how === 'executor reported done'))
+    assert.ok(
+      w.actionsOf('LOG', mark).some((l) => /re-seed proven/.test(l.msg) && (l.fields as {how: string}).how === 'executor reported done'),
+    )
   })
 
   it('falls back to the probe when the executor goes silent', () => {
@@ -361,7 +423,12 @@ describe('re-seed proof waits for the executor that reports progress', () => {
     w.loseAgents(['S2', 'S3'])
     while (w.actionsOf('MESSAGE').length === 0 && w.now < 2_000_000) w.advance(1_000, {offers: false})
     const r = w.state.reseed!
-    w.feed({type: 'FrameworkMessage', agentId: 'S1', executorId: seed.taskId, data: encodeFrameworkMessage({type: 'reseed-progress', op: r.op, step: 'accepted'})})
+    w.feed({
+      type: 'FrameworkMessage',
+      agentId: 'S1',
+      executorId: seed.taskId,
+      data: encodeFrameworkMessage({type: 'reseed-progress', op: r.op, step: 'accepted'}),
+    })
     w.members = w.members.filter((m) => m.id === w.memberOfTask(seed.taskId)!.id)
     w.advance(16_000, {offers: false}) // > reseedCandidateTimeoutMs / 2 of silence, < the candidate deadline
     assert.equal(w.state.reseed?.phase ?? 'done', w.state.reseed ? 'killing' : 'done')

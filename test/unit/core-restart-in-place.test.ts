@@ -22,7 +22,12 @@ describe('restart in place', () => {
     const w = healthyCluster(CFG, 4)
     for (const t of runningTasks(w.state)) assert.equal(t.dataDir, `/sandbox/${t.taskId}/etcd_data`)
     const t = runningTasks(w.state)[0]!
-    for (const bad of ['!!!', Buffer.from('{"dataDir": 3}').toString('base64'), Buffer.from('{"dataDir":"rel/dir"}').toString('base64'), Buffer.from('[1]').toString('base64')]) {
+    for (const bad of [
+      '!!!',
+      Buffer.from('{"dataDir": 3}').toString('base64'),
+      Buffer.from('{"dataDir":"rel/dir"}').toString('base64'),
+      Buffer.from('[1]').toString('base64'),
+    ]) {
       assert.equal(decodeStatusDataDir(bad), null)
       w.update(t.taskId, 'TASK_RUNNING', {data: bad})
       assert.equal(w.state.tasks[t.taskId]!.dataDir, `/sandbox/${t.taskId}/etcd_data`)
@@ -55,7 +60,10 @@ describe('restart in place', () => {
     }
     // PERSIST (with the new records) precedes each ACCEPT
     const firstAccept = acts.findIndex((a) => a.type === 'ACCEPT')
-    const persist = acts.slice(0, firstAccept).filter((a) => a.type === 'PERSIST').pop()
+    const persist = acts
+      .slice(0, firstAccept)
+      .filter((a) => a.type === 'PERSIST')
+      .pop()
     assert.ok(persist?.type === 'PERSIST' && ls.some((l) => persist.doc.tasks.some((t) => t.taskId === l.taskId)))
     w.advance(70_000)
     assert.equal(runningTasks(w.state).length, 3)

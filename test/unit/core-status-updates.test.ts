@@ -17,7 +17,10 @@ describe('status updates and ACKs', () => {
       const w = healthyCluster(CFG, 4)
       const t = liveTasks(w.state)[0]!
       w.respond = false
-      const acts = w.feed({type: 'Update', status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_RUNNING', ...extra}})
+      const acts = w.feed({
+        type: 'Update',
+        status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_RUNNING', ...extra},
+      })
       const ackActs = acts.filter((a) => a.type === 'ACKNOWLEDGE')
       assert.equal(ackActs.length, acks)
       if (acks) assert.deepEqual(ackActs[0], {type: 'ACKNOWLEDGE', agentId: t.agentId, taskId: t.taskId, uuid: extra.uuid})
@@ -28,7 +31,10 @@ describe('status updates and ACKs', () => {
     const w = healthyCluster(CFG, 4)
     const t = liveTasks(w.state)[0]!
     w.respond = false
-    const acts = w.feed({type: 'Update', status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_FAILED', uuid: 'AAAAAAAAQAAAAAAAAAAAAw=='}})
+    const acts = w.feed({
+      type: 'Update',
+      status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_FAILED', uuid: 'AAAAAAAAQAAAAAAAAAAAAw=='},
+    })
     const p = idx(acts, (a) => a.type === 'PERSIST')
     const a = idx(acts, (x) => x.type === 'ACKNOWLEDGE')
     assert.ok(p >= 0 && a > p)
@@ -40,7 +46,12 @@ describe('status updates and ACKs', () => {
     const w = healthyCluster(CFG, 4)
     const t = liveTasks(w.state)[0]!
     w.respond = false
-    const failed = {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_FAILED' as const, uuid: 'AAAAAAAAQAAAAAAAAAAABA=='}
+    const failed = {
+      task_id: {value: t.taskId},
+      agent_id: {value: t.agentId},
+      state: 'TASK_FAILED' as const,
+      uuid: 'AAAAAAAAQAAAAAAAAAAABA==',
+    }
     const a1 = w.feed({type: 'Update', status: failed})
     const a2 = w.feed({type: 'Update', status: failed})
     assert.equal(w.state.stats.failed_servers, 1)
@@ -49,7 +60,10 @@ describe('status updates and ACKs', () => {
     assert.equal(a2.filter((a) => a.type === 'ACKNOWLEDGE').length, 1, 'a redelivered update is ACKed again')
     // stale reconciliation answer after RUNNING must not regress another task
     const t2 = liveTasks(w.state)[0]!
-    w.feed({type: 'Update', status: {task_id: {value: t2.taskId}, state: 'TASK_STARTING', source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION'}})
+    w.feed({
+      type: 'Update',
+      status: {task_id: {value: t2.taskId}, state: 'TASK_STARTING', source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION'},
+    })
     assert.equal(w.state.tasks[t2.taskId]!.state, 'TASK_RUNNING')
   })
 })

@@ -16,7 +16,10 @@ describe('purity and API', () => {
     const w = runningCluster(CFG, 4)
     const before = structuredClone(w.state)
     const t = liveTasks(w.state)[0]!
-    const ev = {type: 'Update' as const, status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_FAILED' as const, uuid: 'AAAAAAAAQAAAAAAAAAAAAQ=='}}
+    const ev = {
+      type: 'Update' as const,
+      status: {task_id: {value: t.taskId}, agent_id: {value: t.agentId}, state: 'TASK_FAILED' as const, uuid: 'AAAAAAAAQAAAAAAAAAAAAQ=='},
+    }
     const r1 = step(w.state, ev, w.now)
     const r2 = step(w.state, ev, w.now)
     assert.deepEqual(w.state, before)
@@ -51,7 +54,10 @@ describe('purity and API', () => {
   ]
   for (const [name, patch, re] of badConfigs) {
     it(`rejects a bad config: ${name}`, () => {
-      assert.throws(() => resolveConfig({...CFG, ...patch} as never), (e: unknown) => e instanceof SchedulerConfigError && re.test(e.message))
+      assert.throws(
+        () => resolveConfig({...CFG, ...patch} as never),
+        (e: unknown) => e instanceof SchedulerConfigError && re.test(e.message),
+      )
     })
   }
 })

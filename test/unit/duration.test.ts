@@ -1,6 +1,6 @@
-import { describe, it } from 'node:test'
+import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import { DurationParseError, formatDuration, parseDuration } from '../../src/lib/mesos/duration.js'
+import {DurationParseError, formatDuration, parseDuration} from '../../src/lib/mesos/duration.js'
 
 describe('parseDuration (stout Duration strings)', () => {
   const ok: [string, number][] = [
@@ -39,12 +39,15 @@ describe('parseDuration (stout Duration strings)', () => {
   ]
   for (const [input, re] of bad) {
     it(`rejects ${JSON.stringify(input)}`, () => {
-      assert.throws(() => parseDuration(input), (err: unknown) => {
-        assert.ok(err instanceof DurationParseError)
-        assert.match(err.message, re)
-        assert.equal(err.input, input)
-        return true
-      })
+      assert.throws(
+        () => parseDuration(input),
+        (err: unknown) => {
+          assert.ok(err instanceof DurationParseError)
+          assert.match(err.message, re)
+          assert.equal(err.input, input)
+          return true
+        },
+      )
     })
   }
 })

@@ -52,14 +52,27 @@ describe('buildEtcdArgs', () => {
   })
 
   it('appends extraArgs last, one element each, and existing state', () => {
-    const out = buildEtcdArgs(cfg({extraArgs: ['--heartbeat-interval=50', '--quota-backend-bytes=1073741824'], initialClusterState: 'existing'}), '/sb')
+    const out = buildEtcdArgs(
+      cfg({extraArgs: ['--heartbeat-interval=50', '--quota-backend-bytes=1073741824'], initialClusterState: 'existing'}),
+      '/sb',
+    )
     assert.deepEqual(out.args.slice(-2), ['--heartbeat-interval=50', '--quota-backend-bytes=1073741824'])
     assert.ok(out.args.includes('--initial-cluster-state=existing'))
   })
 
   it('rejects extraArgs that override managed flags', () => {
-    for (const bad of ['--data-dir=/x', '--force-new-cluster', '--initial-cluster=a=http://x:1', '--name=x', '-listen-client-urls=http://0.0.0.0:1']) {
-      assert.throws(() => buildEtcdArgs({...cfg(), extraArgs: [bad]}, '/sb'), (e: unknown) => e instanceof MemberConfigError && /may not set/.test(e.message), bad)
+    for (const bad of [
+      '--data-dir=/x',
+      '--force-new-cluster',
+      '--initial-cluster=a=http://x:1',
+      '--name=x',
+      '-listen-client-urls=http://0.0.0.0:1',
+    ]) {
+      assert.throws(
+        () => buildEtcdArgs({...cfg(), extraArgs: [bad]}, '/sb'),
+        (e: unknown) => e instanceof MemberConfigError && /may not set/.test(e.message),
+        bad,
+      )
     }
   })
 
@@ -75,12 +88,27 @@ describe('buildEtcdArgs', () => {
     const c = cfg({
       scheme: 'https',
       initialCluster: [{name: 'etcd-2', peerUrl: 'https://10.0.0.2:2380'}],
-      tls: {clientCertFile: '/t/c.pem', clientKeyFile: '/t/c.key', clientTrustedCaFile: '/t/ca.pem', peerCertFile: '/t/p.pem', peerKeyFile: '/t/p.key'},
+      tls: {
+        clientCertFile: '/t/c.pem',
+        clientKeyFile: '/t/c.key',
+        clientTrustedCaFile: '/t/ca.pem',
+        peerCertFile: '/t/p.pem',
+        peerKeyFile: '/t/p.key',
+      },
     })
     const out = buildEtcdArgs(c, '/sb')
     assert.ok(out.args.includes('--listen-client-urls=https://10.0.0.2:2379'))
     assert.ok(out.args.includes('--listen-peer-urls=https://10.0.0.2:2380'))
-    for (const f of ['--cert-file=/t/c.pem', '--key-file=/t/c.key', '--trusted-ca-file=/t/ca.pem', '--client-cert-auth', '--peer-cert-file=/t/p.pem', '--peer-key-file=/t/p.key', '--peer-trusted-ca-file=/t/ca.pem', '--peer-client-cert-auth']) {
+    for (const f of [
+      '--cert-file=/t/c.pem',
+      '--key-file=/t/c.key',
+      '--trusted-ca-file=/t/ca.pem',
+      '--client-cert-auth',
+      '--peer-cert-file=/t/p.pem',
+      '--peer-key-file=/t/p.key',
+      '--peer-trusted-ca-file=/t/ca.pem',
+      '--peer-client-cert-auth',
+    ]) {
       assert.ok(out.args.includes(f), f)
     }
     assert.deepEqual(adminTlsOf(c), {caFile: '/t/ca.pem', certFile: '/t/c.pem', keyFile: '/t/c.key'})

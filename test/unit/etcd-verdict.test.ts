@@ -5,7 +5,10 @@ import {healthVerdict, rankReseedCandidates, quorumOf} from '../../src/lib/etcd/
 import {classifyEtcdMessage, toEtcdError, EtcdError} from '../../src/lib/etcd/errors.js'
 import type {MemberProbe} from '../../src/lib/etcd/probe.js'
 
-function probe(url: string, o: {id?: string; leader?: string; index?: number; term?: number; rev?: number; read?: boolean; down?: boolean} = {}): MemberProbe {
+function probe(
+  url: string,
+  o: {id?: string; leader?: string; index?: number; term?: number; rev?: number; read?: boolean; down?: boolean} = {},
+): MemberProbe {
   if (o.down) return {clientUrl: url, reachable: false, readOk: false, error: 'status: UNREACHABLE', tookMs: 1}
   return {
     clientUrl: url,
@@ -35,20 +38,128 @@ describe('quorumOf', () => {
 })
 
 describe('healthVerdict', () => {
-  const cases: Array<{name: string; evident: boolean; size: number; probes: MemberProbe[]; healthy: boolean; leader: string | null; agreeing: number; reason: RegExp}> = [
-    {name: 'all agree, reads ok', evident: true, size: 3, probes: [probe('u1'), probe('u2'), probe('u3')], healthy: true, leader: '1', agreeing: 3, reason: /agreed by 3 of 3/},
-    {name: 'one down, quorum agrees', evident: true, size: 3, probes: [probe('u1'), probe('u2'), probe('u3', {down: true})], healthy: true, leader: '1', agreeing: 2, reason: /agreed by 2 of 3/},
-    {name: 'two down of three', evident: true, size: 3, probes: [probe('u1'), probe('u2', {down: true}), probe('u3', {down: true})], healthy: false, leader: '1', agreeing: 1, reason: /only 1 of 3 .*quorum 2\); but 1 linearizable read\(s\) succeeded: the cluster has a quorum this scheduler cannot fully see/},
-    {name: 'a lone visible member whose read fails: no evidence of a quorum', evident: false, size: 3, probes: [probe('u1', {read: false}), probe('u2', {down: true}), probe('u3', {down: true})], healthy: false, leader: '1', agreeing: 1, reason: /only 1 of 3 .*quorum 2\)$/},
-    {name: 'no leader anywhere', evident: false, size: 3, probes: [probe('u1', {leader: '0', read: false}), probe('u2', {leader: '0', read: false}), probe('u3', {down: true})], healthy: false, leader: null, agreeing: 0, reason: /no leader: 2 of 3/},
-    {name: 'split leaders (stale view)', evident: true, size: 3, probes: [probe('u1', {leader: '1'}), probe('u2', {leader: '2'}), probe('u3', {leader: '3'})], healthy: false, leader: '1', agreeing: 1, reason: /only 1 of 3/},
-    {name: 'leader agreed but every read failed', evident: true, size: 3, probes: [probe('u1', {read: false}), probe('u2', {read: false}), probe('u3', {read: false})], healthy: false, leader: '1', agreeing: 3, reason: /no linearizable read/},
-    {name: 'probed fewer than the cluster size', evident: true, size: 5, probes: [probe('u1'), probe('u2')], healthy: false, leader: '1', agreeing: 2, reason: /only 2 of 5 .*quorum 3/},
-    {name: 'the same member probed twice counts once', evident: true, size: 3, probes: [probe('u1', {id: '7'}), probe('u1b', {id: '7'})], healthy: false, leader: '1', agreeing: 1, reason: /only 1 of 3/},
-    {name: 'single-member cluster', evident: true, size: 1, probes: [probe('u1', {leader: '9'})], healthy: true, leader: '9', agreeing: 1, reason: /agreed by 1 of 1/},
+  const cases: Array<{
+    name: string
+    evident: boolean
+    size: number
+    probes: MemberProbe[]
+    healthy: boolean
+    leader: string | null
+    agreeing: number
+    reason: RegExp
+  }> = [
+    {
+      name: 'all agree, reads ok',
+      evident: true,
+      size: 3,
+      probes: [probe('u1'), probe('u2'), probe('u3')],
+      healthy: true,
+      leader: '1',
+      agreeing: 3,
+      reason: /agreed by 3 of 3/,
+    },
+    {
+      name: 'one down, quorum agrees',
+      evident: true,
+      size: 3,
+      probes: [probe('u1'), probe('u2'), probe('u3', {down: true})],
+      healthy: true,
+      leader: '1',
+      agreeing: 2,
+      reason: /agreed by 2 of 3/,
+    },
+    {
+      name: 'two down of three',
+      evident: true,
+      size: 3,
+      probes: [probe('u1'), probe('u2', {down: true}), probe('u3', {down: true})],
+      healthy: false,
+      leader: '1',
+      agreeing: 1,
+      reason: /only 1 of 3 .*quorum 2\); but 1 linearizable read\(s\) succeeded: the cluster has a quorum this scheduler cannot fully see/,
+    },
+    {
+      name: 'a lone visible member whose read fails: no evidence of a quorum',
+      evident: false,
+      size: 3,
+      probes: [probe('u1', {read: false}), probe('u2', {down: true}), probe('u3', {down: true})],
+      healthy: false,
+      leader: '1',
+      agreeing: 1,
+      reason: /only 1 of 3 .*quorum 2\)$/,
+    },
+    {
+      name: 'no leader anywhere',
+      evident: false,
+      size: 3,
+      probes: [probe('u1', {leader: '0', read: false}), probe('u2', {leader: '0', read: false}), probe('u3', {down: true})],
+      healthy: false,
+      leader: null,
+      agreeing: 0,
+      reason: /no leader: 2 of 3/,
+    },
+    {
+      name: 'split leaders (stale view)',
+      evident: true,
+      size: 3,
+      probes: [probe('u1', {leader: '1'}), probe('u2', {leader: '2'}), probe('u3', {leader: '3'})],
+      healthy: false,
+      leader: '1',
+      agreeing: 1,
+      reason: /only 1 of 3/,
+    },
+    {
+      name: 'leader agreed but every read failed',
+      evident: true,
+      size: 3,
+      probes: [probe('u1', {read: false}), probe('u2', {read: false}), probe('u3', {read: false})],
+      healthy: false,
+      leader: '1',
+      agreeing: 3,
+      reason: /no linearizable read/,
+    },
+    {
+      name: 'probed fewer than the cluster size',
+      evident: true,
+      size: 5,
+      probes: [probe('u1'), probe('u2')],
+      healthy: false,
+      leader: '1',
+      agreeing: 2,
+      reason: /only 2 of 5 .*quorum 3/,
+    },
+    {
+      name: 'the same member probed twice counts once',
+      evident: true,
+      size: 3,
+      probes: [probe('u1', {id: '7'}), probe('u1b', {id: '7'})],
+      healthy: false,
+      leader: '1',
+      agreeing: 1,
+      reason: /only 1 of 3/,
+    },
+    {
+      name: 'single-member cluster',
+      evident: true,
+      size: 1,
+      probes: [probe('u1', {leader: '9'})],
+      healthy: true,
+      leader: '9',
+      agreeing: 1,
+      reason: /agreed by 1 of 1/,
+    },
     {name: 'nothing probed', evident: false, size: 3, probes: [], healthy: false, leader: null, agreeing: 0, reason: /no leader: 0 of 3/},
     {name: 'empty cluster', evident: false, size: 0, probes: [], healthy: false, leader: null, agreeing: 0, reason: /no members/},
-    {name: 'one read enough', evident: true, size: 3, probes: [probe('u1', {read: false}), probe('u2', {read: true}), probe('u3', {read: false})], healthy: true, leader: '1', agreeing: 3, reason: /1 quorum read/},
+    {
+      name: 'one read enough',
+      evident: true,
+      size: 3,
+      probes: [probe('u1', {read: false}), probe('u2', {read: true}), probe('u3', {read: false})],
+      healthy: true,
+      leader: '1',
+      agreeing: 3,
+      reason: /1 quorum read/,
+    },
   ]
   for (const c of cases) {
     it(c.name, () => {
@@ -74,7 +185,10 @@ describe('rankReseedCandidates', () => {
       probe('http://f', {index: 50, term: 3, rev: 10}),
       probe('http://g', {index: 10, term: 9, rev: 99}),
     ])
-    assert.deepEqual(ranked.map((r) => r.clientUrl), ['http://c', 'http://b', 'http://f', 'http://d', 'http://e', 'http://g'])
+    assert.deepEqual(
+      ranked.map((r) => r.clientUrl),
+      ['http://c', 'http://b', 'http://f', 'http://d', 'http://e', 'http://g'],
+    )
     assert.deepEqual(ranked[0], {clientUrl: 'http://c', memberId: 'c', raftIndex: 70, raftTerm: 2, revision: 1})
   })
   it('is empty when nobody answered, and does not mutate its input', () => {

@@ -21,7 +21,9 @@ function validZk(r: Prng): string {
     const h = r.pick(['127.0.0.1', 'zk1', 'zk-2.example.com', '[::1]', '[fe80::1%eth0]', 'zk_3'])
     return r.chance(0.7) ? `${h}:${r.range(1, 65535)}` : h
   })
-  const cred = r.chance(0.5) ? `${r.pick(['user', 'u', 'etcd-mesos'])}:${PW}${r.pick(['', '@x', ':y', '%z', r.stringOf('abc@:!', 4)])}@` : ''
+  const cred = r.chance(0.5)
+    ? `${r.pick(['user', 'u', 'etcd-mesos'])}:${PW}${r.pick(['', '@x', ':y', '%z', r.stringOf('abc@:!', 4)])}@`
+    : ''
   const path = r.pick(['', '/', '/mesos', '/etcd-mesos/prod', '/a/b/c/', '/x y'])
   return `${r.pick(['zk://', 'ZK://', 'zk://'])}${cred}${hosts.join(',')}${path}`
 }
@@ -30,10 +32,14 @@ function validMaster(r: Prng): string {
   const host = r.pick(['127.0.0.1', 'master', 'mesos-1.example.com', '[::1]', '[2001:db8::5]', 'm_1'])
   const port = r.range(1, 65535)
   switch (r.int(4)) {
-    case 0: return `${host}:${port}`
-    case 1: return `http://${host}:${port}${r.pick(['', '/'])}`
-    case 2: return `https://${host}${r.chance(0.5) ? `:${port}` : ''}`
-    default: return `${r.pick(['HTTP', 'Https'])}://${host}:${port}`
+    case 0:
+      return `${host}:${port}`
+    case 1:
+      return `http://${host}:${port}${r.pick(['', '/'])}`
+    case 2:
+      return `https://${host}${r.chance(0.5) ? `:${port}` : ''}`
+    default:
+      return `${r.pick(['HTTP', 'Https'])}://${host}:${port}`
   }
 }
 
@@ -57,15 +63,25 @@ function checkZkParse(u: ZkUrl, input: string, what: string): void {
   assert.deepEqual(parseZkUrl(`zk://${u.connectString}${u.path}`).servers, u.servers, `${what}: connectString does not re-parse`)
   assert.ok(u.path.startsWith('/'), what)
   assert.ok(u.path === '/' || !u.path.endsWith('/'), what)
-  assert.ok(!u.path.split('/').slice(1).some((seg) => seg === '' || seg === '.' || seg === '..') || u.path === '/', `${what}: path ${u.path}`)
+  assert.ok(
+    !u.path
+      .split('/')
+      .slice(1)
+      .some((seg) => seg === '' || seg === '.' || seg === '..') || u.path === '/',
+    `${what}: path ${u.path}`,
+  )
   if (u.auth) {
     assert.ok(u.auth.user.length > 0)
-    assert.ok(!u.redacted.includes(`:${u.auth.password}@`) || u.auth.password === '***', `${what}: redacted ${u.redacted} shows the password`)
+    assert.ok(
+      !u.redacted.includes(`:${u.auth.password}@`) || u.auth.password === '***',
+      `${what}: redacted ${u.redacted} shows the password`,
+    )
     assert.ok(u.redacted.includes(':***@'), `${what}: ${u.redacted}`)
   } else {
     assert.equal(u.redacted, `zk://${input.slice(5)}`)
   }
-  if (u.auth?.password.includes(PW)) assert.ok(!u.redacted.includes(PW), `${what}: redacted ${JSON.stringify(u.redacted)} leaks the password`)
+  if (u.auth?.password.includes(PW))
+    assert.ok(!u.redacted.includes(PW), `${what}: redacted ${JSON.stringify(u.redacted)} leaks the password`)
 }
 
 function tryZk(input: string, what: string): 'ok' | 'error' {
@@ -108,16 +124,29 @@ function tryMaster(input: string, what: string): 'ok' | 'error' {
 describe('fuzz: zk:// URLs and master addresses', () => {
   it('regressions found by this fuzzer', () => {
     // Accepted before, then `new URL(masterBaseUrl(a))` threw TypeError inside the scheduler client's loop.
-    for (const bad of ['Https://[2001.db8::b8::5]:15160', '[1::2::3]:5050', '999.0.0.1:5050', 'example.123:5050', '1:5050', '0x7f.1:5050']) {
+    for (const bad of [
+      'Https://[2001.db8::b8::5]:15160',
+      '[1::2::3]:5050',
+      '999.0.0.1:5050',
+      'example.123:5050',
+      '1:5050',
+      '0x7f.1:5050',
+    ]) {
       assert.throws(() => parseMasterAddress(bad), MasterAddressError, bad)
     }
     assert.throws(() => parseZkUrl('zk://[1::2::3]:2181/x'), ZkUrlError)
     // Passwords were shown in error messages.
     for (const [fn, bad] of [
-      [parseMasterAddress, `http://u:${PW}@master:5050`], [parseMasterAddress, `u:${PW}@master:5050`],
-      [parseZkUrl, `zk:/u:${PW}@h/x`], [parseZkUrl, `zku:${PW}:y@zk1:2181`],
+      [parseMasterAddress, `http://u:${PW}@master:5050`],
+      [parseMasterAddress, `u:${PW}@master:5050`],
+      [parseZkUrl, `zk:/u:${PW}@h/x`],
+      [parseZkUrl, `zku:${PW}:y@zk1:2181`],
     ] as const) {
-      assert.throws(() => fn(bad), (e: Error) => !e.message.includes(PW) && /\*\*\*/.test(e.message), bad)
+      assert.throws(
+        () => fn(bad),
+        (e: Error) => !e.message.includes(PW) && /\*\*\*/.test(e.message),
+        bad,
+      )
     }
     console.log('fuzz-addresses regressions: 11 cases')
   })
@@ -132,7 +161,9 @@ describe('fuzz: zk:// URLs and master addresses', () => {
       if (out === 'ok') ok++
       else errors++
     }
-    console.log(`fuzz-addresses valid zk URLs: 2000 cases (${ok} parsed, ${errors} rejected: paths with spaces are legal, '%' in hosts is not)`)
+    console.log(
+      `fuzz-addresses valid zk URLs: 2000 cases (${ok} parsed, ${errors} rejected: paths with spaces are legal, '%' in hosts is not)`,
+    )
     assert.ok(ok > 1500)
   })
 
@@ -143,9 +174,28 @@ describe('fuzz: zk:// URLs and master addresses', () => {
       const input = r.chance(0.8) ? r.mutateString(validZk(r)) : r.chance(0.5) ? `zk://${r.junkString(40)}` : r.junkString(40)
       tally[tryZk(input, `case ${i} (seed ${r.seed}) ${JSON.stringify(input)}`)]++
     }
-    for (const x of ['', ' ', 'zk://', 'zk:///', 'zk://@', 'zk://:@h', 'zk://u:@h', `zk://u:${PW}@`, `zk://u:${PW}@/x`, `zk:/u:${PW}@h/x`, `ZK:/u:${PW}@h`,
-      `http://u:${PW}@h:2181/x`, `zk://u:${PW}@h:0/x`, `zk://u:${PW}@h:99999/x`, `zk://u:${PW}@h/../x`, `zk://u:${PW}@h/x?y`, `zk://u:${PW}@[::1/x`,
-      'zk://h:2181,,h2:2181/x', 'zk://' + 'h,'.repeat(10000) + 'h/x', 'zk://h/' + 'a/'.repeat(10000)]) {
+    for (const x of [
+      '',
+      ' ',
+      'zk://',
+      'zk:///',
+      'zk://@',
+      'zk://:@h',
+      'zk://u:@h',
+      `zk://u:${PW}@`,
+      `zk://u:${PW}@/x`,
+      `zk:/u:${PW}@h/x`,
+      `ZK:/u:${PW}@h`,
+      `http://u:${PW}@h:2181/x`,
+      `zk://u:${PW}@h:0/x`,
+      `zk://u:${PW}@h:99999/x`,
+      `zk://u:${PW}@h/../x`,
+      `zk://u:${PW}@h/x?y`,
+      `zk://u:${PW}@[::1/x`,
+      'zk://h:2181,,h2:2181/x',
+      'zk://' + 'h,'.repeat(10000) + 'h/x',
+      'zk://h/' + 'a/'.repeat(10000),
+    ]) {
       tally[tryZk(x, JSON.stringify(x).slice(0, 80))]++
     }
     // Non-string input from JavaScript callers.
@@ -157,14 +207,33 @@ describe('fuzz: zk:// URLs and master addresses', () => {
     const r = new Prng(fuzzSeed(0x2c000003))
     for (let i = 0; i < 1500; i++) {
       const a = validMaster(r)
-      assert.equal(tryMaster(a, `valid case ${i} ${JSON.stringify(a)}`), 'ok', `valid case ${i} (seed ${r.seed}) ${JSON.stringify(a)} rejected`)
+      assert.equal(
+        tryMaster(a, `valid case ${i} ${JSON.stringify(a)}`),
+        'ok',
+        `valid case ${i} (seed ${r.seed}) ${JSON.stringify(a)} rejected`,
+      )
     }
     const tally = {ok: 0, error: 0}
     for (let i = 0; i < 5000; i++) {
       const input = r.chance(0.8) ? r.mutateString(validMaster(r)) : r.junkString(40)
       tally[tryMaster(input, `case ${i} (seed ${r.seed}) ${JSON.stringify(input)}`)]++
     }
-    for (const x of [`http://u:${PW}@master:5050`, `https://u:${PW}@m`, `u:${PW}@m:5050`, `zk://u:${PW}@zk:2181/mesos`, 'local', 'http://', 'http://:5050', 'm:0', 'm:65536', 'm:+1', '[::1', '[::1]x', 'ftp://m:21', 'm:5050/x']) {
+    for (const x of [
+      `http://u:${PW}@master:5050`,
+      `https://u:${PW}@m`,
+      `u:${PW}@m:5050`,
+      `zk://u:${PW}@zk:2181/mesos`,
+      'local',
+      'http://',
+      'http://:5050',
+      'm:0',
+      'm:65536',
+      'm:+1',
+      '[::1',
+      '[::1]x',
+      'ftp://m:21',
+      'm:5050/x',
+    ]) {
       tally[tryMaster(x, JSON.stringify(x))]++
     }
     for (const x of [undefined, null, 42]) assert.throws(() => parseMasterAddress(x as unknown as string), MasterAddressError)

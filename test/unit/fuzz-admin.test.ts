@@ -71,7 +71,9 @@ async function close(server: http.Server | undefined): Promise<void> {
 before(async () => {
   serveServer = buildAdminServer(deps)
   servePort = await listen(serveServer)
-  fastServer = buildAdminServer(deps, {limits: {headersTimeoutMs: 1000, requestTimeoutMs: 2000, keepAliveTimeoutMs: 500, connectionsCheckingIntervalMs: 100}})
+  fastServer = buildAdminServer(deps, {
+    limits: {headersTimeoutMs: 1000, requestTimeoutMs: 2000, keepAliveTimeoutMs: 500, connectionsCheckingIntervalMs: 100},
+  })
   port = await listen(fastServer)
 })
 after(async () => {
@@ -79,7 +81,12 @@ after(async () => {
   await close(fastServer)
 })
 
-interface RawResult { data: Buffer; closed: boolean; timedOut: boolean; ms: number }
+interface RawResult {
+  data: Buffer
+  closed: boolean
+  timedOut: boolean
+  ms: number
+}
 type Piece = Buffer | {delayMs: number}
 
 /**
@@ -118,7 +125,11 @@ function raw(pieces: Piece[], timeoutMs = 30_000, to = port): Promise<RawResult>
   })
 }
 
-interface Response { status: number; headers: Record<string, string>; body: Buffer }
+interface Response {
+  status: number
+  headers: Record<string, string>
+  body: Buffer
+}
 
 /** Parses every HTTP/1.1 response in `buf` (Content-Length or chunked bodies; the last one may run to close). */
 function parseResponses(buf: Buffer, headOnly = false): Response[] {
@@ -166,7 +177,20 @@ function parseResponses(buf: Buffer, headOnly = false): Response[] {
   return out
 }
 
-const ROUTES = ['/', '/stats', '/members', '/membership', '/healthz', '/metrics', '/failover-status', '/reseed', '/reseed/candidates', '/reseed/op-1', '/reseed/op-2', '/reseed/standby']
+const ROUTES = [
+  '/',
+  '/stats',
+  '/members',
+  '/membership',
+  '/healthz',
+  '/metrics',
+  '/failover-status',
+  '/reseed',
+  '/reseed/candidates',
+  '/reseed/op-1',
+  '/reseed/op-2',
+  '/reseed/standby',
+]
 
 /** Checks one answer; returns 'json-error' | 'node-error' | 'ok'. */
 function checkResponse(res: Response, what: string): string {
@@ -190,7 +214,25 @@ function checkResponse(res: Response, what: string): string {
 }
 
 function randomMethod(r: Prng): string {
-  return r.pick(['GET', 'GET', 'POST', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'get', 'PROPFIND', 'FOO', 'M'.repeat(r.range(1, 300)), 'G\u00e9T', 'GET /x', ''])
+  return r.pick([
+    'GET',
+    'GET',
+    'POST',
+    'POST',
+    'HEAD',
+    'PUT',
+    'DELETE',
+    'OPTIONS',
+    'PATCH',
+    'TRACE',
+    'get',
+    'PROPFIND',
+    'FOO',
+    'M'.repeat(r.range(1, 300)),
+    'G\u00e9T',
+    'GET /x',
+    '',
+  ])
 }
 
 /** encodeURIComponent, with lone surrogates (which it refuses) replaced first. */
@@ -200,29 +242,68 @@ function safeEncode(s: string): string {
 
 function randomPath(r: Prng): string {
   switch (r.int(10)) {
-    case 0: return r.pick(ROUTES)
-    case 1: return `${r.pick(ROUTES)}${r.pick(['?x=1', '?force=true', '#frag', '/', '//', '%00', '%2F', '.json', '?' + 'a'.repeat(3000)])}`
-    case 2: return r.pick(['/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/reseed/..%2f..%2fstats', '//stats', '/./stats', '/STATS', '/stats/', '/reseed/op-1/..'])
-    case 3: return `/${safeEncode(r.junkString(30)).replace(/%/g, r.chance(0.3) ? '%%' : '%')}`
-    case 4: return `/reseed/${r.stringOf('abcXYZ019_-', r.pick([1, 64, 128, 129, 5000]))}`
-    case 5: return `/${'a/'.repeat(r.range(1, 4000))}`
-    case 6: return r.pick(['*', 'http://admin.invalid/stats', 'http://127.0.0.1/reseed', 'stats', '', 'mailto:x', '/\u00fcn\u00efc\u00f6d\u00e9', '/\u{1F600}'])
-    case 7: return `/${r.junkString(20)}`
-    case 8: return `/reseed/${safeEncode(r.junkString(10))}`
-    default: return `/${r.stringOf('abcdefghijklmnopqrstuvwxyz/-._~%0123456789', r.int(60))}`
+    case 0:
+      return r.pick(ROUTES)
+    case 1:
+      return `${r.pick(ROUTES)}${r.pick(['?x=1', '?force=true', '#frag', '/', '//', '%00', '%2F', '.json', '?' + 'a'.repeat(3000)])}`
+    case 2:
+      return r.pick([
+        '/../../etc/passwd',
+        '/%2e%2e/%2e%2e/etc/passwd',
+        '/reseed/..%2f..%2fstats',
+        '//stats',
+        '/./stats',
+        '/STATS',
+        '/stats/',
+        '/reseed/op-1/..',
+      ])
+    case 3:
+      return `/${safeEncode(r.junkString(30)).replace(/%/g, r.chance(0.3) ? '%%' : '%')}`
+    case 4:
+      return `/reseed/${r.stringOf('abcXYZ019_-', r.pick([1, 64, 128, 129, 5000]))}`
+    case 5:
+      return `/${'a/'.repeat(r.range(1, 4000))}`
+    case 6:
+      return r.pick([
+        '*',
+        'http://admin.invalid/stats',
+        'http://127.0.0.1/reseed',
+        'stats',
+        '',
+        'mailto:x',
+        '/\u00fcn\u00efc\u00f6d\u00e9',
+        '/\u{1F600}',
+      ])
+    case 7:
+      return `/${r.junkString(20)}`
+    case 8:
+      return `/reseed/${safeEncode(r.junkString(10))}`
+    default:
+      return `/${r.stringOf('abcdefghijklmnopqrstuvwxyz/-._~%0123456789', r.int(60))}`
   }
 }
 
 function randomBody(r: Prng): {body: Buffer; ct?: string} {
   switch (r.int(8)) {
-    case 0: return {body: Buffer.alloc(0)}
-    case 1: return {body: r.bytes(r.int(500)), ct: r.pick(['application/json', 'application/octet-stream', undefined])}
-    case 2: return {body: Buffer.from(JSON.stringify(r.jsonValue(3)) ?? 'null'), ct: 'application/json'}
-    case 3: return {body: Buffer.from(JSON.stringify({force: r.jsonValue(1)})), ct: r.pick(['application/json', 'application/json; charset=utf-8', 'text/plain', 'APPLICATION/JSON'])}
-    case 4: return {body: Buffer.alloc(r.pick([64 * 1024, 64 * 1024 + 1, 300 * 1024]), 0x7b), ct: 'application/json'}
-    case 5: return {body: Buffer.from('{"force":true}'), ct: 'application/json'}
-    case 6: return {body: Buffer.from(r.junkString(200)), ct: 'application/json'}
-    default: return {body: Buffer.from(`{"force":${'['.repeat(r.range(1, 20000))}`), ct: 'application/json'}
+    case 0:
+      return {body: Buffer.alloc(0)}
+    case 1:
+      return {body: r.bytes(r.int(500)), ct: r.pick(['application/json', 'application/octet-stream', undefined])}
+    case 2:
+      return {body: Buffer.from(JSON.stringify(r.jsonValue(3)) ?? 'null'), ct: 'application/json'}
+    case 3:
+      return {
+        body: Buffer.from(JSON.stringify({force: r.jsonValue(1)})),
+        ct: r.pick(['application/json', 'application/json; charset=utf-8', 'text/plain', 'APPLICATION/JSON']),
+      }
+    case 4:
+      return {body: Buffer.alloc(r.pick([64 * 1024, 64 * 1024 + 1, 300 * 1024]), 0x7b), ct: 'application/json'}
+    case 5:
+      return {body: Buffer.from('{"force":true}'), ct: 'application/json'}
+    case 6:
+      return {body: Buffer.from(r.junkString(200)), ct: 'application/json'}
+    default:
+      return {body: Buffer.from(`{"force":${'['.repeat(r.range(1, 20000))}`), ct: 'application/json'}
   }
 }
 
@@ -243,11 +324,23 @@ function randomRequest(r: Prng): {bytes: Buffer; method: string} {
   } else if (body.length > 0 || r.chance(0.3)) {
     headers.push(`Content-Length: ${body.length}`)
   }
-  if (r.chance(0.15)) headers.push(r.pick([
-    `X-Junk: ${r.junkString(50).replace(/[\r\n]/g, '')}`, 'Authorization: Bearer nope', 'Authorization: Basic Zm9vOmJhcg==',
-    'Content-Length: 5', 'Content-Length: -1', 'Content-Length: 99999999999999999999', 'Transfer-Encoding: gzip', 'Expect: 100-continue',
-    'Bad Header Without Colon', ': empty-name', `X-Long: ${'x'.repeat(r.pick([1000, 8000]))}`, 'Host: evil.example',
-  ]))
+  if (r.chance(0.15))
+    headers.push(
+      r.pick([
+        `X-Junk: ${r.junkString(50).replace(/[\r\n]/g, '')}`,
+        'Authorization: Bearer nope',
+        'Authorization: Basic Zm9vOmJhcg==',
+        'Content-Length: 5',
+        'Content-Length: -1',
+        'Content-Length: 99999999999999999999',
+        'Transfer-Encoding: gzip',
+        'Expect: 100-continue',
+        'Bad Header Without Colon',
+        ': empty-name',
+        `X-Long: ${'x'.repeat(r.pick([1000, 8000]))}`,
+        'Host: evil.example',
+      ]),
+    )
   const head = `${method} ${path} HTTP/${r.chance(0.95) ? '1.1' : r.pick(['1.0', '2.0', '9.9', 'x'])}\r\n${headers.join('\r\n')}\r\n\r\n`
   return {bytes: Buffer.concat([Buffer.from(head, 'utf8'), payload]), method}
 }
@@ -267,20 +360,22 @@ describe('fuzz: admin HTTP API', {timeout: 180_000}, () => {
     const PER_BATCH = 50
     let cases = 0
     for (let b = 0; b < BATCHES; b++) {
-      await Promise.all(Array.from({length: PER_BATCH}, async (_, j) => {
-        const req = randomRequest(r)
-        const what = `batch ${b} case ${j} (seed ${r.seed}): ${JSON.stringify(req.bytes.subarray(0, 120).toString('latin1'))}`
-        const out = await raw([req.bytes])
-        assert.ok(!out.timedOut, `${what}: no answer and no close within 30 s`)
-        const responses = out.data.length > 0 ? parseResponses(out.data, req.method === 'HEAD') : []
-        if (responses.length === 0) tally.closed = (tally.closed ?? 0) + 1
-        for (const res of responses) {
-          const kind = checkResponse(res, what)
-          tally[kind] = (tally[kind] ?? 0) + 1
-          statuses[res.status] = (statuses[res.status] ?? 0) + 1
-        }
-        cases++
-      }))
+      await Promise.all(
+        Array.from({length: PER_BATCH}, async (_, j) => {
+          const req = randomRequest(r)
+          const what = `batch ${b} case ${j} (seed ${r.seed}): ${JSON.stringify(req.bytes.subarray(0, 120).toString('latin1'))}`
+          const out = await raw([req.bytes])
+          assert.ok(!out.timedOut, `${what}: no answer and no close within 30 s`)
+          const responses = out.data.length > 0 ? parseResponses(out.data, req.method === 'HEAD') : []
+          if (responses.length === 0) tally.closed = (tally.closed ?? 0) + 1
+          for (const res of responses) {
+            const kind = checkResponse(res, what)
+            tally[kind] = (tally[kind] ?? 0) + 1
+            statuses[res.status] = (statuses[res.status] ?? 0) + 1
+          }
+          cases++
+        }),
+      )
       await statsStillServed(`batch ${b}`)
     }
     console.log(`fuzz-admin random requests: ${cases} cases`, tally, statuses)
@@ -289,7 +384,13 @@ describe('fuzz: admin HTTP API', {timeout: 180_000}, () => {
 
   it('targeted bad input: wrong body types, huge bodies, oversized headers, traversal, handler exceptions', async () => {
     const req = (method: string, path: string, headers: string[] = [], body: Buffer = Buffer.alloc(0)): Buffer =>
-      Buffer.concat([Buffer.from(`${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers.map((h) => `${h}\r\n`).join('')}${body.length ? `Content-Length: ${body.length}\r\n` : ''}\r\n`, 'utf8'), body])
+      Buffer.concat([
+        Buffer.from(
+          `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers.map((h) => `${h}\r\n`).join('')}${body.length ? `Content-Length: ${body.length}\r\n` : ''}\r\n`,
+          'utf8',
+        ),
+        body,
+      ])
     const json = (v: string): Buffer => Buffer.from(v) as Buffer
     const cases: [string, Buffer, number][] = [
       ['force as string', req('POST', '/reseed', ['Content-Type: application/json'], json('{"force":"true"}')), 400],
@@ -303,7 +404,15 @@ describe('fuzz: admin HTTP API', {timeout: 180_000}, () => {
       ['64 KiB + 1 body', req('POST', '/reseed', ['Content-Type: application/json'], Buffer.alloc(64 * 1024 + 1, 0x20)), 413],
       ['4 MiB body', req('POST', '/reseed', ['Content-Type: application/json'], Buffer.alloc(4 * 1024 * 1024, 0x20)), 413],
       ['oversized header (20 KiB)', req('GET', '/stats', [`X-Big: ${'a'.repeat(20 * 1024)}`]), 431],
-      ['many headers', req('GET', '/stats', Array.from({length: 3000}, (_, i) => `X-H${i}: ${i}`)), 431],
+      [
+        'many headers',
+        req(
+          'GET',
+          '/stats',
+          Array.from({length: 3000}, (_, i) => `X-H${i}: ${i}`),
+        ),
+        431,
+      ],
       ['20 KiB path', req('GET', `/${'p'.repeat(20 * 1024)}`), 431],
       ['traversal', req('GET', '/../../etc/passwd'), 404],
       ['encoded traversal', req('GET', '/reseed/..%2F..%2Fetc%2Fpasswd'), 404],
@@ -320,8 +429,18 @@ describe('fuzz: admin HTTP API', {timeout: 180_000}, () => {
       ['space in the path', Buffer.from('GET /st ats HTTP/1.1\r\nHost: x\r\n\r\n'), 400],
       ['HTTP/0.9-style request line (Node accepts it)', Buffer.from('GET /stats\r\n\r\n'), 200],
       ['binary request line', Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]), Buffer.alloc(100, 0x01)]), 400],
-      ['conflicting length headers', Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'), 400],
-      ['bad chunk size', Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n'), 400],
+      [
+        'conflicting length headers',
+        Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'),
+        400,
+      ],
+      [
+        'bad chunk size',
+        Buffer.from(
+          'POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n',
+        ),
+        400,
+      ],
     ]
     deps.reseeds.length = 0 // the random batch may have sent valid POST /reseed calls
     for (const [name, bytes, status] of cases) {
@@ -342,7 +461,10 @@ describe('fuzz: admin HTTP API', {timeout: 180_000}, () => {
     let cases = 0
     let answered = 0
     for (let i = 0; i < 60; i++) {
-      const good = Array.from({length: r.range(1, 3)}, () => `GET ${r.pick(['/stats', '/members', '/metrics', '/nope'])} HTTP/1.1\r\nHost: x\r\n\r\n`).join('')
+      const good = Array.from(
+        {length: r.range(1, 3)},
+        () => `GET ${r.pick(['/stats', '/members', '/metrics', '/nope'])} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      ).join('')
       const out = await raw([Buffer.from(good), r.chance(0.5) ? r.bytes(r.range(1, 200)) : Buffer.from(`${r.junkString(30)}\r\n\r\n`)])
       assert.ok(!out.timedOut, `case ${i}: pipelined connection neither answered nor closed within 30 s`)
       assert.ok(out.closed, `case ${i}: not closed`)
@@ -366,16 +488,49 @@ describe('fuzz: admin HTTP API', {timeout: 180_000}, () => {
     const long = (L.requestTimeoutMs * 3) / 200
     const cases: [string, Piece[], number][] = [
       ['request line never finished', trickle(`GET /stats${'x'.repeat(600)}`, long), L.headersTimeoutMs],
-      ['headers never finished', [Buffer.from('GET /stats HTTP/1.1\r\nHost: x\r\n'), ...trickle('X-Slow: ' + 'y'.repeat(600), long)], L.headersTimeoutMs],
+      [
+        'headers never finished',
+        [Buffer.from('GET /stats HTTP/1.1\r\nHost: x\r\n'), ...trickle('X-Slow: ' + 'y'.repeat(600), long)],
+        L.headersTimeoutMs,
+      ],
       ['idle after connect', [{delayMs: L.requestTimeoutMs * 3}], L.headersTimeoutMs],
-      ['body short of its Content-Length', [Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"force":'), {delayMs: L.requestTimeoutMs * 3}], L.requestTimeoutMs],
-      ['body trickled', [Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n'), ...trickle(' '.repeat(600), long)], L.requestTimeoutMs],
-      ['chunked body never terminated', [Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n'), {delayMs: L.requestTimeoutMs * 3}], L.requestTimeoutMs],
+      [
+        'body short of its Content-Length',
+        [
+          Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"force":'),
+          {delayMs: L.requestTimeoutMs * 3},
+        ],
+        L.requestTimeoutMs,
+      ],
+      [
+        'body trickled',
+        [
+          Buffer.from('POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n'),
+          ...trickle(' '.repeat(600), long),
+        ],
+        L.requestTimeoutMs,
+      ],
+      [
+        'chunked body never terminated',
+        [
+          Buffer.from(
+            'POST /reseed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n',
+          ),
+          {delayMs: L.requestTimeoutMs * 3},
+        ],
+        L.requestTimeoutMs,
+      ],
     ]
     // Each must be closed a few sweeps after its timeout; 15 s of slack for a loaded machine (Node's default
     // sweep, every 30 s, would leave them open up to 30 s past the timeout).
     const SLACK = 15_000
-    const results = await Promise.all(cases.map(async ([name, pieces, limit]) => ({name, limit, out: await raw(pieces, limit + L.connectionsCheckingIntervalMs + SLACK, servePort)})))
+    const results = await Promise.all(
+      cases.map(async ([name, pieces, limit]) => ({
+        name,
+        limit,
+        out: await raw(pieces, limit + L.connectionsCheckingIntervalMs + SLACK, servePort),
+      })),
+    )
     for (const {name, limit, out} of results) {
       assert.ok(out.closed && !out.timedOut, `${name}: still open ${SLACK / 1000} s after the server's ${limit / 1000} s timeout`)
       for (const res of out.data.length ? parseResponses(out.data) : []) {
@@ -389,7 +544,10 @@ describe('fuzz: admin HTTP API', {timeout: 180_000}, () => {
   it('over the connection cap: new connections are closed at once, open ones keep working', async () => {
     const drops: (string | undefined)[] = []
     // Long timeouts: the held connections must not expire while the test runs, however slow the machine.
-    const capped = buildAdminServer(deps, {limits: {maxConnections: 3, headersTimeoutMs: 300_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 300_000}, onDrop: (a) => drops.push(a)})
+    const capped = buildAdminServer(deps, {
+      limits: {maxConnections: 3, headersTimeoutMs: 300_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 300_000},
+      onDrop: (a) => drops.push(a),
+    })
     const capPort = await listen(capped)
     const socks: Conn[] = []
     try {
@@ -424,7 +582,12 @@ describe('fuzz: admin HTTP API', {timeout: 180_000}, () => {
   })
 })
 
-interface Conn { sock: net.Socket; data(): Buffer; closed(): boolean; answers(): number }
+interface Conn {
+  sock: net.Socket
+  data(): Buffer
+  closed(): boolean
+  answers(): number
+}
 
 /** An open connection that collects what the server sends. */
 function connect(to: number): Promise<Conn> {
@@ -436,7 +599,19 @@ function connect(to: number): Promise<Conn> {
     sock.on('close', () => (closed = true))
     sock.on('error', () => (closed = true))
     const data = (): Buffer => Buffer.concat(chunks)
-    sock.once('connect', () => resolve({sock, data, closed: () => closed, answers: () => (data().toString('latin1').match(/^HTTP\/1\.1 200 /gm) ?? []).length}))
+    sock.once('connect', () =>
+      resolve({
+        sock,
+        data,
+        closed: () => closed,
+        answers: () =>
+          (
+            data()
+              .toString('latin1')
+              .match(/^HTTP\/1\.1 200 /gm) ?? []
+          ).length,
+      }),
+    )
     sock.once('error', reject)
   })
 }

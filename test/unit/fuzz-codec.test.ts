@@ -18,7 +18,11 @@ const JSON_CT: ContentType = 'application/json'
 const PB_CT: ContentType = 'application/x-protobuf'
 const NAMES: MessageName[] = ['scheduler.Event', 'executor.Event', 'scheduler.Call', 'executor.Call']
 
-interface Sample { name: MessageName; ct: ContentType; bytes: Buffer }
+interface Sample {
+  name: MessageName
+  ct: ContentType
+  bytes: Buffer
+}
 
 /** Every scheduler/executor Call body and Event record in the fixtures that decodes (some are deliberately bad). */
 function loadCorpus(): Sample[] {
@@ -52,12 +56,19 @@ function loadCorpus(): Sample[] {
     }
     for (const [k, x] of Object.entries(o)) if (k !== 'steps' && typeof x === 'object') visit(x)
   }
-  for (const f of readdirSync(FIX).filter((f) => f.endsWith('.json')).sort()) visit(JSON.parse(readFileSync(`${FIX}/${f}`, 'utf8')))
+  for (const f of readdirSync(FIX)
+    .filter((f) => f.endsWith('.json'))
+    .sort())
+    visit(JSON.parse(readFileSync(`${FIX}/${f}`, 'utf8')))
   return out
 }
 
 /** decode: a value or a CodecError, nothing else. */
-function tryDecode(name: MessageName, bytes: Uint8Array, ct: ContentType): {ok: true; value: Record<string, unknown>} | {ok: false; err: CodecError} {
+function tryDecode(
+  name: MessageName,
+  bytes: Uint8Array,
+  ct: ContentType,
+): {ok: true; value: Record<string, unknown>} | {ok: false; err: CodecError} {
   try {
     return {ok: true, value: decode<Record<string, unknown>>(name, bytes, ct)}
   } catch (err) {
@@ -105,7 +116,11 @@ describe('fuzz: Mesos codecs', () => {
       counts[`${s.name} ${s.ct}`] = (counts[`${s.name} ${s.ct}`] ?? 0) + 1
     }
     console.log(`fuzz-codec corpus: ${corpus.length} fixture messages`, counts)
-    for (const n of NAMES) assert.ok(corpus.some((s) => s.name === n), `no fixture sample of ${n}`)
+    for (const n of NAMES)
+      assert.ok(
+        corpus.some((s) => s.name === n),
+        `no fixture sample of ${n}`,
+      )
     assert.ok(corpus.some((s) => s.ct === PB_CT))
   })
 
@@ -116,7 +131,7 @@ describe('fuzz: Mesos codecs', () => {
     for (let i = 0; i < 3000; i++) {
       const name = r.pick(NAMES)
       const value = r.chance(0.6) ? {type: r.jsonValue(0), ...(r.jsonValue(3) as object)} : r.jsonValue(4)
-      const text = r.chance(0.9) ? JSON.stringify(value) ?? 'null' : r.junkString(40)
+      const text = r.chance(0.9) ? (JSON.stringify(value) ?? 'null') : r.junkString(40)
       const out = tryDecode(name, Buffer.from(text), JSON_CT)
       if (out.ok) {
         assertRoundTrip(name, out.value, `case ${i} (seed ${r.seed}) ${text.slice(0, 80)}`)

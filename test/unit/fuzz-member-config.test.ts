@@ -8,7 +8,13 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {buildEtcdArgs} from '../../src/executor/etcd-args.js'
-import {encodeMemberConfig, MemberConfigError, parseMemberConfig, validateMemberConfig, type MemberConfig} from '../../src/lib/member-config.js'
+import {
+  encodeMemberConfig,
+  MemberConfigError,
+  parseMemberConfig,
+  validateMemberConfig,
+  type MemberConfig,
+} from '../../src/lib/member-config.js'
 import {fuzzSeed, Prng} from '../helpers/prng.js'
 
 /** One argv element = one flag: `--name` or `--name=value` (single dash accepted, as Go's flag package does). */
@@ -32,8 +38,10 @@ function validConfig(r: Prng): MemberConfig {
   }
   if (r.chance(0.3)) cfg.dataDir = r.pick(['etcd_data', '/var/lib/etcd', 'd'])
   if (r.chance(0.3)) cfg.etcdBin = r.pick(['/usr/bin/etcd', './etcd', 'etcd'])
-  if (r.chance(0.4)) cfg.extraArgs = r.pick([['--heartbeat-interval=50'], ['--snapshot-count=1000', '--log-level=debug'], ['--quota-backend-bytes=1']])
-  if (scheme === 'https') cfg.tls = {clientCertFile: '/c.pem', clientKeyFile: '/k.pem', ...(r.chance(0.5) ? {clientTrustedCaFile: '/ca.pem'} : {})}
+  if (r.chance(0.4))
+    cfg.extraArgs = r.pick([['--heartbeat-interval=50'], ['--snapshot-count=1000', '--log-level=debug'], ['--quota-backend-bytes=1']])
+  if (scheme === 'https')
+    cfg.tls = {clientCertFile: '/c.pem', clientKeyFile: '/k.pem', ...(r.chance(0.5) ? {clientTrustedCaFile: '/ca.pem'} : {})}
   return cfg
 }
 
@@ -50,7 +58,8 @@ function mutateTree(r: Prng, v: unknown, depth = 0): unknown {
   }
   const o = {...(v as Record<string, unknown>)}
   const keys = Object.keys(o)
-  if (keys.length === 0 || r.chance(0.05)) o[r.pick(['extraArgs', 'tls', 'scheme', 'dataDir', 'etcdBin', '__proto__', 'constructor'])] = r.jsonValue(2)
+  if (keys.length === 0 || r.chance(0.05))
+    o[r.pick(['extraArgs', 'tls', 'scheme', 'dataDir', 'etcdBin', '__proto__', 'constructor'])] = r.jsonValue(2)
   else {
     const k = r.pick(keys)
     if (r.chance(0.15)) delete o[k]
@@ -69,7 +78,8 @@ function check(raw: unknown, what: string): 'valid' | 'rejected' {
     assert.match(err.message, /^invalid member config: /)
     return 'rejected'
   }
-  for (const n of [cfg.cluster.name, cfg.member.name, ...cfg.initialCluster.map((p) => p.name)]) assert.match(n, NAME_OK, `${what}: name ${JSON.stringify(n)}`)
+  for (const n of [cfg.cluster.name, cfg.member.name, ...cfg.initialCluster.map((p) => p.name)])
+    assert.match(n, NAME_OK, `${what}: name ${JSON.stringify(n)}`)
   assert.doesNotMatch(cfg.member.host, /[\s"'`$;|&\\]/, `${what}: host ${JSON.stringify(cfg.member.host)}`)
   for (const p of cfg.initialCluster) assert.doesNotMatch(p.peerUrl, /[\s,=]/, `${what}: peerUrl ${JSON.stringify(p.peerUrl)}`)
   // The validated config survives TaskInfo.data encoding unchanged.
@@ -121,10 +131,14 @@ describe('fuzz: member config and etcd argv', () => {
     const tally: Record<string, number> = {}
     for (let i = 0; i < 3000; i++) {
       const k = r.int(4)
-      const data = k === 0 ? r.bytes(r.int(200)).toString('base64')
-        : k === 1 ? r.junkString(100)
-          : k === 2 ? Buffer.from(r.mutateBytes(Buffer.from(JSON.stringify(validConfig(r))))).toString('base64')
-            : encodeMemberConfig(validConfig(r)).slice(0, r.int(400))
+      const data =
+        k === 0
+          ? r.bytes(r.int(200)).toString('base64')
+          : k === 1
+            ? r.junkString(100)
+            : k === 2
+              ? Buffer.from(r.mutateBytes(Buffer.from(JSON.stringify(validConfig(r))))).toString('base64')
+              : encodeMemberConfig(validConfig(r)).slice(0, r.int(400))
       let out: string
       try {
         const cfg = parseMemberConfig(data)
@@ -135,7 +149,14 @@ describe('fuzz: member config and etcd argv', () => {
       }
       tally[out] = (tally[out] ?? 0) + 1
     }
-    for (const d of [undefined, '', '====', 'bnVsbA==' /* null */, 'W10=' /* [] */, Buffer.from('{"version":1}'.repeat(10000)).toString('base64')]) {
+    for (const d of [
+      undefined,
+      '',
+      '====',
+      'bnVsbA==' /* null */,
+      'W10=' /* [] */,
+      Buffer.from('{"version":1}'.repeat(10000)).toString('base64'),
+    ]) {
       assert.throws(() => parseMemberConfig(d), MemberConfigError)
     }
     console.log('fuzz-member-config TaskInfo.data: 3006 cases', tally)
@@ -144,7 +165,17 @@ describe('fuzz: member config and etcd argv', () => {
   it('names, hosts and peer URLs with spaces, quotes, newlines or $(...) are rejected', () => {
     const r = new Prng(fuzzSeed(0x3e3b0004))
     let cases = 0
-    const injections = [...SHELL_BAD, 'etcd-1 --force-new-cluster', 'x\n--data-dir=/', '$(rm -rf /)', '`reboot`', 'a,b=http://evil:1', '-flag', '.hidden', 'a'.repeat(64)]
+    const injections = [
+      ...SHELL_BAD,
+      'etcd-1 --force-new-cluster',
+      'x\n--data-dir=/',
+      '$(rm -rf /)',
+      '`reboot`',
+      'a,b=http://evil:1',
+      '-flag',
+      '.hidden',
+      'a'.repeat(64),
+    ]
     for (const bad of injections) {
       const targets: ((c: MemberConfig) => void)[] = [
         (c) => (c.member.name = bad),
@@ -164,7 +195,18 @@ describe('fuzz: member config and etcd argv', () => {
       }
     }
     // extraArgs: each element must be one flag that the executor does not manage.
-    for (const bad of ['--', '---name=x', '--name=x', '-data-dir=/x', '--config-file=/etc/etcd.yml', '--a b', '--x\n--force-new-cluster', 'force-new-cluster', '--=x', '-- --name=x']) {
+    for (const bad of [
+      '--',
+      '---name=x',
+      '--name=x',
+      '-data-dir=/x',
+      '--config-file=/etc/etcd.yml',
+      '--a b',
+      '--x\n--force-new-cluster',
+      'force-new-cluster',
+      '--=x',
+      '-- --name=x',
+    ]) {
       const c = {...validConfig(r), extraArgs: [bad]}
       assert.throws(() => buildEtcdArgs(validateMemberConfig(c), '/sandbox'), MemberConfigError, JSON.stringify(bad))
       cases++

@@ -14,7 +14,10 @@ type Outcome = {records: Buffer[]; error?: string}
 /** Byte-at-a-time decoding delivers every record completed before a framing error (a push that throws drops
  * the records completed earlier in the same chunk), so it is the reference the chunked outcomes are compared to. */
 function bytewise(input: Uint8Array, max: number): Outcome {
-  return decodeChunks(Array.from(input, (b) => Uint8Array.of(b)), max)
+  return decodeChunks(
+    Array.from(input, (b) => Uint8Array.of(b)),
+    max,
+  )
 }
 
 /** Same error (or none); with no error the same records; with an error, a prefix of the reference's records. */
@@ -49,8 +52,14 @@ function decodeChunks(chunks: Uint8Array[], max: number): Outcome {
   assert.ok(failure instanceof RecordIOError, `expected RecordIOError, got ${String(failure)}`)
   assert.ok(failure.message.startsWith('RecordIO: '), failure.message)
   // A failed decoder keeps failing with the same error.
-  assert.throws(() => d.push(Buffer.from('1\nx')), (e) => e === failure)
-  assert.throws(() => d.end(), (e) => e === failure)
+  assert.throws(
+    () => d.push(Buffer.from('1\nx')),
+    (e) => e === failure,
+  )
+  assert.throws(
+    () => d.end(),
+    (e) => e === failure,
+  )
   return {records, error: failure.code}
 }
 
@@ -89,14 +98,19 @@ async function decodeAsync(chunks: Uint8Array[], max: number): Promise<Outcome> 
 
 function randomRecords(r: Prng): Buffer[] {
   const n = r.int(8)
-  return Array.from({length: n}, () => (r.chance(0.15) ? Buffer.alloc(0) : r.chance(0.5) ? Buffer.from(JSON.stringify(r.jsonValue(3))) : r.bytes(r.int(300))))
+  return Array.from({length: n}, () =>
+    r.chance(0.15) ? Buffer.alloc(0) : r.chance(0.5) ? Buffer.from(JSON.stringify(r.jsonValue(3))) : r.bytes(r.int(300)),
+  )
 }
 
 describe('fuzz: RecordIO decoder', () => {
   it('regression: decodeRecordStream delivers the records before a framing error in the same chunk', async () => {
     // Found by fuzz-scheduler-client: SUBSCRIBED and a broken record arriving in one chunk lost the SUBSCRIBED.
     const chunk = Buffer.concat([encodeRecord('{"type":"SUBSCRIBED"}'), Buffer.from('5\nabcdeX\n')])
-    assert.deepEqual(await decodeAsync([chunk], 1024), {records: [Buffer.from('{"type":"SUBSCRIBED"}'), Buffer.from('abcde')], error: 'MALFORMED_LENGTH'})
+    assert.deepEqual(await decodeAsync([chunk], 1024), {
+      records: [Buffer.from('{"type":"SUBSCRIBED"}'), Buffer.from('abcde')],
+      error: 'MALFORMED_LENGTH',
+    })
     assert.throws(() => new RecordIODecoder().push(chunk), RecordIOError, 'push() still throws for the chunk')
     console.log('fuzz-recordio regression: 1 case')
   })

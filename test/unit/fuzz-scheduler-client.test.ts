@@ -37,19 +37,37 @@ class StaticTestDetector extends EventEmitter implements MasterDetector {
   async close(): Promise<void> {}
 }
 
-interface Case { ct: ContentType; payload: Buffer; expected: SchedulerEvent[]; exact: boolean; kind: string }
+interface Case {
+  ct: ContentType
+  payload: Buffer
+  expected: SchedulerEvent[]
+  exact: boolean
+  kind: string
+}
 
 /** Real scheduler events from the fixtures (JSON form). */
 function fixtureEvents(): SchedulerEvent[] {
   const out: SchedulerEvent[] = []
-  for (const f of ['01-subscribe-json.json', '04-decline-revive-suppress.json', '05-launch-command-task.json', '07-failover.json', '08-agent-removal.json', '12-kill-policy-killing-state.json']) {
+  for (const f of [
+    '01-subscribe-json.json',
+    '04-decline-revive-suppress.json',
+    '05-launch-command-task.json',
+    '07-failover.json',
+    '08-agent-removal.json',
+    '12-kill-policy-killing-state.json',
+  ]) {
     const doc = JSON.parse(readFileSync(`${FIX}/${f}`, 'utf8')) as {steps: {response?: {records?: unknown[]} | null}[]}
-    for (const st of doc.steps) for (const rec of st.response?.records ?? []) out.push(decode<SchedulerEvent>('scheduler.Event', Buffer.from(JSON.stringify(rec)), CONTENT_JSON))
+    for (const st of doc.steps)
+      for (const rec of st.response?.records ?? [])
+        out.push(decode<SchedulerEvent>('scheduler.Event', Buffer.from(JSON.stringify(rec)), CONTENT_JSON))
   }
   return out.filter((e) => !(e.type === 'ERROR' && REMOVED_RE.test(e.error?.message ?? '')))
 }
 
-const MARKER = (k: number): SchedulerEvent => ({type: 'MESSAGE', message: {agent_id: {value: 'marker'}, executor_id: {value: 'marker'}, data: Buffer.from(`case-${k}`).toString('base64')}})
+const MARKER = (k: number): SchedulerEvent => ({
+  type: 'MESSAGE',
+  message: {agent_id: {value: 'marker'}, executor_id: {value: 'marker'}, data: Buffer.from(`case-${k}`).toString('base64')},
+})
 
 /**
  * What the client must deliver for `bytes` (payload + marker): the events decoded in order up to the first
@@ -104,17 +122,32 @@ function generate(r: Prng, k: number, corpus: SchedulerEvent[]): Case {
     const kind = r.pick(kinds)
     let payload: Buffer
     switch (kind) {
-      case 'random-bytes': payload = r.bytes(r.int(200)); break
-      case 'garbage-record': payload = encodeRecord(r.chance(0.5) ? r.bytes(r.int(100)) : Buffer.from(JSON.stringify(r.jsonValue(3)) ?? 'null')); break
-      case 'mutated-record': payload = Buffer.concat([...some(r.int(3)).map((e) => encodeRecord(enc(e))), encodeRecord(r.mutateBytes(enc(r.pick(corpus))))]); break
-      case 'mutated-framing': payload = r.mutateBytes(Buffer.concat(some(r.range(1, 4)).map((e) => encodeRecord(enc(e))))); break
+      case 'random-bytes':
+        payload = r.bytes(r.int(200))
+        break
+      case 'garbage-record':
+        payload = encodeRecord(r.chance(0.5) ? r.bytes(r.int(100)) : Buffer.from(JSON.stringify(r.jsonValue(3)) ?? 'null'))
+        break
+      case 'mutated-record':
+        payload = Buffer.concat([...some(r.int(3)).map((e) => encodeRecord(enc(e))), encodeRecord(r.mutateBytes(enc(r.pick(corpus))))])
+        break
+      case 'mutated-framing':
+        payload = r.mutateBytes(Buffer.concat(some(r.range(1, 4)).map((e) => encodeRecord(enc(e)))))
+        break
       case 'mutated-tree': {
         const text = JSON.stringify(mutateTree(r, r.pick(corpus))) ?? 'null'
         payload = encodeRecord(ct === CONTENT_JSON ? Buffer.from(text) : r.mutateBytes(enc(r.pick(corpus))))
         break
       }
-      case 'unknown-type': payload = encodeRecord(ct === CONTENT_JSON ? Buffer.from(`{"type":"${r.pick(['FUTURE_EVENT', 'UNKNOWN', 'heartbeat', ''])}","future":{"x":1}}`) : Buffer.from([0x08, 0x7f, 0x92, 0x06, 0x00])); break
-      default: payload = Buffer.concat(some(r.range(1, 5)).map((e) => encodeRecord(enc(e))))
+      case 'unknown-type':
+        payload = encodeRecord(
+          ct === CONTENT_JSON
+            ? Buffer.from(`{"type":"${r.pick(['FUTURE_EVENT', 'UNKNOWN', 'heartbeat', ''])}","future":{"x":1}}`)
+            : Buffer.from([0x08, 0x7f, 0x92, 0x06, 0x00]),
+        )
+        break
+      default:
+        payload = Buffer.concat(some(r.range(1, 5)).map((e) => encodeRecord(enc(e))))
     }
     const bytes = Buffer.concat([payload, encodeRecord(enc(MARKER(k)))])
     const exp = expectation(bytes, ct)
@@ -148,7 +181,14 @@ async function startMaster(onSubscribe: (res: http.ServerResponse, n: number) =>
 }
 
 function subscribedEvent(port: number, heartbeat: number): SchedulerEvent {
-  return {type: 'SUBSCRIBED', subscribed: {framework_id: {value: 'fw-fuzz'}, heartbeat_interval_seconds: heartbeat, master_info: {id: 'm', ip: 16777343, port, hostname: '127.0.0.1'}}}
+  return {
+    type: 'SUBSCRIBED',
+    subscribed: {
+      framework_id: {value: 'fw-fuzz'},
+      heartbeat_interval_seconds: heartbeat,
+      master_info: {id: 'm', ip: 16777343, port, hostname: '127.0.0.1'},
+    },
+  }
 }
 
 describe('fuzz: SchedulerClient event handling', {timeout: 120_000}, () => {
@@ -176,7 +216,9 @@ describe('fuzz: SchedulerClient event handling', {timeout: 120_000}, () => {
     const client = new SchedulerClient({
       detector: new StaticTestDetector({host: '127.0.0.1', port, scheme: 'http'}),
       frameworkInfo: {user: 'root', name: 'fuzz', failover_timeout: 60, checkpoint: true, roles: ['*']},
-      backoffMinMs: 1, backoffMaxMs: 5, requestTimeoutMs: 3000,
+      backoffMinMs: 1,
+      backoffMaxMs: 5,
+      requestTimeoutMs: 3000,
     })
     client.on('event', (e: SchedulerEvent) => buckets[Math.min(disconnected.length, CASES)]!.push(e))
     client.on('disconnected', (d: {reason: string}) => disconnected.push(d.reason))
@@ -193,7 +235,12 @@ describe('fuzz: SchedulerClient event handling', {timeout: 120_000}, () => {
         assert.equal(got[0]?.type, 'SUBSCRIBED', `case ${k}: first event`)
         const rest = got.slice(1)
         if (c.exact) assert.deepEqual(rest, c.expected, `case ${k} (${c.kind}, seed ${r.seed}): events differ`)
-        else assert.deepEqual(rest, c.expected.slice(0, rest.length), `case ${k} (${c.kind}, seed ${r.seed}): not a prefix of the decodable events`)
+        else
+          assert.deepEqual(
+            rest,
+            c.expected.slice(0, rest.length),
+            `case ${k} (${c.kind}, seed ${r.seed}): not a prefix of the decodable events`,
+          )
         kinds[c.kind] = (kinds[c.kind] ?? 0) + 1
       }
       await waitFor('subscribed after the last case', () => client.connected, 30_000, 2)
@@ -218,7 +265,10 @@ describe('fuzz: SchedulerClient event handling', {timeout: 120_000}, () => {
     const disconnected: string[] = []
     const client = new SchedulerClient({
       detector: new StaticTestDetector({host: '127.0.0.1', port, scheme: 'http'}),
-      frameworkInfo: {user: 'root', name: 'fuzz', roles: ['*']}, backoffMinMs: 1, backoffMaxMs: 5, heartbeatMissLimit: 5,
+      frameworkInfo: {user: 'root', name: 'fuzz', roles: ['*']},
+      backoffMinMs: 1,
+      backoffMaxMs: 5,
+      heartbeatMissLimit: 5,
     })
     client.on('disconnected', (d: {reason: string}) => disconnected.push(d.reason))
     try {
@@ -242,7 +292,9 @@ describe('fuzz: SchedulerClient event handling', {timeout: 120_000}, () => {
     const subscribed: unknown[] = []
     const client = new SchedulerClient({
       detector: new StaticTestDetector({host: '127.0.0.1', port, scheme: 'http'}),
-      frameworkInfo: {user: 'root', name: 'fuzz', roles: ['*']}, backoffMinMs: 1, backoffMaxMs: 5,
+      frameworkInfo: {user: 'root', name: 'fuzz', roles: ['*']},
+      backoffMinMs: 1,
+      backoffMaxMs: 5,
     })
     client.on('disconnected', (d: {reason: string}) => disconnected.push(d.reason))
     client.on('subscribed', (s: unknown) => subscribed.push(s))

@@ -1,7 +1,7 @@
-import { describe, it } from 'node:test'
+import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import { MasterAddressError, masterBaseUrl, parseMasterAddress } from '../../src/lib/mesos/master-address.js'
-import { decodeLegacyIp, parseLegacyMasterInfo, parseMasterInfoJson } from '../../src/lib/mesos/detector.js'
+import {MasterAddressError, masterBaseUrl, parseMasterAddress} from '../../src/lib/mesos/master-address.js'
+import {decodeLegacyIp, parseLegacyMasterInfo, parseMasterInfoJson} from '../../src/lib/mesos/detector.js'
 
 describe('parseMasterAddress: good', () => {
   const cases: [string, string, number, 'http' | 'https', string][] = [
@@ -18,7 +18,7 @@ describe('parseMasterAddress: good', () => {
   for (const [input, host, port, scheme, base] of cases) {
     it(input, () => {
       const a = parseMasterAddress(input)
-      assert.deepEqual(a, { host, port, scheme })
+      assert.deepEqual(a, {host, port, scheme})
       assert.equal(masterBaseUrl(a), base)
     })
   }
@@ -47,28 +47,41 @@ describe('parseMasterAddress: bad', () => {
   ]
   for (const [input, re] of cases) {
     it(JSON.stringify(input), () => {
-      assert.throws(() => parseMasterAddress(input), (err: unknown) => {
-        assert.ok(err instanceof MasterAddressError, `expected MasterAddressError, got ${String(err)}`)
-        assert.match(err.message, re)
-        return true
-      })
+      assert.throws(
+        () => parseMasterAddress(input),
+        (err: unknown) => {
+          assert.ok(err instanceof MasterAddressError, `expected MasterAddressError, got ${String(err)}`)
+          assert.match(err.message, re)
+          return true
+        },
+      )
     })
   }
 })
 
 describe('parseMasterInfoJson (pure)', () => {
   it('prefers address.hostname, then address.ip', () => {
-    const withHost = parseMasterInfoJson(Buffer.from(JSON.stringify({
-      id: 'a', ip: 16777343, port: 5050, hostname: 'legacy', address: { hostname: 'm1.example', ip: '10.0.0.1', port: 5051 },
-    })))
+    const withHost = parseMasterInfoJson(
+      Buffer.from(
+        JSON.stringify({
+          id: 'a',
+          ip: 16777343,
+          port: 5050,
+          hostname: 'legacy',
+          address: {hostname: 'm1.example', ip: '10.0.0.1', port: 5051},
+        }),
+      ),
+    )
     assert.deepEqual([withHost.host, withHost.port, withHost.scheme], ['m1.example', 5051, 'http'])
-    const ipOnly = parseMasterInfoJson(Buffer.from(JSON.stringify({ id: 'a', ip: 16777343, port: 5050, address: { ip: '10.0.0.1', port: 5051 } })))
+    const ipOnly = parseMasterInfoJson(
+      Buffer.from(JSON.stringify({id: 'a', ip: 16777343, port: 5050, address: {ip: '10.0.0.1', port: 5051}})),
+    )
     assert.deepEqual([ipOnly.host, ipOnly.port], ['10.0.0.1', 5051])
   })
   it('falls back to hostname, then the byte-swapped legacy ip', () => {
-    const h = parseMasterInfoJson(Buffer.from(JSON.stringify({ id: 'a', ip: 16777343, port: 5050, hostname: 'm2' })))
+    const h = parseMasterInfoJson(Buffer.from(JSON.stringify({id: 'a', ip: 16777343, port: 5050, hostname: 'm2'})))
     assert.deepEqual([h.host, h.port], ['m2', 5050])
-    const ip = parseMasterInfoJson(Buffer.from(JSON.stringify({ id: 'a', ip: 16777343, port: 5050 })))
+    const ip = parseMasterInfoJson(Buffer.from(JSON.stringify({id: 'a', ip: 16777343, port: 5050})))
     assert.deepEqual([ip.host, ip.port], ['127.0.0.1', 5050])
     assert.equal(decodeLegacyIp(0x0a01a8c0), '192.168.1.10')
   })
@@ -79,7 +92,13 @@ describe('parseMasterInfoJson (pure)', () => {
     assert.throws(() => parseMasterInfoJson(Buffer.from('{"id":"x"}')), MasterAddressError)
   })
   it('reads the pid out of legacy binary MasterInfo', () => {
-    const bytes = Buffer.concat([Buffer.from([0x0a, 0x03]), Buffer.from('abc'), Buffer.from([0x22, 0x15]), Buffer.from('master@10.1.2.3:5050'), Buffer.from([0x00])])
+    const bytes = Buffer.concat([
+      Buffer.from([0x0a, 0x03]),
+      Buffer.from('abc'),
+      Buffer.from([0x22, 0x15]),
+      Buffer.from('master@10.1.2.3:5050'),
+      Buffer.from([0x00]),
+    ])
     const m = parseLegacyMasterInfo(bytes)
     assert.deepEqual([m.host, m.port], ['10.1.2.3', 5050])
     assert.throws(() => parseLegacyMasterInfo(Buffer.from([1, 2, 3])), /no master@host:port/)

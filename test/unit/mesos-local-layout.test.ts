@@ -44,18 +44,24 @@ describe('local Mesos layout', () => {
   })
 
   it('the master and the agent import nothing of each other (they meet through link.ts)', () => {
-    const crossing = [...g].flatMap(([f, deps]) => deps.filter((d) => half(f) !== 'shared' && half(d) !== 'shared' && half(d) !== half(f)).map((d) => `${f} -> ${d}`))
+    const crossing = [...g].flatMap(([f, deps]) =>
+      deps.filter((d) => half(f) !== 'shared' && half(d) !== 'shared' && half(d) !== half(f)).map((d) => `${f} -> ${d}`),
+    )
     assert.deepEqual(crossing, [])
   })
 
   it('shared modules import neither half', () => {
-    const up = [...g].filter(([f]) => half(f) === 'shared' && f !== 'cluster.ts').flatMap(([f, deps]) => deps.filter((d) => half(d) !== 'shared').map((d) => `${f} -> ${d}`))
+    const up = [...g]
+      .filter(([f]) => half(f) === 'shared' && f !== 'cluster.ts')
+      .flatMap(([f, deps]) => deps.filter((d) => half(d) !== 'shared').map((d) => `${f} -> ${d}`))
     assert.deepEqual(up, [])
   })
 
   it('only cluster.ts imports LocalMaster and LocalAgent: the other modules take the state record', () => {
     const owners = ['master/local-master.ts', 'agent/local-agent.ts']
-    const back = [...g].filter(([f]) => f !== 'cluster.ts').flatMap(([f, deps]) => deps.filter((d) => owners.includes(d)).map((d) => `${f} -> ${d}`))
+    const back = [...g]
+      .filter(([f]) => f !== 'cluster.ts')
+      .flatMap(([f, deps]) => deps.filter((d) => owners.includes(d)).map((d) => `${f} -> ${d}`))
     assert.deepEqual(back, [])
   })
 
@@ -64,7 +70,11 @@ describe('local Mesos layout', () => {
       const text = fs.readFileSync(path.join(ROOT, f), 'utf8')
       const runtime = [...text.matchAll(/^import\s+(?!type\b)[^'"]*from\s+'(\.\/[^']+)'/gm)].map((m) => m[1])
       // master/state.ts makes the allocator (a pure leaf: filters and the per-cycle decision) for a new master.
-      assert.deepEqual(runtime.filter((r) => r !== './allocator.js'), [], `${f} runtime imports`)
+      assert.deepEqual(
+        runtime.filter((r) => r !== './allocator.js'),
+        [],
+        `${f} runtime imports`,
+      )
     }
   })
 })

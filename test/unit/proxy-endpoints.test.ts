@@ -37,7 +37,10 @@ describe('parseListenAddr', () => {
   })
   for (const bad of ['127.0.0.1', ':2379', '127.0.0.1:0', '127.0.0.1:70000', 'http://x:1', '']) {
     it(`rejects ${JSON.stringify(bad)} with a usage error`, () => {
-      assert.throws(() => parseListenAddr(bad), (e: unknown) => e instanceof CliError && e.exitCode === 2)
+      assert.throws(
+        () => parseListenAddr(bad),
+        (e: unknown) => e instanceof CliError && e.exitCode === 2,
+      )
     })
   }
 })
@@ -47,12 +50,22 @@ describe('gatewayCommand', () => {
   it('under setpriv --pdeathsig when available', () => {
     assert.deepEqual(gatewayCommand({...base, setpriv: '/usr/bin/setpriv'}), {
       file: '/usr/bin/setpriv',
-      args: ['--pdeathsig', 'SIGKILL', '--', '/usr/bin/etcd', 'gateway', 'start', '--listen-addr=127.0.0.1:23790', '--endpoints=h1:2379,h2:2379'],
+      args: [
+        '--pdeathsig',
+        'SIGKILL',
+        '--',
+        '/usr/bin/etcd',
+        'gateway',
+        'start',
+        '--listen-addr=127.0.0.1:23790',
+        '--endpoints=h1:2379,h2:2379',
+      ],
     })
   })
   it('plain etcd otherwise', () => {
     assert.deepEqual(gatewayCommand({...base, setpriv: null}), {
-      file: '/usr/bin/etcd', args: ['gateway', 'start', '--listen-addr=127.0.0.1:23790', '--endpoints=h1:2379,h2:2379'],
+      file: '/usr/bin/etcd',
+      args: ['gateway', 'start', '--listen-addr=127.0.0.1:23790', '--endpoints=h1:2379,h2:2379'],
     })
   })
 })

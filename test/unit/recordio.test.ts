@@ -1,15 +1,9 @@
 /** Unit tests for the RecordIO framing (src/lib/mesos/recordio.ts). */
-import { describe, it } from 'node:test'
+import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import {
-  RecordIODecoder,
-  RecordIOError,
-  decodeRecordStream,
-  encodeRecord,
-  type RecordIOErrorCode,
-} from '../../src/lib/mesos/recordio.js'
+import {readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+import {RecordIODecoder, RecordIOError, decodeRecordStream, encodeRecord, type RecordIOErrorCode} from '../../src/lib/mesos/recordio.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/real-mesos', import.meta.url))
 
@@ -23,7 +17,7 @@ const RECORDS: string[] = [
 const STREAM = Buffer.concat(RECORDS.map((r) => encodeRecord(r)))
 
 function decodeAll(chunks: Uint8Array[], max?: number): string[] {
-  const d = new RecordIODecoder(max === undefined ? undefined : { maxRecordBytes: max })
+  const d = new RecordIODecoder(max === undefined ? undefined : {maxRecordBytes: max})
   const out: string[] = []
   for (const c of chunks) for (const r of d.push(c)) out.push(r.toString('utf8'))
   d.end()
@@ -93,9 +87,15 @@ describe('RecordIODecoder', () => {
     assert.deepEqual(d.push(Buffer.from('0\nabc')), [])
     assert.equal(d.bufferedBytes, 3)
     const out = d.push(Buffer.from('defghij5\nab'))
-    assert.deepEqual(out.map((b) => b.toString()), ['abcdefghij'])
+    assert.deepEqual(
+      out.map((b) => b.toString()),
+      ['abcdefghij'],
+    )
     assert.equal(d.bufferedBytes, 2)
-    assert.deepEqual(d.push(Buffer.from('cde0\n')).map((b) => b.toString()), ['abcde', ''])
+    assert.deepEqual(
+      d.push(Buffer.from('cde0\n')).map((b) => b.toString()),
+      ['abcde', ''],
+    )
     assert.equal(d.bufferedBytes, 0)
     d.end()
   })
@@ -144,13 +144,19 @@ describe('RecordIODecoder', () => {
   ]
   for (const [name, input, code, max] of garbage) {
     it(`rejects ${name} with ${code}, in one chunk and byte by byte, and stays failed`, () => {
-      const opts = max === undefined ? undefined : { maxRecordBytes: max }
+      const opts = max === undefined ? undefined : {maxRecordBytes: max}
       const d1 = new RecordIODecoder(opts)
       const err = expectError(code, () => d1.push(Buffer.from(input)))
       assert.match(err.message, /RecordIO/)
       // stays failed: the same error again, for push and end
-      assert.equal(expectError(code, () => d1.push(Buffer.from('1\na'))), err)
-      assert.equal(expectError(code, () => d1.end()), err)
+      assert.equal(
+        expectError(code, () => d1.push(Buffer.from('1\na'))),
+        err,
+      )
+      assert.equal(
+        expectError(code, () => d1.end()),
+        err,
+      )
 
       const d2 = new RecordIODecoder(opts)
       expectError(code, () => {
@@ -164,7 +170,10 @@ describe('RecordIODecoder', () => {
       const d = new RecordIODecoder()
       assert.deepEqual(d.push(Buffer.from(input)), [])
       const err = expectError('TRUNCATED', () => d.end())
-      assert.equal(expectError('TRUNCATED', () => d.end()), err)
+      assert.equal(
+        expectError('TRUNCATED', () => d.end()),
+        err,
+      )
     }
   })
 
@@ -176,8 +185,8 @@ describe('RecordIODecoder', () => {
   })
 
   it('rejects a nonsensical maxRecordBytes option', () => {
-    assert.throws(() => new RecordIODecoder({ maxRecordBytes: -1 }), RangeError)
-    assert.throws(() => new RecordIODecoder({ maxRecordBytes: Number.NaN }), RangeError)
+    assert.throws(() => new RecordIODecoder({maxRecordBytes: -1}), RangeError)
+    assert.throws(() => new RecordIODecoder({maxRecordBytes: Number.NaN}), RangeError)
   })
 })
 
@@ -205,7 +214,7 @@ describe('decodeRecordStream', () => {
 
   it('throws RECORD_TOO_LARGE with the maxRecordBytes option', async () => {
     await assert.rejects(
-      collect(decodeRecordStream(iterate([Buffer.from('100\n')]), { maxRecordBytes: 99 })),
+      collect(decodeRecordStream(iterate([Buffer.from('100\n')]), {maxRecordBytes: 99})),
       (e: unknown) => e instanceof RecordIOError && e.code === 'RECORD_TOO_LARGE',
     )
   })
@@ -213,7 +222,7 @@ describe('decodeRecordStream', () => {
 
 describe('real Mesos framing (fixture 01-subscribe-json)', () => {
   const fixture = JSON.parse(readFileSync(`${FIXTURES}/01-subscribe-json.json`, 'utf8')) as {
-    steps: Array<{ streaming?: boolean; response: { raw_base64?: string; body_bytes_total?: number; records?: unknown[] } }>
+    steps: Array<{streaming?: boolean; response: {raw_base64?: string; body_bytes_total?: number; records?: unknown[]}}>
   }
   const step = fixture.steps.find((s) => s.streaming && s.response.raw_base64)!
   const raw = Buffer.from(step.response.raw_base64!, 'base64')

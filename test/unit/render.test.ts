@@ -5,8 +5,16 @@ import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {Chalk} from 'chalk'
 import {
-  colourLevel, formatWhen, healthWord, humanDuration, renderCandidates, renderFailover, renderMembers,
-  renderReseedOutcome, renderStats, renderTable,
+  colourLevel,
+  formatWhen,
+  healthWord,
+  humanDuration,
+  renderCandidates,
+  renderFailover,
+  renderMembers,
+  renderReseedOutcome,
+  renderStats,
+  renderTable,
 } from '../../src/lib/cli/render.js'
 import {defaultState, sampleMember} from '../helpers/fake-admin.js'
 
@@ -38,8 +46,18 @@ describe('colourLevel', () => {
 })
 
 describe('humanDuration', () => {
-  for (const [s, want] of [[0, '0s'], [5, '5s'], [59.6, '1m'], [300, '5m'], [312, '5m 12s'], [3605, '1h'], [7260, '2h 1m'],
-    [90_061, '1d 1h'], [604_800, '7d'], [-3, '0s']] as const) {
+  for (const [s, want] of [
+    [0, '0s'],
+    [5, '5s'],
+    [59.6, '1m'],
+    [300, '5m'],
+    [312, '5m 12s'],
+    [3605, '1h'],
+    [7260, '2h 1m'],
+    [90_061, '1d 1h'],
+    [604_800, '7d'],
+    [-3, '0s'],
+  ] as const) {
     it(`${s} s → ${want}`, () => assert.equal(humanDuration(s), want))
   }
 })
@@ -53,7 +71,14 @@ describe('formatWhen', () => {
 
 describe('renderTable', () => {
   it('aligns columns by visible width even with colour codes', () => {
-    const out = renderTable(['A', 'BB'], [[colour.red('xxx'), 'y'], ['z', colour.green('long')]], colour)
+    const out = renderTable(
+      ['A', 'BB'],
+      [
+        [colour.red('xxx'), 'y'],
+        ['z', colour.green('long')],
+      ],
+      colour,
+    )
     const lines = out.split('\n').map((l) => l.replace(/\u001B\[[0-9;]*m/g, ''))
     assert.deepEqual(lines, ['A    BB', 'xxx  y', 'z    long'])
   })
@@ -69,7 +94,14 @@ describe('renderStats', () => {
     assert.doesNotMatch(out, /\u001B/)
   })
   it('unhealthy and livelocked: red words, unhealthy since', () => {
-    const s = {...defaultState(NOW).stats, healthy: 0 as const, livelocked: true, unhealthy_since: NOW - 90_000, cluster_livelocks: 2, last_livelock_at: NOW - 60_000}
+    const s = {
+      ...defaultState(NOW).stats,
+      healthy: 0 as const,
+      livelocked: true,
+      unhealthy_since: NOW - 90_000,
+      cluster_livelocks: 2,
+      last_livelock_at: NOW - 60_000,
+    }
     const out = renderStats(s, NOW, plain)
     assert.match(out, /UNHEALTHY, LIVELOCKED/)
     assert.match(out, /unhealthy since 12:08:30 \(1m 30s ago\)/)
@@ -84,12 +116,18 @@ describe('renderMembers', () => {
     const members = [sampleMember('m2', 2, {raft_index: null}), sampleMember('m0', 0), sampleMember('m1', 1, {state: 'TASK_LOST'})]
     const lines = renderMembers(members, plain).split('\n')
     assert.match(lines[0]!, /^NAME\s+HOST\s+CLIENT URL\s+PEER URL\s+STATE\s+LEADER\s+RAFT INDEX\s+AGENT$/)
-    assert.deepEqual(lines.slice(1).map((l) => l.split(/\s+/)[0]), ['m0', 'm1', 'm2'])
+    assert.deepEqual(
+      lines.slice(1).map((l) => l.split(/\s+/)[0]),
+      ['m0', 'm1', 'm2'],
+    )
     assert.match(lines[2]!, /TASK_LOST\s+★\s+1001\s+agent-1$/)
     assert.match(lines[3]!, /TASK_RUNNING\s+-\s+agent-2$/)
   })
   it('names why an unhealthy member is unhealthy (the probe error)', () => {
-    const members = [sampleMember('m0', 0), sampleMember('m1', 1, {healthy: false, probe_error: 'read: linearizable read on http://127.0.0.1:3389 failed (NO_LEADER)'})]
+    const members = [
+      sampleMember('m0', 0),
+      sampleMember('m1', 1, {healthy: false, probe_error: 'read: linearizable read on http://127.0.0.1:3389 failed (NO_LEADER)'}),
+    ]
     const out = renderMembers(members, plain)
     assert.match(out, /TASK_RUNNING, unhealthy/)
     assert.match(out, /^Unhealthy:\n {2}m1: read: linearizable read on http:\/\/127\.0\.0\.1:3389 failed \(NO_LEADER\)$/m)
@@ -106,7 +144,10 @@ describe('renderCandidates', () => {
     assert.match(out, /^1\s+m1\s+http:\/\/127\.0\.0\.1:3389\s+1001\s+4\s+77$/m)
   })
   it('no candidate: says why', () => {
-    assert.match(renderCandidates({healthy: false, candidates: [], reason: 'no member answered'}, plain), /No member can seed: no member answered/)
+    assert.match(
+      renderCandidates({healthy: false, candidates: [], reason: 'no member answered'}, plain),
+      /No member can seed: no member answered/,
+    )
   })
 })
 
@@ -118,8 +159,15 @@ describe('renderFailover', () => {
     assert.match(out, /^Standbys\s+sched-b on host-b/m)
   })
   it('disconnected: how much of the failover timeout is left', () => {
-    const f = {...defaultState(NOW).failover, subscribed: false, master: null, disconnected_since: NOW - 60_000,
-      failover_timeout_seconds: 3600, failover_remaining_seconds: 3540, scheduler: {id: 'x', leader: null, standbys: []}}
+    const f = {
+      ...defaultState(NOW).failover,
+      subscribed: false,
+      master: null,
+      disconnected_since: NOW - 60_000,
+      failover_timeout_seconds: 3600,
+      failover_remaining_seconds: 3540,
+      scheduler: {id: 'x', leader: null, standbys: []},
+    }
     const out = renderFailover(f, NOW, plain)
     assert.match(out, /^Subscribed\s+NO, disconnected since 12:09:00 \(1m ago\)$/m)
     assert.match(out, /59m left before Mesos kills the framework's tasks/)
@@ -131,6 +179,8 @@ describe('renderFailover', () => {
 describe('renderReseedOutcome', () => {
   const base = {op: 'op-1', phase: null, seed: 'm1', steps: [], message: 'done', created_at: 0, updated_at: 0}
   it('succeeded', () => assert.equal(renderReseedOutcome({...base, status: 'succeeded'}, plain), 're-seed op-1 succeeded (seed m1): done'))
-  it('failed', () => assert.equal(renderReseedOutcome({...base, status: 'failed', message: 'm1 died'}, plain), 're-seed op-1 failed (seed m1): m1 died'))
-  it('running', () => assert.match(renderReseedOutcome({...base, status: 'running', phase: 'killing'}, plain), /still running \(phase killing\)/))
+  it('failed', () =>
+    assert.equal(renderReseedOutcome({...base, status: 'failed', message: 'm1 died'}, plain), 're-seed op-1 failed (seed m1): m1 died'))
+  it('running', () =>
+    assert.match(renderReseedOutcome({...base, status: 'running', phase: 'killing'}, plain), /still running \(phase killing\)/))
 })

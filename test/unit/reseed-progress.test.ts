@@ -5,8 +5,17 @@ import {followReseed} from '../../src/lib/cli/reseed-progress.js'
 import {CliError, ExitCode} from '../../src/lib/cli/exit-codes.js'
 import type {ReseedOperation} from '../../src/lib/cli/types.js'
 
-const doc = (over: Partial<ReseedOperation>): ReseedOperation =>
-  ({op: 'op-1', status: 'running', phase: 'ranking', seed: null, steps: [], message: '', created_at: 0, updated_at: 0, ...over})
+const doc = (over: Partial<ReseedOperation>): ReseedOperation => ({
+  op: 'op-1',
+  status: 'running',
+  phase: 'ranking',
+  seed: null,
+  steps: [],
+  message: '',
+  created_at: 0,
+  updated_at: 0,
+  ...over,
+})
 
 function scripted(docs: (ReseedOperation | Error)[]): {get: () => Promise<ReseedOperation>; calls: () => number} {
   let i = 0
@@ -53,7 +62,9 @@ describe('followReseed', () => {
   })
   it('never reached: UNREACHABLE error', async () => {
     const down = new CliError('cannot reach', ExitCode.UNREACHABLE, 'SCHEDULER_UNREACHABLE')
-    await assert.rejects(followReseed(scripted([down]).get, {...opts, intervalMs: 10, timeoutMs: 30}),
-      (e: unknown) => e instanceof CliError && e.exitCode === ExitCode.UNREACHABLE)
+    await assert.rejects(
+      followReseed(scripted([down]).get, {...opts, intervalMs: 10, timeoutMs: 30}),
+      (e: unknown) => e instanceof CliError && e.exitCode === ExitCode.UNREACHABLE,
+    )
   })
 })

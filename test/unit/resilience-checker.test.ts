@@ -20,7 +20,15 @@ const without = (kv: Map<string, string>, ...gone: Ack[]): Map<string, string> =
 
 /** A re-seed whose seed held revision 100 before it; its last old reading at t=1000, serving alone at t=3000. */
 const episode = (over: Partial<ReseedEpisode> = {}): ReseedEpisode => ({
-  seed: 'S', seedUrl: 'http://s', epochAt: 1000, completedAt: 3000, seedRevision: 100, seedRaftIndex: 120, seedLeader: '0', survivors: [], ...over,
+  seed: 'S',
+  seedUrl: 'http://s',
+  epochAt: 1000,
+  completedAt: 3000,
+  seedRevision: 100,
+  seedRaftIndex: 120,
+  seedLeader: '0',
+  survivors: [],
+  ...over,
 })
 
 describe('resilience checker: acknowledged writes', () => {
@@ -90,19 +98,31 @@ describe('resilience checker: acknowledged writes', () => {
   })
 })
 
-const rd = (memberId: string, at: number, revision: number, raftIndex: number, voters: string[] | null, leader = '0'): Reading =>
-  ({at, url: `http://${memberId}`, memberId, revision, raftIndex, leader, voters})
+const rd = (memberId: string, at: number, revision: number, raftIndex: number, voters: string[] | null, leader = '0'): Reading => ({
+  at,
+  url: `http://${memberId}`,
+  memberId,
+  revision,
+  raftIndex,
+  leader,
+  voters,
+})
 
 describe('resilience checker: re-seed episodes from the harness readings', () => {
   const all = ['A', 'B', 'C']
   it('finds the seed, its bound and the survivors; none when membership only changes normally', () => {
     const readings = [
-      rd('A', 0, 50, 60, all, 'C'), rd('B', 0, 50, 60, all, 'C'), rd('C', 0, 50, 60, all, 'C'),
+      rd('A', 0, 50, 60, all, 'C'),
+      rd('B', 0, 50, 60, all, 'C'),
+      rd('C', 0, 50, 60, all, 'C'),
       // C dies; A and B lose quorum (no leader)
-      rd('A', 2000, 80, 90, all), rd('B', 2000, 78, 88, all),
-      rd('A', 17_000, 80, 90, all), rd('B', 17_000, 78, 88, all),
+      rd('A', 2000, 80, 90, all),
+      rd('B', 2000, 78, 88, all),
+      rd('A', 17_000, 80, 90, all),
+      rd('B', 17_000, 78, 88, all),
       // A forced into a one-member cluster
-      rd('A', 19_000, 80, 91, ['A'], 'A'), rd('B', 18_500, 78, 88, all),
+      rd('A', 19_000, 80, 91, ['A'], 'A'),
+      rd('B', 18_500, 78, 88, all),
     ]
     const eps = detectReseeds(readings)
     assert.equal(eps.length, 1)
@@ -111,17 +131,20 @@ describe('resilience checker: re-seed episodes from the harness readings', () =>
     assert.equal(e.epochAt, 17_000)
     assert.equal(e.completedAt, 19_000)
     assert.equal(e.seedRevision, 80)
-    assert.deepEqual(e.survivors.map((s) => [s.memberId, s.revision, s.at]), [['B', 78, 18_500]])
+    assert.deepEqual(
+      e.survivors.map((s) => [s.memberId, s.revision, s.at]),
+      [['B', 78, 18_500]],
+    )
     assert.deepEqual(checkSeedChoice(e), [])
     // A replaced member (3 voters → 2 → 3 with a new id) is no re-seed.
-    assert.deepEqual(detectReseeds([rd('A', 0, 5, 6, all, 'A'), rd('A', 1000, 6, 7, ['A', 'B'], 'A'), rd('A', 2000, 7, 8, ['A', 'B', 'D'], 'A')]), [])
+    assert.deepEqual(
+      detectReseeds([rd('A', 0, 5, 6, all, 'A'), rd('A', 1000, 6, 7, ['A', 'B'], 'A'), rd('A', 2000, 7, 8, ['A', 'B', 'D'], 'A')]),
+      [],
+    )
   })
 
   it('fails when a survivor held a higher revision or raft index than the seed', () => {
-    const readings = [
-      rd('A', 1000, 80, 90, all), rd('B', 1000, 85, 95, all),
-      rd('A', 3000, 80, 91, ['A'], 'A'),
-    ]
+    const readings = [rd('A', 1000, 80, 90, all), rd('B', 1000, 85, 95, all), rd('A', 3000, 80, 91, ['A'], 'A')]
     const e = detectReseeds(readings)[0]!
     const f = checkSeedChoice(e)
     assert.equal(f.length, 1)
@@ -138,10 +161,19 @@ describe('resilience checker: re-seed episodes from the harness readings', () =>
   })
 
   it('members dead long before the re-seed are no survivors; two forced clusters at once fail', () => {
-    const readings = [rd('C', 0, 99, 99, all, 'C'), rd('A', 16_000, 80, 90, all), rd('A', 18_000, 80, 91, ['A'], 'A'), rd('B', 16_500, 70, 80, all), rd('B', 17_500, 70, 81, ['B'], 'B')]
+    const readings = [
+      rd('C', 0, 99, 99, all, 'C'),
+      rd('A', 16_000, 80, 90, all),
+      rd('A', 18_000, 80, 91, ['A'], 'A'),
+      rd('B', 16_500, 70, 80, all),
+      rd('B', 17_500, 70, 81, ['B'], 'B'),
+    ]
     const eps = detectReseeds(readings)
     assert.equal(eps.length, 2)
-    assert.deepEqual(eps.find((e) => e.seed === 'A')!.survivors.map((s) => s.memberId), ['B'])
+    assert.deepEqual(
+      eps.find((e) => e.seed === 'A')!.survivors.map((s) => s.memberId),
+      ['B'],
+    )
     assert.match(checkEpisodes(eps)[0]!, /two members forced new clusters at once/)
   })
 })

@@ -1,15 +1,33 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  ResourceError, addRanges, addResources, bareResources, containsResources, flattenResources, formatRanges,
-  formatResources, isEmptyResources, parseResources, rangesContain, rangesOf, scalarOf, subtractRanges,
-  subtractResources, withRole, withoutRole,
+  ResourceError,
+  addRanges,
+  addResources,
+  bareResources,
+  containsResources,
+  flattenResources,
+  formatRanges,
+  formatResources,
+  isEmptyResources,
+  parseResources,
+  rangesContain,
+  rangesOf,
+  scalarOf,
+  subtractRanges,
+  subtractResources,
+  withRole,
+  withoutRole,
 } from '../../src/mesos-local/resources.js'
 import type {Resource} from '../../src/lib/mesos/types.js'
 
 const AGENT = 'cpus:2;mem:4096;disk:10000;ports:[31000-32000]'
 const cpus = (v: number, extra: Partial<Resource> = {}): Resource => ({name: 'cpus', type: 'SCALAR', scalar: {value: v}, ...extra})
-const ports = (...rs: [number, number][]): Resource => ({name: 'ports', type: 'RANGES', ranges: {range: rs.map(([begin, end]) => ({begin, end}))}})
+const ports = (...rs: [number, number][]): Resource => ({
+  name: 'ports',
+  type: 'RANGES',
+  ranges: {range: rs.map(([begin, end]) => ({begin, end}))},
+})
 
 describe('parseResources', () => {
   it('parses the agent flag format into Mesos JSON resources', () => {
@@ -26,13 +44,25 @@ describe('parseResources', () => {
     assert.deepEqual(rs, [
       {name: 'cpus', type: 'SCALAR', scalar: {value: 2}},
       {name: 'mem', type: 'SCALAR', scalar: {value: 64}, role: 'web'},
-      {name: 'ports', type: 'RANGES', ranges: {range: [{begin: 1, end: 3}, {begin: 5, end: 6}]}},
+      {
+        name: 'ports',
+        type: 'RANGES',
+        ranges: {
+          range: [
+            {begin: 1, end: 3},
+            {begin: 5, end: 6},
+          ],
+        },
+      },
       {name: 'zones', type: 'SET', set: {item: ['a', 'b']}},
     ])
   })
 
   it('rejects malformed text with a message naming the part', () => {
-    assert.throws(() => parseResources('cpus'), (e: unknown) => e instanceof ResourceError && /Invalid resource 'cpus'/.test(e.message))
+    assert.throws(
+      () => parseResources('cpus'),
+      (e: unknown) => e instanceof ResourceError && /Invalid resource 'cpus'/.test(e.message),
+    )
     assert.throws(() => parseResources('cpus:abc'), /Invalid scalar 'abc' for resource 'cpus'/)
     assert.throws(() => parseResources('cpus:-1'), /Invalid scalar '-1'/)
     assert.throws(() => parseResources('ports:[10-5]'), /begin must be <= end/)
@@ -44,21 +74,61 @@ describe('parseResources', () => {
 
 describe('ranges', () => {
   it('adds, subtracts, contains and formats', () => {
-    assert.deepEqual(addRanges([{begin: 1, end: 2}], [{begin: 3, end: 4}, {begin: 10, end: 10}]), [{begin: 1, end: 4}, {begin: 10, end: 10}])
-    assert.deepEqual(subtractRanges([{begin: 31000, end: 32000}], [{begin: 31002, end: 31004}, {begin: 32000, end: 32000}]), [
-      {begin: 31000, end: 31001},
-      {begin: 31005, end: 31999},
-    ])
+    assert.deepEqual(
+      addRanges(
+        [{begin: 1, end: 2}],
+        [
+          {begin: 3, end: 4},
+          {begin: 10, end: 10},
+        ],
+      ),
+      [
+        {begin: 1, end: 4},
+        {begin: 10, end: 10},
+      ],
+    )
+    assert.deepEqual(
+      subtractRanges(
+        [{begin: 31000, end: 32000}],
+        [
+          {begin: 31002, end: 31004},
+          {begin: 32000, end: 32000},
+        ],
+      ),
+      [
+        {begin: 31000, end: 31001},
+        {begin: 31005, end: 31999},
+      ],
+    )
     assert.deepEqual(subtractRanges([{begin: 1, end: 5}], [{begin: 0, end: 9}]), [])
-    assert.equal(rangesContain([{begin: 1, end: 10}], [{begin: 2, end: 3}, {begin: 10, end: 10}]), true)
+    assert.equal(
+      rangesContain(
+        [{begin: 1, end: 10}],
+        [
+          {begin: 2, end: 3},
+          {begin: 10, end: 10},
+        ],
+      ),
+      true,
+    )
     assert.equal(rangesContain([{begin: 1, end: 10}], [{begin: 9, end: 11}]), false)
-    assert.equal(formatRanges([{begin: 31005, end: 31005}, {begin: 31000, end: 31001}]), '[31000-31001, 31005-31005]')
+    assert.equal(
+      formatRanges([
+        {begin: 31005, end: 31005},
+        {begin: 31000, end: 31001},
+      ]),
+      '[31000-31001, 31005-31005]',
+    )
   })
 })
 
 describe('resource arithmetic', () => {
   const total = parseResources(AGENT)
-  const task = [cpus(0.1, {role: '*', allocation_info: {role: '*'}}), {name: 'mem', type: 'SCALAR', scalar: {value: 32}} as Resource, ports([31000, 31001])]
+  const task = [
+    cpus(0.1, {role: '*', allocation_info: {role: '*'}}),
+    {name: 'mem', type: 'SCALAR', scalar: {value: 32}} as Resource,
+    ports([31000, 31001]),
+  ]
 
   it('subtract then add gives back the total (fixed-point scalars)', () => {
     let free = total
@@ -99,11 +169,20 @@ describe('resource arithmetic', () => {
   it('role helpers: executor-side copies lack role, agent_info copies lack allocation_info too', () => {
     assert.deepEqual(withoutRole(task)[0], {name: 'cpus', type: 'SCALAR', scalar: {value: 0.1}, allocation_info: {role: '*'}})
     assert.deepEqual(bareResources(task)[0], {name: 'cpus', type: 'SCALAR', scalar: {value: 0.1}})
-    assert.deepEqual(withRole(total, '*').map((r) => r.role), ['*', '*', '*', '*'])
+    assert.deepEqual(
+      withRole(total, '*').map((r) => r.role),
+      ['*', '*', '*', '*'],
+    )
   })
 
   it('flattens like the /state endpoints and formats as text', () => {
-    assert.deepEqual(flattenResources([...task, ports([31005, 31005])]), {disk: 0, mem: 32, gpus: 0, cpus: 0.1, ports: '[31000-31001, 31005-31005]'})
+    assert.deepEqual(flattenResources([...task, ports([31005, 31005])]), {
+      disk: 0,
+      mem: 32,
+      gpus: 0,
+      cpus: 0.1,
+      ports: '[31000-31001, 31005-31005]',
+    })
     assert.equal(formatResources([cpus(2), cpus(1, {role: 'web'}), ports([1, 3])]), 'cpus:2; cpus(web):1; ports:[1-3]')
   })
 })

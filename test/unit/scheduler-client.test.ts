@@ -2,25 +2,46 @@
  * SchedulerClient against an in-test fake Mesos master (node:http on 127.0.0.1, RecordIO streams written by
  * hand), so the client mechanics (redirects, stream ids, retries, watchdog, generations) are deterministic.
  */
-import { after, afterEach, describe, it } from 'node:test'
+import {after, afterEach, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { EventEmitter } from 'node:events'
-import { decode, encode } from '../../src/lib/mesos/codec.js'
-import type { DetectedMaster, MasterDetector } from '../../src/lib/mesos/detector.js'
-import { encodeRecord } from '../../src/lib/mesos/recordio.js'
-import { MesosCallError, MesosNotSubscribedError, SchedulerClient, type SchedulerClientOptions, type SubscribedInfo } from '../../src/lib/mesos/scheduler-client.js'
-import { CONTENT_JSON, CONTENT_PROTOBUF, type ContentType, type FrameworkInfo, type SchedulerCall, type SchedulerEvent } from '../../src/lib/mesos/types.js'
-import { waitFor } from '../helpers/ports.js'
+import {EventEmitter} from 'node:events'
+import {decode, encode} from '../../src/lib/mesos/codec.js'
+import type {DetectedMaster, MasterDetector} from '../../src/lib/mesos/detector.js'
+import {encodeRecord} from '../../src/lib/mesos/recordio.js'
+import {
+  MesosCallError,
+  MesosNotSubscribedError,
+  SchedulerClient,
+  type SchedulerClientOptions,
+  type SubscribedInfo,
+} from '../../src/lib/mesos/scheduler-client.js'
+import {
+  CONTENT_JSON,
+  CONTENT_PROTOBUF,
+  type ContentType,
+  type FrameworkInfo,
+  type SchedulerCall,
+  type SchedulerEvent,
+} from '../../src/lib/mesos/types.js'
+import {waitFor} from '../helpers/ports.js'
 
 // ---------- fake master ----------
-interface Recv { path: string; headers: http.IncomingHttpHeaders; body: Buffer; call: SchedulerCall }
+interface Recv {
+  path: string
+  headers: http.IncomingHttpHeaders
+  body: Buffer
+  call: SchedulerCall
+}
 type Handler = (r: Recv, res: http.ServerResponse) => void
 
 class FakeMaster {
   readonly received: Recv[] = []
   handler: Handler = (_r, res) => res.writeHead(500).end('no handler')
-  private constructor(readonly server: http.Server, readonly port: number) {}
+  private constructor(
+    readonly server: http.Server,
+    readonly port: number,
+  ) {}
 
   static async start(handler?: Handler): Promise<FakeMaster> {
     let fm: FakeMaster | undefined
@@ -34,21 +55,21 @@ class FakeMaster {
         try {
           call = decode<SchedulerCall>('scheduler.Call', body, ct)
         } catch (err) {
-          res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(String(err))
+          res.writeHead(400, {'content-type': 'text/plain; charset=utf-8'}).end(String(err))
           return
         }
-        const r: Recv = { path: req.url ?? '', headers: req.headers, body, call }
+        const r: Recv = {path: req.url ?? '', headers: req.headers, body, call}
         fm!.received.push(r)
         fm!.handler(r, res)
       })
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    fm = new FakeMaster(server, (server.address() as { port: number }).port)
+    fm = new FakeMaster(server, (server.address() as {port: number}).port)
     if (handler) fm.handler = handler
     return fm
   }
   get master(): DetectedMaster {
-    return { host: '127.0.0.1', port: this.port, scheme: 'http' }
+    return {host: '127.0.0.1', port: this.port, scheme: 'http'}
   }
   calls(type: string): Recv[] {
     return this.received.filter((r) => r.call.type === type)
@@ -61,22 +82,22 @@ class FakeMaster {
 
 /** 200 + stream head; returns a writer of events (several events in one write = one chunk). */
 function openStream(res: http.ServerResponse, streamId: string, ct: ContentType = CONTENT_JSON): (...evs: SchedulerEvent[]) => void {
-  res.writeHead(200, { 'content-type': ct, 'mesos-stream-id': streamId })
+  res.writeHead(200, {'content-type': ct, 'mesos-stream-id': streamId})
   res.flushHeaders()
   return (...evs) => {
     if (!res.writableEnded && !res.destroyed) res.write(Buffer.concat(evs.map((e) => encodeRecord(encode('scheduler.Event', e, ct)))))
   }
 }
 
-const accepted = (res: http.ServerResponse): void => void res.writeHead(202, { 'content-length': '0' }).end()
+const accepted = (res: http.ServerResponse): void => void res.writeHead(202, {'content-length': '0'}).end()
 
 function subscribed(fid: string, port: number, heartbeat = 15): SchedulerEvent {
   return {
     type: 'SUBSCRIBED',
     subscribed: {
-      framework_id: { value: fid },
+      framework_id: {value: fid},
       heartbeat_interval_seconds: heartbeat,
-      master_info: { id: 'master-1', ip: 16777343, port, hostname: '127.0.0.1' },
+      master_info: {id: 'master-1', ip: 16777343, port, hostname: '127.0.0.1'},
     },
   }
 }
@@ -84,10 +105,15 @@ function subscribed(fid: string, port: number, heartbeat = 15): SchedulerEvent {
 const OFFER: SchedulerEvent = {
   type: 'OFFERS',
   offers: {
-    offers: [{
-      id: { value: 'm-O1' }, framework_id: { value: 'fw-1' }, agent_id: { value: 'm-S0' }, hostname: '127.0.0.1',
-      resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 2 } }],
-    }],
+    offers: [
+      {
+        id: {value: 'm-O1'},
+        framework_id: {value: 'fw-1'},
+        agent_id: {value: 'm-S0'},
+        hostname: '127.0.0.1',
+        resources: [{name: 'cpus', type: 'SCALAR', scalar: {value: 2}}],
+      },
+    ],
   },
 }
 
@@ -118,7 +144,12 @@ class TestDetector extends EventEmitter implements MasterDetector {
 }
 
 const FRAMEWORK: FrameworkInfo = {
-  user: 'root', name: 'etcd-test', failover_timeout: 3600, checkpoint: true, roles: ['*'], capabilities: [{ type: 'MULTI_ROLE' }],
+  user: 'root',
+  name: 'etcd-test',
+  failover_timeout: 3600,
+  checkpoint: true,
+  roles: ['*'],
+  capabilities: [{type: 'MULTI_ROLE'}],
 }
 
 // ---------- bookkeeping ----------
@@ -136,39 +167,48 @@ async function master(handler?: Handler): Promise<FakeMaster> {
   return m
 }
 
-interface Recorded { events: SchedulerEvent[]; subscribed: SubscribedInfo[]; disconnected: string[]; errors: string[]; fatal: string[] }
+interface Recorded {
+  events: SchedulerEvent[]
+  subscribed: SubscribedInfo[]
+  disconnected: string[]
+  errors: string[]
+  fatal: string[]
+}
 
-function client(detector: MasterDetector, extra: Partial<SchedulerClientOptions> = {}): { c: SchedulerClient; rec: Recorded } {
-  const c = new SchedulerClient({ detector, frameworkInfo: FRAMEWORK, backoffMinMs: 10, backoffMaxMs: 40, requestTimeoutMs: 3000, ...extra })
-  const rec: Recorded = { events: [], subscribed: [], disconnected: [], errors: [], fatal: [] }
+function client(detector: MasterDetector, extra: Partial<SchedulerClientOptions> = {}): {c: SchedulerClient; rec: Recorded} {
+  const c = new SchedulerClient({detector, frameworkInfo: FRAMEWORK, backoffMinMs: 10, backoffMaxMs: 40, requestTimeoutMs: 3000, ...extra})
+  const rec: Recorded = {events: [], subscribed: [], disconnected: [], errors: [], fatal: []}
   c.on('event', (e: SchedulerEvent) => rec.events.push(e))
   c.on('subscribed', (s: SubscribedInfo) => rec.subscribed.push(s))
-  c.on('disconnected', (d: { reason: string }) => rec.disconnected.push(d.reason))
-  c.on('error-event', (e: { message: string }) => rec.errors.push(e.message))
-  c.on('fatal', (f: { reason: string }) => rec.fatal.push(f.reason))
+  c.on('disconnected', (d: {reason: string}) => rec.disconnected.push(d.reason))
+  c.on('error-event', (e: {message: string}) => rec.errors.push(e.message))
+  c.on('fatal', (f: {reason: string}) => rec.fatal.push(f.reason))
   cleanups.push(() => c.stop())
-  return { c, rec }
+  return {c, rec}
 }
 
 /** A master that subscribes everyone as fw-1 and accepts every call. */
-function simpleHandler(port: () => number, opts: { heartbeat?: number; extra?: SchedulerEvent[] } = {}): Handler {
+function simpleHandler(port: () => number, opts: {heartbeat?: number; extra?: SchedulerEvent[]} = {}): Handler {
   let n = 0
   return (r, res) => {
     if (r.call.type !== 'SUBSCRIBE') return accepted(res)
     const send = openStream(res, `stream-${++n}`)
-    send(subscribed('fw-1', port(), opts.heartbeat ?? 15), { type: 'HEARTBEAT' }, ...(opts.extra ?? []))
+    send(subscribed('fw-1', port(), opts.heartbeat ?? 15), {type: 'HEARTBEAT'}, ...(opts.extra ?? []))
   }
 }
 
-describe('SchedulerClient', { timeout: 120_000 }, () => {
+describe('SchedulerClient', {timeout: 120_000}, () => {
   it('subscribes (no Mesos-Stream-Id, exact Content-Type) and delivers every event', async () => {
     const m = await master()
-    m.handler = simpleHandler(() => m.port, { extra: [OFFER] })
-    const { c, rec } = client(new TestDetector(m.master))
+    m.handler = simpleHandler(() => m.port, {extra: [OFFER]})
+    const {c, rec} = client(new TestDetector(m.master))
     assert.equal(c.connected, false)
     c.start()
     await waitFor('3 events', () => rec.events.length >= 3, 5000, 10)
-    assert.deepEqual(rec.events.map((e) => e.type), ['SUBSCRIBED', 'HEARTBEAT', 'OFFERS'])
+    assert.deepEqual(
+      rec.events.map((e) => e.type),
+      ['SUBSCRIBED', 'HEARTBEAT', 'OFFERS'],
+    )
     assert.equal(rec.events[2]!.offers!.offers[0]!.id.value, 'm-O1')
     assert.equal(c.connected, true)
     assert.equal(c.frameworkId, 'fw-1')
@@ -191,21 +231,21 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
   it('sends calls with framework_id and the current Mesos-Stream-Id on a separate connection', async () => {
     const m = await master()
     m.handler = simpleHandler(() => m.port)
-    const { c, rec } = client(new TestDetector(m.master), { authorization: 'Basic dTpw' })
+    const {c, rec} = client(new TestDetector(m.master), {authorization: 'Basic dTpw'})
     c.start()
     await waitFor('subscribed', () => rec.subscribed.length === 1, 5000, 10)
-    await c.decline([{ value: 'm-O1' }], { refuse_seconds: 3600 })
+    await c.decline([{value: 'm-O1'}], {refuse_seconds: 3600})
     await c.revive(['*'])
-    await c.acknowledge({ value: 'm-S0' }, { value: 't1' }, 'ciubD75DSKWsR3RnW2r2TQ==')
-    await c.reconcile([{ task_id: { value: 't1' } }])
+    await c.acknowledge({value: 'm-S0'}, {value: 't1'}, 'ciubD75DSKWsR3RnW2r2TQ==')
+    await c.reconcile([{task_id: {value: 't1'}}])
     const [d] = m.calls('DECLINE')
     assert.equal(d!.headers['mesos-stream-id'], 'stream-1')
     assert.equal(d!.headers['authorization'], 'Basic dTpw')
-    assert.deepEqual(d!.call.framework_id, { value: 'fw-1' })
-    assert.deepEqual(d!.call.decline, { offer_ids: [{ value: 'm-O1' }], filters: { refuse_seconds: 3600 } })
-    assert.deepEqual(m.calls('REVIVE')[0]!.call.revive, { roles: ['*'] })
+    assert.deepEqual(d!.call.framework_id, {value: 'fw-1'})
+    assert.deepEqual(d!.call.decline, {offer_ids: [{value: 'm-O1'}], filters: {refuse_seconds: 3600}})
+    assert.deepEqual(m.calls('REVIVE')[0]!.call.revive, {roles: ['*']})
     assert.equal(m.calls('ACKNOWLEDGE')[0]!.call.acknowledge?.uuid, 'ciubD75DSKWsR3RnW2r2TQ==')
-    assert.deepEqual(m.calls('RECONCILE')[0]!.call.reconcile, { tasks: [{ task_id: { value: 't1' } }] })
+    assert.deepEqual(m.calls('RECONCILE')[0]!.call.reconcile, {tasks: [{task_id: {value: 't1'}}]})
     assert.equal(m.calls('SUBSCRIBE')[0]!.headers['authorization'], 'Basic dTpw')
     // The stream is still alive: calls did not use (and close) its connection.
     assert.equal(c.connected, true)
@@ -214,7 +254,7 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
 
   it('throws MesosNotSubscribedError for calls before SUBSCRIBED', async () => {
     const m = await master()
-    const { c } = client(new TestDetector(m.master))
+    const {c} = client(new TestDetector(m.master))
     await assert.rejects(c.revive(), MesosNotSubscribedError)
     assert.equal(m.received.length, 0)
   })
@@ -224,15 +264,15 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
     const follower = await master()
     const loc = (p: number): string => `//127.0.0.1:${p}/master/api/v1/scheduler`
     follower.handler = (r, res) => {
-      if (r.call.type === 'SUBSCRIBE') return void res.writeHead(307, { location: loc(leader.port), 'content-length': '0' }).end()
+      if (r.call.type === 'SUBSCRIBE') return void res.writeHead(307, {location: loc(leader.port), 'content-length': '0'}).end()
       accepted(res)
     }
     leader.handler = (r, res) => {
       if (r.call.type === 'SUBSCRIBE') return openStream(res, 'lead-stream')(subscribed('fw-1', leader.port))
       // The leader bounces calls back to the other master (as if leadership moved).
-      res.writeHead(307, { location: loc(follower.port), 'content-length': '0' }).end()
+      res.writeHead(307, {location: loc(follower.port), 'content-length': '0'}).end()
     }
-    const { c, rec } = client(new TestDetector(follower.master))
+    const {c, rec} = client(new TestDetector(follower.master))
     c.start()
     await waitFor('subscribed', () => rec.subscribed.length === 1, 5000, 10)
     assert.equal(rec.subscribed[0]!.master.port, leader.port, 'the current master is the redirect target')
@@ -243,7 +283,7 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
     assert.deepEqual(s2!.body, s1!.body)
     assert.equal(s2!.headers['mesos-stream-id'], undefined)
 
-    await c.kill({ value: 't1' }, { value: 'm-S0' })
+    await c.kill({value: 't1'}, {value: 'm-S0'})
     const [k1] = leader.calls('KILL')
     const [k2] = follower.calls('KILL')
     assert.ok(k1 && k2, 'the call was sent to the current master, then followed back')
@@ -253,12 +293,15 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
 
   it('gives up on a redirect loop after maxRedirects and keeps retrying with backoff', async () => {
     const m = await master()
-    m.handler = (_r, res) => void res.writeHead(307, { location: `//127.0.0.1:${m.port}/master/api/v1/scheduler` }).end()
+    m.handler = (_r, res) => void res.writeHead(307, {location: `//127.0.0.1:${m.port}/master/api/v1/scheduler`}).end()
     const logs: string[] = []
-    const { c } = client(new TestDetector(m.master), { maxRedirects: 2, log: (_l, msg) => logs.push(msg) })
+    const {c} = client(new TestDetector(m.master), {maxRedirects: 2, log: (_l, msg) => logs.push(msg)})
     c.start()
     await waitFor('two attempts', () => m.calls('SUBSCRIBE').length >= 6, 5000, 10)
-    assert.ok(logs.some((l) => /too many redirects/.test(l)), logs.join('\n'))
+    assert.ok(
+      logs.some((l) => /too many redirects/.test(l)),
+      logs.join('\n'),
+    )
     assert.equal(c.connected, false)
   })
 
@@ -274,7 +317,7 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
       if (++revives < 3) return void res.writeHead(503).end('busy')
       accepted(res)
     }
-    const { c, rec } = client(new TestDetector(m.master))
+    const {c, rec} = client(new TestDetector(m.master))
     c.start()
     await waitFor('subscribed', () => rec.subscribed.length === 1, 5000, 10)
     assert.equal(subscribes, 3)
@@ -287,9 +330,9 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
     const m = await master()
     m.handler = (r, res) => {
       if (r.call.type === 'SUBSCRIBE') return openStream(res, 's')(subscribed('fw-1', m.port))
-      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('Framework is not subscribed')
+      res.writeHead(403, {'content-type': 'text/plain; charset=utf-8'}).end('Framework is not subscribed')
     }
-    const { c, rec } = client(new TestDetector(m.master))
+    const {c, rec} = client(new TestDetector(m.master))
     c.start()
     await waitFor('subscribed', () => rec.subscribed.length === 1, 5000, 10)
     await assert.rejects(c.suppress(), (err: unknown) => {
@@ -310,13 +353,13 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
       // SUBSCRIBED with a 50 ms heartbeat interval, then silence (the connection stays open).
       openStream(res, `s${++n}`)(subscribed('fw-42', m.port, 0.05))
     }
-    const { c, rec } = client(new TestDetector(m.master), { heartbeatMissLimit: 3 })
+    const {c, rec} = client(new TestDetector(m.master), {heartbeatMissLimit: 3})
     c.start()
     await waitFor('re-subscription', () => rec.subscribed.length >= 2, 5000, 10)
     assert.match(rec.disconnected[0]!, /no event for 150 ms \(3 heartbeats missed\)/)
     const second = m.calls('SUBSCRIBE')[1]!
-    assert.deepEqual(second.call.framework_id, { value: 'fw-42' })
-    assert.deepEqual(second.call.subscribe?.framework_info.id, { value: 'fw-42' })
+    assert.deepEqual(second.call.framework_id, {value: 'fw-42'})
+    assert.deepEqual(second.call.subscribe?.framework_info.id, {value: 'fw-42'})
     assert.equal(second.headers['mesos-stream-id'], undefined)
     assert.equal(rec.subscribed[1]!.streamId, 's2')
   })
@@ -327,11 +370,15 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
     a.handler = (r, res) => {
       if (r.call.type !== 'SUBSCRIBE') return accepted(res)
       // One chunk: SUBSCRIBED, HEARTBEAT, then the old-stream ERROR.
-      openStream(res, 'a-stream')(subscribed('fw-1', a.port), { type: 'HEARTBEAT' }, { type: 'ERROR', error: { message: 'Framework failed over' } })
+      openStream(res, 'a-stream')(
+        subscribed('fw-1', a.port),
+        {type: 'HEARTBEAT'},
+        {type: 'ERROR', error: {message: 'Framework failed over'}},
+      )
     }
     b.handler = simpleHandler(() => b.port)
     const det = new TestDetector(a.master)
-    const { c, rec } = client(det)
+    const {c, rec} = client(det)
     let switched = false
     c.on('event', (e: SchedulerEvent) => {
       if (e.type === 'HEARTBEAT' && !switched) {
@@ -345,21 +392,21 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
     assert.deepEqual(rec.errors, [])
     assert.ok(!rec.events.some((e) => e.type === 'ERROR'))
     assert.match(rec.disconnected[0]!, /leading master changed/)
-    assert.deepEqual(b.calls('SUBSCRIBE')[0]!.call.framework_id, { value: 'fw-1' })
+    assert.deepEqual(b.calls('SUBSCRIBE')[0]!.call.framework_id, {value: 'fw-1'})
   })
 
   it('ERROR "Framework has been removed" is fatal: no retry', async () => {
     const m = await master()
     m.handler = (r, res) => {
-      openStream(res, 'x')({ type: 'ERROR', error: { message: 'Framework has been removed' } })
+      openStream(res, 'x')({type: 'ERROR', error: {message: 'Framework has been removed'}})
       res.end()
     }
-    const { c, rec } = client(new TestDetector(m.master), { frameworkInfo: { ...FRAMEWORK, id: { value: 'old-fw' } }, backoffMaxMs: 20 })
+    const {c, rec} = client(new TestDetector(m.master), {frameworkInfo: {...FRAMEWORK, id: {value: 'old-fw'}}, backoffMaxMs: 20})
     c.start()
     await waitFor('fatal', () => rec.fatal.length === 1, 5000, 10)
     assert.deepEqual(rec.errors, ['Framework has been removed'])
     assert.equal(rec.fatal[0], 'Framework has been removed')
-    assert.deepEqual(m.calls('SUBSCRIBE')[0]!.call.framework_id, { value: 'old-fw' })
+    assert.deepEqual(m.calls('SUBSCRIBE')[0]!.call.framework_id, {value: 'old-fw'})
     // Absence check, bounded: 20 backoff maxima later there is still one SUBSCRIBE.
     await new Promise((r) => setTimeout(r, 400))
     assert.equal(m.calls('SUBSCRIBE').length, 1)
@@ -371,10 +418,10 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
     let n = 0
     m.handler = (r, res) => {
       const send = openStream(res, `s${++n}`)
-      if (n === 1) send({ type: 'ERROR', error: { message: 'Framework failed over' } })
+      if (n === 1) send({type: 'ERROR', error: {message: 'Framework failed over'}})
       else send(subscribed('fw-1', m.port))
     }
-    const { rec } = ((): ReturnType<typeof client> => {
+    const {rec} = ((): ReturnType<typeof client> => {
       const x = client(new TestDetector(m.master))
       x.c.start()
       return x
@@ -388,11 +435,12 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
     const m = await master()
     m.handler = (r, res) => {
       if (r.call.type !== 'SUBSCRIBE') return accepted(res)
-      res.writeHead(200, { 'content-type': CONTENT_JSON, 'mesos-stream-id': 'split' })
-      const bytes = Buffer.concat([
-        subscribed('fw-1', m.port),
-        { type: 'ERROR', error: { message: 'héllo wörld — ✓' } } as SchedulerEvent,
-      ].map((e) => encodeRecord(encode('scheduler.Event', e, CONTENT_JSON))))
+      res.writeHead(200, {'content-type': CONTENT_JSON, 'mesos-stream-id': 'split'})
+      const bytes = Buffer.concat(
+        [subscribed('fw-1', m.port), {type: 'ERROR', error: {message: 'héllo wörld — ✓'}} as SchedulerEvent].map((e) =>
+          encodeRecord(encode('scheduler.Event', e, CONTENT_JSON)),
+        ),
+      )
       let i = 0
       const pump = (): void => {
         if (i >= bytes.length || res.destroyed) return
@@ -402,7 +450,7 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
       }
       pump()
     }
-    const { c, rec } = client(new TestDetector(m.master))
+    const {c, rec} = client(new TestDetector(m.master))
     c.start()
     await waitFor('error event', () => rec.errors.length === 1, 10_000, 10)
     assert.equal(rec.events[0]!.type, 'SUBSCRIBED')
@@ -413,23 +461,26 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
     const m = await master()
     m.handler = (r, res) => {
       if (r.call.type !== 'SUBSCRIBE') return accepted(res)
-      openStream(res, 'pb', CONTENT_PROTOBUF)(subscribed('fw-pb', m.port, 15), { type: 'HEARTBEAT' }, OFFER)
+      openStream(res, 'pb', CONTENT_PROTOBUF)(subscribed('fw-pb', m.port, 15), {type: 'HEARTBEAT'}, OFFER)
     }
-    const { c, rec } = client(new TestDetector(m.master), { contentType: CONTENT_PROTOBUF })
+    const {c, rec} = client(new TestDetector(m.master), {contentType: CONTENT_PROTOBUF})
     c.start()
     await waitFor('3 events', () => rec.events.length >= 3, 5000, 10)
-    assert.deepEqual(rec.events.map((e) => e.type), ['SUBSCRIBED', 'HEARTBEAT', 'OFFERS'])
+    assert.deepEqual(
+      rec.events.map((e) => e.type),
+      ['SUBSCRIBED', 'HEARTBEAT', 'OFFERS'],
+    )
     assert.equal(c.frameworkId, 'fw-pb')
     assert.equal(rec.events[2]!.offers!.offers[0]!.resources[0]!.scalar!.value, 2)
-    await c.decline([{ value: 'm-O1' }])
+    await c.decline([{value: 'm-O1'}])
     const [s] = m.calls('SUBSCRIBE')
     assert.equal(s!.headers['content-type'], CONTENT_PROTOBUF)
     assert.equal(s!.headers['accept'], CONTENT_PROTOBUF)
     assert.ok(!s!.body.toString('latin1').startsWith('{'), 'binary body')
     const [d] = m.calls('DECLINE')
     assert.equal(d!.headers['content-type'], CONTENT_PROTOBUF)
-    assert.deepEqual(d!.call.decline?.offer_ids, [{ value: 'm-O1' }])
-    assert.deepEqual(d!.call.framework_id, { value: 'fw-pb' })
+    assert.deepEqual(d!.call.decline?.offer_ids, [{value: 'm-O1'}])
+    assert.deepEqual(d!.call.framework_id, {value: 'fw-pb'})
   })
 
   it('emits disconnected when the master closes the stream and re-subscribes after backoff', async () => {
@@ -440,7 +491,7 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
       openStream(res, `s${++n}`)(subscribed('fw-1', m.port))
       if (n === 1) setTimeout(() => res.end(), 20)
     }
-    const { rec } = ((): ReturnType<typeof client> => {
+    const {rec} = ((): ReturnType<typeof client> => {
       const x = client(new TestDetector(m.master))
       x.c.start()
       return x
@@ -454,7 +505,7 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
     const m = await master()
     m.handler = simpleHandler(() => m.port)
     const det = new TestDetector(null)
-    const { c, rec } = client(det)
+    const {c, rec} = client(det)
     c.start()
     setTimeout(() => det.set(m.master), 50)
     await waitFor('subscribed', () => rec.subscribed.length === 1, 5000, 10)
@@ -471,13 +522,13 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
       res.on('close', () => (closed = true))
       send(subscribed('fw-1', m.port))
     }
-    const { c, rec } = client(new TestDetector(m.master))
+    const {c, rec} = client(new TestDetector(m.master))
     c.start()
     await waitFor('subscribed', () => rec.subscribed.length === 1, 5000, 10)
     await c.stop()
     await waitFor('server saw the close', () => closed, 5000, 10)
     const before = rec.events.length
-    send!({ type: 'HEARTBEAT' })
+    send!({type: 'HEARTBEAT'})
     assert.equal(rec.events.length, before)
     assert.equal(rec.disconnected.length, 0)
     assert.equal(c.connected, false)
@@ -495,7 +546,7 @@ describe('SchedulerClient', { timeout: 120_000 }, () => {
       stream?.end() // like Mesos: EOF on the stream first...
       setTimeout(() => accepted(res), 20) // ...then the 202
     }
-    const { c, rec } = client(new TestDetector(m.master))
+    const {c, rec} = client(new TestDetector(m.master))
     c.start()
     await waitFor('subscribed', () => rec.subscribed.length === 1, 5000, 10)
     await c.teardown()

@@ -28,7 +28,10 @@ class FakeSession implements MesosSession {
   connected = false
   stopped = false
   readonly calls: Call[] = []
-  constructor(readonly frameworkInfo: FrameworkInfo, readonly listener: SessionListener) {}
+  constructor(
+    readonly frameworkInfo: FrameworkInfo,
+    readonly listener: SessionListener,
+  ) {}
   /** Records every call it is asked to send, also those it refuses for not being subscribed. */
   async call(c: Call): Promise<void> {
     this.calls.push(c)
@@ -53,7 +56,11 @@ class FakeMesos implements MesosPort {
   }
 }
 
-interface FakeTimer {ms: number; fn: () => void; cancelled: boolean}
+interface FakeTimer {
+  ms: number
+  fn: () => void
+  cancelled: boolean
+}
 class FakeClock implements Clock {
   t = 1_000_000
   readonly timers: FakeTimer[] = []
@@ -104,7 +111,12 @@ function rig() {
   const driver = new SchedulerDriver({
     config: resolveConfig({clusterName: 'etcd', clusterSize: 3, executorCommand: {value: './executor'}, bootstrapWaitMs: 0}),
     frameworkInfo: {user: 'root', name: 'etcd-test'},
-    mesos, etcd, store, clock, log: quiet, seed: 1,
+    mesos,
+    etcd,
+    store,
+    clock,
+    log: quiet,
+    seed: 1,
   })
   const stepped: SchedulerEvent[] = []
   driver.on('stepped', (ev: SchedulerEvent) => stepped.push(ev))
@@ -170,7 +182,10 @@ describe('SchedulerDriver through its ports', () => {
     for (const [i, a] of accepts.entries()) {
       assert.deepEqual(sent[i]!.accept, {offer_ids: a.offerIds.map((value) => ({value})), operations: a.operations, filters: a.filters})
     }
-    assert.ok(made.every((c) => !('framework_id' in c)), 'the session adds the framework id')
+    assert.ok(
+      made.every((c) => !('framework_id' in c)),
+      'the session adds the framework id',
+    )
     await driver.stop()
   })
 
@@ -195,7 +210,10 @@ describe('SchedulerDriver through its ports', () => {
     const acked = (): Call[] => session.calls.filter((c) => c.type === 'ACKNOWLEDGE')
     const ackWaits = (): FakeTimer[] => clock.live.filter((x) => x.ms === ACK_WAIT_MS)
     store.hold = true
-    const running = (t: typeof t1, uuid: string) => ({type: 'Update' as const, status: {task_id: t!.task_id, agent_id: t!.agent_id, state: 'TASK_RUNNING' as const, uuid}})
+    const running = (t: typeof t1, uuid: string) => ({
+      type: 'Update' as const,
+      status: {task_id: t!.task_id, agent_id: t!.agent_id, state: 'TASK_RUNNING' as const, uuid},
+    })
 
     // The save ends: then the acknowledgement goes.
     let saves = store.saves.length
@@ -242,7 +260,11 @@ describe('SchedulerDriver through its ports', () => {
     assert.equal(fired.length, live.length)
     assert.equal(new Set(fired).size, fired.length, `one TimerFired per name: ${fired.join(',')}`)
     await driver.stop()
-    assert.deepEqual(named().filter((x) => !x.cancelled), [], 'stop() cancels the timers')
+    assert.deepEqual(
+      named().filter((x) => !x.cancelled),
+      [],
+      'stop() cancels the timers',
+    )
   })
 
   it('a state conflict reported by the persister is the core event StateConflict: the core steps down with FATAL', async () => {
@@ -256,7 +278,10 @@ describe('SchedulerDriver through its ports', () => {
     store.saves[0]!.reject(new StateConflictError('node version 7 was written by someone else'))
     await settle(() => fatal.length > 0, 'a fatal stop')
     const ev = stepped.find((e) => e.type === 'StateConflict')
-    assert.deepEqual(ev, {type: 'StateConflict', message: 'node version 7 was written by someone else (persisting the scheduler state in memory)'})
+    assert.deepEqual(ev, {
+      type: 'StateConflict',
+      message: 'node version 7 was written by someone else (persisting the scheduler state in memory)',
+    })
     assert.equal(fatal[0]!.exitCode, EXIT_FATAL)
     assert.match(fatal[0]!.message, /node version 7 was written by someone else/)
     await driver.stop()

@@ -69,7 +69,10 @@ describe('simulated etcd: routing and refusals', () => {
     const e = three()
     e.members.find((m) => m.name === 'c')!.alive = false
     const ev = e.answer({type: 'MEMBER_ADD', peerUrls: ['http://x:2380'], learner: true, via: [url('a')]})
-    assert.ok(ev.type === 'MemberAddFailed' && ev.code === 'UNHEALTHY_CLUSTER' && ev.retryable && /unhealthy cluster/.test(ev.message), JSON.stringify(ev))
+    assert.ok(
+      ev.type === 'MemberAddFailed' && ev.code === 'UNHEALTHY_CLUSTER' && ev.retryable && /unhealthy cluster/.test(ev.message),
+      JSON.stringify(ev),
+    )
     const f = three()
     f.answer({type: 'MEMBER_ADD', peerUrls: ['http://d:2380'], learner: false, via: [url('a')]}) // d: a voter never started
     assert.equal(f.members.length, 4)
@@ -95,7 +98,11 @@ describe('simulated etcd: routing and refusals', () => {
     assert.equal(e.answer({type: 'MEMBER_ADD', peerUrls: ['http://x:2380'], learner: true, via: [url('a')]}).type, 'MemberAdded')
     assert.equal(codeOf(e.answer({type: 'MEMBER_ADD', peerUrls: ['http://y:2380'], learner: true, via: [url('a')]})), 'TOO_MANY_LEARNERS')
     e.hidden.add(url('a'))
-    assert.equal(codeOf(e.answer({type: 'MEMBER_REMOVE', memberId: e.members[1]!.id, via: [url('a'), url('b')]})), 'TIMEOUT', 'a timeout may have applied: not moved on')
+    assert.equal(
+      codeOf(e.answer({type: 'MEMBER_REMOVE', memberId: e.members[1]!.id, via: [url('a'), url('b')]})),
+      'TIMEOUT',
+      'a timeout may have applied: not moved on',
+    )
     assert.throws(() => e.answer({type: 'MEMBER_PROMOTE', memberId: '1', via: []}), /empty via/)
   })
 
@@ -106,6 +113,9 @@ describe('simulated etcd: routing and refusals', () => {
     e.observeUp()
     assert.equal(codeOf(e.answer({type: 'MEMBER_REMOVE', memberId: b!.id, via: [url('a')]})), 'UNHEALTHY_CLUSTER')
     assert.equal(e.answer({type: 'MEMBER_REMOVE', memberId: c!.id, via: [url('a')]}).type, 'MemberRemoved')
-    assert.deepEqual(e.members.map((m) => m.id), [a!.id, b!.id])
+    assert.deepEqual(
+      e.members.map((m) => m.id),
+      [a!.id, b!.id],
+    )
   })
 })

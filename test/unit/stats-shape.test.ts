@@ -8,9 +8,23 @@ import {statsView} from '../../src/scheduler/views.js'
 
 /** Every field of StatsDocument, no other (the compiler holds this list to the type). */
 const FIELDS = {
-  running_servers: true, launched_servers: true, failed_servers: true, cluster_livelocks: true, cluster_reseeds: true, healthy: true,
-  healthy_since: true, unhealthy_since: true, last_livelock_at: true, last_reseed_at: true, last_launch_at: true, last_failure_at: true,
-  stats_since: true, cluster_name: true, cluster_size: true, mode: true, livelocked: true,
+  running_servers: true,
+  launched_servers: true,
+  failed_servers: true,
+  cluster_livelocks: true,
+  cluster_reseeds: true,
+  healthy: true,
+  healthy_since: true,
+  unhealthy_since: true,
+  last_livelock_at: true,
+  last_reseed_at: true,
+  last_launch_at: true,
+  last_failure_at: true,
+  stats_since: true,
+  cluster_name: true,
+  cluster_size: true,
+  mode: true,
+  livelocked: true,
 } satisfies Record<keyof StatsDocument, true>
 
 describe('/stats shape', () => {

@@ -40,7 +40,12 @@ function setup(retryMinMs = 10_000) {
   const timers = new FakeTimers()
   const sent: {at: number; fid: string; s: TaskStatus}[] = []
   let changes = 0
-  const sum = new StatusUpdateManager({timers, retryMinMs, forward: (fid, s) => sent.push({at: timers.now, fid, s}), onChange: () => changes++})
+  const sum = new StatusUpdateManager({
+    timers,
+    retryMinMs,
+    forward: (fid, s) => sent.push({at: timers.now, fid, s}),
+    onChange: () => changes++,
+  })
   sum.resume()
   return {timers, sent, sum, changes: () => changes}
 }
@@ -52,15 +57,27 @@ describe('StatusUpdateManager', () => {
     const running = st('t1', 'TASK_RUNNING')
     assert.equal(sum.enqueue('f', starting), true)
     assert.equal(sum.enqueue('f', running), true)
-    assert.deepEqual(sent.map((x) => [x.at, x.s.uuid]), [[0, starting.uuid]])
+    assert.deepEqual(
+      sent.map((x) => [x.at, x.s.uuid]),
+      [[0, starting.uuid]],
+    )
     timers.advance(80_000)
-    assert.deepEqual(sent.map((x) => x.at), [0, 10_000, 30_000, 70_000])
+    assert.deepEqual(
+      sent.map((x) => x.at),
+      [0, 10_000, 30_000, 70_000],
+    )
     assert.ok(sent.every((x) => x.s === starting && x.s.timestamp === starting.timestamp))
     // ACK of the head: the next update goes out at once, with a fresh backoff.
     assert.equal(sum.acknowledge('f', 't1', starting.uuid!), 'acknowledged')
-    assert.deepEqual(sent.slice(4).map((x) => [x.at, x.s.state]), [[80_000, 'TASK_RUNNING']])
+    assert.deepEqual(
+      sent.slice(4).map((x) => [x.at, x.s.state]),
+      [[80_000, 'TASK_RUNNING']],
+    )
     timers.advance(10_000)
-    assert.deepEqual(sent.slice(5).map((x) => [x.at, x.s.state]), [[90_000, 'TASK_RUNNING']])
+    assert.deepEqual(
+      sent.slice(5).map((x) => [x.at, x.s.state]),
+      [[90_000, 'TASK_RUNNING']],
+    )
   })
 
   it('caps the backoff at the maximum interval', () => {
@@ -119,9 +136,15 @@ describe('StatusUpdateManager', () => {
     sum2.enqueue('f', {...a})
     assert.equal(sent2.length, 0, 'restored manager starts paused')
     sum2.resume()
-    assert.deepEqual(sent2.map((s) => s.uuid), [a.uuid])
+    assert.deepEqual(
+      sent2.map((s) => s.uuid),
+      [a.uuid],
+    )
     assert.equal(sum2.acknowledge('f', 't', a.uuid!), 'acknowledged')
-    assert.deepEqual(sent2.map((s) => s.uuid), [a.uuid, b.uuid])
+    assert.deepEqual(
+      sent2.map((s) => s.uuid),
+      [a.uuid, b.uuid],
+    )
     sum2.stop()
     assert.equal(timers2.pendingCount, 0)
   })
@@ -134,13 +157,19 @@ describe('StatusUpdateManager', () => {
     sum.enqueue('f', a)
     assert.equal(sent.length, 0)
     timers.advance(1000)
-    assert.deepEqual(sent.map((x) => x.at), [1000])
+    assert.deepEqual(
+      sent.map((x) => x.at),
+      [1000],
+    )
     sum.faults = {delayUpdatesMs: 500}
     sum.acknowledge('f', 't', a.uuid!)
     sum.enqueue('f', st('t', 'TASK_FINISHED'))
     assert.equal(sent.length, 1)
     timers.advance(500)
-    assert.deepEqual(sent.map((x) => x.at), [1000, 1500])
+    assert.deepEqual(
+      sent.map((x) => x.at),
+      [1000, 1500],
+    )
   })
 
   it('cleanupFramework drops the framework streams and their timers', () => {

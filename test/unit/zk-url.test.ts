@@ -1,37 +1,76 @@
-import { describe, it } from 'node:test'
+import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import { join, parseZkUrl, ZkUrlError } from '../../src/lib/zk/url.js'
+import {join, parseZkUrl, ZkUrlError} from '../../src/lib/zk/url.js'
 
 describe('parseZkUrl: good URLs', () => {
-  const cases: { url: string; servers: [string, number][]; connect: string; path: string; auth?: [string, string]; redacted: string }[] = [
-    { url: 'zk://127.0.0.1:2181/mesos', servers: [['127.0.0.1', 2181]], connect: '127.0.0.1:2181', path: '/mesos', redacted: 'zk://127.0.0.1:2181/mesos' },
-    { url: 'zk://zk1', servers: [['zk1', 2181]], connect: 'zk1:2181', path: '/', redacted: 'zk://zk1' },
-    { url: 'zk://zk1/', servers: [['zk1', 2181]], connect: 'zk1:2181', path: '/', redacted: 'zk://zk1/' },
+  const cases: {url: string; servers: [string, number][]; connect: string; path: string; auth?: [string, string]; redacted: string}[] = [
+    {
+      url: 'zk://127.0.0.1:2181/mesos',
+      servers: [['127.0.0.1', 2181]],
+      connect: '127.0.0.1:2181',
+      path: '/mesos',
+      redacted: 'zk://127.0.0.1:2181/mesos',
+    },
+    {url: 'zk://zk1', servers: [['zk1', 2181]], connect: 'zk1:2181', path: '/', redacted: 'zk://zk1'},
+    {url: 'zk://zk1/', servers: [['zk1', 2181]], connect: 'zk1:2181', path: '/', redacted: 'zk://zk1/'},
     {
       url: 'zk://h1:2181,h2:2182,h3/etcd-mesos/cluster-a/',
-      servers: [['h1', 2181], ['h2', 2182], ['h3', 2181]],
-      connect: 'h1:2181,h2:2182,h3:2181', path: '/etcd-mesos/cluster-a', redacted: 'zk://h1:2181,h2:2182,h3/etcd-mesos/cluster-a/',
+      servers: [
+        ['h1', 2181],
+        ['h2', 2182],
+        ['h3', 2181],
+      ],
+      connect: 'h1:2181,h2:2182,h3:2181',
+      path: '/etcd-mesos/cluster-a',
+      redacted: 'zk://h1:2181,h2:2182,h3/etcd-mesos/cluster-a/',
     },
     {
-      url: 'zk://alice:s3cret@h1:2181/mesos', servers: [['h1', 2181]], connect: 'h1:2181', path: '/mesos',
-      auth: ['alice', 's3cret'], redacted: 'zk://alice:***@h1:2181/mesos',
+      url: 'zk://alice:s3cret@h1:2181/mesos',
+      servers: [['h1', 2181]],
+      connect: 'h1:2181',
+      path: '/mesos',
+      auth: ['alice', 's3cret'],
+      redacted: 'zk://alice:***@h1:2181/mesos',
     },
     {
-      url: 'zk://bob:p@ss@word@h1:2181,h2:2181/a', servers: [['h1', 2181], ['h2', 2181]], connect: 'h1:2181,h2:2181', path: '/a',
-      auth: ['bob', 'p@ss@word'], redacted: 'zk://bob:***@h1:2181,h2:2181/a',
+      url: 'zk://bob:p@ss@word@h1:2181,h2:2181/a',
+      servers: [
+        ['h1', 2181],
+        ['h2', 2181],
+      ],
+      connect: 'h1:2181,h2:2181',
+      path: '/a',
+      auth: ['bob', 'p@ss@word'],
+      redacted: 'zk://bob:***@h1:2181,h2:2181/a',
     },
     {
-      url: 'zk://carol:a:b@h1/x', servers: [['h1', 2181]], connect: 'h1:2181', path: '/x',
-      auth: ['carol', 'a:b'], redacted: 'zk://carol:***@h1/x',
+      url: 'zk://carol:a:b@h1/x',
+      servers: [['h1', 2181]],
+      connect: 'h1:2181',
+      path: '/x',
+      auth: ['carol', 'a:b'],
+      redacted: 'zk://carol:***@h1/x',
     },
-    { url: 'zk://[::1]:2200/m', servers: [['::1', 2200]], connect: '[::1]:2200', path: '/m', redacted: 'zk://[::1]:2200/m' },
-    { url: 'zk://[fe80::1],h2/m', servers: [['fe80::1', 2181], ['h2', 2181]], connect: '[fe80::1]:2181,h2:2181', path: '/m', redacted: 'zk://[fe80::1],h2/m' },
-    { url: 'ZK://h:1/m', servers: [['h', 1]], connect: 'h:1', path: '/m', redacted: 'zk://h:1/m' },
+    {url: 'zk://[::1]:2200/m', servers: [['::1', 2200]], connect: '[::1]:2200', path: '/m', redacted: 'zk://[::1]:2200/m'},
+    {
+      url: 'zk://[fe80::1],h2/m',
+      servers: [
+        ['fe80::1', 2181],
+        ['h2', 2181],
+      ],
+      connect: '[fe80::1]:2181,h2:2181',
+      path: '/m',
+      redacted: 'zk://[fe80::1],h2/m',
+    },
+    {url: 'ZK://h:1/m', servers: [['h', 1]], connect: 'h:1', path: '/m', redacted: 'zk://h:1/m'},
   ]
   for (const c of cases) {
     it(c.url, () => {
       const u = parseZkUrl(c.url)
-      assert.deepEqual(u.servers.map((s) => [s.host, s.port]), c.servers)
+      assert.deepEqual(
+        u.servers.map((s) => [s.host, s.port]),
+        c.servers,
+      )
       assert.equal(u.connectString, c.connect)
       assert.equal(u.path, c.path)
       assert.deepEqual(u.auth ? [u.auth.user, u.auth.password] : undefined, c.auth)
@@ -70,20 +109,26 @@ describe('parseZkUrl: bad URLs', () => {
   ]
   for (const [url, re] of cases) {
     it(JSON.stringify(url), () => {
-      assert.throws(() => parseZkUrl(url), (err: unknown) => {
-        assert.ok(err instanceof ZkUrlError, `expected ZkUrlError, got ${String(err)}`)
-        assert.match(err.message, re)
-        return true
-      })
+      assert.throws(
+        () => parseZkUrl(url),
+        (err: unknown) => {
+          assert.ok(err instanceof ZkUrlError, `expected ZkUrlError, got ${String(err)}`)
+          assert.match(err.message, re)
+          return true
+        },
+      )
     })
   }
   it('never leaks the password in error messages', () => {
-    assert.throws(() => parseZkUrl('zk://alice:topsecret@h1:99999/x'), (err: unknown) => {
-      assert.ok(err instanceof ZkUrlError)
-      assert.ok(!err.message.includes('topsecret'), err.message)
-      assert.match(err.message, /alice:\*\*\*@/)
-      return true
-    })
+    assert.throws(
+      () => parseZkUrl('zk://alice:topsecret@h1:99999/x'),
+      (err: unknown) => {
+        assert.ok(err instanceof ZkUrlError)
+        assert.ok(!err.message.includes('topsecret'), err.message)
+        assert.match(err.message, /alice:\*\*\*@/)
+        return true
+      },
+    )
   })
 })
 

@@ -51,7 +51,10 @@ export class AdminClient {
       })
     } catch (err) {
       const e = err as Error & {code?: string}
-      const why = e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' ? `no answer within ${this.opts.timeoutMs} ms` : (e.code ?? e.message)
+      const why =
+        e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT'
+          ? `no answer within ${this.opts.timeoutMs} ms`
+          : (e.code ?? e.message)
       throw new CliError(`cannot reach the scheduler at ${this.baseUrl}: ${why}`, ExitCode.UNREACHABLE, 'SCHEDULER_UNREACHABLE')
     }
     const text = await res.body.text()
@@ -64,7 +67,10 @@ export class AdminClient {
       }
     }
     if (okStatuses.includes(res.statusCode)) return {status: res.statusCode, body: parsed as T}
-    const msg = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String((parsed as {error: unknown}).error) : text.trim() || `HTTP ${res.statusCode}`
+    const msg =
+      typeof parsed === 'object' && parsed !== null && 'error' in parsed
+        ? String((parsed as {error: unknown}).error)
+        : text.trim() || `HTTP ${res.statusCode}`
     if (res.statusCode === 401 || res.statusCode === 403) {
       throw new CliError(`the scheduler refused ${method} ${path}: ${msg}`, ExitCode.REFUSED, 'UNAUTHORIZED')
     }

@@ -9,8 +9,17 @@
  * take no value, so `--x=false` becomes `--no-x` and `--x=true` becomes `--x`.
  */
 export const BOOLEAN_FLAGS: ReadonlySet<string> = new Set([
-  'auto-reseed', 'single-instance-per-slave', 'single-instance-per-host', 'logtostderr', 'alsologtostderr',
-  'json', 'force', 'yes', 'wait', 'check', 'quiet',
+  'auto-reseed',
+  'single-instance-per-slave',
+  'single-instance-per-host',
+  'logtostderr',
+  'alsologtostderr',
+  'json',
+  'force',
+  'yes',
+  'wait',
+  'check',
+  'quiet',
 ])
 
 export function normaliseArgv(argv: readonly string[]): string[] {

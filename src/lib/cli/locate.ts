@@ -61,10 +61,15 @@ export async function resolveAdminUrl(opts: LocateOptions): Promise<string> {
     if (!leader) {
       const exists = await zk.get(clusterPath)
       if (!exists) throw new CliError(`no cluster named ${opts.cluster} under ${url.redacted}`, ExitCode.NOT_FOUND, 'UNKNOWN_CLUSTER')
-      throw new CliError(`cluster ${opts.cluster} has no running scheduler (no leader in ${clusterPath}/election)`, ExitCode.NOT_FOUND, 'NO_LEADER')
+      throw new CliError(
+        `cluster ${opts.cluster} has no running scheduler (no leader in ${clusterPath}/election)`,
+        ExitCode.NOT_FOUND,
+        'NO_LEADER',
+      )
     }
     const adminUrl = leader.data.adminUrl
-    if (typeof adminUrl !== 'string') throw new CliError(`the scheduler leader of ${opts.cluster} published no admin URL`, ExitCode.NOT_FOUND, 'NO_ADMIN_URL')
+    if (typeof adminUrl !== 'string')
+      throw new CliError(`the scheduler leader of ${opts.cluster} published no admin URL`, ExitCode.NOT_FOUND, 'NO_ADMIN_URL')
     return validateAdminUrl(adminUrl)
   } finally {
     await zk.close()

@@ -34,14 +34,22 @@ const visible = (s: string): number => s.replace(ANSI, '').length
 export function renderTable(headers: string[], rows: string[][], c: ChalkInstance): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))))
   const line = (cells: string[]): string =>
-    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell)))).join('  ').trimEnd()
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell))))
+      .join('  ')
+      .trimEnd()
   return [c.bold(line(headers)), ...rows.map(line)].join('\n')
 }
 
 /** "5s", "5m", "5m 12s", "2h 5m", "3d 2h": the two most significant units. */
 export function humanDuration(seconds: number): string {
   let s = Math.max(0, Math.round(seconds))
-  const units: [string, number][] = [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]]
+  const units: [string, number][] = [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ]
   const parts: string[] = []
   for (const [name, size] of units) {
     const n = Math.floor(s / size)
@@ -82,7 +90,8 @@ export function healthWord(s: Pick<Stats, 'healthy' | 'livelocked'>, c: ChalkIns
 }
 
 export function renderStats(s: Stats, now: number, c: ChalkInstance): string {
-  const health = s.healthy === 1 ? `healthy since ${formatWhen(s.healthy_since, now)}` : `unhealthy since ${formatWhen(s.unhealthy_since, now)}`
+  const health =
+    s.healthy === 1 ? `healthy since ${formatWhen(s.healthy_since, now)}` : `unhealthy since ${formatWhen(s.unhealthy_since, now)}`
   const rows: [string, string][] = [
     ['Cluster', `${s.cluster_name} (size ${s.cluster_size})  ${healthWord(s, c)}`],
     ['Mode', s.mode === 'MUTABLE' ? s.mode : c.yellow(s.mode)],
@@ -139,7 +148,10 @@ export function renderFailover(f: FailoverStatus, now: number, c: ChalkInstance)
   if (f.subscribed) {
     rows.push(['Subscribed', `${c.green('yes')}, to master ${f.master ?? '?'} since ${formatWhen(f.subscribed_since, now)}`])
   } else {
-    rows.push(['Subscribed', `${c.red('NO')}${f.disconnected_since !== null ? `, disconnected since ${formatWhen(f.disconnected_since, now)}` : ''}`])
+    rows.push([
+      'Subscribed',
+      `${c.red('NO')}${f.disconnected_since !== null ? `, disconnected since ${formatWhen(f.disconnected_since, now)}` : ''}`,
+    ])
   }
   const timeout = `${humanDuration(f.failover_timeout_seconds)} (${f.failover_timeout_seconds} s)`
   if (!f.subscribed && f.failover_remaining_seconds !== null) {
@@ -151,10 +163,18 @@ export function renderFailover(f: FailoverStatus, now: number, c: ChalkInstance)
   }
   rows.push(['Mode', f.mode === 'MUTABLE' ? f.mode : c.yellow(f.mode)])
   const rec = f.reconciliation
-  rows.push(['Reconciliation', `${rec.state === 'done' ? c.green(rec.state) : c.yellow(rec.state)} (${rec.pending_tasks} task${rec.pending_tasks === 1 ? '' : 's'} pending)`])
+  rows.push([
+    'Reconciliation',
+    `${rec.state === 'done' ? c.green(rec.state) : c.yellow(rec.state)} (${rec.pending_tasks} task${rec.pending_tasks === 1 ? '' : 's'} pending)`,
+  ])
   const sch = f.scheduler
   rows.push(['This scheduler', sch.id])
-  rows.push(['Leader', sch.leader ? `${sch.leader.id} on ${sch.leader.host} (${sch.leader.admin_url}) since ${formatWhen(sch.leader.since, now)}` : c.red('none')])
+  rows.push([
+    'Leader',
+    sch.leader
+      ? `${sch.leader.id} on ${sch.leader.host} (${sch.leader.admin_url}) since ${formatWhen(sch.leader.since, now)}`
+      : c.red('none'),
+  ])
   rows.push(['Standbys', sch.standbys.length === 0 ? 'none' : sch.standbys.map((s) => `${s.id} on ${s.host} (${s.admin_url})`).join(', ')])
   return fields(rows)
 }

@@ -137,7 +137,11 @@ export async function followReseed(get: () => Promise<ReseedOperation>, opts: Fo
   const onSigint = (): void => ac.abort()
   if (opts.handleSigint !== false) process.once('SIGINT', onSigint)
   const watch = new Watch()
-  const rendering = opts.quiet ? Promise.resolve() : progress(watch).run().catch(() => undefined)
+  const rendering = opts.quiet
+    ? Promise.resolve()
+    : progress(watch)
+        .run()
+        .catch(() => undefined)
   let warned = false
   try {
     for (;;) {
@@ -157,7 +161,8 @@ export async function followReseed(get: () => Promise<ReseedOperation>, opts: Fo
     watch.close()
     await rendering
   }
-  if (!watch.doc) throw new CliError('the scheduler could not be reached while following the re-seed', ExitCode.UNREACHABLE, 'SCHEDULER_UNREACHABLE')
+  if (!watch.doc)
+    throw new CliError('the scheduler could not be reached while following the re-seed', ExitCode.UNREACHABLE, 'SCHEDULER_UNREACHABLE')
   return {operation: watch.doc, finished: isTerminal(watch.doc), interrupted: ac.signal.aborted}
 }
 

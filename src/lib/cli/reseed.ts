@@ -56,13 +56,20 @@ export async function runReseed(client: AdminClient, opts: ReseedOptions, ui: Re
   let candidates: ReseedCandidates | null = null
   if (op === undefined) {
     if (!opts.yes && !opts.stdinIsTTY) {
-      throw new CliError('a re-seed needs confirmation, but stdin is not a terminal: pass --yes to confirm', ExitCode.USAGE, 'CONFIRMATION_REQUIRED')
+      throw new CliError(
+        'a re-seed needs confirmation, but stdin is not a terminal: pass --yes to confirm',
+        ExitCode.USAGE,
+        'CONFIRMATION_REQUIRED',
+      )
     }
     candidates = await fetchCandidates(client, ui)
     if (candidates && !opts.json) ui.log(renderCandidates(candidates, c))
     if (candidates?.healthy && !opts.force) {
-      throw new CliError('refusing to re-seed a healthy cluster (it would restart every member from one seed); pass --force to do it anyway',
-        ExitCode.REFUSED, 'REFUSED_HEALTHY')
+      throw new CliError(
+        'refusing to re-seed a healthy cluster (it would restart every member from one seed); pass --force to do it anyway',
+        ExitCode.REFUSED,
+        'REFUSED_HEALTHY',
+      )
     }
     if (!opts.yes) {
       const seed = candidates?.candidates[0]?.name

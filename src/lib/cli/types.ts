@@ -145,8 +145,11 @@ export async function getDocument<P extends keyof Documents>(
 ): Promise<Documents[P]> {
   const {body} = await client.get<unknown>(path)
   if (!SHAPES[path](body)) {
-    throw new CliError(`${client.baseUrl}${path} did not return the expected document; is this an etcd-mesos scheduler admin URL?`,
-      ExitCode.UNREACHABLE, 'BAD_RESPONSE')
+    throw new CliError(
+      `${client.baseUrl}${path} did not return the expected document; is this an etcd-mesos scheduler admin URL?`,
+      ExitCode.UNREACHABLE,
+      'BAD_RESPONSE',
+    )
   }
   return body as Documents[P]
 }

@@ -59,7 +59,13 @@ export const SENTINEL_KEY = '__etcd-mesos/health'
 type RawMember = {ID: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner?: boolean}
 
 function toMember(m: RawMember): Member {
-  return {id: String(m.ID), name: m.name ?? '', peerUrls: [...(m.peerURLs ?? [])], clientUrls: [...(m.clientURLs ?? [])], isLearner: m.isLearner === true}
+  return {
+    id: String(m.ID),
+    name: m.name ?? '',
+    peerUrls: [...(m.peerURLs ?? [])],
+    clientUrls: [...(m.clientURLs ?? [])],
+    isLearner: m.isLearner === true,
+  }
 }
 
 /** A cockatiel-compatible policy that just runs the call (etcd3's retries/breakers are disabled). */
@@ -143,9 +149,7 @@ export class EtcdAdmin {
 
   /** A linearizable (quorum) range on SENTINEL_KEY through `endpoint` (default: the first endpoint). */
   async linearizableRead(endpoint: string = this.endpoints[0]!): Promise<void> {
-    await this.attempt(endpoint, 'linearizable read', (c) =>
-      c.kv.range({key: Buffer.from(SENTINEL_KEY), serializable: false, limit: 1}),
-    )
+    await this.attempt(endpoint, 'linearizable read', (c) => c.kv.range({key: Buffer.from(SENTINEL_KEY), serializable: false, limit: 1}))
   }
 
   async close(): Promise<void> {
@@ -211,7 +215,10 @@ export class EtcdAdmin {
     try {
       const c = await this.client(endpoint)
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new EtcdError('TIMEOUT', `${what} on ${endpoint} timed out after ${this.timeoutMs} ms`, endpoint)), this.timeoutMs + 250)
+        timer = setTimeout(
+          () => reject(new EtcdError('TIMEOUT', `${what} on ${endpoint} timed out after ${this.timeoutMs} ms`, endpoint)),
+          this.timeoutMs + 250,
+        )
       })
       return await Promise.race([fn(c), timeout])
     } catch (err) {
@@ -236,7 +243,11 @@ export class EtcdAdmin {
       }
     }
     if (errors.length === 1) throw errors[0]!
-    const code = errors.every((e) => e.code === errors[0]!.code) ? errors[0]!.code : errors.some((e) => e.code === 'TIMEOUT') ? 'TIMEOUT' : 'UNREACHABLE'
+    const code = errors.every((e) => e.code === errors[0]!.code)
+      ? errors[0]!.code
+      : errors.some((e) => e.code === 'TIMEOUT')
+        ? 'TIMEOUT'
+        : 'UNREACHABLE'
     throw new EtcdError(code, `${what} failed on every endpoint: ${errors.map((e) => e.message).join('; ')}`)
   }
 

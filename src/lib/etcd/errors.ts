@@ -50,7 +50,10 @@ const RULES: Array<[RegExp, EtcdErrorCode]> = [
   [/unhealthy cluster/i, 'UNHEALTHY_CLUSTER'],
   [/etcdserver: no leader|leader changed/i, 'NO_LEADER'],
   [/deadline exceeded|request timed out|timed out|DEADLINE_EXCEEDED/i, 'TIMEOUT'],
-  [/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|No connection established|failed to connect|connection refused|UNAVAILABLE: (?!etcdserver)|Client is closed/i, 'UNREACHABLE'],
+  [
+    /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|No connection established|failed to connect|connection refused|UNAVAILABLE: (?!etcdserver)|Client is closed/i,
+    'UNREACHABLE',
+  ],
 ]
 
 /** The code for an error text (first matching rule wins; see the module header). */

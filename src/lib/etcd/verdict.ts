@@ -57,15 +57,43 @@ export function healthVerdict(clusterSize: number, probes: MemberProbe[]): Healt
   const quorumEvident = agreeing >= quorum || reads > 0
   const proof = reads > 0 ? `; but ${reads} linearizable read(s) succeeded: the cluster has a quorum this scheduler cannot fully see` : ''
   if (leader === null) {
-    return {healthy: false, leader: null, quorum, agreeing: 0, quorumEvident, reason: `no leader: ${answered} of ${size} members answered status, none reports a leader${proof}`}
+    return {
+      healthy: false,
+      leader: null,
+      quorum,
+      agreeing: 0,
+      quorumEvident,
+      reason: `no leader: ${answered} of ${size} members answered status, none reports a leader${proof}`,
+    }
   }
   if (agreeing < quorum) {
-    return {healthy: false, leader, quorum, agreeing, quorumEvident, reason: `only ${agreeing} of ${size} members agree on leader ${leader} (quorum ${quorum})${proof}`}
+    return {
+      healthy: false,
+      leader,
+      quorum,
+      agreeing,
+      quorumEvident,
+      reason: `only ${agreeing} of ${size} members agree on leader ${leader} (quorum ${quorum})${proof}`,
+    }
   }
   if (reads === 0) {
-    return {healthy: false, leader, quorum, agreeing, quorumEvident, reason: `leader ${leader} agreed by ${agreeing} of ${size} members but no linearizable read succeeded`}
+    return {
+      healthy: false,
+      leader,
+      quorum,
+      agreeing,
+      quorumEvident,
+      reason: `leader ${leader} agreed by ${agreeing} of ${size} members but no linearizable read succeeded`,
+    }
   }
-  return {healthy: true, leader, quorum, agreeing, quorumEvident, reason: `leader ${leader} agreed by ${agreeing} of ${size} members; ${reads} quorum read(s) ok`}
+  return {
+    healthy: true,
+    leader,
+    quorum,
+    agreeing,
+    quorumEvident,
+    reason: `leader ${leader} agreed by ${agreeing} of ${size} members; ${reads} quorum read(s) ok`,
+  }
 }
 
 export interface ReseedCandidate {

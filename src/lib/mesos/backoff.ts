@@ -30,10 +30,11 @@ export class Backoff {
   private n = 0
 
   constructor(opts: BackoffOptions) {
-    const { minMs, maxMs } = opts
+    const {minMs, maxMs} = opts
     const factor = opts.factor ?? 2
     if (!(Number.isFinite(minMs) && minMs >= 0)) throw new RangeError(`backoff minMs must be a finite number >= 0, got ${String(minMs)}`)
-    if (!(Number.isFinite(maxMs) && maxMs >= minMs)) throw new RangeError(`backoff maxMs must be a finite number >= minMs (${minMs}), got ${String(maxMs)}`)
+    if (!(Number.isFinite(maxMs) && maxMs >= minMs))
+      throw new RangeError(`backoff maxMs must be a finite number >= minMs (${minMs}), got ${String(maxMs)}`)
     if (!(Number.isFinite(factor) && factor >= 1)) throw new RangeError(`backoff factor must be >= 1, got ${String(factor)}`)
     this.minMs = minMs
     this.maxMs = maxMs
@@ -80,10 +81,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
       clearTimeout(timer)
       resolve(false)
     }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve(true)
-    }, Math.max(0, ms))
-    signal?.addEventListener('abort', onAbort, { once: true })
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve(true)
+      },
+      Math.max(0, ms),
+    )
+    signal?.addEventListener('abort', onAbort, {once: true})
   })
 }

@@ -8,11 +8,11 @@
  * (MesosCallError) and non-transport failures such as a redirect loop. After the deadline or `stop` aborting,
  * the last failure is thrown.
  */
-import type { Agent } from 'undici'
-import { Backoff, sleep } from './backoff.js'
-import { postCall, type LogFn } from './client-io.js'
-import { MesosCallError, MesosNotSubscribedError, MesosTransportError } from './http.js'
-import type { ContentType } from './types.js'
+import type {Agent} from 'undici'
+import {Backoff, sleep} from './backoff.js'
+import {postCall, type LogFn} from './client-io.js'
+import {MesosCallError, MesosNotSubscribedError, MesosTransportError} from './http.js'
+import type {ContentType} from './types.js'
 
 const RETRYABLE_STATUS = new Set([502, 503, 504])
 
@@ -49,9 +49,14 @@ export async function postCallWithRetry(c: RetryingCall): Promise<void> {
     if (t) {
       try {
         return await postCall({
-          call: c.type, url: t.url, body: c.body, contentType: c.contentType, dispatcher: c.dispatcher,
-          headers: { ...c.headers, ...(t.streamId ? { 'mesos-stream-id': t.streamId } : {}) },
-          signal: AbortSignal.any([c.stop, AbortSignal.timeout(remaining)]), timeoutMs: remaining,
+          call: c.type,
+          url: t.url,
+          body: c.body,
+          contentType: c.contentType,
+          dispatcher: c.dispatcher,
+          headers: {...c.headers, ...(t.streamId ? {'mesos-stream-id': t.streamId} : {})},
+          signal: AbortSignal.any([c.stop, AbortSignal.timeout(remaining)]),
+          timeoutMs: remaining,
           maxRedirects: c.maxRedirects,
         })
       } catch (err) {

@@ -10,12 +10,12 @@
  *   MesosCallError, transport failures throw MesosTransportError (from http.ts). No retry here.
  * - `newCallAgent`, `errText`, `emitSafe`: small shared helpers.
  */
-import type { EventEmitter } from 'node:events'
-import { Agent } from 'undici'
-import { decode, type MessageName } from './codec.js'
-import { discard, headerValue, MesosCallError, postFollowingRedirects, readText } from './http.js'
-import { decodeRecordStream } from './recordio.js'
-import { CONTENT_JSON, CONTENT_PROTOBUF, type ContentType } from './types.js'
+import type {EventEmitter} from 'node:events'
+import {Agent} from 'undici'
+import {decode, type MessageName} from './codec.js'
+import {discard, headerValue, MesosCallError, postFollowingRedirects, readText} from './http.js'
+import {decodeRecordStream} from './recordio.js'
+import {CONTENT_JSON, CONTENT_PROTOBUF, type ContentType} from './types.js'
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: object) => void
 
@@ -28,13 +28,13 @@ export function emitSafe(emitter: EventEmitter, log: LogFn, what: string, event:
   try {
     emitter.emit(event, payload)
   } catch (err) {
-    log('error', `${what} '${event}' listener threw`, { error: errText(err) })
+    log('error', `${what} '${event}' listener threw`, {error: errText(err)})
   }
 }
 
 /** The keep-alive Agent a client uses for its calls (never the stream's connection). */
 export function newCallAgent(): Agent {
-  return new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 4_000 })
+  return new Agent({connect: {timeout: 10_000}, keepAliveTimeout: 4_000})
 }
 
 /** What every POST to a Mesos v1 endpoint needs (the body is an encoded Call in `contentType`). */
@@ -57,44 +57,58 @@ export interface SubscribeRequest extends MesosPost {
 }
 
 export type SubscribeOutcome =
-  | { ok: true; body: AsyncIterable<Uint8Array>; type: ContentType; streamId: string | undefined }
-  | { ok: false; reason: string }
+  | {ok: true; body: AsyncIterable<Uint8Array>; type: ContentType; streamId: string | undefined}
+  | {ok: false; reason: string}
 
 /** A per-attempt Agent for one subscription stream: no body timeout, headers within `requestTimeoutMs`. */
 export function newStreamAgent(requestTimeoutMs: number): Agent {
-  return new Agent({ connect: { timeout: 10_000 }, bodyTimeout: 0, headersTimeout: requestTimeoutMs })
+  return new Agent({connect: {timeout: 10_000}, bodyTimeout: 0, headersTimeout: requestTimeoutMs})
 }
 
 /** POST SUBSCRIBE; throws MesosTransportError/MesosRedirectError like postFollowingRedirects. */
 export async function openSubscription(req: SubscribeRequest): Promise<SubscribeOutcome> {
   const res = await postFollowingRedirects({
-    url: req.url, body: req.body, contentType: req.contentType, accept: req.contentType, headers: req.headers,
-    dispatcher: req.dispatcher, signal: req.signal, headersTimeoutMs: req.requestTimeoutMs, bodyTimeoutMs: 0,
-    maxRedirects: req.maxRedirects, onRedirect: req.onRedirect,
+    url: req.url,
+    body: req.body,
+    contentType: req.contentType,
+    accept: req.contentType,
+    headers: req.headers,
+    dispatcher: req.dispatcher,
+    signal: req.signal,
+    headersTimeoutMs: req.requestTimeoutMs,
+    bodyTimeoutMs: 0,
+    maxRedirects: req.maxRedirects,
+    onRedirect: req.onRedirect,
   })
   if (res.status !== 200) {
     const body = await readText(res.body)
     const who = req.hostInReason ? `SUBSCRIBE to ${res.url.host}` : 'SUBSCRIBE'
-    return { ok: false, reason: `${who} answered HTTP ${res.status}${body ? `: ${body}` : ''}` }
+    return {ok: false, reason: `${who} answered HTTP ${res.status}${body ? `: ${body}` : ''}`}
   }
   const rct = headerValue(res.headers, 'content-type') ?? ''
-  const type: ContentType = rct.startsWith(CONTENT_PROTOBUF) ? CONTENT_PROTOBUF : rct.startsWith(CONTENT_JSON) ? CONTENT_JSON : req.contentType
-  return { ok: true, body: res.body, type, streamId: headerValue(res.headers, 'mesos-stream-id') }
+  const type: ContentType = rct.startsWith(CONTENT_PROTOBUF)
+    ? CONTENT_PROTOBUF
+    : rct.startsWith(CONTENT_JSON)
+      ? CONTENT_JSON
+      : req.contentType
+  return {ok: true, body: res.body, type, streamId: headerValue(res.headers, 'mesos-stream-id')}
 }
 
 /** Decoded events of a subscription stream, in order; an undecodable record is yielded as `{ error }`. */
 export async function* decodeEvents<E>(
-  body: AsyncIterable<Uint8Array>, message: MessageName, type: ContentType,
-): AsyncGenerator<{ event: E } | { error: string }> {
+  body: AsyncIterable<Uint8Array>,
+  message: MessageName,
+  type: ContentType,
+): AsyncGenerator<{event: E} | {error: string}> {
   for await (const rec of decodeRecordStream(body)) {
     let event: E
     try {
       event = decode<E>(message, rec, type)
     } catch (err) {
-      yield { error: errText(err) }
+      yield {error: errText(err)}
       continue
     }
-    yield { event }
+    yield {event}
   }
 }
 
@@ -108,8 +122,15 @@ export interface CallRequest extends MesosPost {
 /** One call: resolves on 200/202, throws MesosCallError on any other status. */
 export async function postCall(req: CallRequest): Promise<void> {
   const res = await postFollowingRedirects({
-    url: req.url, body: req.body, contentType: req.contentType, accept: req.contentType, headers: req.headers,
-    dispatcher: req.dispatcher, signal: req.signal, headersTimeoutMs: req.timeoutMs, bodyTimeoutMs: req.timeoutMs,
+    url: req.url,
+    body: req.body,
+    contentType: req.contentType,
+    accept: req.contentType,
+    headers: req.headers,
+    dispatcher: req.dispatcher,
+    signal: req.signal,
+    headersTimeoutMs: req.timeoutMs,
+    bodyTimeoutMs: req.timeoutMs,
     maxRedirects: req.maxRedirects,
   })
   if (res.status === 200 || res.status === 202) return discard(res.body)

@@ -12,18 +12,26 @@
  * Round trips are stable: decode(encode(x, ct), ct) deep-equals toJsonForm(x) for both content types.
  */
 import protobuf from 'protobufjs'
-import type { ContentType } from './types.js'
-import { ConvertError, normalise, toJsonText, type NormaliseMode } from './proto/json-form.js'
-import { JsonSyntaxError, parseMesosJson } from './proto/picojson.js'
-import { MESOS_PROTO } from './proto/mesos.js'
-import { SCHEDULER_PROTO } from './proto/scheduler.js'
-import { EXECUTOR_PROTO } from './proto/executor.js'
-import { MASTER_PROTO } from './proto/master.js'
+import type {ContentType} from './types.js'
+import {ConvertError, normalise, toJsonText, type NormaliseMode} from './proto/json-form.js'
+import {JsonSyntaxError, parseMesosJson} from './proto/picojson.js'
+import {MESOS_PROTO} from './proto/mesos.js'
+import {SCHEDULER_PROTO} from './proto/scheduler.js'
+import {EXECUTOR_PROTO} from './proto/executor.js'
+import {MASTER_PROTO} from './proto/master.js'
 
 export type MessageName =
-  | 'scheduler.Call' | 'scheduler.Event' | 'executor.Call' | 'executor.Event'
-  | 'master.Call' | 'master.Response'
-  | 'mesos.TaskInfo' | 'mesos.TaskStatus' | 'mesos.MasterInfo' | 'mesos.FrameworkInfo' | 'mesos.Offer'
+  | 'scheduler.Call'
+  | 'scheduler.Event'
+  | 'executor.Call'
+  | 'executor.Event'
+  | 'master.Call'
+  | 'master.Response'
+  | 'mesos.TaskInfo'
+  | 'mesos.TaskStatus'
+  | 'mesos.MasterInfo'
+  | 'mesos.FrameworkInfo'
+  | 'mesos.Offer'
 
 export type CodecErrorKind = 'parse' | 'convert' | 'validate'
 
@@ -46,7 +54,7 @@ const types = new Map<MessageName, protobuf.Type>()
 export function mesosProtoRoot(): protobuf.Root {
   if (root === undefined) {
     const r = new protobuf.Root()
-    for (const src of [MESOS_PROTO, SCHEDULER_PROTO, EXECUTOR_PROTO, MASTER_PROTO]) protobuf.parse(src, r, { keepCase: true })
+    for (const src of [MESOS_PROTO, SCHEDULER_PROTO, EXECUTOR_PROTO, MASTER_PROTO]) protobuf.parse(src, r, {keepCase: true})
     r.resolveAll()
     root = r
   }
@@ -74,7 +82,13 @@ function checkContentType(contentType: string): void {
   }
 }
 
-function normaliseOrThrow(name: MessageName, value: unknown, mode: NormaliseMode, kind: CodecErrorKind, prefix: string): Record<string, unknown> {
+function normaliseOrThrow(
+  name: MessageName,
+  value: unknown,
+  mode: NormaliseMode,
+  kind: CodecErrorKind,
+  prefix: string,
+): Record<string, unknown> {
   try {
     return normalise(messageType(name), value, mode)
   } catch (e) {
@@ -117,7 +131,7 @@ export function decode<T = unknown>(name: MessageName, bytes: Uint8Array, conten
   const type = messageType(name)
   let obj: Record<string, unknown>
   try {
-    obj = type.toObject(type.decode(bytes), { enums: String, bytes: String, longs: Number, defaults: false })
+    obj = type.toObject(type.decode(bytes), {enums: String, bytes: String, longs: Number, defaults: false})
   } catch {
     throw new CodecError('parse', `Failed to parse body into ${short} protobuf`)
   }

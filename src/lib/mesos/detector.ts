@@ -11,12 +11,12 @@
  * failed: the children are listed and read again after a capped backoff until it succeeds (zk/drain.ts).
  * Also `registerMaster()`, used by our embedded local Mesos to contend like a real master.
  */
-import { EventEmitter } from 'node:events'
-import { ZkClient, join, type ZkNodeData } from '../zk/client.js'
-import { ChildrenDrain } from '../zk/drain.js'
-import { parseZkUrl, type ZkUrl } from '../zk/url.js'
-import { MasterAddressError, parseMasterAddress, type MasterAddress } from './master-address.js'
-import type { MasterInfo } from './types.js'
+import {EventEmitter} from 'node:events'
+import {ZkClient, join, type ZkNodeData} from '../zk/client.js'
+import {ChildrenDrain} from '../zk/drain.js'
+import {parseZkUrl, type ZkUrl} from '../zk/url.js'
+import {MasterAddressError, parseMasterAddress, type MasterAddress} from './master-address.js'
+import type {MasterInfo} from './types.js'
 
 export interface DetectedMaster extends MasterAddress {
   info?: MasterInfo
@@ -53,16 +53,20 @@ export function parseMasterInfoJson(data: Buffer): DetectedMaster {
   const info = parsed as unknown as MasterInfo
   const addr = parsed.address
   if (isObject(addr) && validPort(addr.port)) {
-    const host = typeof addr.hostname === 'string' && addr.hostname !== '' ? addr.hostname
-      : typeof addr.ip === 'string' && addr.ip !== '' ? addr.ip : null
-    if (host !== null) return { host, port: addr.port, scheme: 'http', info }
+    const host =
+      typeof addr.hostname === 'string' && addr.hostname !== ''
+        ? addr.hostname
+        : typeof addr.ip === 'string' && addr.ip !== ''
+          ? addr.ip
+          : null
+    if (host !== null) return {host, port: addr.port, scheme: 'http', info}
   }
   if (validPort(parsed.port)) {
     if (typeof parsed.hostname === 'string' && parsed.hostname !== '') {
-      return { host: parsed.hostname, port: parsed.port, scheme: 'http', info }
+      return {host: parsed.hostname, port: parsed.port, scheme: 'http', info}
     }
     if (typeof parsed.ip === 'number' && Number.isInteger(parsed.ip) && parsed.ip > 0 && parsed.ip <= 0xffffffff) {
-      return { host: decodeLegacyIp(parsed.ip), port: parsed.port, scheme: 'http', info }
+      return {host: decodeLegacyIp(parsed.ip), port: parsed.port, scheme: 'http', info}
     }
   }
   throw new MasterAddressError('MasterInfo JSON has no usable address (need address.hostname/ip + address.port, or hostname/ip + port)')
@@ -73,7 +77,7 @@ export function parseLegacyMasterInfo(data: Buffer): DetectedMaster {
   const m = /@([A-Za-z0-9._-]+):(\d{1,5})/.exec(data.toString('latin1'))
   const port = m ? Number(m[2]) : 0
   if (!m || !validPort(port)) throw new MasterAddressError('legacy MasterInfo holds no master@host:port pid')
-  return { host: m[1] ?? '', port, scheme: 'http' }
+  return {host: m[1] ?? '', port, scheme: 'http'}
 }
 
 function sortKeys(v: unknown): unknown {
@@ -88,7 +92,7 @@ function sortKeys(v: unknown): unknown {
 export async function registerMaster(zk: ZkClient, path: string, info: MasterInfo): Promise<string> {
   await zk.mkdirp(path)
   const body = Buffer.from(JSON.stringify(sortKeys(info)), 'utf8')
-  return zk.create(join(path, 'json.info_'), body, { ephemeral: true, sequential: true })
+  return zk.create(join(path, 'json.info_'), body, {ephemeral: true, sequential: true})
 }
 
 const JSON_RE = /^json\.info_(\d+)$/
@@ -113,7 +117,8 @@ abstract class BaseDetector extends EventEmitter implements MasterDetector {
       const onLeader = (m: DetectedMaster | null): void => {
         if (m) finish(null, m)
       }
-      const onAbort = (): void => finish(signal?.reason instanceof Error ? signal.reason : new Error('waiting for the Mesos master was aborted'))
+      const onAbort = (): void =>
+        finish(signal?.reason instanceof Error ? signal.reason : new Error('waiting for the Mesos master was aborted'))
       const timer = setTimeout(() => finish(new Error(`${this.describe()} after ${timeoutMs / 1000}s`)), timeoutMs)
       const finish = (err: Error | null, m?: DetectedMaster): void => {
         clearTimeout(timer)
@@ -123,7 +128,7 @@ abstract class BaseDetector extends EventEmitter implements MasterDetector {
         else resolve(m as DetectedMaster)
       }
       if (signal?.aborted) return onAbort()
-      signal?.addEventListener('abort', onAbort, { once: true })
+      signal?.addEventListener('abort', onAbort, {once: true})
       this.on('leader', onLeader)
     })
   }
@@ -159,10 +164,13 @@ class ZkDetector extends BaseDetector {
         this.firstDone()
       }
     },
-    onError: (error, inMs) => this.emit('retry', { error, inMs }),
+    onError: (error, inMs) => this.emit('retry', {error, inMs}),
   })
 
-  constructor(private readonly zk: ZkClient, private readonly url: ZkUrl) {
+  constructor(
+    private readonly zk: ZkClient,
+    private readonly url: ZkUrl,
+  ) {
     super()
   }
 
@@ -177,17 +185,18 @@ class ZkDetector extends BaseDetector {
   /** Throws when a node cannot be read (the drain retries with backoff); the leader is then unknown only if
    * the current one's node is gone (a dead master is never kept). */
   private async process(children: string[]): Promise<void> {
-    const pick = (re: RegExp): { node: string; seq: number }[] => children
-      .map((node) => ({ node, m: re.exec(node) }))
-      .filter((x): x is { node: string; m: RegExpExecArray } => x.m !== null)
-      .map((x) => ({ node: x.node, seq: Number(x.m[1]) }))
-      .sort((a, b) => a.seq - b.seq)
+    const pick = (re: RegExp): {node: string; seq: number}[] =>
+      children
+        .map((node) => ({node, m: re.exec(node)}))
+        .filter((x): x is {node: string; m: RegExpExecArray} => x.m !== null)
+        .map((x) => ({node: x.node, seq: Number(x.m[1])}))
+        .sort((a, b) => a.seq - b.seq)
     const json = pick(JSON_RE)
     const legacy = json.length > 0 ? [] : pick(LEGACY_RE)
     for (const node of this.cache.keys()) if (!children.includes(node)) this.cache.delete(node)
 
-    let leader: { node: string; m: DetectedMaster } | null = null
-    for (const { node } of json.length > 0 ? json : legacy) {
+    let leader: {node: string; m: DetectedMaster} | null = null
+    for (const {node} of json.length > 0 ? json : legacy) {
       let m = this.cache.get(node)
       if (m === undefined) {
         let d: ZkNodeData | null
@@ -206,14 +215,14 @@ class ZkDetector extends BaseDetector {
         this.cache.set(node, m)
       }
       if (m) {
-        leader = { node, m }
+        leader = {node, m}
         break
       }
     }
     this.announce(leader)
   }
 
-  private announce(leader: { node: string; m: DetectedMaster } | null): void {
+  private announce(leader: {node: string; m: DetectedMaster} | null): void {
     if (this.closed) return
     this.curNode = leader?.node ?? null
     if (sameMaster(this.cur, leader?.m ?? null)) return
@@ -234,10 +243,10 @@ class ZkDetector extends BaseDetector {
  * A detector for `--master`: `host:port` or `http(s)://host:port` (static), or `zk://…` (ZooKeeper). For zk://
  * it resolves once connected and the first listing is processed (so `current()` is meaningful at once).
  */
-export async function createMasterDetector(master: string, opts: { zkSessionTimeoutMs?: number } = {}): Promise<MasterDetector> {
+export async function createMasterDetector(master: string, opts: {zkSessionTimeoutMs?: number} = {}): Promise<MasterDetector> {
   if (!/^zk:\/\//i.test(master.trim())) return new StaticDetector(parseMasterAddress(master.trim()))
   const url = parseZkUrl(master.trim())
-  const zk = await ZkClient.connect(url, { sessionTimeoutMs: opts.zkSessionTimeoutMs ?? 10_000 })
+  const zk = await ZkClient.connect(url, {sessionTimeoutMs: opts.zkSessionTimeoutMs ?? 10_000})
   const det = new ZkDetector(zk, url)
   det.start()
   let timer: NodeJS.Timeout | undefined

@@ -43,7 +43,10 @@ export function parseDuration(input: string): number {
   if (num === '' || num === '.') throw new DurationParseError(input, `invalid duration ${JSON.stringify(input)}: missing number`)
   const perUnit = UNIT_MS[unit]
   if (perUnit === undefined) {
-    throw new DurationParseError(input, `invalid duration ${JSON.stringify(input)}: unknown unit '${unit}' (one of ${Object.keys(UNIT_MS).join(' ')})`)
+    throw new DurationParseError(
+      input,
+      `invalid duration ${JSON.stringify(input)}: unknown unit '${unit}' (one of ${Object.keys(UNIT_MS).join(' ')})`,
+    )
   }
   const value = Number(num)
   if (!Number.isFinite(value)) throw new DurationParseError(input, `invalid duration ${JSON.stringify(input)}: bad number '${num}'`)

@@ -7,7 +7,7 @@
  * - tasks: every task from LAUNCH / LAUNCH_GROUP until an ACKNOWLEDGED for it.
  * Both lists go into every SUBSCRIBE (`subscribePayload()`): the agent replays them; duplicates are fine.
  */
-import type { ExecutorEvent, ExecutorUpdate, TaskInfo } from './types.js'
+import type {ExecutorEvent, ExecutorUpdate, TaskInfo} from './types.js'
 
 export interface SubscribePayload {
   unacknowledged_tasks: TaskInfo[]
@@ -27,9 +27,9 @@ export class AckLedger {
   }
 
   /** The SUBSCRIBE body's lists, and the uuids of the updates it carries. */
-  subscribePayload(): { subscribe: SubscribePayload; uuids: string[] } {
+  subscribePayload(): {subscribe: SubscribePayload; uuids: string[]} {
     return {
-      subscribe: { unacknowledged_tasks: [...this.tasks.values()], unacknowledged_updates: [...this.updates.values()] },
+      subscribe: {unacknowledged_tasks: [...this.tasks.values()], unacknowledged_updates: [...this.updates.values()]},
       uuids: [...this.updates.keys()],
     }
   }
@@ -60,7 +60,7 @@ export class AckLedger {
         if (ev.launch?.task) this.tasks.set(ev.launch.task.task_id.value, ev.launch.task)
         break
       case 'LAUNCH_GROUP': {
-        const group = (ev as { launch_group?: { task_group?: { tasks?: TaskInfo[] } } }).launch_group
+        const group = (ev as {launch_group?: {task_group?: {tasks?: TaskInfo[]}}}).launch_group
         for (const t of group?.task_group?.tasks ?? []) this.tasks.set(t.task_id.value, t)
         break
       }

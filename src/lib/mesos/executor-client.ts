@@ -16,19 +16,17 @@
  * Environment parsing lives in executor-env.ts, the HTTP plumbing shared with the scheduler in client-io.ts;
  * both are re-exported here.
  */
-import { EventEmitter } from 'node:events'
-import { sleep, uniformDelay } from './backoff.js'
-import {
-  decodeEvents, emitSafe, errText, newCallAgent, newStreamAgent, openSubscription, postCall, type LogFn,
-} from './client-io.js'
-import { encode } from './codec.js'
-import { AckLedger } from './executor-acks.js'
-import type { ExecutorEnv } from './executor-env.js'
-import { MesosCallError, MesosNotSubscribedError, MesosTransportError } from './http.js'
-import { CONTENT_JSON, type ContentType, type ExecutorCall, type ExecutorEvent, type ExecutorUpdate, type TaskStatus } from './types.js'
-import { uuidBase64 } from './uuid.js'
+import {EventEmitter} from 'node:events'
+import {sleep, uniformDelay} from './backoff.js'
+import {decodeEvents, emitSafe, errText, newCallAgent, newStreamAgent, openSubscription, postCall, type LogFn} from './client-io.js'
+import {encode} from './codec.js'
+import {AckLedger} from './executor-acks.js'
+import type {ExecutorEnv} from './executor-env.js'
+import {MesosCallError, MesosNotSubscribedError, MesosTransportError} from './http.js'
+import {CONTENT_JSON, type ContentType, type ExecutorCall, type ExecutorEvent, type ExecutorUpdate, type TaskStatus} from './types.js'
+import {uuidBase64} from './uuid.js'
 
-export { ExecutorEnvError, readExecutorEnv, type ExecutorEnv } from './executor-env.js'
+export {ExecutorEnvError, readExecutorEnv, type ExecutorEnv} from './executor-env.js'
 
 function describeUpdate(upd: ExecutorUpdate): string {
   return `UPDATE ${upd.status.state} for ${upd.status.task_id.value}`
@@ -44,9 +42,13 @@ export interface ExecutorClientOptions {
   resendDelayMs?: number
 }
 
-interface Session { gen: number; ac: AbortController; reason?: string }
+interface Session {
+  gen: number
+  ac: AbortController
+  reason?: string
+}
 
-type UpdateInput = Omit<TaskStatus, 'uuid' | 'source' | 'timestamp'> & { timestamp?: number }
+type UpdateInput = Omit<TaskStatus, 'uuid' | 'source' | 'timestamp'> & {timestamp?: number}
 
 export class ExecutorClient extends EventEmitter {
   private readonly env: ExecutorEnv
@@ -80,7 +82,7 @@ export class ExecutorClient extends EventEmitter {
     this.log = opts.log ?? (() => {})
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000
     this.resendDelayMs = opts.resendDelayMs ?? 1000
-    this.headers = env.authToken ? { authorization: `Bearer ${env.authToken}` } : {}
+    this.headers = env.authToken ? {authorization: `Bearer ${env.authToken}`} : {}
   }
 
   get connected(): boolean {
@@ -96,7 +98,7 @@ export class ExecutorClient extends EventEmitter {
   start(): void {
     if (this.running || this.loopDone) return
     this.running = true
-    this.loopDone = this.loop().catch((err: unknown) => this.log('error', 'executor subscription loop crashed', { error: errText(err) }))
+    this.loopDone = this.loop().catch((err: unknown) => this.log('error', 'executor subscription loop crashed', {error: errText(err)}))
   }
 
   async stop(): Promise<void> {
@@ -122,7 +124,7 @@ export class ExecutorClient extends EventEmitter {
     this.session?.ac.abort()
     this.wake?.abort()
     this.log('error', `giving up on the agent: ${reason}`)
-    this.emitSafe('recovery-timeout', { reason })
+    this.emitSafe('recovery-timeout', {reason})
   }
 
   private async loop(): Promise<void> {
@@ -148,19 +150,25 @@ export class ExecutorClient extends EventEmitter {
   }
 
   private baseCall(type: ExecutorCall['type']): ExecutorCall {
-    return { type, framework_id: { value: this.env.frameworkId }, executor_id: { value: this.env.executorId } }
+    return {type, framework_id: {value: this.env.frameworkId}, executor_id: {value: this.env.executorId}}
   }
 
   private async attempt(): Promise<string> {
-    const s: Session = { gen: ++this.gen, ac: new AbortController() }
+    const s: Session = {gen: ++this.gen, ac: new AbortController()}
     this.session = s
-    const { subscribe, uuids: sentUuids } = this.acks.subscribePayload()
-    const call: ExecutorCall = { ...this.baseCall('SUBSCRIBE'), subscribe }
+    const {subscribe, uuids: sentUuids} = this.acks.subscribePayload()
+    const call: ExecutorCall = {...this.baseCall('SUBSCRIBE'), subscribe}
     const dispatcher = newStreamAgent(this.requestTimeoutMs)
     try {
       const opened = await openSubscription({
-        url: this.url, body: encode('executor.Call', call, this.contentType), contentType: this.contentType,
-        headers: this.headers, dispatcher, signal: s.ac.signal, requestTimeoutMs: this.requestTimeoutMs, maxRedirects: 0,
+        url: this.url,
+        body: encode('executor.Call', call, this.contentType),
+        contentType: this.contentType,
+        headers: this.headers,
+        dispatcher,
+        signal: s.ac.signal,
+        requestTimeoutMs: this.requestTimeoutMs,
+        maxRedirects: 0,
       })
       if (!opened.ok) return opened.reason
       for await (const d of decodeEvents<ExecutorEvent>(opened.body, 'executor.Event', opened.type)) {
@@ -175,7 +183,7 @@ export class ExecutorClient extends EventEmitter {
       s.ac.abort()
       if (this.live === s) {
         this.live = undefined
-        if (this.running) this.emitSafe('disconnected', { reason: s.reason ?? 'executor stream ended' })
+        if (this.running) this.emitSafe('disconnected', {reason: s.reason ?? 'executor stream ended'})
       }
       await dispatcher.destroy().catch(() => {})
     }
@@ -208,8 +216,14 @@ export class ExecutorClient extends EventEmitter {
 
   private post(call: ExecutorCall): Promise<void> {
     return postCall({
-      call: call.type, url: this.url, body: encode('executor.Call', call, this.contentType), contentType: this.contentType,
-      headers: this.headers, dispatcher: this.callAgent, timeoutMs: this.requestTimeoutMs, maxRedirects: 0,
+      call: call.type,
+      url: this.url,
+      body: encode('executor.Call', call, this.contentType),
+      contentType: this.contentType,
+      headers: this.headers,
+      dispatcher: this.callAgent,
+      timeoutMs: this.requestTimeoutMs,
+      maxRedirects: 0,
       signal: AbortSignal.any([this.stopAc.signal, AbortSignal.timeout(this.requestTimeoutMs)]),
     })
   }
@@ -224,7 +238,10 @@ export class ExecutorClient extends EventEmitter {
       for (const u of pending) {
         const upd = this.acks.undeliveredUpdate(u)
         // Nobody awaits a resend: a refusal is logged here (an unhandled rejection would kill the executor).
-        if (upd) this.deliver(u, upd).catch((err: unknown) => this.log('error', `${describeUpdate(upd)} refused by the agent (${errText(err)}); dropped: it will not be sent again`))
+        if (upd)
+          this.deliver(u, upd).catch((err: unknown) =>
+            this.log('error', `${describeUpdate(upd)} refused by the agent (${errText(err)}); dropped: it will not be sent again`),
+          )
       }
     }, delay)
   }
@@ -237,11 +254,10 @@ export class ExecutorClient extends EventEmitter {
   private async deliver(uuid: string, upd: ExecutorUpdate): Promise<void> {
     if (!this.live) return // goes out with the next SUBSCRIBE
     try {
-      await this.post({ ...this.baseCall('UPDATE'), update: upd })
+      await this.post({...this.baseCall('UPDATE'), update: upd})
       this.acks.markDelivered([uuid])
     } catch (err) {
-      const transient = err instanceof MesosTransportError ||
-        (err instanceof MesosCallError && (err.status === 403 || err.status >= 500))
+      const transient = err instanceof MesosTransportError || (err instanceof MesosCallError && (err.status === 403 || err.status >= 500))
       if (!transient) {
         this.acks.forget(uuid)
         throw err
@@ -259,12 +275,12 @@ export class ExecutorClient extends EventEmitter {
     const uuid = uuidBase64()
     const full: TaskStatus = {
       ...status,
-      executor_id: { value: this.env.executorId },
+      executor_id: {value: this.env.executorId},
       source: 'SOURCE_EXECUTOR',
       uuid,
       timestamp: status.timestamp ?? Date.now() / 1000,
     }
-    const upd: ExecutorUpdate = { status: full }
+    const upd: ExecutorUpdate = {status: full}
     this.acks.track(uuid, upd)
     await this.deliver(uuid, upd)
     return uuid
@@ -273,6 +289,6 @@ export class ExecutorClient extends EventEmitter {
   /** Best-effort MESSAGE to the scheduler; throws when not subscribed or the agent refuses it. */
   async message(data: string): Promise<void> {
     if (!this.live) throw new MesosNotSubscribedError('MESSAGE', 'the executor is not subscribed to the agent')
-    await this.post({ ...this.baseCall('MESSAGE'), message: { data } })
+    await this.post({...this.baseCall('MESSAGE'), message: {data}})
   }
 }

@@ -3,7 +3,7 @@
  * mesos-v1-api.md §4.4), read and checked into an `ExecutorEnv`. A missing or malformed variable is an
  * ExecutorEnvError naming it. Durations use Mesos' format (duration.ts); defaults are the agent's.
  */
-import { parseDuration } from './duration.js'
+import {parseDuration} from './duration.js'
 
 export class ExecutorEnvError extends Error {
   readonly variable: string
@@ -70,16 +70,20 @@ export function readExecutorEnv(env: NodeJS.ProcessEnv = process.env): ExecutorE
   const sandbox = get('MESOS_SANDBOX') ?? get('MESOS_DIRECTORY')
   if (sandbox === undefined) throw new ExecutorEnvError('MESOS_SANDBOX', 'is not set (nor MESOS_DIRECTORY)')
   const cp = get('MESOS_CHECKPOINT')
-  if (cp !== undefined && cp !== '1' && cp !== '0') throw new ExecutorEnvError('MESOS_CHECKPOINT', `must be "1" or "0", got ${JSON.stringify(cp)}`)
+  if (cp !== undefined && cp !== '1' && cp !== '0')
+    throw new ExecutorEnvError('MESOS_CHECKPOINT', `must be "1" or "0", got ${JSON.stringify(cp)}`)
   const agentId = get('MESOS_SLAVE_ID') ?? get('MESOS_AGENT_ID')
   const authToken = get('MESOS_EXECUTOR_AUTHENTICATION_TOKEN')
   return {
-    agentEndpoint, frameworkId, executorId, sandbox,
+    agentEndpoint,
+    frameworkId,
+    executorId,
+    sandbox,
     checkpoint: cp === '1',
     recoveryTimeoutMs: duration('MESOS_RECOVERY_TIMEOUT', '15mins'),
     subscriptionBackoffMaxMs: duration('MESOS_SUBSCRIPTION_BACKOFF_MAX', '2secs'),
     shutdownGracePeriodMs: duration('MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD', '5secs'),
-    ...(agentId !== undefined ? { agentId } : {}),
-    ...(authToken !== undefined ? { authToken } : {}),
+    ...(agentId !== undefined ? {agentId} : {}),
+    ...(authToken !== undefined ? {authToken} : {}),
   }
 }

@@ -9,13 +9,13 @@
  * - Transport failures (refused, reset, timeouts, abort) become `MesosTransportError` (abort keeps the
  *   abort reason as `cause`). HTTP statuses are returned as is: callers decide what 4xx/5xx mean.
  */
-import { request, type Dispatcher } from 'undici'
-import type { IncomingHttpHeaders } from 'node:http'
+import {request, type Dispatcher} from 'undici'
+import type {IncomingHttpHeaders} from 'node:http'
 
 export class MesosTransportError extends Error {
   readonly url: string
   constructor(url: string, message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause })
+    super(message, cause === undefined ? undefined : {cause})
     this.name = 'MesosTransportError'
     this.url = url
   }
@@ -86,7 +86,7 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
 
 function describe(err: unknown): string {
   if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code
+    const code = (err as {code?: unknown}).code
     return typeof code === 'string' ? `${code}: ${err.message}` : err.message
   }
   return String(err)
@@ -116,7 +116,7 @@ export async function postFollowingRedirects(opts: PostOptions): Promise<PostRes
   for (let hop = 0; ; hop++) {
     const headers: Record<string, string> = {
       'content-type': opts.contentType,
-      ...(opts.accept ? { accept: opts.accept } : {}),
+      ...(opts.accept ? {accept: opts.accept} : {}),
       ...opts.headers,
     }
     let res: Dispatcher.ResponseData
@@ -135,7 +135,7 @@ export async function postFollowingRedirects(opts: PostOptions): Promise<PostRes
       throw new MesosTransportError(url.href, `POST ${url.href} failed: ${describe(err)}`, err)
     }
     if (res.statusCode !== 307 && res.statusCode !== 308) {
-      return { status: res.statusCode, headers: res.headers, body: res.body, url }
+      return {status: res.statusCode, headers: res.headers, body: res.body, url}
     }
     await discard(res.body)
     const location = headerValue(res.headers, 'location')

@@ -84,7 +84,7 @@ export function parseMasterAddress(s: string): MasterAddress {
     }
   } else {
     const parts = rest.split(':')
-    if (parts.length > 2) fail(s, 'more than one \':\' (write IPv6 addresses in brackets: [::1]:5050)')
+    if (parts.length > 2) fail(s, "more than one ':' (write IPv6 addresses in brackets: [::1]:5050)")
     host = parts[0] ?? ''
     if (host === '') fail(s, 'empty host')
     if (!HOST_RE.test(host)) fail(s, `bad host name ${JSON.stringify(host)}`)
@@ -95,7 +95,7 @@ export function parseMasterAddress(s: string): MasterAddress {
   if (portText !== undefined) port = parsePort(s, portText)
   else if (m) port = scheme === 'https' ? 443 : 80
   else fail(s, 'missing port (e.g. 127.0.0.1:5050)')
-  return { host, port, scheme }
+  return {host, port, scheme}
 }
 
 /** 'http://host:port' (IPv6 hosts bracketed), no trailing slash. */

@@ -37,7 +37,8 @@ const DIGIT_9 = 0x39
 
 /** Frame one record: `${byteLength}\n` followed by the payload bytes. */
 export function encodeRecord(payload: Uint8Array | string): Buffer {
-  const data = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+  const data =
+    typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
   const header = Buffer.from(`${data.byteLength}\n`, 'ascii')
   return Buffer.concat([header, data], header.byteLength + data.byteLength)
 }
@@ -56,9 +57,10 @@ export class RecordIODecoder {
   private collected = 0
   private failure: RecordIOError | undefined
 
-  constructor(opts?: { maxRecordBytes?: number }) {
+  constructor(opts?: {maxRecordBytes?: number}) {
     const max = opts?.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES
-    if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`maxRecordBytes must be a non-negative safe integer, got ${String(max)}`)
+    if (!Number.isSafeInteger(max) || max < 0)
+      throw new RangeError(`maxRecordBytes must be a non-negative safe integer, got ${String(max)}`)
     this.maxRecordBytes = max
   }
 
@@ -111,7 +113,10 @@ export class RecordIODecoder {
         }
         this.lengthDigits.push(b)
         if (this.lengthDigits.length > MAX_LENGTH_DIGITS) {
-          this.fail('MALFORMED_LENGTH', `RecordIO: record length prefix exceeds ${MAX_LENGTH_DIGITS} digits: ${printable(this.lengthDigits)}`)
+          this.fail(
+            'MALFORMED_LENGTH',
+            `RecordIO: record length prefix exceeds ${MAX_LENGTH_DIGITS} digits: ${printable(this.lengthDigits)}`,
+          )
         }
       } else {
         const take = Math.min(this.remaining, n - i)
@@ -140,7 +145,10 @@ export class RecordIODecoder {
   end(): void {
     if (this.failure) throw this.failure
     if (this.remaining >= 0) {
-      this.fail('TRUNCATED', `RecordIO: stream ended inside a record (${this.collected} of ${this.collected + this.remaining} bytes received)`)
+      this.fail(
+        'TRUNCATED',
+        `RecordIO: stream ended inside a record (${this.collected} of ${this.collected + this.remaining} bytes received)`,
+      )
     }
     if (this.lengthDigits.length > 0) {
       this.fail('TRUNCATED', `RecordIO: stream ended inside a record length prefix (${printable(this.lengthDigits)})`)
@@ -169,10 +177,7 @@ export class RecordIODecoder {
 }
 
 /** Decode a byte stream (e.g. an HTTP response body) into records; throws RecordIOError on bad framing or truncation. */
-export async function* decodeRecordStream(
-  body: AsyncIterable<Uint8Array>,
-  opts?: { maxRecordBytes?: number },
-): AsyncGenerator<Buffer> {
+export async function* decodeRecordStream(body: AsyncIterable<Uint8Array>, opts?: {maxRecordBytes?: number}): AsyncGenerator<Buffer> {
   const decoder = new RecordIODecoder(opts)
   for await (const chunk of body) {
     // Records completed before a framing error are still delivered (as if the stream came byte by byte).

@@ -17,23 +17,27 @@
  * Pieces: call builders (scheduler-calls.ts, the base class), session record + heartbeat watchdog
  * (scheduler-session.ts), retrying calls (call-retry.ts), HTTP plumbing shared with the executor (client-io.ts).
  */
-import { Backoff, sleep } from './backoff.js'
-import { postCallWithRetry } from './call-retry.js'
+import {Backoff, sleep} from './backoff.js'
+import {postCallWithRetry} from './call-retry.js'
+import {decodeEvents, emitSafe, errText, newCallAgent, newStreamAgent, openSubscription, type LogFn} from './client-io.js'
+import {encode} from './codec.js'
+import type {DetectedMaster, MasterDetector} from './detector.js'
+import {MesosNotSubscribedError} from './http.js'
+import {SchedulerCalls, subscribeCall, withFrameworkId} from './scheduler-calls.js'
 import {
-  decodeEvents, emitSafe, errText, newCallAgent, newStreamAgent, openSubscription, type LogFn,
-} from './client-io.js'
-import { encode } from './codec.js'
-import type { DetectedMaster, MasterDetector } from './detector.js'
-import { MesosNotSubscribedError } from './http.js'
-import { SchedulerCalls, subscribeCall, withFrameworkId } from './scheduler-calls.js'
-import {
-  abortSession, armHeartbeatWatchdog, masterFromUrl, sameMaster, schedulerUrl, type Session, type SubscribedInfo,
+  abortSession,
+  armHeartbeatWatchdog,
+  masterFromUrl,
+  sameMaster,
+  schedulerUrl,
+  type Session,
+  type SubscribedInfo,
 } from './scheduler-session.js'
-import { CONTENT_JSON, type ContentType, type FrameworkInfo, type SchedulerCall, type SchedulerEvent } from './types.js'
+import {CONTENT_JSON, type ContentType, type FrameworkInfo, type SchedulerCall, type SchedulerEvent} from './types.js'
 
-export { MesosCallError, MesosNotSubscribedError } from './http.js'
-export type { LogFn } from './client-io.js'
-export { schedulerUrl, type SubscribedInfo } from './scheduler-session.js'
+export {MesosCallError, MesosNotSubscribedError} from './http.js'
+export type {LogFn} from './client-io.js'
+export {schedulerUrl, type SubscribedInfo} from './scheduler-session.js'
 
 export interface SchedulerClientOptions {
   detector: MasterDetector
@@ -84,21 +88,21 @@ export class SchedulerClient extends SchedulerCalls {
   constructor(opts: SchedulerClientOptions) {
     super()
     this.detector = opts.detector
-    this.frameworkInfo = { ...opts.frameworkInfo }
+    this.frameworkInfo = {...opts.frameworkInfo}
     this.fid = opts.frameworkInfo.id?.value
     this.contentType = opts.contentType ?? CONTENT_JSON
     this.missLimit = opts.heartbeatMissLimit ?? 5
     this.backoffMinMs = opts.backoffMinMs ?? 1000
     this.backoffMaxMs = Math.max(opts.backoffMaxMs ?? 15_000, this.backoffMinMs)
     this.random = opts.random ?? Math.random
-    this.backoff = new Backoff({ minMs: this.backoffMinMs, maxMs: this.backoffMaxMs, random: this.random })
+    this.backoff = new Backoff({minMs: this.backoffMinMs, maxMs: this.backoffMaxMs, random: this.random})
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000
     this.maxRedirects = opts.maxRedirects ?? 9
-    this.authHeaders = opts.authorization ? { authorization: opts.authorization } : {}
+    this.authHeaders = opts.authorization ? {authorization: opts.authorization} : {}
     this.log = opts.log ?? (() => {})
     if (!(this.missLimit > 0)) throw new RangeError(`heartbeatMissLimit must be > 0, got ${this.missLimit}`)
     // Fail fast on a FrameworkInfo that cannot be encoded (missing user/name, bad types): CodecError.
-    encode('scheduler.Call', { type: 'SUBSCRIBE', subscribe: { framework_info: this.frameworkInfo } }, this.contentType)
+    encode('scheduler.Call', {type: 'SUBSCRIBE', subscribe: {framework_info: this.frameworkInfo}}, this.contentType)
   }
 
   get frameworkId(): string | undefined {
@@ -124,7 +128,7 @@ export class SchedulerClient extends SchedulerCalls {
     try {
       await this.loop()
     } catch (err) {
-      this.log('error', 'scheduler subscription loop crashed', { error: errText(err) })
+      this.log('error', 'scheduler subscription loop crashed', {error: errText(err)})
     } finally {
       this.looping = false
     }
@@ -176,7 +180,7 @@ export class SchedulerClient extends SchedulerCalls {
 
   /** One subscription attempt; resolves with the reason it ended. */
   private async attempt(): Promise<string> {
-    const s: Session = { gen: ++this.gen, ac: new AbortController(), subscribed: false }
+    const s: Session = {gen: ++this.gen, ac: new AbortController(), subscribed: false}
     this.session = s
     try {
       s.detected = this.detector.current() ?? (await this.detector.waitForLeader(LEADER_WAIT_MS, s.ac.signal))
@@ -192,9 +196,15 @@ export class SchedulerClient extends SchedulerCalls {
     const dispatcher = newStreamAgent(this.requestTimeoutMs)
     try {
       const opened = await openSubscription({
-        url: s.url, body: encode('scheduler.Call', subscribeCall(this.frameworkInfo, this.fid), this.contentType),
-        contentType: this.contentType, headers: this.authHeaders, dispatcher, signal: s.ac.signal,
-        requestTimeoutMs: this.requestTimeoutMs, maxRedirects: this.maxRedirects, hostInReason: true,
+        url: s.url,
+        body: encode('scheduler.Call', subscribeCall(this.frameworkInfo, this.fid), this.contentType),
+        contentType: this.contentType,
+        headers: this.authHeaders,
+        dispatcher,
+        signal: s.ac.signal,
+        requestTimeoutMs: this.requestTimeoutMs,
+        maxRedirects: this.maxRedirects,
+        hostInReason: true,
         onRedirect: (from, to) => {
           this.log('info', `SUBSCRIBE redirected from ${from.host} to ${to.host}`)
           s.url = to
@@ -213,7 +223,7 @@ export class SchedulerClient extends SchedulerCalls {
       s.ac.abort()
       if (this.live === s) {
         this.live = undefined
-        if (this.running && !this.tearingDown) this.emitSafe('disconnected', { reason: s.abortReason ?? 'subscription stream ended' })
+        if (this.running && !this.tearingDown) this.emitSafe('disconnected', {reason: s.abortReason ?? 'subscription stream ended'})
       }
       await dispatcher.destroy().catch(() => {})
     }
@@ -230,18 +240,22 @@ export class SchedulerClient extends SchedulerCalls {
       const ev = d.event
       if (ev.type === 'SUBSCRIBED' && ev.subscribed) {
         const sub = ev.subscribed
-        interval = sub.heartbeat_interval_seconds && sub.heartbeat_interval_seconds > 0 ? sub.heartbeat_interval_seconds : DEFAULT_HEARTBEAT_SEC
+        interval =
+          sub.heartbeat_interval_seconds && sub.heartbeat_interval_seconds > 0 ? sub.heartbeat_interval_seconds : DEFAULT_HEARTBEAT_SEC
         this.fid = sub.framework_id.value
-        this.frameworkInfo.id = { value: this.fid }
+        this.frameworkInfo.id = {value: this.fid}
         s.subscribed = true
         this.live = s
         this.backoff.reset()
         armHeartbeatWatchdog(s, interval, this.missLimit)
         const info: SubscribedInfo = {
-          frameworkId: this.fid, streamId: s.streamId ?? '', heartbeatIntervalSec: interval,
-          master: masterFromUrl(s.url!, sub.master_info), ...(sub.master_info ? { masterInfo: sub.master_info } : {}),
+          frameworkId: this.fid,
+          streamId: s.streamId ?? '',
+          heartbeatIntervalSec: interval,
+          master: masterFromUrl(s.url!, sub.master_info),
+          ...(sub.master_info ? {masterInfo: sub.master_info} : {}),
         }
-        this.log('info', `subscribed as framework ${this.fid} on ${s.url!.host}`, { streamId: s.streamId })
+        this.log('info', `subscribed as framework ${this.fid} on ${s.url!.host}`, {streamId: s.streamId})
         this.emitSafe('subscribed', info)
         this.emitSafe('event', ev)
         continue
@@ -250,12 +264,12 @@ export class SchedulerClient extends SchedulerCalls {
       this.emitSafe('event', ev)
       if (ev.type === 'ERROR') {
         const message = ev.error?.message ?? ''
-        this.emitSafe('error-event', { message })
+        this.emitSafe('error-event', {message})
         if (REMOVED_RE.test(message)) {
           this.fatal = true
           this.live = undefined
           this.log('error', `framework ${this.fid ?? '(new)'} was removed by the master: ${message}`)
-          this.emitSafe('fatal', { reason: message })
+          this.emitSafe('fatal', {reason: message})
         }
         s.abortReason = `ERROR event: ${message}`
         return s.abortReason
@@ -269,11 +283,18 @@ export class SchedulerClient extends SchedulerCalls {
     const type = c.type
     if (!this.running || !this.live || !this.fid) throw new MesosNotSubscribedError(type, 'the scheduler is not subscribed')
     await postCallWithRetry({
-      type, body: encode('scheduler.Call', withFrameworkId(c, this.fid), this.contentType), contentType: this.contentType,
-      headers: this.authHeaders, dispatcher: this.callAgent, maxRedirects: this.maxRedirects, timeoutMs: this.requestTimeoutMs,
-      backoff: new Backoff({ minMs: Math.min(this.backoffMinMs, 250), maxMs: this.backoffMaxMs, random: this.random }),
-      stop: this.stopAc.signal, initial: new MesosNotSubscribedError(type, 'the scheduler is not subscribed'), log: this.log,
-      target: () => (this.live?.url ? { url: this.live.url, streamId: this.live.streamId } : undefined),
+      type,
+      body: encode('scheduler.Call', withFrameworkId(c, this.fid), this.contentType),
+      contentType: this.contentType,
+      headers: this.authHeaders,
+      dispatcher: this.callAgent,
+      maxRedirects: this.maxRedirects,
+      timeoutMs: this.requestTimeoutMs,
+      backoff: new Backoff({minMs: Math.min(this.backoffMinMs, 250), maxMs: this.backoffMaxMs, random: this.random}),
+      stop: this.stopAc.signal,
+      initial: new MesosNotSubscribedError(type, 'the scheduler is not subscribed'),
+      log: this.log,
+      target: () => (this.live?.url ? {url: this.live.url, streamId: this.live.streamId} : undefined),
     })
   }
 
@@ -281,7 +302,7 @@ export class SchedulerClient extends SchedulerCalls {
   async teardown(): Promise<void> {
     this.tearingDown = true // the stream closes before the 202 arrives; do not re-subscribe
     try {
-      await this.call({ type: 'TEARDOWN' })
+      await this.call({type: 'TEARDOWN'})
     } catch (err) {
       this.tearingDown = false
       if (this.running && !this.looping && !this.fatal) this.loopDone = this.runLoop()

@@ -6,9 +6,9 @@
  * - `armHeartbeatWatchdog`: ends the attempt after `missLimit` heartbeat intervals without any event.
  * - `SubscribedInfo`: what the 'subscribed' event carries.
  */
-import type { DetectedMaster } from './detector.js'
-import { masterBaseUrl } from './master-address.js'
-import type { MasterInfo } from './types.js'
+import type {DetectedMaster} from './detector.js'
+import {masterBaseUrl} from './master-address.js'
+import type {MasterInfo} from './types.js'
 
 export interface Session {
   gen: number
@@ -35,7 +35,7 @@ export function schedulerUrl(m: DetectedMaster): URL {
 export function masterFromUrl(url: URL, info?: MasterInfo): DetectedMaster {
   const scheme = url.protocol === 'https:' ? 'https' : 'http'
   const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port, scheme, ...(info ? { info } : {}) }
+  return {host: url.hostname.replace(/^\[|\]$/g, ''), port, scheme, ...(info ? {info} : {})}
 }
 export function sameMaster(a: DetectedMaster, b: DetectedMaster): boolean {
   return a.host === b.host && a.port === b.port && a.scheme === b.scheme

@@ -4,33 +4,53 @@
  * the in-memory representation everywhere in etcd-mesos; protobuf is only a wire encoding
  * (see codec.ts). Only the fields etcd-mesos and mesos-local use are typed; others pass through.
  */
-export interface Id { value: string }
+export interface Id {
+  value: string
+}
 export type FrameworkID = Id
 export type AgentID = Id
 export type OfferID = Id
 export type TaskID = Id
 export type ExecutorID = Id
-export type ContainerID = Id & { parent?: ContainerID }
+export type ContainerID = Id & {parent?: ContainerID}
 
-export interface Label { key: string; value?: string }
-export interface Labels { labels: Label[] }
-export interface TimeInfo { nanoseconds: number }
+export interface Label {
+  key: string
+  value?: string
+}
+export interface Labels {
+  labels: Label[]
+}
+export interface TimeInfo {
+  nanoseconds: number
+}
 export type DurationInfo = TimeInfo
-export interface Address { hostname?: string; ip?: string; port: number }
-export interface URL { scheme: string; address: Address; path?: string }
+export interface Address {
+  hostname?: string
+  ip?: string
+  port: number
+}
+export interface URL {
+  scheme: string
+  address: Address
+  path?: string
+}
 
-export interface Range { begin: number; end: number }
+export interface Range {
+  begin: number
+  end: number
+}
 export type ValueType = 'SCALAR' | 'RANGES' | 'SET' | 'TEXT'
 export interface Resource {
   name: string
   type: ValueType
-  scalar?: { value: number }
-  ranges?: { range: Range[] }
-  set?: { item: string[] }
+  scalar?: {value: number}
+  ranges?: {range: Range[]}
+  set?: {item: string[]}
   role?: string
   reservation?: Record<string, unknown>
   reservations?: Record<string, unknown>[]
-  allocation_info?: { role?: string }
+  allocation_info?: {role?: string}
   disk?: Record<string, unknown>
   revocable?: Record<string, unknown>
   [extra: string]: unknown
@@ -47,7 +67,7 @@ export interface FrameworkInfo {
   hostname?: string
   principal?: string
   webui_url?: string
-  capabilities?: { type: string }[]
+  capabilities?: {type: string}[]
   labels?: Labels
 }
 
@@ -59,7 +79,7 @@ export interface MasterInfo {
   hostname?: string
   version?: string
   address?: Address
-  capabilities?: { type: string }[]
+  capabilities?: {type: string}[]
 }
 
 export interface AgentInfo {
@@ -79,23 +99,37 @@ export interface Offer {
   resources: Resource[]
   attributes?: unknown[]
   executor_ids?: ExecutorID[]
-  allocation_info?: { role?: string }
+  allocation_info?: {role?: string}
 }
 
-export interface Filters { refuse_seconds?: number }
+export interface Filters {
+  refuse_seconds?: number
+}
 
-export interface CommandURI { value: string; executable?: boolean; extract?: boolean; cache?: boolean; output_file?: string }
-export interface EnvironmentVariable { name: string; type?: 'VALUE' | 'SECRET'; value?: string }
+export interface CommandURI {
+  value: string
+  executable?: boolean
+  extract?: boolean
+  cache?: boolean
+  output_file?: string
+}
+export interface EnvironmentVariable {
+  name: string
+  type?: 'VALUE' | 'SECRET'
+  value?: string
+}
 export interface CommandInfo {
   uris?: CommandURI[]
-  environment?: { variables: EnvironmentVariable[] }
+  environment?: {variables: EnvironmentVariable[]}
   shell?: boolean
   value?: string
   arguments?: string[]
   user?: string
 }
 
-export interface KillPolicy { grace_period?: DurationInfo }
+export interface KillPolicy {
+  grace_period?: DurationInfo
+}
 
 export interface ExecutorInfo {
   type?: 'UNKNOWN' | 'DEFAULT' | 'CUSTOM'
@@ -113,7 +147,7 @@ export interface ExecutorInfo {
 export interface DiscoveryInfo {
   visibility: 'FRAMEWORK' | 'CLUSTER' | 'EXTERNAL'
   name?: string
-  ports?: { ports: { number: number; name?: string; protocol?: string }[] }
+  ports?: {ports: {number: number; name?: string; protocol?: string}[]}
   labels?: Labels
 }
 
@@ -131,20 +165,37 @@ export interface TaskInfo {
 }
 
 export type TaskState =
-  | 'TASK_STAGING' | 'TASK_STARTING' | 'TASK_RUNNING' | 'TASK_KILLING' | 'TASK_FINISHED'
-  | 'TASK_FAILED' | 'TASK_KILLED' | 'TASK_ERROR' | 'TASK_LOST' | 'TASK_DROPPED'
-  | 'TASK_UNREACHABLE' | 'TASK_GONE' | 'TASK_GONE_BY_OPERATOR' | 'TASK_UNKNOWN'
+  | 'TASK_STAGING'
+  | 'TASK_STARTING'
+  | 'TASK_RUNNING'
+  | 'TASK_KILLING'
+  | 'TASK_FINISHED'
+  | 'TASK_FAILED'
+  | 'TASK_KILLED'
+  | 'TASK_ERROR'
+  | 'TASK_LOST'
+  | 'TASK_DROPPED'
+  | 'TASK_UNREACHABLE'
+  | 'TASK_GONE'
+  | 'TASK_GONE_BY_OPERATOR'
+  | 'TASK_UNKNOWN'
 
 export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
-  'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED',
-  'TASK_GONE', 'TASK_GONE_BY_OPERATOR',
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLED',
+  'TASK_ERROR',
+  'TASK_LOST',
+  'TASK_DROPPED',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
 ])
 
 export type StatusSource = 'SOURCE_MASTER' | 'SOURCE_AGENT' | 'SOURCE_EXECUTOR'
 
 export interface ContainerStatus {
   container_id?: ContainerID
-  network_infos?: { ip_addresses?: { protocol?: 'IPv4' | 'IPv6'; ip_address?: string }[] }[]
+  network_infos?: {ip_addresses?: {protocol?: 'IPv4' | 'IPv6'; ip_address?: string}[]}[]
   executor_pid?: number
 }
 
@@ -168,71 +219,105 @@ export interface TaskStatus {
 export interface OfferOperation {
   type: 'LAUNCH' | 'LAUNCH_GROUP' | 'RESERVE' | 'UNRESERVE' | 'CREATE' | 'DESTROY' | string
   id?: Id
-  launch?: { task_infos: TaskInfo[] }
+  launch?: {task_infos: TaskInfo[]}
   [extra: string]: unknown
 }
 
 // ---- scheduler.proto (package mesos.v1.scheduler) ----
 export type SchedulerCallType =
-  | 'UNKNOWN' | 'SUBSCRIBE' | 'TEARDOWN' | 'ACCEPT' | 'DECLINE' | 'ACCEPT_INVERSE_OFFERS'
-  | 'DECLINE_INVERSE_OFFERS' | 'REVIVE' | 'KILL' | 'SHUTDOWN' | 'ACKNOWLEDGE'
-  | 'ACKNOWLEDGE_OPERATION_STATUS' | 'RECONCILE' | 'RECONCILE_OPERATIONS' | 'MESSAGE' | 'REQUEST'
-  | 'SUPPRESS' | 'UPDATE_FRAMEWORK'
+  | 'UNKNOWN'
+  | 'SUBSCRIBE'
+  | 'TEARDOWN'
+  | 'ACCEPT'
+  | 'DECLINE'
+  | 'ACCEPT_INVERSE_OFFERS'
+  | 'DECLINE_INVERSE_OFFERS'
+  | 'REVIVE'
+  | 'KILL'
+  | 'SHUTDOWN'
+  | 'ACKNOWLEDGE'
+  | 'ACKNOWLEDGE_OPERATION_STATUS'
+  | 'RECONCILE'
+  | 'RECONCILE_OPERATIONS'
+  | 'MESSAGE'
+  | 'REQUEST'
+  | 'SUPPRESS'
+  | 'UPDATE_FRAMEWORK'
 
 export interface SchedulerCall {
   framework_id?: FrameworkID
   type: SchedulerCallType
-  subscribe?: { framework_info: FrameworkInfo; suppressed_roles?: string[] }
-  accept?: { offer_ids: OfferID[]; operations?: OfferOperation[]; filters?: Filters }
-  decline?: { offer_ids: OfferID[]; filters?: Filters }
-  revive?: { roles?: string[] }
-  suppress?: { roles?: string[] }
-  kill?: { task_id: TaskID; agent_id?: AgentID; kill_policy?: KillPolicy }
-  shutdown?: { executor_id: ExecutorID; agent_id: AgentID }
-  acknowledge?: { agent_id: AgentID; task_id: TaskID; uuid: string }
-  reconcile?: { tasks?: { task_id: TaskID; agent_id?: AgentID }[] }
-  message?: { agent_id: AgentID; executor_id: ExecutorID; data: string }
-  request?: { requests?: unknown[] }
+  subscribe?: {framework_info: FrameworkInfo; suppressed_roles?: string[]}
+  accept?: {offer_ids: OfferID[]; operations?: OfferOperation[]; filters?: Filters}
+  decline?: {offer_ids: OfferID[]; filters?: Filters}
+  revive?: {roles?: string[]}
+  suppress?: {roles?: string[]}
+  kill?: {task_id: TaskID; agent_id?: AgentID; kill_policy?: KillPolicy}
+  shutdown?: {executor_id: ExecutorID; agent_id: AgentID}
+  acknowledge?: {agent_id: AgentID; task_id: TaskID; uuid: string}
+  reconcile?: {tasks?: {task_id: TaskID; agent_id?: AgentID}[]}
+  message?: {agent_id: AgentID; executor_id: ExecutorID; data: string}
+  request?: {requests?: unknown[]}
 }
 
 export type SchedulerEventType =
-  | 'UNKNOWN' | 'SUBSCRIBED' | 'OFFERS' | 'INVERSE_OFFERS' | 'RESCIND' | 'RESCIND_INVERSE_OFFER'
-  | 'UPDATE' | 'UPDATE_OPERATION_STATUS' | 'MESSAGE' | 'FAILURE' | 'ERROR' | 'HEARTBEAT'
+  | 'UNKNOWN'
+  | 'SUBSCRIBED'
+  | 'OFFERS'
+  | 'INVERSE_OFFERS'
+  | 'RESCIND'
+  | 'RESCIND_INVERSE_OFFER'
+  | 'UPDATE'
+  | 'UPDATE_OPERATION_STATUS'
+  | 'MESSAGE'
+  | 'FAILURE'
+  | 'ERROR'
+  | 'HEARTBEAT'
 
 export interface SchedulerEvent {
   type: SchedulerEventType
-  subscribed?: { framework_id: FrameworkID; heartbeat_interval_seconds?: number; master_info?: MasterInfo }
-  offers?: { offers: Offer[] }
-  rescind?: { offer_id: OfferID }
-  update?: { status: TaskStatus }
-  message?: { agent_id: AgentID; executor_id: ExecutorID; data: string }
-  failure?: { agent_id?: AgentID; executor_id?: ExecutorID; status?: number }
-  error?: { message: string }
+  subscribed?: {framework_id: FrameworkID; heartbeat_interval_seconds?: number; master_info?: MasterInfo}
+  offers?: {offers: Offer[]}
+  rescind?: {offer_id: OfferID}
+  update?: {status: TaskStatus}
+  message?: {agent_id: AgentID; executor_id: ExecutorID; data: string}
+  failure?: {agent_id?: AgentID; executor_id?: ExecutorID; status?: number}
+  error?: {message: string}
 }
 
 // ---- executor.proto (package mesos.v1.executor) ----
 export type ExecutorCallType = 'UNKNOWN' | 'SUBSCRIBE' | 'UPDATE' | 'MESSAGE' | 'HEARTBEAT'
-export interface ExecutorUpdate { status: TaskStatus }
+export interface ExecutorUpdate {
+  status: TaskStatus
+}
 export interface ExecutorCall {
   executor_id: ExecutorID
   framework_id: FrameworkID
   type: ExecutorCallType
-  subscribe?: { unacknowledged_tasks?: TaskInfo[]; unacknowledged_updates?: ExecutorUpdate[] }
+  subscribe?: {unacknowledged_tasks?: TaskInfo[]; unacknowledged_updates?: ExecutorUpdate[]}
   update?: ExecutorUpdate
-  message?: { data: string }
+  message?: {data: string}
 }
 
 export type ExecutorEventType =
-  | 'UNKNOWN' | 'SUBSCRIBED' | 'LAUNCH' | 'LAUNCH_GROUP' | 'KILL' | 'ACKNOWLEDGED' | 'MESSAGE'
-  | 'ERROR' | 'SHUTDOWN' | 'HEARTBEAT'
+  | 'UNKNOWN'
+  | 'SUBSCRIBED'
+  | 'LAUNCH'
+  | 'LAUNCH_GROUP'
+  | 'KILL'
+  | 'ACKNOWLEDGED'
+  | 'MESSAGE'
+  | 'ERROR'
+  | 'SHUTDOWN'
+  | 'HEARTBEAT'
 export interface ExecutorEvent {
   type: ExecutorEventType
-  subscribed?: { executor_info: ExecutorInfo; framework_info: FrameworkInfo; agent_info: AgentInfo; container_id?: ContainerID }
-  launch?: { task: TaskInfo }
-  kill?: { task_id: TaskID; kill_policy?: KillPolicy }
-  acknowledged?: { task_id: TaskID; uuid: string }
-  message?: { data: string }
-  error?: { message: string }
+  subscribed?: {executor_info: ExecutorInfo; framework_info: FrameworkInfo; agent_info: AgentInfo; container_id?: ContainerID}
+  launch?: {task: TaskInfo}
+  kill?: {task_id: TaskID; kill_policy?: KillPolicy}
+  acknowledged?: {task_id: TaskID; uuid: string}
+  message?: {data: string}
+  error?: {message: string}
 }
 
 export const CONTENT_JSON = 'application/json'

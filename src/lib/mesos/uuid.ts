@@ -7,7 +7,7 @@
  * Mesos does NOT check the variant bits. Boost 1.74 (the Mesos 1.12 build) knows versions 1..5; newer boost
  * also knows 6..8, and we accept those too (lenient). Versions 0 and 9..15 are rejected, as Mesos does.
  */
-import { randomBytes } from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 
 /** 16 random bytes laid out as an RFC 4122 version-4 UUID (variant 10xx). */
 export function randomUuidBytes(): Buffer {

@@ -9,16 +9,16 @@
  *   - watchers are re-armed on every transition to `connected`; callbacks only fire for real changes.
  *   - with credentials in the URL, nodes are created with world-read + creator-all ACLs (like Mesos), else open.
  */
-import { nodeAcls } from './acl.js'
-import { ZkConnection, type ZkConnectOptions } from './connection.js'
-import { ZkError } from './errors.js'
-import type { RawStat } from './raw.js'
-import { join, parseZkUrl, type ZkUrl } from './url.js'
-import { createWatchLoop, type WatchLoop, type WatchSpec } from './watch.js'
+import {nodeAcls} from './acl.js'
+import {ZkConnection, type ZkConnectOptions} from './connection.js'
+import {ZkError} from './errors.js'
+import type {RawStat} from './raw.js'
+import {join, parseZkUrl, type ZkUrl} from './url.js'
+import {createWatchLoop, type WatchLoop, type WatchSpec} from './watch.js'
 
-export { join }
-export { ZkError, type ZkErrorCode } from './errors.js'
-export type { ZkConnectOptions, ZkState } from './connection.js'
+export {join}
+export {ZkError, type ZkErrorCode} from './errors.js'
+export type {ZkConnectOptions, ZkState} from './connection.js'
 
 export interface ZkNodeData {
   data: Buffer
@@ -26,7 +26,7 @@ export interface ZkNodeData {
 }
 
 function nodeData(data: Buffer | null, stat: RawStat): ZkNodeData {
-  return { data: data ?? Buffer.alloc(0), version: stat.version }
+  return {data: data ?? Buffer.alloc(0), version: stat.version}
 }
 
 export class ZkClient extends ZkConnection {
@@ -61,17 +61,19 @@ export class ZkClient extends ZkConnection {
   async get(path: string): Promise<ZkNodeData | null> {
     try {
       return await this.call<ZkNodeData>('get', path, (raw, done) =>
-        raw.getData(path, undefined, (e, data, stat) => done(e, e ? undefined : nodeData(data, stat))))
+        raw.getData(path, undefined, (e, data, stat) => done(e, e ? undefined : nodeData(data, stat))),
+      )
     } catch (err) {
       if (err instanceof ZkError && err.code === 'NO_NODE') return null
       throw err
     }
   }
 
-  create(path: string, data?: Buffer, opts: { ephemeral?: boolean; sequential?: boolean } = {}): Promise<string> {
+  create(path: string, data?: Buffer, opts: {ephemeral?: boolean; sequential?: boolean} = {}): Promise<string> {
     const mode = (opts.ephemeral ? 1 : 0) + (opts.sequential ? 2 : 0)
     return this.call<string>('create', path, (raw, done) =>
-      raw.create(path, data ?? null, nodeAcls(this.url.auth), mode, (e, created) => done(e, created)))
+      raw.create(path, data ?? null, nodeAcls(this.url.auth), mode, (e, created) => done(e, created)),
+    )
   }
 
   /** Creates `path` and all missing parents (persistent, empty). Existing nodes are fine. */
@@ -92,12 +94,14 @@ export class ZkClient extends ZkConnection {
   /** The node's version, or null when it does not exist. */
   exists(path: string): Promise<number | null> {
     return this.call<number | null>('exists', path, (raw, done) =>
-      raw.exists(path, undefined, (e, stat) => done(e, stat ? stat.version : null)))
+      raw.exists(path, undefined, (e, stat) => done(e, stat ? stat.version : null)),
+    )
   }
 
   set(path: string, data: Buffer, version: number): Promise<number> {
     return this.call<number>('set', path, (raw, done) =>
-      raw.setData(path, data, version, (e, stat) => done(e, e ? undefined : stat.version)))
+      raw.setData(path, data, version, (e, stat) => done(e, e ? undefined : stat.version)),
+    )
   }
 
   remove(path: string, version = -1): Promise<void> {
@@ -108,7 +112,8 @@ export class ZkClient extends ZkConnection {
   async children(path: string): Promise<string[]> {
     try {
       return await this.call<string[]>('children', path, (raw, done) =>
-        raw.getChildren(path, undefined, (e, ch) => done(e, e ? undefined : [...ch].sort())))
+        raw.getChildren(path, undefined, (e, ch) => done(e, e ? undefined : [...ch].sort())),
+      )
     } catch (err) {
       if (err instanceof ZkError && err.code === 'NO_NODE') return []
       throw err
@@ -118,7 +123,11 @@ export class ZkClient extends ZkConnection {
   /** Calls `onChange` with the current children (sorted; [] while the node is missing), then on every change. */
   watchChildren(path: string, onChange: (children: string[]) => void): () => void {
     return this.watch<string[]>({
-      path, op: 'children', missing: [], key: (v) => v.join('/'), onChange,
+      path,
+      op: 'children',
+      missing: [],
+      key: (v) => v.join('/'),
+      onChange,
       read: (raw, watcher, done) => raw.getChildren(path, watcher, (e, ch) => done(e, e ? undefined : [...ch].sort())),
     })
   }
@@ -126,7 +135,11 @@ export class ZkClient extends ZkConnection {
   /** Calls `onChange` with the current data (null while the node is missing), then on every change. */
   watchData(path: string, onChange: (v: ZkNodeData | null) => void): () => void {
     return this.watch<ZkNodeData | null>({
-      path, op: 'watchData', missing: null, key: (v) => (v ? `${v.version}:${v.data.toString('base64')}` : '-'), onChange,
+      path,
+      op: 'watchData',
+      missing: null,
+      key: (v) => (v ? `${v.version}:${v.data.toString('base64')}` : '-'),
+      onChange,
       read: (raw, watcher, done) => raw.getData(path, watcher, (e, data, stat) => done(e, e ? undefined : nodeData(data, stat))),
     })
   }

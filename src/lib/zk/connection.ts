@@ -13,12 +13,12 @@
  *     A timed-out write has an unknown outcome (it may still be applied when the connection comes back).
  *   - `onConnected()` (subclass hook) runs after every transition to `connected`; `onClosing()` once, in close().
  */
-import { EventEmitter } from 'node:events'
+import {EventEmitter} from 'node:events'
 import zookeeper from 'node-zookeeper-client'
-import { addDigestAuth } from './acl.js'
-import { toZkError, ZkError } from './errors.js'
-import { CM_CLOSED, CM_CONNECTED, CM_CONNECTING, CM_SESSION_EXPIRED, type RawClient, type RawSocket } from './raw.js'
-import type { ZkUrl } from './url.js'
+import {addDigestAuth} from './acl.js'
+import {toZkError, ZkError} from './errors.js'
+import {CM_CLOSED, CM_CONNECTED, CM_CONNECTING, CM_SESSION_EXPIRED, type RawClient, type RawSocket} from './raw.js'
+import type {ZkUrl} from './url.js'
 
 export type ZkState = 'connected' | 'disconnected' | 'expired' | 'closed'
 
@@ -42,7 +42,7 @@ export class ZkConnection extends EventEmitter {
   private readonly sessionTimeoutMs: number
   private readonly opTimeoutMs: number
   private readonly pending = new Set<(e: ZkError) => void>()
-  private readonly sockets = new WeakMap<RawSocket, { since: number; lastData: number }>()
+  private readonly sockets = new WeakMap<RawSocket, {since: number; lastData: number}>()
   private readonly watchdog: NodeJS.Timeout
 
   protected constructor(url: ZkUrl, opts: ZkConnectOptions) {
@@ -76,14 +76,15 @@ export class ZkConnection extends EventEmitter {
     const now = Date.now()
     const seen = this.sockets.get(sock)
     if (!seen) {
-      const entry = { since: now, lastData: now }
+      const entry = {since: now, lastData: now}
       this.sockets.set(sock, entry)
       sock.on('data', () => (entry.lastData = Date.now()))
       return
     }
     const session = cm.sessionTimeout > 0 ? cm.sessionTimeout : this.sessionTimeoutMs
     const handshakeMs = Math.min(Math.max(1000, session / 3), 4000)
-    const stuck = (cm.state === CM_CONNECTING && now - seen.since > handshakeMs) ||
+    const stuck =
+      (cm.state === CM_CONNECTING && now - seen.since > handshakeMs) ||
       (cm.state === CM_CONNECTED && now - seen.lastData > (session * 2) / 3)
     if (stuck) sock.destroy()
   }
@@ -100,8 +101,16 @@ export class ZkConnection extends EventEmitter {
         if (s === 'connected') finish()
         else if (s === 'closed') finish(new ZkError('CONNECTION_LOSS', `ZooKeeper client for ${this.url.redacted} was closed`))
       }
-      const timer = setTimeout(() => finish(new ZkError('TIMEOUT',
-        `could not connect to ZooKeeper at ${this.url.connectString} within ${ms / 1000}s (is it running and reachable?)`)), ms)
+      const timer = setTimeout(
+        () =>
+          finish(
+            new ZkError(
+              'TIMEOUT',
+              `could not connect to ZooKeeper at ${this.url.connectString} within ${ms / 1000}s (is it running and reachable?)`,
+            ),
+          ),
+        ms,
+      )
       const finish = (err?: ZkError): void => {
         clearTimeout(timer)
         this.off('state', onState)
@@ -120,12 +129,14 @@ export class ZkConnection extends EventEmitter {
 
   private openSession(): RawClient {
     const raw = zookeeper.createClient(this.url.connectString, {
-      sessionTimeout: this.sessionTimeoutMs, spinDelay: 250, retries: 0,
+      sessionTimeout: this.sessionTimeoutMs,
+      spinDelay: 250,
+      retries: 0,
     }) as RawClient
     // The library's connect-string parser cannot read IPv6 hosts; hand it the parsed list instead.
-    raw.connectionManager.servers = this.url.servers.map((s) => ({ host: s.host, port: s.port }))
+    raw.connectionManager.servers = this.url.servers.map((s) => ({host: s.host, port: s.port}))
     addDigestAuth(raw, this.url.auth)
-    raw.on('state', (s: { getName(): string }) => this.onRawState(raw, s.getName()))
+    raw.on('state', (s: {getName(): string}) => this.onRawState(raw, s.getName()))
     raw.connect()
     return raw
   }
@@ -166,9 +177,17 @@ export class ZkConnection extends EventEmitter {
         else resolve(value as T)
       }
       const abort = (e: ZkError): void => settle(e)
-      const timer = setTimeout(() => settle(new ZkError('TIMEOUT',
-        `ZooKeeper ${op} ${path} timed out after ${this.opTimeoutMs / 1000}s (session ${this._state}; servers ${this.url.connectString})`,
-        path)), this.opTimeoutMs)
+      const timer = setTimeout(
+        () =>
+          settle(
+            new ZkError(
+              'TIMEOUT',
+              `ZooKeeper ${op} ${path} timed out after ${this.opTimeoutMs / 1000}s (session ${this._state}; servers ${this.url.connectString})`,
+              path,
+            ),
+          ),
+        this.opTimeoutMs,
+      )
       this.pending.add(abort)
       try {
         run(this.raw, (err, value) => settle(err ? toZkError(err, op, path) : null, value))

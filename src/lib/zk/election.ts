@@ -14,11 +14,11 @@
  * Invariants: at most one own node exists per started election; `isLeader` is true only while the own node is
  * the lowest one seen in the latest children listing; a plain disconnect (session still alive) is not a step-down.
  */
-import { EventEmitter } from 'node:events'
+import {EventEmitter} from 'node:events'
 import os from 'node:os'
-import { randomUUID } from 'node:crypto'
-import { join, ZkError, type ZkClient, type ZkState } from './client.js'
-import { ChildrenDrain } from './drain.js'
+import {randomUUID} from 'node:crypto'
+import {join, ZkError, type ZkClient, type ZkState} from './client.js'
+import {ChildrenDrain} from './drain.js'
 
 export interface Candidate {
   id: string
@@ -43,16 +43,16 @@ function toCandidate(node: string, seq: number, raw: Buffer): Candidate {
   } catch {
     /* a foreign or corrupt node still takes part in the ordering */
   }
-  return { id: typeof data.id === 'string' ? data.id : node, node, seq, data }
+  return {id: typeof data.id === 'string' ? data.id : node, node, seq, data}
 }
 
 async function listCandidates(zk: ZkClient, path: string, children: string[], cache?: Map<string, Candidate>): Promise<Candidate[]> {
   const nodes = children
-    .map((node) => ({ node, seq: parseSeq(node) }))
-    .filter((n): n is { node: string; seq: number } => n.seq !== null)
+    .map((node) => ({node, seq: parseSeq(node)}))
+    .filter((n): n is {node: string; seq: number} => n.seq !== null)
     .sort((a, b) => a.seq - b.seq)
   const out: Candidate[] = []
-  for (const { node, seq } of nodes) {
+  for (const {node, seq} of nodes) {
     let c = cache?.get(node)
     if (!c) {
       const d = await zk.get(join(path, node))
@@ -83,7 +83,11 @@ export class LeaderElection extends EventEmitter {
     maxDelayMs: 5000,
   })
 
-  constructor(private readonly zk: ZkClient, readonly path: string, private readonly data: Record<string, unknown>) {
+  constructor(
+    private readonly zk: ZkClient,
+    readonly path: string,
+    private readonly data: Record<string, unknown>,
+  ) {
     super()
     this.id = typeof data.id === 'string' ? data.id : `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   }
@@ -130,8 +134,8 @@ export class LeaderElection extends EventEmitter {
   }
 
   private async createOwn(): Promise<void> {
-    const body = Buffer.from(JSON.stringify({ ...this.data, id: this.id }), 'utf8')
-    const created = await this.zk.create(join(this.path, PREFIX), body, { ephemeral: true, sequential: true })
+    const body = Buffer.from(JSON.stringify({...this.data, id: this.id}), 'utf8')
+    const created = await this.zk.create(join(this.path, PREFIX), body, {ephemeral: true, sequential: true})
     const node = created.slice(created.lastIndexOf('/') + 1)
     if (this.stopped) return this.removeQuietly(created)
     this.own = node

@@ -2,10 +2,15 @@
  * The slice of node-zookeeper-client this project uses, typed (the library ships no types; its ambient
  * declaration is `any`), and the connection-manager state numbers we read. Only src/lib/zk uses these.
  */
-import type { EventEmitter } from 'node:events'
+import type {EventEmitter} from 'node:events'
 
-export interface RawException { getCode(): number; message: string }
-export interface RawStat { version: number }
+export interface RawException {
+  getCode(): number
+  message: string
+}
+export interface RawStat {
+  version: number
+}
 export type RawWatcher = (event: unknown) => void
 export interface RawSocket extends EventEmitter {
   destroy(): void
@@ -15,7 +20,7 @@ export interface RawSocket extends EventEmitter {
 export interface RawConnectionManager extends EventEmitter {
   state: number
   sessionTimeout: number
-  servers: { host: string; port: number }[]
+  servers: {host: string; port: number}[]
   socket?: RawSocket
 }
 export interface RawClient extends EventEmitter {

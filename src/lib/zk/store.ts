@@ -18,12 +18,15 @@
  * Invariants: writes are serialised (one at a time, in call order); ZkConflictError is thrown only when the node
  * holds something this writer did not write; every other failure is a plain ZkError (transient: save again).
  */
-import { ZkError, type ZkClient, type ZkNodeData } from './client.js'
+import {ZkError, type ZkClient, type ZkNodeData} from './client.js'
 
 /** The node holds something this writer did not write (another writer changed or deleted it). */
 export class ZkConflictError extends Error {
   override name = 'ZkConflictError'
-  constructor(message: string, readonly path: string) {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
     super(message)
   }
 }
@@ -43,10 +46,13 @@ function expected(base: number | null): string {
 
 export class ZkCasNode {
   private base: number | null = null
-  private unknown: { data: Buffer; base: number | null } | null = null
+  private unknown: {data: Buffer; base: number | null} | null = null
   private chain: Promise<unknown> = Promise.resolve()
 
-  constructor(private readonly zk: ZkClient, readonly path: string) {}
+  constructor(
+    private readonly zk: ZkClient,
+    readonly path: string,
+  ) {}
 
   /** Reads the node (null when missing) and takes its version as the base of the next write. */
   async read(): Promise<ZkNodeData | null> {
@@ -89,7 +95,7 @@ export class ZkCasNode {
       } catch (err) {
         const code = codeOf(err)
         if (code !== undefined && UNKNOWN_OUTCOME.has(code)) {
-          this.unknown = { data, base }
+          this.unknown = {data, base}
           if (attempt >= MAX_ATTEMPTS) throw err
           continue // resolve it now (by reading back), and write again if it was not applied
         }
@@ -127,9 +133,13 @@ export class ZkCasNode {
   }
 
   private conflict(got: ZkNodeData | null, base: number | null, when: string): ZkConflictError {
-    const found = got === null
-      ? 'no node (it was deleted)'
-      : `version ${got.version} with content that differs from what this writer wrote (${got.data.length} bytes)`
-    return new ZkConflictError(`${this.path} was changed by another writer (${when}): expected ${expected(base)}, found ${found}`, this.path)
+    const found =
+      got === null
+        ? 'no node (it was deleted)'
+        : `version ${got.version} with content that differs from what this writer wrote (${got.data.length} bytes)`
+    return new ZkConflictError(
+      `${this.path} was changed by another writer (${when}): expected ${expected(base)}, found ${found}`,
+      this.path,
+    )
   }
 }

@@ -28,7 +28,7 @@ export interface ZkUrl {
   connectString: string
   /** '/' if none; no trailing '/' unless root. */
   path: string
-  auth?: { user: string; password: string }
+  auth?: {user: string; password: string}
   /** The URL with the password replaced by *** (safe for logs and error messages). */
   redacted: string
 }
@@ -68,9 +68,9 @@ function parseServer(url: string, text: string): ZkServerAddress {
     const host = text.slice(1, close)
     if (host === '' || !IPV6_RE.test(host) || !host.includes(':') || !isIPv6(host)) fail(url, `bad IPv6 address ${JSON.stringify(host)}`)
     const rest = text.slice(close + 1)
-    if (rest === '') return { host, port: DEFAULT_PORT }
+    if (rest === '') return {host, port: DEFAULT_PORT}
     if (!rest.startsWith(':')) fail(url, `unexpected ${JSON.stringify(rest)} after IPv6 address in ${JSON.stringify(text)}`)
-    return { host, port: parsePort(url, rest.slice(1), text) }
+    return {host, port: parsePort(url, rest.slice(1), text)}
   }
   const parts = text.split(':')
   if (parts.length > 2) fail(url, `host ${JSON.stringify(text)} has more than one ':' (write IPv6 addresses in brackets: [::1]:2181)`)
@@ -78,7 +78,7 @@ function parseServer(url: string, text: string): ZkServerAddress {
   if (host === '') fail(url, `empty host name in ${JSON.stringify(text)}`)
   if (!HOST_RE.test(host)) fail(url, `bad host name ${JSON.stringify(host)}`)
   const port = parts.length === 2 ? parsePort(url, parts[1] ?? '', text) : DEFAULT_PORT
-  return { host, port }
+  return {host, port}
 }
 
 function normalizePath(url: string, raw: string): string {
@@ -98,7 +98,8 @@ export function formatServer(s: ZkServerAddress): string {
 }
 
 export function parseZkUrl(url: string): ZkUrl {
-  if (typeof url !== 'string' || url.trim() === '') throw new ZkUrlError('invalid ZooKeeper URL: it is empty (expected zk://host:port/path)')
+  if (typeof url !== 'string' || url.trim() === '')
+    throw new ZkUrlError('invalid ZooKeeper URL: it is empty (expected zk://host:port/path)')
   if (!/^zk:\/\//i.test(url)) {
     fail(url, 'it must start with zk:// (e.g. zk://127.0.0.1:2181/etcd-mesos)')
   }
@@ -117,7 +118,7 @@ export function parseZkUrl(url: string): ZkUrl {
     const user = cred.slice(0, colon)
     const password = cred.slice(colon + 1)
     if (user === '') fail(url, 'empty user name in the credentials')
-    auth = { user, password }
+    auth = {user, password}
     rest = rest.slice(at + 1)
     redactedRest = `${user}:***@${rest}`
   }
@@ -143,8 +144,6 @@ export function parseZkUrl(url: string): ZkUrl {
 
 /** Joins ZooKeeper paths: join('/a', 'b/c', 'd') → '/a/b/c/d'; join('/', 'x') → '/x'. */
 export function join(base: string, ...parts: string[]): string {
-  const segs = [base, ...parts]
-    .flatMap((p) => p.split('/'))
-    .filter((s) => s !== '')
+  const segs = [base, ...parts].flatMap((p) => p.split('/')).filter((s) => s !== '')
   return '/' + segs.join('/')
 }

@@ -5,11 +5,14 @@
  * value's `key` differs from the last delivered one (re-arming after a reconnect delivers nothing new); a failed
  * read is retried after 500 ms; a listener that throws never kills the watch; nothing runs after stop().
  */
-import type { ZkCall } from './connection.js'
-import { ZkError } from './errors.js'
-import type { RawClient, RawWatcher } from './raw.js'
+import type {ZkCall} from './connection.js'
+import {ZkError} from './errors.js'
+import type {RawClient, RawWatcher} from './raw.js'
 
-export interface WatchLoop { arm(): void; stop(): void }
+export interface WatchLoop {
+  arm(): void
+  stop(): void
+}
 
 export interface WatchSpec<T> {
   path: string
@@ -24,7 +27,7 @@ export interface WatchSpec<T> {
 }
 
 export function createWatchLoop<T>(call: ZkCall, isClosed: () => boolean, spec: WatchSpec<T>): WatchLoop {
-  const { path, op, read, missing, key, onChange } = spec
+  const {path, op, read, missing, key, onChange} = spec
   let gen = 0
   let stopped = false
   let lastKey: string | undefined
@@ -45,13 +48,19 @@ export function createWatchLoop<T>(call: ZkCall, isClosed: () => boolean, spec: 
       const my = ++gen
       clearTimeout(retryTimer)
       const current = (): boolean => my === gen && !stopped && !isClosed()
-      const watcher: RawWatcher = () => { if (current()) loop.arm() }
+      const watcher: RawWatcher = () => {
+        if (current()) loop.arm()
+      }
       const retry = (): void => {
         if (!current()) return
-        retryTimer = setTimeout(() => { if (current()) loop.arm() }, 500)
+        retryTimer = setTimeout(() => {
+          if (current()) loop.arm()
+        }, 500)
       }
       call<T>(op, path, (raw, done) => read(raw, watcher, done)).then(
-        (v) => { if (current()) deliver(v) },
+        (v) => {
+          if (current()) deliver(v)
+        },
         (err: unknown) => {
           if (!current()) return
           if (!(err instanceof ZkError && err.code === 'NO_NODE')) return retry()
@@ -62,8 +71,10 @@ export function createWatchLoop<T>(call: ZkCall, isClosed: () => boolean, spec: 
               if (exists) loop.arm()
               else deliver(missing)
             },
-            () => retry())
-        })
+            () => retry(),
+          )
+        },
+      )
     },
     stop: () => {
       stopped = true

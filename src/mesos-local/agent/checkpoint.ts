@@ -68,12 +68,25 @@ export function writeCheckpoint(workDir: string, cp: AgentCheckpoint): void {
 /** What the agent writes to its checkpoint now. */
 export function checkpointSnapshot(agent: AgentState): AgentCheckpoint {
   return {
-    version: CHECKPOINT_VERSION, agentId: agent.id, ip: agent.options.ip, port: agent.tcpPort,
+    version: CHECKPOINT_VERSION,
+    agentId: agent.id,
+    ip: agent.options.ip,
+    port: agent.tcpPort,
     frameworks: [...agent.frameworks.values()].filter((f) => !f.removing).map((f) => f.info),
-    executors: [...agent.executors.values()].filter((e) => e.state !== 'TERMINATED').map((e) => ({
-      frameworkId: e.frameworkId, id: e.id, kind: e.kind, info: e.info, containerId: e.containerId, directory: e.directory,
-      ...(e.pid !== undefined ? {pid: e.pid} : {}), state: e.state, queued: e.queued, ...(e.killing ? {killing: true} : {}),
-    })),
+    executors: [...agent.executors.values()]
+      .filter((e) => e.state !== 'TERMINATED')
+      .map((e) => ({
+        frameworkId: e.frameworkId,
+        id: e.id,
+        kind: e.kind,
+        info: e.info,
+        containerId: e.containerId,
+        directory: e.directory,
+        ...(e.pid !== undefined ? {pid: e.pid} : {}),
+        state: e.state,
+        queued: e.queued,
+        ...(e.killing ? {killing: true} : {}),
+      })),
     tasks: [...agent.tasks.values()],
     updates: agent.updates.snapshot(),
   }
@@ -106,7 +119,10 @@ export function readCheckpoint(workDir: string): AgentCheckpoint | undefined {
     throw new CheckpointError(file, `not JSON (${(e as Error).message})`)
   }
   if (typeof cp !== 'object' || cp === null || cp.version !== CHECKPOINT_VERSION) {
-    throw new CheckpointError(file, `unsupported checkpoint version ${String((cp as {version?: unknown} | null)?.version)}, expected ${CHECKPOINT_VERSION}`)
+    throw new CheckpointError(
+      file,
+      `unsupported checkpoint version ${String((cp as {version?: unknown} | null)?.version)}, expected ${CHECKPOINT_VERSION}`,
+    )
   }
   if (typeof cp.agentId !== 'string' || typeof cp.port !== 'number') throw new CheckpointError(file, 'missing agentId or port')
   for (const k of ['frameworks', 'executors', 'tasks', 'updates'] as const) {

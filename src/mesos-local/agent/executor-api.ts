@@ -31,7 +31,10 @@ export class ExecutorStream {
   private ended = false
   private readonly closeHandlers: (() => void)[] = []
 
-  constructor(private readonly res: ServerResponse, readonly contentType: ContentType) {
+  constructor(
+    private readonly res: ServerResponse,
+    readonly contentType: ContentType,
+  ) {
     res.on('close', () => this.markClosed())
   }
 

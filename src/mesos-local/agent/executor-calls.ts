@@ -55,7 +55,11 @@ export function subscribe(agent: AgentState, call: ExecutorCall, stream: Executo
   stream.send({
     type: 'SUBSCRIBED',
     subscribed: {
-      executor_info: {...ex.info, framework_id: {value: ex.frameworkId}, ...(ex.info.resources ? {resources: withoutRole(ex.info.resources)} : {})},
+      executor_info: {
+        ...ex.info,
+        framework_id: {value: ex.frameworkId},
+        ...(ex.info.resources ? {resources: withoutRole(ex.info.resources)} : {}),
+      },
       framework_info: fw.info,
       agent_info: agentInfoForExecutors(agent),
       container_id: {value: ex.containerId},
@@ -68,7 +72,11 @@ export function subscribe(agent: AgentState, call: ExecutorCall, stream: Executo
     for (const t of [...agent.tasks.values()]) {
       if (t.frameworkId !== ex.frameworkId || t.executorId !== ex.id || t.state !== 'TASK_STAGING') continue
       if (listed.has(t.info.task_id.value) || queued.has(t.info.task_id.value)) continue
-      agentUpdate(agent, ex, t.info.task_id, {state: 'TASK_LOST', reason: 'REASON_AGENT_RESTARTED', message: 'Task launched during agent restart'})
+      agentUpdate(agent, ex, t.info.task_id, {
+        state: 'TASK_LOST',
+        reason: 'REASON_AGENT_RESTARTED',
+        message: 'Task launched during agent restart',
+      })
     }
   }
   for (const task of ex.queued.splice(0)) deliverLaunch(ex, task)

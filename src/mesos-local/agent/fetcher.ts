@@ -93,7 +93,11 @@ export async function fetchUri(uri: CommandURI, sandbox: string, opts: {timeoutM
 }
 
 /** Fetch all URIs in order; the first failure aborts with a FetchError. */
-export async function fetchAll(uris: readonly CommandURI[] | undefined, sandbox: string, opts: {timeoutMs?: number} = {}): Promise<string[]> {
+export async function fetchAll(
+  uris: readonly CommandURI[] | undefined,
+  sandbox: string,
+  opts: {timeoutMs?: number} = {},
+): Promise<string[]> {
   const out: string[] = []
   for (const u of uris ?? []) out.push(await fetchUri(u, sandbox, opts))
   return out

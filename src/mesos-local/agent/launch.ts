@@ -45,12 +45,31 @@ export function launchTask(agent: AgentState, framework: FrameworkInfo & {id: Fr
     return saveCheckpoint(agent)
   }
   const info: ExecutorInfo = isCommand
-    ? {executor_id: {value: eid}, framework_id: {value: fid}, name: `Command Executor (Task: ${eid}) (Command: sh -c '${task.command?.value ?? ''}')`, source: eid, command: task.command, resources: COMMAND_EXECUTOR_RESOURCES, ...(task.labels ? {labels: task.labels} : {})}
+    ? {
+        executor_id: {value: eid},
+        framework_id: {value: fid},
+        name: `Command Executor (Task: ${eid}) (Command: sh -c '${task.command?.value ?? ''}')`,
+        source: eid,
+        command: task.command,
+        resources: COMMAND_EXECUTOR_RESOURCES,
+        ...(task.labels ? {labels: task.labels} : {}),
+      }
     : {...executor, framework_id: {value: fid}}
   const containerId = randomUUID()
   const directory = path.join(o.workDir, 'slaves', agent.id, 'frameworks', fid, 'executors', eid, 'runs', containerId)
-  ex = {frameworkId: fid, id: eid, kind: isCommand ? 'command' : 'custom', info, containerId, directory, state: 'REGISTERING', queued: [task], recovered: false}
-  if (agent.completed.some((c) => c.frameworkId === fid && c.id === eid)) agent.completed = agent.completed.filter((c) => !(c.frameworkId === fid && c.id === eid))
+  ex = {
+    frameworkId: fid,
+    id: eid,
+    kind: isCommand ? 'command' : 'custom',
+    info,
+    containerId,
+    directory,
+    state: 'REGISTERING',
+    queued: [task],
+    recovered: false,
+  }
+  if (agent.completed.some((c) => c.frameworkId === fid && c.id === eid))
+    agent.completed = agent.completed.filter((c) => !(c.frameworkId === fid && c.id === eid))
   agent.executors.set(key(fid, eid), ex)
   saveCheckpoint(agent)
   void startExecutor(agent, ex, framework)
@@ -59,9 +78,16 @@ export function launchTask(agent: AgentState, framework: FrameworkInfo & {id: Fr
 async function startExecutor(agent: AgentState, ex: ExecutorRecord, fw: FrameworkInfo & {id: FrameworkID}): Promise<void> {
   const o = agent.options
   const env = executorEnvironment({
-    agentIp: o.ip, agentPort: agent.tcpPort, agentId: agent.id, frameworkId: ex.frameworkId, executorId: ex.id,
-    directory: ex.directory, checkpoint: fw.checkpoint === true, shutdownGracePeriod: formatDuration(graceMs(agent, ex)),
-    recoveryTimeout: formatDuration(o.recoveryTimeoutMs), subscriptionBackoffMax: formatDuration(o.subscriptionBackoffMaxMs),
+    agentIp: o.ip,
+    agentPort: agent.tcpPort,
+    agentId: agent.id,
+    frameworkId: ex.frameworkId,
+    executorId: ex.id,
+    directory: ex.directory,
+    checkpoint: fw.checkpoint === true,
+    shutdownGracePeriod: formatDuration(graceMs(agent, ex)),
+    recoveryTimeout: formatDuration(o.recoveryTimeoutMs),
+    subscriptionBackoffMax: formatDuration(o.subscriptionBackoffMaxMs),
     command: ex.info.command,
   })
   try {
@@ -69,7 +95,10 @@ async function startExecutor(agent: AgentState, ex: ExecutorRecord, fw: Framewor
     await fetchAll(ex.info.command?.uris, ex.directory)
     if (ex.kind === 'command') {
       const task = ex.queued[0]!
-      await fetchAll(task.command?.uris?.filter((u) => !(ex.info.command?.uris ?? []).includes(u)), ex.directory)
+      await fetchAll(
+        task.command?.uris?.filter((u) => !(ex.info.command?.uris ?? []).includes(u)),
+        ex.directory,
+      )
     }
   } catch (e) {
     return launchFailed(agent, ex, (e as Error).message)
@@ -88,7 +117,11 @@ async function startExecutor(agent: AgentState, ex: ExecutorRecord, fw: Framewor
   ex.registrationTimer = setTimeout(() => {
     if (ex.state !== 'REGISTERING') return
     o.log(`Terminating executor ${ex.id}: did not register within ${formatDuration(o.executorRegistrationTimeoutMs)}`)
-    destroy(agent, ex, {state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_REGISTRATION_TIMEOUT', message: `Executor did not register within ${formatDuration(o.executorRegistrationTimeoutMs)}`})
+    destroy(agent, ex, {
+      state: 'TASK_FAILED',
+      reason: 'REASON_EXECUTOR_REGISTRATION_TIMEOUT',
+      message: `Executor did not register within ${formatDuration(o.executorRegistrationTimeoutMs)}`,
+    })
   }, o.executorRegistrationTimeoutMs)
   ;(ex.registrationTimer as NodeJS.Timeout).unref()
 }
@@ -97,7 +130,10 @@ function startCommand(agent: AgentState, ex: ExecutorRecord, fw: FrameworkInfo, 
   const task = ex.queued.shift()!
   ex.state = 'RUNNING'
   ex.command = new CommandExecutor({
-    task, sandbox: ex.directory, env, log: agent.options.log,
+    task,
+    sandbox: ex.directory,
+    env,
+    log: agent.options.log,
     killingState: (fw.capabilities ?? []).some((c) => c.type === 'TASK_KILLING_STATE'),
     update: (status) => {
       if (ex.command?.pid !== undefined) ex.pid = ex.command.pid

@@ -62,22 +62,38 @@ export class LocalAgent {
   constructor(opts: LocalAgentOptions) {
     const backoff = opts.subscriptionBackoffMaxMs ?? 2000
     const options: ResolvedAgentOptions = {
-      executorShutdownGracePeriodMs: 5000, recoveryTimeoutMs: 15 * 60_000, executorRegistrationTimeoutMs: 60_000,
-      statusUpdateRetryMinMs: 10_000, statusUpdateRetryMaxMs: 600_000, masterPollMs: 200, masterFlag: '',
+      executorShutdownGracePeriodMs: 5000,
+      recoveryTimeoutMs: 15 * 60_000,
+      executorRegistrationTimeoutMs: 60_000,
+      statusUpdateRetryMinMs: 10_000,
+      statusUpdateRetryMaxMs: 600_000,
+      masterPollMs: 200,
+      masterFlag: '',
       ...opts,
       subscriptionBackoffMaxMs: backoff,
       executorReregistrationTimeoutMs: opts.executorReregistrationTimeoutMs ?? backoff,
       log: opts.log ?? (() => {}),
     }
     const state: AgentState = {
-      options, id: '', tcpPort: opts.port, running: false, master: null,
-      frameworks: new Map(), executors: new Map(), tasks: new Map(), completed: [],
+      options,
+      id: '',
+      tcpPort: opts.port,
+      running: false,
+      master: null,
+      frameworks: new Map(),
+      executors: new Map(),
+      tasks: new Map(),
+      completed: [],
       updates: newUpdateManager(options, () => state),
     }
     this.state = state
     this.port = {
-      get id() { return state.id },
-      get endpoint() { return endpointOf(state) },
+      get id() {
+        return state.id
+      },
+      get endpoint() {
+        return endpointOf(state)
+      },
       info: () => this.info(),
       totalResources: () => withRole(options.resources, '*'),
       launch: (fw, task, executor) => launchTask(state, fw, task, executor),
@@ -113,7 +129,12 @@ export class LocalAgent {
 
   info(): {hostname: string; port: number; resources: Resource[]; id?: {value: string}} {
     const s = this.state
-    return {hostname: s.options.hostname, port: s.tcpPort, resources: withRole(s.options.resources, '*'), ...(s.id ? {id: {value: s.id}} : {})}
+    return {
+      hostname: s.options.hostname,
+      port: s.tcpPort,
+      resources: withRole(s.options.resources, '*'),
+      ...(s.id ? {id: {value: s.id}} : {}),
+    }
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -220,8 +241,11 @@ export class LocalAgent {
     this.masterHostname = undefined
     const ip = m.masterInfo?.().address?.ip
     if (ip === undefined) return
-    dns.lookupService(ip, 0).then(({hostname}) => {
-      if (this.state.master === m) this.masterHostname = hostname
-    }, () => {})
+    dns.lookupService(ip, 0).then(
+      ({hostname}) => {
+        if (this.state.master === m) this.masterHostname = hostname
+      },
+      () => {},
+    )
   }
 }

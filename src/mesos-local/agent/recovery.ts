@@ -55,7 +55,11 @@ export function recoverCheckpoint(agent: AgentState, cp: AgentCheckpoint): Recov
       const task = [...agent.tasks.values()].find((t) => t.frameworkId === c.frameworkId && t.executorId === c.id)
       if (task) {
         ex.command = new CommandExecutor({
-          task: task.info, sandbox: ex.directory, env: {}, log: o.log, killingState: false,
+          task: task.info,
+          sandbox: ex.directory,
+          env: {},
+          log: o.log,
+          killingState: false,
           update: (status) => acceptUpdate(agent, ex, status, true),
           onExit: (exit) => executorExited(agent, ex, exit, true),
         })
@@ -72,7 +76,11 @@ export function recoverCheckpoint(agent: AgentState, cp: AgentCheckpoint): Recov
     for (const ex of agent.executors.values()) {
       if (ex.kind !== 'custom' || !ex.recovered || ex.state === 'TERMINATED') continue
       o.log(`Killing executor ${ex.id}: it did not re-subscribe within ${formatDuration(timeout)}`)
-      destroy(agent, ex, {state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_REREGISTRATION_TIMEOUT', message: `Executor did not reregister within ${formatDuration(timeout)}`})
+      destroy(agent, ex, {
+        state: 'TASK_FAILED',
+        reason: 'REASON_EXECUTOR_REREGISTRATION_TIMEOUT',
+        message: `Executor did not reregister within ${formatDuration(timeout)}`,
+      })
     }
   }, timeout)
   reregisterTimer.unref()

@@ -56,7 +56,10 @@ function taskJson(t: TaskRecord, kind: 'custom' | 'command', agentId: string): R
 function executorJson(e: ExecutorRecord, tasks: TaskRecord[], agentId: string): Record<string, unknown> {
   const mine = tasks.filter((t) => t.frameworkId === e.frameworkId && t.executorId === e.id)
   const queuedIds = new Set(e.queued.map((q) => q.task_id.value))
-  const resources = addResources(e.info.resources ?? [], mine.flatMap((t) => t.info.resources ?? []))
+  const resources = addResources(
+    e.info.resources ?? [],
+    mine.flatMap((t) => t.info.resources ?? []),
+  )
   const out: Record<string, unknown> = {
     id: e.id,
     name: e.info.name ?? '',
@@ -68,10 +71,22 @@ function executorJson(e: ExecutorRecord, tasks: TaskRecord[], agentId: string): 
   }
   if (e.kind === 'custom') out.type = e.info.type ?? 'CUSTOM'
   if (e.info.labels) out.labels = e.info.labels.labels
-  const isTerminal = (s: TaskState): boolean => ['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR'].includes(s)
+  const isTerminal = (s: TaskState): boolean =>
+    [
+      'TASK_FINISHED',
+      'TASK_FAILED',
+      'TASK_KILLED',
+      'TASK_ERROR',
+      'TASK_LOST',
+      'TASK_DROPPED',
+      'TASK_GONE',
+      'TASK_GONE_BY_OPERATOR',
+    ].includes(s)
   out.tasks = mine.filter((t) => !queuedIds.has(t.info.task_id.value) && !isTerminal(t.state)).map((t) => taskJson(t, e.kind, agentId))
   out.queued_tasks = mine.filter((t) => queuedIds.has(t.info.task_id.value)).map((t) => taskJson(t, e.kind, agentId))
-  out.completed_tasks = mine.filter((t) => !queuedIds.has(t.info.task_id.value) && isTerminal(t.state)).map((t) => taskJson(t, e.kind, agentId))
+  out.completed_tasks = mine
+    .filter((t) => !queuedIds.has(t.info.task_id.value) && isTerminal(t.state))
+    .map((t) => taskJson(t, e.kind, agentId))
   return out
 }
 
@@ -99,27 +114,87 @@ export interface AgentFlagValues {
 export function agentFlags(f: AgentFlagValues): Record<string, string> {
   const tmp = os.tmpdir()
   return {
-    appc_simple_discovery_uri_prefix: 'http://', appc_store_dir: path.join(tmp, 'mesos/store/appc'), authenticate_http_readonly: 'false',
-    authenticate_http_readwrite: 'false', authenticatee: 'crammd5', authentication_backoff_factor: '1secs', authentication_timeout_max: '1mins',
-    authentication_timeout_min: '5secs', authorizer: 'local', cgroups_cpu_enable_pids_and_tids_count: 'false', cgroups_destroy_timeout: '1mins',
-    cgroups_enable_cfs: 'false', cgroups_hierarchy: '/sys/fs/cgroup', cgroups_limit_swap: 'false', cgroups_root: 'mesos',
-    container_disk_watch_interval: '15secs', containerizers: 'mesos', default_role: '*', disallow_sharing_agent_ipc_namespace: 'false',
-    disallow_sharing_agent_pid_namespace: 'false', disk_watch_interval: '1mins', docker: 'docker', docker_ignore_runtime: 'false',
-    docker_kill_orphans: 'true', docker_registry: 'https://registry-1.docker.io', docker_remove_delay: '6hrs', docker_socket: '/var/run/docker.sock',
-    docker_stop_timeout: '0ns', docker_store_dir: path.join(tmp, 'mesos/store/docker'), docker_volume_checkpoint_dir: '/var/run/mesos/isolators/docker/volume',
-    docker_volume_chown: 'false', enforce_container_disk_quota: 'false', executor_registration_timeout: f.executorRegistrationTimeout,
-    executor_reregistration_timeout: f.executorReregistrationTimeout, executor_shutdown_grace_period: f.executorShutdownGracePeriod,
-    fetcher_cache_dir: path.join(tmp, 'mesos/fetch'), fetcher_cache_size: '2GB', fetcher_stall_timeout: '1mins', frameworks_home: '',
-    gc_delay: '1weeks', gc_disk_headroom: '0.1', gc_non_executor_container_sandboxes: 'false', help: 'false', hostname: f.hostname,
-    hostname_lookup: 'true', http_command_executor: 'false', http_executor_domain_sockets: 'false', http_heartbeat_interval: '30secs',
-    initialize_driver_logging: 'true', ip: f.ip, isolation: 'posix/cpu,posix/mem', launcher: 'posix', launcher_dir: LAUNCHER_DIR,
-    logbufsecs: '0', logging_level: 'INFO', master: f.master, max_completed_executors_per_framework: '150', memory_profiling: 'false',
-    network_cni_metrics: 'true', network_cni_root_dir_persist: 'false', oversubscribed_resources_interval: '15secs', perf_duration: '10secs',
-    perf_interval: '1mins', port: String(f.port), qos_correction_interval_min: '0ns', quiet: 'false', reconfiguration_policy: 'equal',
-    recover: 'reconnect', recovery_timeout: f.recoveryTimeout, registration_backoff_factor: '1secs', resources: f.resources,
-    revocable_cpu_low_priority: 'true', runtime_dir: '/var/run/mesos', sandbox_directory: '/mnt/mesos/sandbox', strict: 'true',
-    switch_user: 'false', systemd_enable_support: 'false', systemd_runtime_directory: '/run/systemd/system', version: 'false',
-    work_dir: f.workDir, zk_session_timeout: '10secs',
+    appc_simple_discovery_uri_prefix: 'http://',
+    appc_store_dir: path.join(tmp, 'mesos/store/appc'),
+    authenticate_http_readonly: 'false',
+    authenticate_http_readwrite: 'false',
+    authenticatee: 'crammd5',
+    authentication_backoff_factor: '1secs',
+    authentication_timeout_max: '1mins',
+    authentication_timeout_min: '5secs',
+    authorizer: 'local',
+    cgroups_cpu_enable_pids_and_tids_count: 'false',
+    cgroups_destroy_timeout: '1mins',
+    cgroups_enable_cfs: 'false',
+    cgroups_hierarchy: '/sys/fs/cgroup',
+    cgroups_limit_swap: 'false',
+    cgroups_root: 'mesos',
+    container_disk_watch_interval: '15secs',
+    containerizers: 'mesos',
+    default_role: '*',
+    disallow_sharing_agent_ipc_namespace: 'false',
+    disallow_sharing_agent_pid_namespace: 'false',
+    disk_watch_interval: '1mins',
+    docker: 'docker',
+    docker_ignore_runtime: 'false',
+    docker_kill_orphans: 'true',
+    docker_registry: 'https://registry-1.docker.io',
+    docker_remove_delay: '6hrs',
+    docker_socket: '/var/run/docker.sock',
+    docker_stop_timeout: '0ns',
+    docker_store_dir: path.join(tmp, 'mesos/store/docker'),
+    docker_volume_checkpoint_dir: '/var/run/mesos/isolators/docker/volume',
+    docker_volume_chown: 'false',
+    enforce_container_disk_quota: 'false',
+    executor_registration_timeout: f.executorRegistrationTimeout,
+    executor_reregistration_timeout: f.executorReregistrationTimeout,
+    executor_shutdown_grace_period: f.executorShutdownGracePeriod,
+    fetcher_cache_dir: path.join(tmp, 'mesos/fetch'),
+    fetcher_cache_size: '2GB',
+    fetcher_stall_timeout: '1mins',
+    frameworks_home: '',
+    gc_delay: '1weeks',
+    gc_disk_headroom: '0.1',
+    gc_non_executor_container_sandboxes: 'false',
+    help: 'false',
+    hostname: f.hostname,
+    hostname_lookup: 'true',
+    http_command_executor: 'false',
+    http_executor_domain_sockets: 'false',
+    http_heartbeat_interval: '30secs',
+    initialize_driver_logging: 'true',
+    ip: f.ip,
+    isolation: 'posix/cpu,posix/mem',
+    launcher: 'posix',
+    launcher_dir: LAUNCHER_DIR,
+    logbufsecs: '0',
+    logging_level: 'INFO',
+    master: f.master,
+    max_completed_executors_per_framework: '150',
+    memory_profiling: 'false',
+    network_cni_metrics: 'true',
+    network_cni_root_dir_persist: 'false',
+    oversubscribed_resources_interval: '15secs',
+    perf_duration: '10secs',
+    perf_interval: '1mins',
+    port: String(f.port),
+    qos_correction_interval_min: '0ns',
+    quiet: 'false',
+    reconfiguration_policy: 'equal',
+    recover: 'reconnect',
+    recovery_timeout: f.recoveryTimeout,
+    registration_backoff_factor: '1secs',
+    resources: f.resources,
+    revocable_cpu_low_priority: 'true',
+    runtime_dir: '/var/run/mesos',
+    sandbox_directory: '/mnt/mesos/sandbox',
+    strict: 'true',
+    switch_user: 'false',
+    systemd_enable_support: 'false',
+    systemd_runtime_directory: '/run/systemd/system',
+    version: 'false',
+    work_dir: f.workDir,
+    zk_session_timeout: '10secs',
   }
 }
 
@@ -144,10 +219,19 @@ export function buildAgentState(v: AgentStateView): Record<string, unknown> {
     unreserved_resources_full: withRole(v.total, '*'),
     reserved_resources_allocated: {},
     unreserved_resources_allocated: flattenResources(
-      v.executors.filter((e) => e.state !== 'TERMINATED').flatMap((e) => [
-        ...(e.info.resources ?? []),
-        ...v.tasks.filter((t) => t.frameworkId === e.frameworkId && t.executorId === e.id && !['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED'].includes(t.state)).flatMap((t) => t.info.resources ?? []),
-      ]),
+      v.executors
+        .filter((e) => e.state !== 'TERMINATED')
+        .flatMap((e) => [
+          ...(e.info.resources ?? []),
+          ...v.tasks
+            .filter(
+              (t) =>
+                t.frameworkId === e.frameworkId &&
+                t.executorId === e.id &&
+                !['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED'].includes(t.state),
+            )
+            .flatMap((t) => t.info.resources ?? []),
+        ]),
     ),
     resource_providers: [],
     attributes: {},
@@ -160,8 +244,12 @@ export function buildAgentState(v: AgentStateView): Record<string, unknown> {
       checkpoint: f.info.checkpoint ?? false,
       hostname: f.info.hostname ?? '',
       roles: f.info.roles ?? [f.info.role ?? '*'],
-      executors: v.executors.filter((e) => e.frameworkId === f.info.id.value && e.state !== 'TERMINATED').map((e) => executorJson(e, v.tasks, v.agentId)),
-      completed_executors: v.completedExecutors.filter((e) => e.frameworkId === f.info.id.value).map((e) => executorJson(e, v.tasks, v.agentId)),
+      executors: v.executors
+        .filter((e) => e.frameworkId === f.info.id.value && e.state !== 'TERMINATED')
+        .map((e) => executorJson(e, v.tasks, v.agentId)),
+      completed_executors: v.completedExecutors
+        .filter((e) => e.frameworkId === f.info.id.value)
+        .map((e) => executorJson(e, v.tasks, v.agentId)),
     })),
     completed_frameworks: [],
   }

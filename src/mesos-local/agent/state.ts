@@ -9,7 +9,16 @@
  * destroyed) → TERMINATED (process gone). Tasks belong to exactly one executor; a task is `queued` until
  * it is delivered in a LAUNCH event.
  */
-import {TERMINAL_STATES, type ExecutorInfo, type FrameworkID, type FrameworkInfo, type Resource, type TaskInfo, type TaskState, type TaskStatus} from '../../lib/mesos/types.js'
+import {
+  TERMINAL_STATES,
+  type ExecutorInfo,
+  type FrameworkID,
+  type FrameworkInfo,
+  type Resource,
+  type TaskInfo,
+  type TaskState,
+  type TaskStatus,
+} from '../../lib/mesos/types.js'
 import type {MasterPort} from '../link.js'
 import type {CommandExecutor} from './command-executor.js'
 import type {ContainerExit} from './containerizer.js'

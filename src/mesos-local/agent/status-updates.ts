@@ -171,7 +171,12 @@ export class StatusUpdateManager {
   }
 
   snapshot(): StreamSnapshot[] {
-    return [...this.streams.values()].map((s) => ({frameworkId: s.frameworkId, taskId: s.taskId, pending: s.pending.map((p) => ({...p})), seen: [...s.seen]}))
+    return [...this.streams.values()].map((s) => ({
+      frameworkId: s.frameworkId,
+      taskId: s.taskId,
+      pending: s.pending.map((p) => ({...p})),
+      seen: [...s.seen],
+    }))
   }
 
   /** Replace all streams with a checkpointed snapshot (paused; resume() sends the heads). */

@@ -36,7 +36,11 @@ export function killTask(agent: AgentState, fid: string, taskId: TaskID, killPol
   const qi = ex.queued.findIndex((q) => q.task_id.value === taskId.value)
   if (qi >= 0) {
     ex.queued.splice(qi, 1)
-    agentUpdate(agent, ex, taskId, {state: 'TASK_KILLED', reason: 'REASON_TASK_KILLED_DURING_LAUNCH', message: 'Killed before delivery to the executor'})
+    agentUpdate(agent, ex, taskId, {
+      state: 'TASK_KILLED',
+      reason: 'REASON_TASK_KILLED_DURING_LAUNCH',
+      message: 'Killed before delivery to the executor',
+    })
     const live = [...agent.tasks.values()].some((x) => x.frameworkId === fid && x.executorId === ex.id && !isTerminal(x.state))
     if (!live && ex.state === 'REGISTERING') destroy(agent, ex)
     return saveCheckpoint(agent)
@@ -61,9 +65,12 @@ export function shutdownExecutor(agent: AgentState, fid: string, eid: string): v
   ex.pendingTermination = {state: 'TASK_LOST', reason: 'REASON_EXECUTOR_TERMINATED', message: 'Executor terminated'}
   if (ex.kind === 'command') ex.command?.kill()
   else ex.stream?.send({type: 'SHUTDOWN'})
-  ex.shutdownTimer = setTimeout(() => {
-    if (ex.state !== 'TERMINATED') destroy(agent, ex)
-  }, graceMs(agent, ex))
+  ex.shutdownTimer = setTimeout(
+    () => {
+      if (ex.state !== 'TERMINATED') destroy(agent, ex)
+    },
+    graceMs(agent, ex),
+  )
   ;(ex.shutdownTimer as NodeJS.Timeout).unref()
   saveCheckpoint(agent)
 }
@@ -72,15 +79,18 @@ export function shutdownExecutor(agent: AgentState, fid: string, eid: string): v
 export async function shutdownAll(agent: AgentState): Promise<void> {
   const live = [...agent.executors.values()].filter((e) => e.state !== 'TERMINATED')
   const polls: NodeJS.Timeout[] = []
-  const exits = live.map((e) => new Promise<void>((resolve) => {
-    const t = setInterval(() => {
-      if (e.state === 'TERMINATED') {
-        clearInterval(t)
-        resolve()
-      }
-    }, 50)
-    polls.push(t)
-  }))
+  const exits = live.map(
+    (e) =>
+      new Promise<void>((resolve) => {
+        const t = setInterval(() => {
+          if (e.state === 'TERMINATED') {
+            clearInterval(t)
+            resolve()
+          }
+        }, 50)
+        polls.push(t)
+      }),
+  )
   for (const e of live) shutdownExecutor(agent, e.frameworkId, e.id)
   const grace = Math.max(agent.options.executorShutdownGracePeriodMs, ...live.map((e) => graceMs(agent, e))) + 3000
   let timer: NodeJS.Timeout | undefined

@@ -17,9 +17,15 @@ import {isTerminal, key, type AgentState, type ExecutorRecord, type Termination}
 /** A status made by the agent itself: SOURCE_AGENT, with a fresh uuid. */
 export function agentStatus(agent: AgentState, taskId: TaskID, term: Termination, executorId?: string): TaskStatus {
   return {
-    task_id: taskId, state: term.state, message: term.message, source: 'SOURCE_AGENT', reason: term.reason,
-    agent_id: {value: agent.id}, ...(executorId ? {executor_id: {value: executorId}} : {}),
-    timestamp: Date.now() / 1000, uuid: uuidBase64(),
+    task_id: taskId,
+    state: term.state,
+    message: term.message,
+    source: 'SOURCE_AGENT',
+    reason: term.reason,
+    agent_id: {value: agent.id},
+    ...(executorId ? {executor_id: {value: executorId}} : {}),
+    timestamp: Date.now() / 1000,
+    uuid: uuidBase64(),
   }
 }
 

@@ -29,12 +29,22 @@ export function executorBackend(agent: AgentState): ExecutorApiBackend {
 export function agentStateJson(agent: AgentState, startTime: number, masterHostname: string | undefined): Record<string, unknown> {
   const o = agent.options
   return buildAgentState({
-    agentId: agent.id, pid: `slave(1)@${endpointOf(agent)}`, hostname: o.hostname, startTime,
+    agentId: agent.id,
+    pid: `slave(1)@${endpointOf(agent)}`,
+    hostname: o.hostname,
+    startTime,
     ...(agent.master && masterHostname !== undefined ? {masterHostname} : {}),
-    total: o.resources, frameworks: [...agent.frameworks.values()], executors: [...agent.executors.values()],
-    tasks: [...agent.tasks.values()], completedExecutors: agent.completed,
+    total: o.resources,
+    frameworks: [...agent.frameworks.values()],
+    executors: [...agent.executors.values()],
+    tasks: [...agent.tasks.values()],
+    completedExecutors: agent.completed,
     flags: agentFlags({
-      ip: o.ip, port: agent.tcpPort, hostname: o.hostname, workDir: o.workDir, master: masterFlag(agent),
+      ip: o.ip,
+      port: agent.tcpPort,
+      hostname: o.hostname,
+      workDir: o.workDir,
+      master: masterFlag(agent),
       resources: formatResources(o.resources).replace(/; /g, ';'),
       executorRegistrationTimeout: formatDuration(o.executorRegistrationTimeoutMs),
       executorReregistrationTimeout: formatDuration(o.executorReregistrationTimeoutMs),
@@ -56,7 +66,9 @@ export function taskViews(agent: AgentState, fid?: string): AgentTaskView[] {
   return [...agent.tasks.values()]
     .filter((t) => fid === undefined || t.frameworkId === fid)
     .map((t) => {
-      const ex = agent.executors.get(key(t.frameworkId, t.executorId)) ?? agent.completed.find((c) => c.frameworkId === t.frameworkId && c.id === t.executorId)
+      const ex =
+        agent.executors.get(key(t.frameworkId, t.executorId)) ??
+        agent.completed.find((c) => c.frameworkId === t.frameworkId && c.id === t.executorId)
       const head = agent.updates.head(t.frameworkId, t.info.task_id.value)
       return {
         frameworkId: t.frameworkId,

@@ -32,11 +32,17 @@ export function usedBy(m: MasterState, frameworkId: string): Resource[] {
 }
 
 export function offeredOn(m: MasterState, agentId: string): Resource[] {
-  return addResources([], [...m.offers.values()].filter((o) => o.agentId === agentId).flatMap((o) => o.resources))
+  return addResources(
+    [],
+    [...m.offers.values()].filter((o) => o.agentId === agentId).flatMap((o) => o.resources),
+  )
 }
 
 export function offeredTo(m: MasterState, frameworkId: string): Resource[] {
-  return addResources([], [...m.offers.values()].filter((o) => o.frameworkId === frameworkId).flatMap((o) => o.resources))
+  return addResources(
+    [],
+    [...m.offers.values()].filter((o) => o.frameworkId === frameworkId).flatMap((o) => o.resources),
+  )
 }
 
 export function freeOn(m: MasterState, agent: AgentRec): Resource[] {

@@ -20,7 +20,20 @@ import type {AgentID} from '../../lib/mesos/types.js'
 import type {AgentPort, AgentTaskView} from '../link.js'
 import {durationText} from './flags.js'
 import {removeOffer, scheduleAllocation} from './offers.js'
-import {clearTimer, completeTask, executorKey, findTask, isPartitionAware, isTerminal, log, masterStatus, sendTo, startTimer, type MasterState, type TaskRec} from './state.js'
+import {
+  clearTimer,
+  completeTask,
+  executorKey,
+  findTask,
+  isPartitionAware,
+  isTerminal,
+  log,
+  masterStatus,
+  sendTo,
+  startTimer,
+  type MasterState,
+  type TaskRec,
+} from './state.js'
 
 /** The tasks an agent reports (none when it cannot answer). */
 export function agentTasks(port: AgentPort, frameworkId?: string): AgentTaskView[] {
@@ -77,8 +90,14 @@ export function removeAgent(m: MasterState, agentId: string, message: string, un
       }
       const pa = isPartitionAware(m.frameworks.get(fwId))
       const state = unreachable ? (pa ? 'TASK_UNREACHABLE' : 'TASK_LOST') : pa ? 'TASK_GONE' : 'TASK_LOST'
-      const status = masterStatus(rec.task.task_id.value, state, 'REASON_AGENT_REMOVED', message, agentId,
-        unreachable ? {unreachable_time: unreachableTime} : {})
+      const status = masterStatus(
+        rec.task.task_id.value,
+        state,
+        'REASON_AGENT_REMOVED',
+        message,
+        agentId,
+        unreachable ? {unreachable_time: unreachableTime} : {},
+      )
       rec.statuses.push(status)
       rec.state = state
       rec.latestState = state
@@ -147,8 +166,14 @@ function learnTask(m: MasterState, agentId: string, view: AgentTaskView): void {
     rec.state = view.statusUpdateState ?? view.state
     rec.latestState = view.state
     const withContainer = [...view.statuses, ...rec.statuses].reverse().find((s) => s.container_status !== undefined)
-    const status = masterStatus(taskId, view.state, 'REASON_AGENT_REREGISTERED', 'Unreachable agent re-reregistered', agentId,
-      withContainer?.container_status ? {container_status: withContainer.container_status} : {})
+    const status = masterStatus(
+      taskId,
+      view.state,
+      'REASON_AGENT_REREGISTERED',
+      'Unreachable agent re-reregistered',
+      agentId,
+      withContainer?.container_status ? {container_status: withContainer.container_status} : {},
+    )
     sendTo(m, view.frameworkId, {type: 'UPDATE', update: {status}})
     return
   }

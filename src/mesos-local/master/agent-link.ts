@@ -19,10 +19,17 @@ function statusUpdate(m: MasterState, agentId: string, frameworkId: string, stat
   if (!rec) {
     const agent = m.agents.get(agentId)
     const view = agent ? agentTasks(agent.port, frameworkId).find((v) => v.task.task_id.value === taskId) : undefined
-    rec = view ? recFromView(view, agentId) : {
-      frameworkId, agentId, task: {name: taskId, task_id: {value: taskId}, agent_id: {value: agentId}},
-      state: 'TASK_STAGING', latestState: 'TASK_STAGING', statuses: [], resources: [],
-    }
+    rec = view
+      ? recFromView(view, agentId)
+      : {
+          frameworkId,
+          agentId,
+          task: {name: taskId, task_id: {value: taskId}, agent_id: {value: agentId}},
+          state: 'TASK_STAGING',
+          latestState: 'TASK_STAGING',
+          statuses: [],
+          resources: [],
+        }
     if (!m.tasks.has(frameworkId)) m.tasks.set(frameworkId, new Map())
     m.tasks.get(frameworkId)!.set(taskId, rec)
   }

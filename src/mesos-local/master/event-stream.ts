@@ -14,7 +14,11 @@ export class EventStream {
   private closed = false
   onClientClose: (() => void) | undefined
 
-  constructor(private readonly res: ServerResponse, readonly contentType: ContentType, readonly streamId: string) {
+  constructor(
+    private readonly res: ServerResponse,
+    readonly contentType: ContentType,
+    readonly streamId: string,
+  ) {
     res.on('close', () => {
       if (this.closed) return
       this.closed = true

@@ -62,8 +62,17 @@ export function subscribe(m: MasterState, call: SchedulerCall, res: ServerRespon
   } else {
     const id = requested ?? frameworkIdFor(m.info.id, m.seq.framework++)
     fw = {
-      id, info: {...info, id: {value: id}}, roles: [], suppressed: new Set(), stream: null, streamId: null,
-      registeredTime: now, reregisteredTime: now, unregisteredTime: 0, completedTasks: [], order: m.seq.order++,
+      id,
+      info: {...info, id: {value: id}},
+      roles: [],
+      suppressed: new Set(),
+      stream: null,
+      streamId: null,
+      registeredTime: now,
+      reregisteredTime: now,
+      unregisteredTime: 0,
+      completedTasks: [],
+      order: m.seq.order++,
     }
     m.frameworks.set(id, fw)
     log(m, `framework ${id} ('${info.name}') subscribed`)

@@ -65,8 +65,17 @@ function readBody(req: IncomingMessage): Promise<Buffer | null> {
   })
 }
 
-const STATE_PATHS = new Set(['/master/state', '/state', '/master/state-summary', '/master/tasks', '/master/frameworks', '/master/slaves',
-  '/master/roles', '/master/flags', '/master/maintenance/status'])
+const STATE_PATHS = new Set([
+  '/master/state',
+  '/state',
+  '/master/state-summary',
+  '/master/tasks',
+  '/master/frameworks',
+  '/master/slaves',
+  '/master/roles',
+  '/master/flags',
+  '/master/maintenance/status',
+])
 
 /** 307 to the leader (or 503). Returns true when the request was answered. */
 function redirectIfFollower(ctx: MasterHttpContext, res: ServerResponse, path: string): boolean {
@@ -119,7 +128,7 @@ function realOperatorJson(json: Buffer): Buffer {
     a.deactivated ??= a.active !== true
     if (a.agent_info) (a.agent_info as JsonObj).checkpoint ??= true
   }
-  const fws = [...(obj.get_frameworks?.frameworks ?? []) as JsonObj[], ...(obj.get_frameworks?.completed_frameworks ?? []) as JsonObj[]]
+  const fws = [...((obj.get_frameworks?.frameworks ?? []) as JsonObj[]), ...((obj.get_frameworks?.completed_frameworks ?? []) as JsonObj[])]
   for (const f of fws) f.offer_constraints ??= {}
   return Buffer.from(JSON.stringify(obj), 'utf8')
 }
@@ -204,7 +213,7 @@ async function route(ctx: MasterHttpContext, req: IncomingMessage, res: ServerRe
 export function buildMasterHandler(ctx: MasterHttpContext): RequestListener {
   return (req, res) => {
     route(ctx, req, res).catch((err: unknown) => {
-      ctx.log(`internal error on ${req.method ?? ''} ${req.url ?? ''}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
+      ctx.log(`internal error on ${req.method ?? ''} ${req.url ?? ''}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
       if (!res.headersSent) sendText(res, 500, `Internal error: ${err instanceof Error ? err.message : String(err)}`)
       else res.destroy()
     })

@@ -12,7 +12,18 @@
 import type {ExecutorInfo, Resource, SchedulerCall, TaskInfo} from '../../lib/mesos/types.js'
 import {addResources, containsResources, formatRanges, isEmptyResources, subtractResources} from '../resources.js'
 import {declineResources, removeOffer} from './offers.js'
-import {executorKey, findTask, isPartitionAware, log, masterStatus, sendTo, type FrameworkRec, type MasterState, type OfferRec, type TaskRec} from './state.js'
+import {
+  executorKey,
+  findTask,
+  isPartitionAware,
+  log,
+  masterStatus,
+  sendTo,
+  type FrameworkRec,
+  type MasterState,
+  type OfferRec,
+  type TaskRec,
+} from './state.js'
 import {executorsCompatible, validateId, validateTaskShape} from './validation.js'
 
 /** Mesos' `stringify(Resources)`: `cpus(allocated: *):100; mem(allocated: *):32`, in the given order. */
@@ -52,7 +63,8 @@ function validateOffers(m: MasterState, fw: FrameworkRec, accept: Accept): {offe
   const first = offers[0]
   if (error === null && first) {
     const other = offers.find((o) => o.agentId !== first.agentId)
-    if (other) error = `Aggregated offers must belong to one single agent. Offer ${other.offer.id.value} uses agent ${other.agentId} and agent ${first.agentId}`
+    if (other)
+      error = `Aggregated offers must belong to one single agent. Offer ${other.offer.id.value} uses agent ${other.agentId} and agent ${first.agentId}`
   }
   if (error === null && !first) error = 'No offers specified'
   return {offers, error}
@@ -71,7 +83,7 @@ function validateTask(m: MasterState, fw: FrameworkRec, task: TaskInfo, agentId:
   if (existing && task.executor && !executorsCompatible(existing.info, task.executor)) {
     return 'ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID'
   }
-  const need = [...(task.resources ?? []), ...(task.executor && !existing ? task.executor.resources ?? [] : [])]
+  const need = [...(task.resources ?? []), ...(task.executor && !existing ? (task.executor.resources ?? []) : [])]
   if (!containsResources(available, need)) {
     return `Total resources ${mesosResourcesText(need)} required by task and its executor is more than available ${mesosResourcesText(available)}`
   }
@@ -88,8 +100,13 @@ export function accept(m: MasterState, fw: FrameworkRec, acc: Accept): void {
   for (const o of offers) removeOffer(m, o.offer.id.value, false)
   if (error !== null) {
     for (const t of launches) {
-      const status = masterStatus(t.task_id?.value ?? '', pa ? 'TASK_DROPPED' : 'TASK_LOST', 'REASON_INVALID_OFFERS',
-        `Task launched with invalid offers: ${error}`, t.agent_id?.value)
+      const status = masterStatus(
+        t.task_id?.value ?? '',
+        pa ? 'TASK_DROPPED' : 'TASK_LOST',
+        'REASON_INVALID_OFFERS',
+        `Task launched with invalid offers: ${error}`,
+        t.agent_id?.value,
+      )
       sendTo(m, fw.id, {type: 'UPDATE', update: {status}})
     }
     return
@@ -97,7 +114,10 @@ export function accept(m: MasterState, fw: FrameworkRec, acc: Accept): void {
   const agentId = offers[0]!.agentId
   const agent = m.agents.get(agentId)
   const role = offers[0]!.offer.allocation_info?.role ?? fw.roles[0] ?? '*'
-  let available = addResources([], offers.flatMap((o) => o.resources))
+  let available = addResources(
+    [],
+    offers.flatMap((o) => o.resources),
+  )
   for (const t of launches) {
     const err = validateTask(m, fw, t, agentId, available)
     if (err !== null) {
@@ -113,10 +133,16 @@ export function accept(m: MasterState, fw: FrameworkRec, acc: Accept): void {
     }
     const key = executor ? executorKey(agentId, fw.id, executor.executor_id.value) : ''
     const newExecutor = executor !== undefined && !m.executors.has(key)
-    available = subtractResources(available, [...task.resources!, ...(newExecutor ? executor!.resources ?? [] : [])])
+    available = subtractResources(available, [...task.resources!, ...(newExecutor ? (executor!.resources ?? []) : [])])
     const rec: TaskRec = {
-      frameworkId: fw.id, agentId, task, executorId: executor?.executor_id.value,
-      state: 'TASK_STAGING', latestState: 'TASK_STAGING', statuses: [], resources: task.resources!,
+      frameworkId: fw.id,
+      agentId,
+      task,
+      executorId: executor?.executor_id.value,
+      state: 'TASK_STAGING',
+      latestState: 'TASK_STAGING',
+      statuses: [],
+      resources: task.resources!,
     }
     if (!m.tasks.has(fw.id)) m.tasks.set(fw.id, new Map())
     m.tasks.get(fw.id)!.set(task.task_id.value, rec)

@@ -56,7 +56,8 @@ export function legacyIp(ip: string): number {
 }
 
 export class LocalMaster {
-  private readonly opts: Required<Omit<LocalMasterOptions, 'zk' | 'failoverCapMs' | 'workDir' | 'hostname' | 'defaultRefuseSeconds'>> & LocalMasterOptions
+  private readonly opts: Required<Omit<LocalMasterOptions, 'zk' | 'failoverCapMs' | 'workDir' | 'hostname' | 'defaultRefuseSeconds'>> &
+    LocalMasterOptions
   private server: http.Server | undefined
   private _state: MasterState | undefined
   private link: MasterPort | undefined
@@ -66,8 +67,15 @@ export class LocalMaster {
 
   constructor(opts: LocalMasterOptions = {}) {
     this.opts = {
-      ip: '127.0.0.1', port: 0, allocationIntervalMs: 1000, heartbeatIntervalSec: 15, agentPingTimeoutMs: 15_000,
-      maxAgentPingTimeouts: 5, agentReregisterTimeoutMs: 10 * 60_000, registry: new Registry(), log: () => {},
+      ip: '127.0.0.1',
+      port: 0,
+      allocationIntervalMs: 1000,
+      heartbeatIntervalSec: 15,
+      agentPingTimeoutMs: 15_000,
+      maxAgentPingTimeouts: 5,
+      agentReregisterTimeoutMs: 10 * 60_000,
+      registry: new Registry(),
+      log: () => {},
       ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as LocalMasterOptions),
     }
   }
@@ -115,9 +123,15 @@ export class LocalMaster {
 
   async start(): Promise<void> {
     const o = this.opts
-    const server = http.createServer(buildMasterHandler({
-      state: () => this.state, isLeader: () => this.isLeader(), leader: () => this.leaderAddress(), flags: () => this.flags(), log: o.log,
-    }))
+    const server = http.createServer(
+      buildMasterHandler({
+        state: () => this.state,
+        isLeader: () => this.isLeader(),
+        leader: () => this.leaderAddress(),
+        flags: () => this.flags(),
+        log: o.log,
+      }),
+    )
     // No idle timeout on keep-alive connections (like libprocess); 0 also stops node:http from adding a
     // `Keep-Alive: timeout=…` header that real Mesos never sends. (`Connection: keep-alive` stays: node:http
     // always writes it.)
@@ -133,13 +147,26 @@ export class LocalMaster {
     const port = (server.address() as AddressInfo).port
     const hostname = o.hostname ?? o.ip
     const info: MasterInfo = {
-      id: randomUUID(), ip: legacyIp(o.ip), port, pid: `master@${o.ip}:${port}`, hostname, version: MESOS_VERSION,
-      address: {hostname, ip: o.ip, port}, capabilities: [{type: 'AGENT_UPDATE'}, {type: 'AGENT_DRAINING'}, {type: 'QUOTA_V2'}],
+      id: randomUUID(),
+      ip: legacyIp(o.ip),
+      port,
+      pid: `master@${o.ip}:${port}`,
+      hostname,
+      version: MESOS_VERSION,
+      address: {hostname, ip: o.ip, port},
+      capabilities: [{type: 'AGENT_UPDATE'}, {type: 'AGENT_DRAINING'}, {type: 'QUOTA_V2'}],
     }
     this._state = createMasterState({
-      masterInfo: info, allocationIntervalMs: o.allocationIntervalMs, heartbeatIntervalSec: o.heartbeatIntervalSec,
-      agentPingTimeoutMs: o.agentPingTimeoutMs, maxAgentPingTimeouts: o.maxAgentPingTimeouts, failoverCapMs: o.failoverCapMs,
-      defaultRefuseSeconds: o.defaultRefuseSeconds, registry: o.registry, agentReregisterTimeoutMs: o.agentReregisterTimeoutMs, log: o.log,
+      masterInfo: info,
+      allocationIntervalMs: o.allocationIntervalMs,
+      heartbeatIntervalSec: o.heartbeatIntervalSec,
+      agentPingTimeoutMs: o.agentPingTimeoutMs,
+      maxAgentPingTimeouts: o.maxAgentPingTimeouts,
+      failoverCapMs: o.failoverCapMs,
+      defaultRefuseSeconds: o.defaultRefuseSeconds,
+      registry: o.registry,
+      agentReregisterTimeoutMs: o.agentReregisterTimeoutMs,
+      log: o.log,
     })
     this.link = agentLink(this._state)
     if (o.zk === undefined) {

@@ -30,7 +30,13 @@ export function removeOffer(m: MasterState, offerId: string, rescind: boolean): 
  * Unused offered resources go back with a filter (DECLINE, and the leftover of ACCEPT). Like Mesos, they are
  * offered again by the first allocation cycle after the filter expired (fixture 04: refuse 5 s → ~5.0-5.1 s).
  */
-export function declineResources(m: MasterState, frameworkId: string, agentId: string, resources: Resource[], refuseSeconds: number | undefined): void {
+export function declineResources(
+  m: MasterState,
+  frameworkId: string,
+  agentId: string,
+  resources: Resource[],
+  refuseSeconds: number | undefined,
+): void {
   const ms = refuseMs(refuseSeconds, m.config.defaultRefuseSeconds)
   m.allocator.addFilter(frameworkId, agentId, resources, ms, Date.now())
 }
@@ -69,7 +75,9 @@ function makeOffer(m: MasterState, frameworkId: string, agentId: string, role: s
   // Range/set resources first, then scalars in agent order: the order Mesos 1.12 shows for the default agent
   // resources (`ports; cpus; mem; disk`), which also fixes the text of "Total resources ... available ..." errors.
   // Like Mesos: the ids of this framework's executors running on the agent (fixture 06).
-  const executorIds = [...m.executors.values()].filter((e) => e.frameworkId === frameworkId && e.agentId === agentId).map((e) => e.info.executor_id)
+  const executorIds = [...m.executors.values()]
+    .filter((e) => e.frameworkId === frameworkId && e.agentId === agentId)
+    .map((e) => e.info.executor_id)
   const ordered = [...resources.filter((r) => r.type !== 'SCALAR'), ...resources.filter((r) => r.type === 'SCALAR')]
   const res = ordered.map((r) => {
     const c: Resource = {...(JSON.parse(JSON.stringify(r)) as Resource), role: r.role ?? '*'}

@@ -12,7 +12,16 @@ import type {FrameworkRec, MasterState, TaskRec} from './state.js'
 type Json = Record<string, unknown>
 
 /** Operator call types we answer (others get 501). */
-export const OPERATOR_CALLS = ['GET_HEALTH', 'GET_VERSION', 'GET_MASTER', 'GET_TASKS', 'GET_FRAMEWORKS', 'GET_AGENTS', 'GET_EXECUTORS', 'GET_STATE'] as const
+export const OPERATOR_CALLS = [
+  'GET_HEALTH',
+  'GET_VERSION',
+  'GET_MASTER',
+  'GET_TASKS',
+  'GET_FRAMEWORKS',
+  'GET_AGENTS',
+  'GET_EXECUTORS',
+  'GET_STATE',
+] as const
 export type OperatorCall = (typeof OPERATOR_CALLS)[number]
 
 const nanos = (seconds: number): {nanoseconds: number} => ({nanoseconds: Math.round(seconds * 1e9)})
@@ -40,9 +49,12 @@ export const ALWAYS_LISTED: Record<string, string[]> = {
 function taskProto(rec: TaskRec): Json {
   const t = rec.task
   return {
-    name: t.name, task_id: t.task_id, framework_id: {value: rec.frameworkId},
+    name: t.name,
+    task_id: t.task_id,
+    framework_id: {value: rec.frameworkId},
     ...(rec.executorId !== undefined ? {executor_id: {value: rec.executorId}} : {}),
-    agent_id: {value: rec.agentId}, state: rec.state,
+    agent_id: {value: rec.agentId},
+    state: rec.state,
     resources: withoutRole(rec.resources),
     // The master keeps statuses without `data` (fixture 09).
     statuses: rec.statuses.map((s) => {
@@ -68,33 +80,55 @@ function getTasks(m: MasterState): Json {
 }
 
 function getFrameworks(m: MasterState): Json {
-  const fw = (completed: boolean) => (f: FrameworkRec): Json => ({
-    framework_info: f.info, active: !completed && f.stream !== null, connected: !completed && f.stream !== null, recovered: false,
-    registered_time: nanos(f.registeredTime), reregistered_time: nanos(f.reregisteredTime),
-    ...(f.unregisteredTime > 0 ? {unregistered_time: nanos(f.unregisteredTime)} : {}),
-    offers: completed ? [] : [...m.offers.values()].filter((o) => o.frameworkId === f.id).map((o) => ({...o.offer, resources: withoutRole(o.offer.resources)})),
-    allocated_resources: completed ? [] : usedBy(m, f.id),
-    // Scalar quantities only, like Mesos 1.12 (fixture 09).
-    offered_resources: completed ? [] : offeredTo(m, f.id).filter((r) => r.type === 'SCALAR'),
-  })
+  const fw =
+    (completed: boolean) =>
+    (f: FrameworkRec): Json => ({
+      framework_info: f.info,
+      active: !completed && f.stream !== null,
+      connected: !completed && f.stream !== null,
+      recovered: false,
+      registered_time: nanos(f.registeredTime),
+      reregistered_time: nanos(f.reregisteredTime),
+      ...(f.unregisteredTime > 0 ? {unregistered_time: nanos(f.unregisteredTime)} : {}),
+      offers: completed
+        ? []
+        : [...m.offers.values()]
+            .filter((o) => o.frameworkId === f.id)
+            .map((o) => ({...o.offer, resources: withoutRole(o.offer.resources)})),
+      allocated_resources: completed ? [] : usedBy(m, f.id),
+      // Scalar quantities only, like Mesos 1.12 (fixture 09).
+      offered_resources: completed ? [] : offeredTo(m, f.id).filter((r) => r.type === 'SCALAR'),
+    })
   return {frameworks: [...m.frameworks.values()].map(fw(false)), completed_frameworks: [...m.completedFrameworks.values()].map(fw(true))}
 }
 
 function getAgents(m: MasterState): Json {
   return {
     agents: [...m.agents.values()].map((a) => ({
-      agent_info: {...a.port.info(), resources: withoutRole(a.port.info().resources ?? []).map((r) => {
-        const c: Resource = {...r}
-        delete c.allocation_info
-        return c
-      }), id: {value: a.id}},
-      active: a.connected, version: MESOS_VERSION, pid: `slave(1)@${a.port.endpoint}`,
-      registered_time: nanos(a.registeredTime), ...(a.reregisteredTime !== undefined ? {reregistered_time: nanos(a.reregisteredTime)} : {}),
+      agent_info: {
+        ...a.port.info(),
+        resources: withoutRole(a.port.info().resources ?? []).map((r) => {
+          const c: Resource = {...r}
+          delete c.allocation_info
+          return c
+        }),
+        id: {value: a.id},
+      },
+      active: a.connected,
+      version: MESOS_VERSION,
+      pid: `slave(1)@${a.port.endpoint}`,
+      registered_time: nanos(a.registeredTime),
+      ...(a.reregisteredTime !== undefined ? {reregistered_time: nanos(a.reregisteredTime)} : {}),
       total_resources: a.port.totalResources().map((r) => ({...r, role: r.role ?? '*'})),
-      allocated_resources: usedOn(m, a.id), offered_resources: offeredOn(m, a.id),
+      allocated_resources: usedOn(m, a.id),
+      offered_resources: offeredOn(m, a.id),
       capabilities: AGENT_CAPABILITIES.map((type) => ({type})),
     })),
-    recovered_agents: [...m.recoveringAgents].map(([id, info]) => ({...info, resources: bareResources(info.resources ?? []), id: {value: id}})),
+    recovered_agents: [...m.recoveringAgents].map(([id, info]) => ({
+      ...info,
+      resources: bareResources(info.resources ?? []),
+      id: {value: id},
+    })),
   }
 }
 
@@ -119,6 +153,9 @@ export function operatorResponse(m: MasterState, type: OperatorCall): Json {
     case 'GET_EXECUTORS':
       return {type, get_executors: getExecutors(m)}
     case 'GET_STATE':
-      return {type, get_state: {get_tasks: getTasks(m), get_executors: getExecutors(m), get_frameworks: getFrameworks(m), get_agents: getAgents(m)}}
+      return {
+        type,
+        get_state: {get_tasks: getTasks(m), get_executors: getExecutors(m), get_frameworks: getFrameworks(m), get_agents: getAgents(m)},
+      }
   }
 }

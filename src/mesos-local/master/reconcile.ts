@@ -29,7 +29,11 @@ function send(m: MasterState, fw: FrameworkRec, status: TaskStatus): void {
   sendTo(m, fw.id, {type: 'UPDATE', update: {status}})
 }
 
-export function reconcile(m: MasterState, fw: FrameworkRec, tasks: {task_id: {value: string}; agent_id?: {value: string}}[] | undefined): void {
+export function reconcile(
+  m: MasterState,
+  fw: FrameworkRec,
+  tasks: {task_id: {value: string}; agent_id?: {value: string}}[] | undefined,
+): void {
   const pa = isPartitionAware(fw)
   if (!tasks || tasks.length === 0) {
     for (const rec of m.tasks.get(fw.id)?.values() ?? []) {
@@ -42,7 +46,13 @@ export function reconcile(m: MasterState, fw: FrameworkRec, tasks: {task_id: {va
     const rec = findTask(m, fw.id, taskId)
     if (rec) {
       if (rec.unreachableTime !== undefined) {
-        send(m, fw, masterStatus(taskId, pa ? 'TASK_UNREACHABLE' : 'TASK_LOST', REASON, 'Reconciliation: Task is unreachable', rec.agentId, {unreachable_time: rec.unreachableTime}))
+        send(
+          m,
+          fw,
+          masterStatus(taskId, pa ? 'TASK_UNREACHABLE' : 'TASK_LOST', REASON, 'Reconciliation: Task is unreachable', rec.agentId, {
+            unreachable_time: rec.unreachableTime,
+          }),
+        )
       } else {
         send(m, fw, latestStatus(rec))
       }
@@ -50,11 +60,20 @@ export function reconcile(m: MasterState, fw: FrameworkRec, tasks: {task_id: {va
     }
     const agentId = t.agent_id?.value
     if (agentId !== undefined ? m.recoveringAgents.has(agentId) : m.recoveringAgents.size > 0) {
-      log(m, `not reconciling task ${taskId} of framework ${fw.id}: ${agentId !== undefined ? `agent ${agentId} is` : 'agents are'} still recovering`)
+      log(
+        m,
+        `not reconciling task ${taskId} of framework ${fw.id}: ${agentId !== undefined ? `agent ${agentId} is` : 'agents are'} still recovering`,
+      )
     } else if (agentId !== undefined && m.agents.has(agentId)) {
       send(m, fw, masterStatus(taskId, pa ? 'TASK_GONE' : 'TASK_LOST', REASON, 'Reconciliation: Task is unknown to the agent', agentId))
     } else if (agentId !== undefined && m.unreachableAgents.has(agentId)) {
-      send(m, fw, masterStatus(taskId, pa ? 'TASK_UNREACHABLE' : 'TASK_LOST', REASON, 'Reconciliation: Task is unreachable', agentId, {unreachable_time: m.unreachableAgents.get(agentId)}))
+      send(
+        m,
+        fw,
+        masterStatus(taskId, pa ? 'TASK_UNREACHABLE' : 'TASK_LOST', REASON, 'Reconciliation: Task is unreachable', agentId, {
+          unreachable_time: m.unreachableAgents.get(agentId),
+        }),
+      )
     } else {
       send(m, fw, masterStatus(taskId, pa ? 'TASK_UNKNOWN' : 'TASK_LOST', REASON, 'Reconciliation: Task is unknown', agentId))
     }
@@ -62,7 +81,13 @@ export function reconcile(m: MasterState, fw: FrameworkRec, tasks: {task_id: {va
 }
 
 /** KILL: known task → the agent; unknown task → explicit reconciliation of that task (Surprise 12). */
-export function kill(m: MasterState, fw: FrameworkRec, taskId: string, agentId: string | undefined, killPolicy: KillPolicy | undefined): void {
+export function kill(
+  m: MasterState,
+  fw: FrameworkRec,
+  taskId: string,
+  agentId: string | undefined,
+  killPolicy: KillPolicy | undefined,
+): void {
   const rec = findTask(m, fw.id, taskId)
   if (!rec) {
     reconcile(m, fw, [{task_id: {value: taskId}, ...(agentId !== undefined ? {agent_id: {value: agentId}} : {})}])

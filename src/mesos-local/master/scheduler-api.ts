@@ -31,7 +31,14 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v
 }
 
-export function handleSchedulerCall(m: MasterState, req: IncomingMessage, res: ServerResponse, body: Buffer, ct: ContentType, respType: ContentType): void {
+export function handleSchedulerCall(
+  m: MasterState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  ct: ContentType,
+  respType: ContentType,
+): void {
   let call: SchedulerCall
   try {
     call = decode<SchedulerCall>('scheduler.Call', body, ct)
@@ -51,7 +58,11 @@ export function handleSchedulerCall(m: MasterState, req: IncomingMessage, res: S
   if (!fw.stream) return sendText(res, 403, 'Framework is not subscribed')
   if (streamHeader === undefined) return sendText(res, 400, "All non-subscribe calls should include the 'Mesos-Stream-Id' header")
   if (streamHeader !== fw.streamId) {
-    return sendText(res, 400, `The stream ID '${streamHeader}' included in this request didn't match the stream ID currently associated with framework ID ${fw.id}`)
+    return sendText(
+      res,
+      400,
+      `The stream ID '${streamHeader}' included in this request didn't match the stream ID currently associated with framework ID ${fw.id}`,
+    )
   }
   switch (call.type) {
     case 'TEARDOWN':

@@ -9,8 +9,18 @@ import {AGENT_CAPABILITIES, MESOS_VERSION, VERSION_JSON} from '../mesos-version.
 import {addResources, flattenResources} from '../resources.js'
 import {offeredOn, offeredTo, usedBy, usedOn} from './accounting.js'
 import type {AgentRec, FrameworkRec, MasterState, TaskRec} from './state.js'
-const STATE_COUNTERS = ['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_FINISHED', 'TASK_KILLED', 'TASK_FAILED',
-  'TASK_LOST', 'TASK_ERROR', 'TASK_UNREACHABLE'] as const
+const STATE_COUNTERS = [
+  'TASK_STAGING',
+  'TASK_STARTING',
+  'TASK_RUNNING',
+  'TASK_KILLING',
+  'TASK_FINISHED',
+  'TASK_KILLED',
+  'TASK_FAILED',
+  'TASK_LOST',
+  'TASK_ERROR',
+  'TASK_UNREACHABLE',
+] as const
 
 type Json = Record<string, unknown>
 
@@ -29,8 +39,13 @@ function statusJson(s: TaskStatus): Json {
 export function taskJson(rec: TaskRec): Json {
   const t = rec.task
   const out: Json = {
-    id: t.task_id.value, name: t.name, framework_id: rec.frameworkId, executor_id: rec.executorId ?? '',
-    slave_id: rec.agentId, state: rec.state, resources: flattenResources(rec.resources),
+    id: t.task_id.value,
+    name: t.name,
+    framework_id: rec.frameworkId,
+    executor_id: rec.executorId ?? '',
+    slave_id: rec.agentId,
+    state: rec.state,
+    resources: flattenResources(rec.resources),
     role: rec.resources.find((r) => r.allocation_info?.role)?.allocation_info?.role ?? '*',
     statuses: rec.statuses.map(statusJson),
   }
@@ -47,11 +62,22 @@ function agentJson(m: MasterState, a: AgentRec): Json {
   const info = a.port.info()
   const total = a.port.totalResources()
   return {
-    id: a.id, hostname: info.hostname, port: info.port ?? Number(a.port.endpoint.split(':').pop()), attributes: {}, pid: agentPid(a),
-    registered_time: a.registeredTime, ...(a.reregisteredTime !== undefined ? {reregistered_time: a.reregisteredTime} : {}),
-    resources: flattenResources(total), used_resources: flattenResources(usedOn(m, a.id)),
-    offered_resources: flattenResources(offeredOn(m, a.id)), reserved_resources: {}, unreserved_resources: flattenResources(total),
-    active: a.connected, deactivated: !a.connected, version: MESOS_VERSION, capabilities: AGENT_CAPABILITIES,
+    id: a.id,
+    hostname: info.hostname,
+    port: info.port ?? Number(a.port.endpoint.split(':').pop()),
+    attributes: {},
+    pid: agentPid(a),
+    registered_time: a.registeredTime,
+    ...(a.reregisteredTime !== undefined ? {reregistered_time: a.reregisteredTime} : {}),
+    resources: flattenResources(total),
+    used_resources: flattenResources(usedOn(m, a.id)),
+    offered_resources: flattenResources(offeredOn(m, a.id)),
+    reserved_resources: {},
+    unreserved_resources: flattenResources(total),
+    active: a.connected,
+    deactivated: !a.connected,
+    version: MESOS_VERSION,
+    capabilities: AGENT_CAPABILITIES,
   }
 }
 
@@ -69,28 +95,54 @@ function frameworkJson(m: MasterState, fw: FrameworkRec, completed: boolean): Js
   const used = completed ? [] : usedBy(m, fw.id)
   const offered = completed ? [] : scalarsOnly(offeredTo(m, fw.id))
   const info = fw.info
-  const executors = completed ? [] : [...m.executors.values()].filter((e) => e.frameworkId === fw.id).map((e) => ({
-    executor_id: e.info.executor_id.value, name: e.info.name ?? '', framework_id: fw.id,
-    command: {value: e.info.command?.value ?? '', argv: e.info.command?.arguments ?? [], uris: e.info.command?.uris ?? []},
-    resources: flattenResources(e.info.resources ?? []), role: fw.roles[0] ?? '*', type: e.info.type ?? 'CUSTOM', slave_id: e.agentId,
-  }))
+  const executors = completed
+    ? []
+    : [...m.executors.values()]
+        .filter((e) => e.frameworkId === fw.id)
+        .map((e) => ({
+          executor_id: e.info.executor_id.value,
+          name: e.info.name ?? '',
+          framework_id: fw.id,
+          command: {value: e.info.command?.value ?? '', argv: e.info.command?.arguments ?? [], uris: e.info.command?.uris ?? []},
+          resources: flattenResources(e.info.resources ?? []),
+          role: fw.roles[0] ?? '*',
+          type: e.info.type ?? 'CUSTOM',
+          slave_id: e.agentId,
+        }))
   return {
-    id: fw.id, name: info.name, used_resources: flattenResources(used), offered_resources: flattenResources(offered),
+    id: fw.id,
+    name: info.name,
+    used_resources: flattenResources(used),
+    offered_resources: flattenResources(offered),
     capabilities: (info.capabilities ?? []).map((c) => c.type).filter((t) => t !== undefined),
-    hostname: info.hostname ?? '', webui_url: info.webui_url ?? '',
-    active: fw.stream !== null, connected: fw.stream !== null, recovered: false,
-    user: info.user, failover_timeout: info.failover_timeout ?? 0, checkpoint: info.checkpoint ?? false,
-    registered_time: fw.registeredTime, unregistered_time: fw.unregisteredTime,
+    hostname: info.hostname ?? '',
+    webui_url: info.webui_url ?? '',
+    active: fw.stream !== null,
+    connected: fw.stream !== null,
+    recovered: false,
+    user: info.user,
+    failover_timeout: info.failover_timeout ?? 0,
+    checkpoint: info.checkpoint ?? false,
+    registered_time: fw.registeredTime,
+    unregistered_time: fw.unregisteredTime,
     ...(info.principal !== undefined ? {principal: info.principal} : {}),
-    resources: flattenResources(addResources(used, offered)), ...(fw.reregistered ? {reregistered_time: fw.reregisteredTime} : {}),
+    resources: flattenResources(addResources(used, offered)),
+    ...(fw.reregistered ? {reregistered_time: fw.reregisteredTime} : {}),
     ...(info.role !== undefined ? {role: info.role} : {roles: fw.roles}),
     tasks: tasks.filter((t) => t.unreachableTime === undefined).map(taskJson),
     unreachable_tasks: tasks.filter((t) => t.unreachableTime !== undefined).map(taskJson),
     completed_tasks: fw.completedTasks.map(taskJson),
-    offers: completed ? [] : [...m.offers.values()].filter((o) => o.frameworkId === fw.id).map((o) => ({
-      id: o.offer.id.value, framework_id: fw.id, allocation_info: o.offer.allocation_info ?? {role: '*'}, slave_id: o.agentId,
-      resources: flattenResources(o.resources),
-    })),
+    offers: completed
+      ? []
+      : [...m.offers.values()]
+          .filter((o) => o.frameworkId === fw.id)
+          .map((o) => ({
+            id: o.offer.id.value,
+            framework_id: fw.id,
+            allocation_info: o.offer.allocation_info ?? {role: '*'},
+            slave_id: o.agentId,
+            resources: flattenResources(o.resources),
+          })),
     executors,
     ...(info.labels ? {labels: info.labels.labels} : {}),
     offer_constraints: {},
@@ -116,8 +168,11 @@ export function slavesJson(m: MasterState): Json {
         return c
       })
       return {
-        ...agentJson(m, a), reserved_resources_full: {}, unreserved_resources_full: total,
-        used_resources_full: full(usedOn(m, a.id)), offered_resources_full: full(offeredOn(m, a.id)),
+        ...agentJson(m, a),
+        reserved_resources_full: {},
+        unreserved_resources_full: total,
+        used_resources_full: full(usedOn(m, a.id)),
+        offered_resources_full: full(offeredOn(m, a.id)),
       }
     }),
     recovered_slaves: recoveredSlavesJson(m),
@@ -137,12 +192,23 @@ export function leaderInfoJson(m: MasterState): Json {
 export function stateJson(m: MasterState, flags: Record<string, string>): Json {
   const agents = [...m.agents.values()]
   return {
-    ...VERSION_JSON, start_time: m.startTime, elected_time: m.electedTime, id: m.info.id, pid: m.info.pid,
-    hostname: m.info.hostname, capabilities: (m.info.capabilities ?? []).map((c) => c.type),
-    activated_slaves: agents.filter((a) => a.connected).length, deactivated_slaves: agents.filter((a) => !a.connected).length,
-    unreachable_slaves: m.unreachableAgents.size, leader: m.info.pid, leader_info: leaderInfoJson(m),
-    flags, slaves: agents.map((a) => agentJson(m, a)), recovered_slaves: recoveredSlavesJson(m),
-    ...frameworksJson(m), orphan_tasks: [],
+    ...VERSION_JSON,
+    start_time: m.startTime,
+    elected_time: m.electedTime,
+    id: m.info.id,
+    pid: m.info.pid,
+    hostname: m.info.hostname,
+    capabilities: (m.info.capabilities ?? []).map((c) => c.type),
+    activated_slaves: agents.filter((a) => a.connected).length,
+    deactivated_slaves: agents.filter((a) => !a.connected).length,
+    unreachable_slaves: m.unreachableAgents.size,
+    leader: m.info.pid,
+    leader_info: leaderInfoJson(m),
+    flags,
+    slaves: agents.map((a) => agentJson(m, a)),
+    recovered_slaves: recoveredSlavesJson(m),
+    ...frameworksJson(m),
+    orphan_tasks: [],
   }
 }
 
@@ -164,9 +230,18 @@ export function stateSummaryJson(m: MasterState): Json {
       const j = frameworkJson(m, fw, false)
       const mine = activeTasks(m, fw.id)
       return {
-        id: j.id, name: j.name, used_resources: j.used_resources, offered_resources: j.offered_resources,
-        capabilities: j.capabilities, hostname: j.hostname, webui_url: j.webui_url, active: j.active, connected: j.connected,
-        recovered: false, ...counters(mine), slave_ids: [...new Set(mine.map((t) => t.agentId))],
+        id: j.id,
+        name: j.name,
+        used_resources: j.used_resources,
+        offered_resources: j.offered_resources,
+        capabilities: j.capabilities,
+        hostname: j.hostname,
+        webui_url: j.webui_url,
+        active: j.active,
+        connected: j.connected,
+        recovered: false,
+        ...counters(mine),
+        slave_ids: [...new Set(mine.map((t) => t.agentId))],
       }
     }),
   }
@@ -191,8 +266,9 @@ export function tasksJson(m: MasterState, q: URLSearchParams): Json {
 function quantities(rs: readonly Resource[]): Json {
   const out: Json = {}
   for (const r of rs) {
-    if (r.type === 'SCALAR') out[r.name] = (out[r.name] as number | undefined ?? 0) + (r.scalar?.value ?? 0)
-    if (r.type === 'RANGES') out[r.name] = (r.ranges?.range ?? []).reduce((n, x) => n + x.end - x.begin + 1, out[r.name] as number | undefined ?? 0)
+    if (r.type === 'SCALAR') out[r.name] = ((out[r.name] as number | undefined) ?? 0) + (r.scalar?.value ?? 0)
+    if (r.type === 'RANGES')
+      out[r.name] = (r.ranges?.range ?? []).reduce((n, x) => n + x.end - x.begin + 1, (out[r.name] as number | undefined) ?? 0)
   }
   return out
 }
@@ -202,12 +278,23 @@ export function rolesJson(m: MasterState): Json {
   for (const fw of m.frameworks.values()) for (const r of fw.roles) byRole.set(r, [...(byRole.get(r) ?? []), fw])
   return {
     roles: [...byRole].map(([name, fws]) => {
-      const used = addResources([], fws.flatMap((f) => usedBy(m, f.id)))
-      const offered = addResources([], fws.flatMap((f) => scalarsOnly(offeredTo(m, f.id))))
+      const used = addResources(
+        [],
+        fws.flatMap((f) => usedBy(m, f.id)),
+      )
+      const offered = addResources(
+        [],
+        fws.flatMap((f) => scalarsOnly(offeredTo(m, f.id))),
+      )
       return {
-        name, weight: 1, quota: {role: name, guarantee: {}, limit: {}, consumed: quantities(used)},
-        resources: quantities(addResources(used, offered)), allocated: quantities(used), offered: quantities(offered),
-        reserved: {}, frameworks: fws.map((f) => f.id),
+        name,
+        weight: 1,
+        quota: {role: name, guarantee: {}, limit: {}, consumed: quantities(used)},
+        resources: quantities(addResources(used, offered)),
+        allocated: quantities(used),
+        offered: quantities(offered),
+        reserved: {},
+        frameworks: fws.map((f) => f.id),
       }
     }),
   }
@@ -215,7 +302,14 @@ export function rolesJson(m: MasterState): Json {
 
 /** Mesos' Duration text: `1secs`, `15secs`, `500ms`, `10mins`. */
 export function durationText(ms: number): string {
-  const units: [number, string][] = [[604800000, 'weeks'], [86400000, 'days'], [3600000, 'hrs'], [60000, 'mins'], [1000, 'secs'], [1, 'ms']]
+  const units: [number, string][] = [
+    [604800000, 'weeks'],
+    [86400000, 'days'],
+    [3600000, 'hrs'],
+    [60000, 'mins'],
+    [1000, 'secs'],
+    [1, 'ms'],
+  ]
   for (const [size, name] of units) if (ms >= size) return `${Number((ms / size).toFixed(3))}${name}`
   return `${ms}ms`
 }

@@ -22,7 +22,19 @@
  *     cleared when the master steps down.
  */
 import {TERMINAL_STATES} from '../../lib/mesos/types.js'
-import type {AgentInfo, ExecutorInfo, FrameworkInfo, MasterInfo, Offer, Resource, SchedulerEvent, TaskInfo, TaskState, TaskStatus, TimeInfo} from '../../lib/mesos/types.js'
+import type {
+  AgentInfo,
+  ExecutorInfo,
+  FrameworkInfo,
+  MasterInfo,
+  Offer,
+  Resource,
+  SchedulerEvent,
+  TaskInfo,
+  TaskState,
+  TaskStatus,
+  TimeInfo,
+} from '../../lib/mesos/types.js'
 import type {AgentPort} from '../link.js'
 import {Allocator} from './allocator.js'
 import type {EventStream} from './event-stream.js'
@@ -143,10 +155,23 @@ export interface MasterState {
 
 export function createMasterState(config: MasterConfig): MasterState {
   return {
-    info: config.masterInfo, config, startTime: Date.now() / 1000, electedTime: 0, leading: false,
-    frameworks: new Map(), completedFrameworks: new Map(), agents: new Map(), unreachableAgents: new Map(),
-    recoveringAgents: new Map(), offers: new Map(), tasks: new Map(), executors: new Map(), allocator: new Allocator(),
-    seq: {framework: 0, order: 0, offer: 0, agent: 0}, allocTimer: undefined, timers: new Set(),
+    info: config.masterInfo,
+    config,
+    startTime: Date.now() / 1000,
+    electedTime: 0,
+    leading: false,
+    frameworks: new Map(),
+    completedFrameworks: new Map(),
+    agents: new Map(),
+    unreachableAgents: new Map(),
+    recoveringAgents: new Map(),
+    offers: new Map(),
+    tasks: new Map(),
+    executors: new Map(),
+    allocator: new Allocator(),
+    seq: {framework: 0, order: 0, offer: 0, agent: 0},
+    allocTimer: undefined,
+    timers: new Set(),
   }
 }
 
@@ -159,10 +184,13 @@ export function log(m: MasterState, line: string): void {
 
 /** A one-shot timer owned by the master (cleared when it steps down). */
 export function startTimer(m: MasterState, ms: number, fn: () => void): NodeJS.Timeout {
-  const t = setTimeout(() => {
-    m.timers.delete(t)
-    fn()
-  }, Math.min(Math.max(0, ms), MAX_TIMER_MS))
+  const t = setTimeout(
+    () => {
+      m.timers.delete(t)
+      fn()
+    },
+    Math.min(Math.max(0, ms), MAX_TIMER_MS),
+  )
   t.unref()
   m.timers.add(t)
   return t
@@ -183,11 +211,23 @@ export function sendTo(m: MasterState, frameworkId: string, event: SchedulerEven
 }
 
 /** A status made by the master: SOURCE_MASTER, no uuid. */
-export function masterStatus(taskId: string, state: TaskState, reason: string, message: string, agentId?: string, extra: Partial<TaskStatus> = {}): TaskStatus {
+export function masterStatus(
+  taskId: string,
+  state: TaskState,
+  reason: string,
+  message: string,
+  agentId?: string,
+  extra: Partial<TaskStatus> = {},
+): TaskStatus {
   return {
-    task_id: {value: taskId}, state, message, source: 'SOURCE_MASTER', reason,
+    task_id: {value: taskId},
+    state,
+    message,
+    source: 'SOURCE_MASTER',
+    reason,
     ...(agentId !== undefined ? {agent_id: {value: agentId}} : {}),
-    timestamp: Date.now() / 1000, ...extra,
+    timestamp: Date.now() / 1000,
+    ...extra,
   }
 }
 

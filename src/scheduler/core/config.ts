@@ -106,7 +106,8 @@ export function resolveConfig(input: SchedulerConfigInput): SchedulerConfig {
   if (typeof cfg.clusterName !== 'string' || !CLUSTER_NAME_RE.test(cfg.clusterName)) {
     bad(`clusterName ${JSON.stringify(cfg.clusterName)} must be 1-41 characters of [A-Za-z0-9_-], starting with a letter or digit`)
   }
-  if (!Number.isInteger(cfg.clusterSize) || cfg.clusterSize < 1 || cfg.clusterSize > 9) bad(`clusterSize must be an integer 1..9, got ${cfg.clusterSize}`)
+  if (!Number.isInteger(cfg.clusterSize) || cfg.clusterSize < 1 || cfg.clusterSize > 9)
+    bad(`clusterSize must be an integer 1..9, got ${cfg.clusterSize}`)
   for (const k of ['cpus', 'mem', 'disk'] as const) {
     if (!(typeof cfg[k] === 'number' && cfg[k] > 0 && Number.isFinite(cfg[k]))) bad(`${k} must be a positive number, got ${cfg[k]}`)
   }
@@ -114,16 +115,27 @@ export function resolveConfig(input: SchedulerConfigInput): SchedulerConfig {
     if (!(typeof cfg[k] === 'number' && cfg[k] >= 0 && Number.isFinite(cfg[k]))) bad(`${k} must be a number >= 0, got ${cfg[k]}`)
   }
   for (const k of [
-    'reseedTimeoutMs', 'reseedCandidateTimeoutMs', 'healthIntervalMs', 'reconcileBackoffMinMs', 'reconcileBackoffMaxMs',
-    'implicitReconcileIntervalMs', 'memberGraceMs', 'launchTimeoutMs', 'memberOpRetryMs', 'memberOpTimeoutMs', 'offerHoldMs',
+    'reseedTimeoutMs',
+    'reseedCandidateTimeoutMs',
+    'healthIntervalMs',
+    'reconcileBackoffMinMs',
+    'reconcileBackoffMaxMs',
+    'implicitReconcileIntervalMs',
+    'memberGraceMs',
+    'launchTimeoutMs',
+    'memberOpRetryMs',
+    'memberOpTimeoutMs',
+    'offerHoldMs',
   ] as const) {
     if (!(Number.isInteger(cfg[k]) && cfg[k] > 0)) bad(`${k} must be a positive integer (ms), got ${cfg[k]}`)
   }
-  if (!(Number.isInteger(cfg.bootstrapWaitMs) && cfg.bootstrapWaitMs >= 0)) bad(`bootstrapWaitMs must be an integer >= 0, got ${cfg.bootstrapWaitMs}`)
+  if (!(Number.isInteger(cfg.bootstrapWaitMs) && cfg.bootstrapWaitMs >= 0))
+    bad(`bootstrapWaitMs must be an integer >= 0, got ${cfg.bootstrapWaitMs}`)
   if (cfg.reconcileBackoffMaxMs < cfg.reconcileBackoffMinMs) bad('reconcileBackoffMaxMs must be >= reconcileBackoffMinMs')
   if (cfg.scheme !== 'http' && cfg.scheme !== 'https') bad(`scheme must be "http" or "https", got ${JSON.stringify(cfg.scheme)}`)
   if (typeof cfg.executorCommand !== 'object' || cfg.executorCommand === null) bad('executorCommand must be a CommandInfo object')
-  if (cfg.extraArgs && !cfg.extraArgs.every((a) => typeof a === 'string' && a.startsWith('--'))) bad('extraArgs must be strings starting with "--"')
+  if (cfg.extraArgs && !cfg.extraArgs.every((a) => typeof a === 'string' && a.startsWith('--')))
+    bad('extraArgs must be strings starting with "--"')
   return cfg
 }
 

@@ -70,8 +70,16 @@ function startAdd(ctx: Ctx, round: OfferRound): void {
   const m = d.match
   const {memberName, taskId} = allocateMember(s)
   s.pendingAdd = {
-    memberName, taskId, agentId: m.agentId, hostname: m.hostname, peerPort: m.peerPort, clientPort: m.clientPort,
-    offerId: m.offerId, phase: 'adding', startedAt: now, attempts: 0,
+    memberName,
+    taskId,
+    agentId: m.agentId,
+    hostname: m.hostname,
+    peerPort: m.peerPort,
+    clientPort: m.clientPort,
+    offerId: m.offerId,
+    phase: 'adding',
+    startedAt: now,
+    attempts: 0,
   }
   sendAdd(ctx)
 }
@@ -85,7 +93,15 @@ function sendAdd(ctx: Ctx): void {
   const url = peerUrl(s, pa)
   s.memberOp = {kind: 'add', peerUrl: url, sentAt: now}
   emit(ctx, {type: 'MEMBER_ADD', peerUrls: [url], learner: s.config.useLearners, via: urls})
-  emit(ctx, log(pa.attempts === 1 ? 'info' : 'debug', 'adding etcd member before launching it', {member: pa.memberName, peerUrl: url, learner: s.config.useLearners, attempt: pa.attempts}))
+  emit(
+    ctx,
+    log(pa.attempts === 1 ? 'info' : 'debug', 'adding etcd member before launching it', {
+      member: pa.memberName,
+      peerUrl: url,
+      learner: s.config.useLearners,
+      attempt: pa.attempts,
+    }),
+  )
 }
 
 function abandon(ctx: Ctx, why: string): void {
@@ -103,15 +119,30 @@ function progressPendingAdd(ctx: Ctx, round: OfferRound): void {
   const pa = s.pendingAdd!
   if (pa.offerId !== null && !s.offers[pa.offerId]) pa.offerId = null
   if (pa.phase === 'adding') {
-    const d = decideWant(s, round, {kind: 'adding', member: pa.memberName, offerId: pa.offerId, since: pa.startedAt, holdMs: s.config.offerHoldMs}, now)
+    const d = decideWant(
+      s,
+      round,
+      {kind: 'adding', member: pa.memberName, offerId: pa.offerId, since: pa.startedAt, holdMs: s.config.offerHoldMs},
+      now,
+    )
     if (d.type === 'give-up') return abandon(ctx, d.reason)
     if (!s.memberOp && now >= s.memberOpRetryAt && s.health.verdict?.healthy) sendAdd(ctx)
     return
   }
-  const d = decideWant(s, round, {
-    kind: 'added', member: pa.memberName, agentId: pa.agentId, ports: {peer: pa.peerPort, client: pa.clientPort}, offerId: pa.offerId,
-    since: pa.startedAt, graceMs: s.config.memberGraceMs,
-  }, now)
+  const d = decideWant(
+    s,
+    round,
+    {
+      kind: 'added',
+      member: pa.memberName,
+      agentId: pa.agentId,
+      ports: {peer: pa.peerPort, client: pa.clientPort},
+      offerId: pa.offerId,
+      since: pa.startedAt,
+      graceMs: s.config.memberGraceMs,
+    },
+    now,
+  )
   if (d.type === 'give-up') return abandon(ctx, d.reason)
   if (d.type !== 'launch') return
   const match = d.matches[0]!
@@ -152,7 +183,12 @@ function planShrink(ctx: Ctx): void {
   const leader = s.health.verdict?.leader ?? null
   const key = (t: (typeof live)[number]): number[] => {
     const m = memberOfTask(s, t)
-    return [t.state === 'TASK_RUNNING' ? 1 : 0, m?.isLearner ? 0 : 1, m && m.id === leader ? 1 : 0, -(memberIndexOf(s.config.clusterName, t.memberName) ?? 0)]
+    return [
+      t.state === 'TASK_RUNNING' ? 1 : 0,
+      m?.isLearner ? 0 : 1,
+      m && m.id === leader ? 1 : 0,
+      -(memberIndexOf(s.config.clusterName, t.memberName) ?? 0),
+    ]
   }
   const victim = [...live].sort((a, b) => {
     const ka = key(a)
@@ -162,5 +198,13 @@ function planShrink(ctx: Ctx): void {
   })[0]
   if (!victim) return
   victim.decommission = true
-  emit(ctx, log('info', 'cluster is larger than clusterSize: removing one member', {member: victim.memberName, taskId: victim.taskId, live: live.length, clusterSize: s.config.clusterSize}))
+  emit(
+    ctx,
+    log('info', 'cluster is larger than clusterSize: removing one member', {
+      member: victim.memberName,
+      taskId: victim.taskId,
+      live: live.length,
+      clusterSize: s.config.clusterSize,
+    }),
+  )
 }

@@ -74,10 +74,14 @@ export function onHealthObserved(ctx: Ctx, probes: MemberProbe[], seqOrLatest?: 
   if (change === 'livelocked') {
     s.stats.cluster_livelocks++
     s.stats.last_livelock_at = now
-    emit(ctx, log('error', `quorum lost for ${Math.round((now - (h.lostQuorumSince ?? now)) / 1000)} s: cluster livelocked`, {
-      reason: v.reason, autoReseed: s.config.autoReseed,
-      hint: s.config.autoReseed ? 're-seeding automatically' : 'automatic re-seed is disabled: request a re-seed to recover',
-    }))
+    emit(
+      ctx,
+      log('error', `quorum lost for ${Math.round((now - (h.lostQuorumSince ?? now)) / 1000)} s: cluster livelocked`, {
+        reason: v.reason,
+        autoReseed: s.config.autoReseed,
+        hint: s.config.autoReseed ? 're-seeding automatically' : 'automatic re-seed is disabled: request a re-seed to recover',
+      }),
+    )
   }
   judgeLostTasks(ctx, probes, sentAt)
 }
@@ -92,13 +96,28 @@ function judgeLostTasks(ctx: Ctx, probes: MemberProbe[], sentAt: number | null):
     const answers = p.reachable && p.status !== undefined && (member === null || p.status.memberId === member.id)
     if (answers && (t.lostAt !== undefined || s.episode === 'TOTAL_LOSS')) {
       if (!t.answering) {
-        emit(ctx, log('warn', 'Mesos reports this task dead but its etcd member answers: treating it as alive ' +
-          '(no member removal, no replacement); reconciling again', {taskId: t.taskId, member: t.memberName, state: t.state, reason: t.reason ?? null}))
+        emit(
+          ctx,
+          log(
+            'warn',
+            'Mesos reports this task dead but its etcd member answers: treating it as alive ' +
+              '(no member removal, no replacement); reconciling again',
+            {taskId: t.taskId, member: t.memberName, state: t.state, reason: t.reason ?? null},
+          ),
+        )
       }
       t.lostAt ??= now
       t.answering = true
     } else if (!answers && t.lostAt !== undefined && sentAt !== null && sentAt >= t.lostAt) {
-      emit(ctx, log('warn', 'a task Mesos reports dead: its etcd member does not answer either; it is gone', {taskId: t.taskId, member: t.memberName, state: t.state, error: p.error ?? null}))
+      emit(
+        ctx,
+        log('warn', 'a task Mesos reports dead: its etcd member does not answer either; it is gone', {
+          taskId: t.taskId,
+          member: t.memberName,
+          state: t.state,
+          error: p.error ?? null,
+        }),
+      )
       delete t.lostAt
       delete t.answering
     }

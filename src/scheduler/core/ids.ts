@@ -13,10 +13,12 @@ export function prng(seed: number): [number, number] {
   let t = next
   t = Math.imul(t ^ (t >>> 15), t | 1)
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return [((t ^ (t >>> 14)) >>> 0), next]
+  return [(t ^ (t >>> 14)) >>> 0, next]
 }
 
-export interface HasRng { rng: number }
+export interface HasRng {
+  rng: number
+}
 
 /** `n` lowercase hex chars (n <= 64), advancing `holder.rng`. */
 export function randomHex(holder: HasRng, n: number): string {

@@ -50,7 +50,14 @@ export function restartable(ctx: Ctx): TaskRecord[] {
     if (t.inPlaceGaveUp) continue
     if (t.inPlaceLaunchedAt !== undefined && t.lastUpdateAt - t.inPlaceLaunchedAt < IN_PLACE_MIN_INTERVAL_MS) {
       t.inPlaceGaveUp = true
-      emit(ctx, log('warn', 'a member restarted in place failed again: not restarting it in place again', {taskId: t.taskId, member: t.memberName, reason: t.reason ?? null}))
+      emit(
+        ctx,
+        log('warn', 'a member restarted in place failed again: not restarting it in place again', {
+          taskId: t.taskId,
+          member: t.memberName,
+          reason: t.reason ?? null,
+        }),
+      )
       continue
     }
     if (!RESTARTABLE_STATES.has(t.state) || t.lostAt !== undefined || t.killRequestedAt !== undefined || t.decommission) continue
@@ -75,17 +82,25 @@ export function planInPlace(ctx: Ctx, round: OfferRound): boolean {
     if (candidates.length === 0 || !quorumStructurallyLost(s) || healthFresh(s)) return false
     s.inPlace = {since: now, gaveUp: false}
     become(s, 'RESTARTING_IN_PLACE')
-    emit(ctx, log('warn', 'quorum lost with members whose data is kept on live agents: restarting them in place', {
-      members: candidates.map((t) => t.memberName), tasks: candidates.map((t) => t.taskId),
-    }))
+    emit(
+      ctx,
+      log('warn', 'quorum lost with members whose data is kept on live agents: restarting them in place', {
+        members: candidates.map((t) => t.memberName),
+        tasks: candidates.map((t) => t.taskId),
+      }),
+    )
   }
   if (s.inPlace.gaveUp) return false
   if (now - s.inPlace.since >= Math.floor(s.config.reseedTimeoutMs / 2)) {
     s.inPlace.gaveUp = true
     become(s, baseEpisode(s))
-    emit(ctx, log('warn', 'restart in place did not restore quorum in time: falling back to the re-seed after the timeout', {
-      waitedMs: now - s.inPlace.since, waiting: candidates.map((t) => t.memberName),
-    }))
+    emit(
+      ctx,
+      log('warn', 'restart in place did not restore quorum in time: falling back to the re-seed after the timeout', {
+        waitedMs: now - s.inPlace.since,
+        waiting: candidates.map((t) => t.memberName),
+      }),
+    )
     return false
   }
   for (const t of candidates) launchInPlace(ctx, round, t)
@@ -95,7 +110,12 @@ export function planInPlace(ctx: Ctx, round: OfferRound): boolean {
 /** Restarts `dead` in place on the offer the offer planner chose for it, if any. */
 function launchInPlace(ctx: Ctx, round: OfferRound, dead: TaskRecord): void {
   const {s, now} = ctx
-  const d = decideWant(s, round, {kind: 'in-place', member: dead.memberName, agentId: dead.agentId, ports: {peer: dead.peerPort, client: dead.clientPort}}, now)
+  const d = decideWant(
+    s,
+    round,
+    {kind: 'in-place', member: dead.memberName, agentId: dead.agentId, ports: {peer: dead.peerPort, client: dead.clientPort}},
+    now,
+  )
   if (d.type !== 'launch') return
   const m = d.matches[0]!
   const built = tryMemberConfig(ctx, dead.memberName, m, initialClusterFor(s, dead), 'existing')
@@ -110,7 +130,16 @@ function launchInPlace(ctx: Ctx, round: OfferRound, dead: TaskRecord): void {
   const taskId = taskIdFor(dead.memberName, randomHex(s, 8))
   const dataDir = dead.dataDir!
   delete s.tasks[dead.taskId]
-  emit(ctx, log('warn', 'restarting etcd member in place on its kept data', {member: dead.memberName, deadTaskId: dead.taskId, taskId, agentId: dead.agentId, dataDir}))
+  emit(
+    ctx,
+    log('warn', 'restarting etcd member in place on its kept data', {
+      member: dead.memberName,
+      deadTaskId: dead.taskId,
+      taskId,
+      agentId: dead.agentId,
+      dataDir,
+    }),
+  )
   accept(ctx, m.offerId, launchOperation(ctx, m, dead.memberName, taskId, cfg))
   const rec = s.tasks[taskId]!
   rec.dataDir = dataDir
@@ -129,7 +158,8 @@ function initialClusterFor(s: SchedulerState, dead: TaskRecord): InitialPeer[] {
       if (name && url && !out.some((p) => p.name === name)) out.push({name, peerUrl: url})
     }
   } else {
-    for (const t of allTasks(s)) if (!t.decommission && !out.some((p) => p.name === t.memberName)) out.push({name: t.memberName, peerUrl: peerUrl(s, t)})
+    for (const t of allTasks(s))
+      if (!t.decommission && !out.some((p) => p.name === t.memberName)) out.push({name: t.memberName, peerUrl: peerUrl(s, t)})
   }
   if (!out.some((p) => p.name === dead.memberName)) out.push({name: dead.memberName, peerUrl: mine})
   return out

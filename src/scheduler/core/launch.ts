@@ -66,7 +66,13 @@ export function allocateMember(s: SchedulerState): {memberName: string; taskId: 
   return {memberName: name, taskId: taskIdFor(name, randomHex(s, 8))}
 }
 
-export function buildMemberConfig(s: SchedulerState, name: string, m: {hostname: string; peerPort: number; clientPort: number}, initialCluster: InitialPeer[], state: 'new' | 'existing'): MemberConfig {
+export function buildMemberConfig(
+  s: SchedulerState,
+  name: string,
+  m: {hostname: string; peerPort: number; clientPort: number},
+  initialCluster: InitialPeer[],
+  state: 'new' | 'existing',
+): MemberConfig {
   const c = s.config
   const cfg: MemberConfig = {
     version: 1,
@@ -83,7 +89,13 @@ export function buildMemberConfig(s: SchedulerState, name: string, m: {hostname:
   return validateMemberConfig(cfg)
 }
 
-export function buildTaskInfo(s: SchedulerState, match: Extract<OfferMatch, {ok: true}>, name: string, taskId: string, cfg: MemberConfig): TaskInfo {
+export function buildTaskInfo(
+  s: SchedulerState,
+  match: Extract<OfferMatch, {ok: true}>,
+  name: string,
+  taskId: string,
+  cfg: MemberConfig,
+): TaskInfo {
   const c = s.config
   return {
     name,
@@ -100,17 +112,33 @@ export function buildTaskInfo(s: SchedulerState, match: Extract<OfferMatch, {ok:
       resources: match.executorResources,
     },
     data: encodeMemberConfig(cfg),
-    labels: {labels: [{key: 'etcd-mesos/cluster', value: c.clusterName}, {key: 'etcd-mesos/member', value: name}]},
+    labels: {
+      labels: [
+        {key: 'etcd-mesos/cluster', value: c.clusterName},
+        {key: 'etcd-mesos/member', value: name},
+      ],
+    },
     discovery: {
       visibility: 'EXTERNAL',
       name: c.clusterName,
-      ports: {ports: [{number: match.peerPort, name: 'peer', protocol: 'tcp'}, {number: match.clientPort, name: 'client', protocol: 'tcp'}]},
+      ports: {
+        ports: [
+          {number: match.peerPort, name: 'peer', protocol: 'tcp'},
+          {number: match.clientPort, name: 'client', protocol: 'tcp'},
+        ],
+      },
     },
   }
 }
 
 /** Builds and validates a MemberConfig; null (and a LOG) if it is not valid. */
-export function tryMemberConfig(ctx: Ctx, name: string, m: {hostname: string; peerPort: number; clientPort: number}, initialCluster: InitialPeer[], state: 'new' | 'existing'): MemberConfig | null {
+export function tryMemberConfig(
+  ctx: Ctx,
+  name: string,
+  m: {hostname: string; peerPort: number; clientPort: number},
+  initialCluster: InitialPeer[],
+  state: 'new' | 'existing',
+): MemberConfig | null {
   try {
     return buildMemberConfig(ctx.s, name, m, initialCluster, state)
   } catch (err) {
@@ -120,19 +148,42 @@ export function tryMemberConfig(ctx: Ctx, name: string, m: {hostname: string; pe
 }
 
 /** Records the task (persisted before the ACCEPT runs) and returns the LAUNCH operation. */
-export function launchOperation(ctx: Ctx, match: Extract<OfferMatch, {ok: true}>, name: string, taskId: string, cfg: MemberConfig): OfferOperation {
+export function launchOperation(
+  ctx: Ctx,
+  match: Extract<OfferMatch, {ok: true}>,
+  name: string,
+  taskId: string,
+  cfg: MemberConfig,
+): OfferOperation {
   const {s, now} = ctx
   s.tasks[taskId] = {
-    taskId, memberName: name, agentId: match.agentId, hostname: match.hostname, peerPort: match.peerPort, clientPort: match.clientPort,
-    state: 'TASK_STAGING', initialClusterState: cfg.initialClusterState, launchedAt: now, lastUpdateAt: now,
+    taskId,
+    memberName: name,
+    agentId: match.agentId,
+    hostname: match.hostname,
+    peerPort: match.peerPort,
+    clientPort: match.clientPort,
+    state: 'TASK_STAGING',
+    initialClusterState: cfg.initialClusterState,
+    launchedAt: now,
+    lastUpdateAt: now,
   }
   s.stats.launched_servers++
   s.stats.last_launch_at = now
   bumpTopology(s)
-  emit(ctx, log('info', 'launching etcd member', {
-    member: name, taskId, agentId: match.agentId, host: match.hostname, peerPort: match.peerPort, clientPort: match.clientPort,
-    state: cfg.initialClusterState, initialCluster: cfg.initialCluster.map((p) => p.name),
-  }))
+  emit(
+    ctx,
+    log('info', 'launching etcd member', {
+      member: name,
+      taskId,
+      agentId: match.agentId,
+      host: match.hostname,
+      peerPort: match.peerPort,
+      clientPort: match.clientPort,
+      state: cfg.initialClusterState,
+      initialCluster: cfg.initialCluster.map((p) => p.name),
+    }),
+  )
   return {type: 'LAUNCH', launch: {task_infos: [buildTaskInfo(s, match, name, taskId, cfg)]}}
 }
 
@@ -144,7 +195,12 @@ export function accept(ctx: Ctx, offerId: string, op: OfferOperation): void {
 /** The first bootstrap: launches what the offer planner chose (the whole cluster, or one member after bootstrapWaitMs). */
 export function planBootstrap(ctx: Ctx, round: OfferRound): void {
   const {s, now} = ctx
-  const d = decideWant(s, round, {kind: 'bootstrap', size: s.config.clusterSize, waitingSince: s.bootstrapWaitStart, waitMs: s.config.bootstrapWaitMs}, now)
+  const d = decideWant(
+    s,
+    round,
+    {kind: 'bootstrap', size: s.config.clusterSize, waitingSince: s.bootstrapWaitStart, waitMs: s.config.bootstrapWaitMs},
+    now,
+  )
   logUnusable(ctx, d.rejected)
   if (d.type === 'wait') return
   s.bootstrapWaitStart ??= now
@@ -154,7 +210,14 @@ export function planBootstrap(ctx: Ctx, round: OfferRound): void {
   const initial: InitialPeer[] = chosen.map((m, i) => ({name: names[i]!.memberName, peerUrl: peerUrl(s, m)}))
   const cfgs = chosen.map((m, i) => tryMemberConfig(ctx, names[i]!.memberName, m, initial, 'new'))
   if (cfgs.some((c) => c === null)) return launchFailed(round, d, 'invalid member config')
-  emit(ctx, log('info', chosen.length > 1 ? 'bootstrapping the whole cluster at once' : 'bootstrapping with one member; the rest will join one at a time', {members: initial.map((p) => p.name)}))
+  emit(
+    ctx,
+    log(
+      'info',
+      chosen.length > 1 ? 'bootstrapping the whole cluster at once' : 'bootstrapping with one member; the rest will join one at a time',
+      {members: initial.map((p) => p.name)},
+    ),
+  )
   chosen.forEach((m, i) => {
     accept(ctx, m.offerId, launchOperation(ctx, m, names[i]!.memberName, names[i]!.taskId, cfgs[i]!))
   })

@@ -49,7 +49,11 @@ function dropDeadRecordsWithoutMember(s: SchedulerState): void {
 
 export function onMemberList(ctx: Ctx, members: EtcdMember[]): void {
   const {s, now} = ctx
-  s.membership = {members: members.map((m) => ({...m, peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls]})), observedAt: now, gen: s.memberListReq?.gen ?? -1}
+  s.membership = {
+    members: members.map((m) => ({...m, peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls]})),
+    observedAt: now,
+    gen: s.memberListReq?.gen ?? -1,
+  }
   s.memberListReq = null
   const pa = s.pendingAdd
   if (pa && pa.phase === 'adding') {
@@ -83,7 +87,13 @@ export function onMemberAdded(ctx: Ctx, url: string, member: EtcdMember, members
     pa.memberId = member.id
     emit(ctx, log('info', 'etcd member added', {member: pa.memberName, memberId: member.id, peerUrl: url, learner: member.isLearner}))
   } else {
-    emit(ctx, log('warn', 'etcd member added for an abandoned launch: it will be removed after the grace period', {memberId: member.id, peerUrl: url}))
+    emit(
+      ctx,
+      log('warn', 'etcd member added for an abandoned launch: it will be removed after the grace period', {
+        memberId: member.id,
+        peerUrl: url,
+      }),
+    )
   }
 }
 
@@ -101,7 +111,16 @@ export function onMemberAddFailed(ctx: Ctx, url: string, code: EtcdErrorCode, re
     return
   }
   if (retryable) {
-    emit(ctx, log(s.memberOpFailures <= 1 ? 'info' : 'debug', 'etcd refused the member add for now; retrying', {member: pa.memberName, code, message, retryInMs: s.config.memberOpRetryMs, attempt: pa.attempts}))
+    emit(
+      ctx,
+      log(s.memberOpFailures <= 1 ? 'info' : 'debug', 'etcd refused the member add for now; retrying', {
+        member: pa.memberName,
+        code,
+        message,
+        retryInMs: s.config.memberOpRetryMs,
+        attempt: pa.attempts,
+      }),
+    )
     return
   }
   emit(ctx, log('error', 'etcd member add failed; giving up on this offer', {member: pa.memberName, code, message}))
@@ -125,7 +144,10 @@ function afterRemoval(ctx: Ctx, memberId: string): void {
     } else if (t.killRequestedAt === undefined) {
       t.killRequestedAt = now
       emit(ctx, {type: 'KILL', taskId: t.taskId, agentId: t.agentId})
-      emit(ctx, log(t.decommission ? 'info' : 'warn', 'member removed from etcd: killing its task', {taskId: t.taskId, member: t.memberName}))
+      emit(
+        ctx,
+        log(t.decommission ? 'info' : 'warn', 'member removed from etcd: killing its task', {taskId: t.taskId, member: t.memberName}),
+      )
     }
   }
 }
@@ -148,7 +170,14 @@ export function onMemberRemoveFailed(ctx: Ctx, memberId: string, code: EtcdError
   }
   s.memberOpRetryAt = now + s.config.memberOpRetryMs
   s.memberOpFailures++
-  emit(ctx, log(!retryable ? 'warn' : s.memberOpFailures <= 1 ? 'info' : 'debug', 'etcd member remove failed; will retry', {memberId, code, message}))
+  emit(
+    ctx,
+    log(!retryable ? 'warn' : s.memberOpFailures <= 1 ? 'info' : 'debug', 'etcd member remove failed; will retry', {
+      memberId,
+      code,
+      message,
+    }),
+  )
 }
 
 export function onMemberPromoted(ctx: Ctx, memberId: string): void {
@@ -168,7 +197,14 @@ export function onMemberPromoteFailed(ctx: Ctx, memberId: string, code: EtcdErro
   if (s.memberOp?.kind === 'promote') s.memberOp = null
   s.memberOpRetryAt = now + s.config.memberOpRetryMs
   s.memberOpFailures++
-  emit(ctx, log(code !== 'LEARNER_NOT_READY' ? 'warn' : s.memberOpFailures <= 1 ? 'info' : 'debug', 'learner promotion failed; will retry', {memberId, code, message}))
+  emit(
+    ctx,
+    log(code !== 'LEARNER_NOT_READY' ? 'warn' : s.memberOpFailures <= 1 ? 'info' : 'debug', 'learner promotion failed; will retry', {
+      memberId,
+      code,
+      message,
+    }),
+  )
 }
 
 export type MemberOpsStatus = 'busy' | 'blocked' | 'clear'
@@ -178,7 +214,10 @@ export function planMemberOps(ctx: Ctx): MemberOpsStatus {
   const {s, now} = ctx
   if (s.memberOp) {
     if (now - s.memberOp.sentAt < s.config.memberOpTimeoutMs) return 'busy'
-    emit(ctx, log('warn', 'etcd membership change got no answer in time; retrying', {op: s.memberOp.kind, memberId: s.memberOp.memberId ?? null}))
+    emit(
+      ctx,
+      log('warn', 'etcd membership change got no answer in time; retrying', {op: s.memberOp.kind, memberId: s.memberOp.memberId ?? null}),
+    )
     s.memberOp = null
   }
   if (!s.membership) return 'blocked'
@@ -211,7 +250,14 @@ export function planMemberOps(ctx: Ctx): MemberOpsStatus {
     if (urls.length === 0) return 'blocked'
     s.memberOp = {kind: 'remove', memberId: remove.id, sentAt: now}
     emit(ctx, {type: 'MEMBER_REMOVE', memberId: remove.id, via: urls})
-    emit(ctx, log('info', 'removing etcd member', {memberId: remove.id, name: remove.name, why: classes.get(remove.id) === 'unbacked' ? 'not backed by any task' : dead.includes(remove) ? 'its task ended' : 'shrinking'}))
+    emit(
+      ctx,
+      log('info', 'removing etcd member', {
+        memberId: remove.id,
+        name: remove.name,
+        why: classes.get(remove.id) === 'unbacked' ? 'not backed by any task' : dead.includes(remove) ? 'its task ended' : 'shrinking',
+      }),
+    )
     return 'busy'
   }
   const learner = learners[0]

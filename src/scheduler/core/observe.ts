@@ -12,7 +12,8 @@ import {clientUrl, deadTasks, isNonFinalDead, runningTasks, unconfirmedLost, typ
 
 export function sendHealthCheck(ctx: Ctx): void {
   const {s, now} = ctx
-  const lost = s.episode === 'TOTAL_LOSS' ? deadTasks(s).filter((t) => t.lostAt !== undefined || isNonFinalDead(t.state)) : unconfirmedLost(s)
+  const lost =
+    s.episode === 'TOTAL_LOSS' ? deadTasks(s).filter((t) => t.lostAt !== undefined || isNonFinalDead(t.state)) : unconfirmedLost(s)
   const urls = [...new Set([...runningTasks(s), ...lost].map((t) => clientUrl(s, t)))]
   if (urls.length === 0) return
   const req = {seq: ++s.health.seq, gen: s.topologyGen, sentAt: now}

@@ -41,7 +41,10 @@ import {answeringTasks, liveTasks} from './state.js'
 import {mayMutate, subscribed} from './mode.js'
 
 export type Match = Extract<OfferMatch, {ok: true}>
-export interface Ports {peer: number; client: number}
+export interface Ports {
+  peer: number
+  client: number
+}
 
 export type LaunchWant =
   | {kind: 'in-place'; member: string; agentId: string; ports: Ports}
@@ -51,9 +54,16 @@ export type LaunchWant =
   | {kind: 'add'}
 
 /** A held offer a want looked at and could not use, and why. */
-export interface Rejection {offerId: string; agentId: string; reason: string}
+export interface Rejection {
+  offerId: string
+  agentId: string
+  reason: string
+}
 /** An offer kept past this step, and why. */
-export interface Hold {offerId: string; reason: string}
+export interface Hold {
+  offerId: string
+  reason: string
+}
 
 export type WantDecision =
   /** Accept these offers, one member each, in order (`holds`: still kept for the want). */
@@ -139,7 +149,11 @@ export function settleOffers(s: SchedulerState, round: OfferRound): Settlement {
     }
     const m = matchOffer(s.offers[id]!.offer, request(s), free)
     if (wanted && m.ok) declinedWanted = true
-    offers.push({offerId: id, decision: 'decline', reason: !wanted ? 'no member wanted' : m.ok ? 'usable, but no launch is ready this step' : m.reason})
+    offers.push({
+      offerId: id,
+      decision: 'decline',
+      reason: !wanted ? 'no member wanted' : m.ok ? 'usable, but no launch is ready this step' : m.reason,
+    })
   }
   const none = {offers, offersWanted: s.offersWanted, declinedWanted, signal: null, afterBusy: false}
   if (!subscribed(s)) return none
@@ -153,18 +167,24 @@ export function settleOffers(s: SchedulerState, round: OfferRound): Settlement {
 function heldBy(round: OfferRound): Map<string, string> {
   const out = new Map<string, string>()
   for (const {decision: d} of round.records) {
-    if (d.type === 'launch' || d.type === 'hold' || d.type === 'wait') for (const h of d.holds) if (!out.has(h.offerId)) out.set(h.offerId, h.reason)
+    if (d.type === 'launch' || d.type === 'hold' || d.type === 'wait')
+      for (const h of d.holds) if (!out.has(h.offerId)) out.set(h.offerId, h.reason)
   }
   return out
 }
 
 function decide(s: SchedulerState, round: OfferRound, want: LaunchWant, now: number): WantDecision {
   switch (want.kind) {
-    case 'in-place': return inPlace(s, round, want)
-    case 'adding': return adding(want, now)
-    case 'added': return added(s, want, now)
-    case 'bootstrap': return bootstrap(s, want, now)
-    case 'add': return add(s)
+    case 'in-place':
+      return inPlace(s, round, want)
+    case 'adding':
+      return adding(want, now)
+    case 'added':
+      return added(s, want, now)
+    case 'bootstrap':
+      return bootstrap(s, want, now)
+    case 'add':
+      return add(s)
   }
 }
 
@@ -194,14 +214,21 @@ function inPlace(s: SchedulerState, round: OfferRound, want: Extract<LaunchWant,
 }
 
 function adding(want: Extract<LaunchWant, {kind: 'adding'}>, now: number): WantDecision {
-  if (now - want.since >= want.holdMs) return {type: 'give-up', reason: `the member add did not succeed within ${want.holdMs} ms`, rejected: []}
-  if (want.offerId === null) return {type: 'wait', reason: `the offer for ${want.member} was rescinded; etcd is adding it`, holds: [], rejected: []}
+  if (now - want.since >= want.holdMs)
+    return {type: 'give-up', reason: `the member add did not succeed within ${want.holdMs} ms`, rejected: []}
+  if (want.offerId === null)
+    return {type: 'wait', reason: `the offer for ${want.member} was rescinded; etcd is adding it`, holds: [], rejected: []}
   return {type: 'hold', holds: [{offerId: want.offerId, reason: `held for ${want.member} while etcd adds it`}], rejected: []}
 }
 
 function added(s: SchedulerState, want: Extract<LaunchWant, {kind: 'added'}>, now: number): WantDecision {
   const c = constraintsFor(s, {agentId: want.agentId, ports: want.ports})
-  const ids = [want.offerId, ...Object.keys(s.offers).filter((id) => id !== want.offerId).sort()].filter((x): x is string => x !== null)
+  const ids = [
+    want.offerId,
+    ...Object.keys(s.offers)
+      .filter((id) => id !== want.offerId)
+      .sort(),
+  ].filter((x): x is string => x !== null)
   const holds: Hold[] = want.offerId === null ? [] : [{offerId: want.offerId, reason: `held for ${want.member}, added to etcd`}]
   const rejected: Rejection[] = []
   for (const id of ids) {

@@ -34,7 +34,16 @@ export interface OfferConstraints {
 }
 
 export type OfferMatch =
-  | {ok: true; offerId: string; agentId: string; hostname: string; peerPort: number; clientPort: number; taskResources: Resource[]; executorResources: Resource[]}
+  | {
+      ok: true
+      offerId: string
+      agentId: string
+      hostname: string
+      peerPort: number
+      clientPort: number
+      taskResources: Resource[]
+      executorResources: Resource[]
+    }
   | {ok: false; offerId: string; agentId: string; reason: string}
 
 const HOST_RE = /^[A-Za-z0-9.-]{1,253}$/
@@ -46,7 +55,9 @@ function fmt(m: number): string {
   return String(m / 1000)
 }
 function isReserved(r: Resource): boolean {
-  return (r.role !== undefined && r.role !== '*') || (Array.isArray(r.reservations) && r.reservations.length > 0) || r.reservation !== undefined
+  return (
+    (r.role !== undefined && r.role !== '*') || (Array.isArray(r.reservations) && r.reservations.length > 0) || r.reservation !== undefined
+  )
 }
 function usable(r: Resource): boolean {
   if (r.revocable !== undefined) return false
@@ -107,7 +118,10 @@ function pickPorts(offer: Offer, count: number): {ports: number[]; resources: Re
 function portResources(picked: {res: Resource; port: number}[]): Resource[] {
   const out: Resource[] = []
   for (const res of new Set(picked.map((x) => x.res))) {
-    const ports = picked.filter((x) => x.res === res).map((x) => x.port).sort((a, b) => a - b)
+    const ports = picked
+      .filter((x) => x.res === res)
+      .map((x) => x.port)
+      .sort((a, b) => a - b)
     const range: Range[] = []
     for (const p of ports) {
       const last = range[range.length - 1]
@@ -127,7 +141,10 @@ function findPort(offer: Offer, port: number): Resource | null {
 }
 
 function totalPorts(offer: Offer): number {
-  return ordered(offer, 'ports').reduce((a, r) => a + (r.ranges?.range ?? []).reduce((b, rg) => b + Math.max(0, rg.end - rg.begin + 1), 0), 0)
+  return ordered(offer, 'ports').reduce(
+    (a, r) => a + (r.ranges?.range ?? []).reduce((b, rg) => b + Math.max(0, rg.end - rg.begin + 1), 0),
+    0,
+  )
 }
 
 export function matchOffer(offer: Offer, req: ResourceRequest, c: OfferConstraints = {}): OfferMatch {
@@ -155,7 +172,16 @@ export function matchOffer(offer: Offer, req: ResourceRequest, c: OfferConstrain
     const pr = findPort(offer, c.ports.peer)
     const cr = findPort(offer, c.ports.client)
     if (!pr || !cr) short.push(`ports: need ${c.ports.peer} and ${c.ports.client}, not both offered`)
-    ports = pr && cr ? {ports: [c.ports.peer, c.ports.client], resources: portResources([{res: pr, port: c.ports.peer}, {res: cr, port: c.ports.client}])} : null
+    ports =
+      pr && cr
+        ? {
+            ports: [c.ports.peer, c.ports.client],
+            resources: portResources([
+              {res: pr, port: c.ports.peer},
+              {res: cr, port: c.ports.client},
+            ]),
+          }
+        : null
   } else {
     ports = pickPorts(offer, 2)
     if (!ports) short.push(`ports: need 2, offered ${totalPorts(offer)}`)
@@ -164,5 +190,14 @@ export function matchOffer(offer: Offer, req: ResourceRequest, c: OfferConstrain
 
   const execRes = [...cpus.take(milli(req.executorCpus))!, ...mem.take(milli(req.executorMem))!]
   const taskRes = [...cpus.take(milli(req.cpus))!, ...mem.take(milli(req.mem))!, ...disk.take(needDisk)!, ...ports.resources]
-  return {ok: true, offerId, agentId, hostname: offer.hostname, peerPort: ports.ports[0]!, clientPort: ports.ports[1]!, taskResources: taskRes, executorResources: execRes}
+  return {
+    ok: true,
+    offerId,
+    agentId,
+    hostname: offer.hostname,
+    peerPort: ports.ports[0]!,
+    clientPort: ports.ports[1]!,
+    taskResources: taskRes,
+    executorResources: execRes,
+  }
 }

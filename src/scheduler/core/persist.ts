@@ -61,7 +61,20 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
     lostReconcile: null,
     declinedWanted: false,
     memberOpFailures: 0,
-    health: {verdict: null, observedAt: null, gen: -1, checkReq: null, seq: 0, appliedSeq: 0, inFlight: [], probes: [], probesUnplanned: false, lostQuorumSince: null, livelocked: false, lastReseedFailedAt: null},
+    health: {
+      verdict: null,
+      observedAt: null,
+      gen: -1,
+      checkReq: null,
+      seq: 0,
+      appliedSeq: 0,
+      inFlight: [],
+      probes: [],
+      probesUnplanned: false,
+      lostQuorumSince: null,
+      livelocked: false,
+      lastReseedFailedAt: null,
+    },
     reseed: null,
     operations: [],
     stats: emptyStats(),
@@ -109,8 +122,20 @@ export function applyPersistedDoc(s: SchedulerState, doc: PersistedDoc): void {
 }
 
 const TASK_STATES: ReadonlySet<string> = new Set<TaskState>([
-  'TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED',
-  'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_UNREACHABLE', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR', 'TASK_UNKNOWN',
+  'TASK_STAGING',
+  'TASK_STARTING',
+  'TASK_RUNNING',
+  'TASK_KILLING',
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLED',
+  'TASK_ERROR',
+  'TASK_LOST',
+  'TASK_DROPPED',
+  'TASK_UNREACHABLE',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
+  'TASK_UNKNOWN',
 ])
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -129,9 +154,11 @@ export function parsePersistedDoc(text: string): PersistedDoc {
     return bad(`not JSON (${(err as Error).message})`)
   }
   if (!isObj(raw)) return bad('not a JSON object')
-  if (raw.version !== PERSISTED_DOC_VERSION) return bad(`unsupported version ${JSON.stringify(raw.version)} (this scheduler reads version ${PERSISTED_DOC_VERSION})`)
+  if (raw.version !== PERSISTED_DOC_VERSION)
+    return bad(`unsupported version ${JSON.stringify(raw.version)} (this scheduler reads version ${PERSISTED_DOC_VERSION})`)
   if (typeof raw.clusterName !== 'string' || raw.clusterName === '') bad('clusterName must be a non-empty string')
-  if (raw.frameworkId !== null && (typeof raw.frameworkId !== 'string' || raw.frameworkId === '')) bad('frameworkId must be null or a non-empty string')
+  if (raw.frameworkId !== null && (typeof raw.frameworkId !== 'string' || raw.frameworkId === ''))
+    bad('frameworkId must be null or a non-empty string')
   if (typeof raw.clusterToken !== 'string' || raw.clusterToken === '') bad('clusterToken must be a non-empty string')
   if (typeof raw.bootstrapped !== 'boolean') bad('bootstrapped must be a boolean')
   if (!Number.isInteger(raw.nextMemberIndex) || (raw.nextMemberIndex as number) < 1) bad('nextMemberIndex must be an integer >= 1')
@@ -159,10 +186,13 @@ function checkTask(t: unknown, i: number, bad: (m: string) => never): void {
   }
   for (const k of ['launchedAt', 'lastUpdateAt']) if (typeof o[k] !== 'number') bad(`tasks[${i}].${k} must be a number`)
   if (typeof o.state !== 'string' || !TASK_STATES.has(o.state)) bad(`tasks[${i}].state ${JSON.stringify(o.state)} is not a task state`)
-  if (o.initialClusterState !== 'new' && o.initialClusterState !== 'existing') bad(`tasks[${i}].initialClusterState must be "new" or "existing"`)
+  if (o.initialClusterState !== 'new' && o.initialClusterState !== 'existing')
+    bad(`tasks[${i}].initialClusterState must be "new" or "existing"`)
   if (o.lostAt !== undefined && typeof o.lostAt !== 'number') bad(`tasks[${i}].lostAt must be a number when present`)
-  if (o.dataDir !== undefined && (typeof o.dataDir !== 'string' || !o.dataDir.startsWith('/'))) bad(`tasks[${i}].dataDir must be an absolute path when present`)
-  if (o.inPlaceLaunchedAt !== undefined && typeof o.inPlaceLaunchedAt !== 'number') bad(`tasks[${i}].inPlaceLaunchedAt must be a number when present`)
+  if (o.dataDir !== undefined && (typeof o.dataDir !== 'string' || !o.dataDir.startsWith('/')))
+    bad(`tasks[${i}].dataDir must be an absolute path when present`)
+  if (o.inPlaceLaunchedAt !== undefined && typeof o.inPlaceLaunchedAt !== 'number')
+    bad(`tasks[${i}].inPlaceLaunchedAt must be a number when present`)
 }
 
 function checkReseed(r: unknown, bad: (m: string) => never): void {

@@ -47,11 +47,21 @@ export function plan(ctx: Ctx): void {
     if (!s.reseed && s.bootstrapped && live.length === 0 && unconfirmed.length === 0 && s.episode !== 'TOTAL_LOSS') {
       become(s, 'TOTAL_LOSS')
       s.stats.healthy = 0
-      emit(ctx, log('error', 'TOTAL CLUSTER LOSS: no etcd member task is alive and no lost member\'s etcd answers. Launching nothing: a new member cannot recover the data. ' +
-        'Recover the data from a lost member\'s sandbox (etcd_data) if possible, then start a new cluster.', {deadTasks: deadTasks(s).map((t) => `${t.taskId} ${t.state}${t.reason ? ` (${t.reason})` : ''}`)}))
+      emit(
+        ctx,
+        log(
+          'error',
+          "TOTAL CLUSTER LOSS: no etcd member task is alive and no lost member's etcd answers. Launching nothing: a new member cannot recover the data. " +
+            "Recover the data from a lost member's sandbox (etcd_data) if possible, then start a new cluster.",
+          {deadTasks: deadTasks(s).map((t) => `${t.taskId} ${t.state}${t.reason ? ` (${t.reason})` : ''}`)},
+        ),
+      )
     } else if (s.episode === 'TOTAL_LOSS' && (live.length > 0 || unconfirmed.length > 0)) {
       become(s, baseEpisode(s))
-      emit(ctx, log('warn', 'a member task is alive again: leaving the total-loss state', {tasks: [...live, ...unconfirmed].map((t) => t.taskId)}))
+      emit(
+        ctx,
+        log('warn', 'a member task is alive again: leaving the total-loss state', {tasks: [...live, ...unconfirmed].map((t) => t.taskId)}),
+      )
     }
     if (unconfirmed.some((t) => !t.answering)) requestLossProbe(ctx)
     planLostReconcile(ctx)
@@ -59,8 +69,12 @@ export function plan(ctx: Ctx): void {
     if (mayMutate(s)) {
       launchTimeouts(ctx)
       const h = s.health
-      if (h.livelocked && s.config.autoReseed && runningTasks(s).length > 0 &&
-        (h.lastReseedFailedAt === null || now - h.lastReseedFailedAt >= s.config.reseedTimeoutMs)) {
+      if (
+        h.livelocked &&
+        s.config.autoReseed &&
+        runningTasks(s).length > 0 &&
+        (h.lastReseedFailedAt === null || now - h.lastReseedFailedAt >= s.config.reseedTimeoutMs)
+      ) {
         startReseed(ctx, `auto-${randomHex(s, 8)}`, false)
       }
     }
@@ -82,7 +96,12 @@ function requestLossProbe(ctx: Ctx): void {
   const {s, now} = ctx
   const req = s.health.checkReq
   if (req !== null && now - req.sentAt < s.config.memberOpTimeoutMs) return
-  emit(ctx, log('info', 'tasks reported lost by the Mesos master: probing their etcd members before believing it', {tasks: unconfirmedLost(s).map((t) => t.taskId)}))
+  emit(
+    ctx,
+    log('info', 'tasks reported lost by the Mesos master: probing their etcd members before believing it', {
+      tasks: unconfirmedLost(s).map((t) => t.taskId),
+    }),
+  )
   sendHealthCheck(ctx)
 }
 
@@ -103,7 +122,13 @@ function planLostReconcile(ctx: Ctx): void {
   const attempt = ++s.lostReconcile.attempt
   s.lostReconcile.nextAt = now + Math.min(c.reconcileBackoffMaxMs, c.reconcileBackoffMinMs * 2 ** attempt)
   emit(ctx, {type: 'RECONCILE', tasks: lost.map((t) => ({taskId: t.taskId, agentId: t.agentId}))})
-  emit(ctx, log(attempt === 1 ? 'info' : 'debug', 'reconciling tasks Mesos reports lost or unreachable (they may come back)', {attempt, tasks: lost.map((t) => t.taskId)}))
+  emit(
+    ctx,
+    log(attempt === 1 ? 'info' : 'debug', 'reconciling tasks Mesos reports lost or unreachable (they may come back)', {
+      attempt,
+      tasks: lost.map((t) => t.taskId),
+    }),
+  )
 }
 
 function killStrays(ctx: Ctx): void {
@@ -123,7 +148,15 @@ function launchTimeouts(ctx: Ctx): void {
     if (t.killRequestedAt !== undefined && now - t.killRequestedAt < s.config.memberOpTimeoutMs) continue
     t.killRequestedAt = now
     emit(ctx, {type: 'KILL', taskId: t.taskId, agentId: t.agentId})
-    emit(ctx, log('warn', 'task did not start in time: killing it', {taskId: t.taskId, member: t.memberName, state: t.state, launchTimeoutMs: s.config.launchTimeoutMs}))
+    emit(
+      ctx,
+      log('warn', 'task did not start in time: killing it', {
+        taskId: t.taskId,
+        member: t.memberName,
+        state: t.state,
+        launchTimeoutMs: s.config.launchTimeoutMs,
+      }),
+    )
   }
 }
 

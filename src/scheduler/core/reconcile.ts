@@ -34,7 +34,11 @@ export function onLoaded(ctx: Ctx, doc: PersistedDoc | null): void {
   }
   if (doc && doc.clusterName !== s.config.clusterName) {
     emit(ctx, log('error', 'persisted state belongs to another cluster', {persisted: doc.clusterName, configured: s.config.clusterName}))
-    emit(ctx, {type: 'FATAL', exitCode: EXIT_FATAL, message: `the persisted state is for cluster "${doc.clusterName}" but this scheduler runs "${s.config.clusterName}"; check --cluster / the ZooKeeper path`})
+    emit(ctx, {
+      type: 'FATAL',
+      exitCode: EXIT_FATAL,
+      message: `the persisted state is for cluster "${doc.clusterName}" but this scheduler runs "${s.config.clusterName}"; check --cluster / the ZooKeeper path`,
+    })
     return
   }
   if (doc) applyPersistedDoc(s, doc)
@@ -42,9 +46,14 @@ export function onLoaded(ctx: Ctx, doc: PersistedDoc | null): void {
   s.stats.stats_since ??= now
   become(s, 'DISCONNECTED')
   s.persistedJson = doc ? serializePersistedDoc(toPersistedDoc(s)) : null
-  emit(ctx, log('info', doc ? 'loaded persisted state' : 'no persisted state: first start', {
-    frameworkId: s.frameworkId, tasks: Object.keys(s.tasks).length, reseed: s.reseed?.op ?? null,
-  }))
+  emit(
+    ctx,
+    log('info', doc ? 'loaded persisted state' : 'no persisted state: first start', {
+      frameworkId: s.frameworkId,
+      tasks: Object.keys(s.tasks).length,
+      reseed: s.reseed?.op ?? null,
+    }),
+  )
   emit(ctx, {type: 'SUBSCRIBE', frameworkId: s.frameworkId})
   emit(ctx, {type: 'SET_TIMER', name: 'health', atMs: now})
   s.timers.health = now
@@ -57,7 +66,13 @@ export function onSubscribed(ctx: Ctx, frameworkId: string, master?: string): vo
     return
   }
   if (s.frameworkId !== null && s.frameworkId !== frameworkId) {
-    emit(ctx, log('warn', 'subscribed with a different framework id than persisted; old tasks will reconcile as lost', {persisted: s.frameworkId, got: frameworkId}))
+    emit(
+      ctx,
+      log('warn', 'subscribed with a different framework id than persisted; old tasks will reconcile as lost', {
+        persisted: s.frameworkId,
+        got: frameworkId,
+      }),
+    )
   }
   s.frameworkId = frameworkId
   s.connection = {master: master ?? null, subscribedSince: now, disconnectedSince: null}
@@ -126,7 +141,13 @@ export function onReconcileTimer(ctx: Ctx): void {
     const delay = Math.min(s.config.reconcileBackoffMaxMs, s.config.reconcileBackoffMinMs * 2 ** run.attempt)
     run.nextAt = now + delay
     emit(ctx, {type: 'RECONCILE', tasks: run.awaiting.map((id) => ({taskId: id, agentId: s.tasks[id]!.agentId}))})
-    emit(ctx, log(run.attempt >= 3 ? 'warn' : 'info', 'explicit reconciliation retry: tasks not yet accounted for', {attempt: run.attempt, tasks: run.awaiting}))
+    emit(
+      ctx,
+      log(run.attempt >= 3 ? 'warn' : 'info', 'explicit reconciliation retry: tasks not yet accounted for', {
+        attempt: run.attempt,
+        tasks: run.awaiting,
+      }),
+    )
     setReconcileTimer(ctx, run.nextAt)
     return
   }
@@ -146,7 +167,13 @@ export function onDisconnected(ctx: Ctx, reason?: string): void {
   if (!running(s)) return
   const was = s.phase === 'RECONCILING' || s.phase === 'READY'
   newSession(ctx, 'DISCONNECTED')
-  if (was) emit(ctx, log('warn', 'disconnected from the Mesos master: immutable until re-subscribed and reconciled (etcd keeps running)', {reason: reason ?? null}))
+  if (was)
+    emit(
+      ctx,
+      log('warn', 'disconnected from the Mesos master: immutable until re-subscribed and reconciled (etcd keeps running)', {
+        reason: reason ?? null,
+      }),
+    )
   emit(ctx, {type: 'SUBSCRIBE', frameworkId: s.frameworkId})
 }
 
@@ -163,7 +190,8 @@ export function onFrameworkError(ctx: Ctx, message: string): void {
     if (s.episode === 'RESEEDING') become(s, baseEpisode(s))
     s.bootstrapped = false
     s.clusterToken = `${s.config.clusterName}-${randomHex(s, 12)}`
-    const msg = `Mesos has removed framework ${old ?? '(unknown)'} (its failover timeout expired or it was torn down); ` +
+    const msg =
+      `Mesos has removed framework ${old ?? '(unknown)'} (its failover timeout expired or it was torn down); ` +
       'Mesos killed its etcd tasks. The persisted framework id and task records were cleared: restarting the scheduler ' +
       'registers a NEW framework and bootstraps a NEW, EMPTY etcd cluster.'
     emit(ctx, log('error', msg, {frameworkId: old, error: message}))
@@ -185,6 +213,11 @@ export function onFrameworkError(ctx: Ctx, message: string): void {
 export function onStateConflict(ctx: Ctx, message: string): void {
   const {s} = ctx
   become(s, 'STOPPED')
-  emit(ctx, log('error', 'the persisted scheduler state was written by another scheduler: stopping so that two schedulers do not fight', {error: message}))
+  emit(
+    ctx,
+    log('error', 'the persisted scheduler state was written by another scheduler: stopping so that two schedulers do not fight', {
+      error: message,
+    }),
+  )
   emit(ctx, {type: 'FATAL', message, exitCode: EXIT_FATAL})
 }

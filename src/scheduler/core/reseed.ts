@@ -82,7 +82,16 @@ export function onReseedRequested(ctx: Ctx, op: string, force: boolean): void {
 /** `force` (manual only): the MESSAGE carries it and the chosen member skips its own quorum check. */
 export function startReseed(ctx: Ctx, op: string, manual: boolean, force = false): void {
   const {s, now} = ctx
-  s.reseed = {op, manual, phase: 'ranking', startedAt: now, candidates: [], current: 0, deadline: now + s.config.memberOpTimeoutMs, messaged: []}
+  s.reseed = {
+    op,
+    manual,
+    phase: 'ranking',
+    startedAt: now,
+    candidates: [],
+    current: 0,
+    deadline: now + s.config.memberOpTimeoutMs,
+    messaged: [],
+  }
   become(s, 'RESEEDING')
   if (force) s.reseed.force = true
   s.stats.cluster_reseeds++
@@ -127,9 +136,17 @@ function sendSeed(ctx: Ctx, lastAnswer?: string): void {
     if (!t || isDeadState(t.state)) continue
     r.messaged.push(t.taskId)
     r.deadline = now + s.config.reseedCandidateTimeoutMs
-    emit(ctx, {type: 'MESSAGE', agentId: t.agentId, executorId: t.taskId, data: encodeFrameworkMessage({type: 'reseed', op: r.op, ...(r.force ? {force: true} : {})})})
+    emit(ctx, {
+      type: 'MESSAGE',
+      agentId: t.agentId,
+      executorId: t.taskId,
+      data: encodeFrameworkMessage({type: 'reseed', op: r.op, ...(r.force ? {force: true} : {})}),
+    })
     recordOp(ctx, r.op, 'running', `asked ${t.memberName} (raft index ${c.raftIndex}) to become the seed`)
-    emit(ctx, log('warn', 'asking a member to become the re-seed', {op: r.op, member: t.memberName, raftIndex: c.raftIndex, raftTerm: c.raftTerm}))
+    emit(
+      ctx,
+      log('warn', 'asking a member to become the re-seed', {op: r.op, member: t.memberName, raftIndex: c.raftIndex, raftTerm: c.raftTerm}),
+    )
     return
   }
   fail(ctx, `no candidate proved itself (tried ${r.messaged.length}${lastAnswer !== undefined ? `; last answer: ${lastAnswer}` : ''})`)
@@ -174,7 +191,15 @@ export function planReseedProbes(ctx: Ctx): void {
     const ranked: ReseedCandidateRec[] = []
     for (const c of rankReseedCandidates(probes)) {
       const t = byUrl.get(c.clientUrl)
-      if (t) ranked.push({taskId: t.taskId, clientUrl: c.clientUrl, memberId: c.memberId, raftIndex: c.raftIndex, raftTerm: c.raftTerm, revision: c.revision})
+      if (t)
+        ranked.push({
+          taskId: t.taskId,
+          clientUrl: c.clientUrl,
+          memberId: c.memberId,
+          raftIndex: c.raftIndex,
+          raftTerm: c.raftTerm,
+          revision: c.revision,
+        })
     }
     if (ranked.length === 0) return fail(ctx, 'no live member answered a status call: nothing to seed from')
     r.candidates = ranked
@@ -220,7 +245,15 @@ export function onFrameworkMessage(ctx: Ctx, executorId: string, data: string): 
     return
   }
   r.reports = {...r.reports, [executorId]: ctx.now}
-  emit(ctx, log(msg.step === 'failed' ? 'warn' : 'info', 're-seed progress', {op: msg.op, step: msg.step, executorId, message: msg.message ?? null}))
+  emit(
+    ctx,
+    log(msg.step === 'failed' ? 'warn' : 'info', 're-seed progress', {
+      op: msg.op,
+      step: msg.step,
+      executorId,
+      message: msg.message ?? null,
+    }),
+  )
   if (!ready(s)) return
   if (msg.step === 'done') return proven(ctx, executorId, 'executor reported done')
   if (msg.step === 'failed' && r.candidates[r.current]?.taskId === executorId) {
@@ -250,7 +283,12 @@ export function planReseed(ctx: Ctx): void {
     const seed = r.seedTaskId
     const others = liveTasks(s).filter((t) => t.taskId !== seed)
     if (others.length === 0) {
-      recordOp(ctx, r.op, 'succeeded', `cluster re-seeded from ${s.tasks[seed ?? '']?.memberName ?? seed}; growing back one member at a time`)
+      recordOp(
+        ctx,
+        r.op,
+        'succeeded',
+        `cluster re-seeded from ${s.tasks[seed ?? '']?.memberName ?? seed}; growing back one member at a time`,
+      )
       emit(ctx, log('warn', 're-seed done; growing back to full size one member at a time', {op: r.op, seed: seed ?? null}))
       s.reseed = null
       s.health.livelocked = false

@@ -270,9 +270,19 @@ export function taskOfMember(s: SchedulerState, m: EtcdMember): TaskRecord | nul
 
 export function emptyStats(): Stats {
   return {
-    running_servers: 0, launched_servers: 0, failed_servers: 0, cluster_livelocks: 0, cluster_reseeds: 0, healthy: 0,
-    healthy_since: null, unhealthy_since: null, last_livelock_at: null, last_reseed_at: null, last_launch_at: null,
-    last_failure_at: null, stats_since: null,
+    running_servers: 0,
+    launched_servers: 0,
+    failed_servers: 0,
+    cluster_livelocks: 0,
+    cluster_reseeds: 0,
+    healthy: 0,
+    healthy_since: null,
+    unhealthy_since: null,
+    last_livelock_at: null,
+    last_reseed_at: null,
+    last_launch_at: null,
+    last_failure_at: null,
+    stats_since: null,
   }
 }
 

@@ -15,8 +15,14 @@ import {onFailure, onUpdate} from './updates.js'
 import {onHealthObserved, onHealthTimer} from './health.js'
 import {onOffers, onRescind} from './launch.js'
 import {
-  onMemberAdded, onMemberAddFailed, onMemberList, onMemberListFailed, onMemberPromoted, onMemberPromoteFailed,
-  onMemberRemoved, onMemberRemoveFailed,
+  onMemberAdded,
+  onMemberAddFailed,
+  onMemberList,
+  onMemberListFailed,
+  onMemberPromoted,
+  onMemberPromoteFailed,
+  onMemberRemoved,
+  onMemberRemoveFailed,
 } from './membership.js'
 import {serializePersistedDoc, toPersistedDoc} from './persist.js'
 import {nextWake, plan} from './plan.js'
@@ -37,7 +43,14 @@ export function step(state: SchedulerState, event: SchedulerEvent, now: number):
     return {state: ctx.s, actions: finalize(ctx)}
   } catch (err) {
     const e = err as Error
-    return {state, actions: [log('error', `internal error in the scheduler core while handling ${event?.type ?? 'an event'}: ${e?.message ?? String(err)}`, {stack: e?.stack ?? null})]}
+    return {
+      state,
+      actions: [
+        log('error', `internal error in the scheduler core while handling ${event?.type ?? 'an event'}: ${e?.message ?? String(err)}`, {
+          stack: e?.stack ?? null,
+        }),
+      ],
+    }
   }
 }
 
@@ -46,38 +59,58 @@ function dispatch(ctx: Ctx, ev: SchedulerEvent): void {
   if (s.phase === 'FRAMEWORK_REMOVED' || s.phase === 'STOPPED') return
   if (ev.type === 'StateConflict') return onStateConflict(ctx, ev.message)
   if (s.phase === 'LOADING' && ev.type !== 'PersistedStateLoaded') {
-    if (ev.type === 'Offers') for (const o of ev.offers) ctx.out.push({type: 'DECLINE', offerIds: [o.id.value], filters: {refuse_seconds: s.config.refuseSeconds}})
+    if (ev.type === 'Offers')
+      for (const o of ev.offers) ctx.out.push({type: 'DECLINE', offerIds: [o.id.value], filters: {refuse_seconds: s.config.refuseSeconds}})
     return
   }
   switch (ev.type) {
-    case 'PersistedStateLoaded': return onLoaded(ctx, ev.doc)
-    case 'Subscribed': return onSubscribed(ctx, ev.frameworkId, ev.master)
+    case 'PersistedStateLoaded':
+      return onLoaded(ctx, ev.doc)
+    case 'Subscribed':
+      return onSubscribed(ctx, ev.frameworkId, ev.master)
     case 'Disconnected':
       s.connection.subscribedSince = null
       s.connection.disconnectedSince ??= ctx.now
       return onDisconnected(ctx, ev.reason)
-    case 'FrameworkError': return onFrameworkError(ctx, ev.message)
-    case 'Offers': return onOffers(ctx, ev.offers)
-    case 'Rescind': return onRescind(ctx, ev.offerId)
-    case 'Update': return onUpdate(ctx, ev.status)
-    case 'Failure': return onFailure(ctx, ev.agentId, ev.executorId, ev.status)
-    case 'FrameworkMessage': return onFrameworkMessage(ctx, ev.executorId, ev.data)
+    case 'FrameworkError':
+      return onFrameworkError(ctx, ev.message)
+    case 'Offers':
+      return onOffers(ctx, ev.offers)
+    case 'Rescind':
+      return onRescind(ctx, ev.offerId)
+    case 'Update':
+      return onUpdate(ctx, ev.status)
+    case 'Failure':
+      return onFailure(ctx, ev.agentId, ev.executorId, ev.status)
+    case 'FrameworkMessage':
+      return onFrameworkMessage(ctx, ev.executorId, ev.data)
     case 'TimerFired':
       if (ev.name === 'reconcile') return onReconcileTimer(ctx)
       if (ev.name === 'health') return onHealthTimer(ctx)
       if (ev.name === 'wake') delete s.timers.wake
       return
-    case 'Tick': return
-    case 'MemberListObserved': return onMemberList(ctx, ev.members)
-    case 'MemberListFailed': return onMemberListFailed(ctx, ev.message)
-    case 'MemberAdded': return onMemberAdded(ctx, ev.peerUrl, ev.member, ev.members)
-    case 'MemberAddFailed': return onMemberAddFailed(ctx, ev.peerUrl, ev.code, ev.retryable, ev.message)
-    case 'MemberRemoved': return onMemberRemoved(ctx, ev.memberId)
-    case 'MemberRemoveFailed': return onMemberRemoveFailed(ctx, ev.memberId, ev.code, ev.retryable, ev.message)
-    case 'MemberPromoted': return onMemberPromoted(ctx, ev.memberId)
-    case 'MemberPromoteFailed': return onMemberPromoteFailed(ctx, ev.memberId, ev.code, ev.message)
-    case 'HealthObserved': return onHealthObserved(ctx, ev.probes, ev.seq)
-    case 'ReseedRequested': return onReseedRequested(ctx, ev.op, ev.force)
+    case 'Tick':
+      return
+    case 'MemberListObserved':
+      return onMemberList(ctx, ev.members)
+    case 'MemberListFailed':
+      return onMemberListFailed(ctx, ev.message)
+    case 'MemberAdded':
+      return onMemberAdded(ctx, ev.peerUrl, ev.member, ev.members)
+    case 'MemberAddFailed':
+      return onMemberAddFailed(ctx, ev.peerUrl, ev.code, ev.retryable, ev.message)
+    case 'MemberRemoved':
+      return onMemberRemoved(ctx, ev.memberId)
+    case 'MemberRemoveFailed':
+      return onMemberRemoveFailed(ctx, ev.memberId, ev.code, ev.retryable, ev.message)
+    case 'MemberPromoted':
+      return onMemberPromoted(ctx, ev.memberId)
+    case 'MemberPromoteFailed':
+      return onMemberPromoteFailed(ctx, ev.memberId, ev.code, ev.message)
+    case 'HealthObserved':
+      return onHealthObserved(ctx, ev.probes, ev.seq)
+    case 'ReseedRequested':
+      return onReseedRequested(ctx, ev.op, ev.force)
     case 'PersistFailed':
       s.persistedJson = null
       s.persistRetryAt = ctx.now + s.config.memberOpRetryMs
@@ -93,7 +126,8 @@ function finalize(ctx: Ctx): SchedulerAction[] {
   const actions: SchedulerAction[] = []
   if (s.phase !== 'LOADING' && s.phase !== 'STOPPED') {
     const json = serializePersistedDoc(toPersistedDoc(s))
-    const urgent = ctx.acks.length > 0 || ctx.out.some((a) => a.type === 'ACCEPT' || a.type === 'FATAL' || a.type === 'MESSAGE' || a.type === 'KILL')
+    const urgent =
+      ctx.acks.length > 0 || ctx.out.some((a) => a.type === 'ACCEPT' || a.type === 'FATAL' || a.type === 'MESSAGE' || a.type === 'KILL')
     if (json !== s.persistedJson && (s.persistRetryAt === null || now >= s.persistRetryAt || urgent)) {
       actions.push({type: 'PERSIST', doc: toPersistedDoc(s)})
       s.persistedJson = json

@@ -61,7 +61,8 @@ export function onUpdate(ctx: Ctx, status: TaskStatus): void {
   if (status.agent_id?.value) rec.agentId = status.agent_id.value
   const dataDir = decodeStatusDataDir(status.data)
   if (dataDir !== null) rec.dataDir = dataDir
-  if (agentId && (status.reason === 'REASON_AGENT_REMOVED' || state === 'TASK_GONE' || state === 'TASK_GONE_BY_OPERATOR')) s.removedAgents[agentId] ??= now
+  if (agentId && (status.reason === 'REASON_AGENT_REMOVED' || state === 'TASK_GONE' || state === 'TASK_GONE_BY_OPERATOR'))
+    s.removedAgents[agentId] ??= now
   const why = [status.reason, status.message].filter(Boolean).join(': ')
   if (why) rec.reason = why
   if (typeof status.healthy === 'boolean') rec.healthy = status.healthy
@@ -125,12 +126,26 @@ function onReturn(ctx: Ctx, rec: TaskRecord, state: TaskState): void {
   if (keep) {
     rec.state = state
     if (state === 'TASK_RUNNING') bumpTopology(s)
-    emit(ctx, log('warn', 'a task reported dead came back; its member is still in the cluster: keeping it', {taskId: rec.taskId, member: rec.memberName, state, reason: rec.reason}))
+    emit(
+      ctx,
+      log('warn', 'a task reported dead came back; its member is still in the cluster: keeping it', {
+        taskId: rec.taskId,
+        member: rec.memberName,
+        state,
+        reason: rec.reason,
+      }),
+    )
     return
   }
   if (!s.strays[rec.taskId]) {
     s.strays[rec.taskId] = {agentId: rec.agentId, killSentAt: null}
-    emit(ctx, log('warn', 'a task reported dead came back after its member was removed or replaced: killing it', {taskId: rec.taskId, member: rec.memberName}))
+    emit(
+      ctx,
+      log('warn', 'a task reported dead came back after its member was removed or replaced: killing it', {
+        taskId: rec.taskId,
+        member: rec.memberName,
+      }),
+    )
   }
 }
 

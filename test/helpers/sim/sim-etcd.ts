@@ -32,7 +32,16 @@ import type {SchedulerEvent} from '../../../src/scheduler/core/events.js'
 import type {EtcdMember} from '../../../src/scheduler/core/state.js'
 import {failureEvent, type MemberAction} from '../../../src/scheduler/etcd-actions.js'
 
-export interface SimMember { id: string; name: string; peerUrl: string; clientUrl: string; isLearner: boolean; started: boolean; alive: boolean; raftIndex: number }
+export interface SimMember {
+  id: string
+  name: string
+  peerUrl: string
+  clientUrl: string
+  isLearner: boolean
+  started: boolean
+  alive: boolean
+  raftIndex: number
+}
 
 /** etcd's HealthInterval: a member must have been connected to every voter this long to accept an add. */
 export const HEALTH_INTERVAL_MS = 5_000
@@ -86,11 +95,22 @@ export class SimEtcd {
 
   private leaderId(): string {
     if (!this.hasQuorum()) return '0'
-    return this.members.filter((m) => !m.isLearner && m.started && m.alive).map((m) => m.id).sort()[0] ?? '0'
+    return (
+      this.members
+        .filter((m) => !m.isLearner && m.started && m.alive)
+        .map((m) => m.id)
+        .sort()[0] ?? '0'
+    )
   }
 
   toEtcd(m: SimMember): EtcdMember {
-    return {id: m.id, name: m.started ? m.name : '', peerUrls: [m.peerUrl], clientUrls: m.started ? [m.clientUrl] : [], isLearner: m.isLearner}
+    return {
+      id: m.id,
+      name: m.started ? m.name : '',
+      peerUrls: [m.peerUrl],
+      clientUrls: m.started ? [m.clientUrl] : [],
+      isLearner: m.isLearner,
+    }
   }
 
   probe(url: string): MemberProbe {
@@ -100,15 +120,38 @@ export class SimEtcd {
     const leader = this.leaderId()
     const alone = this.members.length === 1
     return {
-      clientUrl: url, reachable: true, readOk: leader !== '0' || alone, tookMs: 1,
-      status: {endpoint: url, memberId: m.id, leader: alone ? m.id : leader, raftIndex: m.raftIndex, raftTerm: 2, raftAppliedIndex: m.raftIndex,
-        revision: m.raftIndex, dbSize: 1, isLearner: m.isLearner, errors: leader === '0' && !alone ? [ETCD_TEXT.noLeader] : [], version: '3.4.23'},
+      clientUrl: url,
+      reachable: true,
+      readOk: leader !== '0' || alone,
+      tookMs: 1,
+      status: {
+        endpoint: url,
+        memberId: m.id,
+        leader: alone ? m.id : leader,
+        raftIndex: m.raftIndex,
+        raftTerm: 2,
+        raftAppliedIndex: m.raftIndex,
+        revision: m.raftIndex,
+        dbSize: 1,
+        isLearner: m.isLearner,
+        errors: leader === '0' && !alone ? [ETCD_TEXT.noLeader] : [],
+        version: '3.4.23',
+      },
     }
   }
 
   /** Adds a member that is not started yet (as `member add` or a new cluster's initial list does). */
   protected addMember(peerUrl: string, name: string, isLearner: boolean): SimMember {
-    const m: SimMember = {id: String(this.nextMemberId++), name, peerUrl, clientUrl: '', isLearner, started: false, alive: true, raftIndex: 0}
+    const m: SimMember = {
+      id: String(this.nextMemberId++),
+      name,
+      peerUrl,
+      clientUrl: '',
+      isLearner,
+      started: false,
+      alive: true,
+      raftIndex: 0,
+    }
     this.members.push(m)
     return m
   }
@@ -131,7 +174,8 @@ export class SimEtcd {
 
   /** EtcdAdmin.failover: the first endpoint that serves the call; the aggregated error when none does. */
   private route(a: MemberAction, what: string, serve: (at: SimMember) => string | SchedulerEvent): SchedulerEvent {
-    if (a.via.length === 0) throw new Error(`sim: the core sent ${a.type} with an empty via (the driver cannot send it anywhere): ${JSON.stringify(a)}`)
+    if (a.via.length === 0)
+      throw new Error(`sim: the core sent ${a.type} with an empty via (the driver cannot send it anywhere): ${JSON.stringify(a)}`)
     const errors: EtcdError[] = []
     for (const url of a.via) {
       const at = this.landing(url)
@@ -143,7 +187,11 @@ export class SimEtcd {
       if (a.type !== 'MEMBER_LIST' && e.code !== 'UNREACHABLE' && e.code !== 'LEARNER_REFUSED') break
     }
     if (errors.length === 1) return failureEvent(a, errors[0])
-    const code = errors.every((e) => e.code === errors[0]!.code) ? errors[0]!.code : errors.some((e) => e.code === 'TIMEOUT') ? 'TIMEOUT' : 'UNREACHABLE'
+    const code = errors.every((e) => e.code === errors[0]!.code)
+      ? errors[0]!.code
+      : errors.some((e) => e.code === 'TIMEOUT')
+        ? 'TIMEOUT'
+        : 'UNREACHABLE'
     return failureEvent(a, new EtcdError(code, `${what} failed on every endpoint: ${errors.map((e) => e.message).join('; ')}`))
   }
 
@@ -151,12 +199,18 @@ export class SimEtcd {
   protected answerEtcd(a: SchedulerAction): SchedulerEvent | undefined {
     this.observeUp()
     switch (a.type) {
-      case 'HEALTH_CHECK': return {type: 'HealthObserved', probes: a.clientUrls.map((u) => this.probe(u)), seq: a.seq}
-      case 'MEMBER_LIST': return this.route(a, 'member list', () => ({type: 'MemberListObserved', members: this.members.map((m) => this.toEtcd(m))}))
-      case 'MEMBER_ADD': return this.route(a, 'member add', (at) => this.add(a, at))
-      case 'MEMBER_REMOVE': return this.route(a, 'member remove', (at) => this.remove(a.memberId, at))
-      case 'MEMBER_PROMOTE': return this.route(a, 'member promote', () => this.promote(a.memberId))
-      default: return undefined
+      case 'HEALTH_CHECK':
+        return {type: 'HealthObserved', probes: a.clientUrls.map((u) => this.probe(u)), seq: a.seq}
+      case 'MEMBER_LIST':
+        return this.route(a, 'member list', () => ({type: 'MemberListObserved', members: this.members.map((m) => this.toEtcd(m))}))
+      case 'MEMBER_ADD':
+        return this.route(a, 'member add', (at) => this.add(a, at))
+      case 'MEMBER_REMOVE':
+        return this.route(a, 'member remove', (at) => this.remove(a.memberId, at))
+      case 'MEMBER_PROMOTE':
+        return this.route(a, 'member promote', () => this.promote(a.memberId))
+      default:
+        return undefined
     }
   }
 

@@ -17,8 +17,18 @@ import {SimEtcd, type SimMember} from './sim-etcd.js'
 
 export type {SimMember} from './sim-etcd.js'
 
-export interface SimAgent { agentId: string; hostname: string; ports: [number, number][]; up: boolean }
-export interface SimTask { taskId: string; agentId: string; cfg: MemberConfig; state: TaskState }
+export interface SimAgent {
+  agentId: string
+  hostname: string
+  ports: [number, number][]
+  up: boolean
+}
+export interface SimTask {
+  taskId: string
+  agentId: string
+  cfg: MemberConfig
+  state: TaskState
+}
 
 export class World extends SimEtcd {
   state: SchedulerState
@@ -47,13 +57,26 @@ export class World extends SimEtcd {
   private nextOffer = 1
   private nextUuid = 1
 
-  constructor(public configInput: SchedulerConfigInput, agents: number | SimAgent[], opts: {seed?: number; now?: number} = {}) {
+  constructor(
+    public configInput: SchedulerConfigInput,
+    agents: number | SimAgent[],
+    opts: {seed?: number; now?: number} = {},
+  ) {
     super()
     this.now = opts.now ?? 1_000_000
     this.state = initialState(resolveConfig(configInput), opts.seed ?? 7)
-    const list = typeof agents === 'number'
-      ? Array.from({length: agents}, (_, i): SimAgent => ({agentId: `S${i + 1}`, hostname: `agent${i + 1}.test`, ports: [[31000 + i * 100, 31000 + i * 100 + 10]], up: true}))
-      : agents
+    const list =
+      typeof agents === 'number'
+        ? Array.from(
+            {length: agents},
+            (_, i): SimAgent => ({
+              agentId: `S${i + 1}`,
+              hostname: `agent${i + 1}.test`,
+              ports: [[31000 + i * 100, 31000 + i * 100 + 10]],
+              up: true,
+            }),
+          )
+        : agents
     for (const a of list) this.agents.set(a.agentId, a)
   }
 
@@ -63,7 +86,8 @@ export class World extends SimEtcd {
     this.queue.push(ev)
     let n = 0
     while (this.queue.length > 0) {
-      if (++n > 5000) throw new Error(`sim: more than 5000 events without time passing (feedback loop?) last: ${JSON.stringify(this.events.slice(-3))}`)
+      if (++n > 5000)
+        throw new Error(`sim: more than 5000 events without time passing (feedback loop?) last: ${JSON.stringify(this.events.slice(-3))}`)
       const e = this.queue.shift()!
       this.observeUp()
       this.events.push(e)
@@ -129,7 +153,17 @@ export class World extends SimEtcd {
   update(taskId: string, state: TaskState, extra: Partial<TaskStatus> = {}): SchedulerAction[] {
     const t = this.tasks.get(taskId)
     if (t) t.state = state
-    return this.feed({type: 'Update', status: {task_id: {value: taskId}, state, agent_id: {value: t?.agentId ?? 'S?'}, uuid: this.uuid(), source: 'SOURCE_EXECUTOR', ...extra}})
+    return this.feed({
+      type: 'Update',
+      status: {
+        task_id: {value: taskId},
+        state,
+        agent_id: {value: t?.agentId ?? 'S?'},
+        uuid: this.uuid(),
+        source: 'SOURCE_EXECUTOR',
+        ...extra,
+      },
+    })
   }
 
   failTask(taskId: string, state: TaskState = 'TASK_FAILED'): SchedulerAction[] {
@@ -150,11 +184,25 @@ export class World extends SimEtcd {
       }
     }
     for (const agentId of agentIds) {
-      for (const [id, ag] of [...this.outstanding]) if (ag === agentId) { this.outstanding.delete(id); this.feed({type: 'Rescind', offerId: id}) }
+      for (const [id, ag] of [...this.outstanding])
+        if (ag === agentId) {
+          this.outstanding.delete(id)
+          this.feed({type: 'Rescind', offerId: id})
+        }
       for (const t of this.tasks.values()) {
         if (t.agentId !== agentId || t.state !== 'TASK_RUNNING') continue
         t.state = 'TASK_LOST'
-        this.feed({type: 'Update', status: {task_id: {value: t.taskId}, state: 'TASK_LOST', agent_id: {value: agentId}, source: 'SOURCE_MASTER', reason: 'REASON_AGENT_REMOVED', message: 'health check timed out'}})
+        this.feed({
+          type: 'Update',
+          status: {
+            task_id: {value: t.taskId},
+            state: 'TASK_LOST',
+            agent_id: {value: agentId},
+            source: 'SOURCE_MASTER',
+            reason: 'REASON_AGENT_REMOVED',
+            message: 'health check timed out',
+          },
+        })
       }
       this.feed({type: 'Failure', agentId})
     }
@@ -167,7 +215,17 @@ export class World extends SimEtcd {
       t.state = 'TASK_RUNNING'
       const m = this.memberOfTask(t.taskId)
       if (m) m.alive = true
-      this.feed({type: 'Update', status: {task_id: {value: t.taskId}, state: 'TASK_RUNNING', agent_id: {value: agentId}, source: 'SOURCE_MASTER', reason: 'REASON_AGENT_REREGISTERED', message: 'Unreachable agent re-reregistered'}})
+      this.feed({
+        type: 'Update',
+        status: {
+          task_id: {value: t.taskId},
+          state: 'TASK_RUNNING',
+          agent_id: {value: agentId},
+          source: 'SOURCE_MASTER',
+          reason: 'REASON_AGENT_REREGISTERED',
+          message: 'Unreachable agent re-reregistered',
+        },
+      })
     }
   }
 
@@ -195,17 +253,34 @@ export class World extends SimEtcd {
 
   private handle(a: SchedulerAction): void {
     switch (a.type) {
-      case 'SUBSCRIBE': return this.reply({type: 'Subscribed', frameworkId: a.frameworkId ?? 'fw-1'})
-      case 'SET_TIMER': this.timers.set(a.name, a.atMs); return
-      case 'PERSIST': this.persisted = parsePersistedDoc(serializePersistedDoc(a.doc)); return
-      case 'FATAL': this.fatal = a; return
-      case 'SUPPRESS': this.suppressed = true; return
-      case 'REVIVE': this.suppressed = false; return
-      case 'DECLINE': for (const id of a.offerIds) this.outstanding.delete(id); return
-      case 'ACCEPT': return this.accept(a)
-      case 'KILL': return this.kill(a.taskId)
-      case 'RECONCILE': return this.reconcile(a.tasks.map((t) => t.taskId))
-      case 'MESSAGE': return this.holdMessages ? undefined : this.message(a.executorId, a.data)
+      case 'SUBSCRIBE':
+        return this.reply({type: 'Subscribed', frameworkId: a.frameworkId ?? 'fw-1'})
+      case 'SET_TIMER':
+        this.timers.set(a.name, a.atMs)
+        return
+      case 'PERSIST':
+        this.persisted = parsePersistedDoc(serializePersistedDoc(a.doc))
+        return
+      case 'FATAL':
+        this.fatal = a
+        return
+      case 'SUPPRESS':
+        this.suppressed = true
+        return
+      case 'REVIVE':
+        this.suppressed = false
+        return
+      case 'DECLINE':
+        for (const id of a.offerIds) this.outstanding.delete(id)
+        return
+      case 'ACCEPT':
+        return this.accept(a)
+      case 'KILL':
+        return this.kill(a.taskId)
+      case 'RECONCILE':
+        return this.reconcile(a.tasks.map((t) => t.taskId))
+      case 'MESSAGE':
+        return this.holdMessages ? undefined : this.message(a.executorId, a.data)
       default: {
         const ev = this.answerEtcd(a)
         if (ev) this.reply(ev)
@@ -228,7 +303,17 @@ export class World extends SimEtcd {
         const m = this.memberOfTask(t.taskId)
         if (!m) {
           t.state = 'TASK_FAILED'
-          this.reply({type: 'Update', status: {task_id: ti.task_id, state: 'TASK_FAILED', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR', message: 'member was not added'}})
+          this.reply({
+            type: 'Update',
+            status: {
+              task_id: ti.task_id,
+              state: 'TASK_FAILED',
+              agent_id: ti.agent_id,
+              uuid: this.uuid(),
+              source: 'SOURCE_EXECUTOR',
+              message: 'member was not added',
+            },
+          })
           continue
         }
         m.name = cfg.member.name
@@ -239,8 +324,14 @@ export class World extends SimEtcd {
         // like the executor: STARTING/RUNNING carry {"dataDir"} (the sandbox is /sandbox/<task id> here)
         const dataDir = cfg.dataDir?.startsWith('/') ? cfg.dataDir : `/sandbox/${t.taskId}/${cfg.dataDir ?? 'etcd_data'}`
         const data = Buffer.from(JSON.stringify({dataDir})).toString('base64')
-        this.reply({type: 'Update', status: {task_id: ti.task_id, state: 'TASK_STARTING', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR', data}})
-        this.reply({type: 'Update', status: {task_id: ti.task_id, state: 'TASK_RUNNING', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR', data}})
+        this.reply({
+          type: 'Update',
+          status: {task_id: ti.task_id, state: 'TASK_STARTING', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR', data},
+        })
+        this.reply({
+          type: 'Update',
+          status: {task_id: ti.task_id, state: 'TASK_RUNNING', agent_id: ti.agent_id, uuid: this.uuid(), source: 'SOURCE_EXECUTOR', data},
+        })
       }
     }
   }
@@ -248,11 +339,23 @@ export class World extends SimEtcd {
   private kill(taskId: string): void {
     const t = this.tasks.get(taskId)
     if (!t || !['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING'].includes(t.state)) {
-      return this.reply({type: 'Update', status: {task_id: {value: taskId}, state: 'TASK_LOST', source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION', message: 'Reconciliation: Task is unknown'}})
+      return this.reply({
+        type: 'Update',
+        status: {
+          task_id: {value: taskId},
+          state: 'TASK_LOST',
+          source: 'SOURCE_MASTER',
+          reason: 'REASON_RECONCILIATION',
+          message: 'Reconciliation: Task is unknown',
+        },
+      })
     }
     t.state = 'TASK_KILLED'
     this.stopProcess(taskId)
-    this.reply({type: 'Update', status: {task_id: {value: taskId}, state: 'TASK_KILLED', agent_id: {value: t.agentId}, uuid: this.uuid(), source: 'SOURCE_EXECUTOR'}})
+    this.reply({
+      type: 'Update',
+      status: {task_id: {value: taskId}, state: 'TASK_KILLED', agent_id: {value: t.agentId}, uuid: this.uuid(), source: 'SOURCE_EXECUTOR'},
+    })
   }
 
   private reconcile(ids: string[]): void {
@@ -260,7 +363,17 @@ export class World extends SimEtcd {
     for (const id of list) {
       if (this.reconcileSilent.has(id)) continue
       const t = this.tasks.get(id)
-      this.reply({type: 'Update', status: {task_id: {value: id}, state: t?.state ?? 'TASK_LOST', ...(t ? {agent_id: {value: t.agentId}} : {}), source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION', message: 'Reconciliation: Latest task state'}})
+      this.reply({
+        type: 'Update',
+        status: {
+          task_id: {value: id},
+          state: t?.state ?? 'TASK_LOST',
+          ...(t ? {agent_id: {value: t.agentId}} : {}),
+          source: 'SOURCE_MASTER',
+          reason: 'REASON_RECONCILIATION',
+          message: 'Reconciliation: Latest task state',
+        },
+      })
     }
   }
 
@@ -271,7 +384,12 @@ export class World extends SimEtcd {
     if (this.reseedRefuses.has(executorId) && msg.force !== true) {
       const refusal = "refused: this member's cluster has a working quorum (a linearizable read through it succeeded)"
       for (const step of ['accepted', 'failed'] as const) {
-        this.reply({type: 'FrameworkMessage', agentId: t.agentId, executorId, data: encodeFrameworkMessage({type: 'reseed-progress', op: msg.op, step, ...(step === 'failed' ? {message: refusal} : {})})})
+        this.reply({
+          type: 'FrameworkMessage',
+          agentId: t.agentId,
+          executorId,
+          data: encodeFrameworkMessage({type: 'reseed-progress', op: msg.op, step, ...(step === 'failed' ? {message: refusal} : {})}),
+        })
       }
       return
     }
@@ -279,7 +397,12 @@ export class World extends SimEtcd {
     if (!m || !m.alive) return
     this.members = [m] // --force-new-cluster: a one-member cluster keeping the member id
     if (this.reseedNoReport.has(executorId)) return
-    this.reply({type: 'FrameworkMessage', agentId: t.agentId, executorId, data: encodeFrameworkMessage({type: 'reseed-progress', op: msg.op, step: 'done'})})
+    this.reply({
+      type: 'FrameworkMessage',
+      agentId: t.agentId,
+      executorId,
+      data: encodeFrameworkMessage({type: 'reseed-progress', op: msg.op, step: 'done'}),
+    })
   }
 
   actionsOf<T extends SchedulerAction['type']>(type: T, from = 0): Extract<SchedulerAction, {type: T}>[] {
@@ -289,7 +412,10 @@ export class World extends SimEtcd {
 
 export function simOffer(id: string, a: {agentId: string; hostname: string; ports: [number, number][]}): Offer {
   return {
-    id: {value: id}, framework_id: {value: 'fw-1'}, agent_id: {value: a.agentId}, hostname: a.hostname,
+    id: {value: id},
+    framework_id: {value: 'fw-1'},
+    agent_id: {value: a.agentId},
+    hostname: a.hostname,
     resources: [
       {name: 'cpus', type: 'SCALAR', scalar: {value: 4}, role: '*'},
       {name: 'mem', type: 'SCALAR', scalar: {value: 8192}, role: '*'},

@@ -18,7 +18,7 @@
  * unknown enum numbers are dropped like proto2 does, or fail a required field).
  */
 import protobuf from 'protobufjs'
-import { parseMesosJson, type JsonValue } from './picojson.js'
+import {parseMesosJson, type JsonValue} from './picojson.js'
 
 export type NormaliseMode = 'json' | 'object' | 'proto'
 
@@ -61,18 +61,46 @@ function clamp(v: number, lo: number, hi: number): number {
 
 function convertNumber(field: protobuf.Field, n: number): number {
   switch (field.type) {
-    case 'double': return n
-    case 'float': return Math.fround(n)
-    case 'int32': case 'sint32': case 'sfixed32': return Math.trunc(n) | 0
-    case 'uint32': case 'fixed32': return Math.trunc(n) >>> 0
+    case 'double':
+      return n
+    case 'float':
+      return Math.fround(n)
+    case 'int32':
+    case 'sint32':
+    case 'sfixed32':
+      return Math.trunc(n) | 0
+    case 'uint32':
+    case 'fixed32':
+      return Math.trunc(n) >>> 0
     // Out-of-range 64-bit values are clamped to the largest doubles that survive a protobuf round trip.
-    case 'int64': case 'sint64': case 'sfixed64': return clamp(Math.trunc(n), -(2 ** 63), INT64_MAX_DOUBLE)
-    case 'uint64': case 'fixed64': { const t = Math.trunc(n); return clamp(t < 0 ? t + 2 ** 64 : t, 0, UINT64_MAX_DOUBLE) }
-    default: throw new ConvertError(`Not expecting a JSON number for field '${field.name}'`)
+    case 'int64':
+    case 'sint64':
+    case 'sfixed64':
+      return clamp(Math.trunc(n), -(2 ** 63), INT64_MAX_DOUBLE)
+    case 'uint64':
+    case 'fixed64': {
+      const t = Math.trunc(n)
+      return clamp(t < 0 ? t + 2 ** 64 : t, 0, UINT64_MAX_DOUBLE)
+    }
+    default:
+      throw new ConvertError(`Not expecting a JSON number for field '${field.name}'`)
   }
 }
 
-const NUMERIC = new Set(['double', 'float', 'int32', 'sint32', 'sfixed32', 'uint32', 'fixed32', 'int64', 'sint64', 'sfixed64', 'uint64', 'fixed64'])
+const NUMERIC = new Set([
+  'double',
+  'float',
+  'int32',
+  'sint32',
+  'sfixed32',
+  'uint32',
+  'fixed32',
+  'int64',
+  'sint64',
+  'sfixed64',
+  'uint64',
+  'fixed64',
+])
 
 function parseEmbedded(text: string, what: 'number' | 'boolean', field: string): number | boolean {
   let v: JsonValue
@@ -81,7 +109,8 @@ function parseEmbedded(text: string, what: 'number' | 'boolean', field: string):
   } catch (e) {
     throw new ConvertError(`Failed to parse '${text}' as a JSON ${what} for field '${field}': ${(e as Error).message}`)
   }
-  if (typeof v !== what) throw new ConvertError(`Failed to parse '${text}' as a JSON ${what} for field '${field}': Unexpected JSON type parsed`)
+  if (typeof v !== what)
+    throw new ConvertError(`Failed to parse '${text}' as a JSON ${what} for field '${field}': Unexpected JSON type parsed`)
   return v as number | boolean
 }
 
@@ -144,7 +173,12 @@ function applyValue(type: protobuf.Type, field: protobuf.Field, value: unknown, 
         const sink: Parsed = new Map()
         applyValue(type, valueField, value[key], sink, mode)
         // A map entry whose value was dropped still exists in Mesos (with the value unset).
-        Object.defineProperty(map, key, { value: sink.has('value') ? sink.get('value') : defaultFor(valueField), enumerable: true, writable: true, configurable: true })
+        Object.defineProperty(map, key, {
+          value: sink.has('value') ? sink.get('value') : defaultFor(valueField),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
       }
       parsed.set(field.name, map)
       return
@@ -231,7 +265,7 @@ function output(type: protobuf.Type, parsed: Parsed): PlainObject {
       if (v === undefined || Object.keys(v as PlainObject).length === 0) continue
       const m: PlainObject = {}
       for (const [k, mv] of Object.entries(v as PlainObject)) {
-        Object.defineProperty(m, k, { value: outputValue(f, mv), enumerable: true, writable: true, configurable: true })
+        Object.defineProperty(m, k, {value: outputValue(f, mv), enumerable: true, writable: true, configurable: true})
       }
       out[f.name] = m
     } else if (f.repeated) {
@@ -275,10 +309,16 @@ export function toJsonText(type: protobuf.Type, form: PlainObject): string {
   for (const [key, v] of Object.entries(form)) {
     const f = type.fields[key]!
     const one = (x: unknown): string =>
-      f.resolvedType instanceof protobuf.Type ? toJsonText(f.resolvedType, x as PlainObject)
-        : isDouble(f) ? formatDouble(x as number) : JSON.stringify(x)
+      f.resolvedType instanceof protobuf.Type
+        ? toJsonText(f.resolvedType, x as PlainObject)
+        : isDouble(f)
+          ? formatDouble(x as number)
+          : JSON.stringify(x)
     let text: string
-    if (f.map) text = `{${Object.entries(v as PlainObject).map(([k, x]) => `${JSON.stringify(k)}:${one(x)}`).join(',')}}`
+    if (f.map)
+      text = `{${Object.entries(v as PlainObject)
+        .map(([k, x]) => `${JSON.stringify(k)}:${one(x)}`)
+        .join(',')}}`
     else if (f.repeated) text = `[${(v as unknown[]).map(one).join(',')}]`
     else text = one(v)
     parts.push(`${JSON.stringify(key)}:${text}`)

@@ -13,7 +13,7 @@
  * Deviation: nesting deeper than MAX_DEPTH is reported as a syntax error instead of exhausting the stack.
  */
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+export type JsonValue = null | boolean | number | string | JsonValue[] | {[key: string]: JsonValue}
 
 export class JsonSyntaxError extends Error {
   constructor(message: string) {
@@ -86,8 +86,8 @@ class Input {
 const FAIL = Symbol('fail')
 type Parsed = JsonValue | typeof FAIL
 
-function setKey(obj: { [key: string]: JsonValue }, key: string, value: JsonValue): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+function setKey(obj: {[key: string]: JsonValue}, key: string, value: JsonValue): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, {value, enumerable: true, writable: true, configurable: true})
   else obj[key] = value
 }
 
@@ -127,15 +127,32 @@ function parseString(inp: Input): string | typeof FAIL {
     }
     ch = inp.getc()
     switch (ch) {
-      case -1: return FAIL
-      case 0x22: out.push(0x22); break
-      case 0x5c: out.push(0x5c); break
-      case 0x2f: out.push(0x2f); break
-      case 0x62: out.push(0x08); break
-      case 0x66: out.push(0x0c); break
-      case 0x6e: out.push(0x0a); break
-      case 0x72: out.push(0x0d); break
-      case 0x74: out.push(0x09); break
+      case -1:
+        return FAIL
+      case 0x22:
+        out.push(0x22)
+        break
+      case 0x5c:
+        out.push(0x5c)
+        break
+      case 0x2f:
+        out.push(0x2f)
+        break
+      case 0x62:
+        out.push(0x08)
+        break
+      case 0x66:
+        out.push(0x0c)
+        break
+      case 0x6e:
+        out.push(0x0a)
+        break
+      case 0x72:
+        out.push(0x0d)
+        break
+      case 0x74:
+        out.push(0x09)
+        break
       case 0x75: {
         let cp = parseQuadHex(inp)
         if (cp === -1) return FAIL
@@ -152,7 +169,8 @@ function parseString(inp: Input): string | typeof FAIL {
         pushCodepoint(cp)
         break
       }
-      default: return FAIL
+      default:
+        return FAIL
     }
   }
 }
@@ -179,10 +197,14 @@ function parseValue(inp: Input, depth: number): Parsed {
   inp.skipWs()
   const ch = inp.getc()
   switch (ch) {
-    case 0x6e: return inp.match('ull') ? null : FAIL
-    case 0x66: return inp.match('alse') ? false : FAIL
-    case 0x74: return inp.match('rue') ? true : FAIL
-    case 0x22: return parseString(inp)
+    case 0x6e:
+      return inp.match('ull') ? null : FAIL
+    case 0x66:
+      return inp.match('alse') ? false : FAIL
+    case 0x74:
+      return inp.match('rue') ? true : FAIL
+    case 0x22:
+      return parseString(inp)
     case 0x5b: {
       const arr: JsonValue[] = []
       if (inp.expect(0x5d)) return arr
@@ -194,7 +216,7 @@ function parseValue(inp: Input, depth: number): Parsed {
       return inp.expect(0x5d) ? arr : FAIL
     }
     case 0x7b: {
-      const obj: { [key: string]: JsonValue } = {}
+      const obj: {[key: string]: JsonValue} = {}
       if (inp.expect(0x7d)) return obj
       do {
         if (!inp.expect(0x22)) return FAIL
