@@ -162,7 +162,7 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
         }
       }
       const next: CoreState = {...s, phase: 'starting', taskId: tid, config}
-      if (e.sandbox !== undefined && e.sandbox.startsWith('/')) next.dataDir = resolveDataDir(config, e.sandbox)
+      if (e.sandbox?.startsWith('/')) next.dataDir = resolveDataDir(config, e.sandbox)
       const g = policyMs(e.task.kill_policy)
       if (g !== undefined) next.taskGraceMs = g
       return {

@@ -51,7 +51,7 @@ function isLoopback(addr: string | undefined): boolean {
 }
 
 function tokenMatches(expected: string, header: string | undefined): boolean {
-  if (!header || !header.startsWith('Bearer ')) return false
+  if (!header?.startsWith('Bearer ')) return false
   const a = Buffer.from(header.slice(7).trim())
   const b = Buffer.from(expected)
   return a.length === b.length && timingSafeEqual(a, b)

@@ -209,7 +209,7 @@ export class SchedulerDriver extends EventEmitter {
   /** Sends the action's call on the current session; dropped while not subscribed, failures logged. */
   private async mesos(a: MesosAction): Promise<void> {
     const s = this.session
-    if (!s || !s.connected) {
+    if (!s?.connected) {
       this.deps.log.debug(`not connected to a Mesos master: ${a.type} dropped (the core retries what matters after re-subscribing)`)
       return
     }

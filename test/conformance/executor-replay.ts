@@ -15,7 +15,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type {FixtureStep, Json, Scaling} from './fixtures.js'
 import {prepareStep} from './fixtures.js'
-import {Bindings, compare, matchString, short} from './matcher.js'
+import {type Bindings, compare, matchString, short} from './matcher.js'
 import {compareHeaders, eventSummary, type Mismatch} from './replayer.js'
 
 export interface ExecutorPlanStep {

@@ -33,7 +33,7 @@ describe('secrets and authorisation of a running scheduler', {timeout: 120_000},
     writeFileSync(path.join(dir, 'secret'), `${MESOS_SECRET}\n`)
     const port = await freePort()
     admin = `http://127.0.0.1:${port}`
-    const zkPersist = zk.url.replace('zk://', `zk://ops:${ZK_PASSWORD}@`) + '/etcd-mesos'
+    const zkPersist = `${zk.url.replace('zk://', `zk://ops:${ZK_PASSWORD}@`)}/etcd-mesos`
     serve = spawnTracked(
       process.execPath,
       [

@@ -26,7 +26,6 @@ import {
   killEtcdAndData,
   memberList,
   sandboxLogs,
-  members,
   putKeys,
   readPrefix,
   scenario,
@@ -322,7 +321,7 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
       const ll = await waitStats(serve.adminUrl, 'the livelock', (s) => s.livelocked && s.cluster_livelocks === 1, 30_000)
       // Past another --reseed-timeout (8 s) of livelock (server clock), nothing re-seeded by itself.
       const since = Number(ll.last_livelock_at)
-      const later = await waitStats(serve.adminUrl, 'livelocked for another re-seed timeout', (s) => Date.now() - since > 10_000, 60_000)
+      const later = await waitStats(serve.adminUrl, 'livelocked for another re-seed timeout', (_s) => Date.now() - since > 10_000, 60_000)
       assert.equal(later.cluster_reseeds, 0, 'no automatic re-seed')
       assert.equal(later.livelocked, true)
       assert.equal(later.healthy, 0)
@@ -405,7 +404,7 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
         're-subscribed to the new master and reconciled',
         async () => {
           const last = seen.at(-1)
-          return last && last.subscribed && last.mode === 'MUTABLE' && last.master !== fo0.master ? last : undefined
+          return last?.subscribed && last.mode === 'MUTABLE' && last.master !== fo0.master ? last : undefined
         },
         30_000,
         100,

@@ -95,7 +95,7 @@ function survivorsAtDifferentRevisions(): ScenarioDef {
         'both survivors leaderless with settled states',
         async () => {
           const rs = await Promise.all([behind, ahead].map((m) => readMember(m.client_url)))
-          if (rs.some((r) => !r || r.reading.leader !== '0')) return null
+          if (rs.some((r) => r?.reading.leader !== '0')) return null
           const key = JSON.stringify(rs.map((r) => [r!.reading.revision, r!.reading.raftIndex]))
           const settled = key === prev
           prev = key

@@ -1,4 +1,4 @@
-import {describe, it, before, after} from 'node:test'
+import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import {buildAdminHandler, type AdminDeps} from '../../src/scheduler/admin.js'

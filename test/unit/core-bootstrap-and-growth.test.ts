@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {CONFIG_DEFAULTS, resolveConfig} from '../../src/scheduler/core/config.js'
 import {simOffer, World} from '../helpers/sim/sim.js'
 import {liveTasks, modeOf, runningTasks} from '../../src/scheduler/core/state.js'
-import {CORE_BASE_CFG, CORE_CFG, FAST_RECONCILE_CFG, healthyCluster, idx, launches, offerAgent} from '../helpers/core-world.js'
+import {CORE_CFG, FAST_RECONCILE_CFG, healthyCluster, idx, launches, offerAgent} from '../helpers/core-world.js'
 
 const CFG = {...CORE_CFG, executorCommand: {value: './etcd-mesos-executor', arguments: ['executor']}}
 

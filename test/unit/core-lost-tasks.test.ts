@@ -6,7 +6,7 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import type {TaskStatus} from '../../src/lib/mesos/types.js'
-import {simOffer, World} from '../helpers/sim/sim.js'
+import {simOffer, type World} from '../helpers/sim/sim.js'
 import {liveTasks, modeOf, runningTasks, type TaskRecord} from '../../src/scheduler/core/state.js'
 import {CORE_CFG as CFG, FAST_RECONCILE_CFG, healthyCluster} from '../helpers/core-world.js'
 

@@ -385,10 +385,7 @@ const ROWS: Row[] = [
       assert.equal(d.type, 'missing')
       assert.deepEqual(
         d.rejected.map((r) => r.reason),
-        [
-          'waiting for an offer from agent S2',
-          'insufficient resources: ports: need ' + `${ports.peer} and ${ports.client}, not both offered`,
-        ],
+        ['waiting for an offer from agent S2', `insufficient resources: ports: need ${ports.peer} and ${ports.client}, not both offered`],
       )
       hold(w, 'C', 'S2')
       assert.deepEqual(launched(ask(w.state, want, w.now)), ['C'])

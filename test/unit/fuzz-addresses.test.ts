@@ -193,8 +193,8 @@ describe('fuzz: zk:// URLs and master addresses', () => {
       `zk://u:${PW}@h/x?y`,
       `zk://u:${PW}@[::1/x`,
       'zk://h:2181,,h2:2181/x',
-      'zk://' + 'h,'.repeat(10000) + 'h/x',
-      'zk://h/' + 'a/'.repeat(10000),
+      `zk://${'h,'.repeat(10000)}h/x`,
+      `zk://h/${'a/'.repeat(10000)}`,
     ]) {
       tally[tryZk(x, JSON.stringify(x).slice(0, 80))]++
     }

@@ -245,7 +245,7 @@ function randomPath(r: Prng): string {
     case 0:
       return r.pick(ROUTES)
     case 1:
-      return `${r.pick(ROUTES)}${r.pick(['?x=1', '?force=true', '#frag', '/', '//', '%00', '%2F', '.json', '?' + 'a'.repeat(3000)])}`
+      return `${r.pick(ROUTES)}${r.pick(['?x=1', '?force=true', '#frag', '/', '//', '%00', '%2F', '.json', `?${'a'.repeat(3000)}`])}`
     case 2:
       return r.pick([
         '/../../etc/passwd',
@@ -490,7 +490,7 @@ describe('fuzz: admin HTTP API', {timeout: 180_000}, () => {
       ['request line never finished', trickle(`GET /stats${'x'.repeat(600)}`, long), L.headersTimeoutMs],
       [
         'headers never finished',
-        [Buffer.from('GET /stats HTTP/1.1\r\nHost: x\r\n'), ...trickle('X-Slow: ' + 'y'.repeat(600), long)],
+        [Buffer.from('GET /stats HTTP/1.1\r\nHost: x\r\n'), ...trickle(`X-Slow: ${'y'.repeat(600)}`, long)],
         L.headersTimeoutMs,
       ],
       ['idle after connect', [{delayMs: L.requestTimeoutMs * 3}], L.headersTimeoutMs],

@@ -397,7 +397,7 @@ describe('SchedulerClient', {timeout: 120_000}, () => {
 
   it('ERROR "Framework has been removed" is fatal: no retry', async () => {
     const m = await master()
-    m.handler = (r, res) => {
+    m.handler = (_r, res) => {
       openStream(res, 'x')({type: 'ERROR', error: {message: 'Framework has been removed'}})
       res.end()
     }
@@ -416,7 +416,7 @@ describe('SchedulerClient', {timeout: 120_000}, () => {
   it('other ERROR events end the subscription and it re-subscribes', async () => {
     const m = await master()
     let n = 0
-    m.handler = (r, res) => {
+    m.handler = (_r, res) => {
       const send = openStream(res, `s${++n}`)
       if (n === 1) send({type: 'ERROR', error: {message: 'Framework failed over'}})
       else send(subscribed('fw-1', m.port))

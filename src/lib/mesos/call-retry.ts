@@ -9,7 +9,7 @@
  * the last failure is thrown.
  */
 import type {Agent} from 'undici'
-import {Backoff, sleep} from './backoff.js'
+import {type Backoff, sleep} from './backoff.js'
 import {postCall, type LogFn} from './client-io.js'
 import {MesosCallError, MesosNotSubscribedError, MesosTransportError} from './http.js'
 import type {ContentType} from './types.js'

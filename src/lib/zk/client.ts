@@ -80,7 +80,7 @@ export class ZkClient extends ZkConnection {
   async mkdirp(path: string): Promise<void> {
     let cur = ''
     for (const seg of path.split('/').filter((s) => s !== '')) {
-      cur += '/' + seg
+      cur += `/${seg}`
       // Fast path: most parents exist already.
       if ((await this.exists(cur)) !== null) continue
       try {

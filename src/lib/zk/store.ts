@@ -114,7 +114,7 @@ export class ZkCasNode {
     const u = this.unknown!
     const got = await this.zk.get(this.path)
     this.unknown = null
-    if (got !== null && got.data.equals(u.data)) {
+    if (got?.data.equals(u.data)) {
       this.base = got.version
       return u.data
     }
@@ -125,7 +125,7 @@ export class ZkCasNode {
   /** ZooKeeper refused the write's version check: our own bytes there (a late-applied attempt) are a success. */
   private async afterRefusal(data: Buffer, base: number | null): Promise<number> {
     const got = await this.zk.get(this.path)
-    if (got !== null && got.data.equals(data)) {
+    if (got?.data.equals(data)) {
       this.base = got.version
       return got.version
     }

@@ -145,5 +145,5 @@ export function parseZkUrl(url: string): ZkUrl {
 /** Joins ZooKeeper paths: join('/a', 'b/c', 'd') → '/a/b/c/d'; join('/', 'x') → '/x'. */
 export function join(base: string, ...parts: string[]): string {
   const segs = [base, ...parts].flatMap((p) => p.split('/')).filter((s) => s !== '')
-  return '/' + segs.join('/')
+  return `/${segs.join('/')}`
 }

@@ -188,7 +188,7 @@ function learnTask(m: MasterState, agentId: string, view: AgentTaskView): void {
 /** MasterPort.agentDisconnected: its offers are rescinded; it is removed unless it re-registers in time. */
 export function agentDisconnected(m: MasterState, agentId: string): void {
   const agent = m.agents.get(agentId)
-  if (!agent || !agent.connected) return
+  if (!agent?.connected) return
   agent.connected = false
   for (const [id, o] of m.offers) if (o.agentId === agentId) removeOffer(m, id, true)
   const ms = m.config.agentPingTimeoutMs * m.config.maxAgentPingTimeouts

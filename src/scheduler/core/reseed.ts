@@ -234,7 +234,7 @@ function recordStep(ctx: Ctx, op: string, step: string, message?: string): void 
 export function onFrameworkMessage(ctx: Ctx, executorId: string, data: string): void {
   const {s} = ctx
   const msg = decodeFrameworkMessage(data)
-  if (!msg || msg.type !== 'reseed-progress') {
+  if (msg?.type !== 'reseed-progress') {
     emit(ctx, log('debug', 'ignored framework message', {executorId}))
     return
   }

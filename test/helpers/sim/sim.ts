@@ -380,7 +380,7 @@ export class World extends SimEtcd {
   private message(executorId: string, data: string): void {
     const msg = decodeFrameworkMessage(data)
     const t = this.tasks.get(executorId)
-    if (!msg || msg.type !== 'reseed' || !t || this.reseedIgnores.has(executorId)) return
+    if (msg?.type !== 'reseed' || !t || this.reseedIgnores.has(executorId)) return
     if (this.reseedRefuses.has(executorId) && msg.force !== true) {
       const refusal = "refused: this member's cluster has a working quorum (a linearizable read through it succeeded)"
       for (const step of ['accepted', 'failed'] as const) {
@@ -394,7 +394,7 @@ export class World extends SimEtcd {
       return
     }
     const m = this.memberOfTask(executorId)
-    if (!m || !m.alive) return
+    if (!m?.alive) return
     this.members = [m] // --force-new-cluster: a one-member cluster keeping the member id
     if (this.reseedNoReport.has(executorId)) return
     this.reply({

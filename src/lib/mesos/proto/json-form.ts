@@ -121,7 +121,7 @@ function scalarValue(field: protobuf.Field, value: unknown, mode: NormaliseMode)
   if (typeof value === 'string') {
     if (field.resolvedType instanceof protobuf.Type) throw new ConvertError(`Not expecting a JSON string for field '${name}'`)
     if (enumType) {
-      if (Object.prototype.hasOwnProperty.call(enumType.values, value)) return value
+      if (Object.hasOwn(enumType.values, value)) return value
       if (field.required) throw new ConvertError(`Failed to find enum for '${value}'`)
       return undefined
     }
@@ -211,7 +211,7 @@ function parseMessage(type: protobuf.Type, obj: PlainObject, mode: NormaliseMode
   const parsed: Parsed = new Map()
   for (const key of Object.keys(obj).sort()) {
     const field = type.fields[key]
-    if (field === undefined || !Object.prototype.hasOwnProperty.call(type.fields, key)) continue
+    if (field === undefined || !Object.hasOwn(type.fields, key)) continue
     applyValue(type, field, obj[key], parsed, mode)
   }
   return parsed
