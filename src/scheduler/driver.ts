@@ -82,8 +82,8 @@ export class SchedulerDriver extends EventEmitter {
     this.persister.resume()
   }
 
-  /** Logs `message` and announces a fatal stop (serve exits with `exitCode`). */
-  fatal(message: string, exitCode: number): void {
+  /** Performs the core's FATAL: logs `message` and announces the stop (serve exits with `exitCode`). Only the core decides to stop. */
+  private fatal(message: string, exitCode: number): void {
     this.deps.log.error(message)
     this.emit('fatal', {message, exitCode})
   }

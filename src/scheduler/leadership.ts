@@ -10,7 +10,8 @@
  *       meanwhile must not find its fresh state overwritten by us);
  *   paused  --'leader': re-joined and first in line again--> leading, persistence resumed (newest state saved);
  *   any     --'standby' (another candidate): our old session is confirmed expired AND another scheduler
- *       holds the leadership--> step down: fatal, exit 1, naming the new leader.
+ *       holds the leadership--> the core's LeadershipLost event: it steps down (STOPPED, FATAL exit 1, naming
+ *       the new leader; nothing persisted after that).
  */
 import type {Candidate, LeaderElection} from '../lib/zk/election.js'
 import type {SchedulerDriver} from './driver.js'
@@ -29,7 +30,7 @@ export function followLeadership(election: LeaderElection, driver: SchedulerDriv
       return
     }
     const url = typeof leader.data.adminUrl === 'string' ? leader.data.adminUrl : leader.id
-    driver.fatal(`another scheduler (${url}) leads this cluster in ZooKeeper after our ZooKeeper session expired; stepping down`, 1)
+    driver.dispatch({type: 'LeadershipLost', leader: url})
   }
   const onLeader = (): void => {
     log.info('leading again in ZooKeeper with a new session', {candidate: election.id})

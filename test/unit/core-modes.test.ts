@@ -178,3 +178,28 @@ describe('StateConflict', () => {
     assert.deepEqual(w.state, before)
   })
 })
+
+describe('LeadershipLost', () => {
+  it('another scheduler leads in ZooKeeper after our session expired: LOG error, FATAL EXIT_FATAL naming it, then STOPPED', () => {
+    const w = mutableCluster()
+    w.respond = false
+    const acts = w.feed({type: 'LeadershipLost', leader: 'http://127.0.0.1:23401'})
+    assert.deepEqual(
+      acts.map((a) => a.type),
+      ['LOG', 'FATAL'],
+    )
+    const [l, f] = acts
+    assert.ok(l?.type === 'LOG' && l.level === 'error' && /another leader/.test(l.msg))
+    assert.ok(f?.type === 'FATAL' && f.exitCode === EXIT_FATAL)
+    assert.match(
+      f.message,
+      /another scheduler \(http:\/\/127\.0\.0\.1:23401\) leads this cluster in ZooKeeper after our ZooKeeper session expired/,
+    )
+    assert.equal(modeOf(w.state), 'STOPPED')
+    const before = w.state
+    for (const ev of [{type: 'Tick'}, {type: 'TimerFired', name: 'health'}, {type: 'LeadershipLost', leader: 'x'}] as const) {
+      assert.deepEqual(w.feed(ev), [], ev.type)
+    }
+    assert.deepEqual(w.state, before)
+  })
+})

@@ -47,5 +47,8 @@ export type SchedulerEvent =
   | {type: 'PersistFailed'; message: string}
   /** The persisted state was written by another scheduler: the core stops (FATAL EXIT_FATAL, mode STOPPED). */
   | {type: 'StateConflict'; message: string}
+  /** Another scheduler leads this cluster in ZooKeeper after our session expired (`leader`: its admin URL or id):
+   *  the core stops like on a StateConflict. */
+  | {type: 'LeadershipLost'; leader: string}
 
 export type SchedulerEventType = SchedulerEvent['type']

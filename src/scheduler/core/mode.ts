@@ -14,7 +14,8 @@
  *   READY              subscribed and reconciled: the episode decides       → RECONCILING (re-subscribed),
  *                                                                            DISCONNECTED, FRAMEWORK_REMOVED, STOPPED
  *   FRAMEWORK_REMOVED  the master said "Framework has been removed" (FATAL emitted; terminal: events ignored)
- *   STOPPED            the persisted state was written by another scheduler (StateConflict; FATAL emitted;
+ *   STOPPED            another scheduler took over: it wrote the persisted state (StateConflict) or leads in
+ *                      ZooKeeper after our session expired (LeadershipLost); FATAL emitted;
  *                      terminal: events ignored, nothing persisted)
  *
  * Episode (the cluster; RESEEDING is persisted through `s.reseed`, the rest is re-derived after a restart):
@@ -30,7 +31,7 @@
  *   Leaving RESEEDING/TOTAL_LOSS/RESTARTING_IN_PLACE returns to `baseEpisode` (what the recorded facts say).
  *
  * Who moves what: the phase in reconcile.ts (load, Subscribed, reconciliation done, Disconnected, ERROR,
- *   StateConflict); the episode in plan.ts (MUTABLE ⇄ QUORUM_LOST from the livelock timer health.ts records;
+ *   StateConflict, LeadershipLost); the episode in plan.ts (MUTABLE ⇄ QUORUM_LOST from the livelock timer health.ts records;
  *   TOTAL_LOSS), reseed.ts (RESEEDING: start, done, failed, cancelled; reconcile.ts resumes it on load) and
  *   inplace.ts (RESTARTING_IN_PLACE: start, quorum back, given up).
  *

@@ -15,6 +15,8 @@
  * ERROR "Framework failed over": another scheduler took our framework id: FATAL (two schedulers fight).
  * StateConflict (the driver's persister found the stored state written by another scheduler): LOG error,
  *   FATAL(EXIT_FATAL), terminal STOPPED (events ignored, nothing persisted any more).
+ * LeadershipLost (serve's leader election: another scheduler leads in ZooKeeper after our session expired):
+ *   the same stop, naming the new leader.
  */
 import {EXIT_FATAL, EXIT_FRAMEWORK_REMOVED, log} from './actions.js'
 import type {Ctx} from './ctx.js'
@@ -219,5 +221,13 @@ export function onStateConflict(ctx: Ctx, message: string): void {
       error: message,
     }),
   )
+  emit(ctx, {type: 'FATAL', message, exitCode: EXIT_FATAL})
+}
+
+export function onLeadershipLost(ctx: Ctx, leader: string): void {
+  const {s} = ctx
+  become(s, 'STOPPED')
+  const message = `another scheduler (${leader}) leads this cluster in ZooKeeper after our ZooKeeper session expired; stepping down`
+  emit(ctx, log('error', 'ZooKeeper names another leader of this cluster: stopping so that two schedulers do not fight', {leader}))
   emit(ctx, {type: 'FATAL', message, exitCode: EXIT_FATAL})
 }

@@ -26,7 +26,7 @@ import {
 } from './membership.js'
 import {serializePersistedDoc, toPersistedDoc} from './persist.js'
 import {nextWake, plan} from './plan.js'
-import {onDisconnected, onFrameworkError, onLoaded, onReconcileTimer, onStateConflict, onSubscribed} from './reconcile.js'
+import {onDisconnected, onFrameworkError, onLeadershipLost, onLoaded, onReconcileTimer, onStateConflict, onSubscribed} from './reconcile.js'
 import {onFrameworkMessage, onReseedRequested} from './reseed.js'
 import type {SchedulerState} from './state.js'
 
@@ -58,6 +58,7 @@ function dispatch(ctx: Ctx, ev: SchedulerEvent): void {
   const {s} = ctx
   if (s.phase === 'FRAMEWORK_REMOVED' || s.phase === 'STOPPED') return
   if (ev.type === 'StateConflict') return onStateConflict(ctx, ev.message)
+  if (ev.type === 'LeadershipLost') return onLeadershipLost(ctx, ev.leader)
   if (s.phase === 'LOADING' && ev.type !== 'PersistedStateLoaded') {
     if (ev.type === 'Offers')
       for (const o of ev.offers) ctx.out.push({type: 'DECLINE', offerIds: [o.id.value], filters: {refuse_seconds: s.config.refuseSeconds}})
