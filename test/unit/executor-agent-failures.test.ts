@@ -1,7 +1,7 @@
 /**
  * ExecutorClient against an agent (a node:http server on 127.0.0.1) that fails each of the executor's calls in
  * every way a Mesos 1.12 agent answers (status codes and texts of src/slave/http.cpp `Http::executor`, as
- * src/mesos-local/executor-api.ts reproduces them) and every way the connection can fail: refused, reset, a
+ * src/mesos-local/agent/executor-api.ts reproduces them) and every way the connection can fail: refused, reset, a
  * malformed or truncated response, no answer at all. For each: the first UPDATE, an UPDATE re-sent after a 503
  * (the path that used to reject with nobody listening: `void this.deliver(...)`), a MESSAGE and the SUBSCRIBE.
  * No promise rejection may go unhandled (the executor, and etcd with it, would die), and each failure is

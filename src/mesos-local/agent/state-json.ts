@@ -6,10 +6,10 @@
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import type {Resource, TaskState, TaskStatus} from '../../lib/mesos/types.js'
+import type {Resource, TaskStatus} from '../../lib/mesos/types.js'
 import {AGENT_CAPABILITIES, MESOS_VERSION} from '../mesos-version.js'
 import {addResources, flattenResources, withRole} from '../resources.js'
-import type {ExecutorRecord, FrameworkRecord, TaskRecord} from './state.js'
+import {type ExecutorRecord, type FrameworkRecord, isTerminal, type TaskRecord} from './state.js'
 
 export interface AgentStateView {
   agentId: string
@@ -71,17 +71,6 @@ function executorJson(e: ExecutorRecord, tasks: TaskRecord[], agentId: string): 
   }
   if (e.kind === 'custom') out.type = e.info.type ?? 'CUSTOM'
   if (e.info.labels) out.labels = e.info.labels.labels
-  const isTerminal = (s: TaskState): boolean =>
-    [
-      'TASK_FINISHED',
-      'TASK_FAILED',
-      'TASK_KILLED',
-      'TASK_ERROR',
-      'TASK_LOST',
-      'TASK_DROPPED',
-      'TASK_GONE',
-      'TASK_GONE_BY_OPERATOR',
-    ].includes(s)
   out.tasks = mine.filter((t) => !queuedIds.has(t.info.task_id.value) && !isTerminal(t.state)).map((t) => taskJson(t, e.kind, agentId))
   out.queued_tasks = mine.filter((t) => queuedIds.has(t.info.task_id.value)).map((t) => taskJson(t, e.kind, agentId))
   out.completed_tasks = mine

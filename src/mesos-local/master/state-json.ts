@@ -299,17 +299,3 @@ export function rolesJson(m: MasterState): Json {
     }),
   }
 }
-
-/** Mesos' Duration text: `1secs`, `15secs`, `500ms`, `10mins`. */
-export function durationText(ms: number): string {
-  const units: [number, string][] = [
-    [604800000, 'weeks'],
-    [86400000, 'days'],
-    [3600000, 'hrs'],
-    [60000, 'mins'],
-    [1000, 'secs'],
-    [1, 'ms'],
-  ]
-  for (const [size, name] of units) if (ms >= size) return `${Number((ms / size).toFixed(3))}${name}`
-  return `${ms}ms`
-}
