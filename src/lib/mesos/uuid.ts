@@ -37,10 +37,3 @@ export function isValidUuidBytes(bytes: Uint8Array): boolean {
   const version = bytes[6]! >> 4
   return version >= 1 && version <= 8
 }
-
-/** Canonical 8-4-4-4-12 lowercase text form of 16 UUID bytes (what Mesos logs / uses in ids). */
-export function uuidBytesToString(bytes: Uint8Array): string {
-  if (bytes.byteLength !== 16) throw new RangeError(`a UUID has 16 bytes, got ${bytes.byteLength}`)
-  const h = Buffer.from(bytes.buffer, bytes.byteOffset, 16).toString('hex')
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
-}

@@ -199,8 +199,3 @@ export async function readLeader(zk: ZkClient, path: string): Promise<Candidate 
   const all = await listCandidates(zk, path, await zk.children(path))
   return all[0] ?? null
 }
-
-/** All candidates under `path`, leader first. */
-export async function readCandidates(zk: ZkClient, path: string): Promise<Candidate[]> {
-  return listCandidates(zk, path, await zk.children(path))
-}

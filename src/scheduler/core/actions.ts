@@ -43,8 +43,6 @@ export type SchedulerAction =
   | {type: 'LOG'; level: LogLevel; msg: string; fields?: Record<string, unknown>}
   | {type: 'FATAL'; message: string; exitCode: number}
 
-export type SchedulerActionType = SchedulerAction['type']
-
 /** Exit code of FATAL when the master removed the framework (restart creates a new framework). */
 export const EXIT_FRAMEWORK_REMOVED = 7
 /** Exit code of FATAL when another scheduler took over the framework, or the persisted doc is unusable. */

@@ -264,10 +264,6 @@ export function memberOfTask(s: SchedulerState, t: TaskRecord): EtcdMember | nul
   return s.membership?.members.find((m) => memberMatchesTask(s, m, t)) ?? null
 }
 
-export function taskOfMember(s: SchedulerState, m: EtcdMember): TaskRecord | null {
-  return allTasks(s).find((t) => memberMatchesTask(s, m, t)) ?? null
-}
-
 export function emptyStats(): Stats {
   return {
     running_servers: 0,

@@ -67,8 +67,3 @@ export function describe(s: SchedulerState): SchedulerView {
     stats: s.stats,
   }
 }
-
-/** The record of one operation (e.g. a re-seed request), or null. */
-export function operationStatus(s: SchedulerState, op: string): OperationRecord | null {
-  return s.operations.find((o) => o.op === op) ?? null
-}
