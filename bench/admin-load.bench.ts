@@ -1,6 +1,7 @@
-// Admin API under concurrent load: the real buildAdminHandler over realistic deps (the views of
-// src/scheduler/views.ts over a state built by the pure core's simulator: 5 running members, healthy, with
-// probes) served by node:http in a child process; 64 concurrent connections (undici Pool) send a fixed number
+// Admin API under concurrent load: the real admin server `serve` runs, buildAdminServer (src/scheduler/admin-server.ts:
+// the handler of admin.ts inside node:http with serve's default limits: timeouts, keep-alive, max connections), over
+// realistic deps (the views of src/scheduler/views.ts over a state built by the pure core's simulator: 5 running
+// members, healthy, with probes), in a child process; 64 concurrent connections (undici Pool) send a fixed number
 // of requests round-robin over /stats, /members, /metrics and /healthz. Prints requests/s and p50/p99 latency.
 // Floor, in the same run and the same arrangement: a bare node:http server answering res.end('ok').
 // Loopback only; bounded (N requests per target); no assertions.
@@ -14,14 +15,14 @@ const SELF = fileURLToPath(import.meta.url)
 const PATHS = ['/stats', '/members', '/metrics', '/healthz']
 
 async function serve(kind: string): Promise<void> {
-  let handler: http.RequestListener
+  let server: http.Server
   if (kind === 'bare') {
-    handler = (_req, res) => res.end('ok')
+    server = http.createServer((_req, res) => res.end('ok'))
   } else {
     const {World} = await import('../test/helpers/sim/sim.js')
     const {allTasks, clientUrl} = await import('../src/scheduler/core/state.js')
     const views = await import('../src/scheduler/views.js')
-    const {buildAdminHandler} = await import('../src/scheduler/admin.js')
+    const {buildAdminServer} = await import('../src/scheduler/admin-server.js')
     const w = new World(
       {clusterName: 'load', clusterSize: 5, executorCommand: {value: '/usr/bin/node', shell: false}, bootstrapWaitMs: 1000},
       7,
@@ -33,7 +34,7 @@ async function serve(kind: string): Promise<void> {
     const conn = {master: '127.0.0.1:5050', subscribedSince: w.now - 60_000, disconnectedSince: null}
     const s = {...w.state, health: {...w.state.health, probes}, connection: conn}
     const election = {id: 'me', leader: {id: 'me', admin_url: 'http://127.0.0.1:23400/', host: 'bench', since: w.now}, standbys: []}
-    handler = buildAdminHandler({
+    server = buildAdminServer({
       stats: () => views.statsView(s),
       members: () => views.membersView(s),
       healthy: () => s.stats.healthy === 1,
@@ -47,7 +48,6 @@ async function serve(kind: string): Promise<void> {
     if (running !== 5 || s.stats.healthy !== 1)
       throw new Error(`the simulated cluster is not 5 healthy running members (${running}, healthy=${s.stats.healthy})`)
   }
-  const server = http.createServer(handler)
   server.listen(0, '127.0.0.1', () => process.stdout.write(`PORT ${(server.address() as {port: number}).port}\n`))
   process.on('disconnect', () => process.exit(0))
 }
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       child.kill('SIGTERM')
     }
     const r = results[kind]!
-    const label = kind === 'bare' ? "floor: bare res.end('ok')" : 'admin API (5 running members)'
+    const label = kind === 'bare' ? "floor: bare res.end('ok')" : 'buildAdminServer (5 running members)'
     console.log(
       `${label.padEnd(32)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms  max ${r.max.toFixed(1).padStart(6)} ms  ${r.bytes.toFixed(0)} B/resp  non-200: ${r.errors}`,
     )
@@ -130,6 +130,15 @@ async function main(): Promise<void> {
   console.log(
     `ratio admin/floor: throughput ${(a.rps / b.rps).toFixed(2)}x, p50 ${(a.p50 / b.p50).toFixed(2)}x, p99 ${(a.p99 / b.p99).toFixed(2)}x`,
   )
+  // Machine-readable summary line for bench/run-all.ts.
+  const row = {
+    row: `admin API, ${connections} connections`,
+    figure: `${a.rps.toFixed(0)} req/s, p99 ${a.p99.toFixed(1)} ms`,
+    floor: `${b.rps.toFixed(0)} req/s, p99 ${b.p99.toFixed(1)} ms`,
+    ratio: `${(a.rps / b.rps).toFixed(2)}x throughput`,
+    goal: '—',
+  }
+  console.log(`BENCH-SUMMARY ${JSON.stringify(row)}`)
 }
 
 const serveAt = process.argv.indexOf('--serve')
