@@ -1,10 +1,12 @@
 /**
  * `etcd-mesos failover-status`: the scheduler's standing with Mesos (GET /failover-status): framework id,
  * subscription and master, failover timeout left while disconnected, scheduler leader and standbys,
- * reconciliation. `--json` prints the scheduler's document as is.
+ * reconciliation. `--json` prints the scheduler's document as is. The body is lib/cli/show.ts, shared
+ * with the fast path.
  */
 import {BaseCommand} from '../lib/cli/base-command.js'
-import {getDocument, type FailoverStatus as FailoverDoc} from '../lib/cli/types.js'
+import {showFailover} from '../lib/cli/show.js'
+import type {FailoverStatus as FailoverDoc} from '../lib/cli/types.js'
 
 export default class FailoverStatus extends BaseCommand<typeof FailoverStatus> {
   static override summary = "Show the scheduler's Mesos subscription, failover timeout and standbys"
@@ -15,11 +17,6 @@ export default class FailoverStatus extends BaseCommand<typeof FailoverStatus> {
   ]
 
   async run(): Promise<FailoverDoc> {
-    const status = await getDocument(await this.adminClient(), '/failover-status')
-    if (!this.jsonEnabled()) {
-      const {colours, renderFailover} = await import('../lib/cli/render.js')
-      this.log(renderFailover(status, Date.now(), colours()))
-    }
-    return status
+    return showFailover(await this.adminClient(), this.io())
   }
 }

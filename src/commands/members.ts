@@ -1,9 +1,10 @@
 /**
  * `etcd-mesos members`: the cluster's members as the scheduler sees them (GET /members), sorted by name.
- * `--json` prints the scheduler's array as is.
+ * `--json` prints the scheduler's array as is. The body is lib/cli/show.ts, shared with the fast path.
  */
 import {BaseCommand} from '../lib/cli/base-command.js'
-import {getDocument, type Member} from '../lib/cli/types.js'
+import {showMembers} from '../lib/cli/show.js'
+import type {Member} from '../lib/cli/types.js'
 
 export default class Members extends BaseCommand<typeof Members> {
   static override summary = 'List the members of an etcd cluster'
@@ -14,11 +15,6 @@ export default class Members extends BaseCommand<typeof Members> {
   ]
 
   async run(): Promise<Member[]> {
-    const members = await getDocument(await this.adminClient(), '/members')
-    if (!this.jsonEnabled()) {
-      const {colours, renderMembers} = await import('../lib/cli/render.js')
-      this.log(renderMembers(members, colours()))
-    }
-    return members
+    return showMembers(await this.adminClient(), this.io())
   }
 }

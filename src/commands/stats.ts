@@ -1,11 +1,12 @@
 /**
  * `etcd-mesos stats`: the cluster's health and counters from the scheduler (GET /stats).
  * `--json` prints the scheduler's document as is; `--check` exits 4 when the cluster is not healthy.
+ * The body is lib/cli/show.ts, shared with the fast path (lib/cli/fast-path.ts).
  */
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../lib/cli/base-command.js'
-import {ExitCode} from '../lib/cli/exit-codes.js'
-import {getDocument, type Stats as StatsDoc} from '../lib/cli/types.js'
+import {showStats} from '../lib/cli/show.js'
+import type {Stats as StatsDoc} from '../lib/cli/types.js'
 
 export default class Stats extends BaseCommand<typeof Stats> {
   static override summary = 'Show the health and counters of an etcd cluster'
@@ -21,15 +22,6 @@ export default class Stats extends BaseCommand<typeof Stats> {
   }
 
   async run(): Promise<StatsDoc> {
-    const stats = await getDocument(await this.adminClient(), '/stats')
-    if (!this.jsonEnabled()) {
-      const {colours, renderStats} = await import('../lib/cli/render.js')
-      this.log(renderStats(stats, Date.now(), colours()))
-    }
-    if (this.flags.check && stats.healthy !== 1) {
-      process.exitCode = ExitCode.UNHEALTHY
-      if (!this.jsonEnabled()) this.logToStderr(`cluster ${stats.cluster_name} is not healthy`)
-    }
-    return stats
+    return showStats(await this.adminClient(), this.io(), {check: this.flags.check})
   }
 }

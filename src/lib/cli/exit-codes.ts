@@ -46,3 +46,18 @@ export class CliError extends Error {
     this.name = 'CliError'
   }
 }
+
+/** Maps any error to a CliError: oclif parse errors → USAGE, unknown errors → INTERNAL. */
+export function toCliError(err: Error & {exitCode?: number; oclif?: {exit?: number}}): CliError {
+  if (err instanceof CliError) return err
+  const name = err.constructor?.name ?? ''
+  if (/Flag|Arg|Parse|Validation|Required|Unexpected|NonExistent|Option/i.test(name) || err.oclif?.exit === 2) {
+    return new CliError(err.message, ExitCode.USAGE, 'USAGE')
+  }
+  if (name === 'ZkError' || name === 'ZkUrlError') {
+    const code = (err as {code?: string}).code
+    if (name === 'ZkUrlError') return new CliError(err.message, ExitCode.USAGE, 'BAD_ZK_URL')
+    return new CliError(`ZooKeeper: ${err.message}`, ExitCode.UNREACHABLE, code ?? 'ZK_ERROR')
+  }
+  return new CliError(err.message || String(err), ExitCode.INTERNAL, 'INTERNAL')
+}

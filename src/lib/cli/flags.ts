@@ -1,0 +1,29 @@
+/**
+ * The scheduler flags every operator command shares (--admin-url, --cluster, --zk, --timeout,
+ * --admin-token-file), as plain data: BaseCommand declares its oclif flags from it and the fast path
+ * (fast-path.ts) parses with it, so the two cannot drift apart. No imports: bin/run.js loads this for
+ * every command.
+ */
+
+/** The environment variable of each scheduler flag (used when the flag is not given and the variable is not empty). */
+export const SCHEDULER_FLAG_ENV = {
+  'admin-url': 'ETCD_MESOS_ADMIN_URL',
+  cluster: 'ETCD_MESOS_CLUSTER',
+  zk: 'ETCD_MESOS_ZK',
+  timeout: 'ETCD_MESOS_TIMEOUT',
+  'admin-token-file': 'ETCD_MESOS_ADMIN_TOKEN_FILE',
+} as const
+
+export type SchedulerFlagName = keyof typeof SCHEDULER_FLAG_ENV
+
+/** --timeout, in seconds. */
+export const TIMEOUT_SECONDS = {default: 10, min: 1, max: 3600} as const
+
+/** The scheduler flags as parsed. */
+export interface SchedulerTarget {
+  'admin-url'?: string | undefined
+  cluster?: string | undefined
+  zk?: string | undefined
+  timeout: number
+  'admin-token-file'?: string | undefined
+}
