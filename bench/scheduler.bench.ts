@@ -10,8 +10,15 @@
  *        it serves a quorum read; (a'2) replace it: member remove, member add as learner, start a fresh member
  *        with --initial-cluster-state=existing, promote, until it serves a quorum read (what the scheduler automates)
  * Repeats REPEAT times (default 3) and prints each run and the medians, in ms, with the ratios. No assertions.
+ * Then the timelines of (b) and (c) (bench/timeline.ts: from serve's log, the executors' and etcd's logs in
+ * the sandboxes and /proc): each milestone's median over the runs, for the last member to reach it, and the
+ * step from the previous milestone.
  * Run: node --import tsx bench/scheduler.bench.ts   (needs a current build: dist/)
- * Env: REPEAT=n, BENCH_SERVE_ARGS="extra serve flags" (e.g. "--mesos-offer-refuse-seconds 1").
+ * Env: REPEAT=n, BENCH_SERVE_ARGS="extra serve flags" (e.g. "--mesos-offer-refuse-seconds 1"),
+ *      BENCH_LOAD=n: n CPU-bound processes (`node -e 'for(;;){}'`) run beside the whole benchmark (floor included),
+ *      BENCH_MESOS=separate: (b) and (c) against a `mesos-local` started before (b)'s clock, with agent ports of
+ *      a random range, instead of `serve --master local` (whose agents all offer ports 31000-32000 on 127.0.0.2-4:
+ *      two local serves on one machine, e.g. other benchmarks running at the same time, collide on etcd's ports).
  */
 import {mkdtemp, rm} from 'node:fs/promises'
 import os from 'node:os'
@@ -19,10 +26,16 @@ import path from 'node:path'
 import {freePort, waitFor} from '../test/helpers/ports.js'
 import {killAllTracked} from '../test/helpers/procs.js'
 import {quorumReadOk, startEtcdCluster, type EtcdCluster} from '../test/helpers/etcd.js'
-import {killEtcd, members, startServe, stats, sweepCluster, type ServeProc} from '../test/helpers/serve.js'
+import {killEtcd, members, startMesosLocal, startServe, stats, sweepCluster, type ServeProc} from '../test/helpers/serve.js'
+import {spawnTracked, stopTracked} from '../test/helpers/procs.js'
+import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../test/helpers/zookeeper.js'
+import {bootstrapTimeline, replacementTimeline, type Milestone} from './timeline.js'
 
 const REPEAT = Number(process.env.REPEAT ?? 3)
 const EXTRA = (process.env.BENCH_SERVE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')
+const LOAD = Number(process.env.BENCH_LOAD ?? 0)
+const SEPARATE = process.env.BENCH_MESOS === 'separate'
+let zk: ZkServer | undefined // with SEPARATE: serve persists in ZooKeeper (only --master local may use a local file)
 
 interface Run {
   a: number
@@ -30,6 +43,8 @@ interface Run {
   c: number
   a1: number
   a2: number
+  boot: Milestone[]
+  repl: Milestone[]
 }
 
 async function gw<T>(url: string, p: string, body: unknown): Promise<T> {
@@ -106,20 +121,21 @@ async function healthyWith3(serve: ServeProc, gone?: string): Promise<void> {
   )
 }
 
-async function underServe(i: number): Promise<Pick<Run, 'b' | 'c'>> {
+async function underServe(i: number): Promise<Pick<Run, 'b' | 'c' | 'boot' | 'repl'>> {
   const cluster = `bench${process.pid}x${i}`
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'bench-serve-'))
+  const mesos = SEPARATE ? await startMesosLocal({allocationIntervalMs: 1000, heartbeatIntervalSec: 15}) : undefined
   const t0 = performance.now()
+  const wall0 = Date.now()
   const serve = await startServe(
     [
-      '--master',
-      'local',
+      ...(mesos && zk
+        ? ['--master', mesos.hostPort, '--zk-framework-persist', `${zk.url}/${cluster}`]
+        : ['--master', 'local', '--local-mesos-port', '0']),
       '--cluster-name',
       cluster,
       '--cluster-size',
       '3',
-      '--local-mesos-port',
-      '0',
       '--health-interval',
       '1',
       '--bootstrap-wait',
@@ -137,14 +153,25 @@ async function underServe(i: number): Promise<Pick<Run, 'b' | 'c'>> {
   try {
     await healthyWith3(serve)
     const b = performance.now() - t0
-    const victim = (await members(serve.adminUrl)).find((m) => !m.leader)!.name // a follower, like (a')
+    const before = await members(serve.adminUrl)
+    const boot = bootstrapTimeline(
+      wall0,
+      serve.log(),
+      before.map((m) => m.name),
+      wall0 + b,
+    )
+    const victim = before.find((m) => !m.leader)!.name // a follower, like (a')
     const t1 = performance.now()
+    const wall1 = Date.now()
     await killEtcd(victim)
     await healthyWith3(serve, victim)
     const c = performance.now() - t1
-    return {b, c}
+    const fresh = (await members(serve.adminUrl)).find((m) => !before.some((o) => o.name === m.name))?.name
+    const repl = replacementTimeline(wall1, serve.log(), fresh, wall1 + c)
+    return {b, c, boot, repl}
   } finally {
     await serve.stop('SIGTERM')
+    await mesos?.stop()
     await sweepCluster(cluster)
     await rm(cwd, {recursive: true, force: true})
   }
@@ -157,30 +184,67 @@ const median = (xs: number[]): number => {
 }
 const ms = (x: number): string => `${Math.round(x)} ms`.padStart(9)
 
+/** Each milestone's median (over the runs that logged it) of its last member, and the step from the one before. */
+function printTimeline(title: string, timelines: Milestone[][]): void {
+  console.log(
+    `\n${title} (ms after the start; median over ${timelines.length} run(s); first member .. last member; step = last - previous last):`,
+  )
+  const names = [...new Set(timelines.flat().map((m) => m.name))]
+  let prev = 0
+  for (const name of names) {
+    const got = timelines.map((t) => t.find((m) => m.name === name)).filter((m): m is Milestone => m !== undefined)
+    const first = median(got.map((m) => m.first))
+    const last = median(got.map((m) => m.last))
+    const step = last - prev
+    prev = last
+    console.log(`  ${name.padEnd(40)} ${ms(first)} .. ${ms(last)}   step ${ms(step)}`)
+  }
+}
+
 async function main(): Promise<void> {
   const runs: Run[] = []
   console.log(
-    `etcd-mesos scheduler benchmark: ${REPEAT} run(s), ${os.cpus().length} CPU(s), node ${process.version}${EXTRA.length ? `, serve ${EXTRA.join(' ')}` : ''}`,
+    `etcd-mesos scheduler benchmark: ${REPEAT} run(s), ${os.cpus().length} CPU(s), node ${process.version}${EXTRA.length ? `, serve ${EXTRA.join(' ')}` : ''}` +
+      `${LOAD ? `, ${LOAD} CPU-bound process(es) beside it` : ''}${SEPARATE ? ', a separate mesos-local' : ''}, load average ${os.loadavg()[0]!.toFixed(1)}`,
   )
+  if (SEPARATE) zk = await startZooKeeper()
+  const burners = Array.from({length: LOAD}, () => spawnTracked(process.execPath, ['-e', 'for(;;){}'], {stdio: 'ignore'}))
+  try {
+    await benchRuns(runs)
+  } finally {
+    for (const p of burners) await stopTracked(p, 'SIGKILL', 5000)
+    await destroyZooKeeper(zk)
+  }
+  const med = (k: 'a' | 'b' | 'c' | 'a1' | 'a2'): number => median(runs.map((r) => r[k]))
+  console.log('\nmedians:')
+  console.log(`  (a)   plain etcd, static 3-member cluster to quorum read     ${ms(med('a'))}`)
+  console.log(`  (b)   serve start to healthy with 3 members                 ${ms(med('b'))}   = ${(med('b') / med('a')).toFixed(1)} x (a)`)
+  console.log(`  (a'1) plain etcd, one member SIGKILLed and restarted        ${ms(med('a1'))}`)
+  console.log(`  (a'2) plain etcd, one member replaced by hand (rm/add/start/promote) ${ms(med('a2'))}`)
+  console.log(
+    `  (c)   serve, SIGKILL of one etcd to healthy with 3 again     ${ms(med('c'))}   = ${(med('c') / med('a1')).toFixed(1)} x (a'1), ${(med('c') / med('a2')).toFixed(1)} x (a'2)`,
+  )
+  printTimeline(
+    '(b) bootstrap timeline',
+    runs.map((r) => r.boot),
+  )
+  printTimeline(
+    '(c) replacement timeline, from the SIGKILL',
+    runs.map((r) => r.repl),
+  )
+}
+
+async function benchRuns(runs: Run[]): Promise<void> {
   for (let i = 0; i < REPEAT; i++) {
     const p = await plainEtcd()
     const s = await underServe(i)
     const r = {...p, ...s}
     runs.push(r)
     console.log(
-      `run ${i + 1}: (a) plain 3-member start ${ms(r.a)}  (b) serve --master local ${ms(r.b)}  ` +
+      `run ${i + 1}: (a) plain 3-member start ${ms(r.a)}  (b) serve bootstrap ${ms(r.b)}  ` +
         `(a'1) plain restart ${ms(r.a1)}  (a'2) plain replace ${ms(r.a2)}  (c) serve replacement ${ms(r.c)}`,
     )
   }
-  const med = (k: keyof Run): number => median(runs.map((r) => r[k]))
-  console.log('\nmedians:')
-  console.log(`  (a)   plain etcd, static 3-member cluster to quorum read     ${ms(med('a'))}`)
-  console.log(`  (b)   serve --master local to healthy with 3 members        ${ms(med('b'))}   = ${(med('b') / med('a')).toFixed(1)} x (a)`)
-  console.log(`  (a'1) plain etcd, one member SIGKILLed and restarted        ${ms(med('a1'))}`)
-  console.log(`  (a'2) plain etcd, one member replaced by hand (rm/add/start/promote) ${ms(med('a2'))}`)
-  console.log(
-    `  (c)   serve, SIGKILL of one etcd to healthy with 3 again     ${ms(med('c'))}   = ${(med('c') / med('a1')).toFixed(1)} x (a'1), ${(med('c') / med('a2')).toFixed(1)} x (a'2)`,
-  )
 }
 
 main().then(
