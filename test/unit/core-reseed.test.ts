@@ -435,3 +435,45 @@ describe('re-seed proof waits for the executor that reports progress', () => {
     assert.ok(w.actionsOf('LOG').some((l) => /re-seed proven/.test(l.msg) && (l.fields as {how: string}).how === 'serves alone as leader'))
   })
 })
+
+describe('the ranking of an automatic re-seed', () => {
+  /** Loses S2 and S3 and answers every health check by hand until the livelock; returns the actions of the step that declared it. */
+  function untilLivelock(w: World): {mark: number; declared: ReturnType<World['feed']>} {
+    w.loseAgents(['S2', 'S3'])
+    w.respond = false
+    const mark = w.actions.length
+    let from = mark
+    for (let i = 0; i * CFG.healthIntervalMs <= 2 * CFG.reseedTimeoutMs; i++) {
+      w.advance(CFG.healthIntervalMs, {offers: false})
+      const hc = w.actionsOf('HEALTH_CHECK', from).at(-1)
+      from = w.actions.length
+      if (!hc) continue
+      const declared = w.feed({type: 'HealthObserved', probes: hc.clientUrls.map((u) => w.probe(u)), seq: hc.seq})
+      if (w.state.stats.cluster_livelocks > 0) return {mark, declared}
+    }
+    throw new Error('no livelock')
+  }
+
+  it('ranks from the probes that declared the livelock: the seed is asked in that same step, without a second probe round', () => {
+    const w = runningCluster(CFG, 3)
+    const seed = onAgent(w, 'S1')
+    const {declared} = untilLivelock(w)
+    assert.equal(w.state.stats.cluster_reseeds, 1)
+    assert.equal(w.state.reseed?.phase, 'seeding')
+    assert.deepEqual(
+      declared.filter((a) => a.type === 'MESSAGE').map((m) => (m as {executorId: string}).executorId),
+      [seed.taskId],
+    )
+    assert.equal(w.actionsOf('KILL').length, 0, 'nothing killed before a proof')
+  })
+
+  it('probes again when the probes that declared the livelock rank nobody (no status answered)', () => {
+    const w = runningCluster(CFG, 3)
+    const s1 = onAgent(w, 'S1')
+    w.hidden.add(`http://${s1.hostname}:${s1.clientPort}`)
+    const {declared} = untilLivelock(w)
+    assert.equal(w.state.reseed?.phase, 'ranking', 'not failed: the ranking probe decides')
+    assert.equal(declared.filter((a) => a.type === 'MESSAGE').length, 0)
+    assert.equal(declared.filter((a) => a.type === 'HEALTH_CHECK').length, 1)
+  })
+})

@@ -3,7 +3,9 @@
  *
  * Phases (persisted in `reseed`, so a restarted scheduler finishes the job):
  *   ranking  HEALTH_CHECK of running tasks; rank by the committed raft index each member reports about
- *            itself (rankReseedCandidates). None → the attempt fails (nothing is killed).
+ *            itself (rankReseedCandidates). None → the attempt fails (nothing is killed). When the step that
+ *            starts the re-seed applied a probe round of every running task (the verdict that declared the
+ *            livelock), the ranking uses it at once if it ranks anyone, instead of probing again.
  *   seeding  MESSAGE {type:'reseed', op[, force]} to the best candidate's executor (without force the member
  *            refuses, 'failed', when a linearizable read through it succeeds); proof = its reseed-progress
  *            'done' for this op, or a probe showing it leads alone and serves reads. The probe counts only
@@ -98,7 +100,12 @@ export function startReseed(ctx: Ctx, op: string, manual: boolean, force = false
   s.stats.last_reseed_at = now
   recordOp(ctx, op, 'running', 'ranking live members by raft index')
   emit(ctx, log('warn', `starting ${manual ? 'manual' : 'automatic'} re-seed`, {op, running: runningTasks(s).map((t) => t.memberName)}))
-  probeRunning(ctx)
+  // The probes applied in this very step (the verdict that declared the livelock) are as fresh as a new round
+  // would be: rank from them when they cover every running task and rank someone; otherwise probe.
+  const h = s.health
+  const fresh = h.observedAt === now && runningTasks(s).every((t) => h.probes.some((p) => p.clientUrl === clientUrl(s, t)))
+  if (fresh && rank(ctx, h.probes).length > 0) planReseedProbes(ctx)
+  else probeRunning(ctx)
 }
 
 function probeRunning(ctx: Ctx): void {
@@ -176,6 +183,21 @@ function killOthers(ctx: Ctx): void {
   }
 }
 
+/** The running tasks whose member answered status in `probes`, best seed first (rankReseedCandidates). */
+function rank(ctx: Ctx, probes: typeof ctx.s.health.probes): ReseedCandidateRec[] {
+  const {s} = ctx
+  const byUrl = new Map(runningTasks(s).map((t) => [clientUrl(s, t), t] as const))
+  const ranked: ReseedCandidateRec[] = []
+  for (const c of rankReseedCandidates(probes)) {
+    const t = byUrl.get(c.clientUrl)
+    if (t) {
+      const {memberId, raftIndex, raftTerm, revision} = c
+      ranked.push({taskId: t.taskId, clientUrl: c.clientUrl, memberId, raftIndex, raftTerm, revision})
+    }
+  }
+  return ranked
+}
+
 /** Decides from the probe answer health.ts just recorded (`health.probes`): ranking, or a candidate's proof. */
 export function planReseedProbes(ctx: Ctx): void {
   const {s} = ctx
@@ -187,20 +209,7 @@ export function planReseedProbes(ctx: Ctx): void {
     // member this scheduler reaches proves it with a linearizable read), nothing is destroyed.
     const q = quorumEvidentIn(s, probes)
     if (!r.manual && q.evident) return cancel(ctx, `the cluster has a working quorum again (${q.reason})`)
-    const byUrl = new Map(runningTasks(s).map((t) => [clientUrl(s, t), t] as const))
-    const ranked: ReseedCandidateRec[] = []
-    for (const c of rankReseedCandidates(probes)) {
-      const t = byUrl.get(c.clientUrl)
-      if (t)
-        ranked.push({
-          taskId: t.taskId,
-          clientUrl: c.clientUrl,
-          memberId: c.memberId,
-          raftIndex: c.raftIndex,
-          raftTerm: c.raftTerm,
-          revision: c.revision,
-        })
-    }
+    const ranked = rank(ctx, probes)
     if (ranked.length === 0) return fail(ctx, 'no live member answered a status call: nothing to seed from')
     r.candidates = ranked
     r.current = 0
