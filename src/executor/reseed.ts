@@ -170,7 +170,10 @@ export async function checkMemberQuorum(cfg: MemberConfig, timeoutMs = 2000): Pr
   }
 }
 
-/** Waits until the member serves as a one-member cluster (member list of 1 + linearizable read). */
+/** Pacing of waitAlone's checks (each is one status call on loopback until the member leads). */
+const WAIT_ALONE_POLL_MS = 50
+
+/** Waits until the member serves as a one-member cluster (leads, member list of 1, linearizable read). */
 async function waitAlone(
   sup: EtcdSupervisor,
   clientUrl: string,
@@ -184,18 +187,24 @@ async function waitAlone(
     for (;;) {
       if (sup.pid === undefined) throw new Error(`etcd exited while waiting for it to serve:\n${sup.logTail()}`)
       try {
-        const members = await admin.memberList()
-        if (members.length === 1) {
-          await admin.linearizableRead(clientUrl)
-          const s = await admin.status(clientUrl)
-          return {revision: s.revision}
+        // Status first: it answers at once, while a read sent before the election waits for it and then fails
+        // ("leader changed"). The proof itself is unchanged: member list of 1, then a linearizable read.
+        const st = await admin.status(clientUrl)
+        if (st.leader !== st.memberId) last = `not leading yet (leader ${st.leader})`
+        else {
+          const members = await admin.memberList()
+          if (members.length === 1) {
+            await admin.linearizableRead(clientUrl)
+            const s = await admin.status(clientUrl)
+            return {revision: s.revision}
+          }
+          last = `member list has ${members.length} members`
         }
-        last = `member list has ${members.length} members`
       } catch (err) {
         last = (err as Error).message
       }
       if (Date.now() > deadline) throw new Error(`${clientUrl} did not serve as a one-member cluster within ${timeoutMs} ms (${last})`)
-      await new Promise((r) => setTimeout(r, 200))
+      await new Promise((r) => setTimeout(r, WAIT_ALONE_POLL_MS))
     }
   } finally {
     await admin.close()
