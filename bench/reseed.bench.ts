@@ -17,7 +17,10 @@
  * No assertions.
  * Run: node --import tsx bench/reseed.bench.ts   (needs a current build: dist/)
  * Env: REPEAT=n, RESEED_TIMEOUT=s (default 10), KEYS=n (default 50), BENCH_SERVE_ARGS="extra serve flags",
- *      BENCH_FULL_LOG=1 (every serve log line in the timeline, not only the re-seed's).
+ *      BENCH_FULL_LOG=1 (every serve log line in the timeline, not only the re-seed's),
+ *      BENCH_MESOS=separate: (r) against a `mesos-local` with agent ports in a random range (and a ZooKeeper for serve's
+ *      state) instead of --master local, whose agents always use 127.0.0.2-4:31000: two of those on one machine (another
+ *      bench, an e2e test) collide, and a member then fails to bind. Same scheduler, executors and etcd.
  */
 import {mkdtemp, rm} from 'node:fs/promises'
 import os from 'node:os'
@@ -25,12 +28,25 @@ import path from 'node:path'
 import {countKeys, putKey, quorumReadOk, startEtcdCluster} from '../test/helpers/etcd.js'
 import {freePort, waitFor} from '../test/helpers/ports.js'
 import {killAllTracked} from '../test/helpers/procs.js'
-import {killEtcdAndData, members, putKeys, readPrefix, type ServeProc, startServe, stats, sweepCluster} from '../test/helpers/serve.js'
+import {
+  killEtcdAndData,
+  members,
+  putKeys,
+  readPrefix,
+  type ServeProc,
+  startMesosLocal,
+  startServe,
+  stats,
+  sweepCluster,
+} from '../test/helpers/serve.js'
+import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../test/helpers/zookeeper.js'
 
 const REPEAT = Number(process.env.REPEAT ?? 3)
 const RESEED_TIMEOUT = Number(process.env.RESEED_TIMEOUT ?? 10)
 const KEYS = Number(process.env.KEYS ?? 50)
 const FULL = process.env.BENCH_FULL_LOG === '1'
+const SEPARATE = process.env.BENCH_MESOS === 'separate'
+let zk: ZkServer | undefined // with SEPARATE: serve persists in ZooKeeper (only --master local may use a local file)
 const EXTRA = (process.env.BENCH_SERVE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')
 
 async function gw<T>(url: string, p: string, body: unknown): Promise<T> {
@@ -139,16 +155,17 @@ async function ready(serve: ServeProc, keys?: Map<string, string>, gone: string[
 async function underServe(i: number): Promise<{ms: number; sinceKill: number; steps: string[]}> {
   const cluster = `benchrs${process.pid}x${i}`
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'bench-reseed-'))
+  // the same allocation interval and heartbeat as the embedded master of --master local
+  const mesos = SEPARATE ? await startMesosLocal({allocationIntervalMs: 1000, heartbeatIntervalSec: 15}) : undefined
   const serve = await startServe(
     [
-      '--master',
-      'local',
+      ...(mesos && zk
+        ? ['--master', mesos.hostPort, '--zk-framework-persist', `${zk.url}/${cluster}`]
+        : ['--master', 'local', '--local-mesos-port', '0']),
       '--cluster-name',
       cluster,
       '--cluster-size',
       '3',
-      '--local-mesos-port',
-      '0',
       '--health-interval',
       '1',
       '--bootstrap-wait',
@@ -184,6 +201,7 @@ async function underServe(i: number): Promise<{ms: number; sinceKill: number; st
     return {ms: end - livelockAt, sinceKill: end - killedAt, steps: timeline(serve.log(), livelockAt, end)}
   } finally {
     await serve.stop('SIGTERM')
+    await mesos?.stop()
     await sweepCluster(cluster)
     await rm(cwd, {recursive: true, force: true})
   }
@@ -199,8 +217,9 @@ const fmt = (x: number): string => `${Math.round(x)} ms`.padStart(9)
 async function main(): Promise<void> {
   console.log(
     `etcd-mesos re-seed benchmark: ${REPEAT} run(s), --reseed-timeout ${RESEED_TIMEOUT}, ${KEYS} keys, ${os.cpus().length} CPU(s), ` +
-      `load ${os.loadavg()[0]!.toFixed(1)}, node ${process.version}${EXTRA.length ? `, serve ${EXTRA.join(' ')}` : ''}`,
+      `load ${os.loadavg()[0]!.toFixed(1)}, node ${process.version}${SEPARATE ? ', a separate mesos-local' : ''}${EXTRA.length ? `, serve ${EXTRA.join(' ')}` : ''}`,
   )
+  if (SEPARATE) zk = await startZooKeeper()
   const f: number[] = []
   const r: number[] = []
   const k: number[] = []
@@ -225,6 +244,7 @@ async function main(): Promise<void> {
     `  (r) serve: --reseed-timeout expired → 3 healthy members with the data          ${fmt(median(r))}   = ${(median(r) / median(f)).toFixed(1)} x (f)`,
   )
   console.log(`      (from the kills: ${fmt(median(k))})`)
+  await destroyZooKeeper(zk)
 }
 
 main().then(
