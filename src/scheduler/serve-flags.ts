@@ -59,7 +59,8 @@ export const serveFlags = {
   'sandbox-cpu-limit': Flags.string({summary: 'CPUs for each etcd task.', env: 'CPU_LIMIT', default: '1'}),
   'sandbox-mem-limit': Flags.string({summary: 'Memory (MB) for each etcd task.', env: 'MEM_LIMIT', default: '2048'}),
   'executor-bin': Flags.string({
-    summary: 'Path to the etcd-mesos entry point the agents run as executor (default: this bin/run.js).',
+    summary:
+      "Path to the etcd-mesos entry point whose `executor` command the agents run (default: this installation's lean bin/executor.js).",
     env: 'EXECUTOR_BIN',
   }),
   'reseed-backups-keep': Flags.integer({

@@ -58,12 +58,17 @@ export class ServeError extends Error {
   }
 }
 
-const RUN_JS = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+const EXECUTOR_JS = fileURLToPath(new URL('../../bin/executor.js', import.meta.url))
 
+/**
+ * The agents' command for an executor. Default: this installation's lean entry point bin/executor.js (no oclif:
+ * it starts faster, on the path from ACCEPT to TASK_RUNNING); --executor-bin: that entry point's `executor` command.
+ */
 export function executorCommand(bin: string | undefined, reseedBackupsKeep?: number) {
-  const target = path.resolve(bin ?? RUN_JS)
   const extra = reseedBackupsKeep === undefined ? [] : ['--reseed-backups-keep', String(reseedBackupsKeep)]
   // The agent builds the executor's environment from scratch (no PATH to our node): use absolute paths.
+  if (bin === undefined) return {value: process.execPath, shell: false, arguments: [process.execPath, EXECUTOR_JS, ...extra]}
+  const target = path.resolve(bin)
   if (target.endsWith('.js')) return {value: process.execPath, shell: false, arguments: [process.execPath, target, 'executor', ...extra]}
   return {value: target, shell: false, arguments: [target, 'executor', ...extra]}
 }

@@ -181,9 +181,9 @@ describe('operator commands against a real serve', {timeout: 300_000}, () => {
   it('serve --reseed-backups-keep reaches every executor it launches', () => {
     const executors = descendants(serve.pid!)
       .map(cmdline)
-      .filter((c) => c.includes('run.js executor'))
+      .filter((c) => c.includes('bin/executor.js')) // serve's default executor command: the lean entry point
     assert.equal(executors.length, 3, executors.join('\n'))
-    for (const c of executors) assert.match(c, /\bexecutor --reseed-backups-keep 3$/)
+    for (const c of executors) assert.match(c, /\/bin\/executor\.js --reseed-backups-keep 3$/)
   })
 
   it('members: three running members, one leader', async () => {
