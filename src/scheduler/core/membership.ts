@@ -79,6 +79,7 @@ export function onMemberAdded(ctx: Ctx, url: string, member: EtcdMember, members
   if (s.memberOp?.kind === 'add') s.memberOp = null
   s.memberOpFailures = 0
   bumpTopology(s)
+  s.health.checkWanted = true // plan.ts checks the new topology at once (observe.ts checkOnChange)
   if (members) s.membership = {members, observedAt: now, gen: s.topologyGen}
   else if (s.membership && !s.membership.members.some((m) => m.id === member.id)) s.membership.members.push(member)
   const pa = s.pendingAdd
@@ -131,6 +132,7 @@ function afterRemoval(ctx: Ctx, memberId: string): void {
   const {s, now} = ctx
   const fresh = membershipFresh(s)
   bumpTopology(s)
+  s.health.checkWanted = true // plan.ts checks the new topology at once (observe.ts checkOnChange)
   delete s.unbackedSince[memberId]
   const m = s.membership?.members.find((x) => x.id === memberId)
   if (s.membership) {
@@ -186,6 +188,7 @@ export function onMemberPromoted(ctx: Ctx, memberId: string): void {
   s.memberOpFailures = 0
   const fresh = membershipFresh(s)
   bumpTopology(s)
+  s.health.checkWanted = true // plan.ts checks the new topology at once (observe.ts checkOnChange)
   const m = s.membership?.members.find((x) => x.id === memberId)
   if (m) m.isLearner = false
   if (s.membership && fresh) s.membership.gen = s.topologyGen

@@ -4,7 +4,7 @@
  * are harmless. Order: a new probe answer for the re-seed (ranking, proof) → QUORUM_LOST ⇄ MUTABLE →
  * total-loss detection → kill strays → launch timeouts → automatic re-seed →
  * re-seed progress (RESEEDING) or restarts in place (inplace.ts), membership changes, then growth
- * (`mayMutate`) → member-list refresh →
+ * (`mayMutate`) → a health check when a task became RUNNING or a membership change completed (observe.ts) → member-list refresh →
  * offers (offer-planner.ts: decline what no launch want holds, REVIVE/SUPPRESS) → next 'wake' timer.
  * The episode (mode.ts) is changed here, in reseed.ts and in inplace.ts, only through `become`.
  * Total loss (bootstrapped, no live task, and no task the master reported lost is unconfirmed: each was
@@ -25,7 +25,7 @@ import {newOfferRound} from './offer-planner.js'
 import {planMemberOps} from './membership.js'
 import {memberListDue, sendMemberList} from './observe.js'
 import {planReseed, planReseedProbes, startReseed} from './reseed.js'
-import {sendHealthCheck} from './observe.js'
+import {checkOnChange, sendHealthCheck} from './observe.js'
 import {baseEpisode, become, mayMutate, ready, running} from './mode.js'
 import {allTasks, deadTasks, isDeadState, isNonFinalDead, liveTasks, membershipFresh, runningTasks, unconfirmedLost} from './state.js'
 
@@ -87,6 +87,7 @@ export function plan(ctx: Ctx): void {
     }
   }
   if (!ready(s)) s.lostReconcile = null
+  checkOnChange(ctx)
   refreshMemberList(ctx)
   finishOffers(ctx, offers)
 }

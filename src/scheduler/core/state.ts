@@ -124,6 +124,11 @@ export interface HealthState {
   gen: number
   /** The latest HEALTH_CHECK sent and not answered yet (null: none in flight). */
   checkReq: {seq: number; gen: number; sentAt: number} | null
+  /** The running tasks the last HEALTH_CHECK sent covered: a task RUNNING since makes plan.ts ask for a check at once
+   *  (observe.ts checkOnChange). Not persisted (a restarted scheduler checks at once). */
+  checkedTasks?: string[]
+  /** A membership change completed (member added, removed, promoted) since the last HEALTH_CHECK was sent. */
+  checkWanted?: boolean
   /** Sequence number of the last HEALTH_CHECK sent. Checks overlap (one per interval, each bounded by the etcd
    *  timeout): a slow, older one can be answered after a newer one. */
   seq: number
