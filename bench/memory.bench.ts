@@ -16,7 +16,8 @@
  *       Needs ZooKeeper (a non-local master needs --zk-framework-persist): started here like the tests do.
  * Goals (issue 13): executor ≤ 60 MB each; serve ≤ 200 MB steady and during the storm. Prints figures, no assertions.
  * Run: node --import tsx bench/memory.bench.ts   (needs a current build: dist/)
- * Env: SAMPLE=s (default 30), AGENTS=n (default 10000), STORMS=n (default 3), BENCH_SERVE_ARGS="extra serve flags".
+ * Env: SAMPLE=s (default 30), AGENTS=n (default 10000), STORMS=n (default 3), BENCH_SERVE_ARGS="extra serve flags",
+ *      MEMORY_PART=steady|storm (default: both).
  */
 import {spawn} from 'node:child_process'
 import fs from 'node:fs'
@@ -34,6 +35,8 @@ const AGENTS = Number(process.env.AGENTS ?? 10_000)
 const STORMS = Number(process.env.STORMS ?? 3)
 const EXTRA = (process.env.BENCH_SERVE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')
 const MB = 1024 * 1024
+const PART = process.env.MEMORY_PART ?? 'all'
+if (!['all', 'steady', 'storm'].includes(PART)) throw new Error(`MEMORY_PART must be steady or storm, got ${PART}`)
 
 /** VmRSS and VmHWM of a pid in bytes (undefined when it is gone). */
 function mem(pid: number): {rss: number; hwm: number} | undefined {
@@ -349,8 +352,14 @@ async function storm(): Promise<Storm> {
 async function main(): Promise<void> {
   console.log(
     `etcd-mesos memory benchmark: ${SAMPLE_S} s of samples, storm ${STORMS} × ${AGENTS} offers, ${os.cpus().length} CPU(s), ` +
-      `load ${os.loadavg()[0]!.toFixed(1)}, node ${process.version}${EXTRA.length ? `, serve ${EXTRA.join(' ')}` : ''}`,
+      `load ${os.loadavg()[0]!.toFixed(1)}, node ${process.version}${EXTRA.length ? `, serve ${EXTRA.join(' ')}` : ''}` +
+      `${PART === 'all' ? '' : `, only the ${PART} part`}`,
   )
+  if (PART !== 'storm') await steadyPart()
+  if (PART !== 'steady') await stormPart()
+}
+
+async function steadyPart(): Promise<void> {
   const node = await idleNode()
   console.log(`floor: idle node process (node -e 'setInterval(…)')  ${mb(node)}`)
 
@@ -368,7 +377,23 @@ async function main(): Promise<void> {
   console.log(
     `  serve (with its embedded Mesos master and 3 agents): median ${mb(serveMed)}   goal ≤ 200 MB: ${serveMed <= 200 * MB ? 'MET' : 'NOT MET'}`,
   )
+  summary(
+    'executor RSS per member',
+    `${(exMax / MB).toFixed(1)} MB max (median ${(exMed / MB).toFixed(1)})`,
+    `etcd ${(etcdMed / MB).toFixed(1)} MB; idle node ${(node / MB).toFixed(1)} MB`,
+    `${(exMed / node).toFixed(2)}x idle node`,
+    `≤ 60 MB: ${exMax <= 60 * MB ? 'met' : 'NOT met'}`,
+  )
+  summary(
+    'serve RSS, steady, 3 members',
+    `${(serveMed / MB).toFixed(1)} MB (max ${(Math.max(...st.serve.rss) / MB).toFixed(1)})`,
+    `idle node ${(node / MB).toFixed(1)} MB`,
+    `${(serveMed / node).toFixed(2)}x idle node`,
+    `≤ 200 MB: ${Math.max(...st.serve.rss) <= 200 * MB ? 'met' : 'NOT met'}`,
+  )
+}
 
+async function stormPart(): Promise<void> {
   console.log(`\n(s) serve against a fake master: ${STORMS} OFFERS events of ${AGENTS} offers, one a second:`)
   const sm = await storm()
   for (const s of [sm.idle, sm.during, sm.after]) console.log(line(s))
@@ -383,21 +408,6 @@ async function main(): Promise<void> {
   )
   console.log(
     `  storm: max ${mb(peak)} = ${(peak / idleMed).toFixed(2)} x serve idle   goal ≤ 200 MB: ${peak <= 200 * MB ? 'MET' : 'NOT MET'}`,
-  )
-
-  summary(
-    'executor RSS per member',
-    `${(exMax / MB).toFixed(1)} MB max (median ${(exMed / MB).toFixed(1)})`,
-    `etcd ${(etcdMed / MB).toFixed(1)} MB; idle node ${(node / MB).toFixed(1)} MB`,
-    `${(exMed / node).toFixed(2)}x idle node`,
-    `≤ 60 MB: ${exMax <= 60 * MB ? 'met' : 'NOT met'}`,
-  )
-  summary(
-    'serve RSS, steady, 3 members',
-    `${(serveMed / MB).toFixed(1)} MB (max ${(Math.max(...st.serve.rss) / MB).toFixed(1)})`,
-    `idle node ${(node / MB).toFixed(1)} MB`,
-    `${(serveMed / node).toFixed(2)}x idle node`,
-    `≤ 200 MB: ${Math.max(...st.serve.rss) <= 200 * MB ? 'met' : 'NOT met'}`,
   )
   summary(
     `serve RSS, ${AGENTS}-offer storm`,

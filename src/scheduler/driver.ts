@@ -3,7 +3,8 @@
  * etcd answers, timers, admin requests) and performs the actions `step` returns, in order.
  *
  * Contract with the core (core/actions.ts): events are stepped one at a time, synchronously; the
- * action batches run in order on one queue. Mesos calls of a batch run in sequence; etcd operations
+ * action batches run in order on one queue. Mesos calls of a batch run in sequence (consecutive DECLINEs with the
+ * same filters as one call listing their offers, calls.ts `coalesceDeclines`); etcd operations
  * and probes run in the background and report back as events. Timers replace earlier ones of the same name.
  *
  * PERSIST is handed to the Persister (persister.ts) and NOT awaited by the queue: ZooKeeper away (for
@@ -31,7 +32,7 @@ import type {StateStore} from './state-store.js'
 import type {Logger} from './logger.js'
 import {Persister} from './persister.js'
 import {coreEventOf} from './mesos-events.js'
-import {isMesosAction, toCall, type MesosAction} from './calls.js'
+import {coalesceDeclines, isMesosAction, toCall, type MesosAction} from './calls.js'
 import {systemClock, type Clock, type EtcdCluster, type MesosPort, type MesosSession} from './ports.js'
 
 /** Longest an acknowledgement waits for the save of its batch's document (a save whose outcome is unknown
@@ -146,7 +147,8 @@ export class SchedulerDriver extends EventEmitter {
   private async perform(actions: SchedulerAction[]): Promise<void> {
     // The save of this batch's document (see the header): acknowledgements wait for its attempt, not the queue.
     let persisted: Promise<void> | null = null
-    for (const a of actions) {
+    // One call for a run of DECLINEs (an offer storm is a few calls, not one per offer): calls.ts.
+    for (const a of coalesceDeclines(actions)) {
       if (this.stopped) return
       if (a.type !== 'LOG') this.deps.log.debug(`action ${a.type}`)
       if (a.type === 'ACKNOWLEDGE') {

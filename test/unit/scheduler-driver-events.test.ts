@@ -3,7 +3,9 @@
  * - Every stepped event is announced (the admin API's view of probes and re-seed steps follows these
  *   announcements), also events that produce no action — a steady health answer produces none, and /members
  *   used to keep showing the last probe that had changed something (found by the pause-leader scenario).
- * - A Mesos action is one call, `toCall(action)`, on the current session; dropped while not subscribed.
+ * - A Mesos action is one call, `toCall(action)`, on the current session; dropped while not subscribed. Except
+ *   DECLINE: consecutive DECLINEs of one batch with the same filters go as one call listing their offers (at most
+ *   DECLINE_CHUNK ids a call), as Mesos' Call.Decline allows: an offer storm is a few calls, not one per offer.
  * - ACKNOWLEDGE waits for the save of its batch's document (at most ACK_WAIT_MS on the clock).
  * - SET_TIMER replaces an earlier timer of the same name; a fired timer is the core's TimerFired.
  * - A state conflict reported by the persister is the core's event StateConflict: the core steps down (FATAL).
@@ -16,7 +18,7 @@ import {resolveConfig} from '../../src/scheduler/core/config.js'
 import {EXIT_FATAL} from '../../src/scheduler/core/actions.js'
 import type {SchedulerEvent} from '../../src/scheduler/core/events.js'
 import {step} from '../../src/scheduler/core/step.js'
-import {isMesosAction, toCall} from '../../src/scheduler/calls.js'
+import {DECLINE_CHUNK, isMesosAction, toCall} from '../../src/scheduler/calls.js'
 import {ACK_WAIT_MS, SchedulerDriver} from '../../src/scheduler/driver.js'
 import type {Clock, EtcdAction, EtcdCluster, MesosPort, MesosSession, SessionListener} from '../../src/scheduler/ports.js'
 import {StateConflictError, type StateStore} from '../../src/scheduler/state-store.js'
@@ -185,6 +187,43 @@ describe('SchedulerDriver through its ports', () => {
     assert.ok(
       made.every((c) => !('framework_id' in c)),
       'the session adds the framework id',
+    )
+    await driver.stop()
+  })
+
+  it('consecutive DECLINEs of a batch are one call with their offer ids, in order, chunked by DECLINE_CHUNK', async () => {
+    const {driver, session, clock} = await subscribed()
+    driver.dispatch({type: 'Offers', offers})
+    await driver.idle()
+    // A storm: more offers than a chunk and a half, none usable any more (the cluster is being launched).
+    const n = DECLINE_CHUNK * 2 + 7
+    const storm = Array.from({length: n}, (_, i) => simOffer(`storm-${i}`, {agentId: `A${i}`, hostname: `x${i}`, ports: [[31000, 31010]]}))
+    const ev: SchedulerEvent = {type: 'Offers', offers: storm}
+    const decided = step(driver.current, ev, clock.now()).actions.filter(isMesosAction)
+    const declines = decided.filter((a) => a.type === 'DECLINE')
+    assert.equal(declines.length, n, 'the core declines each offer of the storm')
+    const filters = declines[0]!.filters
+    assert.ok(declines.every((a) => a.offerIds.length === 1 && JSON.stringify(a.filters) === JSON.stringify(filters)))
+    const before = session.calls.length
+    driver.dispatch(ev)
+    await driver.idle()
+    const made = session.calls.slice(before)
+    const sent = made.filter((c) => c.type === 'DECLINE')
+    assert.deepEqual(
+      sent.map((c) => c.decline!.offer_ids!.length),
+      [DECLINE_CHUNK, DECLINE_CHUNK, 7],
+      'three calls for the storm',
+    )
+    assert.deepEqual(
+      sent.flatMap((c) => c.decline!.offer_ids!.map((o) => o.value)),
+      declines.flatMap((a) => a.offerIds),
+      'every declined offer, once, in the order decided',
+    )
+    for (const c of sent) assert.deepEqual(c.decline!.filters, filters, 'with the filters decided')
+    assert.deepEqual(
+      made.filter((c) => c.type !== 'DECLINE'),
+      decided.filter((a) => a.type !== 'DECLINE').map(toCall),
+      'the other calls as decided',
     )
     await driver.stop()
   })
