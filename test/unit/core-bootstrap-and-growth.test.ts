@@ -110,7 +110,7 @@ describe('bootstrap', () => {
 
 describe('member add refusals', () => {
   it('retries a refused add later (holding the offer), then launches', () => {
-    const w = new World(CFG, 3)
+    const w = new World({...CFG, memberAddRetryMs: 3_000}, 3) // refusals retried every 3 s here (250 ms by default)
     w.start()
     offerAgent(w, 'S1')
     w.advance(7_000, {offers: false})
@@ -208,6 +208,85 @@ describe('member add retries', () => {
     )
     const adds = w.actionsOf('LOG', mark).filter((l) => /adding etcd member/.test(l.msg))
     assert.equal(adds.filter((l) => l.level === 'info').length, 1, 'the add itself is announced once')
+  })
+
+  it('defaults memberAddRetryMs to 250 ms and rejects a value that is not a positive integer', () => {
+    assert.equal(CONFIG_DEFAULTS.memberAddRetryMs, 250)
+    assert.equal(resolveConfig({clusterName: 'x', executorCommand: {value: 'e'}}).memberAddRetryMs, 250)
+    for (const bad of [0, -1, 2.5]) {
+      assert.throws(() => resolveConfig({clusterName: 'x', executorCommand: {value: 'e'}, memberAddRetryMs: bad}), /memberAddRetryMs/)
+    }
+  })
+
+  it('retries an add etcd refused for now every memberAddRetryMs (250 ms), any other failure every memberOpRetryMs', () => {
+    const w = healthyCluster(FAST_RECONCILE_CFG, 4)
+    const victim = liveTasks(w.state).find((t) => t.agentId === 'S1')!
+    const mark = w.actions.length
+    w.addRefusals = 1 // etcd refuses the first add (unhealthy cluster); the test answers the later ones itself
+    w.failTask(victim.taskId)
+    w.offerAll()
+    for (let i = 0; i < 1_000 && w.actionsOf('MEMBER_ADD', mark).length === 0; i++) w.advance(10)
+    w.respond = false
+    /** Waits (10 ms steps, no offers) for the next MEMBER_ADD; the ms it took. */
+    const nextAdd = (): number => {
+      const before = w.actionsOf('MEMBER_ADD').length
+      for (let ms = 10; ms <= 3_000; ms += 10) {
+        w.advance(10, {offers: false})
+        if (w.actionsOf('MEMBER_ADD').length > before) return ms
+      }
+      return Number.POSITIVE_INFINITY
+    }
+    assert.ok(nextAdd() <= 250, 'the refused add is sent again within 250 ms')
+    const add = w.actionsOf('MEMBER_ADD').at(-1)!
+    const url = add.peerUrls[0]!
+    /** Feeds a refusal of the add in flight; the ms until the core sends the next MEMBER_ADD. */
+    const refuse = (code: 'UNHEALTHY_CLUSTER' | 'NO_LEADER' | 'UNREACHABLE'): number => {
+      w.feed({type: 'MemberAddFailed', peerUrl: url, code, retryable: true, message: `etcd: ${code}`})
+      return nextAdd()
+    }
+    assert.equal(refuse('UNHEALTHY_CLUSTER'), 250, 'unhealthy cluster (peers connected < 5 s): again after 250 ms')
+    assert.equal(refuse('UNHEALTHY_CLUSTER'), 250)
+    assert.equal(refuse('NO_LEADER'), 250, 'no leader: again after 250 ms')
+    assert.equal(refuse('UNREACHABLE'), 1_000, 'unreachable (nobody answered): memberOpRetryMs')
+    const refusals = w.actionsOf('LOG', mark).filter((l) => l.msg.includes('refused the member add'))
+    assert.deepEqual(
+      refusals.map((l) => [l.level, l.fields?.retryInMs]),
+      [
+        ['info', 250],
+        ['debug', 250],
+        ['debug', 250],
+        ['debug', 250],
+        ['debug', 1_000],
+      ],
+      'the first refusal at info, the rest at debug',
+    )
+    assert.equal(w.state.pendingAdd?.phase, 'adding', 'the offer is still held')
+  })
+
+  it('never retries a refused add later than memberOpRetryMs, nor before it when that is shorter; gives up after offerHoldMs', () => {
+    const w = healthyCluster({...FAST_RECONCILE_CFG, memberOpRetryMs: 100, offerHoldMs: 5_000}, 4)
+    const victim = liveTasks(w.state).find((t) => t.agentId === 'S1')!
+    w.addRefusals = 1_000 // etcd keeps refusing
+    const mark = w.actions.length
+    w.failTask(victim.taskId)
+    w.offerAll()
+    for (let i = 0; i < 1_000 && w.actionsOf('MEMBER_ADD', mark).length === 0; i++) w.advance(10)
+    const gaps: number[] = []
+    for (let k = 0; k < 5; k++) {
+      const before = w.actionsOf('MEMBER_ADD').length
+      let ms = 10
+      for (; ms <= 3_000; ms += 10) {
+        w.advance(10, {offers: false})
+        if (w.actionsOf('MEMBER_ADD').length > before) break
+      }
+      gaps.push(ms)
+    }
+    assert.deepEqual(gaps.slice(1), [100, 100, 100, 100], `every memberOpRetryMs (100 ms) when it is below memberAddRetryMs: ${gaps}`)
+    w.advance(6_000, {offers: false})
+    assert.ok(
+      w.actionsOf('LOG', mark).some((l) => l.msg.includes('giving up on adding')),
+      'the held offer is given up after offerHoldMs',
+    )
   })
 })
 

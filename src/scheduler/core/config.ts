@@ -41,6 +41,9 @@ export interface SchedulerConfig {
   launchTimeoutMs: number
   /** Retry delay after a retryable member add/remove/promote failure (etcd refuses adds ~5 s after losing a peer). */
   memberOpRetryMs: number
+  /** Retry delay after etcd refuses a member add for now (UNHEALTHY_CLUSTER, e.g. peers connected < 5 s, or
+   *  NO_LEADER) while the add's offer is held (at most memberOpRetryMs): etcd accepts as soon as its check passes. */
+  memberAddRetryMs: number
   /** A member add/remove/promote with no answer after this is treated as failed (retryable). */
   memberOpTimeoutMs: number
   /** Longest time an offer is held (while a MEMBER_ADD is in flight or during bootstrap). */
@@ -88,6 +91,7 @@ export const CONFIG_DEFAULTS = {
   memberGraceMs: 60_000,
   launchTimeoutMs: 300_000,
   memberOpRetryMs: 1_000,
+  memberAddRetryMs: 250,
   memberOpTimeoutMs: 30_000,
   offerHoldMs: 30_000,
   bootstrapWaitMs: 10_000,
@@ -124,6 +128,7 @@ export function resolveConfig(input: SchedulerConfigInput): SchedulerConfig {
     'memberGraceMs',
     'launchTimeoutMs',
     'memberOpRetryMs',
+    'memberAddRetryMs',
     'memberOpTimeoutMs',
     'offerHoldMs',
   ] as const) {

@@ -7,9 +7,11 @@
  * offer planner's (offer-planner.ts: wants 'add', 'adding', 'added', 'bootstrap')):
  *   1. take the offer planner's offer on an agent without a member (held); MEMBER_ADD its peer URL
  *      (as a learner with useLearners) → pendingAdd{phase 'adding'}.
- *      Retryable refusals (etcd refuses adds ~5 s after peers connect) are retried every
- *      memberOpRetryMs while the offer is held; after offerHoldMs the attempt is abandoned (a late
- *      success shows up in the member list as an unbacked member and is removed after memberGraceMs).
+ *      Retryable failures are retried while the offer is held: etcd's "not now" refusals (UNHEALTHY_CLUSTER:
+ *      it refuses adds ~5 s after peers connect; NO_LEADER) every memberAddRetryMs (at most memberOpRetryMs),
+ *      so the add goes through soon after etcd's check passes; others (UNREACHABLE, ...) every memberOpRetryMs.
+ *      After offerHoldMs the attempt is abandoned (a late success shows up in the member list as an unbacked
+ *      member and is removed after memberGraceMs).
  *   2. MemberAdded → phase 'added' → ACCEPT the held offer: LAUNCH with initialClusterState
  *      'existing' and initialCluster = current members + the new one. If the held offer was rescinded,
  *      wait for an offer from the same agent with the same two ports; after memberGraceMs give up and

@@ -1,7 +1,7 @@
 /**
  * etcd membership: observations (MEMBER_LIST results) and membership changes (remove/promote here,
  * add in grow.ts). One change in flight at a time (`memberOp`), each bounded by memberOpTimeoutMs;
- * retryable failures wait memberOpRetryMs. Changes are only attempted while the latest health
+ * retryable failures wait memberOpRetryMs (an add etcd refuses for now: memberAddRetryMs, grow.ts). Changes are only attempted while the latest health
  * verdict is healthy (they need quorum anyway).
  *
  * Each member is classified as: backed by a live task (or a lost one whose etcd answers, see state.ts);
@@ -98,6 +98,9 @@ export function onMemberAdded(ctx: Ctx, url: string, member: EtcdMember, members
   }
 }
 
+/** Add refusals etcd answers with until its own check passes; retried every memberAddRetryMs (the rest: memberOpRetryMs). */
+const ADD_REFUSED_FOR_NOW: ReadonlySet<EtcdErrorCode> = new Set(['UNHEALTHY_CLUSTER', 'NO_LEADER'])
+
 export function onMemberAddFailed(ctx: Ctx, url: string, code: EtcdErrorCode, retryable: boolean, message: string): void {
   const {s, now} = ctx
   if (s.memberOp?.kind === 'add') s.memberOp = null
@@ -112,13 +115,18 @@ export function onMemberAddFailed(ctx: Ctx, url: string, code: EtcdErrorCode, re
     return
   }
   if (retryable) {
+    // etcd answered "not now" (e.g. peers connected < 5 s ago): ask again sooner, as the offer is held meanwhile
+    const retryInMs = ADD_REFUSED_FOR_NOW.has(code)
+      ? Math.min(s.config.memberAddRetryMs, s.config.memberOpRetryMs)
+      : s.config.memberOpRetryMs
+    s.memberOpRetryAt = now + retryInMs
     emit(
       ctx,
       log(s.memberOpFailures <= 1 ? 'info' : 'debug', 'etcd refused the member add for now; retrying', {
         member: pa.memberName,
         code,
         message,
-        retryInMs: s.config.memberOpRetryMs,
+        retryInMs,
         attempt: pa.attempts,
       }),
     )
