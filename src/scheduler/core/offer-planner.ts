@@ -139,6 +139,7 @@ export function settleOffers(s: SchedulerState, round: OfferRound): Settlement {
   const wanted = offersWanted(s)
   const holds = heldBy(round)
   const free = constraintsFor(s)
+  const req = request(s)
   let declinedWanted = s.declinedWanted
   const offers: Settlement['offers'] = []
   for (const id of Object.keys(s.offers).sort()) {
@@ -147,12 +148,14 @@ export function settleOffers(s: SchedulerState, round: OfferRound): Settlement {
       offers.push({offerId: id, decision: 'hold', reason: why})
       continue
     }
-    const m = matchOffer(s.offers[id]!.offer, request(s), free)
-    if (wanted && m.ok) declinedWanted = true
+    // Matched only while a member is wanted (the reason says why it is declined); otherwise the reason is
+    // 'no member wanted' whatever the offer holds, and an offer storm is not matched 10,000 times for nothing.
+    const m = wanted ? matchOffer(s.offers[id]!.offer, req, free) : null
+    if (m?.ok) declinedWanted = true
     offers.push({
       offerId: id,
       decision: 'decline',
-      reason: !wanted ? 'no member wanted' : m.ok ? 'usable, but no launch is ready this step' : m.reason,
+      reason: m === null ? 'no member wanted' : m.ok ? 'usable, but no launch is ready this step' : m.reason,
     })
   }
   const none = {offers, offersWanted: s.offersWanted, declinedWanted, signal: null, afterBusy: false}
