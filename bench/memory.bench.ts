@@ -17,7 +17,8 @@
  * Goals (issue 13): executor ≤ 60 MB each; serve ≤ 200 MB steady and during the storm. Prints figures, no assertions.
  * Run: node --import tsx bench/memory.bench.ts   (needs a current build: dist/)
  * Env: SAMPLE=s (default 30), AGENTS=n (default 10000), STORMS=n (default 3), BENCH_SERVE_ARGS="extra serve flags",
- *      MEMORY_PART=steady|storm (default: both).
+ *      MEMORY_PART=steady|storm (default: both), MEMORY_LOG=file (the storm's serve log written there; with
+ *      NODE_OPTIONS=--trace-gc it shows serve's heap through the storm).
  */
 import {spawn} from 'node:child_process'
 import fs from 'node:fs'
@@ -340,6 +341,7 @@ async function storm(): Promise<Storm> {
     }
     during.hwm = mem(pid)?.hwm ?? during.hwm
     if (serve.exited()) throw new Error(`serve exited during the storm:\n${serve.log().slice(-3000)}`)
+    if (process.env.MEMORY_LOG) fs.writeFileSync(process.env.MEMORY_LOG, serve.log())
     return {idle, during, after, eventBytes, calls: {...master.calls}, answeredMs, answered: master.answered()}
   } finally {
     if (serve) await stopTracked(serve.child, 'SIGTERM', 25_000)
