@@ -157,7 +157,7 @@ async function steady(): Promise<Steady> {
       etcds.push({label: `etcd ${n}`, pid, rss: [], hwm: 0})
       const parent = ppid(pid)
       const argv = parent === undefined ? [] : argvOf(parent)
-      if (parent !== undefined && argv.includes('executor'))
+      if (parent !== undefined && argv.some((a) => a === 'executor' || a.endsWith('/executor.js')))
         executors.push({label: `executor of ${n} (pid ${parent})`, pid: parent, rss: [], hwm: 0})
       else console.log(`  note: the parent of etcd ${n} (pid ${parent}) is not an executor: ${argv.join(' ')}`)
     }
@@ -372,10 +372,12 @@ async function steadyPart(): Promise<void> {
   const exMax = Math.max(...st.executors.map((s) => Math.max(...s.rss)))
   const etcdMed = median(st.etcds.map((s) => median(s.rss)))
   const serveMed = median(st.serve.rss)
-  console.log(
-    `  executor: median ${mb(exMed)}, max ${mb(exMax)} = ${(exMed / etcdMed).toFixed(2)} x an etcd's own RSS, ${(exMed / node).toFixed(2)} x an idle node` +
-      `   goal ≤ 60 MB: ${exMax <= 60 * MB ? 'MET' : 'NOT MET'}`,
-  )
+  if (st.executors.length === 0) console.log('  executor: NOT MEASURED (no executor process found as the parent of an etcd)')
+  else
+    console.log(
+      `  executor: median ${mb(exMed)}, max ${mb(exMax)} = ${(exMed / etcdMed).toFixed(2)} x an etcd's own RSS, ${(exMed / node).toFixed(2)} x an idle node` +
+        `   goal ≤ 60 MB: ${exMax <= 60 * MB ? 'MET' : 'NOT MET'}`,
+    )
   console.log(
     `  serve (with its embedded Mesos master and 3 agents): median ${mb(serveMed)}   goal ≤ 200 MB: ${serveMed <= 200 * MB ? 'MET' : 'NOT MET'}`,
   )
@@ -384,7 +386,7 @@ async function steadyPart(): Promise<void> {
     `${(exMax / MB).toFixed(1)} MB max (median ${(exMed / MB).toFixed(1)})`,
     `etcd ${(etcdMed / MB).toFixed(1)} MB; idle node ${(node / MB).toFixed(1)} MB`,
     `${(exMed / node).toFixed(2)}x idle node`,
-    `≤ 60 MB: ${exMax <= 60 * MB ? 'met' : 'NOT met'}`,
+    st.executors.length === 0 ? '≤ 60 MB: not measured' : `≤ 60 MB: ${exMax <= 60 * MB ? 'met' : 'NOT met'}`,
   )
   summary(
     'serve RSS, steady, 3 members',
