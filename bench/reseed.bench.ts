@@ -22,32 +22,20 @@
  *      state) instead of --master local, whose agents always use 127.0.0.2-4:31000: two of those on one machine (another
  *      bench, an e2e test) collide, and a member then fails to bind. Same scheduler, executors and etcd.
  */
-import {mkdtemp, rm} from 'node:fs/promises'
+import {rm} from 'node:fs/promises'
 import os from 'node:os'
-import path from 'node:path'
 import {countKeys, putKey, quorumReadOk, startEtcdCluster} from '../test/helpers/etcd.js'
-import {freePort, waitFor} from '../test/helpers/ports.js'
+import {waitFor} from '../test/helpers/ports.js'
 import {killAllTracked} from '../test/helpers/procs.js'
-import {
-  killEtcdAndData,
-  members,
-  putKeys,
-  readPrefix,
-  type ServeProc,
-  startMesosLocal,
-  startServe,
-  stats,
-  sweepCluster,
-} from '../test/helpers/serve.js'
+import {killEtcdAndData, members, putKeys, readPrefix, type ServeProc, stats, sweepCluster} from '../test/helpers/serve.js'
+import {EXTRA, SEPARATE, startBenchServe} from './bench-serve.js'
 import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../test/helpers/zookeeper.js'
 
 const REPEAT = Number(process.env.REPEAT ?? 3)
 const RESEED_TIMEOUT = Number(process.env.RESEED_TIMEOUT ?? 10)
 const KEYS = Number(process.env.KEYS ?? 50)
 const FULL = process.env.BENCH_FULL_LOG === '1'
-const SEPARATE = process.env.BENCH_MESOS === 'separate'
 let zk: ZkServer | undefined // with SEPARATE: serve persists in ZooKeeper (only --master local may use a local file)
-const EXTRA = (process.env.BENCH_SERVE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')
 
 async function gw<T>(url: string, p: string, body: unknown): Promise<T> {
   const res = await fetch(`${url}${p}`, {method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(5000)})
@@ -154,34 +142,7 @@ async function ready(serve: ServeProc, keys?: Map<string, string>, gone: string[
 /** (r): ms from the livelock (last_livelock_at) to 3 healthy members serving the keys; with the timeline. */
 async function underServe(i: number): Promise<{ms: number; sinceKill: number; steps: string[]}> {
   const cluster = `benchrs${process.pid}x${i}`
-  const cwd = await mkdtemp(path.join(os.tmpdir(), 'bench-reseed-'))
-  // the same allocation interval and heartbeat as the embedded master of --master local
-  const mesos = SEPARATE ? await startMesosLocal({allocationIntervalMs: 1000, heartbeatIntervalSec: 15}) : undefined
-  const serve = await startServe(
-    [
-      ...(mesos && zk
-        ? ['--master', mesos.hostPort, '--zk-framework-persist', `${zk.url}/${cluster}`]
-        : ['--master', 'local', '--local-mesos-port', '0']),
-      '--cluster-name',
-      cluster,
-      '--cluster-size',
-      '3',
-      '--health-interval',
-      '1',
-      '--bootstrap-wait',
-      '3',
-      '--member-grace',
-      '5',
-      '--reseed-timeout',
-      String(RESEED_TIMEOUT),
-      '--failover-timeout-seconds',
-      '300',
-      ...EXTRA,
-    ],
-    undefined,
-    'serve',
-    {adminPort: await freePort(), cwd},
-  )
+  const {serve, mesos, cwd} = await startBenchServe(cluster, zk, ['--member-grace', '5', '--reseed-timeout', String(RESEED_TIMEOUT)])
   try {
     const urls = await ready(serve)
     const keys = await putKeys(urls[0]!, 'k/', KEYS)

@@ -20,21 +20,19 @@
  *      a random range, instead of `serve --master local` (whose agents all offer ports 31000-32000 on 127.0.0.2-4:
  *      two local serves on one machine, e.g. other benchmarks running at the same time, collide on etcd's ports).
  */
-import {mkdtemp, rm} from 'node:fs/promises'
+import {rm} from 'node:fs/promises'
 import os from 'node:os'
-import path from 'node:path'
-import {freePort, waitFor} from '../test/helpers/ports.js'
+import {waitFor} from '../test/helpers/ports.js'
 import {killAllTracked} from '../test/helpers/procs.js'
 import {quorumReadOk, startEtcdCluster, type EtcdCluster} from '../test/helpers/etcd.js'
-import {killEtcd, members, startMesosLocal, startServe, stats, sweepCluster, type ServeProc} from '../test/helpers/serve.js'
+import {killEtcd, members, stats, sweepCluster, type ServeProc} from '../test/helpers/serve.js'
 import {spawnTracked, stopTracked} from '../test/helpers/procs.js'
+import {EXTRA, SEPARATE, startBenchServe} from './bench-serve.js'
 import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../test/helpers/zookeeper.js'
 import {bootstrapTimeline, replacementTimeline, type Milestone} from './timeline.js'
 
 const REPEAT = Number(process.env.REPEAT ?? 3)
-const EXTRA = (process.env.BENCH_SERVE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')
 const LOAD = Number(process.env.BENCH_LOAD ?? 0)
-const SEPARATE = process.env.BENCH_MESOS === 'separate'
 let zk: ZkServer | undefined // with SEPARATE: serve persists in ZooKeeper (only --master local may use a local file)
 
 interface Run {
@@ -123,33 +121,7 @@ async function healthyWith3(serve: ServeProc, gone?: string): Promise<void> {
 
 async function underServe(i: number): Promise<Pick<Run, 'b' | 'c' | 'boot' | 'repl'>> {
   const cluster = `bench${process.pid}x${i}`
-  const cwd = await mkdtemp(path.join(os.tmpdir(), 'bench-serve-'))
-  const mesos = SEPARATE ? await startMesosLocal({allocationIntervalMs: 1000, heartbeatIntervalSec: 15}) : undefined
-  const t0 = performance.now()
-  const wall0 = Date.now()
-  const serve = await startServe(
-    [
-      ...(mesos && zk
-        ? ['--master', mesos.hostPort, '--zk-framework-persist', `${zk.url}/${cluster}`]
-        : ['--master', 'local', '--local-mesos-port', '0']),
-      '--cluster-name',
-      cluster,
-      '--cluster-size',
-      '3',
-      '--health-interval',
-      '1',
-      '--bootstrap-wait',
-      '3',
-      '--member-grace',
-      '5',
-      '--failover-timeout-seconds',
-      '300',
-      ...EXTRA,
-    ],
-    undefined,
-    'serve',
-    {adminPort: await freePort(), cwd},
-  )
+  const {serve, mesos, cwd, t0, wall0} = await startBenchServe(cluster, zk, ['--member-grace', '5'])
   try {
     await healthyWith3(serve)
     const b = performance.now() - t0
