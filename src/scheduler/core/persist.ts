@@ -5,7 +5,7 @@
  * `serializePersistedDoc` / `parsePersistedDoc` convert to/from JSON text; parse validates and throws
  * PersistedDocError naming the first problem.
  */
-import type {TaskState} from '../../lib/mesos/types.js'
+import {TASK_STATES} from '../../lib/mesos/types.js'
 import type {SchedulerConfig} from './config.js'
 import {randomHex} from './ids.js'
 import {emptyStats} from './state.js'
@@ -121,22 +121,7 @@ export function applyPersistedDoc(s: SchedulerState, doc: PersistedDoc): void {
   s.stats = {...emptyStats(), ...doc.stats}
 }
 
-const TASK_STATES: ReadonlySet<string> = new Set<TaskState>([
-  'TASK_STAGING',
-  'TASK_STARTING',
-  'TASK_RUNNING',
-  'TASK_KILLING',
-  'TASK_FINISHED',
-  'TASK_FAILED',
-  'TASK_KILLED',
-  'TASK_ERROR',
-  'TASK_LOST',
-  'TASK_DROPPED',
-  'TASK_UNREACHABLE',
-  'TASK_GONE',
-  'TASK_GONE_BY_OPERATOR',
-  'TASK_UNKNOWN',
-])
+const KNOWN_TASK_STATES: ReadonlySet<string> = new Set<string>(TASK_STATES)
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -185,7 +170,8 @@ function checkTask(t: unknown, i: number, bad: (m: string) => never): void {
     if (!Number.isInteger(o[k]) || (o[k] as number) < 1 || (o[k] as number) > 65535) bad(`tasks[${i}].${k} must be a port number`)
   }
   for (const k of ['launchedAt', 'lastUpdateAt']) if (typeof o[k] !== 'number') bad(`tasks[${i}].${k} must be a number`)
-  if (typeof o.state !== 'string' || !TASK_STATES.has(o.state)) bad(`tasks[${i}].state ${JSON.stringify(o.state)} is not a task state`)
+  if (typeof o.state !== 'string' || !KNOWN_TASK_STATES.has(o.state))
+    bad(`tasks[${i}].state ${JSON.stringify(o.state)} is not a task state`)
   if (o.initialClusterState !== 'new' && o.initialClusterState !== 'existing')
     bad(`tasks[${i}].initialClusterState must be "new" or "existing"`)
   if (o.lostAt !== undefined && typeof o.lostAt !== 'number') bad(`tasks[${i}].lostAt must be a number when present`)
