@@ -48,11 +48,30 @@ export interface Resource {
   ranges?: {range: Range[]}
   set?: {item: string[]}
   role?: string
+  /** Pre-refinement format (frameworks without RESERVATION_REFINEMENT): the reservation's principal/labels. */
   reservation?: Record<string, unknown>
-  reservations?: Record<string, unknown>[]
+  /** Reservation refinement format: the stack of reservations, last = the role it is reserved to now. */
+  reservations?: ReservationInfo[]
   allocation_info?: {role?: string}
-  disk?: Record<string, unknown>
+  disk?: DiskInfo
   revocable?: Record<string, unknown>
+  [extra: string]: unknown
+}
+
+/** Resource.ReservationInfo (refinement format). */
+export interface ReservationInfo {
+  type?: 'STATIC' | 'DYNAMIC' | string
+  role?: string
+  principal?: string
+  labels?: Labels
+  [extra: string]: unknown
+}
+
+/** Resource.DiskInfo: a persistent volume has `persistence` and `volume`. */
+export interface DiskInfo {
+  persistence?: {id: string; principal?: string}
+  volume?: {mode?: 'RW' | 'RO' | string; container_path: string; [extra: string]: unknown}
+  source?: Record<string, unknown>
   [extra: string]: unknown
 }
 
@@ -223,6 +242,10 @@ export interface OfferOperation {
   type: 'LAUNCH' | 'LAUNCH_GROUP' | 'RESERVE' | 'UNRESERVE' | 'CREATE' | 'DESTROY' | string
   id?: Id
   launch?: {task_infos: TaskInfo[]}
+  reserve?: {resources: Resource[]; source?: Resource[]}
+  unreserve?: {resources: Resource[]}
+  create?: {volumes: Resource[]}
+  destroy?: {volumes: Resource[]}
   [extra: string]: unknown
 }
 
