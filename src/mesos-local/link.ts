@@ -29,8 +29,20 @@ export interface AgentPort {
   info(): AgentInfo
   /** The agent's HTTP endpoint `ip:port` (the v1 executor API lives there). */
   readonly endpoint: string
-  /** Total resources of the agent (scalar cpus/mem/disk, ranges ports). */
+  /**
+   * Total resources of the agent (scalar cpus/mem/disk, ranges ports), in the reservation-refinement format
+   * (reserved resources carry `reservations`, never `role`; a persistent volume carries `disk`). Once the master
+   * has checkpointed resources (checkpointResources below), this is that total, also after an agent restart.
+   */
   totalResources(): Resource[]
+  /**
+   * The master applied RESERVE/UNRESERVE/CREATE/DESTROY operations: `total` is the agent's whole new total
+   * (refinement format). The agent persists it with its checkpoint (it survives an agent restart), creates
+   * `<agent work dir>/volumes/roles/<role>/<persistence id>` for each volume in `total` that has no directory yet
+   * and removes the directory of each volume no longer in `total` (Mesos' CheckpointResourcesMessage).
+   * Optional until the agent implements it (issue 14).
+   */
+  checkpointResources?(total: Resource[]): void
   /** Launch tasks (already validated by the master). `executor` absent = command task (built-in command executor). */
   launch(framework: FrameworkInfo & {id: FrameworkID}, task: TaskInfo, executor?: ExecutorInfo): void
   kill(frameworkId: string, taskId: TaskID, killPolicy?: KillPolicy): void
