@@ -4,6 +4,7 @@ import {
   serveTlsFlags,
   serveTuningFlags,
   resolveEtcdTls,
+  parseLocalAgentPorts,
   resolveServeOptions,
   ServeConfigError,
 } from '../scheduler/serve-flags.js'
@@ -50,6 +51,7 @@ Exit codes: 0 stopped by a signal, 1 fatal error, 2 bad flags, 3 ZooKeeper / adm
           memberGraceSec: f['member-grace'],
           localAgents: f['local-agents'],
           localMesosPort: f['local-mesos-port'],
+          localAgentPorts: parseLocalAgentPorts(f['local-agent-ports']),
           logDir: f['log-dir'],
           verbose: f.v > 0,
           etcdTls: resolveEtcdTls(f),

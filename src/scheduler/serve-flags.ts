@@ -134,6 +134,13 @@ export const serveFlags = {
     min: 1,
     max: 50,
   }),
+  'local-agent-ports': Flags.string({
+    summary: 'With --master local: the port range each local agent offers (etcd client and peer ports), LO-HI.',
+    description:
+      'Two `serve --master local` on one machine must use ranges that do not overlap: their agents share the addresses 127.0.0.2….',
+    env: 'LOCAL_AGENT_PORTS',
+    default: '31000-32000',
+  }),
   'local-mesos-port': Flags.integer({
     summary: 'With --master local: port of the local master (0 = any free port).',
     env: 'LOCAL_MESOS_PORT',
@@ -152,6 +159,16 @@ export const serveFlags = {
 }
 
 export class ServeConfigError extends Error {}
+
+/** `--local-agent-ports LO-HI` → [lo, hi]: 1024 ≤ LO < HI ≤ 65535 (a member needs two ports). */
+export function parseLocalAgentPorts(raw: string): [number, number] {
+  const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(raw)
+  const lo = Number(m?.[1])
+  const hi = Number(m?.[2])
+  if (!m || lo < 1024 || hi > 65535 || lo >= hi)
+    throw new ServeConfigError(`--local-agent-ports ${JSON.stringify(raw)} must be LO-HI with 1024 <= LO < HI <= 65535, e.g. 31000-32000`)
+  return [lo, hi]
+}
 
 function num(name: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const v = Number(raw.trim())

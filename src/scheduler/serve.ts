@@ -44,6 +44,8 @@ export interface ServeRuntime extends ServeOptions {
   memberGraceSec: number
   localAgents: number
   localMesosPort: number
+  /** With --master local: the ports range every local agent offers. */
+  localAgentPorts?: [number, number]
   logDir?: string
   verbose: boolean
   etcdTls: EtcdTlsSettings | null
@@ -169,7 +171,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       const local = await startLocalMesos({
         agents: o.localAgents,
         port: o.localMesosPort,
-        agentResources: `cpus:${cpus};mem:${mem};disk:${disk};ports:[31000-32000]`,
+        agentResources: `cpus:${cpus};mem:${mem};disk:${disk};ports:[${(o.localAgentPorts ?? [31000, 32000]).join('-')}]`,
         log: (l) => log.debug(l),
       })
       cleanups.push(() => local.stop())

@@ -128,6 +128,8 @@ describe('operator commands against a real serve', {timeout: 300_000}, () => {
         '127.0.0.1',
         '--local-mesos-port',
         '0',
+        '--local-agent-ports',
+        '30100-30199',
         '--health-interval',
         '1',
         '--bootstrap-wait',
@@ -195,6 +197,16 @@ describe('operator commands against a real serve', {timeout: 300_000}, () => {
     assert.equal(ms.filter((m) => m.leader).length, 1)
     const table = await cli(at('members'))
     for (const m of ms) assert.ok(table.stdout.includes(m.name) && table.stdout.includes(m.client_url))
+  })
+
+  it('--local-agent-ports: the local agents offer that range, so every member listens inside it', async () => {
+    const r = await cli(at('members', '--json'))
+    const ms = JSON.parse(r.stdout) as {client_url: string; peer_url: string}[]
+    for (const m of ms)
+      for (const u of [m.client_url, m.peer_url]) {
+        const port = Number(new URL(u).port)
+        assert.ok(port >= 30100 && port <= 30199, `${u} outside --local-agent-ports 30100-30199`)
+      }
   })
 
   it('failover-status and --cluster/--zk lookup through ZooKeeper', async () => {

@@ -112,6 +112,10 @@ function serveCases(r: Prng): Case[] {
   }
   cases.push({why: 'health interval 0', args: [...base(), '--health-interval', r.pick(['0', '-5', 'soon'])]})
   cases.push({why: 'local agents out of range', args: [...base(), '--local-agents', r.pick(['0', '51', '-1', '1e3'])]})
+  cases.push({
+    why: 'bad --local-agent-ports',
+    args: [...base(), '--local-agent-ports', r.pick(['', 'abc', '31000', '32000-31000', '80-90', '60000-70000', '1-2-3'])],
+  })
   cases.push({why: 'unknown auth provider', args: [...base(), '--mesos-authentication-provider', r.pick(['CRAM-MD5', 'kerberos', ''])]})
   cases.push({why: 'missing --zk-framework-persist', args: ['serve', '--master', `127.0.0.1:${r.range(1, 65535)}`, ...SAFE]})
   cases.push({
