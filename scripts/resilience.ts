@@ -1,6 +1,9 @@
 /**
  * Runs the resilience matrix (every scenario × --reps) and a soak, and writes RESILIENCE.md.
  *   node --import tsx scripts/resilience.ts [--reps 3] [--soak 300] [--only name[,name]] [--out RESILIENCE.md] [--no-write]
+ *     [--with-role ROLE [--role-reps N] [--no-plain]]
+ * --with-role: the matrix runs a second time with `serve --framework-role ROLE` (reservations and persistent volumes),
+ * each scenario followed by the leak check (test/resilience/leaks.ts); --no-plain skips the first pass (trials).
  * Needs a current build (npx tsc -p tsconfig.json && npx oclif manifest), etcd and ZooKeeper installed.
  * Exit code 0 when every row passed, 1 otherwise. Logs of failed scenarios go to $TMPDIR/resilience-logs/.
  */
@@ -28,8 +31,15 @@ const only = arg('only')
   .filter((s) => s !== '')
 const out = arg('out') ?? 'RESILIENCE.md'
 const write = !process.argv.includes('--no-write')
+const role = arg('with-role')
+const roleReps = Number(arg('role-reps') ?? reps)
+const plain = !process.argv.includes('--no-plain')
 if (!Number.isInteger(reps) || reps < 1 || !Number.isFinite(soakSec) || soakSec < 0) {
   process.stderr.write('usage: scripts/resilience.ts [--reps N>=1] [--soak SECONDS>=0] [--only a,b] [--out FILE] [--no-write]\n')
+  process.exit(2)
+}
+if (role !== undefined && (!/^[a-z][a-z0-9_-]{0,63}$/.test(role) || !Number.isInteger(roleReps) || roleReps < 1)) {
+  process.stderr.write('--with-role needs a role name ([a-z][a-z0-9_-]*) and --role-reps N>=1\n')
   process.exit(2)
 }
 const defs = only ? only.map(scenario) : ALL_SCENARIOS
@@ -79,22 +89,27 @@ async function main(): Promise<number> {
   const zk = await startZooKeeper()
   const versions = await measureVersions(zk)
   const shared: Shared = {zk, logDir: path.join(os.tmpdir(), 'resilience-logs')}
-  const rows: {name: string; description: string; results: ScenarioResult[]}[] = []
+  const rows: Row[] = []
+  const roleRows: Row[] = []
   let soak: SoakReport | null = null
+  const passes: [Row[], Shared, number][] = []
+  if (plain) passes.push([rows, shared, reps])
+  if (role) passes.push([roleRows, {...shared, role}, roleReps])
   try {
-    for (const d of defs) {
-      const results: ScenarioResult[] = []
-      for (let r = 0; r < reps; r++) {
-        const res = await runScenario(d, shared)
-        results.push(res)
-        process.stdout.write(
-          `${res.ok ? 'ok  ' : 'FAIL'} ${d.name} #${r + 1}: recovery ${sec(res.recoveryMs)}, acked ${res.writesAcked}, lost ${res.writesLost}, lost by re-seed ${res.lostByReseed}, longest unavailable ${sec(res.longestUnavailableMs)} (${sec(res.durationMs)})\n`,
-        )
-        for (const f of res.failures) process.stdout.write(`     failure: ${f}\n`)
-        for (const n of res.notes) process.stdout.write(`     note: ${n}\n`)
+    for (const [into, sh, n] of passes)
+      for (const d of defs) {
+        const results: ScenarioResult[] = []
+        for (let r = 0; r < n; r++) {
+          const res = await runScenario(d, sh)
+          results.push(res)
+          process.stdout.write(
+            `${res.ok ? 'ok  ' : 'FAIL'} ${d.name} #${r + 1}: recovery ${sec(res.recoveryMs)}, acked ${res.writesAcked}, lost ${res.writesLost}, lost by re-seed ${res.lostByReseed}, longest unavailable ${sec(res.longestUnavailableMs)} (${sec(res.durationMs)})\n`,
+          )
+          for (const f of res.failures) process.stdout.write(`     failure: ${f}\n`)
+          for (const n of res.notes) process.stdout.write(`     note: ${n}\n`)
+        }
+        into.push({name: d.name, description: d.description, results})
       }
-      rows.push({name: d.name, description: d.description, results})
-    }
     if (soakSec > 0) {
       soak = await runSoak(soakSec * 1000, shared)
       process.stdout.write(
@@ -105,8 +120,8 @@ async function main(): Promise<number> {
   } finally {
     await destroyZooKeeper(zk)
   }
-  const allOk = rows.every((r) => r.results.every((x) => x.ok)) && (soak?.ok ?? true)
-  if (write) fs.writeFileSync(out, render(rows, soak, started, versions))
+  const allOk = [...rows, ...roleRows].every((r) => r.results.every((x) => x.ok)) && (soak?.ok ?? true)
+  if (write) fs.writeFileSync(out, render(rows, roleRows, soak, started, versions))
   return allOk ? 0 : 1
 }
 
@@ -134,12 +149,9 @@ function gitCommit(): string {
   }
 }
 
-function render(
-  rows: {name: string; description: string; results: ScenarioResult[]}[],
-  soak: SoakReport | null,
-  started: Date,
-  versions: string,
-): string {
+type Row = {name: string; description: string; results: ScenarioResult[]}
+
+function render(rows: Row[], roleRows: Row[], soak: SoakReport | null, started: Date, versions: string): string {
   const cmd = `node --import tsx scripts/resilience.ts ${process.argv.slice(2).join(' ')}`.trim()
   const L: string[] = []
   L.push('# Resilience', '')
@@ -164,9 +176,28 @@ function render(
     "- recovery = fault injected → first write acknowledged after the cluster is healthy again with 3 voting members (and the scenario's own condition, e.g. the replacement launched); longest unavailability = longest gap between two acknowledged writes",
     '',
   )
+  L.push(...table(rows, false))
+  if (roleRows.length > 0) {
+    L.push(`## With a role: reservations and persistent volumes`, '')
+    L.push(
+      `The same scenarios with \`serve --framework-role ${role}\`: every member's resources dynamically reserved and its data on a persistent volume. After each scenario the leak check counts, from the master's own \`/master/slaves\`, volumes and reservations of the role on agents where no member runs (waiting up to 90 s for the scheduler to release them).`,
+      '',
+    )
+    L.push(...table(roleRows, true))
+  }
+  renderSoak(L, soak)
+  L.push(...OTHER_EVIDENCE)
+  L.push('## Not covered', '')
+  for (const n of NOT_COVERED) L.push(`- **${n.name}**: ${n.why}`)
+  L.push('')
+  return L.join('\n')
+}
+
+function table(rows: Row[], withLeaks: boolean): string[] {
+  const L: string[] = []
   L.push(
-    '| scenario | reps | ok | median / max recovery | writes acked | writes lost | lost by re-seed | longest unavailability | notes |',
-    '|---|---|---|---|---|---|---|---|---|',
+    `| scenario | reps | ok | median / max recovery | writes acked | writes lost | lost by re-seed | longest unavailability |${withLeaks ? ' leaked reservations / volumes |' : ''} notes |`,
+    `|---|---|---|---|---|---|---|---|${withLeaks ? '---|' : ''}---|`,
   )
   for (const r of rows) {
     const okN = r.results.filter((x) => x.ok).length
@@ -179,11 +210,16 @@ function render(
         ]),
       ),
     ]
+    const leaks = withLeaks ? ` ${r.results.reduce((a, x) => a + (x.leaks ?? 0), 0)} |` : ''
     L.push(
-      `| **${r.name}** — ${cell(r.description)} | ${r.results.length} | ${okN}/${r.results.length} | ${sec(median(rec))} / ${sec(rec.length ? Math.max(...rec) : null)} | ${r.results.reduce((a, x) => a + x.writesAcked, 0)} | ${r.results.reduce((a, x) => a + x.writesLost, 0)} | ${r.results.reduce((a, x) => a + x.lostByReseed, 0)} | ${sec(Math.max(...r.results.map((x) => x.longestUnavailableMs)))} | ${cell(notes.join('; ').slice(0, 900))} |`,
+      `| **${r.name}** — ${cell(r.description)} | ${r.results.length} | ${okN}/${r.results.length} | ${sec(median(rec))} / ${sec(rec.length ? Math.max(...rec) : null)} | ${r.results.reduce((a, x) => a + x.writesAcked, 0)} | ${r.results.reduce((a, x) => a + x.writesLost, 0)} | ${r.results.reduce((a, x) => a + x.lostByReseed, 0)} | ${sec(Math.max(...r.results.map((x) => x.longestUnavailableMs)))} |${leaks} ${cell(notes.join('; ').slice(0, 900))} |`,
     )
   }
   L.push('')
+  return L
+}
+
+function renderSoak(L: string[], soak: SoakReport | null): void {
   if (soak) {
     L.push('## Soak', '')
     L.push(
@@ -201,11 +237,6 @@ function render(
     if (soak.failures.length > 0) L.push('', `Failures: ${soak.failures.map(cell).join('; ')}`)
     L.push('')
   }
-  L.push(...OTHER_EVIDENCE)
-  L.push('## Not covered', '')
-  for (const n of NOT_COVERED) L.push(`- **${n.name}**: ${n.why}`)
-  L.push('')
-  return L.join('\n')
 }
 
 main().then(

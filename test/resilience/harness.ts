@@ -77,12 +77,16 @@ export interface ScenarioResult {
   notes: string[]
   durationMs: number
   faultsInjected?: number
+  /** With a role: reservations and volumes left over after recovery (leaks.ts); undefined without a role. */
+  leaks?: number
 }
 
 export interface Shared {
   zk: ZkServer
   /** Directory for logs of failed scenarios. */
   logDir: string
+  /** Run serve with this Mesos role (reservations and persistent volumes, issue 14); the leak check runs too. */
+  role?: string
 }
 
 /** What a scenario's fault works with. */
@@ -268,6 +272,7 @@ export class Ctx {
       this.def.etcdBin ? await this.def.etcdBin(this) : ETCD_BIN,
       '--zk-framework-persist',
       `${this.shared.zk.url}/resilience`,
+      ...(this.shared.role ? ['--framework-role', this.shared.role, '--mesos-authentication-principal', 'resilience'] : []),
       ...(this.def.serveArgs ?? []),
     ]
     this.adminPort = await freePort()

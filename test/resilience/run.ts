@@ -13,6 +13,7 @@ import path from 'node:path'
 import {etcdNames} from '../helpers/serve.js'
 import {checkHashes, checkMembership, readAll} from './checker.js'
 import {Ctx, sleep, waitUntil, type ScenarioDef, type ScenarioResult, type Shared} from './harness.js'
+import {fetchSlaves, reservationLeaks, reservedTo} from './leaks.js'
 import {ClusterObserver} from './observer.js'
 import {checkEpisodes, checkSeedChoice, checkWrites, detectReseeds, type ReseedEpisode} from './rules.js'
 import type {WriterReport} from './writer.js'
@@ -65,6 +66,7 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
   let report: WriterReport = {acked: [], attempts: 0, failures: 0, longestGapMs: 0, longestGapFrom: null}
   let lost = 0
   let lostByReseed = 0
+  let leaks: number | undefined
   let mon: ReturnType<typeof monitor> | null = null
   let obs: ClusterObserver | null = null
   try {
@@ -176,6 +178,23 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
         failures.push(`launched ${launched} task(s), at most ${def.expect.launchedAtMost} expected`)
       if (st.running_servers !== ctx.size) failures.push(`running_servers ${st.running_servers}`)
       ctx.note(`stats: +${failed} failed, +${launched} launched, +${reseeds} re-seeds, +${ll} livelocks; ${hash.message}; ${mem.message}`)
+      if (shared.role) {
+        // Leftovers are released when their offers come back (a removed member's volume after its task ended, a
+        // crash's leftovers after the scheduler's grace period): give them a bounded time, then count what is left.
+        let left: string[] = []
+        await waitUntil(
+          'no leaked reservation or volume',
+          async () => {
+            left = reservationLeaks(reservedTo(await fetchSlaves(ctx.mesos.masterUrl), shared.role!), await ctx.members())
+            return left.length === 0
+          },
+          90_000,
+          1000,
+        ).catch(() => undefined)
+        leaks = left.length
+        if (leaks > 0) failures.push(`${leaks} leaked reservation(s)/volume(s): ${left.slice(0, 3).join('; ')}`)
+        else ctx.note(`role ${shared.role}: no leaked reservation or volume`)
+      }
     }
   } catch (err) {
     failures.push(`harness: ${(err as Error).message.split('\n').slice(0, 4).join(' | ')}`)
@@ -207,5 +226,6 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
     failures,
     notes: ctx.notes,
     durationMs: Date.now() - t0,
+    ...(leaks !== undefined ? {leaks} : {}),
   }
 }
