@@ -40,9 +40,9 @@ export interface AgentPort {
    * (refinement format). The agent persists it with its checkpoint (it survives an agent restart), creates
    * `<agent work dir>/volumes/roles/<role>/<persistence id>` for each volume in `total` that has no directory yet
    * and removes the directory of each volume no longer in `total` (Mesos' CheckpointResourcesMessage).
-   * Optional until the agent implements it (issue 14).
+   * Implemented in agent/volumes.ts; the total is kept in `<agent work dir>/meta/resources.json`.
    */
-  checkpointResources?(total: Resource[]): void
+  checkpointResources(total: Resource[]): void
   /** Launch tasks (already validated by the master). `executor` absent = command task (built-in command executor). */
   launch(framework: FrameworkInfo & {id: FrameworkID}, task: TaskInfo, executor?: ExecutorInfo): void
   kill(frameworkId: string, taskId: TaskID, killPolicy?: KillPolicy): void

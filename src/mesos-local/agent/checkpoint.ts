@@ -5,11 +5,16 @@
  *
  * Snapshot (saveCheckpoint): the agent id and address, frameworks not being removed, executors not
  * TERMINATED, all task records, and the status update streams. Recovery from it: recovery.ts.
+ *
+ * The checkpointed resources (the total the master last sent: reservations, persistent volumes) are a file of
+ * their own, `<workDir>/meta/resources.json`, as Mesos keeps `meta/resources/` apart from the agent's
+ * `meta/slaves/`: they are kept by a clean stop and recovered by whatever agent starts on the work dir next.
+ * Work dirs from before it have no such file (= no checkpointed resources).
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import type {ExecutorInfo, FrameworkID, FrameworkInfo, TaskInfo, TaskState, TaskStatus} from '../../lib/mesos/types.js'
-import type {AgentState} from './state.js'
+import type {ExecutorInfo, FrameworkID, FrameworkInfo, Resource, TaskInfo, TaskState, TaskStatus} from '../../lib/mesos/types.js'
+import type {AgentState, MountedVolume} from './state.js'
 import type {StreamSnapshot} from './status-updates.js'
 
 export const CHECKPOINT_VERSION = 1
@@ -25,6 +30,8 @@ export interface CheckpointedExecutor {
   state: 'REGISTERING' | 'RUNNING' | 'TERMINATING' | 'TERMINATED'
   queued: TaskInfo[]
   killing?: boolean
+  /** Persistent volumes linked into the sandbox (absent in checkpoints from before volumes). */
+  volumes?: MountedVolume[]
 }
 
 export interface CheckpointedTask {
@@ -86,6 +93,7 @@ export function checkpointSnapshot(agent: AgentState): AgentCheckpoint {
         state: e.state,
         queued: e.queued,
         ...(e.killing ? {killing: true} : {}),
+        ...(e.volumes?.length ? {volumes: e.volumes} : {}),
       })),
     tasks: [...agent.tasks.values()],
     updates: agent.updates.snapshot(),
@@ -129,4 +137,43 @@ export function readCheckpoint(workDir: string): AgentCheckpoint | undefined {
     if (!Array.isArray(cp[k])) throw new CheckpointError(file, `'${k}' is not a list`)
   }
   return cp
+}
+
+export function resourcesCheckpointPath(workDir: string): string {
+  return path.join(workDir, 'meta', 'resources.json')
+}
+
+/** Persist the checkpointed resources (atomically). */
+export function writeResourcesCheckpoint(workDir: string, total: readonly Resource[]): void {
+  const file = resourcesCheckpointPath(workDir)
+  fs.mkdirSync(path.dirname(file), {recursive: true})
+  const tmp = `${file}.tmp-${process.pid}`
+  fs.writeFileSync(tmp, JSON.stringify({version: CHECKPOINT_VERSION, resources: total}))
+  fs.renameSync(tmp, file)
+}
+
+/** The checkpointed resources, or undefined when there are none. Throws CheckpointError when unreadable. */
+export function readResourcesCheckpoint(workDir: string): Resource[] | undefined {
+  const file = resourcesCheckpointPath(workDir)
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new CheckpointError(file, (e as Error).message)
+  }
+  let doc: {version?: unknown; resources?: unknown}
+  try {
+    doc = JSON.parse(text) as typeof doc
+  } catch (e) {
+    throw new CheckpointError(file, `not JSON (${(e as Error).message})`)
+  }
+  if (typeof doc !== 'object' || doc === null || doc.version !== CHECKPOINT_VERSION) {
+    throw new CheckpointError(file, `unsupported checkpoint version ${String(doc?.version)}, expected ${CHECKPOINT_VERSION}`)
+  }
+  const rs = doc.resources
+  if (!Array.isArray(rs) || !rs.every((r) => typeof r === 'object' && r !== null && typeof (r as Resource).name === 'string')) {
+    throw new CheckpointError(file, "'resources' is not a list of resources")
+  }
+  return rs as Resource[]
 }

@@ -3,16 +3,19 @@
  *   POST /api/v1/executor, /slave(1)/api/v1/executor  → executor API (executor-api.ts)
  *   GET  /state, /slave(1)/state                      → agent state JSON
  *   GET  /health, /slave(1)/health                    → 200, empty body, no Content-Type
+ *   GET  /files/read                                  → sandbox files (files.ts)
  *   anything else                                     → 404 "404 Not Found." (text/plain)
  * Built apart from listening: `buildAgentHandler(deps)` returns the request handler.
  */
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {handleExecutorRequest, sendEmpty, sendText, type ExecutorApiBackend} from './executor-api.js'
+import type {FilesAnswer} from './files.js'
 
 export interface AgentHttpDeps {
   executor: ExecutorApiBackend
   state: () => Record<string, unknown>
+  filesRead: (query: URLSearchParams) => FilesAnswer
 }
 
 export function buildAgentHandler(deps: AgentHttpDeps): http.RequestListener {
@@ -31,6 +34,14 @@ export function buildAgentHandler(deps: AgentHttpDeps): http.RequestListener {
       return
     }
     if (p === '/health') return sendEmpty(res, 200)
+    if (url.pathname === '/files/read') {
+      const a = deps.filesRead(url.searchParams)
+      if (a.json === undefined) return sendText(res, a.status, a.text ?? '')
+      const body = Buffer.from(JSON.stringify(a.json), 'utf8')
+      res.writeHead(a.status, {'Content-Type': 'application/json', 'Content-Length': String(body.byteLength)})
+      res.end(body)
+      return
+    }
     sendText(res, 404, '404 Not Found.')
   }
 }

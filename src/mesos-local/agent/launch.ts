@@ -7,12 +7,16 @@
  * sandbox directory, URI fetching, then the process — the built-in command executor (RUNNING at once), or
  * a custom executor's process group with the executor registration timeout. Every started process gets an
  * exit watcher that ends in executorExited (termination.ts); a failed start ends there too (no FAILURE event).
+ * A task or executor using a reservation or persistent volume the agent has not checkpointed is refused first
+ * (TASK_DROPPED, or TASK_LOST without PARTITION_AWARE, REASON_RESOURCES_UNKNOWN; a new executor is reported
+ * exited). Volumes are linked into the sandbox before the process starts or the task is delivered (volumes.ts).
  */
 import {randomUUID} from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import {formatDuration} from '../../lib/mesos/duration.js'
-import type {ExecutorInfo, FrameworkID, FrameworkInfo, TaskInfo} from '../../lib/mesos/types.js'
+import type {ExecutorInfo, FrameworkID, FrameworkInfo, Resource, TaskInfo} from '../../lib/mesos/types.js'
+import {formatResources} from '../resources.js'
 import {saveCheckpoint} from './checkpoint.js'
 import {CommandExecutor} from './command-executor.js'
 import {executorEnvironment, launchProcess} from './containerizer.js'
@@ -20,7 +24,8 @@ import {deliverLaunch} from './executor-calls.js'
 import {fetchAll} from './fetcher.js'
 import {COMMAND_EXECUTOR_RESOURCES, endpointOf, key, type AgentState, type ExecutorRecord} from './state.js'
 import {destroy, executorExited, graceMs, watchExecutor} from './termination.js'
-import {acceptUpdate, agentUpdate} from './updates.js'
+import {acceptUpdate, agentStatus, agentUpdate} from './updates.js'
+import {syncVolumes, unknownCheckpointed} from './volumes.js'
 
 /** AgentPort.launch: hand a task to its executor, starting the executor when it does not run yet. */
 export function launchTask(agent: AgentState, framework: FrameworkInfo & {id: FrameworkID}, task: TaskInfo, executor?: ExecutorInfo): void {
@@ -32,11 +37,18 @@ export function launchTask(agent: AgentState, framework: FrameworkInfo & {id: Fr
   agent.frameworks.set(fid, {info: framework, removing: false})
   const isCommand = executor === undefined
   const eid = isCommand ? task.task_id.value : executor.executor_id.value
-  agent.tasks.set(key(fid, task.task_id.value), {frameworkId: fid, executorId: eid, info: task, state: 'TASK_STAGING', statuses: []})
   let ex = agent.executors.get(key(fid, eid))
-  if (ex && ex.state !== 'TERMINATED') {
+  const live = ex !== undefined && ex.state !== 'TERMINATED'
+  if (dropUnknownResources(agent, framework, task, eid, isCommand ? [] : (executor.resources ?? []), !live)) return
+  agent.tasks.set(key(fid, task.task_id.value), {frameworkId: fid, executorId: eid, info: task, state: 'TASK_STAGING', statuses: []})
+  if (ex && live) {
     if (ex.state === 'TERMINATING' || isCommand) {
       agentUpdate(agent, ex, task.task_id, {state: 'TASK_LOST', reason: 'REASON_EXECUTOR_TERMINATED', message: 'Executor terminating'})
+      return saveCheckpoint(agent)
+    }
+    const failed = syncVolumes(agent, ex)
+    if (failed) {
+      agentUpdate(agent, ex, task.task_id, {state: 'TASK_FAILED', reason: 'REASON_CONTAINER_UPDATE_FAILED', message: failed})
     } else if (ex.state === 'REGISTERING' || (ex.stream === undefined && ex.recovered)) {
       ex.queued.push(task)
     } else {
@@ -75,6 +87,37 @@ export function launchTask(agent: AgentState, framework: FrameworkInfo & {id: Fr
   void startExecutor(agent, ex, framework)
 }
 
+/**
+ * Mesos slave.cpp `_run`: a task or executor using checkpointed resources (dynamic reservations, persistent
+ * volumes) the agent does not know is dropped; a new executor is reported exited (status -1) to the master.
+ */
+function dropUnknownResources(
+  agent: AgentState,
+  framework: FrameworkInfo & {id: FrameworkID},
+  task: TaskInfo,
+  eid: string,
+  executorResources: Resource[],
+  newExecutor: boolean,
+): boolean {
+  const fid = framework.id.value
+  const forTask = unknownCheckpointed(agent, task.resources ?? [])
+  const forExecutor = forTask ? undefined : unknownCheckpointed(agent, executorResources)
+  const unknown = forTask ?? forExecutor
+  if (!unknown) return false
+  const message = forTask
+    ? 'The checkpointed resources being used by the task or task group are unknown to the agent'
+    : 'The checkpointed resources being used by the executor are unknown to the agent'
+  agent.options.log(
+    `Unknown checkpointed resource ${formatResources([unknown])} for ${forTask ? `task ${task.task_id.value}` : `executor '${eid}'`} of framework ${fid}`,
+  )
+  const partitionAware = (framework.capabilities ?? []).some((c) => c.type === 'PARTITION_AWARE')
+  const state = partitionAware ? 'TASK_DROPPED' : 'TASK_LOST'
+  agent.updates.enqueue(fid, agentStatus(agent, task.task_id, {state, reason: 'REASON_RESOURCES_UNKNOWN', message}, eid))
+  if (newExecutor) agent.master?.executorExited(agent.id, fid, {value: eid}, -1)
+  saveCheckpoint(agent)
+  return true
+}
+
 async function startExecutor(agent: AgentState, ex: ExecutorRecord, fw: FrameworkInfo & {id: FrameworkID}): Promise<void> {
   const o = agent.options
   const env = executorEnvironment({
@@ -92,6 +135,8 @@ async function startExecutor(agent: AgentState, ex: ExecutorRecord, fw: Framewor
   })
   try {
     fs.mkdirSync(ex.directory, {recursive: true})
+    const failed = syncVolumes(agent, ex)
+    if (failed) throw new Error(failed)
     await fetchAll(ex.info.command?.uris, ex.directory)
     if (ex.kind === 'command') {
       const task = ex.queued[0]!

@@ -7,7 +7,8 @@
  *   launch.ts (LAUNCH, starting executors), termination.ts (KILL, shutdown, executor exit, ACK, GC),
  *   executor-calls.ts (executor calls), updates.ts (status updates), status-updates.ts (their reliable
  *   delivery), checkpoint.ts and recovery.ts (checkpoint, recovery), views.ts (executor-API backend, /state,
- *   task views), http.ts (the agent's HTTP server).
+ *   task views), volumes.ts (checkpointed resources, persistent volumes), files.ts (/files/read), http.ts (the
+ *   agent's HTTP server).
  *
  * Lifecycle: new → start() (recover checkpoint, listen, register; re-registers whenever `master()`
  * returns a different MasterPort) → stop({kill:false}) clean shutdown (executors shut down, checkpoint
@@ -23,9 +24,10 @@ import fs from 'node:fs'
 import type {Resource} from '../../lib/mesos/types.js'
 import type {AgentPort, MasterPort} from '../link.js'
 import {withRole} from '../resources.js'
-import {readCheckpoint, removeCheckpoint, saveCheckpoint} from './checkpoint.js'
+import {readCheckpoint, readResourcesCheckpoint, removeCheckpoint, saveCheckpoint} from './checkpoint.js'
 import {destroyContainer} from './containerizer.js'
 import {deliverMessage} from './executor-calls.js'
+import {filesRead} from './files.js'
 import {buildAgentHandler, listenAgent, type AgentServer} from './http.js'
 import {launchTask} from './launch.js'
 import {recoverCheckpoint} from './recovery.js'
@@ -33,6 +35,7 @@ import {endpointOf, type AgentState, type ExecutorRecord, type LocalAgentOptions
 import {StatusUpdateManager, type UpdateFaults} from './status-updates.js'
 import {acknowledge, executorExited, killTask, shutdownAll, shutdownExecutor, shutdownFramework} from './termination.js'
 import {agentStateJson, executorBackend, taskViews} from './views.js'
+import {checkpointResources} from './volumes.js'
 
 export type {LocalAgentOptions, ResolvedAgentOptions} from './state.js'
 
@@ -95,7 +98,8 @@ export class LocalAgent {
         return endpointOf(state)
       },
       info: () => this.info(),
-      totalResources: () => withRole(options.resources, '*'),
+      totalResources: () => state.checkpointed ?? withRole(options.resources, '*'),
+      checkpointResources: (total) => checkpointResources(state, total),
       launch: (fw, task, executor) => launchTask(state, fw, task, executor),
       kill: (fid, taskId, policy) => killTask(state, fid, taskId, policy),
       shutdownExecutor: (fid, eid) => shutdownExecutor(state, fid, eid.value),
@@ -145,13 +149,15 @@ export class LocalAgent {
     if (s.running) return
     fs.mkdirSync(o.workDir, {recursive: true})
     const cp = readCheckpoint(o.workDir)
+    s.checkpointed = readResourcesCheckpoint(o.workDir)
     if (cp) {
       s.id = cp.agentId
       if (s.tcpPort === 0) s.tcpPort = cp.port
     }
     s.updates = newUpdateManager(o, () => s, s.updates.faults)
     const state = (): Record<string, unknown> => agentStateJson(s, this.startTime, this.masterHostname)
-    this.server = await listenAgent(buildAgentHandler({executor: executorBackend(s), state}), o.ip, s.tcpPort)
+    const handler = buildAgentHandler({executor: executorBackend(s), state, filesRead: (q) => filesRead(s, q)})
+    this.server = await listenAgent(handler, o.ip, s.tcpPort)
     s.tcpPort = this.server.port
     s.running = true
     this.startTime = Date.now() / 1000

@@ -86,6 +86,15 @@ export interface ExecutorRecord {
   killing?: boolean
   /** Exit seen while the agent was down (recovery), reported after registration. */
   goneExit?: ContainerExit
+  /** Persistent volumes symlinked into the sandbox now (volumes.ts). */
+  volumes?: MountedVolume[]
+}
+
+/** A persistent volume symlinked into an executor's sandbox (volumes.ts). */
+export interface MountedVolume {
+  id: string
+  link: string
+  target: string
 }
 
 export interface TaskRecord {
@@ -118,6 +127,8 @@ export interface AgentState {
   completed: ExecutorRecord[]
   /** The status update manager (a new one per start()). */
   updates: StatusUpdateManager
+  /** The checkpointed total from the master (reservations, volumes), undefined until there is one (volumes.ts). */
+  checkpointed?: Resource[]
 }
 
 /** Key of a (framework id, executor id) or (framework id, task id) pair in the state's maps. */

@@ -8,7 +8,7 @@
  *     custom executor → KILL event; no executor → TASK_LOST "Cannot find executor" (queued, not recorded).
  *   Shutdown: REGISTERING or recovered-but-unsubscribed executors are destroyed at once; others get SHUTDOWN
  *     (command: kill) and are destroyed after their grace period. Their live tasks end TASK_LOST.
- *   Exit: FAILURE to the master (custom executors of frameworks not being removed), then an agent-made update
+ *   Exit: the sandbox's volume links are removed (the data stays); FAILURE to the master (custom executors of frameworks not being removed), then an agent-made update
  *     for every live task (the pending termination, or TASK_FAILED REASON_EXECUTOR_TERMINATED).
  *   ACK: a terminal task's record is dropped once its last update is acknowledged.
  *   GC: a TERMINATED executor without tasks moves to `completed` (last 150 kept); a removed framework is
@@ -20,6 +20,7 @@ import {saveCheckpoint} from './checkpoint.js'
 import {destroyContainer, forgetExited, watchExit, type ContainerExit} from './containerizer.js'
 import {isTerminal, key, type AgentState, type ExecutorRecord, type Termination} from './state.js'
 import {agentStatus, agentUpdate} from './updates.js'
+import {removeVolumes} from './volumes.js'
 
 /** AgentPort.kill. */
 export function killTask(agent: AgentState, fid: string, taskId: TaskID, killPolicy?: KillPolicy): void {
@@ -140,6 +141,7 @@ export function executorExited(agent: AgentState, ex: ExecutorRecord, exit: Cont
   }
   ex.stream?.close()
   ex.stream = undefined
+  removeVolumes(agent, ex)
   const fw = agent.frameworks.get(ex.frameworkId)
   agent.options.log(`Executor ${ex.id} of framework ${ex.frameworkId} terminated (wait status ${exit.waitStatus ?? 'unknown'})`)
   if (sendFailure && ex.kind === 'custom' && fw && !fw.removing) {

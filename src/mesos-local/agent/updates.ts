@@ -7,12 +7,14 @@
  *   - the task's latest state and status are recorded (once per uuid: a replayed update changes nothing);
  *   - the update is queued in the status update manager for the master (not for a framework being removed);
  *   - a connected custom executor gets ACKNOWLEDGED {task_id, uuid} at once;
- *   - a task that became terminal frees its resources (MasterPort.resourcesFreed).
+ *   - a task that became terminal frees its resources (MasterPort.resourcesFreed) and its volumes' links in the
+ *     sandbox are removed unless the executor still uses them (volumes.ts).
  */
 import type {TaskID, TaskStatus} from '../../lib/mesos/types.js'
 import {uuidBase64} from '../../lib/mesos/uuid.js'
 import {saveCheckpoint} from './checkpoint.js'
 import {isTerminal, key, type AgentState, type ExecutorRecord, type Termination} from './state.js'
+import {syncVolumes} from './volumes.js'
 
 /** A status made by the agent itself: SOURCE_AGENT, with a fresh uuid. */
 export function agentStatus(agent: AgentState, taskId: TaskID, term: Termination, executorId?: string): TaskStatus {
@@ -56,6 +58,7 @@ export function acceptUpdate(agent: AgentState, ex: ExecutorRecord, status: Task
   if (ex.kind === 'custom' && fromExecutor && status.uuid) {
     ex.stream?.send({type: 'ACKNOWLEDGED', acknowledged: {task_id: status.task_id, uuid: status.uuid}})
   }
+  if (freed && ex.volumes?.length) syncVolumes(agent, ex)
   saveCheckpoint(agent)
   if (freed) agent.master?.resourcesFreed(agent.id)
 }
