@@ -71,6 +71,7 @@ export function checkpointResources(agent: AgentState, total: readonly Resource[
   const o = agent.options
   const next = unallocated(total)
   const prev = agent.checkpointed ?? []
+  if (agent.checkpointed && JSON.stringify(prev) === JSON.stringify(next)) return
   const before = volumeDirs(agent, prev)
   const after = volumeDirs(agent, next)
   for (const dir of after.keys()) if (!before.has(dir)) fs.mkdirSync(dir, {recursive: true})
