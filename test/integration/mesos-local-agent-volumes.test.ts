@@ -138,6 +138,19 @@ describe('LocalAgent: checkpointed resources and persistent volumes', {timeout: 
     assert.equal(fs.existsSync(vol2), false, 'a volume no longer in the total loses its directory')
     assert.equal(fs.readFileSync(path.join(vol1, 'kept'), 'utf8'), 'x', 'an existing volume is left as it is')
     assert.deepEqual(port.totalResources(), totalWith(volume('vol-1')))
+    // The agent's /state shows them per role, like the master's /master/slaves in fixture 13.
+    const state = (await (await fetch(`http://${agent.endpoint}/state`)).json()) as Record<string, unknown>
+    assert.deepEqual(state.reserved_resources, {'etcd-pv': {disk: 64, mem: 32, gpus: 0, cpus: 0.1}})
+    assert.deepEqual(state.unreserved_resources, {disk: 936, mem: 992, gpus: 0, cpus: 1.9, ports: '[31000-31100]'})
+    assert.deepEqual((state.reserved_resources_full as Record<string, Resource[]>)['etcd-pv']![2], {
+      name: 'disk',
+      type: 'SCALAR',
+      scalar: {value: 64},
+      role: 'etcd-pv',
+      reservation: {principal: 'fixture-pv'},
+      reservations: RESERVATION,
+      disk: {persistence: {id: 'vol-1', principal: 'fixture-pv'}, volume: {mode: 'RW', container_path: 'data'}},
+    })
 
     // Crash and restart on the same work dir (a new agent object, as a new process would be).
     const id = agent.id

@@ -187,9 +187,57 @@ export function agentFlags(f: AgentFlagValues): Record<string, string> {
   }
 }
 
+/** The role a resource is reserved to now (last reservation), undefined when unreserved. */
+function reservedTo(r: Resource): string | undefined {
+  return r.reservations?.at(-1)?.role ?? (r.role !== undefined && r.role !== '*' ? r.role : undefined)
+}
+
+/** A reserved resource as the state endpoints show it: both formats at once (`role`, `reservation`, `reservations`). */
+function endpointFormat(r: Resource): Resource {
+  const {name, type, scalar, ranges, set, reservations, allocation_info: _a, role: _r, reservation: _p, ...rest} = r
+  const last = reservations?.at(-1)
+  return {
+    name,
+    type,
+    ...(scalar ? {scalar} : {}),
+    ...(ranges ? {ranges} : {}),
+    ...(set ? {set} : {}),
+    role: reservedTo(r) ?? '*',
+    ...(last?.type === 'DYNAMIC' ? {reservation: last.principal !== undefined ? {principal: last.principal} : {}} : {}),
+    ...(reservations ? {reservations} : {}),
+    ...rest,
+  }
+}
+
+/** Resources per reservation role, and the unreserved rest. */
+function byRole(rs: readonly Resource[]): {reserved: Map<string, Resource[]>; unreserved: Resource[]} {
+  const reserved = new Map<string, Resource[]>()
+  const unreserved: Resource[] = []
+  for (const r of rs) {
+    const role = reservedTo(r)
+    if (role === undefined) unreserved.push(r)
+    else reserved.set(role, [...(reserved.get(role) ?? []), r])
+  }
+  return {reserved, unreserved}
+}
+
+const perRole = <T>(m: Map<string, Resource[]>, f: (rs: Resource[]) => T): Record<string, T> =>
+  Object.fromEntries([...m].map(([role, rs]) => [role, f(rs)]))
+
 /** The agent `/state` document. */
 export function buildAgentState(v: AgentStateView): Record<string, unknown> {
   const flat = flattenResources(v.total)
+  const total = byRole(v.total)
+  const allocated = byRole(
+    v.executors
+      .filter((e) => e.state !== 'TERMINATED')
+      .flatMap((e) => [
+        ...(e.info.resources ?? []),
+        ...v.tasks
+          .filter((t) => t.frameworkId === e.frameworkId && t.executorId === e.id && !isTerminal(t.state))
+          .flatMap((t) => t.info.resources ?? []),
+      ]),
+  )
   return {
     version: MESOS_VERSION,
     build_date: '',
@@ -202,26 +250,12 @@ export function buildAgentState(v: AgentStateView): Record<string, unknown> {
     ...(v.masterHostname !== undefined ? {master_hostname: v.masterHostname} : {}),
     capabilities: AGENT_CAPABILITIES,
     resources: flat,
-    reserved_resources: {},
-    unreserved_resources: flat,
-    reserved_resources_full: {},
-    unreserved_resources_full: withRole(v.total, '*'),
-    reserved_resources_allocated: {},
-    unreserved_resources_allocated: flattenResources(
-      v.executors
-        .filter((e) => e.state !== 'TERMINATED')
-        .flatMap((e) => [
-          ...(e.info.resources ?? []),
-          ...v.tasks
-            .filter(
-              (t) =>
-                t.frameworkId === e.frameworkId &&
-                t.executorId === e.id &&
-                !['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED'].includes(t.state),
-            )
-            .flatMap((t) => t.info.resources ?? []),
-        ]),
-    ),
+    reserved_resources: perRole(total.reserved, flattenResources),
+    unreserved_resources: flattenResources(total.unreserved),
+    reserved_resources_full: perRole(total.reserved, (rs) => rs.map(endpointFormat)),
+    unreserved_resources_full: withRole(total.unreserved, '*'),
+    reserved_resources_allocated: perRole(allocated.reserved, flattenResources),
+    unreserved_resources_allocated: flattenResources(allocated.unreserved),
     resource_providers: [],
     attributes: {},
     flags: v.flags,

@@ -34,7 +34,7 @@ export function agentStateJson(agent: AgentState, startTime: number, masterHostn
     hostname: o.hostname,
     startTime,
     ...(agent.master && masterHostname !== undefined ? {masterHostname} : {}),
-    total: o.resources,
+    total: agent.checkpointed ?? o.resources,
     frameworks: [...agent.frameworks.values()],
     executors: [...agent.executors.values()],
     tasks: [...agent.tasks.values()],
