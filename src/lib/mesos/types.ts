@@ -281,6 +281,8 @@ export interface SchedulerCall {
   kill?: {task_id: TaskID; agent_id?: AgentID; kill_policy?: KillPolicy}
   shutdown?: {executor_id: ExecutorID; agent_id: AgentID}
   acknowledge?: {agent_id: AgentID; task_id: TaskID; uuid: string}
+  /** `uuid` is OperationStatus.uuid.value (base64 of 16 bytes). */
+  acknowledge_operation_status?: {agent_id?: AgentID; uuid: string; operation_id: Id}
   reconcile?: {tasks?: {task_id: TaskID; agent_id?: AgentID}[]}
   message?: {agent_id: AgentID; executor_id: ExecutorID; data: string}
   request?: {requests?: unknown[]}
@@ -309,6 +311,16 @@ export interface SchedulerEvent {
   message?: {agent_id: AgentID; executor_id: ExecutorID; data: string}
   failure?: {agent_id?: AgentID; executor_id?: ExecutorID; status?: number}
   error?: {message: string}
+  update_operation_status?: {status: OperationStatus}
+}
+
+/** OperationStatus of UPDATE_OPERATION_STATUS (an operation with an `id`: Surprise 38). */
+export interface OperationStatus {
+  operation_id?: Id
+  state: 'OPERATION_PENDING' | 'OPERATION_FINISHED' | 'OPERATION_FAILED' | 'OPERATION_ERROR' | 'OPERATION_DROPPED' | string
+  message?: string
+  uuid?: {value: string}
+  agent_id?: AgentID
 }
 
 // ---- executor.proto (package mesos.v1.executor) ----
