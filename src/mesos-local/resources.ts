@@ -8,13 +8,18 @@
  *               "{" item *("," item) "}" (SET)
  *   e.g. `cpus:2;mem:4096;disk:10000;ports:[31000-32000]`
  *
- * Identity: two resources are "the same kind" (and combine) when name, type and reservation role match.
- * The reservation role is `role ?? "*"`; allocation_info is ignored (it says who holds an offer, not what
- * the resource is). Results keep the other fields of the left operand's first resource of that kind.
+ * Identity: two resources are "the same kind" (and combine) when name, type, reservations (the stack of
+ * ReservationInfo, read from `reservations` or from the pre-refinement `role`/`reservation`: reservationsOf),
+ * DiskInfo (a persistent volume is its own kind) and revocability match; allocation_info is ignored (it says who
+ * holds an offer, not what the resource is). Results keep the other fields of the left operand's first resource of
+ * that kind. A persistent volume is contained only whole (Mesos' `subtractable`: volumes are equal or distinct).
  * Scalars use Mesos' fixed-point precision of 3 decimals. Ranges are kept sorted, merged and
  * non-overlapping (adjacent ranges coalesce: [1-2],[3-4] → [1-4]).
  */
 import type {Range, Resource} from '../lib/mesos/types.js'
+import {isPersistentVolume, reservationsOf, stableJson} from './reservations.js'
+
+export {bareResources, isPersistentVolume, reservationsOf, withoutRole, withRole} from './reservations.js'
 
 export class ResourceError extends Error {
   constructor(message: string) {
@@ -137,7 +142,8 @@ export function parseResources(text: string): Resource[] {
 // ---------------------------------------------------------------- arithmetic
 
 function kindKey(r: Resource): string {
-  return `${r.name}\u0000${r.type}\u0000${r.role ?? '*'}`
+  const reservations = reservationsOf(r).map((i) => stableJson({type: i.type, role: i.role, principal: i.principal, labels: i.labels}))
+  return [r.name, r.type, reservations.join(','), r.disk ? stableJson(r.disk) : '', r.revocable ? 'R' : ''].join('\u0000')
 }
 
 function cloneResource(r: Resource): Resource {
@@ -216,6 +222,7 @@ export function containsResources(a: readonly Resource[], b: readonly Resource[]
     switch (want.type) {
       case 'SCALAR':
         if (roundScalar((h.scalar?.value ?? 0) - (want.scalar?.value ?? 0)) < 0) return false
+        if (isPersistentVolume(want) && roundScalar(h.scalar?.value ?? 0) !== roundScalar(want.scalar?.value ?? 0)) return false
         break
       case 'RANGES':
         if (!rangesContain(h.ranges?.range ?? [], want.ranges?.range ?? [])) return false
@@ -246,30 +253,6 @@ export function rangesOf(rs: readonly Resource[], name: string): Range[] {
   return normaliseRanges(rs.filter((r) => r.name === name && r.type === 'RANGES').flatMap((r) => r.ranges?.range ?? []))
 }
 
-/** Copies with `role` set to `role` (e.g. "*" as the master reports unreserved resources). */
-export function withRole(rs: readonly Resource[], role: string): Resource[] {
-  return rs.map((r) => ({...cloneResource(r), role}))
-}
-
-/** Copies without `role` (what executors see, Surprise 29) — allocation_info is kept. */
-export function withoutRole(rs: readonly Resource[]): Resource[] {
-  return rs.map((r) => {
-    const c = cloneResource(r)
-    delete c.role
-    return c
-  })
-}
-
-/** Copies without `role` and `allocation_info` (AgentInfo.resources as executors see them). */
-export function bareResources(rs: readonly Resource[]): Resource[] {
-  return rs.map((r) => {
-    const c = cloneResource(r)
-    delete c.role
-    delete c.allocation_info
-    return c
-  })
-}
-
 /**
  * The flattened form of the /state endpoints: `{disk, mem, gpus, cpus, ...other scalars, ports: "[a-b, c-d]"}`
  * (disk/mem/gpus/cpus always present, RANGES as text, SETs as `{a,b}` text).
@@ -292,11 +275,12 @@ export function flattenResources(rs: readonly Resource[]): Record<string, number
   return out
 }
 
-/** Mesos-style text: `cpus:2; mem:4096; ports:[31000-32000]` (role shown when not "*"). */
+/** Mesos-style text: `cpus:2; mem:4096; ports:[31000-32000]` (the reservation role shown when reserved). */
 export function formatResources(rs: readonly Resource[]): string {
   return addResources([], rs)
     .map((r) => {
-      const head = r.role && r.role !== '*' ? `${r.name}(${r.role})` : r.name
+      const role = reservationsOf(r).at(-1)?.role
+      const head = role !== undefined ? `${r.name}(${role})` : r.name
       if (r.type === 'SCALAR') return `${head}:${r.scalar?.value ?? 0}`
       if (r.type === 'RANGES') return `${head}:${formatRanges(r.ranges?.range ?? [])}`
       if (r.type === 'SET') return `${head}:{${(r.set?.item ?? []).join(',')}}`

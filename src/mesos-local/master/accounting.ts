@@ -3,10 +3,14 @@
  *   used    = resources of tasks whose `latestState` is neither terminal nor unreachable + resources of live
  *             custom executors (per agent, or per framework);
  *   offered = resources of outstanding offers (per agent, or per framework);
- *   free on an agent = total − used − offered.
+ *   free on an agent = total − used − offered, where total is the master's view of the agent (totalOf: the agent's
+ *   report, or what RESERVE/UNRESERVE/CREATE/DESTROY made of it).
+ * Resources are identified by name, reservations and DiskInfo (../resources.ts): a task's reserved cpus come out
+ * of the reserved pool, its persistent volume out of the agent's volumes, unreserved ones out of the unreserved pool.
  */
 import type {Resource} from '../../lib/mesos/types.js'
 import {addResources, subtractResources} from '../resources.js'
+import {unallocated, upgradeResources} from '../reservations.js'
 import {isTerminal, type AgentRec, type MasterState, type TaskRec} from './state.js'
 
 function taskUsage(m: MasterState, filter: (rec: TaskRec) => boolean): Resource[] {
@@ -45,6 +49,11 @@ export function offeredTo(m: MasterState, frameworkId: string): Resource[] {
   )
 }
 
+/** The agent's total resources (refinement format, no allocation_info). */
+export function totalOf(agent: AgentRec): Resource[] {
+  return agent.total ?? unallocated(upgradeResources(agent.port.totalResources()))
+}
+
 export function freeOn(m: MasterState, agent: AgentRec): Resource[] {
-  return subtractResources(subtractResources(agent.port.totalResources(), usedOn(m, agent.id)), offeredOn(m, agent.id))
+  return subtractResources(subtractResources(totalOf(agent), usedOn(m, agent.id)), offeredOn(m, agent.id))
 }

@@ -18,6 +18,7 @@
  */
 import type {AgentID} from '../../lib/mesos/types.js'
 import type {AgentPort, AgentTaskView} from '../link.js'
+import {upgradeResources} from '../reservations.js'
 import {durationText} from './flags.js'
 import {removeOffer, scheduleAllocation} from './offers.js'
 import {
@@ -55,7 +56,7 @@ export function recFromView(view: AgentTaskView, agentId: string): TaskRec {
     latestState: view.state,
     statusUpdateUuid: view.statusUpdateUuid,
     statuses: [...view.statuses],
-    resources: view.task.resources ?? [],
+    resources: upgradeResources(view.task.resources ?? []),
   }
 }
 
@@ -143,6 +144,7 @@ export function registerAgent(m: MasterState, agent: AgentPort, reregister: bool
     clearTimer(m, existing.removalTimer)
     existing.removalTimer = undefined
     existing.port = agent
+    existing.total = undefined // the agent reports its checkpointed total (reservations and volumes) itself
     existing.connected = true
     existing.reregisteredTime = now
   } else {
@@ -182,7 +184,10 @@ function learnTask(m: MasterState, agentId: string, view: AgentTaskView): void {
   if (!m.tasks.has(view.frameworkId)) m.tasks.set(view.frameworkId, new Map())
   m.tasks.get(view.frameworkId)!.set(taskId, fresh)
   const ex = view.task.executor
-  if (ex) m.executors.set(executorKey(agentId, view.frameworkId, ex.executor_id.value), {frameworkId: view.frameworkId, agentId, info: ex})
+  if (ex) {
+    const info = {...ex, resources: upgradeResources(ex.resources ?? [])}
+    m.executors.set(executorKey(agentId, view.frameworkId, ex.executor_id.value), {frameworkId: view.frameworkId, agentId, info})
+  }
 }
 
 /** MasterPort.agentDisconnected: its offers are rescinded; it is removed unless it re-registers in time. */

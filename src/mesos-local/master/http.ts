@@ -14,7 +14,8 @@ import {CONTENT_JSON, CONTENT_PROTOBUF, type ContentType} from '../../lib/mesos/
 import {VERSION_JSON} from '../mesos-version.js'
 import {ALWAYS_LISTED, OPERATOR_CALLS, operatorResponse, type OperatorCall} from './operator-api.js'
 import {handleSchedulerCall, sendEmpty, sendText} from './scheduler-api.js'
-import {frameworksJson, rolesJson, slavesJson, stateJson, stateSummaryJson, tasksJson} from './state-json.js'
+import {rolesJson} from './roles-json.js'
+import {frameworksJson, slavesJson, stateJson, stateSummaryJson, tasksJson} from './state-json.js'
 import type {MasterState} from './state.js'
 
 export interface MasterHttpContext {

@@ -10,7 +10,8 @@
  * All master-made updates carry no uuid.
  */
 import type {ExecutorInfo, Resource, SchedulerCall, TaskInfo} from '../../lib/mesos/types.js'
-import {addResources, containsResources, formatRanges, isEmptyResources, subtractResources} from '../resources.js'
+import {addResources, containsResources, isEmptyResources, subtractResources} from '../resources.js'
+import {mesosText, upgradeResources, withAllocation} from '../reservations.js'
 import {declineResources, removeOffer} from './offers.js'
 import {
   executorKey,
@@ -25,25 +26,6 @@ import {
   type TaskRec,
 } from './state.js'
 import {executorsCompatible, validateId, validateTaskShape} from './validation.js'
-
-/** Mesos' `stringify(Resources)`: `cpus(allocated: *):100; mem(allocated: *):32`, in the given order. */
-export function mesosResourcesText(rs: readonly Resource[]): string {
-  return rs
-    .map((r) => {
-      const tags: string[] = []
-      if (r.role !== undefined && r.role !== '*') tags.push(r.role)
-      if (r.allocation_info?.role !== undefined) tags.push(`allocated: ${r.allocation_info.role}`)
-      const head = tags.length > 0 ? `${r.name}(${tags.join(', ')})` : r.name
-      if (r.type === 'RANGES') return `${head}:${formatRanges(r.ranges?.range ?? [])}`
-      if (r.type === 'SET') return `${head}:{${(r.set?.item ?? []).join(', ')}}`
-      return `${head}:${String(r.scalar?.value ?? 0)}`
-    })
-    .join('; ')
-}
-
-function withAllocation(rs: readonly Resource[] | undefined, role: string): Resource[] {
-  return (rs ?? []).map((r) => ({...r, role: r.role ?? '*', allocation_info: r.allocation_info ?? {role}}))
-}
 
 type Accept = NonNullable<SchedulerCall['accept']>
 
@@ -85,7 +67,7 @@ function validateTask(m: MasterState, fw: FrameworkRec, task: TaskInfo, agentId:
   }
   const need = [...(task.resources ?? []), ...(task.executor && !existing ? (task.executor.resources ?? []) : [])]
   if (!containsResources(available, need)) {
-    return `Total resources ${mesosResourcesText(need)} required by task and its executor is more than available ${mesosResourcesText(available)}`
+    return `Total resources ${mesosText(need)} required by task and its executor is more than available ${mesosText(available)}`
   }
   return null
 }
@@ -125,10 +107,14 @@ export function accept(m: MasterState, fw: FrameworkRec, acc: Accept): void {
       sendTo(m, fw.id, {type: 'UPDATE', update: {status}})
       continue
     }
-    const task: TaskInfo = {...t, resources: withAllocation(t.resources, role)}
+    const task: TaskInfo = {...t, resources: withAllocation(upgradeResources(t.resources ?? []), role)}
     let executor: ExecutorInfo | undefined
     if (t.executor) {
-      executor = {...t.executor, framework_id: {value: fw.id}, resources: withAllocation(t.executor.resources, role)}
+      executor = {
+        ...t.executor,
+        framework_id: {value: fw.id},
+        resources: withAllocation(upgradeResources(t.executor.resources ?? []), role),
+      }
       task.executor = executor
     }
     const key = executor ? executorKey(agentId, fw.id, executor.executor_id.value) : ''

@@ -9,9 +9,19 @@
  */
 import type {Offer, Resource} from '../../lib/mesos/types.js'
 import {addResources} from '../resources.js'
+import {isReserved, toPreRefinement, toRefinement} from '../reservations.js'
 import {freeOn, offeredTo, usedBy} from './accounting.js'
 import {refuseMs, type AllocFramework} from './allocator.js'
-import {isMultiRole, offerRole, sendTo, startTimer, type FrameworkRec, type MasterState, type OfferRec} from './state.js'
+import {
+  isMultiRole,
+  isRefinementCapable,
+  offerRole,
+  sendTo,
+  startTimer,
+  type FrameworkRec,
+  type MasterState,
+  type OfferRec,
+} from './state.js'
 
 /** Drops a framework's offers (resources go back to the pool), optionally sending RESCIND. */
 export function recoverOffers(m: MasterState, frameworkId: string, rescind: boolean): void {
@@ -78,9 +88,11 @@ function makeOffer(m: MasterState, frameworkId: string, agentId: string, role: s
   const executorIds = [...m.executors.values()]
     .filter((e) => e.frameworkId === frameworkId && e.agentId === agentId)
     .map((e) => e.info.executor_id)
-  const ordered = [...resources.filter((r) => r.type !== 'SCALAR'), ...resources.filter((r) => r.type === 'SCALAR')]
+  // Reserved scalars come before unreserved ones (fixture 13: `ports; disk(reserved):32; cpus:1.9; mem; disk:9904`).
+  const scalars = resources.filter((r) => r.type === 'SCALAR')
+  const ordered = [...resources.filter((r) => r.type !== 'SCALAR'), ...scalars.filter(isReserved), ...scalars.filter((r) => !isReserved(r))]
   const res = ordered.map((r) => {
-    const c: Resource = {...(JSON.parse(JSON.stringify(r)) as Resource), role: r.role ?? '*'}
+    const c = toRefinement(r)
     delete c.allocation_info
     if (multi) c.allocation_info = {role}
     return c
@@ -96,7 +108,9 @@ function makeOffer(m: MasterState, frameworkId: string, agentId: string, role: s
     ...(multi ? {allocation_info: {role}} : {}),
   }
   m.offers.set(offer.id.value, {offer, frameworkId, agentId, resources: res})
-  return offer
+  // Frameworks without RESERVATION_REFINEMENT get the pre-refinement format (`role`, `reservation`); the others
+  // get no `role` at all (a real client declaring the capability aborts on one: `Check failed: !resource.has_role()`).
+  return isRefinementCapable(m.frameworks.get(frameworkId)) ? offer : {...offer, resources: toPreRefinement(res)}
 }
 
 // ------------------------------------------------------------------ DECLINE, REVIVE, SUPPRESS

@@ -5,8 +5,8 @@
  */
 import type {Resource} from '../../lib/mesos/types.js'
 import {AGENT_CAPABILITIES, MESOS_VERSION, VERSION_JSON} from '../mesos-version.js'
-import {bareResources} from '../resources.js'
-import {offeredOn, offeredTo, usedBy, usedOn} from './accounting.js'
+import {bareResources, isReserved, toEndpoint} from '../reservations.js'
+import {offeredOn, offeredTo, totalOf, usedBy, usedOn} from './accounting.js'
 import type {FrameworkRec, MasterState, TaskRec} from './state.js'
 
 type Json = Record<string, unknown>
@@ -26,7 +26,10 @@ export type OperatorCall = (typeof OPERATOR_CALLS)[number]
 
 const nanos = (seconds: number): {nanoseconds: number} => ({nanoseconds: Math.round(seconds * 1e9)})
 
-/** Resources as the operator API shows them inside offers/TaskInfo/AgentInfo: without `role` (fixture 09). */
+/**
+ * Resources as the operator API shows them inside offers/TaskInfo/AgentInfo: the master's refinement format,
+ * without `role` (fixture 09); the agent and framework resource lists are in the endpoint format (toEndpoint).
+ */
 function withoutRole(rs: readonly Resource[]): Resource[] {
   return rs.map((r) => {
     const c: Resource = {...r}
@@ -95,9 +98,9 @@ function getFrameworks(m: MasterState): Json {
         : [...m.offers.values()]
             .filter((o) => o.frameworkId === f.id)
             .map((o) => ({...o.offer, resources: withoutRole(o.offer.resources)})),
-      allocated_resources: completed ? [] : usedBy(m, f.id),
+      allocated_resources: completed ? [] : toEndpoint(usedBy(m, f.id)),
       // Scalar quantities only, like Mesos 1.12 (fixture 09).
-      offered_resources: completed ? [] : offeredTo(m, f.id).filter((r) => r.type === 'SCALAR'),
+      offered_resources: completed ? [] : toEndpoint(offeredTo(m, f.id).filter((r) => r.type === 'SCALAR')),
     })
   return {frameworks: [...m.frameworks.values()].map(fw(false)), completed_frameworks: [...m.completedFrameworks.values()].map(fw(true))}
 }
@@ -119,9 +122,10 @@ function getAgents(m: MasterState): Json {
       pid: `slave(1)@${a.port.endpoint}`,
       registered_time: nanos(a.registeredTime),
       ...(a.reregisteredTime !== undefined ? {reregistered_time: nanos(a.reregisteredTime)} : {}),
-      total_resources: a.port.totalResources().map((r) => ({...r, role: r.role ?? '*'})),
-      allocated_resources: usedOn(m, a.id),
-      offered_resources: offeredOn(m, a.id),
+      // Unreserved resources first, then the reserved ones (volumes included), in the endpoint format (fixture 13).
+      total_resources: toEndpoint([...totalOf(a).filter((r) => !isReserved(r)), ...totalOf(a).filter(isReserved)]),
+      allocated_resources: toEndpoint(usedOn(m, a.id)),
+      offered_resources: toEndpoint(offeredOn(m, a.id)),
       capabilities: AGENT_CAPABILITIES.map((type) => ({type})),
     })),
     recovered_agents: [...m.recoveringAgents].map(([id, info]) => ({

@@ -7,7 +7,8 @@
 import type {Resource, TaskStatus} from '../../lib/mesos/types.js'
 import {AGENT_CAPABILITIES, MESOS_VERSION, VERSION_JSON} from '../mesos-version.js'
 import {addResources, flattenResources} from '../resources.js'
-import {offeredOn, offeredTo, usedBy, usedOn} from './accounting.js'
+import {isReserved, reservedByRole, toEndpoint} from '../reservations.js'
+import {offeredOn, offeredTo, totalOf, usedBy, usedOn} from './accounting.js'
 import type {AgentRec, FrameworkRec, MasterState, TaskRec} from './state.js'
 const STATE_COUNTERS = [
   'TASK_STAGING',
@@ -58,9 +59,14 @@ function agentPid(a: AgentRec): string {
   return `slave(1)@${a.port.endpoint}`
 }
 
+/** `{role: flattened}` of the reserved resources (Surprise 39: `{"etcd-pv":{"disk":64.0,...}}`). */
+function reservedFlat(total: readonly Resource[]): Json {
+  return Object.fromEntries([...reservedByRole(total)].map(([role, rs]) => [role, flattenResources(rs)]))
+}
+
 function agentJson(m: MasterState, a: AgentRec): Json {
   const info = a.port.info()
-  const total = a.port.totalResources()
+  const total = totalOf(a)
   return {
     id: a.id,
     hostname: info.hostname,
@@ -72,8 +78,8 @@ function agentJson(m: MasterState, a: AgentRec): Json {
     resources: flattenResources(total),
     used_resources: flattenResources(usedOn(m, a.id)),
     offered_resources: flattenResources(offeredOn(m, a.id)),
-    reserved_resources: {},
-    unreserved_resources: flattenResources(total),
+    reserved_resources: reservedFlat(total),
+    unreserved_resources: flattenResources(total.filter((r) => !isReserved(r))),
     active: a.connected,
     deactivated: !a.connected,
     version: MESOS_VERSION,
@@ -157,22 +163,21 @@ export function frameworksJson(m: MasterState): Json {
   }
 }
 
-/** /master/slaves adds the resources in full Resource form (not in /master/state), like Mesos 1.12 (fixture 08). */
+/**
+ * /master/slaves adds the resources in full Resource form (not in /master/state), like Mesos 1.12 (fixtures 08, 13),
+ * in the endpoint format (`role` and `reservation` beside `reservations`): reserved ones by role (volumes with their
+ * DiskInfo), used and offered ones with allocation_info.
+ */
 export function slavesJson(m: MasterState): Json {
-  const full = (rs: readonly Resource[]): Resource[] => rs.map((r) => ({...r, role: r.role ?? '*'}))
   return {
     slaves: [...m.agents.values()].map((a) => {
-      const total = a.port.totalResources().map((r) => {
-        const c: Resource = {...r, role: r.role ?? '*'}
-        delete c.allocation_info
-        return c
-      })
+      const total = totalOf(a)
       return {
         ...agentJson(m, a),
-        reserved_resources_full: {},
-        unreserved_resources_full: total,
-        used_resources_full: full(usedOn(m, a.id)),
-        offered_resources_full: full(offeredOn(m, a.id)),
+        reserved_resources_full: Object.fromEntries([...reservedByRole(total)].map(([role, rs]) => [role, toEndpoint(rs)])),
+        unreserved_resources_full: toEndpoint(total.filter((r) => !isReserved(r))),
+        used_resources_full: toEndpoint(usedOn(m, a.id)),
+        offered_resources_full: toEndpoint(offeredOn(m, a.id)),
       }
     }),
     recovered_slaves: recoveredSlavesJson(m),
@@ -261,41 +266,4 @@ export function tasksJson(m: MasterState, q: URLSearchParams): Json {
   const ts = (t: TaskRec): number => t.statuses[0]?.timestamp ?? Number.MAX_VALUE
   all.sort((a, b) => (asc ? ts(a) - ts(b) : ts(b) - ts(a)))
   return {tasks: all.slice(offset, offset + limit).map(taskJson)}
-}
-
-function quantities(rs: readonly Resource[]): Json {
-  const out: Json = {}
-  for (const r of rs) {
-    if (r.type === 'SCALAR') out[r.name] = ((out[r.name] as number | undefined) ?? 0) + (r.scalar?.value ?? 0)
-    if (r.type === 'RANGES')
-      out[r.name] = (r.ranges?.range ?? []).reduce((n, x) => n + x.end - x.begin + 1, (out[r.name] as number | undefined) ?? 0)
-  }
-  return out
-}
-
-export function rolesJson(m: MasterState): Json {
-  const byRole = new Map<string, FrameworkRec[]>()
-  for (const fw of m.frameworks.values()) for (const r of fw.roles) byRole.set(r, [...(byRole.get(r) ?? []), fw])
-  return {
-    roles: [...byRole].map(([name, fws]) => {
-      const used = addResources(
-        [],
-        fws.flatMap((f) => usedBy(m, f.id)),
-      )
-      const offered = addResources(
-        [],
-        fws.flatMap((f) => scalarsOnly(offeredTo(m, f.id))),
-      )
-      return {
-        name,
-        weight: 1,
-        quota: {role: name, guarantee: {}, limit: {}, consumed: quantities(used)},
-        resources: quantities(addResources(used, offered)),
-        allocated: quantities(used),
-        offered: quantities(offered),
-        reserved: {},
-        frameworks: fws.map((f) => f.id),
-      }
-    }),
-  }
 }

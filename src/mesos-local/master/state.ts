@@ -13,6 +13,9 @@
  *   - An offer is in `offers` exactly while its framework holds it; its resources count as offered on its agent.
  *   - Resources used on an agent = resources of its tasks whose `latestState` is not terminal (and not
  *     unreachable) + resources of its live custom executors.
+ *   - Every Resource the master holds (agent totals, offers, tasks, executors) is in the refinement format
+ *     (../reservations.ts); it is converted only where it leaves the master (offers to frameworks without
+ *     RESERVATION_REFINEMENT, the state endpoints, the operator API).
  *   - A task leaves `tasks` when its terminal update is acknowledged (or was made without uuid), or its
  *     framework is removed; it then goes to the framework's completed tasks.
  *   - Nothing happens while not leading (`leading === false`): no allocation timer runs.
@@ -104,6 +107,11 @@ export interface TaskRec {
 export interface AgentRec {
   id: string
   port: AgentPort
+  /**
+   * The agent's total as this master last set it by RESERVE/UNRESERVE/CREATE/DESTROY (refinement format, no
+   * allocation_info); undefined = what the agent reports (AgentPort.totalResources), e.g. after (re-)registration.
+   */
+  total?: Resource[]
   connected: boolean
   registeredTime: number
   reregisteredTime?: number
@@ -248,6 +256,11 @@ export function executorKey(agentId: string, frameworkId: string, executorId: st
 
 export function isPartitionAware(fw: FrameworkRec | undefined): boolean {
   return (fw?.info.capabilities ?? []).some((c) => c?.type === 'PARTITION_AWARE')
+}
+
+/** The framework takes resources in the refinement format (Surprise 39). */
+export function isRefinementCapable(fw: FrameworkRec | undefined): boolean {
+  return (fw?.info.capabilities ?? []).some((c) => c?.type === 'RESERVATION_REFINEMENT')
 }
 
 export function isMultiRole(fw: FrameworkRec | undefined): boolean {
