@@ -24,6 +24,10 @@ export interface Stats {
   last_launch_at: number | null
   last_failure_at: number | null
   stats_since: number | null
+  /** Volumes destroyed and reservations released for members removed for good (with a role). */
+  volumes_released: number
+  /** Reservations/volumes of this cluster unknown to the records (a crash mid-launch) cleaned up after the grace. */
+  leftovers_cleaned: number
 }
 
 /** GET /stats: the counters, and the cluster's name, size and mode. */

@@ -105,6 +105,8 @@ export function defaultState(now = Date.now()): FakeAdminState {
       last_launch_at: now - 360_000,
       last_failure_at: now - 400_000,
       stats_since: now - 3_600_000,
+      volumes_released: 0,
+      leftovers_cleaned: 0,
       cluster_name: 'e2e',
       cluster_size: 3,
       mode: 'MUTABLE',

@@ -21,6 +21,8 @@ const FIELDS = {
   last_launch_at: true,
   last_failure_at: true,
   stats_since: true,
+  volumes_released: true,
+  leftovers_cleaned: true,
   cluster_name: true,
   cluster_size: true,
   mode: true,

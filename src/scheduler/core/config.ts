@@ -60,6 +60,19 @@ export interface SchedulerConfig {
   dataDir?: string
   scheme: 'http' | 'https'
   tls?: MemberTls
+  /** Mesos role of the framework. Other than '*': each member's resources are dynamically reserved to it and its
+   *  data dir is a persistent volume (volumes.ts). '*' (or unset): no reservation, data in the task's sandbox. */
+  role?: string
+  /** Principal of the reservations and volumes (must be FrameworkInfo.principal, or unset when it is). */
+  principal?: string
+  /** Where a member's volume is mounted in its sandbox; the member's data dir. */
+  volumeContainerPath: string
+  /** A member whose etcd died on a live agent waits this long for the offer holding its volume before it is
+   *  removed and replaced elsewhere. */
+  volumeWaitMs: number
+  /** A reservation or volume of this cluster seen in offers and unknown to the records (a crash between the
+   *  ACCEPT and its PERSIST) is destroyed and unreserved once seen for this long. */
+  leftoverGraceMs: number
 }
 
 export type SchedulerConfigInput = Partial<SchedulerConfig> & Pick<SchedulerConfig, 'clusterName' | 'executorCommand'>
@@ -97,10 +110,17 @@ export const CONFIG_DEFAULTS = {
   bootstrapWaitMs: 10_000,
   useLearners: true,
   scheme: 'http',
+  volumeContainerPath: 'etcd-data',
+  volumeWaitMs: 120_000,
+  leftoverGraceMs: 120_000,
 } as const satisfies Partial<SchedulerConfig>
 
 /** Cluster names become member names `<name>-<n>` (etcd names, Mesos ids): keep them simple. */
 const CLUSTER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$/
+/** Mesos roles: '*' or path-like names without '.', '..', spaces or a leading '-' (Mesos' roles::validate). */
+const ROLE_RE = /^(\*|(?!-)(?!\.\.?(\/|$))[^\s/\\*]+(\/(?!-)(?!\.\.?(\/|$))[^\s/\\*]+)*)$/
+/** A volume's container path: one relative name (it becomes `$MESOS_SANDBOX/<path>`). */
+const CONTAINER_PATH_RE = /^(?!\.\.?$)[A-Za-z0-9._-]{1,64}$/
 
 export function resolveConfig(input: SchedulerConfigInput): SchedulerConfig {
   const cfg: SchedulerConfig = {...CONFIG_DEFAULTS, ...stripUndefined(input)} as SchedulerConfig
@@ -131,6 +151,8 @@ export function resolveConfig(input: SchedulerConfigInput): SchedulerConfig {
     'memberAddRetryMs',
     'memberOpTimeoutMs',
     'offerHoldMs',
+    'volumeWaitMs',
+    'leftoverGraceMs',
   ] as const) {
     if (!(Number.isInteger(cfg[k]) && cfg[k] > 0)) bad(`${k} must be a positive integer (ms), got ${cfg[k]}`)
   }
@@ -139,6 +161,11 @@ export function resolveConfig(input: SchedulerConfigInput): SchedulerConfig {
   if (cfg.reconcileBackoffMaxMs < cfg.reconcileBackoffMinMs) bad('reconcileBackoffMaxMs must be >= reconcileBackoffMinMs')
   if (cfg.scheme !== 'http' && cfg.scheme !== 'https') bad(`scheme must be "http" or "https", got ${JSON.stringify(cfg.scheme)}`)
   if (typeof cfg.executorCommand !== 'object' || cfg.executorCommand === null) bad('executorCommand must be a CommandInfo object')
+  if (cfg.role !== undefined && !ROLE_RE.test(cfg.role)) bad(`role ${JSON.stringify(cfg.role)} is not a valid Mesos role`)
+  if (cfg.principal !== undefined && (typeof cfg.principal !== 'string' || cfg.principal === ''))
+    bad('principal must be a non-empty string')
+  if (typeof cfg.volumeContainerPath !== 'string' || !CONTAINER_PATH_RE.test(cfg.volumeContainerPath))
+    bad(`volumeContainerPath ${JSON.stringify(cfg.volumeContainerPath)} must be a relative path of [A-Za-z0-9._-] without '..'`)
   if (cfg.extraArgs && !cfg.extraArgs.every((a) => typeof a === 'string' && a.startsWith('--')))
     bad('extraArgs must be strings starting with "--"')
   return cfg

@@ -33,11 +33,13 @@ import {decideWant, launchFailed} from './offer-planner.js'
 import type {SchedulerState} from './state.js'
 import {answeringTasks, healthFresh, liveTasks, memberOfTask, membershipFresh, peerUrl, runningTasks} from './state.js'
 import {sendHealthCheck} from './observe.js'
+import {awaitingRelaunch} from './volumes.js'
 
 export function planGrowth(ctx: Ctx, ops: MemberOpsStatus, round: OfferRound): void {
   const {s} = ctx
   if (s.pendingAdd) return progressPendingAdd(ctx, round)
   if (answeringTasks(s).length > 0) return // reported lost, but etcd answers: no replacement, no resize
+  if (awaitingRelaunch(s).length > 0) return // relaunched on its volume (relaunch.ts), not replaced
   const live = liveTasks(s)
   const active = live.filter((t) => !t.decommission)
   const size = s.config.clusterSize

@@ -12,7 +12,8 @@
  *              reseedTimeoutMs stays the fallback) --fresh healthy verdict / re-seed--> none
  * Restartable dead task: TASK_FAILED/KILLED/FINISHED from its executor or agent (no `lostAt`: not a
  *   master-made loss), not killed by us, not decommissioned, data dir known, agent not removed, its
- *   member still in the etcd membership (when known), no live task for the same member, and not an
+ *   member still in the etcd membership (when known), no live task for the same member, no volume (with a
+ *   role a member is relaunched on its volume instead: relaunch.ts), and not an
  *   in-place restart that failed again within IN_PLACE_MIN_INTERVAL_MS of its launch (`inPlaceGaveUp`).
  * Launch: an offer from the same agent with the same peer and client ports (the offer planner's want
  *   'in-place'; it REVIVEs offers declined while busy when none is held) → LAUNCH with a new task id
@@ -62,6 +63,7 @@ export function restartable(ctx: Ctx): TaskRecord[] {
     }
     if (!RESTARTABLE_STATES.has(t.state) || t.lostAt !== undefined || t.killRequestedAt !== undefined || t.decommission) continue
     if (t.dataDir === undefined || s.removedAgents[t.agentId] !== undefined) continue
+    if (t.volumeId !== undefined) continue // relaunched on its volume (relaunch.ts), quorum or not
     if (s.membership && memberOfTask(s, t) === null) continue
     if (allTasks(s).some((o) => o.taskId !== t.taskId && o.memberName === t.memberName && !isDeadState(o.state))) continue
     out.push(t)
@@ -140,14 +142,14 @@ function launchInPlace(ctx: Ctx, round: OfferRound, dead: TaskRecord): void {
       dataDir,
     }),
   )
-  accept(ctx, m.offerId, launchOperation(ctx, m, dead.memberName, taskId, cfg))
+  accept(ctx, m.offerId, launchOperation(ctx, m, dead.memberName, taskId, cfg, null))
   const rec = s.tasks[taskId]!
   rec.dataDir = dataDir
   rec.inPlaceLaunchedAt = now
 }
 
 /** The etcd membership (names + first peer URL), the restarted member included under its own name. */
-function initialClusterFor(s: SchedulerState, dead: TaskRecord): InitialPeer[] {
+export function initialClusterFor(s: SchedulerState, dead: TaskRecord): InitialPeer[] {
   const mine = peerUrl(s, dead)
   const out: InitialPeer[] = []
   if (s.membership) {

@@ -23,8 +23,10 @@ import {memberName, randomHex, taskIdFor} from './ids.js'
 import type {OfferRound, Rejection} from './offer-planner.js'
 import {decideWant, launchFailed, settleOffers} from './offer-planner.js'
 import type {OfferMatch} from './offers.js'
-import type {SchedulerState} from './state.js'
+import {releaseFor} from './release.js'
+import type {SchedulerState, VolumeRecord} from './state.js'
 import {bumpTopology, peerUrl} from './state.js'
+import {reserveAndCreate, volumeRole} from './volumes.js'
 
 export function onOffers(ctx: Ctx, offers: Offer[]): void {
   const {s, now} = ctx
@@ -40,14 +42,20 @@ export function onRescind(ctx: Ctx, offerId: string): void {
   if (s.pendingAdd?.offerId === offerId) s.pendingAdd.offerId = null
 }
 
-/** Declines every held offer the offer planner does not keep (one DECLINE per offer), then REVIVE/SUPPRESS. */
+/** Declines every held offer the offer planner does not keep (one DECLINE per offer; an ACCEPT of DESTROY +
+ *  UNRESERVE instead when it holds a volume and reservation to release, release.ts), then REVIVE/SUPPRESS. */
 export function finishOffers(ctx: Ctx, round: OfferRound): void {
   const {s} = ctx
   const st = settleOffers(s, round)
   for (const o of st.offers) {
     if (o.decision !== 'decline') continue
+    const release = releaseFor(ctx, s.offers[o.offerId]!.offer)
     delete s.offers[o.offerId]
-    emit(ctx, {type: 'DECLINE', offerIds: [o.offerId], filters: {refuse_seconds: s.config.refuseSeconds}})
+    const filters = {refuse_seconds: s.config.refuseSeconds}
+    emit(
+      ctx,
+      release ? {type: 'ACCEPT', offerIds: [o.offerId], operations: release, filters} : {type: 'DECLINE', offerIds: [o.offerId], filters},
+    )
   }
   s.offersWanted = st.offersWanted
   s.declinedWanted = st.declinedWanted
@@ -147,15 +155,43 @@ export function tryMemberConfig(
   }
 }
 
-/** Records the task (persisted before the ACCEPT runs) and returns the LAUNCH operation. */
+/**
+ * Records the task (persisted before the ACCEPT runs) and returns the operations of its ACCEPT: the LAUNCH, and
+ * with a role, for a new member (`volume` 'new'), RESERVE + CREATE before it (volumes.ts; the member's data dir
+ * is the volume's container path). `volume` a record: a relaunch on that volume (LAUNCH only, data dir = its
+ * container path). null: no volume (today's sandbox data dir).
+ */
 export function launchOperation(
   ctx: Ctx,
   match: Extract<OfferMatch, {ok: true}>,
   name: string,
   taskId: string,
   cfg: MemberConfig,
-): OfferOperation {
+  volume: VolumeRecord | null | 'new' = 'new',
+): OfferOperation[] {
   const {s, now} = ctx
+  const ops: OfferOperation[] = []
+  let vol: VolumeRecord | null = volume === 'new' ? null : volume
+  if (volume === 'new' && volumeRole(s.config)) {
+    const rc = reserveAndCreate(s, match, name, now)
+    if (rc) {
+      ops.push({type: 'RESERVE', reserve: {resources: rc.reserve}}, {type: 'CREATE', create: {volumes: [rc.volume]}})
+      match = rc.match
+      vol = rc.record
+      s.volumes[vol.persistenceId] = vol
+      emit(
+        ctx,
+        log('info', 'reserving resources and creating a persistent volume for the member', {
+          member: name,
+          agentId: match.agentId,
+          persistenceId: vol.persistenceId,
+          role: vol.role,
+          reserved: vol.reserved,
+        }),
+      )
+    }
+  }
+  if (vol) cfg = validateMemberConfig({...cfg, dataDir: vol.containerPath})
   s.tasks[taskId] = {
     taskId,
     memberName: name,
@@ -167,6 +203,7 @@ export function launchOperation(
     initialClusterState: cfg.initialClusterState,
     launchedAt: now,
     lastUpdateAt: now,
+    ...(vol ? {volumeId: vol.persistenceId} : {}),
   }
   s.stats.launched_servers++
   s.stats.last_launch_at = now
@@ -182,14 +219,17 @@ export function launchOperation(
       clientPort: match.clientPort,
       state: cfg.initialClusterState,
       initialCluster: cfg.initialCluster.map((p) => p.name),
+      ...(vol ? {volume: vol.persistenceId} : {}),
     }),
   )
-  return {type: 'LAUNCH', launch: {task_infos: [buildTaskInfo(s, match, name, taskId, cfg)]}}
+  ops.push({type: 'LAUNCH', launch: {task_infos: [buildTaskInfo(s, match, name, taskId, cfg)]}})
+  return ops
 }
 
-export function accept(ctx: Ctx, offerId: string, op: OfferOperation): void {
+export function accept(ctx: Ctx, offerId: string, ops: OfferOperation | OfferOperation[]): void {
   delete ctx.s.offers[offerId]
-  emit(ctx, {type: 'ACCEPT', offerIds: [offerId], operations: [op], filters: {refuse_seconds: ctx.s.config.refuseSeconds}})
+  const operations = Array.isArray(ops) ? ops : [ops]
+  emit(ctx, {type: 'ACCEPT', offerIds: [offerId], operations, filters: {refuse_seconds: ctx.s.config.refuseSeconds}})
 }
 
 /** The first bootstrap: launches what the offer planner chose (the whole cluster, or one member after bootstrapWaitMs). */

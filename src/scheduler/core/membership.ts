@@ -16,6 +16,7 @@ import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import type {EtcdMember, SchedulerState, TaskRecord} from './state.js'
+import {awaitingRelaunch} from './volumes.js'
 import {allTasks, bumpTopology, clientUrl, isDeadState, memberMatchesTask, membershipFresh, peerUrl, runningTasks} from './state.js'
 
 export type MemberClass = 'live' | 'dead' | 'pending' | 'unbacked'
@@ -23,6 +24,7 @@ export type MemberClass = 'live' | 'dead' | 'pending' | 'unbacked'
 export function classifyMember(s: SchedulerState, m: EtcdMember): MemberClass {
   const tasks = allTasks(s).filter((t) => memberMatchesTask(s, m, t))
   if (tasks.some((t) => !isDeadState(t.state) || t.answering === true)) return 'live'
+  if (tasks.some((t) => awaitingRelaunch(s).includes(t))) return 'live' // relaunched on its volume (relaunch.ts), not removed
   if (tasks.length > 0) return 'dead'
   const pa = s.pendingAdd
   if (pa && (m.id === pa.memberId || m.peerUrls.includes(peerUrl(s, pa)))) return 'pending'

@@ -22,6 +22,10 @@
  *              the oldest alone (the rest join one at a time).
  *   add        a new member: the oldest usable offer → HOLD it while etcd adds the member (grow.ts sends
  *              MEMBER_ADD); none → missing.
+ *   relaunch   (with a role) a dead member on its volume: only the offer from ITS agent holding ITS volume,
+ *              using only the resources reserved for it (volumes.ts matchRelaunch); none → missing.
+ * With a role, every other want matches only the UNRESERVED part of an offer (volumes.ts matchNew): a new
+ *   member reserves its own resources, and never takes another member's reservation.
  * Every want keeps "never two members on one agent" (singleInstancePerAgent; a stray's agent counts) and,
  * with singleInstancePerHost, one per host.
  * Every other held offer is declined at the end of the step, with a reason: 'no member wanted' (not
@@ -35,8 +39,8 @@
  *   waiting refuse_seconds.
  */
 import type {OfferConstraints, OfferMatch, ResourceRequest} from './offers.js'
-import {matchOffer} from './offers.js'
-import type {SchedulerState} from './state.js'
+import type {SchedulerState, VolumeRecord} from './state.js'
+import {matchNew, matchRelaunch} from './volumes.js'
 import {answeringTasks, liveTasks} from './state.js'
 import {mayMutate, subscribed} from './mode.js'
 
@@ -52,6 +56,8 @@ export type LaunchWant =
   | {kind: 'added'; member: string; agentId: string; ports: Ports; offerId: string | null; since: number; graceMs: number}
   | {kind: 'bootstrap'; size: number; waitingSince: number | null; waitMs: number}
   | {kind: 'add'}
+  /** With a role: a dead member relaunched on the offer holding its volume and reservation (relaunch.ts). */
+  | {kind: 'relaunch'; member: string; volume: VolumeRecord}
 
 /** A held offer a want looked at and could not use, and why. */
 export interface Rejection {
@@ -150,7 +156,7 @@ export function settleOffers(s: SchedulerState, round: OfferRound): Settlement {
     }
     // Matched only while a member is wanted (the reason says why it is declined); otherwise the reason is
     // 'no member wanted' whatever the offer holds, and an offer storm is not matched 10,000 times for nothing.
-    const m = wanted ? matchOffer(s.offers[id]!.offer, req, free) : null
+    const m = wanted ? matchNew(s, s.offers[id]!.offer, req, free) : null
     if (m?.ok) declinedWanted = true
     offers.push({
       offerId: id,
@@ -188,7 +194,23 @@ function decide(s: SchedulerState, round: OfferRound, want: LaunchWant, now: num
       return bootstrap(s, want, now)
     case 'add':
       return add(s)
+    case 'relaunch':
+      return relaunch(s, round, want)
   }
+}
+
+/** The offer holding the member's volume and reservation (never one held for another want or the pending add). */
+function relaunch(s: SchedulerState, round: OfferRound, want: Extract<LaunchWant, {kind: 'relaunch'}>): WantDecision {
+  const taken = new Set(heldBy(round).keys())
+  if (s.pendingAdd?.offerId) taken.add(s.pendingAdd.offerId)
+  const rejected: Rejection[] = []
+  for (const id of Object.keys(s.offers).sort()) {
+    if (taken.has(id)) continue
+    const m = matchRelaunch(s, s.offers[id]!.offer, want.volume, request(s))
+    if (m.ok) return {type: 'launch', matches: [m], holds: [], rejected}
+    if (m.agentId === want.volume.agentId) rejected.push(rejection(m))
+  }
+  return {type: 'missing', reason: `no offer from agent ${want.volume.agentId} holding volume ${want.volume.persistenceId}`, rejected}
 }
 
 function rejection(m: Extract<OfferMatch, {ok: false}>): Rejection {
@@ -209,7 +231,7 @@ function inPlace(s: SchedulerState, round: OfferRound, want: Extract<LaunchWant,
   const rejected: Rejection[] = []
   for (const id of Object.keys(s.offers).sort()) {
     if (taken.has(id)) continue
-    const m = matchOffer(s.offers[id]!.offer, request(s), c)
+    const m = matchNew(s, s.offers[id]!.offer, request(s), c)
     if (m.ok) return {type: 'launch', matches: [m], holds: [], rejected}
     rejected.push(rejection(m))
   }
@@ -235,7 +257,7 @@ function added(s: SchedulerState, want: Extract<LaunchWant, {kind: 'added'}>, no
   const holds: Hold[] = want.offerId === null ? [] : [{offerId: want.offerId, reason: `held for ${want.member}, added to etcd`}]
   const rejected: Rejection[] = []
   for (const id of ids) {
-    const m = matchOffer(s.offers[id]!.offer, request(s), c)
+    const m = matchNew(s, s.offers[id]!.offer, request(s), c)
     if (m.ok) return {type: 'launch', matches: [m], holds: holds.filter((h) => h.offerId !== m.offerId), rejected}
     rejected.push(rejection(m))
   }
@@ -251,7 +273,7 @@ function bootstrap(s: SchedulerState, want: Extract<LaunchWant, {kind: 'bootstra
   const matches: Match[] = []
   const rejected: Rejection[] = []
   for (const id of oldestFirst(s)) {
-    const m = matchOffer(s.offers[id]!.offer, request(s), {busyAgents: agents, busyHosts: hosts})
+    const m = matchNew(s, s.offers[id]!.offer, request(s), {busyAgents: agents, busyHosts: hosts})
     if (!m.ok) {
       rejected.push(rejection(m))
       continue
@@ -273,7 +295,7 @@ function add(s: SchedulerState): WantDecision {
   const c = constraintsFor(s)
   const rejected: Rejection[] = []
   for (const id of oldestFirst(s)) {
-    const m = matchOffer(s.offers[id]!.offer, request(s), c)
+    const m = matchNew(s, s.offers[id]!.offer, request(s), c)
     if (!m.ok) {
       rejected.push(rejection(m))
       continue

@@ -1,7 +1,8 @@
 /**
  * The persisted document (written whole, with versioned writes, by the driver) and the initial state.
  * Holds the framework id, task records (dead ones too, until their member is gone), the member
- * counter, the cluster token, re-seed progress, operation records and stats.
+ * counter, the cluster token, re-seed progress, operation records, stats and, with a role, the members'
+ * volume records (agent, persistence id, reserved resources; a task's `volumeId` must name one).
  * `serializePersistedDoc` / `parsePersistedDoc` convert to/from JSON text; parse validates and throws
  * PersistedDocError naming the first problem.
  */
@@ -9,7 +10,7 @@ import {TASK_STATES} from '../../lib/mesos/types.js'
 import type {SchedulerConfig} from './config.js'
 import {randomHex} from './ids.js'
 import {emptyStats} from './state.js'
-import type {OperationRecord, ReseedProgress, SchedulerState, Stats, TaskRecord} from './state.js'
+import type {OperationRecord, ReseedProgress, SchedulerState, Stats, TaskRecord, VolumeRecord} from './state.js'
 
 export const PERSISTED_DOC_VERSION = 1
 
@@ -24,6 +25,8 @@ export interface PersistedDoc {
   reseed: ReseedProgress | null
   operations: OperationRecord[]
   stats: Stats
+  /** Members' reservations and volumes (with a role). Absent in documents written before volumes: none. */
+  volumes?: VolumeRecord[]
 }
 
 export class PersistedDocError extends Error {
@@ -84,6 +87,8 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
     removedAgents: {},
     inPlace: null,
     reseedSteps: {},
+    volumes: {},
+    leftovers: {},
   }
   s.clusterToken = `${config.clusterName}-${randomHex(s, 12)}`
   return s
@@ -101,6 +106,7 @@ export function toPersistedDoc(s: SchedulerState): PersistedDoc {
     reseed: s.reseed,
     operations: s.operations,
     stats: s.stats,
+    volumes: Object.values(s.volumes).sort((a, b) => (a.persistenceId < b.persistenceId ? -1 : 1)),
   }
 }
 
@@ -119,6 +125,8 @@ export function applyPersistedDoc(s: SchedulerState, doc: PersistedDoc): void {
   s.reseed = doc.reseed ? {...doc.reseed, resumed: true} : null
   s.operations = doc.operations.map((o) => ({...o}))
   s.stats = {...emptyStats(), ...doc.stats}
+  s.volumes = {}
+  for (const v of doc.volumes ?? []) s.volumes[v.persistenceId] = structuredClone(v)
 }
 
 const KNOWN_TASK_STATES: ReadonlySet<string> = new Set<string>(TASK_STATES)
@@ -153,6 +161,17 @@ export function parsePersistedDoc(text: string): PersistedDoc {
   })
   if (raw.reseed !== null) checkReseed(raw.reseed, bad)
   if (!Array.isArray(raw.operations)) bad('operations must be an array')
+  if (raw.volumes !== undefined) {
+    if (!Array.isArray(raw.volumes)) bad('volumes must be an array when present')
+    ;(raw.volumes as unknown[]).forEach((v, i) => {
+      checkVolume(v, i, bad)
+    })
+    const ids = new Set((raw.volumes as {persistenceId: string}[]).map((v) => v.persistenceId))
+    raw.tasks.forEach((t, i) => {
+      const vid = (t as Record<string, unknown>).volumeId
+      if (vid !== undefined && !ids.has(vid as string)) bad(`tasks[${i}].volumeId ${JSON.stringify(vid)} has no volume record`)
+    })
+  }
   if (!isObj(raw.stats)) bad('stats must be an object')
   for (const [k, v] of Object.entries(raw.stats as Record<string, unknown>)) {
     if (v !== null && typeof v !== 'number') bad(`stats.${k} must be a number or null`)
@@ -177,8 +196,29 @@ function checkTask(t: unknown, i: number, bad: (m: string) => never): void {
   if (o.lostAt !== undefined && typeof o.lostAt !== 'number') bad(`tasks[${i}].lostAt must be a number when present`)
   if (o.dataDir !== undefined && (typeof o.dataDir !== 'string' || !o.dataDir.startsWith('/')))
     bad(`tasks[${i}].dataDir must be an absolute path when present`)
+  if (o.volumeId !== undefined && (typeof o.volumeId !== 'string' || o.volumeId === ''))
+    bad(`tasks[${i}].volumeId must be a non-empty string when present`)
   if (o.inPlaceLaunchedAt !== undefined && typeof o.inPlaceLaunchedAt !== 'number')
     bad(`tasks[${i}].inPlaceLaunchedAt must be a number when present`)
+}
+
+function checkVolume(v: unknown, i: number, bad: (m: string) => never): void {
+  if (!isObj(v)) bad(`volumes[${i}] must be an object`)
+  const o = v as Record<string, unknown>
+  for (const k of ['persistenceId', 'memberName', 'agentId', 'hostname', 'role', 'containerPath']) {
+    if (typeof o[k] !== 'string' || o[k] === '') bad(`volumes[${i}].${k} must be a non-empty string`)
+  }
+  if (o.principal !== undefined && (typeof o.principal !== 'string' || o.principal === ''))
+    bad(`volumes[${i}].principal must be a non-empty string when present`)
+  if (typeof o.createdAt !== 'number') bad(`volumes[${i}].createdAt must be a number`)
+  if (o.retiredAt !== undefined && typeof o.retiredAt !== 'number') bad(`volumes[${i}].retiredAt must be a number when present`)
+  const r = o.reserved
+  if (!isObj(r)) return bad(`volumes[${i}].reserved must be an object`)
+  for (const k of ['cpus', 'mem', 'disk'])
+    if (typeof r[k] !== 'number' || !((r[k] as number) >= 0)) bad(`volumes[${i}].reserved.${k} must be a number >= 0`)
+  const ports = r.ports
+  if (!Array.isArray(ports) || ports.length !== 2 || !ports.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535))
+    bad(`volumes[${i}].reserved.ports must be two port numbers`)
 }
 
 function checkReseed(r: unknown, bad: (m: string) => never): void {

@@ -3,11 +3,13 @@
  * (level-triggered, like a controller loop), so every handler only records facts and stale timers
  * are harmless. Order: a new probe answer for the re-seed (ranking, proof) → QUORUM_LOST ⇄ MUTABLE →
  * total-loss detection → kill strays → launch timeouts → automatic re-seed →
- * re-seed progress (RESEEDING) or restarts in place (inplace.ts), membership changes, then growth
+ * re-seed progress (RESEEDING) or retiring volumes and relaunches on volumes (relaunch.ts), restarts in place
+ * (inplace.ts), membership changes, then growth
  * (`mayMutate`) → a health check when a task became RUNNING or a membership change completed (observe.ts) → member-list refresh →
  * offers (offer-planner.ts: decline what no launch want holds, REVIVE/SUPPRESS) → next 'wake' timer.
  * The episode (mode.ts) is changed here, in reseed.ts and in inplace.ts, only through `become`.
- * Total loss (bootstrapped, no live task, and no task the master reported lost is unconfirmed: each was
+ * Total loss (bootstrapped, no live task, no dead member waiting for a relaunch on its volume (relaunch.ts),
+ *   and no task the master reported lost is unconfirmed: each was
  *   probed after its loss and did not answer): TOTAL_LOSS, LOG error, launch nothing; left when a task
  *   comes back (TASK_RUNNING, any reason) or a lost task's etcd member answers again. While a lost task is
  *   unconfirmed, a HEALTH_CHECK including it is requested at once (health.ts judges the answer).
@@ -19,6 +21,7 @@ import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {planGrowth} from './grow.js'
 import {planInPlace} from './inplace.js'
+import {awaitingRelaunch, nextRelaunchDeadline, planRelaunch, retireVolumes} from './relaunch.js'
 import {randomHex} from './ids.js'
 import {finishOffers} from './launch.js'
 import {newOfferRound} from './offer-planner.js'
@@ -44,7 +47,8 @@ export function plan(ctx: Ctx): void {
   if (ready(s)) {
     const live = liveTasks(s)
     const unconfirmed = unconfirmedLost(s)
-    if (!s.reseed && s.bootstrapped && live.length === 0 && unconfirmed.length === 0 && s.episode !== 'TOTAL_LOSS') {
+    const onVolumes = awaitingRelaunch(s).length // dead with their data on a volume: relaunched, not a total loss
+    if (!s.reseed && s.bootstrapped && live.length === 0 && unconfirmed.length === 0 && onVolumes === 0 && s.episode !== 'TOTAL_LOSS') {
       become(s, 'TOTAL_LOSS')
       s.stats.healthy = 0
       emit(
@@ -56,7 +60,7 @@ export function plan(ctx: Ctx): void {
           {deadTasks: deadTasks(s).map((t) => `${t.taskId} ${t.state}${t.reason ? ` (${t.reason})` : ''}`)},
         ),
       )
-    } else if (s.episode === 'TOTAL_LOSS' && (live.length > 0 || unconfirmed.length > 0)) {
+    } else if (s.episode === 'TOTAL_LOSS' && (live.length > 0 || unconfirmed.length > 0 || onVolumes > 0)) {
       become(s, baseEpisode(s))
       emit(
         ctx,
@@ -82,6 +86,8 @@ export function plan(ctx: Ctx): void {
       s.inPlace = null
       planReseed(ctx)
     } else if (mayMutate(s)) {
+      retireVolumes(ctx)
+      planRelaunch(ctx, offers)
       planInPlace(ctx, offers)
       planGrowth(ctx, planMemberOps(ctx), offers)
     }
@@ -190,6 +196,8 @@ export function nextWake(ctx: Ctx): number | null {
   if (s.persistRetryAt !== null) t.push(s.persistRetryAt)
   if (s.inPlace !== null && !s.inPlace.gaveUp) t.push(s.inPlace.since + Math.floor(c.reseedTimeoutMs / 2))
   if (s.lostReconcile !== null) t.push(s.lostReconcile.nextAt)
+  const relaunchBy = nextRelaunchDeadline(s)
+  if (relaunchBy !== null) t.push(relaunchBy)
   if (s.memberListReq !== null) t.push(s.memberListReq.retryAt ?? s.memberListReq.sentAt + c.memberOpTimeoutMs)
   if (s.health.checkReq !== null) t.push(s.health.checkReq.sentAt + c.memberOpTimeoutMs)
   for (const o of Object.values(s.offers)) t.push(o.receivedAt + c.offerHoldMs)

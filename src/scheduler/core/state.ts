@@ -50,6 +50,27 @@ export interface TaskRecord {
   inPlaceLaunchedAt?: number
   /** Not to be restarted in place (it was itself restarted in place and failed again too soon). */
   inPlaceGaveUp?: boolean
+  /** With a role: the persistence id of the member's volume (its record in `SchedulerState.volumes`). */
+  volumeId?: string
+  /** Dead, and no longer waited for on its volume (volumeWaitMs passed, or it failed again too soon): removed
+   *  and replaced like a task without a volume (volumes.ts). */
+  relaunchGaveUp?: boolean
+}
+
+/** A member's dynamic reservation and persistent volume on one agent (with a role; volumes.ts). Persisted. */
+export interface VolumeRecord {
+  persistenceId: string
+  memberName: string
+  agentId: string
+  hostname: string
+  role: string
+  principal?: string
+  containerPath: string
+  /** Reserved for the member (task + executor; ports: peer, client). The volume is the whole `disk`. */
+  reserved: {cpus: number; mem: number; disk: number; ports: number[]}
+  createdAt: number
+  /** No task record uses it and etcd does not list its member: DESTROY + UNRESERVE when an offer holds it. */
+  retiredAt?: number
 }
 
 export interface PendingAdd {
@@ -222,6 +243,10 @@ export interface SchedulerState {
   inPlace: {since: number; gaveUp: boolean} | null
   /** Re-seed steps executors reported (all ops still in `operations`). Not persisted. */
   reseedSteps: ReseedStepLog
+  /** Members' reservations and volumes by persistence id (with a role; volumes.ts). Persisted. */
+  volumes: Record<string, VolumeRecord>
+  /** Reservations/volumes of this cluster seen in offers and unknown to the records: key → first seen. Not persisted. */
+  leftovers: Record<string, number>
 }
 
 /** Dead = terminal, or unreachable/unknown (TASK_LOST and TASK_UNREACHABLE may still come back). */
@@ -284,6 +309,8 @@ export function emptyStats(): Stats {
     last_launch_at: null,
     last_failure_at: null,
     stats_since: null,
+    volumes_released: 0,
+    leftovers_cleaned: 0,
   }
 }
 
