@@ -23,7 +23,7 @@
  */
 import {existsSync} from 'node:fs'
 import path from 'node:path'
-import {errText} from '../lib/mesos/client-io.js'
+import {errText} from '../lib/mesos/client-core.js'
 import {ExecutorClient, type ExecutorEnv} from '../lib/mesos/executor-client.js'
 import {stderrLog, type DriverOptions, type ExecutorPort} from './driver-options.js'
 import type {ExecutorEvent} from '../lib/mesos/types.js'

@@ -51,7 +51,7 @@ export async function runExecutor(args: ExecutorArgs): Promise<number> {
     process.stderr.write(`etcd-mesos executor must be started by a Mesos agent: ${detail}\n`)
     return EXIT_BAD_ENVIRONMENT
   }
-  // The driver (undici, the Mesos codec, the supervisor) loads only once the environment is known to be an agent's.
+  // The driver (the Mesos codec, the supervisor) loads only once the environment is known to be an agent's.
   const {ExecutorDriver} = await import('./driver.js')
   const driver = new ExecutorDriver({env, reseedBackupsKeep: args.reseedBackupsKeep})
   const onSignal = (sig: NodeJS.Signals): void => driver.shutdown(`received ${sig}`)

@@ -1,5 +1,6 @@
 /**
- * Mesos v1 executor HTTP API client (`POST /api/v1/executor` on the local agent), built on undici 7.
+ * Mesos v1 executor HTTP API client (`POST /api/v1/executor` on the local agent), built on node:http
+ * (node-http.ts; the scheduler's client uses undici, which would add ~10 MB to every executor).
  *
  * States: IDLE --start()--> SUBSCRIBING --SUBSCRIBED--> CONNECTED --stream ends / ERROR event--> DISCONNECTED
  *   DISCONNECTED --checkpoint: wait uniform [0, MESOS_SUBSCRIPTION_BACKOFF_MAX]--> SUBSCRIBING (carries
@@ -13,16 +14,17 @@
  * could not be delivered is sent again (timer while connected, or in the next SUBSCRIBE). A resend the agent
  * refuses for good (4xx other than 403, e.g. 400 "Executor cannot be found") is logged and dropped, never thrown:
  * no promise of this client rejects without a caller to handle it.
- * Environment parsing lives in executor-env.ts, the HTTP plumbing shared with the scheduler in client-io.ts;
- * both are re-exported here.
+ * Environment parsing lives in executor-env.ts (re-exported here), the HTTP plumbing shared with the scheduler in
+ * client-core.ts and http-post.ts.
  */
 import {EventEmitter} from 'node:events'
 import {sleep, uniformDelay} from './backoff.js'
-import {decodeEvents, emitSafe, errText, newCallAgent, newStreamAgent, openSubscription, postCall, type LogFn} from './client-io.js'
+import {decodeEvents, emitSafe, errText, postCallVia, subscribeVia, type LogFn} from './client-core.js'
 import {encode} from './codec.js'
 import {AckLedger} from './executor-acks.js'
 import type {ExecutorEnv} from './executor-env.js'
-import {MesosCallError, MesosNotSubscribedError, MesosTransportError} from './http.js'
+import {MesosCallError, MesosNotSubscribedError, MesosTransportError} from './http-post.js'
+import {NodeTransport} from './node-http.js'
 import {CONTENT_JSON, type ContentType, type ExecutorCall, type ExecutorEvent, type ExecutorUpdate, type TaskStatus} from './types.js'
 import {uuidBase64} from './uuid.js'
 
@@ -59,7 +61,7 @@ export class ExecutorClient extends EventEmitter {
   private readonly requestTimeoutMs: number
   private readonly resendDelayMs: number
   private readonly headers: Record<string, string>
-  private readonly callAgent = newCallAgent()
+  private readonly calls = new NodeTransport({keepAlive: true})
   private readonly stopAc = new AbortController()
   private readonly acks = new AckLedger()
   private running = false
@@ -109,7 +111,7 @@ export class ExecutorClient extends EventEmitter {
     this.session?.ac.abort()
     this.live = undefined
     await this.loopDone
-    await this.callAgent.destroy().catch(() => {})
+    await this.calls.destroy().catch(() => {})
   }
 
   private emitSafe(event: string, payload?: unknown): void {
@@ -158,14 +160,13 @@ export class ExecutorClient extends EventEmitter {
     this.session = s
     const {subscribe, uuids: sentUuids} = this.acks.subscribePayload()
     const call: ExecutorCall = {...this.baseCall('SUBSCRIBE'), subscribe}
-    const dispatcher = newStreamAgent(this.requestTimeoutMs)
+    const stream = new NodeTransport({keepAlive: false})
     try {
-      const opened = await openSubscription({
+      const opened = await subscribeVia(stream.send, {
         url: this.url,
         body: encode('executor.Call', call, this.contentType),
         contentType: this.contentType,
         headers: this.headers,
-        dispatcher,
         signal: s.ac.signal,
         requestTimeoutMs: this.requestTimeoutMs,
         maxRedirects: 0,
@@ -185,7 +186,7 @@ export class ExecutorClient extends EventEmitter {
         this.live = undefined
         if (this.running) this.emitSafe('disconnected', {reason: s.reason ?? 'executor stream ended'})
       }
-      await dispatcher.destroy().catch(() => {})
+      await stream.destroy().catch(() => {})
     }
   }
 
@@ -215,13 +216,12 @@ export class ExecutorClient extends EventEmitter {
   }
 
   private post(call: ExecutorCall): Promise<void> {
-    return postCall({
+    return postCallVia(this.calls.send, {
       call: call.type,
       url: this.url,
       body: encode('executor.Call', call, this.contentType),
       contentType: this.contentType,
       headers: this.headers,
-      dispatcher: this.callAgent,
       timeoutMs: this.requestTimeoutMs,
       maxRedirects: 0,
       signal: AbortSignal.any([this.stopAc.signal, AbortSignal.timeout(this.requestTimeoutMs)]),
