@@ -11,8 +11,9 @@
  *    its listeners (log line "listening for peers on" / "now serving peer", or still alive after
  *    BIND_GRACE_MS), and rejects (after emitting 'exited') when it exits earlier for another reason
  *    or the window is over.
- *  - running: polls its own client URL: Maintenance.Status (first success → 'serving', once per
- *    child) and a linearizable read; once serving, emits 'health' when the verdict changes (the
+ *  - running: polls its own client URL through etcd's JSON gateway (lib/etcd/gateway.ts, node:http: the executor
+ *    does not load etcd3/grpc-js for it): Maintenance.Status (first success → 'serving', once per child) and a
+ *    linearizable read; once serving, emits 'health' when the verdict changes (the
  *    first verdict too). Healthy = status ok, a leader known, and the read ok.
  *    Polls every 200 ms until serving, then every healthIntervalMs.
  *  - stop(graceMs): SIGTERM, SIGKILL after graceMs; resolves with the exit code/signal.
@@ -30,7 +31,8 @@ import {EventEmitter} from 'node:events'
 import {createWriteStream, existsSync, type WriteStream} from 'node:fs'
 import {access, constants} from 'node:fs/promises'
 import path from 'node:path'
-import {EtcdAdmin, type EtcdTlsOptions} from '../lib/etcd/admin.js'
+import type {EtcdTlsOptions} from '../lib/etcd/admin.js'
+import {EtcdGateway} from '../lib/etcd/gateway.js'
 
 export type SupervisorEvent =
   | {type: 'spawned'; pid: number}
@@ -68,7 +70,7 @@ export class EtcdSupervisor extends EventEmitter {
   private stopRequested = false
   private lastExit: ExitInfo | undefined
   private healthTimer: NodeJS.Timeout | undefined
-  private admin: EtcdAdmin | undefined
+  private probe: EtcdGateway | undefined
   private lastHealth: string | undefined
   private serving = false
   private outFiles: {stdout: WriteStream; stderr: WriteStream} | undefined
@@ -106,9 +108,6 @@ export class EtcdSupervisor extends EventEmitter {
     }
     this.stopRequested = false
     this.openOutFiles()
-    // The etcd client (etcd3, grpc-js: ~0.4 s to load on an idle machine, over 1 s on a busy one) is needed by
-    // the first probe; loading it now overlaps etcd's own start instead of following it. EtcdAdmin imports the same module.
-    import('etcd3').catch(() => undefined)
     const deadline = Date.now() + this.opts.startRetryWindowMs
     let backoff = 250
     for (;;) {
@@ -258,20 +257,20 @@ export class EtcdSupervisor extends EventEmitter {
   private stopHealth(): void {
     if (this.healthTimer) clearTimeout(this.healthTimer)
     this.healthTimer = undefined
-    const admin = this.admin
-    this.admin = undefined
-    admin?.close().catch(() => undefined) // closing a probe client that failed is of no consequence
+    const probe = this.probe
+    this.probe = undefined
+    probe?.close().catch(() => undefined) // closing a probe client that failed is of no consequence
   }
 
   private async checkHealth(): Promise<void> {
     const child = this.child
     const timeoutMs = Math.max(500, Math.min(this.opts.healthIntervalMs, 3000))
-    this.admin ??= new EtcdAdmin([this.opts.clientUrl], {timeoutMs, ...(this.opts.tls ? {tls: this.opts.tls} : {})})
-    const admin = this.admin
+    this.probe ??= new EtcdGateway(this.opts.clientUrl, {timeoutMs, ...(this.opts.tls ? {tls: this.opts.tls} : {})})
+    const probe = this.probe
     let healthy = false
     let detail: string
     try {
-      const s = await admin.status(this.opts.clientUrl)
+      const s = await probe.status()
       if (child !== this.child || !this.isRunning() || this.stopRequested) return
       if (!this.serving) {
         this.serving = true
@@ -280,7 +279,7 @@ export class EtcdSupervisor extends EventEmitter {
       if (s.leader === '0') {
         detail = `no leader (raft index ${s.raftIndex}, term ${s.raftTerm})`
       } else {
-        await admin.linearizableRead(this.opts.clientUrl)
+        await probe.linearizableRead()
         healthy = true
         detail = `leader ${s.leader}, raft index ${s.raftIndex}, term ${s.raftTerm}, revision ${s.revision}`
       }

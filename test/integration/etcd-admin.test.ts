@@ -14,17 +14,7 @@ import {EtcdAdmin, EtcdError} from '../../src/lib/etcd/admin.js'
 import {probeMembers} from '../../src/lib/etcd/probe.js'
 import {healthVerdict, rankReseedCandidates} from '../../src/lib/etcd/verdict.js'
 import {retryUntil} from '../helpers/retry.js'
-
-async function rejectsWithCode(p: Promise<unknown>, codes: string[]): Promise<EtcdError> {
-  try {
-    await p
-  } catch (err) {
-    assert.ok(err instanceof EtcdError, `expected EtcdError, got ${String(err)}`)
-    assert.ok(codes.includes(err.code), `expected code in ${codes.join('|')}, got ${err.code}: ${err.message}`)
-    return err
-  }
-  assert.fail(`expected a rejection with ${codes.join('|')}`)
-}
+import {rejectsWithCode} from '../helpers/etcd-errors.js'
 
 describe('EtcdAdmin on a healthy 3-member cluster', {timeout: 90_000}, () => {
   let cluster: EtcdCluster

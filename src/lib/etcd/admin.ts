@@ -15,17 +15,13 @@
  * - Idempotency: `memberRemove` of an unknown / already-removed id throws MEMBER_NOT_FOUND (the caller
  *   decides whether that means "done"); `memberPromote` of a member that is already a voter resolves.
  */
-import {readFileSync} from 'node:fs'
 import type {Etcd3, IOptions} from 'etcd3'
 import {EtcdError, toEtcdError} from './errors.js'
+import {readTlsFiles, type EtcdTlsOptions} from './tls-files.js'
 
 export {EtcdError, type EtcdErrorCode} from './errors.js'
 
-export interface EtcdTlsOptions {
-  caFile?: string
-  certFile?: string
-  keyFile?: string
-}
+export type {EtcdTlsOptions} from './tls-files.js'
 
 export interface Member {
   /** Decimal string of the uint64 member id. */
@@ -189,19 +185,8 @@ export class EtcdAdmin {
       grpcOptions: {'grpc.use_local_subchannel_pool': 1, 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000},
     }
     if (this.tls && (this.tls.caFile || this.tls.certFile || this.tls.keyFile)) {
-      const read = (f: string | undefined, what: string): Buffer | undefined => {
-        if (f === undefined) return undefined
-        try {
-          return readFileSync(f)
-        } catch (err) {
-          throw new Error(`cannot read TLS ${what} file ${f}: ${(err as Error).message}`)
-        }
-      }
-      options.credentials = {
-        rootCertificate: read(this.tls.caFile, 'CA') as Buffer,
-        privateKey: read(this.tls.keyFile, 'key'),
-        certChain: read(this.tls.certFile, 'certificate'),
-      }
+      const files = readTlsFiles(this.tls)
+      options.credentials = {rootCertificate: files.ca as Buffer, privateKey: files.key, certChain: files.cert}
     }
     const c = new Etcd3(options)
     // Closed while it was being built: do not leak its connection.
