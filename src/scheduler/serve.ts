@@ -11,7 +11,7 @@ import {readFile, rename} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
 import type {FrameworkInfo} from '../lib/mesos/types.js'
 import {createMasterDetector, type MasterDetector} from '../lib/mesos/detector.js'
-import {resolveConfig} from './core/config.js'
+import {isValidRole, resolveConfig} from './core/config.js'
 import {SchedulerDriver} from './driver.js'
 import {etcdCluster} from './etcd-actions.js'
 import {mesosPort} from './mesos-port.js'
@@ -97,6 +97,8 @@ interface Preflight {
 /** Every check that can fail on bad flags or files, before anything starts listening or launching. */
 async function preflight(o: ServeRuntime): Promise<Preflight> {
   const out: Preflight = {}
+  if (!isValidRole(o.role))
+    throw new ServeError(`--framework-role ${JSON.stringify(o.role)} is not a valid Mesos role ('*' or names like etcd or eng/etcd)`, 2)
   if (o.adminTokenFile) {
     const t = (
       await readFile(o.adminTokenFile, 'utf8').catch((err: Error) => {
@@ -238,9 +240,20 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       roles: [o.role],
       hostname: o.address ?? os.hostname(),
       webui_url: o.webUri ?? adminUrl,
-      capabilities: [{type: 'MULTI_ROLE'}],
+      // With a role, reservations and volumes (issue 14): offers then come in the refinement format (no `role`).
+      capabilities: o.role === '*' ? [{type: 'MULTI_ROLE'}] : [{type: 'MULTI_ROLE'}, {type: 'RESERVATION_REFINEMENT'}],
     }
     if (o.principal) frameworkInfo.principal = o.principal
+    if (o.role === '*')
+      log.info(
+        "framework role '*': no reservation, no persistent volume; each member's data lives in its task's sandbox (a member whose etcd dies is restarted on it only while Mesos keeps that sandbox). Use --framework-role for persistent volumes",
+        {role: o.role},
+      )
+    else
+      log.info(`framework role '${o.role}': each member's resources are reserved to it and its data is on a persistent volume`, {
+        role: o.role,
+        principal: o.principal ?? null,
+      })
     const config = resolveConfig({
       clusterName: o.clusterName,
       clusterSize: o.clusterSize,
@@ -256,6 +269,8 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       healthIntervalMs: o.healthIntervalSec * 1000,
       bootstrapWaitMs: o.bootstrapWaitSec * 1000,
       memberGraceMs: o.memberGraceSec * 1000,
+      role: o.role,
+      ...(o.principal ? {principal: o.principal} : {}),
       executorCommand: executorCommand(o.executorBin, o.reseedBackupsKeep),
       etcdBin: o.etcdBin,
       ...(o.etcdTls ? {scheme: 'https' as const, tls: o.etcdTls.member} : {}),

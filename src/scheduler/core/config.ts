@@ -119,6 +119,11 @@ export const CONFIG_DEFAULTS = {
 const CLUSTER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$/
 /** Mesos roles: '*' or path-like names without '.', '..', spaces or a leading '-' (Mesos' roles::validate). */
 const ROLE_RE = /^(\*|(?!-)(?!\.\.?(\/|$))[^\s/\\*]+(\/(?!-)(?!\.\.?(\/|$))[^\s/\\*]+)*)$/
+/** A Mesos role name as Mesos accepts it: '*', or '/'-separated parts, none '.', '..', starting with '-' or holding
+ *  whitespace, '/', '\\' or '*'. */
+export function isValidRole(role: string): boolean {
+  return typeof role === 'string' && ROLE_RE.test(role)
+}
 /** A volume's container path: one relative name (it becomes `$MESOS_SANDBOX/<path>`). */
 const CONTAINER_PATH_RE = /^(?!\.\.?$)[A-Za-z0-9._-]{1,64}$/
 
@@ -161,7 +166,7 @@ export function resolveConfig(input: SchedulerConfigInput): SchedulerConfig {
   if (cfg.reconcileBackoffMaxMs < cfg.reconcileBackoffMinMs) bad('reconcileBackoffMaxMs must be >= reconcileBackoffMinMs')
   if (cfg.scheme !== 'http' && cfg.scheme !== 'https') bad(`scheme must be "http" or "https", got ${JSON.stringify(cfg.scheme)}`)
   if (typeof cfg.executorCommand !== 'object' || cfg.executorCommand === null) bad('executorCommand must be a CommandInfo object')
-  if (cfg.role !== undefined && !ROLE_RE.test(cfg.role)) bad(`role ${JSON.stringify(cfg.role)} is not a valid Mesos role`)
+  if (cfg.role !== undefined && !isValidRole(cfg.role)) bad(`role ${JSON.stringify(cfg.role)} is not a valid Mesos role`)
   if (cfg.principal !== undefined && (typeof cfg.principal !== 'string' || cfg.principal === ''))
     bad('principal must be a non-empty string')
   if (typeof cfg.volumeContainerPath !== 'string' || !CONTAINER_PATH_RE.test(cfg.volumeContainerPath))
