@@ -120,7 +120,12 @@ export const serveFlags = {
     default: '604800',
   }),
   'framework-weburi': Flags.string({summary: 'FrameworkInfo.webui_url (default: the admin URL).', env: 'WEBURI'}),
-  'framework-role': Flags.string({summary: 'Mesos role to register with.', env: 'FRAMEWORK_ROLE', default: '*'}),
+  'framework-role': Flags.string({
+    summary:
+      "Mesos role to register with. Other than '*': each member's resources are dynamically reserved to it (principal: --mesos-authentication-principal) and its data is on a persistent volume that outlives its task; released when the member is removed for good. '*': no reservation, the data lives in the task's sandbox.",
+    env: 'FRAMEWORK_ROLE',
+    default: '*',
+  }),
   'health-interval': Flags.integer({
     summary: 'Seconds between health checks of the etcd members.',
     env: 'HEALTH_INTERVAL',
