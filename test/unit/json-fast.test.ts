@@ -3,7 +3,8 @@
  * message of the real-Mesos transcripts (test/fixtures/real-mesos: scheduler/executor Calls and Events, operator
  * Calls and Responses, protobuf records) and on seeded mutations of them (keys reordered, unknown keys, nulls, a
  * single element for a repeated field, numeric strings, nested arrays, fields removed, wrong kinds): the same
- * value with the same key order, or the same error text.
+ * value with the same key order, or the same error text. Decoded values are normalised in place where already
+ * normal; objects of our own code ('object' mode) never share an object with the result.
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
@@ -123,6 +124,7 @@ function mutate(v: unknown, rnd: () => number): unknown {
   if (!isObj(v)) {
     const r = rnd()
     if (typeof v === 'number' && r < 0.1) return String(v)
+    if (typeof v === 'number' && r < 0.12) return -0
     if (typeof v === 'boolean' && r < 0.1) return String(v)
     if (r < 0.02) return 7
     if (r < 0.04) return 'seven'
@@ -188,7 +190,37 @@ describe('normalise fast path = general path', () => {
     assert.ok(errors > 50, `the mutations should also make errors (${errors})`)
   })
 
-  it('the storm bench OFFERS event: key order differs from the .proto order, defaults added', () => {
+  it("'object' mode: the result shares no object or array with the input", () => {
+    const objectsOf = (v: unknown, into: Set<unknown>): Set<unknown> => {
+      if (typeof v === 'object' && v !== null) {
+        into.add(v)
+        for (const x of Object.values(v)) objectsOf(x, into)
+      }
+      return into
+    }
+    for (const s of SAMPLES) {
+      const r = outcome(() => normalise(messageType(s.name), s.value, 'object'))
+      if (!r.ok) continue
+      const mine = objectsOf(s.value, new Set())
+      for (const o of objectsOf(r.value, new Set())) assert.ok(!mine.has(o), `${s.where}: the result shares an object with the input`)
+    }
+  })
+
+  it('a decoded normal form is its own normal form (kept in place, not copied)', () => {
+    let same = 0
+    for (const s of SAMPLES) {
+      const type = messageType(s.name)
+      const form = outcome(() => normaliseSlow(type, s.value, s.mode))
+      if (!form.ok) continue
+      const again = JSON.parse(form.text) as Obj
+      const r = normalise(type, again, 'json')
+      assert.equal(JSON.stringify(r), form.text, s.where)
+      if (r === again) same++
+    }
+    assert.ok(same > 400, `only ${same} normal forms were kept in place`)
+  })
+
+  it('the storm bench OFFERS event: key order differs from the .proto order', () => {
     const offers = Array.from({length: 50}, (_, i) => ({
       id: {value: `O${i}`},
       framework_id: {value: 'fw'},
@@ -204,6 +236,12 @@ describe('normalise fast path = general path', () => {
     const ev = JSON.parse(JSON.stringify({type: 'OFFERS', offers: {offers}})) as Obj
     const type = messageType('scheduler.Event')
     assertSame(type, ev, 'json', 'storm event')
-    assert.notEqual(normaliseFast(type, ev, 'json', normaliseSlow), FALLBACK)
+    const form = normaliseFast(type, ev, 'json', normaliseSlow) as {offers: {offers: Obj[]}}
+    assert.notEqual(form, FALLBACK)
+    const input = (ev.offers as {offers: Obj[]}).offers
+    // Offer's keys are not in .proto order (allocation_info before resources): a new object, its parts kept.
+    assert.notEqual(form.offers.offers[0], input[0])
+    assert.equal(form.offers.offers[0]!.url, input[0]!.url)
+    assert.equal(form.offers.offers[1]!.resources, input[1]!.resources)
   })
 })

@@ -12,6 +12,12 @@
  * does not depend on its parent.
  * Equivalence rests on: each own enumerable key names at most one field and is applied once, so the order keys
  * are visited in changes no value; the per-value conversions are the same functions (json-scalar.ts).
+ *
+ * In place: for a value decoded by us ('json' and 'proto' modes: the parse tree nobody else holds), an object
+ * whose keys are already its set fields in output order and whose values are already normal (Object.is) is its
+ * own normal form and is returned as it is, and so is such an array; only what differs is copied. A decoded event
+ * is then not held twice (parse tree + form) while it is normalised. 'object' mode (our own objects, which the
+ * caller may still change) always gets fresh objects.
  */
 import protobuf from 'protobufjs'
 import {hasExplicitDefault, isPlainObject, type NormaliseMode, type PlainObject, scalarValue} from './json-scalar.js'
@@ -34,6 +40,8 @@ interface FieldEntry {
 
 interface Table {
   readonly fields: readonly FieldEntry[]
+  /** Field name -> its position in `fields` (the output order). */
+  readonly index: ReadonlyMap<string, number>
   /** Names of map fields: a message with one of them set goes to the general path. */
   readonly maps: readonly string[]
 }
@@ -61,7 +69,7 @@ function tableOf(type: protobuf.Type): Table {
         defaultValue: hasDefault ? (f.options as Record<string, unknown>).default : undefined,
       })
     }
-    t = {fields, maps}
+    t = {fields, index: new Map(fields.map((e, i) => [e.name, i])), maps}
     tables.set(type, t)
   }
   return t
@@ -69,51 +77,96 @@ function tableOf(type: protobuf.Type): Table {
 
 const isOwnEnumerable = (obj: object, key: string): boolean => Object.prototype.propertyIsEnumerable.call(obj, key)
 
+/**
+ * Whether `obj`'s keys are set fields (none null) in output order: then, if every value is already in normal form
+ * too, `obj` is its own normal form. A plain object only (for...in sees inherited enumerable keys otherwise).
+ */
+function inOutputOrder(table: Table, obj: PlainObject): boolean {
+  if (Object.getPrototypeOf(obj) !== Object.prototype) return false
+  let last = -1
+  for (const k in obj) {
+    const i = table.index.get(k)
+    if (i === undefined || i <= last) return false
+    const v = obj[k]
+    if (v === null || v === undefined) return false
+    last = i
+  }
+  return true
+}
+
 /** One element of a field's value (not an array): its form, undefined when dropped, or FALLBACK. */
-function element(e: FieldEntry, v: unknown, mode: NormaliseMode, slow: SlowNormalise): unknown {
+function element(e: FieldEntry, v: unknown, mode: NormaliseMode, reuse: boolean, slow: SlowNormalise): unknown {
   if (v === null || v === undefined) return undefined
   if (Array.isArray(v)) return FALLBACK
-  if (isPlainObject(v)) return e.sub === undefined ? FALLBACK : message(e.sub, v, mode, slow)
+  if (isPlainObject(v)) return e.sub === undefined ? FALLBACK : message(e.sub, v, mode, reuse, slow)
   return scalarValue(e.field, v, mode)
 }
 
-function message(type: protobuf.Type, obj: PlainObject, mode: NormaliseMode, slow: SlowNormalise): PlainObject | typeof FALLBACK {
+/** A repeated field's form: an array (`v` itself when reusing and nothing changed), undefined when empty, or FALLBACK. */
+function repeated(e: FieldEntry, v: unknown, mode: NormaliseMode, reuse: boolean, slow: SlowNormalise): unknown {
+  if (!Array.isArray(v)) {
+    const y = element(e, v, mode, reuse, slow)
+    return y === FALLBACK ? FALLBACK : y === undefined ? undefined : [y]
+  }
+  let arr: unknown[] | undefined = reuse ? undefined : []
+  for (let i = 0; i < v.length; i++) {
+    const x: unknown = v[i]
+    const y = element(e, x, mode, reuse, slow)
+    if (y === FALLBACK) return FALLBACK
+    if (arr === undefined) {
+      if (y !== undefined && Object.is(y, x)) continue
+      arr = v.slice(0, i)
+    }
+    if (y !== undefined) arr.push(y)
+  }
+  const out = arr ?? v
+  return out.length > 0 ? out : undefined
+}
+
+/**
+ * The normal form of `obj` as `type`, or FALLBACK. With `reuse` (values decoded by us, which nobody else holds),
+ * an object or array already in normal form is returned itself instead of copied, at any depth.
+ */
+function message(
+  type: protobuf.Type,
+  obj: PlainObject,
+  mode: NormaliseMode,
+  reuse: boolean,
+  slow: SlowNormalise,
+): PlainObject | typeof FALLBACK {
   const table = tableOf(type)
   for (const m of table.maps) if (obj[m] !== undefined && obj[m] !== null && isOwnEnumerable(obj, m)) return slow(type, obj, mode)
-  const out: PlainObject = {}
-  for (const e of table.fields) {
+  const reusing = reuse && inOutputOrder(table, obj)
+  // While undefined, every field so far equals obj's own: obj is the output unless a later field differs.
+  let out: PlainObject | undefined = reusing ? undefined : {}
+  const fields = table.fields
+  for (let i = 0; i < fields.length; i++) {
+    const e = fields[i]!
     const v = obj[e.name]
-    const set = v !== undefined && v !== null && isOwnEnumerable(obj, e.name)
-    if (!set) {
+    let y: unknown
+    if (v === undefined || v === null || !isOwnEnumerable(obj, e.name)) {
       if (e.required) return FALLBACK
-      if (e.hasDefault) out[e.name] = e.defaultValue
-      continue
-    }
-    if (e.repeated) {
-      const arr: unknown[] = []
-      if (Array.isArray(v)) {
-        for (const x of v) {
-          const y = element(e, x, mode, slow)
-          if (y === FALLBACK) return FALLBACK
-          if (y !== undefined) arr.push(y)
-        }
-      } else {
-        const y = element(e, v, mode, slow)
-        if (y === FALLBACK) return FALLBACK
-        if (y !== undefined) arr.push(y)
+      y = e.hasDefault ? e.defaultValue : undefined
+    } else {
+      if (!e.repeated && Array.isArray(v)) return FALLBACK
+      y = e.repeated ? repeated(e, v, mode, reuse, slow) : element(e, v, mode, reuse, slow)
+      if (y === FALLBACK) return FALLBACK
+      if (y === undefined) {
+        if (e.required) return FALLBACK
+        if (!e.repeated && e.hasDefault) y = e.defaultValue
       }
-      if (arr.length > 0) out[e.name] = arr
-      else if (e.required) return FALLBACK
-      continue
     }
-    if (Array.isArray(v)) return FALLBACK
-    const y = element(e, v, mode, slow)
-    if (y === FALLBACK) return FALLBACK
+    if (out === undefined) {
+      if (Object.is(y, v)) continue
+      out = {}
+      for (let j = 0; j < i; j++) {
+        const name = fields[j]!.name
+        if (obj[name] !== undefined) out[name] = obj[name]
+      }
+    }
     if (y !== undefined) out[e.name] = y
-    else if (e.required) return FALLBACK
-    else if (e.hasDefault) out[e.name] = e.defaultValue
   }
-  return out
+  return out ?? obj
 }
 
 /**
@@ -127,7 +180,7 @@ export function normaliseFast(
   slow: SlowNormalise,
 ): PlainObject | typeof FALLBACK {
   try {
-    return message(type, value, mode, slow)
+    return message(type, value, mode, mode !== 'object', slow)
   } catch {
     return FALLBACK
   }
