@@ -53,9 +53,28 @@ export function membersView(s: SchedulerState) {
         // Why the latest probe found it unhealthy (null when healthy or not probed yet).
         probe_error: probe?.error ?? null,
         is_learner: probe?.status?.isLearner ?? member?.isLearner ?? false,
+        ...volumeOf(s, t.volumeId),
       }
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+/** A member's persistent volume and reservation (with a role; both null without). */
+function volumeOf(s: SchedulerState, id: string | undefined) {
+  const v = id === undefined ? undefined : s.volumes[id]
+  if (!v) return {volume: null, reservation: null}
+  return {
+    volume: {persistence_id: v.persistenceId, size_mb: v.reserved.disk, container_path: v.containerPath},
+    reservation: {
+      role: v.role,
+      principal: v.principal ?? null,
+      agent_id: v.agentId,
+      cpus: v.reserved.cpus,
+      mem: v.reserved.mem,
+      disk: v.reserved.disk,
+      ports: [...v.reserved.ports],
+    },
+  }
 }
 
 export function failoverView(s: SchedulerState, failoverTimeoutSec: number, election: ElectionView, now: number) {
@@ -131,5 +150,17 @@ export function metricsView(s: SchedulerState): string {
   metric('cluster_livelocks_total', 'Episodes of lost quorum.', 'counter', st.cluster_livelocks)
   metric('cluster_reseeds_total', 'Re-seeds started.', 'counter', st.cluster_reseeds)
   metric('subscribed', '1 while subscribed to a Mesos master.', 'gauge', subscribed(s) ? 1 : 0)
+  metric(
+    'volumes_released_total',
+    'Volumes destroyed and reservations released for members removed for good.',
+    'counter',
+    st.volumes_released,
+  )
+  metric(
+    'leftover_reservations_cleaned_total',
+    'Reservations and volumes of this cluster unknown to the records (a crash mid-launch) released.',
+    'counter',
+    st.leftovers_cleaned,
+  )
   return `${lines.join('\n')}\n`
 }

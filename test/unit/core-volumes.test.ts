@@ -14,6 +14,10 @@ import {parsePersistedDoc, serializePersistedDoc, toPersistedDoc} from '../../sr
 import {liveTasks, runningTasks} from '../../src/scheduler/core/state.js'
 import {request} from '../../src/scheduler/core/offer-planner.js'
 import {matchNew, parsePersistenceId} from '../../src/scheduler/core/volumes.js'
+import {Chalk} from 'chalk'
+import {renderMembers} from '../../src/lib/cli/render.js'
+import type {Member} from '../../src/lib/cli/types.js'
+import {membersView, metricsView, statsView} from '../../src/scheduler/views.js'
 import {CORE_CFG, launches} from '../helpers/core-world.js'
 import {simOffer, World} from '../helpers/sim/sim.js'
 
@@ -334,5 +338,50 @@ describe('persistent volumes (with a role)', () => {
       assert.equal(r.reservations, undefined)
       assert.equal(r.disk, undefined)
     }
+  })
+})
+
+describe('volumes in the admin views (with a role)', () => {
+  it("/members shows each member's volume (persistence id, size, path) and reservation; /stats and /metrics count releases", () => {
+    const w = cluster()
+    const ms = membersView(w.state)
+    assert.equal(ms.length, 3)
+    for (const m of ms) {
+      const t = w.state.tasks[m.task_id]!
+      assert.deepEqual(m.volume, {persistence_id: t.volumeId, size_mb: 4096, container_path: 'etcd-data'})
+      assert.deepEqual(m.reservation, {
+        role: 'etcd-pv',
+        principal: 'pv',
+        agent_id: t.agentId,
+        cpus: 1.1,
+        mem: 1088,
+        disk: 4096,
+        ports: [t.peerPort, t.clientPort],
+      })
+    }
+    const st = statsView(w.state)
+    assert.equal(st.volumes_released, 0)
+    assert.equal(st.leftovers_cleaned, 0)
+    w.state.stats.volumes_released = 2
+    w.state.stats.leftovers_cleaned = 1
+    const text = metricsView(w.state)
+    assert.match(text, /^etcd_mesos_volumes_released_total\{cluster="etcd"\} 2$/m)
+    assert.match(text, /^etcd_mesos_leftover_reservations_cleaned_total\{cluster="etcd"\} 1$/m)
+    // without a role: null
+    const plainView = membersView(cluster({...ROLE_CFG, role: '*'}).state)
+    for (const m of plainView) {
+      assert.equal(m.volume, null)
+      assert.equal(m.reservation, null)
+    }
+  })
+
+  it('the members table gets VOLUME and SIZE columns only when a member has a volume', () => {
+    const w = cluster()
+    const out = renderMembers(membersView(w.state) as Member[], new Chalk({level: 0}))
+    const lines = out.split('\n')
+    assert.match(lines[0]!, /\bVOLUME\s+SIZE$/)
+    for (const m of membersView(w.state)) assert.match(out, new RegExp(`${m.volume!.persistence_id.replaceAll('.', '\\.')}\\s+4096 MB`))
+    const plainOut = renderMembers(membersView(cluster({...ROLE_CFG, role: '*'}).state) as Member[], new Chalk({level: 0}))
+    assert.doesNotMatch(plainOut, /VOLUME/)
   })
 })

@@ -111,13 +111,16 @@ const dash = (v: number | string | null | undefined): string => (v === null || v
 export function renderMembers(members: Member[], c: ChalkInstance): string {
   if (members.length === 0) return 'no members'
   const sorted = [...members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const volumes = sorted.some((m) => m.volume) // with a role (persistent volumes): two more columns
   const rows = sorted.map((m) => {
     let state = m.is_learner ? `${m.state} (learner)` : m.state
     if (m.state === 'TASK_RUNNING') state = m.healthy === false ? c.yellow(`${state}, unhealthy`) : c.green(state)
     else state = c.red(state)
-    return [m.name, m.host, m.client_url, m.peer_url, state, m.leader ? c.yellow('★') : '', dash(m.raft_index), m.agent_id]
+    const row = [m.name, m.host, m.client_url, m.peer_url, state, m.leader ? c.yellow('★') : '', dash(m.raft_index), m.agent_id]
+    return volumes ? [...row, dash(m.volume?.persistence_id), m.volume ? `${m.volume.size_mb} MB` : '-'] : row
   })
-  const table = renderTable(['NAME', 'HOST', 'CLIENT URL', 'PEER URL', 'STATE', 'LEADER', 'RAFT INDEX', 'AGENT'], rows, c)
+  const head = ['NAME', 'HOST', 'CLIENT URL', 'PEER URL', 'STATE', 'LEADER', 'RAFT INDEX', 'AGENT']
+  const table = renderTable(volumes ? [...head, 'VOLUME', 'SIZE'] : head, rows, c)
   const why = sorted.filter((m) => m.healthy === false && m.probe_error).map((m) => `${m.name}: ${m.probe_error}`)
   return why.length === 0 ? table : `${table}\n\n${c.yellow('Unhealthy:')}\n${why.map((l) => `  ${l}`).join('\n')}`
 }

@@ -30,6 +30,10 @@ export interface Member {
   /** Why the scheduler's latest probe found the member unhealthy (absent from older schedulers). */
   probe_error?: string | null
   is_learner: boolean
+  /** With a role: the member's persistent volume (null without; absent from older schedulers). */
+  volume?: {persistence_id: string; size_mb: number; container_path: string} | null
+  /** With a role: what is reserved for the member on its agent (null without; absent from older schedulers). */
+  reservation?: {role: string; principal: string | null; agent_id: string; cpus: number; mem: number; disk: number; ports: number[]} | null
 }
 
 /** One member that could seed a re-seed, as ranked by the scheduler (best first). */
