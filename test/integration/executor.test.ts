@@ -28,6 +28,14 @@ import {
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const RUN_JS = path.join(ROOT, 'bin/run.js')
+const EXECUTOR_JS = path.join(ROOT, 'bin/executor.js')
+/**
+ * Preloaded into an executor: at exit, writes the files of every CommonJS module it loaded (require.cache: undici,
+ * etcd3, grpc-js and protobufjs are CommonJS packages) to $LOADED_MODULES_OUT, one a line.
+ */
+const LOADED_MODULES_PRELOAD = `data:text/javascript,${encodeURIComponent(
+  "import {createRequire} from 'node:module'; import {writeFileSync} from 'node:fs'; const cache = createRequire(process.cwd() + '/').cache; process.on('exit', () => writeFileSync(process.env.LOADED_MODULES_OUT, Object.keys(cache).join('\\n')))",
+)}`
 const FW = 'fw-1'
 const EXEC = 'etcd-exec-1'
 
@@ -202,7 +210,7 @@ function taskInfo(id: string, data: string | undefined, graceSecs?: number): Tas
   return t
 }
 
-async function startExecutor(opts: {data?: string | null; envOverrides?: Record<string, string>} = {}): Promise<Harness> {
+async function startExecutor(opts: {data?: string | null; envOverrides?: Record<string, string>; argv?: string[]} = {}): Promise<Harness> {
   assert.ok(existsSync(path.join(ROOT, 'dist/commands/executor.js')), 'build first: npx tsc -p tsconfig.json (in the repository)')
   const agent = new FakeAgent()
   await agent.listen()
@@ -233,7 +241,7 @@ async function startExecutor(opts: {data?: string | null; envOverrides?: Record<
     MESOS_SUBSCRIPTION_BACKOFF_MAX: '250ms',
     ...opts.envOverrides,
   }
-  const exec = spawnTracked(process.execPath, [RUN_JS, 'executor'], {cwd: sandbox, env})
+  const exec = spawnTracked(process.execPath, opts.argv ?? [RUN_JS, 'executor'], {cwd: sandbox, env})
   let err = ''
   exec.stderr!.on('data', (b: Buffer) => (err += b.toString()))
   exec.stdout!.resume()
@@ -282,6 +290,28 @@ describe('etcd-mesos executor (subprocess, fake agent, real etcd)', () => {
     assert.equal(h.agent.states().filter((s) => s === 'TASK_KILLED').length, 1)
     assert.match(h.stderr(), /KILL etcd-task-1/)
     assert.match(h.stderr(), /grace 3000 ms/)
+  })
+
+  it('the lean entry (bin/executor.js) loads neither undici nor etcd3/grpc-js on its way to a healthy member and a KILL', T, async () => {
+    const out = path.join(os.tmpdir(), `executor-modules-${process.pid}-${Date.now()}.txt`)
+    cleanups.push(() => rm(out, {force: true}))
+    const h = await startExecutor({
+      argv: ['--import', LOADED_MODULES_PRELOAD, EXECUTOR_JS],
+      envOverrides: {LOADED_MODULES_OUT: out},
+    })
+    await untilRunning(h)
+    // healthy=true follows a full probe (status, then a linearizable read); wait for the probes after it too.
+    await waitFor('a healthy=true update', () => h.agent.updates.some((u) => u.status.healthy === true), 20_000)
+    await new Promise((r) => setTimeout(r, 4500)) // two more probe periods (2 s each): nothing is asserted on time
+    h.agent.send({type: 'KILL', kill: {task_id: {value: 'etcd-task-1'}}})
+    assert.equal((await h.exited).code, 0, h.stderr())
+    const loaded = readFileSync(out, 'utf8').split('\n')
+    assert.ok(
+      loaded.some((f) => f.includes('/node_modules/protobufjs/')),
+      'the check sees CommonJS dependencies (protobufjs, used by the Mesos codec)',
+    )
+    const heavy = loaded.filter((f) => /\/node_modules\/(undici|etcd3|@grpc)\//.test(f))
+    assert.deepEqual(heavy.slice(0, 5), [], `${heavy.length} files of undici/etcd3/grpc-js loaded`)
   })
 
   it('SHUTDOWN → TASK_KILLED and exit 0; a second LAUNCH is refused', T, async () => {
