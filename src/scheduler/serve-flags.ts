@@ -2,40 +2,42 @@
  * Flags of `etcd-mesos serve`: every flag of the original etcd-mesos-scheduler keeps its name and
  * meaning (Go-style `-flag=value` and `-log_dir` are accepted, see lib/cli/argv.ts), each with the
  * environment variable the original's container used. Validation that needs more than a type lives in
- * resolveServeOptions (pure), so that it is unit-tested and the command stays thin.
+ * resolveServeOptions (pure), so that it is unit-tested and the command stays thin. The flags are plain data
+ * (lib/cli/flag-spec.ts): the oclif command builds its flags from them and bin/run.js's fast path parses with them
+ * without loading oclif (lib/cli/serve-fast.ts), so the two cannot drift apart.
  */
-import {Flags} from '@oclif/core'
+import {bool, int, type SpecValues, str} from '../lib/cli/flag-spec.js'
 
 export const serveFlags = {
-  'cluster-name': Flags.string({
+  'cluster-name': str({
     summary: 'Unique name of this etcd cluster (FrameworkInfo.name, ZK node, member names).',
     aliases: ['framework-name'],
     env: 'FRAMEWORK_NAME',
     default: 'etcd',
   }),
-  master: Flags.string({
+  master: str({
     summary:
       'Mesos master: host:port, http(s)://host:port, zk://[user:pass@]h1:2181,h2:2181/mesos, or "local" for the embedded local Mesos.',
     env: 'MESOS_MASTER',
     default: '127.0.0.1:5050',
   }),
-  'zk-framework-persist': Flags.string({
+  'zk-framework-persist': str({
     summary:
       'ZooKeeper URL under which the framework persists its state, e.g. zk://zk1:2181/etcd-mesos. Required unless --master local (which then uses --state-file).',
     env: 'ZK_PERSIST',
   }),
-  'state-file': Flags.string({
+  'state-file': str({
     summary: 'With --master local and no --zk-framework-persist: JSON file holding the persisted state.',
     env: 'ETCD_MESOS_STATE_FILE',
   }),
-  'cluster-size': Flags.integer({summary: 'Number of etcd members (odd, 1-7).', env: 'CLUSTER_SIZE', default: 5}),
-  'admin-port': Flags.integer({summary: 'Port of the admin HTTP API.', env: 'ADMIN_PORT', default: 23400, min: 0, max: 65535}),
-  'admin-address': Flags.string({summary: 'Address the admin HTTP API binds to.', env: 'ADMIN_ADDRESS', default: '0.0.0.0'}),
-  'admin-token-file': Flags.string({
+  'cluster-size': int({summary: 'Number of etcd members (odd, 1-7).', env: 'CLUSTER_SIZE', default: 5}),
+  'admin-port': int({summary: 'Port of the admin HTTP API.', env: 'ADMIN_PORT', default: 23400, min: 0, max: 65535}),
+  'admin-address': str({summary: 'Address the admin HTTP API binds to.', env: 'ADMIN_ADDRESS', default: '0.0.0.0'}),
+  'admin-token-file': str({
     summary: 'File holding a bearer token required for mutating admin calls (otherwise loopback callers only).',
     env: 'ADMIN_TOKEN_FILE',
   }),
-  'admin-max-connections': Flags.integer({
+  'admin-max-connections': int({
     summary:
       'Most admin API connections open at once; further ones are closed at once (slow clients are also cut off: headers within 10 s, a request within 20 s).',
     env: 'ADMIN_MAX_CONNECTIONS',
@@ -43,110 +45,110 @@ export const serveFlags = {
     min: 1,
     max: 65535,
   }),
-  'reseed-timeout': Flags.integer({
+  'reseed-timeout': int({
     summary: 'Seconds of lost quorum before an automatic re-seed; also the wait for a seed to become healthy.',
     env: 'RESEED_TIMEOUT',
     default: 240,
     min: 1,
   }),
-  'auto-reseed': Flags.boolean({
+  'auto-reseed': bool({
     summary: 'Re-seed automatically after --reseed-timeout seconds of lost quorum.',
     env: 'AUTO_RESEED',
     default: true,
     allowNo: true,
   }),
-  'sandbox-disk-limit': Flags.string({summary: 'Disk (MB) for each etcd task.', env: 'DISK_LIMIT', default: '4096'}),
-  'sandbox-cpu-limit': Flags.string({summary: 'CPUs for each etcd task.', env: 'CPU_LIMIT', default: '1'}),
-  'sandbox-mem-limit': Flags.string({summary: 'Memory (MB) for each etcd task.', env: 'MEM_LIMIT', default: '2048'}),
-  'executor-bin': Flags.string({
+  'sandbox-disk-limit': str({summary: 'Disk (MB) for each etcd task.', env: 'DISK_LIMIT', default: '4096'}),
+  'sandbox-cpu-limit': str({summary: 'CPUs for each etcd task.', env: 'CPU_LIMIT', default: '1'}),
+  'sandbox-mem-limit': str({summary: 'Memory (MB) for each etcd task.', env: 'MEM_LIMIT', default: '2048'}),
+  'executor-bin': str({
     summary:
       "Path to the etcd-mesos entry point whose `executor` command the agents run (default: this installation's lean bin/executor.js).",
     env: 'EXECUTOR_BIN',
   }),
-  'reseed-backups-keep': Flags.integer({
+  'reseed-backups-keep': int({
     summary:
       "Passed to each executor: copies of a member's data dir made before a re-seed to keep (the newest, the new one included; the executor's default is 2).",
     env: 'RESEED_BACKUPS_KEEP',
     min: 1,
     max: 100,
   }),
-  'etcd-bin': Flags.string({summary: 'Path of the etcd binary on the agents.', env: 'ETCD_BIN', default: '/usr/bin/etcd'}),
-  'etcdctl-bin': Flags.string({
+  'etcd-bin': str({summary: 'Path of the etcd binary on the agents.', env: 'ETCD_BIN', default: '/usr/bin/etcd'}),
+  'etcdctl-bin': str({
     summary: 'Accepted for compatibility; not used (etcd-mesos talks the etcd v3 API itself).',
     env: 'ETCDCTL_BIN',
   }),
-  address: Flags.string({
+  address: str({
     summary: 'Host name or IP this scheduler is reachable at (for the published admin URL and the default web UI URL).',
     env: 'LIBPROCESS_IP',
   }),
-  'driver-port': Flags.integer({summary: 'Accepted for compatibility; not used by the v1 HTTP API.', env: 'DRIVER_PORT'}),
-  'artifact-port': Flags.integer({
+  'driver-port': int({summary: 'Accepted for compatibility; not used by the v1 HTTP API.', env: 'DRIVER_PORT'}),
+  'artifact-port': int({
     summary: 'Accepted for compatibility; not used (executors run this installation of etcd-mesos).',
     env: 'ARTIFACT_PORT',
   }),
-  'mesos-authentication-principal': Flags.string({
+  'mesos-authentication-principal': str({
     summary: 'Mesos principal (FrameworkInfo.principal, HTTP basic auth user).',
     env: 'MESOS_AUTHENTICATION_PRINCIPAL',
   }),
-  'mesos-authentication-secret-file': Flags.string({
+  'mesos-authentication-secret-file': str({
     summary: 'File holding the Mesos secret (trailing newline stripped).',
     env: 'MESOS_AUTHENTICATION_SECRET_FILE',
   }),
-  'mesos-authentication-provider': Flags.string({
+  'mesos-authentication-provider': str({
     summary: 'Authentication provider: "basic" (HTTP basic, the v1 API\'s) or "SASL" (taken as basic).',
     env: 'MESOS_AUTHENTICATION_PROVIDER',
     default: 'basic',
   }),
-  'mesos-offer-refuse-seconds': Flags.string({
+  'mesos-offer-refuse-seconds': str({
     summary: 'Filters.refuse_seconds for declined offers.',
     env: 'MESOS_OFFER_REFUSE_SECONDS',
     default: '15',
   }),
-  'single-instance-per-slave': Flags.boolean({
+  'single-instance-per-slave': bool({
     summary: 'At most one etcd member per agent.',
     env: 'SINGLE_INSTANCE_PER_SLAVE',
     default: true,
     allowNo: true,
   }),
-  'single-instance-per-host': Flags.boolean({
+  'single-instance-per-host': bool({
     summary: 'At most one etcd member per host name (stricter than per agent).',
     env: 'SINGLE_INSTANCE_PER_HOST',
     default: false,
     allowNo: true,
   }),
-  'failover-timeout-seconds': Flags.string({
+  'failover-timeout-seconds': str({
     summary: 'FrameworkInfo.failover_timeout: how long Mesos keeps the tasks while no scheduler is connected.',
     env: 'FRAMEWORK_FAILOVER_TIMEOUT_SECONDS',
     default: '604800',
   }),
-  'framework-weburi': Flags.string({summary: 'FrameworkInfo.webui_url (default: the admin URL).', env: 'WEBURI'}),
-  'framework-role': Flags.string({
+  'framework-weburi': str({summary: 'FrameworkInfo.webui_url (default: the admin URL).', env: 'WEBURI'}),
+  'framework-role': str({
     summary:
       "Mesos role to register with. Other than '*': each member's resources are dynamically reserved to it (principal: --mesos-authentication-principal) and its data is on a persistent volume that outlives its task; released when the member is removed for good. '*': no reservation, the data lives in the task's sandbox.",
     env: 'FRAMEWORK_ROLE',
     default: '*',
   }),
-  'health-interval': Flags.integer({
+  'health-interval': int({
     summary: 'Seconds between health checks of the etcd members.',
     env: 'HEALTH_INTERVAL',
     default: 5,
     min: 1,
   }),
-  'local-agents': Flags.integer({
+  'local-agents': int({
     summary: 'With --master local: number of local agents.',
     env: 'LOCAL_AGENTS',
     default: 3,
     min: 1,
     max: 50,
   }),
-  'local-agent-ports': Flags.string({
+  'local-agent-ports': str({
     summary: 'With --master local: the port range each local agent offers (etcd client and peer ports), LO-HI.',
     description:
       'Two `serve --master local` on one machine must use ranges that do not overlap: their agents share the addresses 127.0.0.2….',
     env: 'LOCAL_AGENT_PORTS',
     default: '31000-32000',
   }),
-  'local-mesos-port': Flags.integer({
+  'local-mesos-port': int({
     summary: 'With --master local: port of the local master (0 = any free port).',
     env: 'LOCAL_MESOS_PORT',
     default: 5050,
@@ -154,13 +156,13 @@ export const serveFlags = {
     max: 65535,
   }),
   // glog flags of the original: accepted so existing invocations keep working.
-  'log-dir': Flags.string({summary: 'Directory for the log file (logs also go to stderr).', env: 'LOG_DIR'}),
-  logtostderr: Flags.boolean({summary: 'Accepted for compatibility (logs always go to stderr).', allowNo: true}),
-  alsologtostderr: Flags.boolean({summary: 'Accepted for compatibility (logs always go to stderr).', allowNo: true}),
-  v: Flags.integer({char: 'v', summary: 'Verbosity: 0 info, 1+ debug (glog -v).', env: 'VERBOSITY', default: 0}),
-  stderrthreshold: Flags.string({summary: 'Accepted for compatibility.'}),
-  vmodule: Flags.string({summary: 'Accepted for compatibility.'}),
-  'log-backtrace-at': Flags.string({summary: 'Accepted for compatibility.'}),
+  'log-dir': str({summary: 'Directory for the log file (logs also go to stderr).', env: 'LOG_DIR'}),
+  logtostderr: bool({summary: 'Accepted for compatibility (logs always go to stderr).', allowNo: true}),
+  alsologtostderr: bool({summary: 'Accepted for compatibility (logs always go to stderr).', allowNo: true}),
+  v: int({char: 'v', summary: 'Verbosity: 0 info, 1+ debug (glog -v).', env: 'VERBOSITY', default: 0}),
+  stderrthreshold: str({summary: 'Accepted for compatibility.'}),
+  vmodule: str({summary: 'Accepted for compatibility.'}),
+  'log-backtrace-at': str({summary: 'Accepted for compatibility.'}),
 }
 
 export class ServeConfigError extends Error {}
@@ -256,13 +258,13 @@ export function resolveServeOptions(f: {
 
 /** Flags of the newer behaviour (no equivalent in the original). */
 export const serveTuningFlags = {
-  'bootstrap-wait': Flags.integer({
+  'bootstrap-wait': int({
     summary: 'Seconds to gather offers from enough agents to launch the whole cluster at once before growing one member at a time.',
     env: 'BOOTSTRAP_WAIT',
     default: 10,
     min: 0,
   }),
-  'member-grace': Flags.integer({
+  'member-grace': int({
     summary: 'Seconds before an etcd member not backed by any task is removed.',
     env: 'MEMBER_GRACE',
     default: 60,
@@ -272,36 +274,40 @@ export const serveTuningFlags = {
 
 /** etcd TLS: with --etcd-cert-file the members serve https on their client and peer ports. */
 export const serveTlsFlags = {
-  'etcd-cert-file': Flags.string({
+  'etcd-cert-file': str({
     summary:
       'Certificate the members serve their client and peer ports with (enables https); must be valid for every agent host name and also usable as a client certificate.',
     env: 'ETCD_CERT_FILE',
     helpGroup: 'ETCD TLS',
   }),
-  'etcd-key-file': Flags.string({summary: 'Key of --etcd-cert-file.', env: 'ETCD_KEY_FILE', helpGroup: 'ETCD TLS'}),
-  'etcd-trusted-ca-file': Flags.string({
+  'etcd-key-file': str({summary: 'Key of --etcd-cert-file.', env: 'ETCD_KEY_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-trusted-ca-file': str({
     summary: 'CA that client and peer certificates must be signed by (enables client certificate authentication).',
     env: 'ETCD_TRUSTED_CA_FILE',
     helpGroup: 'ETCD TLS',
   }),
-  'etcd-peer-cert-file': Flags.string({
+  'etcd-peer-cert-file': str({
     summary: 'Separate peer certificate (default: --etcd-cert-file).',
     env: 'ETCD_PEER_CERT_FILE',
     helpGroup: 'ETCD TLS',
   }),
-  'etcd-peer-key-file': Flags.string({summary: 'Key of --etcd-peer-cert-file.', env: 'ETCD_PEER_KEY_FILE', helpGroup: 'ETCD TLS'}),
-  'etcd-peer-trusted-ca-file': Flags.string({
+  'etcd-peer-key-file': str({summary: 'Key of --etcd-peer-cert-file.', env: 'ETCD_PEER_KEY_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-peer-trusted-ca-file': str({
     summary: 'CA for peer certificates (default: --etcd-trusted-ca-file).',
     env: 'ETCD_PEER_TRUSTED_CA_FILE',
     helpGroup: 'ETCD TLS',
   }),
-  'etcd-client-cert-file': Flags.string({
+  'etcd-client-cert-file': str({
     summary: 'Client certificate the scheduler uses for health checks and member changes (default: --etcd-cert-file).',
     env: 'ETCD_CLIENT_CERT_FILE',
     helpGroup: 'ETCD TLS',
   }),
-  'etcd-client-key-file': Flags.string({summary: 'Key of --etcd-client-cert-file.', env: 'ETCD_CLIENT_KEY_FILE', helpGroup: 'ETCD TLS'}),
+  'etcd-client-key-file': str({summary: 'Key of --etcd-client-cert-file.', env: 'ETCD_CLIENT_KEY_FILE', helpGroup: 'ETCD TLS'}),
 }
+
+/** Every flag of `serve`. */
+export const serveFlagSpecs = {...serveFlags, ...serveTuningFlags, ...serveTlsFlags}
+export type ServeFlagValues = SpecValues<typeof serveFlagSpecs>
 
 export interface EtcdTlsSettings {
   member: {

@@ -4,6 +4,7 @@
 // with ETCD_MESOS_NO_FAST_PATH=1 (oclif), and the two results must be identical (relative times such as
 // "(5m ago)" aside: the two runs read the clock at different moments). A probe loaded with --import
 // reports whether @oclif/core was loaded. Needs a current build (dist/ and oclif.manifest.json).
+// `serve` has a fast path too (src/lib/cli/serve-fast.ts): its flag and start-up errors must be oclif's, both ways.
 import {after, before, beforeEach, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
@@ -13,6 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {defaultState, startFakeAdmin, type FakeAdmin} from '../helpers/fake-admin.js'
 import {freePort} from '../helpers/ports.js'
+import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const RUN = path.join(ROOT, 'bin/run.js')
@@ -28,7 +30,8 @@ interface Result {
   oclif: boolean
 }
 
-function run(args: string[], env: Record<string, string>): Promise<Result> {
+/** Runs etcd-mesos `args`; with `stopWhen`, sends SIGTERM once its output matches (a daemon: serve). */
+function run(args: string[], env: Record<string, string>, stopWhen?: RegExp): Promise<Result> {
   const base: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) {
     if (!/^(ETCD_MESOS_|OCLIF_|FORCE_COLOR$|DEBUG$|CLI_FLAGS_DEBUG$)/.test(k)) base[k] = v
@@ -40,8 +43,21 @@ function run(args: string[], env: Record<string, string>): Promise<Result> {
     })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    let stopped = false
+    const seen = (): void => {
+      if (stopWhen && !stopped && stopWhen.test(stdout + stderr)) {
+        stopped = true
+        child.kill('SIGTERM')
+      }
+    }
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      seen()
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString()
+      seen()
+    })
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`etcd-mesos ${args.join(' ')} did not finish within 60 s\nstdout: ${stdout}\nstderr: ${stderr}`))
@@ -181,5 +197,74 @@ describe('CLI fast path (stats, members, failover-status without oclif)', {timeo
     }
     // DEBUG output carries timings, so only where it runs is compared.
     assert.equal((await run(at('stats', '--json'), {DEBUG: '*'})).oclif, true)
+  })
+})
+
+describe('CLI fast path: serve without oclif', {timeout: 600_000}, () => {
+  let tmp: string
+  let zk: ZkServer | undefined
+  before(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'cli-fast-serve-'))
+    zk = await startZooKeeper()
+  })
+  after(async () => {
+    await destroyZooKeeper(zk)
+    if (tmp) await rm(tmp, {recursive: true, force: true})
+  })
+
+  it('bad flags and start-up errors: the same message and exit code both ways', async () => {
+    const missing = path.join(tmp, 'missing')
+    const cases: [string[], number, Record<string, string>?][] = [
+      [['serve', '--bogus'], 2],
+      [['serve', '--cluster-size', 'abc'], 2],
+      [['serve', '--cluster-size', '4'], 2],
+      [['serve', '--cluster-size', '4', '--json'], 2],
+      [['serve', '--health-interval', '0'], 2],
+      [['serve', '-cluster-size=9'], 2],
+      [['serve', '--master', '127.0.0.1:5050'], 2],
+      [['serve', '--cluster-name', 'bad name!'], 2],
+      [['serve', '--master', 'local', '--local-agent-ports', '5-3'], 2],
+      [['serve', '--master', 'local', '--mesos-authentication-provider', 'kerberos'], 2],
+      [['serve', '--master', 'local', '--sandbox-mem-limit', 'lots'], 2],
+      [['serve', '--master', 'local', '--admin-token-file', missing], 2],
+      [['serve', '--master', 'zk://', '--zk-framework-persist', 'zk://127.0.0.1:1/x'], 2],
+      [['serve', '--master', 'local', '--etcd-cert-file', missing], 2],
+      [['serve'], 2, {CLUSTER_SIZE: '2'}],
+      [['serve', 'extra'], 2],
+    ]
+    for (const [args, code, env] of cases) {
+      const r = await both(args, env)
+      assert.equal(r.code, code, `etcd-mesos ${args.join(' ')}: ${r.stderr}`)
+    }
+    const help = await both(['serve', '--help'])
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /--cluster-size/)
+  })
+
+  it('a valid serve starts without loading oclif and stops on SIGTERM with exit 0 (with oclif too)', async () => {
+    const args = (port: number, name: string): string[] => [
+      'serve',
+      '--master',
+      `127.0.0.1:${port}`,
+      '--zk-framework-persist',
+      `${zk!.url}/fast-path-serve`,
+      '--cluster-name',
+      name,
+      '--cluster-size',
+      '3',
+      '--admin-address',
+      '127.0.0.1',
+      '--admin-port',
+      '0',
+    ]
+    // Stopped once its state store is open (ZooKeeper), while it keeps trying a Mesos master that is not there.
+    const ready = /no persisted state: first start/
+    const fast = await run(args(await freePort(), 'fast'), {}, ready)
+    assert.equal(fast.oclif, false, `serve loaded oclif:\n${fast.stderr}`)
+    assert.equal(fast.code, 0, fast.stderr)
+    assert.match(fast.stderr + fast.stdout, /admin API listening/)
+    const slow = await run(args(await freePort(), 'oclif'), {ETCD_MESOS_NO_FAST_PATH: '1'}, ready)
+    assert.equal(slow.oclif, true)
+    assert.equal(slow.code, 0, slow.stderr)
   })
 })

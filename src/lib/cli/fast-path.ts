@@ -1,5 +1,5 @@
 /**
- * The fast path of bin/run.js: `stats`, `members` and `failover-status` without oclif. Importing
+ * The fast path of bin/run.js: `stats`, `members` and `failover-status` without oclif (and `serve`: serve-fast.ts). Importing
  * @oclif/core and loading its config costs more than the command itself (~0.15 s of a 0.25 s run on an
  * idle 2-core machine), and these are the commands scripts and monitors run in loops.
  *
@@ -13,7 +13,7 @@
  * ETCD_MESOS_NO_FAST_PATH (non-empty) sends everything to oclif; test/e2e/cli-fast-path.test.ts runs the
  * same invocations both ways and compares.
  */
-import {SCHEDULER_FLAG_ENV, type SchedulerFlagName, type SchedulerTarget, TIMEOUT_SECONDS} from './flags.js'
+import {oclifEnvSet, SCHEDULER_FLAG_ENV, type SchedulerFlagName, type SchedulerTarget, TIMEOUT_SECONDS} from './flags.js'
 
 /** The commands the fast path runs, each with its own boolean flags (besides --json and the scheduler flags). */
 export const FAST_COMMANDS = {stats: ['check'], members: [], 'failover-status': []} as const
@@ -26,9 +26,6 @@ export interface FastInvocation {
   target: SchedulerTarget
 }
 
-/** Environment variables that change what oclif prints: with any of them set, oclif runs. */
-const OCLIF_ENV = /^(DEBUG|CLI_FLAGS_DEBUG|ETCD_MESOS_DEBUG|ETCD_MESOS_CONTENT_TYPE|ETCD_MESOS_NO_FAST_PATH|OCLIF_.*)$/
-
 const isCommand = (s: string | undefined): s is FastCommand => s !== undefined && Object.hasOwn(FAST_COMMANDS, s)
 const isSchedulerFlag = (s: string): s is SchedulerFlagName => Object.hasOwn(SCHEDULER_FLAG_ENV, s)
 
@@ -39,7 +36,7 @@ const isSchedulerFlag = (s: string): s is SchedulerFlagName => Object.hasOwn(SCH
 export function fastInvocation(argv: readonly string[], env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): FastInvocation | undefined {
   const [command, ...rest] = argv
   if (!isCommand(command)) return undefined
-  if (Object.keys(env).some((k) => OCLIF_ENV.test(k) && env[k] !== undefined && env[k] !== '')) return undefined
+  if (oclifEnvSet(env)) return undefined
   const booleans = new Set<string>(['json', ...FAST_COMMANDS[command]])
   const seen = new Set<string>()
   const given: Partial<Record<SchedulerFlagName, string>> = {}
@@ -86,6 +83,7 @@ const printJson = (doc: unknown): void => console.log(JSON.stringify(doc, null, 
 
 /** Runs `argv` on the fast path and returns true, or returns false (nothing done) for oclif to run it. */
 export async function runFast(argv: readonly string[]): Promise<boolean> {
+  if (argv[0] === 'serve') return (await import('./serve-fast.js')).runServeFast(argv)
   if (!isCommand(argv[0])) return false
   const inv = fastInvocation(argv, process.env, process.stdout.isTTY === true)
   if (!inv) return false

@@ -27,3 +27,10 @@ export interface SchedulerTarget {
   timeout: number
   'admin-token-file'?: string | undefined
 }
+
+/** Environment variables that change what oclif prints or does: with any of them set (non-empty), oclif runs. */
+const OCLIF_ENV = /^(DEBUG|CLI_FLAGS_DEBUG|ETCD_MESOS_DEBUG|ETCD_MESOS_CONTENT_TYPE|ETCD_MESOS_NO_FAST_PATH|OCLIF_.*)$/
+
+export function oclifEnvSet(env: NodeJS.ProcessEnv): boolean {
+  return Object.keys(env).some((k) => OCLIF_ENV.test(k) && env[k] !== undefined && env[k] !== '')
+}
