@@ -7,7 +7,7 @@ import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {Parser} from '@oclif/core'
 import Serve from '../../src/commands/serve.js'
-import {parseFlagSpecs} from '../../src/lib/cli/flag-spec.js'
+import {type FlagSpecs, parseFlagSpecs} from '../../src/lib/cli/flag-spec.js'
 import {serveFlagSpecs} from '../../src/scheduler/serve-flags.js'
 
 const defined = (o: Record<string, unknown>): Record<string, unknown> =>
@@ -28,7 +28,7 @@ async function oclifParse(argv: string[], env: Record<string, string>): Promise<
   }
 }
 const serveEnvNames: Record<string, true> = Object.fromEntries(
-  Object.values(serveFlagSpecs).flatMap((s) => (s.env ? [[s.env, true as const]] : [])),
+  Object.values(serveFlagSpecs as FlagSpecs).flatMap((s) => (s.env ? [[s.env, true as const]] : [])),
 )
 
 describe('serve flag specs: the fast path parses as oclif does', () => {
