@@ -1,7 +1,8 @@
 /**
  * Subset of Mesos' `include/mesos/v1/master/master.proto` (package mesos.v1.master, proto2) as a string for
  * protobufjs: the operator API calls GET_HEALTH, GET_VERSION, GET_STATE, GET_AGENTS, GET_FRAMEWORKS,
- * GET_EXECUTORS, GET_TASKS, GET_MASTER (no call sub-messages needed) and their responses. Fields whose
+ * GET_EXECUTORS, GET_TASKS, GET_MASTER and their responses, and RESERVE_RESOURCES, UNRESERVE_RESOURCES,
+ * CREATE_VOLUMES, DESTROY_VOLUMES (answered 202 without a body). Fields whose
  * numbers we could not confirm (e.g. GetAgents.Agent.deactivated, AgentInfo.checkpoint) are left out and
  * therefore dropped on decode.
  */
@@ -13,9 +14,18 @@ message Call {
   enum Type {
     UNKNOWN = 0; GET_HEALTH = 1; GET_FLAGS = 2; GET_VERSION = 3; GET_METRICS = 4; GET_STATE = 9;
     GET_AGENTS = 10; GET_FRAMEWORKS = 11; GET_EXECUTORS = 12; GET_TASKS = 13; GET_MASTER = 17;
-    SUBSCRIBE = 18; TEARDOWN = 31;
+    SUBSCRIBE = 18; RESERVE_RESOURCES = 19; UNRESERVE_RESOURCES = 20; CREATE_VOLUMES = 21; DESTROY_VOLUMES = 22;
+    TEARDOWN = 31;
   }
+  message ReserveResources { required AgentID agent_id = 1; repeated Resource source = 3; repeated Resource resources = 2; }
+  message UnreserveResources { required AgentID agent_id = 1; repeated Resource resources = 2; }
+  message CreateVolumes { required AgentID agent_id = 1; repeated Resource volumes = 2; }
+  message DestroyVolumes { required AgentID agent_id = 1; repeated Resource volumes = 2; }
   optional Type type = 1;
+  optional ReserveResources reserve_resources = 7;
+  optional UnreserveResources unreserve_resources = 8;
+  optional CreateVolumes create_volumes = 9;
+  optional DestroyVolumes destroy_volumes = 10;
 }
 
 message Response {
