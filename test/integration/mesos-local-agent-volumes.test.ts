@@ -214,6 +214,20 @@ describe('LocalAgent: checkpointed resources and persistent volumes', {timeout: 
     assert.deepEqual(third, {status: 200, text: '{"data":"hello\\n","offset":0}'})
   })
 
+  it('a persistence id or role that would leave <work dir>/volumes/roles is never created or removed', async () => {
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesos-local-volumes-'))
+    dirs.push(workDir)
+    const agent = newAgent(workDir, new FakeMaster())
+    const outside = path.join(workDir, 'outside')
+    fs.mkdirSync(outside)
+    fs.writeFileSync(path.join(outside, 'keep'), 'x')
+    const evil = [volume('../../outside'), {...volume('x'), reservations: [{type: 'DYNAMIC', role: '..', principal: 'p'}]}]
+    agent.port.checkpointResources(totalWith(...evil))
+    assert.deepEqual(fs.readdirSync(workDir).sort(), ['meta', 'outside'], 'nothing made outside meta/')
+    agent.port.checkpointResources(totalWith())
+    assert.equal(fs.readFileSync(path.join(outside, 'keep'), 'utf8'), 'x', 'nothing removed outside the volumes')
+  })
+
   it('a launch naming a volume the agent does not have is refused as Mesos does (REASON_RESOURCES_UNKNOWN)', {
     timeout: 60_000,
   }, async () => {
