@@ -12,9 +12,6 @@ import {fileURLToPath} from 'node:url'
 import type {FrameworkInfo} from '../lib/mesos/types.js'
 import {createMasterDetector, type MasterDetector} from '../lib/mesos/detector.js'
 import {isValidRole, resolveConfig} from './core/config.js'
-import {SchedulerDriver} from './driver.js'
-import {etcdCluster} from './etcd-actions.js'
-import {mesosPort} from './mesos-port.js'
 import {buildAdminServer} from './admin-server.js'
 import {createLogger, type Logger} from './logger.js'
 import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
@@ -49,6 +46,19 @@ export interface ServeRuntime extends ServeOptions {
   logDir?: string
   verbose: boolean
   etcdTls: EtcdTlsSettings | null
+}
+
+/**
+ * The driver and its Mesos and etcd ports: the Mesos client (undici, protobufjs) alone is ~0.15 s of CPU to load on an
+ * idle 2-core machine. They are needed once the state store is open, so they load while ZooKeeper answers.
+ */
+async function loadDriver() {
+  const [{SchedulerDriver}, {mesosPort}, {etcdCluster}] = await Promise.all([
+    import('./driver.js'),
+    import('./mesos-port.js'),
+    import('./etcd-actions.js'),
+  ])
+  return {SchedulerDriver, mesosPort, etcdCluster}
 }
 
 export class ServeError extends Error {
@@ -218,6 +228,8 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     const adminUrl = `http://${o.address ?? (o.adminAddress === '0.0.0.0' ? os.hostname() : o.adminAddress)}:${port}/`
     log.info('admin API listening', {url: adminUrl})
 
+    const driverModules = loadDriver()
+    driverModules.catch(() => {}) // awaited below; a failure surfaces there, unless opening the store failed first
     const {store, election} = await openStore(o, zkUrl, adminUrl, log, cleanups)
     if (election) {
       adminState.attachElection(election)
@@ -275,6 +287,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       etcdBin: o.etcdBin,
       ...(o.etcdTls ? {scheme: 'https' as const, tls: o.etcdTls.member} : {}),
     })
+    const {SchedulerDriver, mesosPort, etcdCluster} = await driverModules
     const driver = new SchedulerDriver({
       config,
       frameworkInfo,
