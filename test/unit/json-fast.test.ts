@@ -10,10 +10,10 @@ import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {readdirSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
-import type protobuf from 'protobufjs'
+import protobuf from 'protobufjs'
 import {type MessageName, messageType} from '../../src/lib/mesos/codec.js'
 import {FALLBACK, normaliseFast} from '../../src/lib/mesos/proto/json-fast.js'
-import {normalise, normaliseSlow} from '../../src/lib/mesos/proto/json-form.js'
+import {normalise, normaliseSlow, toJsonText} from '../../src/lib/mesos/proto/json-form.js'
 import type {NormaliseMode} from '../../src/lib/mesos/proto/json-scalar.js'
 
 const FIX = fileURLToPath(new URL('../fixtures/real-mesos', import.meta.url))
@@ -243,5 +243,39 @@ describe('normalise fast path = general path', () => {
     assert.notEqual(form.offers.offers[0], input[0])
     assert.equal(form.offers.offers[0]!.url, input[0]!.url)
     assert.equal(form.offers.offers[1]!.resources, input[1]!.resources)
+  })
+
+  it('toJsonText writes what the former entries/join writer wrote, for every real message and a map', () => {
+    const fmt = (v: number): string => (Number.isFinite(v) ? (/[.e]/.test(String(v)) ? String(v) : `${v}.0`) : JSON.stringify(`${v}`))
+    const reference = (type: protobuf.Type, form: Obj): string =>
+      `{${Object.entries(form)
+        .map(([key, v]) => {
+          const f = type.fields[key]!
+          const one = (x: unknown): string =>
+            f.resolvedType instanceof protobuf.Type
+              ? reference(f.resolvedType, x as Obj)
+              : f.type === 'double' || f.type === 'float'
+                ? fmt(x as number)
+                : JSON.stringify(x)
+          const text = f.map
+            ? `{${Object.entries(v as Obj)
+                .map(([k, x]) => `${JSON.stringify(k)}:${one(x)}`)
+                .join(',')}}`
+            : f.repeated
+              ? `[${(v as unknown[]).map(one).join(',')}]`
+              : one(v)
+          return `${JSON.stringify(key)}:${text}`
+        })
+        .join(',')}}`
+    const forms: [protobuf.Type, Obj][] = []
+    for (const s of SAMPLES) {
+      const r = outcome(() => normaliseSlow(messageType(s.name), s.value, s.mode))
+      if (r.ok) forms.push([messageType(s.name), r.value as Obj])
+    }
+    const fi = messageType('mesos.FrameworkInfo')
+    const filters = {b: {min_allocatable_resources: {quantities: [{quantities: {cpus: {value: 1}}}]}}, a: {}}
+    forms.push([fi, normalise(fi, {user: 'u', name: 'n', failover_timeout: 1.5, offer_filters: filters}, 'object')])
+    for (const [type, form] of forms) assert.equal(toJsonText(type, form), reference(type, form))
+    assert.ok(forms.length > 400)
   })
 })

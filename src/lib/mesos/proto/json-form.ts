@@ -210,25 +210,40 @@ function isDouble(f: protobuf.Field): boolean {
   return f.type === 'double' || f.type === 'float'
 }
 
-/** Compact JSON text of a normalised form, formatted like Mesos' own writer (key order kept, doubles as 1.0). */
+function valueText(f: protobuf.Field, x: unknown): string {
+  if (f.resolvedType instanceof protobuf.Type) return toJsonText(f.resolvedType, x as PlainObject)
+  return isDouble(f) ? formatDouble(x as number) : JSON.stringify(x)
+}
+
+/**
+ * Compact JSON text of a normalised form, formatted like Mesos' own writer (key order kept, doubles as 1.0).
+ * One string appended to (no entry arrays, closures or joins: a DECLINE of 1000 offers allocated ~1 MB for 24 KB).
+ */
 export function toJsonText(type: protobuf.Type, form: PlainObject): string {
-  const parts: string[] = []
-  for (const [key, v] of Object.entries(form)) {
+  let s = '{'
+  let sep = ''
+  for (const key of Object.keys(form)) {
     const f = type.fields[key]!
-    const one = (x: unknown): string =>
-      f.resolvedType instanceof protobuf.Type
-        ? toJsonText(f.resolvedType, x as PlainObject)
-        : isDouble(f)
-          ? formatDouble(x as number)
-          : JSON.stringify(x)
-    let text: string
-    if (f.map)
-      text = `{${Object.entries(v as PlainObject)
-        .map(([k, x]) => `${JSON.stringify(k)}:${one(x)}`)
-        .join(',')}}`
-    else if (f.repeated) text = `[${(v as unknown[]).map(one).join(',')}]`
-    else text = one(v)
-    parts.push(`${JSON.stringify(key)}:${text}`)
+    const v = form[key]
+    s += `${sep}${JSON.stringify(key)}:`
+    sep = ','
+    if (f.map) {
+      const m = v as PlainObject
+      let msep = ''
+      s += '{'
+      for (const k of Object.keys(m)) {
+        s += `${msep}${JSON.stringify(k)}:${valueText(f, m[k])}`
+        msep = ','
+      }
+      s += '}'
+    } else if (f.repeated) {
+      const arr = v as unknown[]
+      s += '['
+      for (let i = 0; i < arr.length; i++) s += (i === 0 ? '' : ',') + valueText(f, arr[i])
+      s += ']'
+    } else {
+      s += valueText(f, v)
+    }
   }
-  return `{${parts.join(',')}}`
+  return `${s}}`
 }
