@@ -42,11 +42,9 @@ export function offeredOn(m: MasterState, agentId: string): Resource[] {
   )
 }
 
+/** What the framework holds in offers as Mesos reports it (FrameworkRec.offeredTotal: ranges of several agents merge). */
 export function offeredTo(m: MasterState, frameworkId: string): Resource[] {
-  return addResources(
-    [],
-    [...m.offers.values()].filter((o) => o.frameworkId === frameworkId).flatMap((o) => o.resources),
-  )
+  return m.frameworks.get(frameworkId)?.offeredTotal ?? []
 }
 
 /** The agent's total resources (refinement format, no allocation_info). */

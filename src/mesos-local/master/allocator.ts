@@ -3,10 +3,13 @@
  * in (`now`, ms), nothing here sends events or starts timers.
  *
  * Model (a small cousin of Mesos' hierarchical DRF allocator):
- *   - Each cycle, every active agent's free resources (total − used − offered) go, whole, to ONE framework:
- *     the eligible framework with the lowest dominant share (cpus/mem/disk, allocated+offered over the
- *     cluster total), ties broken by subscription order.
- *   - Eligible = connected, not suppressed for at least one of its roles, and not filtered for that agent.
+ *   - Each cycle, an active agent's free resources (total − used − offered) are offered per (framework, role):
+ *     what a role may get is the unreserved free resources plus those reserved to that role (reserved resources
+ *     go only to their role; a volume in use is not free, so it is offered only once no task uses it). The
+ *     eligible (framework, role) with the lowest dominant share (cpus/mem/disk, allocated+offered over the cluster
+ *     total, ties by subscription order) gets all of that, whole; the rest (resources reserved to other roles)
+ *     can go to others in the same cycle. At most one offer per framework and role per agent and cycle.
+ *   - Eligible = connected, the role not suppressed, and not filtered for that agent.
  *   - A filter (from DECLINE, or the unused part of an ACCEPT) blocks an offer only when the resources to be
  *     offered fit inside the filtered resources (Surprise 18); it expires at `expiresAt`. REVIVE clears all of
  *     a framework's filters.
@@ -14,7 +17,8 @@
  *     --min_allocatable_resources default).
  */
 import type {Resource} from '../../lib/mesos/types.js'
-import {addResources, containsResources, scalarOf} from '../resources.js'
+import {addResources, containsResources, scalarOf, subtractResources} from '../resources.js'
+import {isReserved, reservationRole} from '../reservations.js'
 
 /** Mesos caps refuse_seconds at 365 days. */
 export const MAX_REFUSE_SECONDS = 365 * 24 * 3600
@@ -34,8 +38,8 @@ export interface AllocAgent {
 
 export interface AllocFramework {
   id: string
-  /** The role offers are allocated to (first unsuppressed role), or null when fully suppressed. */
-  role: string | null
+  /** The roles offers may be allocated to (the unsuppressed ones, in order); none when fully suppressed. */
+  roles: string[]
   /** Resources allocated (used by tasks/executors) plus currently offered. */
   allocated: Resource[]
 }
@@ -98,16 +102,29 @@ export class Allocator {
     const allocated = new Map(frameworks.map((f) => [f.id, [...f.allocated]] as const))
     const out: Allocation[] = []
     for (const agent of agents) {
-      if (!isAllocatable(agent.free)) continue
-      const candidates = frameworks
-        .map((f, order) => ({f, order, share: dominantShare(allocated.get(f.id) ?? [], total)}))
-        .filter(({f}) => f.role !== null && !this.isFiltered(f.id, agent.id, agent.free, now))
-        .sort((a, b) => a.share - b.share || a.order - b.order)
-      const pick = candidates[0]
-      if (!pick || pick.f.role === null) continue
-      out.push({frameworkId: pick.f.id, agentId: agent.id, role: pick.f.role, resources: agent.free})
-      allocated.set(pick.f.id, addResources(allocated.get(pick.f.id) ?? [], agent.free))
+      let free = agent.free
+      const served = new Set<string>()
+      for (;;) {
+        const candidates = frameworks
+          .flatMap((f, order) => f.roles.map((role) => ({f, order, role, offer: forRole(free, role)})))
+          .filter(
+            (c) => !served.has(`${c.f.id}\u0000${c.role}`) && isAllocatable(c.offer) && !this.isFiltered(c.f.id, agent.id, c.offer, now),
+          )
+          .map((c) => ({...c, share: dominantShare(allocated.get(c.f.id) ?? [], total)}))
+          .sort((a, b) => a.share - b.share || a.order - b.order)
+        const pick = candidates[0]
+        if (!pick) break
+        served.add(`${pick.f.id}\u0000${pick.role}`)
+        out.push({frameworkId: pick.f.id, agentId: agent.id, role: pick.role, resources: pick.offer})
+        allocated.set(pick.f.id, addResources(allocated.get(pick.f.id) ?? [], pick.offer))
+        free = subtractResources(free, pick.offer)
+      }
     }
     return out
   }
+}
+
+/** What `role` may be offered of `free`: the unreserved resources and those reserved to the role. */
+export function forRole(free: readonly Resource[], role: string): Resource[] {
+  return free.filter((r) => !isReserved(r) || reservationRole(r) === role)
 }

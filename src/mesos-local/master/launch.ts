@@ -1,56 +1,17 @@
 /**
- * ACCEPT with LAUNCH operations (Mesos' Master::accept + task validation, Surprise 27 and fixture 11).
- *
- * Steps: (1) validate the offers: each must be held by the framework ("Offer <id> is no longer valid") and all
- * from one agent ("Aggregated offers must belong to one single agent. ..."); used offers are consumed either
- * way. An offer error turns every task into TASK_LOST (TASK_DROPPED if PARTITION_AWARE), REASON_INVALID_OFFERS.
- * (2) validate each task in order (id, duplicate id, agent, resources present, command/executor, executor
- * compatibility, resources fit the rest of the offers) → TASK_ERROR REASON_TASK_INVALID; a valid task is
- * recorded (TASK_STAGING) and handed to the agent. (3) What was not used is declined with the ACCEPT's filters.
- * All master-made updates carry no uuid.
+ * LAUNCH inside an ACCEPT (Mesos' task validation and Master::_accept's LAUNCH case, Surprise 27 and fixture 11):
+ * validate each task in order (id, duplicate id, agent, resources present and valid, command/executor, executor
+ * compatibility, resources fit what is left of the offers after the operations before it) → TASK_ERROR
+ * REASON_TASK_INVALID (no uuid); a valid task is recorded (TASK_STAGING), handed to the agent, and its resources
+ * (and a new executor's) leave the remaining resources. The ACCEPT itself (offers, the other operations, the
+ * leftover) is accept.ts.
  */
-import type {ExecutorInfo, Resource, SchedulerCall, TaskInfo} from '../../lib/mesos/types.js'
-import {addResources, containsResources, isEmptyResources, subtractResources} from '../resources.js'
+import type {ExecutorInfo, Resource, TaskInfo} from '../../lib/mesos/types.js'
+import {containsResources, isEmptyResources, subtractResources} from '../resources.js'
 import {mesosText, upgradeResources, withAllocation} from '../reservations.js'
-import {declineResources, removeOffer} from './offers.js'
-import {
-  executorKey,
-  findTask,
-  isPartitionAware,
-  log,
-  masterStatus,
-  sendTo,
-  type FrameworkRec,
-  type MasterState,
-  type OfferRec,
-  type TaskRec,
-} from './state.js'
+import {validateAllocatedToSingleRole, validateResourcesForMaster, validateUniquePersistenceIds} from './operation-validation.js'
+import {executorKey, findTask, masterStatus, sendTo, type FrameworkRec, type MasterState, type TaskRec} from './state.js'
 import {executorsCompatible, validateId, validateTaskShape} from './validation.js'
-
-type Accept = NonNullable<SchedulerCall['accept']>
-
-function validateOffers(m: MasterState, fw: FrameworkRec, accept: Accept): {offers: OfferRec[]; error: string | null} {
-  const offers: OfferRec[] = []
-  let error: string | null = null
-  const seen = new Set<string>()
-  for (const {value} of accept.offer_ids ?? []) {
-    const o = m.offers.get(value)
-    if (!o || o.frameworkId !== fw.id || seen.has(value)) {
-      error ??= `Offer ${value} is no longer valid`
-      continue
-    }
-    seen.add(value)
-    offers.push(o)
-  }
-  const first = offers[0]
-  if (error === null && first) {
-    const other = offers.find((o) => o.agentId !== first.agentId)
-    if (other)
-      error = `Aggregated offers must belong to one single agent. Offer ${other.offer.id.value} uses agent ${other.agentId} and agent ${first.agentId}`
-  }
-  if (error === null && !first) error = 'No offers specified'
-  return {offers, error}
-}
 
 function validateTask(m: MasterState, fw: FrameworkRec, task: TaskInfo, agentId: string, available: Resource[]): string | null {
   const id = task.task_id?.value ?? ''
@@ -59,6 +20,12 @@ function validateTask(m: MasterState, fw: FrameworkRec, task: TaskInfo, agentId:
   if (findTask(m, fw.id, id)) return `Task has duplicate ID: ${id}`
   if (task.agent_id?.value !== agentId) return `Task uses invalid agent ${task.agent_id?.value ?? ''} while agent ${agentId} is expected`
   if (isEmptyResources(task.resources ?? [])) return 'Task uses no resources'
+  const invalid = validateResourcesForMaster(task.resources ?? [])
+  if (invalid) return `Task uses invalid resources: ${invalid}`
+  const dup = validateUniquePersistenceIds(task.resources ?? [])
+  if (dup) return `Task uses duplicate persistence ID: ${dup}`
+  const roles = validateAllocatedToSingleRole(task.resources ?? [])
+  if (roles) return `Invalid task resources: ${roles}`
   const shape = validateTaskShape(task)
   if (shape) return shape
   const existing = task.executor ? m.executors.get(executorKey(agentId, fw.id, task.executor.executor_id.value)) : undefined
@@ -72,72 +39,46 @@ function validateTask(m: MasterState, fw: FrameworkRec, task: TaskInfo, agentId:
   return null
 }
 
-export function accept(m: MasterState, fw: FrameworkRec, acc: Accept): void {
-  const pa = isPartitionAware(fw)
-  const launches = (acc.operations ?? []).filter((op) => op.type === 'LAUNCH').flatMap((op) => op.launch?.task_infos ?? [])
-  for (const op of acc.operations ?? []) {
-    if (op.type !== 'LAUNCH') log(m, `framework ${fw.id}: ignoring unsupported offer operation ${String(op.type)}`)
+/** One task of a LAUNCH against `available` (resources with allocation_info); returns what is left. */
+export function launchTask(
+  m: MasterState,
+  fw: FrameworkRec,
+  agentId: string,
+  role: string,
+  t: TaskInfo,
+  available: Resource[],
+): Resource[] {
+  // Mesos upgrades the task's resources to the refinement format and injects the offer's allocation role first.
+  const task: TaskInfo = {...t, resources: withAllocation(upgradeResources(t.resources ?? []), role)}
+  let executor: ExecutorInfo | undefined
+  if (t.executor) {
+    executor = {...t.executor, framework_id: {value: fw.id}, resources: withAllocation(upgradeResources(t.executor.resources ?? []), role)}
+    task.executor = executor
   }
-  const {offers, error} = validateOffers(m, fw, acc)
-  for (const o of offers) removeOffer(m, o.offer.id.value, false)
-  if (error !== null) {
-    for (const t of launches) {
-      const status = masterStatus(
-        t.task_id?.value ?? '',
-        pa ? 'TASK_DROPPED' : 'TASK_LOST',
-        'REASON_INVALID_OFFERS',
-        `Task launched with invalid offers: ${error}`,
-        t.agent_id?.value,
-      )
-      sendTo(m, fw.id, {type: 'UPDATE', update: {status}})
-    }
-    return
+  const err = validateTask(m, fw, task, agentId, available)
+  if (err !== null) {
+    const status = masterStatus(t.task_id?.value ?? '', 'TASK_ERROR', 'REASON_TASK_INVALID', err, t.agent_id?.value)
+    sendTo(m, fw.id, {type: 'UPDATE', update: {status}})
+    return available
   }
-  const agentId = offers[0]!.agentId
+  const key = executor ? executorKey(agentId, fw.id, executor.executor_id.value) : ''
+  const newExecutor = executor !== undefined && !m.executors.has(key)
+  const rest = subtractResources(available, [...task.resources!, ...(newExecutor ? (executor!.resources ?? []) : [])])
+  const rec: TaskRec = {
+    frameworkId: fw.id,
+    agentId,
+    task,
+    executorId: executor?.executor_id.value,
+    state: 'TASK_STAGING',
+    latestState: 'TASK_STAGING',
+    statuses: [],
+    resources: task.resources!,
+  }
+  if (!m.tasks.has(fw.id)) m.tasks.set(fw.id, new Map())
+  m.tasks.get(fw.id)!.set(task.task_id.value, rec)
+  if (newExecutor) m.executors.set(key, {frameworkId: fw.id, agentId, info: executor!})
   const agent = m.agents.get(agentId)
-  const role = offers[0]!.offer.allocation_info?.role ?? fw.roles[0] ?? '*'
-  let available = addResources(
-    [],
-    offers.flatMap((o) => o.resources),
-  )
-  for (const t of launches) {
-    const err = validateTask(m, fw, t, agentId, available)
-    if (err !== null) {
-      const status = masterStatus(t.task_id?.value ?? '', 'TASK_ERROR', 'REASON_TASK_INVALID', err, t.agent_id?.value)
-      sendTo(m, fw.id, {type: 'UPDATE', update: {status}})
-      continue
-    }
-    const task: TaskInfo = {...t, resources: withAllocation(upgradeResources(t.resources ?? []), role)}
-    let executor: ExecutorInfo | undefined
-    if (t.executor) {
-      executor = {
-        ...t.executor,
-        framework_id: {value: fw.id},
-        resources: withAllocation(upgradeResources(t.executor.resources ?? []), role),
-      }
-      task.executor = executor
-    }
-    const key = executor ? executorKey(agentId, fw.id, executor.executor_id.value) : ''
-    const newExecutor = executor !== undefined && !m.executors.has(key)
-    available = subtractResources(available, [...task.resources!, ...(newExecutor ? (executor!.resources ?? []) : [])])
-    const rec: TaskRec = {
-      frameworkId: fw.id,
-      agentId,
-      task,
-      executorId: executor?.executor_id.value,
-      state: 'TASK_STAGING',
-      latestState: 'TASK_STAGING',
-      statuses: [],
-      resources: task.resources!,
-    }
-    if (!m.tasks.has(fw.id)) m.tasks.set(fw.id, new Map())
-    m.tasks.get(fw.id)!.set(task.task_id.value, rec)
-    if (newExecutor) m.executors.set(key, {frameworkId: fw.id, agentId, info: executor!})
-    if (agent?.connected) {
-      agent.port.launch({...fw.info, id: {value: fw.id}}, task, executor)
-    } else {
-      rec.state = rec.latestState = 'TASK_LOST'
-    }
-  }
-  if (!isEmptyResources(available)) declineResources(m, fw.id, agentId, available, acc.filters?.refuse_seconds)
+  if (agent?.connected) agent.port.launch({...fw.info, id: {value: fw.id}}, task, executor)
+  else rec.state = rec.latestState = 'TASK_LOST'
+  return rest
 }

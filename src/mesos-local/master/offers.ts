@@ -8,20 +8,11 @@
  * when a framework subscribes, an agent registers or a framework REVIVEs.
  */
 import type {Offer, Resource} from '../../lib/mesos/types.js'
-import {addResources} from '../resources.js'
+import {addResources, subtractResources} from '../resources.js'
 import {isReserved, toPreRefinement, toRefinement} from '../reservations.js'
 import {freeOn, offeredTo, usedBy} from './accounting.js'
 import {refuseMs, type AllocFramework} from './allocator.js'
-import {
-  isMultiRole,
-  isRefinementCapable,
-  offerRole,
-  sendTo,
-  startTimer,
-  type FrameworkRec,
-  type MasterState,
-  type OfferRec,
-} from './state.js'
+import {isMultiRole, isRefinementCapable, sendTo, startTimer, type FrameworkRec, type MasterState, type OfferRec} from './state.js'
 
 /** Drops a framework's offers (resources go back to the pool), optionally sending RESCIND. */
 export function recoverOffers(m: MasterState, frameworkId: string, rescind: boolean): void {
@@ -32,6 +23,8 @@ export function removeOffer(m: MasterState, offerId: string, rescind: boolean): 
   const o = m.offers.get(offerId)
   if (!o) return undefined
   m.offers.delete(offerId)
+  const fw = m.frameworks.get(o.frameworkId)
+  if (fw) fw.offeredTotal = subtractResources(fw.offeredTotal ?? [], o.resources)
   if (rescind) sendTo(m, o.frameworkId, {type: 'RESCIND', rescind: {offer_id: {value: offerId}}})
   return o
 }
@@ -66,7 +59,11 @@ export function allocate(m: MasterState): void {
   const fws: AllocFramework[] = [...m.frameworks.values()]
     .filter((f) => f.stream !== null)
     .sort((a, b) => a.order - b.order)
-    .map((f) => ({id: f.id, role: offerRole(f), allocated: addResources(usedBy(m, f.id), offeredTo(m, f.id))}))
+    .map((f) => ({
+      id: f.id,
+      roles: f.roles.filter((r) => !f.suppressed.has(r)),
+      allocated: addResources(usedBy(m, f.id), offeredTo(m, f.id)),
+    }))
   if (agents.length === 0 || fws.length === 0) return
   const byFramework = new Map<string, Offer[]>()
   for (const a of m.allocator.allocate(agents, fws, Date.now())) {
@@ -108,6 +105,8 @@ function makeOffer(m: MasterState, frameworkId: string, agentId: string, role: s
     ...(multi ? {allocation_info: {role}} : {}),
   }
   m.offers.set(offer.id.value, {offer, frameworkId, agentId, resources: res})
+  const fw = m.frameworks.get(frameworkId)
+  if (fw) fw.offeredTotal = addResources(fw.offeredTotal ?? [], res)
   // Frameworks without RESERVATION_REFINEMENT get the pre-refinement format (`role`, `reservation`); the others
   // get no `role` at all (a real client declaring the capability aborts on one: `Check failed: !resource.has_role()`).
   return isRefinementCapable(m.frameworks.get(frameworkId)) ? offer : {...offer, resources: toPreRefinement(res)}

@@ -99,8 +99,7 @@ function getFrameworks(m: MasterState): Json {
             .filter((o) => o.frameworkId === f.id)
             .map((o) => ({...o.offer, resources: withoutRole(o.offer.resources)})),
       allocated_resources: completed ? [] : toEndpoint(usedBy(m, f.id)),
-      // Scalar quantities only, like Mesos 1.12 (fixture 09).
-      offered_resources: completed ? [] : toEndpoint(offeredTo(m, f.id).filter((r) => r.type === 'SCALAR')),
+      offered_resources: completed ? [] : toEndpoint(offeredTo(m, f.id)),
     })
   return {frameworks: [...m.frameworks.values()].map(fw(false)), completed_frameworks: [...m.completedFrameworks.values()].map(fw(true))}
 }

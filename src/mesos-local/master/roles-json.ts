@@ -11,11 +11,6 @@ import type {FrameworkRec, MasterState} from './state.js'
 
 type Json = Record<string, unknown>
 
-/** Mesos 1.12 reports a role's offered resources as scalar quantities only (fixture 09). */
-function scalarsOnly(rs: readonly Resource[]): Resource[] {
-  return rs.filter((r) => r.type === 'SCALAR')
-}
-
 function quantities(rs: readonly Resource[]): Json {
   const out: Json = {}
   for (const r of rs) {
@@ -48,7 +43,7 @@ export function rolesJson(m: MasterState): Json {
       )
       const offered = addResources(
         [],
-        fws.flatMap((f) => scalarsOnly(offeredTo(m, f.id))),
+        fws.flatMap((f) => offeredTo(m, f.id)),
       )
       const mine = reserved.get(name) ?? []
       return {

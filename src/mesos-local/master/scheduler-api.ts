@@ -9,10 +9,10 @@ import {CodecError, decode} from '../../lib/mesos/codec.js'
 import type {ContentType, FrameworkInfo, SchedulerCall} from '../../lib/mesos/types.js'
 import {acknowledge, message, shutdownExecutor} from './agent-calls.js'
 import {removeFramework, subscribe} from './frameworks.js'
-import {accept} from './launch.js'
+import {accept} from './accept.js'
 import {decline, revive, suppress} from './offers.js'
 import {kill, reconcile} from './reconcile.js'
-import type {MasterState} from './state.js'
+import {log, type MasterState} from './state.js'
 import {frameworkRoles, validateCall, validateFrameworkInfo} from './validation.js'
 
 export function sendText(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -107,8 +107,13 @@ export function handleSchedulerCall(
     case 'REQUEST':
     case 'ACCEPT_INVERSE_OFFERS':
     case 'DECLINE_INVERSE_OFFERS':
-    case 'ACKNOWLEDGE_OPERATION_STATUS':
       break // accepted and ignored, as the built-in allocator does with REQUEST
+    case 'ACKNOWLEDGE_OPERATION_STATUS': {
+      // Operation statuses are sent once (no resends to stop): the acknowledgement is accepted and logged.
+      const ack = call.acknowledge_operation_status!
+      log(m, `ACKNOWLEDGE_OPERATION_STATUS of operation '${ack.operation_id?.value ?? ''}' (status ${ack.uuid}) from framework ${fw.id}`)
+      break
+    }
     case 'RECONCILE_OPERATIONS':
       return sendText(res, 501, 'RECONCILE_OPERATIONS is not implemented by the local Mesos master')
     default:

@@ -91,15 +91,10 @@ function activeTasks(m: MasterState, fwId: string): TaskRec[] {
   return [...(m.tasks.get(fwId)?.values() ?? [])]
 }
 
-/** Mesos 1.12 reports a framework's (and role's) offered resources as scalar quantities only (fixture 09). */
-function scalarsOnly(rs: readonly Resource[]): Resource[] {
-  return rs.filter((r) => r.type === 'SCALAR')
-}
-
 function frameworkJson(m: MasterState, fw: FrameworkRec, completed: boolean): Json {
   const tasks = completed ? [] : activeTasks(m, fw.id)
   const used = completed ? [] : usedBy(m, fw.id)
-  const offered = completed ? [] : scalarsOnly(offeredTo(m, fw.id))
+  const offered = completed ? [] : offeredTo(m, fw.id)
   const info = fw.info
   const executors = completed
     ? []

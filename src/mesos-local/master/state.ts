@@ -83,6 +83,12 @@ export interface FrameworkRec {
   unregisteredTime: number
   failoverTimer?: NodeJS.Timeout
   completedTasks: TaskRec[]
+  /**
+   * Mesos' Framework::totalOfferedResources: each offer's resources added when made and subtracted when it goes,
+   * across agents. Ranges of two agents' offers merge (a union), so one offer going removes ports another offer
+   * still holds: what the real master reports (fixture 09 shows no ports offered, fixture 13 shows them).
+   */
+  offeredTotal?: Resource[]
   /** Subscription order (allocation tie-break). */
   order: number
 }
@@ -265,9 +271,4 @@ export function isRefinementCapable(fw: FrameworkRec | undefined): boolean {
 
 export function isMultiRole(fw: FrameworkRec | undefined): boolean {
   return (fw?.info.capabilities ?? []).some((c) => c?.type === 'MULTI_ROLE')
-}
-
-/** First role that is not suppressed, or null. */
-export function offerRole(fw: FrameworkRec): string | null {
-  return fw.roles.find((r) => !fw.suppressed.has(r)) ?? null
 }

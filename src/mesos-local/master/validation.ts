@@ -105,6 +105,10 @@ export function validateCall(call: Partial<SchedulerCall> & Record<string, unkno
   const sub = SUB_MESSAGE[call.type]
   if (sub !== undefined && call[sub] === undefined) return `Expecting '${sub}' to be present`
   if (call.type === 'ACKNOWLEDGE' && !isValidUuidBase64(call.acknowledge?.uuid ?? '')) return 'Not a valid UUID'
+  if (call.type === 'ACKNOWLEDGE_OPERATION_STATUS') {
+    if (!isValidUuidBase64(call.acknowledge_operation_status?.uuid ?? '')) return 'Not a valid UUID'
+    if (call.acknowledge_operation_status?.agent_id === undefined) return "Expecting 'agent_id' to be present"
+  }
   if (call.type === 'UPDATE_FRAMEWORK') {
     const uf = call.update_framework as {framework_info?: FrameworkInfo} | undefined
     if (uf?.framework_info?.id?.value !== call.framework_id.value) {
