@@ -10,6 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {describe, it} from 'node:test'
 import {waitFor} from '../helpers/ports.js'
+import {fetchSlaves, reservationLeaks, reservedTo} from '../resilience/leaks.js'
 import {
   ETCD_BIN,
   Logs,
@@ -68,6 +69,34 @@ async function localCount(clientUrl: string, prefix: string): Promise<number> {
   return Number(body.count ?? 0)
 }
 
+/** serve's flags for a 3-member cluster with role etcd-pv and principal it-pv (fast timers). */
+function roleArgs(cluster: string, master: string): string[] {
+  return [
+    '--cluster-name',
+    cluster,
+    '--cluster-size',
+    '3',
+    '--health-interval',
+    '1',
+    '--bootstrap-wait',
+    '3',
+    '--member-grace',
+    '5',
+    '--executor-bin',
+    RUN_JS,
+    '--etcd-bin',
+    ETCD_BIN,
+    '--zk-framework-persist',
+    `${suite.zk().url}/etcd-mesos`,
+    '--master',
+    master,
+    '--framework-role',
+    'etcd-pv',
+    '--mesos-authentication-principal',
+    'it-pv',
+  ]
+}
+
 describe('serve with a role: persistent volumes on the local Mesos', {timeout: 300_000}, () => {
   it("bootstrap with volumes; SIGKILL of a member's etcd: back on the same agent, same member id, its data read back", {
     timeout: 240_000,
@@ -78,33 +107,7 @@ describe('serve with a role: persistent volumes on the local Mesos', {timeout: 3
       cleanups.push(() => mesos.stop())
       logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
       const cluster = 'vol'
-      const serve = await startServe(
-        [
-          '--cluster-name',
-          cluster,
-          '--cluster-size',
-          '3',
-          '--health-interval',
-          '1',
-          '--bootstrap-wait',
-          '3',
-          '--member-grace',
-          '5',
-          '--executor-bin',
-          RUN_JS,
-          '--etcd-bin',
-          ETCD_BIN,
-          '--zk-framework-persist',
-          `${suite.zk().url}/etcd-mesos`,
-          '--master',
-          mesos.hostPort,
-          '--framework-role',
-          'etcd-pv',
-          '--mesos-authentication-principal',
-          'it-pv',
-        ],
-        logs,
-      )
+      const serve = await startServe(roleArgs(cluster, mesos.hostPort), logs)
       cleanups.push(() => serve.stop())
       const before = (await waitHealthyMembers(serve.adminUrl, 3, 90_000)) as VolumeMember[]
       assert.match(serve.log(), /framework role 'etcd-pv'/)
@@ -154,6 +157,60 @@ describe('serve with a role: persistent volumes on the local Mesos', {timeout: 3
       const st = await stats(serve.adminUrl)
       assert.equal(st.launched_servers, 4, 'three members and one relaunch')
       assert.ok(/relaunching etcd member on its persistent volume/.test(serve.log()))
+    })
+  })
+
+  it('a member whose volume lost its data is replaced; its old volume is destroyed and its reservation released (seen by the master)', {
+    timeout: 240_000,
+  }, async () => {
+    const logs = new Logs()
+    await scenario(logs, async () => {
+      const mesos = await startMesosLocal({}, logs)
+      cleanups.push(() => mesos.stop())
+      logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
+      const serve = await startServe(roleArgs('volgone', mesos.hostPort), logs)
+      cleanups.push(() => serve.stop())
+      const before = (await waitHealthyMembers(serve.adminUrl, 3, 90_000)) as VolumeMember[]
+      const written = await putKeys(before[0]!.client_url, 'gone/', 10)
+      const victim = before[1]!
+      const oldVolume = victim.volume!.persistence_id
+      // the volume's data is lost, then its etcd dies: the relaunch on it is refused (no data), so it is replaced
+      const dir = findDir(mesos.workDir, oldVolume)
+      assert.ok(dir, `volume directory of ${oldVolume}`)
+      fs.rmSync(path.join(dir, 'member'), {recursive: true, force: true})
+      await killEtcd(victim.name)
+      const after = await until(
+        'a replacement member',
+        async () => {
+          const ms = (await waitHealthyMembers(serve.adminUrl, 3, 1000).catch(() => null)) as VolumeMember[] | null
+          return ms && !ms.some((m) => m.name === victim.name) ? ms : undefined
+        },
+        150_000,
+        300,
+      )
+      const replacement = after.find((m) => !before.some((b) => b.name === m.name))!
+      assert.ok(replacement.volume && replacement.volume.persistence_id !== oldVolume, 'the replacement has a volume of its own')
+      const list = await memberList(after.map((m) => m.client_url))
+      assert.ok(!list.some((m) => m.id === victim.member_id), 'the lost member is gone from etcd')
+      // the master's own view: exactly the running members' volumes, nothing reserved where no member runs
+      const master = `http://${mesos.hostPort}`
+      const reserved = await until(
+        'the old volume destroyed and unreserved',
+        async () => {
+          const r = reservedTo(await fetchSlaves(master), 'etcd-pv')
+          return r.some((x) => x.volumes.includes(oldVolume)) ? undefined : r
+        },
+        60_000,
+        500,
+      )
+      assert.deepEqual(reserved.flatMap((r) => r.volumes).sort(), after.map((m) => m.volume!.persistence_id).sort())
+      assert.deepEqual(reservationLeaks(reserved, after), [])
+      assert.ok((await stats(serve.adminUrl)).volumes_released >= 1)
+      const got = await readPrefix(
+        after.map((m) => m.client_url),
+        'gone/',
+      )
+      assert.equal(got.size, written.size)
     })
   })
 })

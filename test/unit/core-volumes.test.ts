@@ -187,6 +187,7 @@ describe('persistent volumes (with a role)', () => {
     w.advance(20_000)
     assert.equal(liveTasks(w.state).length, 3, 'replaced')
     assert.equal(w.state.volumes[victim.volumeId!]?.retiredAt !== undefined, true, 'retired once etcd no longer lists it')
+    assert.equal(w.state.offersWanted, true, 'offers stay wanted (revived) while a volume waits to be released')
     const mid = w.actions.length
     w.feed({type: 'Offers', offers: [volumeOffer(w, victim.memberName, 'V9')]})
     const acc = accepts(w.actions.slice(mid))
@@ -201,6 +202,8 @@ describe('persistent volumes (with a role)', () => {
     assert.deepEqual([...new Set(unreserve.unreserve!.resources.map((r) => r.name))].sort(), ['cpus', 'disk', 'mem', 'ports'])
     assert.equal(w.state.stats.volumes_released, 1)
     assert.equal(w.state.volumes[victim.volumeId!], undefined)
+    assert.equal(w.state.offersWanted, false, 'suppressed again once released')
+    assert.equal(w.actionsOf('SUPPRESS', mid).length, 1)
     // DESTROY only after MEMBER_REMOVE
     const removeAt = w.actions.findIndex((a, i) => i >= start && a.type === 'MEMBER_REMOVE')
     const destroyAt = w.actions.findIndex((a) => a.type === 'ACCEPT' && a.operations.some((o) => o.type === 'DESTROY'))

@@ -21,7 +21,7 @@ import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {memberName, randomHex, taskIdFor} from './ids.js'
 import type {OfferRound, Rejection} from './offer-planner.js'
-import {decideWant, launchFailed, settleOffers} from './offer-planner.js'
+import {decideWant, heldOffers, launchFailed, settleOffers} from './offer-planner.js'
 import type {OfferMatch} from './offers.js'
 import {releaseFor} from './release.js'
 import type {SchedulerState, VolumeRecord} from './state.js'
@@ -42,20 +42,25 @@ export function onRescind(ctx: Ctx, offerId: string): void {
   if (s.pendingAdd?.offerId === offerId) s.pendingAdd.offerId = null
 }
 
-/** Declines every held offer the offer planner does not keep (one DECLINE per offer; an ACCEPT of DESTROY +
- *  UNRESERVE instead when it holds a volume and reservation to release, release.ts), then REVIVE/SUPPRESS. */
+/** Answers every held offer the offer planner does not keep: an ACCEPT of DESTROY + UNRESERVE when it holds a
+ *  volume and reservation to release (release.ts; first, so that REVIVE/SUPPRESS sees what is left to release),
+ *  else a DECLINE (one per offer); then REVIVE/SUPPRESS. */
 export function finishOffers(ctx: Ctx, round: OfferRound): void {
   const {s} = ctx
+  const filters = {refuse_seconds: s.config.refuseSeconds}
+  const held = heldOffers(round)
+  for (const id of Object.keys(s.offers).sort()) {
+    if (held.has(id)) continue
+    const release = releaseFor(ctx, s.offers[id]!.offer)
+    if (!release) continue
+    delete s.offers[id]
+    emit(ctx, {type: 'ACCEPT', offerIds: [id], operations: release, filters})
+  }
   const st = settleOffers(s, round)
   for (const o of st.offers) {
     if (o.decision !== 'decline') continue
-    const release = releaseFor(ctx, s.offers[o.offerId]!.offer)
     delete s.offers[o.offerId]
-    const filters = {refuse_seconds: s.config.refuseSeconds}
-    emit(
-      ctx,
-      release ? {type: 'ACCEPT', offerIds: [o.offerId], operations: release, filters} : {type: 'DECLINE', offerIds: [o.offerId], filters},
-    )
+    emit(ctx, {type: 'DECLINE', offerIds: [o.offerId], filters})
   }
   s.offersWanted = st.offersWanted
   s.declinedWanted = st.declinedWanted

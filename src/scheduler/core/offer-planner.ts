@@ -33,14 +33,15 @@
  *   member', 'insufficient resources: cpus …'), or, for a usable offer while a member is wanted (a
  *   removal in flight, a verdict awaited…), 'usable, but no launch is ready this step' (`declinedWanted`).
  * REVIVE/SUPPRESS (only while subscribed): REVIVE when offers become wanted (mutable and a member
- *   missing, or the pending add lost its offer), SUPPRESS when they stop being wanted. While wanted:
+ *   missing, or the pending add lost its offer, or a retired volume or a leftover reservation waits to be
+ *   released), SUPPRESS when they stop being wanted. While wanted:
  *   once a usable offer was declined (its agent is then filtered for refuse_seconds), the next step
  *   whose add or in-place want finds nothing (`missing`) REVIVEs again (clears the filters) instead of
  *   waiting refuse_seconds.
  */
 import type {OfferConstraints, OfferMatch, ResourceRequest} from './offers.js'
 import type {SchedulerState, VolumeRecord} from './state.js'
-import {matchNew, matchRelaunch} from './volumes.js'
+import {matchNew, matchRelaunch, releasePending} from './volumes.js'
 import {answeringTasks, liveTasks} from './state.js'
 import {mayMutate, subscribed} from './mode.js'
 
@@ -121,11 +122,12 @@ export function constraintsFor(s: SchedulerState, extra: OfferConstraints = {}):
   return {busyAgents, busyHosts, ...extra}
 }
 
-/** Mutable and a member missing, or the pending add lost its offer. */
+/** Mutable and a member missing, or the pending add lost its offer, or (with a role) a volume or leftover
+ *  reservation waits for an offer to be released in (release.ts: only offers carry them). */
 export function offersWanted(s: SchedulerState): boolean {
   if (!mayMutate(s)) return false
   const live = liveTasks(s).filter((t) => !t.decommission).length + answeringTasks(s).length
-  return live < s.config.clusterSize || (s.pendingAdd !== null && s.pendingAdd.offerId === null)
+  return live < s.config.clusterSize || (s.pendingAdd !== null && s.pendingAdd.offerId === null) || releasePending(s)
 }
 
 /** Decides which held offers serve `want` (see the header) and records it in the round. */
@@ -171,6 +173,11 @@ export function settleOffers(s: SchedulerState, round: OfferRound): Settlement {
     return wanted && missing && declinedWanted ? {...none, declinedWanted: false, signal: 'REVIVE', afterBusy: true} : none
   }
   return {offers, offersWanted: wanted, declinedWanted: false, signal: wanted ? 'REVIVE' : 'SUPPRESS', afterBusy: false}
+}
+
+/** The offers the round's wants keep past this step. */
+export function heldOffers(round: OfferRound): ReadonlySet<string> {
+  return new Set(heldBy(round).keys())
 }
 
 function heldBy(round: OfferRound): Map<string, string> {

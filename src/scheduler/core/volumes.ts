@@ -168,6 +168,12 @@ export function memberInUse(s: SchedulerState, member: string): boolean {
   return s.membership === null || s.membership.members.some((m) => m.name === member)
 }
 
+/** A retired volume, or a leftover reservation seen in an offer, waits to be released: offers are wanted. */
+export function releasePending(s: SchedulerState): boolean {
+  if (!volumeRole(s.config)) return false
+  return Object.keys(s.leftovers).length > 0 || Object.values(s.volumes).some((v) => v.retiredAt !== undefined)
+}
+
 /** Our reserved resources in an offer, by member: its volumes (ours by persistence id) and the rest. A group
  *  with a volume not proven ours (another cluster's or member's persistence id) is `foreign`. */
 export function ourReservations(s: SchedulerState, offer: Offer): Map<string, {volumes: Resource[]; rest: Resource[]; foreign: boolean}> {
