@@ -13,6 +13,7 @@ import {CodecError, decode, encode} from '../../lib/mesos/codec.js'
 import {CONTENT_JSON, CONTENT_PROTOBUF, type ContentType} from '../../lib/mesos/types.js'
 import {VERSION_JSON} from '../mesos-version.js'
 import {ALWAYS_LISTED, OPERATOR_CALLS, operatorResponse, type OperatorCall} from './operator-api.js'
+import {OPERATOR_OPERATIONS, operatorOperation} from './operator-operations.js'
 import {handleSchedulerCall, sendEmpty, sendText} from './scheduler-api.js'
 import {rolesJson} from './roles-json.js'
 import {frameworksJson, slavesJson, stateJson, stateSummaryJson, tasksJson} from './state-json.js'
@@ -147,6 +148,10 @@ async function operatorApi(ctx: MasterHttpContext, req: IncomingMessage, res: Se
     throw err
   }
   if (call.type === undefined) return sendText(res, 400, "Failed to validate master::Call: Expecting 'type' to be present")
+  if ((OPERATOR_OPERATIONS as readonly string[]).includes(call.type)) {
+    const answer = operatorOperation(ctx.state(), call as Parameters<typeof operatorOperation>[1])
+    return answer.status === 202 ? sendEmpty(res, 202) : sendText(res, answer.status, answer.body)
+  }
   if (!(OPERATOR_CALLS as readonly string[]).includes(call.type)) {
     return sendText(res, 501, `Operator call ${call.type} is not implemented by the local Mesos master`)
   }
