@@ -16,6 +16,8 @@ import {parseResources} from '../../src/mesos-local/resources.js'
 import type {FrameworkID, FrameworkInfo, Resource, TaskInfo, TaskStatus} from '../../src/lib/mesos/types.js'
 import {waitFor} from '../helpers/ports.js'
 
+const FIXTURE = new URL('../fixtures/real-mesos/13-reservations-volumes.json', import.meta.url)
+
 class FakeMaster implements MasterPort {
   updates: {fid: string; status: TaskStatus}[] = []
   exited: {fid: string; eid: string; waitStatus: number}[] = []
@@ -50,8 +52,10 @@ after(async () => {
 })
 
 const IP = '127.0.0.41'
+const logs: string[] = []
 function newAgent(workDir: string, master: FakeMaster): LocalAgent {
   const opts: LocalAgentOptions = {
+    log: (l) => logs.push(l),
     index: 40,
     ip: IP,
     hostname: IP,
@@ -226,6 +230,45 @@ describe('LocalAgent: checkpointed resources and persistent volumes', {timeout: 
     assert.deepEqual(fs.readdirSync(workDir).sort(), ['meta', 'outside'], 'nothing made outside meta/')
     agent.port.checkpointResources(totalWith())
     assert.equal(fs.readFileSync(path.join(outside, 'keep'), 'utf8'), 'x', 'nothing removed outside the volumes')
+  })
+
+  it('logs what a real agent logs for checkpointed resources, volume links and DESTROY (fixture 13 agent_log_lines)', {
+    timeout: 60_000,
+  }, async () => {
+    const fx = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as {agent_log_lines: Record<string, string[]>}
+    const {agent, master, workDir} = await startAgent()
+    const ours = (from: number, re: RegExp) => logs.slice(from).filter((l) => re.test(l))
+    const theirs = (k: string, re: RegExp) => fx.agent_log_lines[k]!.map((l) => l.slice(l.indexOf('] ') + 2)).filter((l) => re.test(l))
+    const updated = /^Updated checkpointed resources/
+    let from = logs.length
+    agent.port.checkpointResources(totalWith().concat(reserved('disk', 64)))
+    agent.port.checkpointResources(totalWith(volume('vol-1')))
+    assert.deepEqual(ours(from, updated), theirs('accept_reserve_create_launch', updated))
+
+    from = logs.length
+    agent.port.launch(framework, commandTask('pv-writer', agent.id, 'sleep 1000'))
+    await waitFor('pv-writer running', () => master.states('pv-writer').includes('TASK_RUNNING'), 30_000)
+    const ex = [...agent.executors.values()].find((e) => e.id === 'pv-writer')!
+    const sub = (l: string) =>
+      l
+        .split('<rec-dir>/agent1-work')
+        .join(workDir)
+        .split('f8a6e9ac-eb7f-4013-9c7a-b5651012d788-S0')
+        .join(agent.id)
+        .split('f8a6e9ac-eb7f-4013-9c7a-b5651012d788-0000')
+        .join('fw-pv')
+        .split('a4132e1d-7146-4769-b937-04ec6cf66cdb')
+        .join(ex.containerId)
+    assert.deepEqual(ours(from, /symlink/), theirs('accept_reserve_create_launch', /symlink/).map(sub))
+    from = logs.length
+    agent.port.kill('fw-pv', {value: 'pv-writer'})
+    await waitFor('pv-writer killed', () => master.states('pv-writer').includes('TASK_KILLED'), 30_000)
+    assert.deepEqual(ours(from, /symlink/), theirs('kill_pv_writer', /symlink/).map(sub))
+
+    from = logs.length
+    agent.port.checkpointResources(totalWith().concat(reserved('disk', 64)))
+    agent.port.checkpointResources(totalWith().slice(0, 4))
+    assert.deepEqual(ours(from, /^(Updated|Deleting)/), theirs('destroy_unreserve', /^(Updated|Deleting)/).map(sub))
   })
 
   it('a launch naming a volume the agent does not have is refused as Mesos does (REASON_RESOURCES_UNKNOWN)', {

@@ -16,7 +16,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {formatDuration} from '../../lib/mesos/duration.js'
 import type {ExecutorInfo, FrameworkID, FrameworkInfo, Resource, TaskInfo} from '../../lib/mesos/types.js'
-import {formatResources} from '../resources.js'
+import {mesosText} from '../reservations.js'
 import {saveCheckpoint} from './checkpoint.js'
 import {CommandExecutor} from './command-executor.js'
 import {executorEnvironment, launchProcess} from './containerizer.js'
@@ -108,7 +108,7 @@ function dropUnknownResources(
     ? 'The checkpointed resources being used by the task or task group are unknown to the agent'
     : 'The checkpointed resources being used by the executor are unknown to the agent'
   agent.options.log(
-    `Unknown checkpointed resource ${formatResources([unknown])} for ${forTask ? `task ${task.task_id.value}` : `executor '${eid}'`} of framework ${fid}`,
+    `Unknown checkpointed resource ${mesosText([unknown])} for ${forTask ? `task ${task.task_id.value}` : `executor '${eid}'`} of framework ${fid}`,
   )
   const partitionAware = (framework.capabilities ?? []).some((c) => c.type === 'PARTITION_AWARE')
   const state = partitionAware ? 'TASK_DROPPED' : 'TASK_LOST'

@@ -95,6 +95,8 @@ export interface MountedVolume {
   id: string
   link: string
   target: string
+  /** The volume as Mesos prints it (`disk(allocated: r)(reservations: [(DYNAMIC,r,p)])[id:path]:64`), for the log. */
+  text?: string
 }
 
 export interface TaskRecord {

@@ -18,7 +18,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type {Resource} from '../../lib/mesos/types.js'
-import {formatResources} from '../resources.js'
+import {mesosText} from '../reservations.js'
 import {writeResourcesCheckpoint} from './checkpoint.js'
 import {isTerminal, type AgentState, type ExecutorRecord, type MountedVolume} from './state.js'
 
@@ -74,17 +74,19 @@ export function checkpointResources(agent: AgentState, total: readonly Resource[
   if (agent.checkpointed && JSON.stringify(prev) === JSON.stringify(next)) return
   const before = volumeDirs(agent, prev)
   const after = volumeDirs(agent, next)
+  // As Mesos (syncCheckpointedResources, then the checkpoint): directories first, then the file and its log line.
   for (const dir of after.keys()) if (!before.has(dir)) fs.mkdirSync(dir, {recursive: true})
-  writeResourcesCheckpoint(o.workDir, next)
-  agent.checkpointed = next
-  const show = (rs: readonly Resource[]): string => (rs.length === 0 ? '{}' : formatResources(rs))
-  o.log(`Updated checkpointed resources from ${show(prev)} to ${show(next)}`)
   for (const [dir, r] of before) {
     if (after.has(dir)) continue
     o.log(`Deleting persistent volume '${r.disk?.persistence?.id}' at '${dir}'`)
     if (!fs.existsSync(dir)) o.log(`Failed to find persistent volume '${r.disk?.persistence?.id}' at '${dir}'`)
     else fs.rmSync(dir, {recursive: true, force: true})
   }
+  writeResourcesCheckpoint(o.workDir, next)
+  agent.checkpointed = next
+  // Like Mesos' log line, which shows only the resources that need checkpointing.
+  const show = (rs: readonly Resource[]): string => (rs.some(needsCheckpointing) ? mesosText(rs.filter(needsCheckpointing)) : '{}')
+  o.log(`Updated checkpointed resources from ${show(prev)} to ${show(next)}`)
 }
 
 /** The reservation stack of a resource in either format (pre-refinement: `role` + `reservation`). */
@@ -126,17 +128,17 @@ function containerVolumes(agent: AgentState, ex: ExecutorRecord): Resource[] {
  */
 export function syncVolumes(agent: AgentState, ex: ExecutorRecord): string | undefined {
   const o = agent.options
-  const wanted = new Map<string, {id: string; target: string}>()
+  const wanted = new Map<string, {id: string; target: string; text: string}>()
   for (const r of containerVolumes(agent, ex)) {
     const cp = r.disk?.volume?.container_path ?? ''
     const target = volumeDir(o.workDir, r)
     if (cp === '' || cp.includes('/') || cp === '.' || cp === '..' || !target) {
       o.log(
-        `Skipping updating symlink for persistent volume ${formatResources([r])} of container ${ex.containerId} because the container path '${cp}' contains slash`,
+        `Skipping updating symlink for persistent volume ${mesosText([r])} of container ${ex.containerId} because the container path '${cp}' contains slash`,
       )
       continue
     }
-    wanted.set(path.join(ex.directory, cp), {id: r.disk!.persistence!.id, target})
+    wanted.set(path.join(ex.directory, cp), {id: r.disk!.persistence!.id, target, text: mesosText([r])})
   }
   const mounted = ex.volumes ?? []
   const kept: MountedVolume[] = []
@@ -153,9 +155,9 @@ export function syncVolumes(agent: AgentState, ex: ExecutorRecord): string | und
     try {
       fs.mkdirSync(ex.directory, {recursive: true})
       fs.mkdirSync(v.target, {recursive: true})
-      o.log(`Adding symlink from '${v.target}' to '${link}' for persistent volume '${v.id}' of container ${ex.containerId}`)
+      o.log(`Adding symlink from '${v.target}' to '${link}' for persistent volume ${v.text} of container ${ex.containerId}`)
       fs.symlinkSync(v.target, link)
-      kept.push({id: v.id, link, target: v.target})
+      kept.push({id: v.id, link, target: v.target, text: v.text})
     } catch (e) {
       error ??= `Failed to symlink persistent volume from '${v.target}' to '${link}': ${(e as Error).message}`
     }
@@ -171,7 +173,7 @@ export function removeVolumes(agent: AgentState, ex: ExecutorRecord): void {
 }
 
 function unlink(agent: AgentState, ex: ExecutorRecord, m: MountedVolume): void {
-  agent.options.log(`Removing symlink '${m.link}' for persistent volume '${m.id}' of container ${ex.containerId}`)
+  agent.options.log(`Removing symlink '${m.link}' for persistent volume ${m.text ?? `'${m.id}'`} of container ${ex.containerId}`)
   try {
     fs.rmSync(m.link, {force: true})
   } catch (e) {
