@@ -267,6 +267,7 @@ describe('persistent volumes (with a role)', () => {
     for (const r of foreign.resources) if (r.disk?.persistence) r.disk.persistence.id = 'etcd-mesos.other.etcd-8.abcdef01'
     w.restart()
     w.advance(5_000, {offers: false})
+    assert.equal(w.state.offersWanted, true, 'after a subscription, offers are wanted to see leftovers (the cluster is complete)')
     const mid = w.actions.length
     w.feed({type: 'Offers', offers: [ghost, foreign]})
     assert.equal(accepts(w.actions.slice(mid)).length, 0, 'not before the grace period')
@@ -283,6 +284,8 @@ describe('persistent volumes (with a role)', () => {
     assert.deepEqual(acc[0]!.offerIds, ['L2'])
     assert.equal(w.state.stats.leftovers_cleaned, 1)
     assert.equal(w.state.stats.volumes_released, 0)
+    w.advance(60_000, {offers: false})
+    assert.equal(w.state.offersWanted, false, 'the sweep ends: SUPPRESS')
   })
 
   it('volume records survive a restart (persisted, checked) and a relaunch after it uses them', () => {

@@ -89,6 +89,7 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
     reseedSteps: {},
     volumes: {},
     leftovers: {},
+    sweepUntil: null,
   }
   s.clusterToken = `${config.clusterName}-${randomHex(s, 12)}`
   return s

@@ -247,6 +247,8 @@ export interface SchedulerState {
   volumes: Record<string, VolumeRecord>
   /** Reservations/volumes of this cluster seen in offers and unknown to the records: key → first seen. Not persisted. */
   leftovers: Record<string, number>
+  /** With a role: offers are wanted until then after a subscription, to see leftovers (volumes.ts updateSweep). */
+  sweepUntil: number | null
 }
 
 /** Dead = terminal, or unreachable/unknown (TASK_LOST and TASK_UNREACHABLE may still come back). */

@@ -168,10 +168,23 @@ export function memberInUse(s: SchedulerState, member: string): boolean {
   return s.membership === null || s.membership.members.some((m) => m.name === member)
 }
 
-/** A retired volume, or a leftover reservation seen in an offer, waits to be released: offers are wanted. */
+/** A retired volume, or a leftover reservation seen in an offer, waits to be released, or the leftover sweep after
+ *  a subscription is on (`sweepUntil`): offers are wanted. */
 export function releasePending(s: SchedulerState): boolean {
   if (!volumeRole(s.config)) return false
+  if (s.sweepUntil !== null) return true
   return Object.keys(s.leftovers).length > 0 || Object.values(s.volumes).some((v) => v.retiredAt !== undefined)
+}
+
+/**
+ * Leftovers are only seen in offers: for leftoverGraceMs plus two refuse periods after each subscription (a
+ * restart, a new master), offers are wanted even when the cluster is complete, so that a leftover is seen
+ * twice, grace apart. Sets or clears `sweepUntil`.
+ */
+export function updateSweep(s: SchedulerState, now: number): void {
+  const since = s.connection.subscribedSince
+  const until = since === null ? null : since + s.config.leftoverGraceMs + 2 * s.config.refuseSeconds * 1000
+  s.sweepUntil = volumeRole(s.config) && until !== null && now < until ? until : null
 }
 
 /** Our reserved resources in an offer, by member: its volumes (ours by persistence id) and the rest. A group
