@@ -4,7 +4,8 @@
  * by RESERVATION_REFINEMENT capability, RESERVE / UNRESERVE / CREATE / DESTROY in ACCEPT (applied in order, with
  * LAUNCH), their refusals with the real master's texts (dropped with a master log line, or OPERATION_ERROR with an
  * operation id), reserved resources offered only to their role and volumes only when unused, the state endpoints
- * and the operator API. Raw HTTP (test/helpers/raw-scheduler.ts), one real local agent.
+ * and the operator API. Raw HTTP (test/helpers/raw-scheduler.ts), one real local agent; end to end: the first task writes
+ * `hello` into the volume, is killed, and a second task on the re-offered volume prints it (agent /files/read).
  */
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
@@ -187,7 +188,8 @@ describe('mesos-local master: RESERVE / UNRESERVE / CREATE / DESTROY as in fixtu
 
   it('RESERVE + CREATE + LAUNCH in one ACCEPT: the task runs on the reserved resources and the volume', async () => {
     const offer = await fresh()
-    const from = await send(2, offer.id.value, [['echo hello > data/f && sleep 1000', 'sleep 1000']])
+    // The fixture's own command: it writes into the volume mounted at data/ (the agent links it into the sandbox).
+    const from = await send(2, offer.id.value)
     await sub.next(
       'pv-writer TASK_RUNNING',
       (e) => e.update?.status.task_id.value === 'pv-writer' && e.update.status.state === 'TASK_RUNNING',
@@ -310,7 +312,7 @@ describe('mesos-local master: RESERVE / UNRESERVE / CREATE / DESTROY as in fixtu
     )
     const offer = await fresh(hasVolume)
     sameResources(offer.resources, fxOffer(10).resources, 'the reserved offer (fixture O10)')
-    const f2 = await send(23, offer.id.value, [['cat data/f', 'true']])
+    const f2 = await send(23, offer.id.value) // `cat data/f`: the second task reads what the first one wrote
     await sub.next(
       'pv-reader TASK_FINISHED',
       (e) => e.update?.status.task_id.value === 'pv-reader' && e.update.status.state === 'TASK_FINISHED',
@@ -320,6 +322,10 @@ describe('mesos-local master: RESERVE / UNRESERVE / CREATE / DESTROY as in fixtu
       updates('pv-reader', f2).map((s) => s.state),
       ['TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED'],
     )
+    const stdout = `/frameworks/${ours.fw}/executors/pv-reader/runs/latest/stdout`
+    const read = await fetch(`http://${ours.endpoint}/files/read?path=${encodeURIComponent(stdout)}&offset=0&length=65536`)
+    assert.equal(read.status, 200)
+    assert.deepEqual(await read.json(), {data: 'hello\n', offset: 0})
   })
 
   it('UNRESERVE of the volume, and of the disk under it, are refused with the real texts', async () => {
