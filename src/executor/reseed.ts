@@ -7,10 +7,11 @@
  *   stopping          stop the running etcd (`current.stop(graceMs)`)
  *   backup            check the room again, copy the data dir to `<dataDir>.pre-reseed-<UTC timestamp>`
  *                     (a failed copy is removed at once)
- *   force-new-cluster start etcd with `--force-new-cluster` (same data, initial-cluster = self)
+ *   force-new-cluster start etcd with `--force-new-cluster` (same data, initial-cluster = self), a temporary
+ *                     one-member process with short raft timings (FORCED_RUN_ARGS, below): it elects itself fast
  *   serving-alone     reported once it serves as a ONE-member cluster with its data
  *                     (memberList length 1 and a linearizable read ok); carries the revision
- *   restarting        stop it, start normally (no flag) with initial-cluster = self only
+ *   restarting        stop it, start normally (no flag, the member's own flags) with initial-cluster = self only
  *   done              reported once healthy again (member list of 1, read ok); carries the revision
  * Any failure → report('failed', reason), any etcd started here is stopped, and a ReseedError is thrown. A failure
  * before --force-new-cluster (stopping, backup) first brings etcd back exactly as it was: `current.start()` again,
@@ -87,8 +88,9 @@ export async function reseedMember(ctx: ReseedContext): Promise<EtcdSupervisor> 
     report(s, message, extra)
   }
   const launch = async (forceNewCluster: boolean, config: MemberConfig): Promise<EtcdSupervisor> => {
-    const {bin, args} = buildEtcdArgs(config, sandbox, {forceNewCluster})
-    const sup = create({bin, args, sandbox, clientUrl, ...(tls ? {tls} : {})})
+    const built = buildEtcdArgs(config, sandbox, {forceNewCluster})
+    const args = forceNewCluster ? [...built.args, ...FORCED_RUN_ARGS] : built.args
+    const sup = create({bin: built.bin, args, sandbox, clientUrl, ...(tls ? {tls} : {})})
     started.push(sup)
     await sup.start()
     return sup
@@ -169,6 +171,19 @@ export async function checkMemberQuorum(cfg: MemberConfig, timeoutMs = 2000): Pr
     await admin.close().catch(() => undefined)
   }
 }
+
+/**
+ * Extra flags of the --force-new-cluster run only (after the member's extraArgs, so they win there; the restart runs
+ * with the member's own flags): short raft timings, 20 ms ticks and a 100 ms election timeout (etcd's minimum ratio
+ * of 5). That etcd is a temporary one-member cluster, stopped once it proved it serves alone: it has no peer to miss
+ * a heartbeat from, and a restarted multi-member data dir (the forced one) gets no election-tick fast-forward from
+ * etcd, so with the member's timings it waits a full randomized election timeout (1-2 s with etcd's defaults)
+ * before electing itself; with these, 0.1-0.2 s.
+ * Not `--snapshot-count=1` (which would let the restart recover a one-member cluster from a snapshot and elect itself
+ * sooner too): a learner joining a leader whose log starts at a snapshot then served its client URL only after
+ * ~7 s (etcd's publish timeout), measured, which costs more than it saves.
+ */
+const FORCED_RUN_ARGS = ['--heartbeat-interval=20', '--election-timeout=100']
 
 /** Pacing of waitAlone's checks (each is one status call on loopback until the member leads). */
 const WAIT_ALONE_POLL_MS = 50
