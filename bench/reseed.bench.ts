@@ -165,6 +165,7 @@ async function underServe(i: number): Promise<{ms: number; sinceKill: number; st
     await mesos?.stop()
     await sweepCluster(cluster)
     await rm(cwd, {recursive: true, force: true})
+    if (mesos) await rm(mesos.workDir, {recursive: true, force: true}) // its agents' sandboxes: ~440 MB a run
   }
 }
 
