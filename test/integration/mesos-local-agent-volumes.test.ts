@@ -232,6 +232,18 @@ describe('LocalAgent: checkpointed resources and persistent volumes', {timeout: 
     assert.equal(fs.readFileSync(path.join(outside, 'keep'), 'utf8'), 'x', 'nothing removed outside the volumes')
   })
 
+  it('a volume directory that cannot be made is logged and the old total kept (no exception into the master)', async () => {
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesos-local-volumes-'))
+    dirs.push(workDir)
+    const agent = newAgent(workDir, new FakeMaster())
+    fs.writeFileSync(path.join(workDir, 'volumes'), 'not a directory')
+    const before = agent.port.totalResources()
+    const from = logs.length
+    assert.doesNotThrow(() => agent.port.checkpointResources(totalWith(volume('vol-1'))))
+    assert.deepEqual(agent.port.totalResources(), before)
+    assert.ok(logs.slice(from).some((l) => l.includes('failed to update checkpointed resources')))
+  })
+
   it('logs what a real agent logs for checkpointed resources, volume links and DESTROY (fixture 13 agent_log_lines)', {
     timeout: 60_000,
   }, async () => {

@@ -99,7 +99,14 @@ export class LocalAgent {
       },
       info: () => this.info(),
       totalResources: () => state.checkpointed ?? withRole(options.resources, '*'),
-      checkpointResources: (total) => checkpointResources(state, total),
+      checkpointResources: (total) => {
+        // A real agent exits when it cannot apply them; here the master's call must not throw: logged, old total kept.
+        try {
+          checkpointResources(state, total)
+        } catch (e) {
+          options.log(`agent ${endpointOf(state)}: failed to update checkpointed resources: ${(e as Error).message}`)
+        }
+      },
       launch: (fw, task, executor) => launchTask(state, fw, task, executor),
       kill: (fid, taskId, policy) => killTask(state, fid, taskId, policy),
       shutdownExecutor: (fid, eid) => shutdownExecutor(state, fid, eid.value),
