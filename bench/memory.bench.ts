@@ -17,8 +17,10 @@
  * Goals (issue 13): executor ≤ 60 MB each; serve ≤ 200 MB steady and during the storm. Prints figures, no assertions.
  * Run: node --import tsx bench/memory.bench.ts   (needs a current build: dist/)
  * Env: SAMPLE=s (default 30), AGENTS=n (default 10000), STORMS=n (default 3), BENCH_SERVE_ARGS="extra serve flags",
- *      MEMORY_PART=steady|storm (default: both), MEMORY_LOG=file (the storm's serve log written there; with
- *      NODE_OPTIONS=--trace-gc it shows serve's heap through the storm).
+ *      MEMORY_PART=steady|storm (default: both), MEMORY_LOG=file (the storm's serve log written there). To see
+ *      serve's heap through the storm: node refuses --trace-gc in NODE_OPTIONS, so preload a module that calls
+ *      v8.setFlagsFromString('--trace-gc') when process.argv includes 'serve' (NODE_OPTIONS="--import /path/x.mjs")
+ *      and read the log; NODE_OPTIONS="--heap-prof" is allowed but serve's profile is not written on SIGTERM.
  */
 import {spawn} from 'node:child_process'
 import fs from 'node:fs'
