@@ -286,6 +286,12 @@ describe('persistent volumes (with a role)', () => {
     assert.equal(w.state.stats.volumes_released, 0)
     w.advance(60_000, {offers: false})
     assert.equal(w.state.offersWanted, false, 'the sweep ends: SUPPRESS')
+    // a leftover seen once, then never again (its agent went away), does not keep offers wanted for ever
+    w.feed({type: 'Offers', offers: [{...structuredClone(ghost), id: {value: 'L3'}}]})
+    w.advance(1_000, {offers: false})
+    assert.equal(w.state.offersWanted, true, 'wanted while a leftover waits')
+    w.advance(61_000, {offers: false})
+    assert.equal(w.state.offersWanted, false, 'forgotten when unseen for leftoverGraceMs + two refuse periods')
   })
 
   it('volume records survive a restart (persisted, checked) and a relaunch after it uses them', () => {

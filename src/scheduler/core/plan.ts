@@ -22,7 +22,7 @@ import {emit} from './ctx.js'
 import {planGrowth} from './grow.js'
 import {planInPlace} from './inplace.js'
 import {awaitingRelaunch, nextRelaunchDeadline, planRelaunch, retireVolumes} from './relaunch.js'
-import {updateSweep} from './volumes.js'
+import {nextSweepChange, updateSweep} from './volumes.js'
 import {randomHex} from './ids.js'
 import {finishOffers} from './launch.js'
 import {newOfferRound} from './offer-planner.js'
@@ -200,7 +200,8 @@ export function nextWake(ctx: Ctx): number | null {
   if (s.lostReconcile !== null) t.push(s.lostReconcile.nextAt)
   const relaunchBy = nextRelaunchDeadline(s)
   if (relaunchBy !== null) t.push(relaunchBy)
-  if (s.sweepUntil !== null) t.push(s.sweepUntil)
+  const sweep = nextSweepChange(s)
+  if (sweep !== null) t.push(sweep)
   if (s.memberListReq !== null) t.push(s.memberListReq.retryAt ?? s.memberListReq.sentAt + c.memberOpTimeoutMs)
   if (s.health.checkReq !== null) t.push(s.health.checkReq.sentAt + c.memberOpTimeoutMs)
   for (const o of Object.values(s.offers)) t.push(o.receivedAt + c.offerHoldMs)

@@ -8,7 +8,8 @@
  *   retired   its volume record is retired (relaunch.ts retireVolumes: no task record uses it and etcd no
  *             longer lists the member): at once; counted in stats.volumes_released; the record is dropped.
  *   leftover  no volume record names the member (a crash between the ACCEPT and its PERSIST): once seen for
- *             leftoverGraceMs (first sighting in `leftovers`, not persisted); counted in stats.leftovers_cleaned.
+ *             leftoverGraceMs (sightings in `leftovers`, not persisted; forgotten when not seen again for
+ *             leftoverGraceMs plus two refuse periods, e.g. its agent went away); counted in stats.leftovers_cleaned.
  * Never: while the member is in use (a task record, the pending add, or etcd (maybe) listing it: memberInUse),
  *   a group holding a volume not proven ours, or while the scheduler may not mutate (mode.ts mayMutate).
  */
@@ -31,8 +32,10 @@ export function releaseFor(ctx: Ctx, offer: Offer): OfferOperation[] | null {
     const key = `${offer.agent_id.value}/${member}`
     const retired = records.length > 0
     if (!retired) {
-      s.leftovers[key] ??= now
-      if (now - s.leftovers[key] < s.config.leftoverGraceMs) continue
+      const seen = s.leftovers[key] ?? {first: now, last: now}
+      seen.last = now
+      s.leftovers[key] = seen
+      if (now - seen.first < s.config.leftoverGraceMs) continue
     }
     ops.push(...(releaseOperations(g.volumes, g.rest) as OfferOperation[]))
     delete s.leftovers[key]

@@ -245,8 +245,9 @@ export interface SchedulerState {
   reseedSteps: ReseedStepLog
   /** Members' reservations and volumes by persistence id (with a role; volumes.ts). Persisted. */
   volumes: Record<string, VolumeRecord>
-  /** Reservations/volumes of this cluster seen in offers and unknown to the records: key → first seen. Not persisted. */
-  leftovers: Record<string, number>
+  /** Reservations/volumes of this cluster seen in offers and unknown to the records: key (agent/member) → first and
+   *  last sighting. Forgotten when not seen again for leftoverGraceMs + two refuse periods (volumes.ts updateSweep). Not persisted. */
+  leftovers: Record<string, {first: number; last: number}>
   /** With a role: offers are wanted until then after a subscription, to see leftovers (volumes.ts updateSweep). */
   sweepUntil: number | null
 }

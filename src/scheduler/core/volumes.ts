@@ -176,12 +176,25 @@ export function releasePending(s: SchedulerState): boolean {
   return Object.keys(s.leftovers).length > 0 || Object.values(s.volumes).some((v) => v.retiredAt !== undefined)
 }
 
+/** Declined offers come back every refuse period: a leftover unseen this long is gone (its agent went away). */
+function forgetAfter(s: SchedulerState): number {
+  return s.config.leftoverGraceMs + 2 * s.config.refuseSeconds * 1000
+}
+
+/** The next time updateSweep changes something (for the wake timer), or null. */
+export function nextSweepChange(s: SchedulerState): number | null {
+  const t = Object.values(s.leftovers).map((l) => l.last + forgetAfter(s))
+  if (s.sweepUntil !== null) t.push(s.sweepUntil)
+  return t.length > 0 ? Math.min(...t) : null
+}
+
 /**
  * Leftovers are only seen in offers: for leftoverGraceMs plus two refuse periods after each subscription (a
  * restart, a new master), offers are wanted even when the cluster is complete, so that a leftover is seen
- * twice, grace apart. Sets or clears `sweepUntil`.
+ * twice, grace apart. Sets or clears `sweepUntil`; forgets leftovers not seen again for as long.
  */
 export function updateSweep(s: SchedulerState, now: number): void {
+  for (const [key, seen] of Object.entries(s.leftovers)) if (now - seen.last >= forgetAfter(s)) delete s.leftovers[key]
   const since = s.connection.subscribedSince
   const until = since === null ? null : since + s.config.leftoverGraceMs + 2 * s.config.refuseSeconds * 1000
   s.sweepUntil = volumeRole(s.config) && until !== null && now < until ? until : null
