@@ -10,13 +10,15 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {LocalAgent, type LocalAgentOptions} from '../../src/mesos-local/agent/local-agent.js'
 import type {AgentPort, MasterPort} from '../../src/mesos-local/link.js'
 import {parseResources} from '../../src/mesos-local/resources.js'
-import type {FrameworkID, FrameworkInfo, Resource, TaskInfo, TaskStatus} from '../../src/lib/mesos/types.js'
+import type {ExecutorInfo, FrameworkID, FrameworkInfo, Resource, TaskInfo, TaskStatus} from '../../src/lib/mesos/types.js'
 import {waitFor} from '../helpers/ports.js'
 
 const FIXTURE = new URL('../fixtures/real-mesos/13-reservations-volumes.json', import.meta.url)
+const EXECUTOR_SCRIPT = fileURLToPath(new URL('fixtures/mesos-local-test-executor.mjs', import.meta.url))
 
 class FakeMaster implements MasterPort {
   updates: {fid: string; status: TaskStatus}[] = []
@@ -106,6 +108,12 @@ const framework: FrameworkInfo & {id: FrameworkID} = {
   roles: ['etcd-pv'],
   principal: 'fixture-pv',
   capabilities: [{type: 'MULTI_ROLE'}, {type: 'RESERVATION_REFINEMENT'}],
+}
+
+/** A task for a custom executor (no command) on reserved cpus/mem and the volume `vol`. */
+function commandTaskWithout(id: string, agentId: string, vol: Resource): TaskInfo {
+  const {command: _c, ...rest} = commandTask(id, agentId, '', vol)
+  return rest
 }
 
 function commandTask(id: string, agentId: string, command: string, vol = volume('vol-1')): TaskInfo {
@@ -281,6 +289,38 @@ describe('LocalAgent: checkpointed resources and persistent volumes', {timeout: 
     agent.port.checkpointResources(totalWith().concat(reserved('disk', 64)))
     agent.port.checkpointResources(totalWith().slice(0, 4))
     assert.deepEqual(ours(from, /^(Updated|Deleting)/), theirs('destroy_unreserve', /^(Updated|Deleting)/).map(sub))
+  })
+
+  it('a custom executor finds its own and its task volumes linked in its sandbox when it starts; gone after it ends', {
+    timeout: 60_000,
+  }, async () => {
+    const {agent, master, workDir} = await startAgent()
+    agent.port.checkpointResources(totalWith(volume('vol-e', 'exec-data', 32), volume('vol-t', 'data', 32)))
+    const log = path.join(workDir, 'executor.jsonl')
+    const executor: ExecutorInfo = {
+      type: 'CUSTOM',
+      executor_id: {value: 'exec-pv'},
+      name: 'volume executor',
+      resources: [allocated(volume('vol-e', 'exec-data', 32))],
+      command: {
+        shell: true,
+        // The executor's first act: record what its sandbox holds, then run the test executor.
+        value: 'ls -l > start-listing.txt; ./mesos-local-test-executor.mjs',
+        uris: [{value: EXECUTOR_SCRIPT, executable: true}],
+        environment: {variables: [{name: 'TEST_LOG', value: log}]},
+      },
+    }
+    agent.port.launch(framework, commandTaskWithout('task-pv', agent.id, volume('vol-t', 'data', 32)), executor)
+    await waitFor('task-pv running', () => master.states('task-pv').includes('TASK_RUNNING'), 30_000)
+    const box = sandboxOf(workDir, agent.id, 'exec-pv')
+    const listing = fs.readFileSync(path.join(box, 'start-listing.txt'), 'utf8')
+    assert.match(listing, /exec-data -> .*\/volumes\/roles\/etcd-pv\/vol-e\n/)
+    assert.match(listing, / data -> .*\/volumes\/roles\/etcd-pv\/vol-t\n/)
+    agent.port.kill('fw-pv', {value: 'task-pv'})
+    await waitFor('executor gone', () => master.exited.some((e) => e.eid === 'exec-pv'), 30_000)
+    assert.equal(isLink(path.join(box, 'data')), false)
+    assert.equal(isLink(path.join(box, 'exec-data')), false)
+    assert.ok(fs.statSync(path.join(workDir, 'volumes', 'roles', 'etcd-pv', 'vol-e')).isDirectory())
   })
 
   it('a launch naming a volume the agent does not have is refused as Mesos does (REASON_RESOURCES_UNKNOWN)', {
