@@ -200,6 +200,16 @@ describe('LocalAgent: checkpointed resources and persistent volumes', {timeout: 
     assert.deepEqual(await filesRead(agent, `${virtual}/stdout`), {status: 200, text: '{"data":"","offset":0}'})
     assert.deepEqual(await filesRead(agent, `${virtual}/data/f`), {status: 400, text: `'${writerBox}/data/f' is inaccessible.\n`})
 
+    // Mesos files.cpp answers for the rest: a directory, a path leaving the sandbox, no path, an unknown path.
+    assert.deepEqual(await filesRead(agent, virtual), {status: 400, text: 'Cannot read a directory.\n'})
+    assert.deepEqual(await filesRead(agent, `${virtual}/../../../../../../../../meta/agent.json`), {
+      status: 400,
+      text: `'${path.join(writerBox, '../../../../../../../../meta/agent.json')}' is inaccessible.\n`,
+    })
+    const noPath = await fetch(`http://${agent.endpoint}/files/read`)
+    assert.deepEqual([noPath.status, await noPath.text()], [400, "Expecting 'path=value' in query.\n"])
+    assert.deepEqual(await filesRead(agent, '/frameworks/fw-pv/executors/nobody/runs/latest/stdout'), {status: 404, text: ''})
+
     agent.port.kill('fw-pv', {value: 'pv-writer'})
     await waitFor('pv-writer killed', () => master.states('pv-writer').includes('TASK_KILLED'), 30_000)
     await waitFor('link removed', () => !isLink(path.join(writerBox, 'data')))
