@@ -36,36 +36,38 @@ export function rolesJson(m: MasterState): Json {
   }
   for (const fw of m.frameworks.values()) for (const r of fw.roles) byRole.set(r, [...(byRole.get(r) ?? []), fw])
   return {
-    roles: [...byRole].map(([name, fws]) => {
-      const used = addResources(
-        [],
-        fws.flatMap((f) => usedBy(m, f.id)),
-      )
-      const offered = addResources(
-        [],
-        fws.flatMap((f) => offeredTo(m, f.id)),
-      )
-      const mine = reserved.get(name) ?? []
-      return {
-        name,
-        weight: 1,
-        quota: {
-          role: name,
-          guarantee: {},
-          limit: {},
-          consumed: quantities(
-            addResources(
-              mine,
-              used.filter((r) => !isReserved(r)),
+    roles: [...byRole]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, fws]) => {
+        const used = addResources(
+          [],
+          fws.flatMap((f) => usedBy(m, f.id)),
+        )
+        const offered = addResources(
+          [],
+          fws.flatMap((f) => offeredTo(m, f.id)),
+        )
+        const mine = reserved.get(name) ?? []
+        return {
+          name,
+          weight: 1,
+          quota: {
+            role: name,
+            guarantee: {},
+            limit: {},
+            consumed: quantities(
+              addResources(
+                mine,
+                used.filter((r) => !isReserved(r)),
+              ),
             ),
-          ),
-        },
-        resources: quantities(addResources(used, offered)),
-        allocated: quantities(used),
-        offered: quantities(offered),
-        reserved: quantities(mine),
-        frameworks: fws.map((f) => f.id),
-      }
-    }),
+          },
+          resources: quantities(addResources(used, offered)),
+          allocated: quantities(used),
+          offered: quantities(offered),
+          reserved: quantities(mine),
+          frameworks: fws.map((f) => f.id),
+        }
+      }),
   }
 }
