@@ -69,13 +69,13 @@ async function localCount(clientUrl: string, prefix: string): Promise<number> {
   return Number(body.count ?? 0)
 }
 
-/** serve's flags for a 3-member cluster with role etcd-pv and principal it-pv (fast timers). */
-function roleArgs(cluster: string, master: string): string[] {
+/** serve's flags for a cluster of `size` (3) with role etcd-pv and principal it-pv (fast timers). */
+function roleArgs(cluster: string, master: string, size = 3): string[] {
   return [
     '--cluster-name',
     cluster,
     '--cluster-size',
-    '3',
+    String(size),
     '--health-interval',
     '1',
     '--bootstrap-wait',
@@ -209,6 +209,54 @@ describe('serve with a role: persistent volumes on the local Mesos', {timeout: 3
       const got = await readPrefix(
         after.map((m) => m.client_url),
         'gone/',
+      )
+      assert.equal(got.size, written.size)
+    })
+  })
+
+  it("scale 5 -> 3: the two removed members' volumes are destroyed and their reservations released (seen by the master)", {
+    timeout: 240_000,
+  }, async () => {
+    const logs = new Logs()
+    await scenario(logs, async () => {
+      const mesos = await startMesosLocal({agents: 5}, logs)
+      cleanups.push(() => mesos.stop())
+      logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
+      const five = await startServe(roleArgs('volshrink', mesos.hostPort, 5), logs, 'serve (5)')
+      cleanups.push(() => five.stop())
+      const before = (await waitHealthyMembers(five.adminUrl, 5, 120_000)) as VolumeMember[]
+      const master = `http://${mesos.hostPort}`
+      assert.equal(reservedTo(await fetchSlaves(master), 'etcd-pv').flatMap((r) => r.volumes).length, 5)
+      const written = await putKeys(before[0]!.client_url, 'shrink/', 10)
+      await five.stop()
+      const three = await startServe(roleArgs('volshrink', mesos.hostPort, 3), logs, 'serve (3)')
+      cleanups.push(() => three.stop())
+      const after = await until(
+        'three members',
+        async () => {
+          const ms = (await waitHealthyMembers(three.adminUrl, 3, 1000).catch(() => null)) as VolumeMember[] | null
+          return ms && ms.length === 3 ? ms : undefined
+        },
+        120_000,
+        300,
+      )
+      const removed = before.filter((b) => !after.some((a) => a.name === b.name))
+      assert.equal(removed.length, 2)
+      const reserved = await until(
+        "the removed members' volumes destroyed and unreserved",
+        async () => {
+          const r = reservedTo(await fetchSlaves(master), 'etcd-pv')
+          const vols = r.flatMap((x) => x.volumes)
+          return removed.some((m) => vols.includes(m.volume!.persistence_id)) || reservationLeaks(r, after).length > 0 ? undefined : r
+        },
+        90_000,
+        500,
+      )
+      assert.deepEqual(reserved.flatMap((r) => r.volumes).sort(), after.map((m) => m.volume!.persistence_id).sort())
+      assert.ok((await stats(three.adminUrl)).volumes_released >= 2)
+      const got = await readPrefix(
+        after.map((m) => m.client_url),
+        'shrink/',
       )
       assert.equal(got.size, written.size)
     })
