@@ -89,7 +89,14 @@ function prepare(m: MasterState, fw: FrameworkRec, ops: readonly OfferOperation[
     }
     const rs = operationResources(op)
     if (rs === undefined) {
-      dropOperation(m, fw, op, `Operation attempted with invalid resources: Expecting '${op.type.toLowerCase()}' to be set`)
+      const field = op.type.toLowerCase()
+      const article = op.type === 'UNRESERVE' ? 'An' : 'A'
+      dropOperation(
+        m,
+        fw,
+        op,
+        `Operation attempted with invalid resources: ${article} ${op.type} offer operation must have the Offer.Operation.${field} field set.`,
+      )
       continue
     }
     const err = validateResources(rs)
