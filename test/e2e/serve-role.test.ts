@@ -10,7 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {describe, it} from 'node:test'
 import {waitFor} from '../helpers/ports.js'
-import {RUN_JS, randomPortRange, startServe} from '../helpers/serve.js'
+import {RUN_JS, randomPortRange, startServe, sweepCluster} from '../helpers/serve.js'
 
 const run = (args: string[], cwd = os.tmpdir()) =>
   spawnSync(process.execPath, [RUN_JS, ...args], {cwd, encoding: 'utf8', timeout: 60_000, env: {...process.env, NO_COLOR: '1'}})
@@ -59,6 +59,7 @@ describe('serve --framework-role', () => {
       assert.match(s.log(), /Use --framework-role for persistent volumes/)
     } finally {
       await s.stop()
+      await sweepCluster('rolestar') // its member's etcd, if one was launched meanwhile (executors run detached)
     }
   })
 })
