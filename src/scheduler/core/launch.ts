@@ -194,7 +194,7 @@ export function launchOperation(
           reserved: vol.reserved,
         }),
       )
-    }
+    } else emit(ctx, log('warn', 'no single disk resource to make a volume from: launching without a volume', {member: name}))
   }
   if (vol) cfg = validateMemberConfig({...cfg, dataDir: vol.containerPath})
   s.tasks[taskId] = {
