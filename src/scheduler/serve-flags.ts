@@ -270,6 +270,22 @@ export const serveTuningFlags = {
     default: 60,
     min: 1,
   }),
+  'volume-wait': int({
+    summary:
+      'With a role: seconds a member whose etcd died on a live agent waits for the offer holding its persistent volume (to be relaunched there, on its data) before it is removed and replaced elsewhere.',
+    env: 'VOLUME_WAIT',
+    default: 120,
+    min: 1,
+    max: 86_400,
+  }),
+  'leftover-grace': int({
+    summary:
+      'With a role: seconds a reservation or volume of this cluster that the stored records do not know (left by a crash between reserving and storing) is seen in offers before it is destroyed and unreserved.',
+    env: 'LEFTOVER_GRACE',
+    default: 120,
+    min: 1,
+    max: 86_400,
+  }),
 }
 
 /** etcd TLS: with --etcd-cert-file the members serve https on their client and peer ports. */

@@ -39,6 +39,10 @@ export interface ServeRuntime extends ServeOptions {
   healthIntervalSec: number
   bootstrapWaitSec: number
   memberGraceSec: number
+  /** With a role: seconds a dead member waits for the offer holding its volume (core volumeWaitMs). */
+  volumeWaitSec?: number
+  /** With a role: seconds before an unknown reservation/volume of this cluster is released (core leftoverGraceMs). */
+  leftoverGraceSec?: number
   localAgents: number
   localMesosPort: number
   /** With --master local: the ports range every local agent offers. */
@@ -281,6 +285,8 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       healthIntervalMs: o.healthIntervalSec * 1000,
       bootstrapWaitMs: o.bootstrapWaitSec * 1000,
       memberGraceMs: o.memberGraceSec * 1000,
+      ...(o.volumeWaitSec !== undefined ? {volumeWaitMs: o.volumeWaitSec * 1000} : {}),
+      ...(o.leftoverGraceSec !== undefined ? {leftoverGraceMs: o.leftoverGraceSec * 1000} : {}),
       role: o.role,
       ...(o.principal ? {principal: o.principal} : {}),
       executorCommand: executorCommand(o.executorBin, o.reseedBackupsKeep),

@@ -37,6 +37,8 @@ export async function serveMain(f: ServeFlagValues, fail: (message: string, exit
         healthIntervalSec: f['health-interval'],
         bootstrapWaitSec: f['bootstrap-wait'],
         memberGraceSec: f['member-grace'],
+        volumeWaitSec: f['volume-wait'],
+        leftoverGraceSec: f['leftover-grace'],
         localAgents: f['local-agents'],
         localMesosPort: f['local-mesos-port'],
         localAgentPorts: parseLocalAgentPorts(f['local-agent-ports']),
