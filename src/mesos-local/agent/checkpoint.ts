@@ -65,11 +65,39 @@ export function checkpointPath(workDir: string): string {
 }
 
 export function writeCheckpoint(workDir: string, cp: AgentCheckpoint): void {
-  const file = checkpointPath(workDir)
+  writeJsonAtomically(checkpointPath(workDir), cp)
+}
+
+/** Writes `doc` as JSON to `file` atomically (a temp file renamed over it). */
+function writeJsonAtomically(file: string, doc: unknown): void {
   fs.mkdirSync(path.dirname(file), {recursive: true})
   const tmp = `${file}.tmp-${process.pid}`
-  fs.writeFileSync(tmp, JSON.stringify(cp))
+  fs.writeFileSync(tmp, JSON.stringify(doc))
   fs.renameSync(tmp, file)
+}
+
+/**
+ * A checkpoint file's document: undefined when there is none; CheckpointError when it cannot be read, is not JSON,
+ * or is not an object of CHECKPOINT_VERSION.
+ */
+function readVersionedJson(file: string): Record<string, unknown> | undefined {
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new CheckpointError(file, (e as Error).message)
+  }
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (e) {
+    throw new CheckpointError(file, `not JSON (${(e as Error).message})`)
+  }
+  const version = (doc as {version?: unknown} | null)?.version
+  if (typeof doc !== 'object' || doc === null || version !== CHECKPOINT_VERSION)
+    throw new CheckpointError(file, `unsupported checkpoint version ${String(version)}, expected ${CHECKPOINT_VERSION}`)
+  return doc as Record<string, unknown>
 }
 
 /** What the agent writes to its checkpoint now. */
@@ -113,25 +141,8 @@ export function removeCheckpoint(workDir: string): void {
 /** The checkpoint, or undefined when there is none. Throws CheckpointError when it is unreadable. */
 export function readCheckpoint(workDir: string): AgentCheckpoint | undefined {
   const file = checkpointPath(workDir)
-  let text: string
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new CheckpointError(file, (e as Error).message)
-  }
-  let cp: AgentCheckpoint
-  try {
-    cp = JSON.parse(text) as AgentCheckpoint
-  } catch (e) {
-    throw new CheckpointError(file, `not JSON (${(e as Error).message})`)
-  }
-  if (typeof cp !== 'object' || cp === null || cp.version !== CHECKPOINT_VERSION) {
-    throw new CheckpointError(
-      file,
-      `unsupported checkpoint version ${String((cp as {version?: unknown} | null)?.version)}, expected ${CHECKPOINT_VERSION}`,
-    )
-  }
+  const cp = readVersionedJson(file) as AgentCheckpoint | undefined
+  if (cp === undefined) return undefined
   if (typeof cp.agentId !== 'string' || typeof cp.port !== 'number') throw new CheckpointError(file, 'missing agentId or port')
   for (const k of ['frameworks', 'executors', 'tasks', 'updates'] as const) {
     if (!Array.isArray(cp[k])) throw new CheckpointError(file, `'${k}' is not a list`)
@@ -145,32 +156,14 @@ export function resourcesCheckpointPath(workDir: string): string {
 
 /** Persist the checkpointed resources (atomically). */
 export function writeResourcesCheckpoint(workDir: string, total: readonly Resource[]): void {
-  const file = resourcesCheckpointPath(workDir)
-  fs.mkdirSync(path.dirname(file), {recursive: true})
-  const tmp = `${file}.tmp-${process.pid}`
-  fs.writeFileSync(tmp, JSON.stringify({version: CHECKPOINT_VERSION, resources: total}))
-  fs.renameSync(tmp, file)
+  writeJsonAtomically(resourcesCheckpointPath(workDir), {version: CHECKPOINT_VERSION, resources: total})
 }
 
 /** The checkpointed resources, or undefined when there are none. Throws CheckpointError when unreadable. */
 export function readResourcesCheckpoint(workDir: string): Resource[] | undefined {
   const file = resourcesCheckpointPath(workDir)
-  let text: string
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new CheckpointError(file, (e as Error).message)
-  }
-  let doc: {version?: unknown; resources?: unknown}
-  try {
-    doc = JSON.parse(text) as typeof doc
-  } catch (e) {
-    throw new CheckpointError(file, `not JSON (${(e as Error).message})`)
-  }
-  if (typeof doc !== 'object' || doc === null || doc.version !== CHECKPOINT_VERSION) {
-    throw new CheckpointError(file, `unsupported checkpoint version ${String(doc?.version)}, expected ${CHECKPOINT_VERSION}`)
-  }
+  const doc = readVersionedJson(file)
+  if (doc === undefined) return undefined
   const rs = doc.resources
   if (!Array.isArray(rs) || !rs.every((r) => typeof r === 'object' && r !== null && typeof (r as Resource).name === 'string')) {
     throw new CheckpointError(file, "'resources' is not a list of resources")
