@@ -8,10 +8,9 @@
  * (MesosCallError) and non-transport failures such as a redirect loop. After the deadline or `stop` aborting,
  * the last failure is thrown.
  */
-import type {Agent} from 'undici'
 import {type Backoff, sleep} from './backoff.js'
-import {postCall, type LogFn} from './client-io.js'
-import {MesosCallError, MesosNotSubscribedError, MesosTransportError} from './http.js'
+import {postCall, type LogFn, type NodeTransport} from './client-io.js'
+import {MesosCallError, MesosNotSubscribedError, MesosTransportError} from './http-post.js'
 import type {ContentType} from './types.js'
 
 const RETRYABLE_STATUS = new Set([502, 503, 504])
@@ -27,7 +26,7 @@ export interface RetryingCall {
   body: Buffer
   contentType: ContentType
   headers: Record<string, string>
-  dispatcher: Agent
+  transport: NodeTransport
   maxRedirects: number
   timeoutMs: number
   backoff: Backoff
@@ -53,7 +52,7 @@ export async function postCallWithRetry(c: RetryingCall): Promise<void> {
           url: t.url,
           body: c.body,
           contentType: c.contentType,
-          dispatcher: c.dispatcher,
+          transport: c.transport,
           headers: {...c.headers, ...(t.streamId ? {'mesos-stream-id': t.streamId} : {})},
           signal: AbortSignal.any([c.stop, AbortSignal.timeout(remaining)]),
           timeoutMs: remaining,

@@ -1,10 +1,12 @@
 /**
- * A node:http transport for the Mesos v1 POSTs (http-post.ts `Send`), for the executor: undici costs it ~10 MB
- * of resident memory to load (and the executor runs once per etcd member), node:http is already in the process.
- * It behaves like the undici Agents of client-io.ts:
+ * A node:http transport for the Mesos v1 POSTs (http-post.ts `Send`), for both clients: undici costs an executor
+ * ~10 MB of resident memory to load (and the executor runs once per etcd member) and `serve` 0.2–0.5 s of CPU at
+ * start; node:http is already in the process. It behaves like the undici Agents it replaced:
  *
  * - `NodeTransport({keepAlive: true})`: a client's calls, over one keep-alive connection pool (idle sockets closed
  *   after 4 s); `NodeTransport({keepAlive: false})`: one subscription attempt (destroyed when it ends).
+ * - `https:` URLs (a master given as https://…, or a redirect to one) go through node:https (loaded on first use)
+ *   with Node's default certificate checks, as undici did.
  * - A connection must be established within 10 s, the response headers must arrive within `headersTimeoutMs` of
  *   the request, and (unless `bodyTimeoutMs` is 0: a subscription stream) at most `bodyTimeoutMs` may pass between
  *   two chunks of the body; each failure destroys the request with an error naming it.
@@ -13,6 +15,7 @@
  * Transport errors are thrown as they come (postVia wraps them into MesosTransportError).
  */
 import http, {type IncomingMessage} from 'node:http'
+import type https from 'node:https'
 import type {ResponseBody, Send, SendRequest} from './http-post.js'
 
 const CONNECT_TIMEOUT_MS = 10_000
@@ -68,26 +71,48 @@ class NodeBody implements ResponseBody {
   }
 }
 
+function agentOptions(keepAlive: boolean): http.AgentOptions {
+  return keepAlive ? {keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS} : {keepAlive: false}
+}
+
 export class NodeTransport {
+  private readonly keepAlive: boolean
   private readonly agent: http.Agent
+  private tls: {agent: https.Agent; request: typeof https.request} | undefined
+  private destroyed = false
 
   constructor(opts: {keepAlive: boolean}) {
-    this.agent = new http.Agent(opts.keepAlive ? {keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS} : {keepAlive: false})
+    this.keepAlive = opts.keepAlive
+    this.agent = new http.Agent(agentOptions(opts.keepAlive))
   }
 
-  readonly send: Send = (url, req) => this.request(url, req)
+  readonly send: Send = (url, req) =>
+    url.protocol === 'https:'
+      ? this.httpsTransport().then((t) => this.request(url, req, t))
+      : this.request(url, req, {agent: this.agent, request: http.request})
 
   /** Closes every connection (and the responses still being read on them). */
   async destroy(): Promise<void> {
+    this.destroyed = true
     this.agent.destroy()
+    this.tls?.agent.destroy()
   }
 
-  private request(url: URL, r: SendRequest): ReturnType<Send> {
+  private async httpsTransport(): Promise<{agent: http.Agent; request: typeof http.request}> {
+    if (!this.tls) {
+      const mod = (await import('node:https')).default
+      this.tls ??= {agent: new mod.Agent(agentOptions(this.keepAlive)), request: mod.request}
+      if (this.destroyed) this.tls.agent.destroy()
+    }
+    return this.tls as unknown as {agent: http.Agent; request: typeof http.request}
+  }
+
+  private request(url: URL, r: SendRequest, t: {agent: http.Agent; request: typeof http.request}): ReturnType<Send> {
     return new Promise((resolve, reject) => {
       if (r.signal?.aborted) return reject(r.signal.reason)
-      const req = http.request(url, {
+      const req = t.request(url, {
         method: 'POST',
-        agent: this.agent,
+        agent: t.agent,
         headers: {...r.headers, 'content-length': String(r.body.byteLength)},
         ...(r.signal ? {signal: r.signal} : {}),
       })

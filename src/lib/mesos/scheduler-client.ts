@@ -1,5 +1,5 @@
 /**
- * Mesos v1 scheduler HTTP API client (`POST /api/v1/scheduler`), built on undici 7.
+ * Mesos v1 scheduler HTTP API client (`POST /api/v1/scheduler`), on node:http (node-http.ts; https masters through node:https).
  *
  * Subscription state machine (one loop, one attempt at a time):
  *   IDLE --start()--> RESOLVING (wait for a leader from the detector)
@@ -12,17 +12,17 @@
  *   ERROR "Framework has been removed" --> FATAL ('fatal'; no more retries)
  *   stop() / teardown() --> STOPPED (no further events)
  * Invariants: each attempt has a generation; only records of the current generation reach listeners (the
- * old stream's ERROR "Framework failed over" never does). Calls use their own undici Agent (never the
+ * old stream's ERROR "Framework failed over" never does). Calls use their own keep-alive transport (never the
  * stream's connection) and carry the current Mesos-Stream-Id; SUBSCRIBE never does.
  * Pieces: call builders (scheduler-calls.ts, the base class), session record + heartbeat watchdog
  * (scheduler-session.ts), retrying calls (call-retry.ts), HTTP plumbing shared with the executor (client-io.ts).
  */
 import {Backoff, sleep} from './backoff.js'
 import {postCallWithRetry} from './call-retry.js'
-import {decodeEvents, emitSafe, errText, newCallAgent, newStreamAgent, openSubscription, type LogFn} from './client-io.js'
+import {decodeEvents, emitSafe, errText, newCallTransport, newStreamTransport, openSubscription, type LogFn} from './client-io.js'
 import {encode} from './codec.js'
 import type {DetectedMaster, MasterDetector} from './detector.js'
-import {MesosNotSubscribedError} from './http.js'
+import {MesosNotSubscribedError} from './http-post.js'
 import {SchedulerCalls, subscribeCall, withFrameworkId} from './scheduler-calls.js'
 import {
   abortSession,
@@ -70,7 +70,7 @@ export class SchedulerClient extends SchedulerCalls {
   private readonly random: () => number
   private readonly authHeaders: Record<string, string>
   private readonly log: LogFn
-  private readonly callAgent = newCallAgent()
+  private readonly callTransport = newCallTransport()
   private readonly stopAc = new AbortController()
   private running = false
   private fatal = false
@@ -142,7 +142,7 @@ export class SchedulerClient extends SchedulerCalls {
     if (this.session) abortSession(this.session, 'scheduler client stopped')
     this.live = undefined
     await this.loopDone
-    await this.callAgent.destroy().catch(() => {})
+    await this.callTransport.destroy().catch(() => {})
   }
 
   private emitSafe(event: string, payload: unknown): void {
@@ -193,14 +193,14 @@ export class SchedulerClient extends SchedulerCalls {
     } catch (err) {
       return `the leading master's address ${s.detected.host}:${s.detected.port} is not usable: ${errText(err)}`
     }
-    const dispatcher = newStreamAgent(this.requestTimeoutMs)
+    const transport = newStreamTransport()
     try {
       const opened = await openSubscription({
         url: s.url,
         body: encode('scheduler.Call', subscribeCall(this.frameworkInfo, this.fid), this.contentType),
         contentType: this.contentType,
         headers: this.authHeaders,
-        dispatcher,
+        transport,
         signal: s.ac.signal,
         requestTimeoutMs: this.requestTimeoutMs,
         maxRedirects: this.maxRedirects,
@@ -225,7 +225,7 @@ export class SchedulerClient extends SchedulerCalls {
         this.live = undefined
         if (this.running && !this.tearingDown) this.emitSafe('disconnected', {reason: s.abortReason ?? 'subscription stream ended'})
       }
-      await dispatcher.destroy().catch(() => {})
+      await transport.destroy().catch(() => {})
     }
   }
 
@@ -287,7 +287,7 @@ export class SchedulerClient extends SchedulerCalls {
       body: encode('scheduler.Call', withFrameworkId(c, this.fid), this.contentType),
       contentType: this.contentType,
       headers: this.authHeaders,
-      dispatcher: this.callAgent,
+      transport: this.callTransport,
       maxRedirects: this.maxRedirects,
       timeoutMs: this.requestTimeoutMs,
       backoff: new Backoff({minMs: Math.min(this.backoffMinMs, 250), maxMs: this.backoffMaxMs, random: this.random}),
