@@ -2,10 +2,12 @@
  * Performs the core's etcd actions (MEMBER_ADD/REMOVE/PROMOTE/LIST, HEALTH_CHECK) and turns each
  * outcome into the core event that reports it. Never throws: failures become *Failed events with
  * the etcd error code and whether retrying makes sense.
+ * HEALTH_CHECK and MEMBER_LIST go through etcd's JSON gateway (probe.ts, node:http): serve's bootstrap and steady
+ * state never load etcd3/grpc-js; EtcdAdmin (etcd3, loaded on its first call) does the membership changes.
  */
 import {EtcdAdmin, type EtcdTlsOptions} from '../lib/etcd/admin.js'
 import {toEtcdError, type EtcdErrorCode} from '../lib/etcd/errors.js'
-import {probeMembers} from '../lib/etcd/probe.js'
+import {listMembers, probeMembers} from '../lib/etcd/probe.js'
 import type {SchedulerEvent} from './core/events.js'
 import type {EtcdAction, EtcdCluster} from './ports.js'
 export type MemberAction = Exclude<EtcdAction, {type: 'HEALTH_CHECK'}>
@@ -29,6 +31,13 @@ export async function performEtcd(a: EtcdAction, tls?: EtcdTlsOptions, timeoutMs
     const probes = await probeMembers(a.clientUrls, {timeoutMs, ...(tls ? {tls} : {})}).catch(() => [])
     return {type: 'HealthObserved', probes, seq: a.seq}
   }
+  if (a.type === 'MEMBER_LIST') {
+    try {
+      return {type: 'MemberListObserved', members: await listMembers(a.via, {timeoutMs, ...(tls ? {tls} : {})})}
+    } catch (err) {
+      return failureEvent(a, err)
+    }
+  }
   let admin: EtcdAdmin | undefined
   try {
     // inside the try: the adapter refuses an empty or malformed endpoint list by throwing
@@ -41,10 +50,8 @@ export async function performEtcd(a: EtcdAction, tls?: EtcdTlsOptions, timeoutMs
   }
 }
 
-async function call(admin: EtcdAdmin, a: MemberAction): Promise<SchedulerEvent> {
+async function call(admin: EtcdAdmin, a: Exclude<MemberAction, {type: 'MEMBER_LIST'}>): Promise<SchedulerEvent> {
   switch (a.type) {
-    case 'MEMBER_LIST':
-      return {type: 'MemberListObserved', members: await admin.memberList()}
     case 'MEMBER_ADD': {
       const r = await admin.memberAdd(a.peerUrls, {learner: a.learner})
       return {type: 'MemberAdded', peerUrl: a.peerUrls[0], member: r.member, members: r.members}

@@ -303,15 +303,6 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       etcd: etcdCluster(o.etcdTls?.client),
     })
     adminState.attachDriver(driver)
-    // etcd3 (~0.15 s of CPU on an idle 2-core machine, more when loaded) loads with the first etcd call, the health
-    // check asked by the first TASK_RUNNING, and would hold up the next members' updates behind it: load it at the
-    // first task update instead (TASK_STARTING), while the members' etcd elect a leader and this process waits.
-    const warmEtcd = (event: {type: string}): void => {
-      if (event.type !== 'Update') return
-      driver.off('stepped', warmEtcd)
-      setImmediate(() => void import('etcd3').catch(() => {}))
-    }
-    driver.on('stepped', warmEtcd)
     cleanups.push(() => driver.stop())
     const fatal = new Promise<{message: string; exitCode: number}>((resolve) => driver.once('fatal', resolve))
     // ZooKeeper away (even past its session timeout) does not stop us; another leader does (leadership.ts).

@@ -163,7 +163,10 @@ export class EtcdGateway {
         headers: {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body))},
       })
       const timer = setTimeout(
-        () => req.destroy(new EtcdError('TIMEOUT', `${what} on ${this.endpoint} timed out after ${this.timeoutMs} ms`, this.endpoint)),
+        () =>
+          req.destroy(
+            new EtcdError('TIMEOUT', `${what} on ${this.endpoint} failed (TIMEOUT): no answer within ${this.timeoutMs} ms`, this.endpoint),
+          ),
         this.timeoutMs,
       )
       const fail = (err: Error): void => {

@@ -1,9 +1,17 @@
 /**
- * Gathering facts about etcd members (no verdicts): for each client URL, in parallel, a
- * Maintenance.Status on that member and a linearizable read through it, each bounded by `timeoutMs`.
- * The results feed the pure `healthVerdict` / `rankReseedCandidates` (verdict.ts).
+ * Gathering facts about etcd members (no verdicts), through etcd's JSON gateway over node:http (gateway.ts), so
+ * that `serve` never loads etcd3/grpc-js for its health checks (~0.3–1 s of synchronous loading on a busy machine,
+ * right when the first members report RUNNING); etcd3 (EtcdAdmin) is left to the membership changes.
+ *
+ * - `probeMembers`: for each client URL, in parallel, a Maintenance.Status on that member and a linearizable read
+ *   through it, each bounded by `timeoutMs`. The results feed the pure `healthVerdict` / `rankReseedCandidates`
+ *   (verdict.ts). Its connections are closed before it returns.
+ * - `listMembers`: Cluster.MemberList through the first endpoint that answers (etcd 3.4 serves it without quorum),
+ *   trying each in turn on any failure, as EtcdAdmin.memberList does; the same error when all fail.
  */
-import {EtcdAdmin, type EtcdTlsOptions, type MemberStatus} from './admin.js'
+import type {EtcdTlsOptions, Member, MemberStatus} from './admin.js'
+import {EtcdError, toEtcdError} from './errors.js'
+import {EtcdGateway} from './gateway.js'
 
 export interface MemberProbe {
   clientUrl: string
@@ -17,27 +25,33 @@ export interface MemberProbe {
   tookMs: number
 }
 
-export async function probeMembers(clientUrls: string[], opts: {timeoutMs?: number; tls?: EtcdTlsOptions} = {}): Promise<MemberProbe[]> {
+type ProbeOpts = {timeoutMs?: number; tls?: EtcdTlsOptions}
+
+function gatewayOpts(opts: ProbeOpts): ProbeOpts {
+  const o: ProbeOpts = {timeoutMs: opts.timeoutMs ?? 5000}
+  if (opts.tls) o.tls = opts.tls
+  return o
+}
+
+export async function probeMembers(clientUrls: string[], opts: ProbeOpts = {}): Promise<MemberProbe[]> {
   if (clientUrls.length === 0) return []
-  const adminOpts: {timeoutMs?: number; tls?: EtcdTlsOptions} = {timeoutMs: opts.timeoutMs ?? 5000}
-  if (opts.tls) adminOpts.tls = opts.tls
-  const admin = new EtcdAdmin(clientUrls, adminOpts)
+  const gateways = clientUrls.map((url) => new EtcdGateway(url, gatewayOpts(opts)))
   try {
-    return await Promise.all(clientUrls.map((url) => probeOne(admin, url)))
+    return await Promise.all(gateways.map((g) => probeOne(g)))
   } finally {
-    await admin.close()
+    await Promise.all(gateways.map((g) => g.close()))
   }
 }
 
-async function probeOne(admin: EtcdAdmin, clientUrl: string): Promise<MemberProbe> {
+async function probeOne(gw: EtcdGateway): Promise<MemberProbe> {
   const started = Date.now()
   const errors: string[] = []
   const [status, readOk] = await Promise.all([
-    admin.status(clientUrl).catch((err: Error) => {
+    gw.status().catch((err: Error) => {
       errors.unshift(`status: ${err.message}`)
       return undefined
     }),
-    admin.linearizableRead(clientUrl).then(
+    gw.linearizableRead().then(
       () => true,
       (err: Error) => {
         errors.push(`read: ${err.message}`)
@@ -45,8 +59,29 @@ async function probeOne(admin: EtcdAdmin, clientUrl: string): Promise<MemberProb
       },
     ),
   ])
-  const probe: MemberProbe = {clientUrl, reachable: status !== undefined, readOk, tookMs: Date.now() - started}
+  const probe: MemberProbe = {clientUrl: gw.endpoint, reachable: status !== undefined, readOk, tookMs: Date.now() - started}
   if (status) probe.status = status
   if (errors.length > 0) probe.error = errors[0]
   return probe
+}
+
+export async function listMembers(endpoints: string[], opts: ProbeOpts = {}): Promise<Member[]> {
+  if (!Array.isArray(endpoints) || endpoints.length === 0) throw new Error('member list needs at least one endpoint')
+  const gateways = endpoints.map((e) => new EtcdGateway(e, gatewayOpts(opts))) // throws on a malformed endpoint
+  const errors: EtcdError[] = []
+  try {
+    for (const g of gateways) {
+      try {
+        return await g.memberList()
+      } catch (err) {
+        errors.push(toEtcdError(err, g.endpoint, 'member list'))
+      }
+    }
+  } finally {
+    await Promise.all(gateways.map((g) => g.close()))
+  }
+  if (errors.length === 1) throw errors[0]!
+  const first = errors[0]!.code
+  const code = errors.every((e) => e.code === first) ? first : errors.some((e) => e.code === 'TIMEOUT') ? 'TIMEOUT' : 'UNREACHABLE'
+  throw new EtcdError(code, `member list failed on every endpoint: ${errors.map((e) => e.message).join('; ')}`)
 }
