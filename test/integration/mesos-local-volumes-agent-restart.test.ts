@@ -53,7 +53,10 @@ describe('mesos-local: a persistent volume across tasks and an agent restart', {
         if (!s?.uuid || acked.has(s.uuid)) continue
         acked.add(s.uuid)
         const ack = {agent_id: s.agent_id, task_id: s.task_id, uuid: s.uuid}
-        void call(mesos.masterUrl, {type: 'ACKNOWLEDGE', framework_id: {value: sub.frameworkId}, acknowledge: ack}, sub.streamId)
+        // Best effort: an ACK racing the agent's restart or the teardown must not become an unhandled rejection.
+        call(mesos.masterUrl, {type: 'ACKNOWLEDGE', framework_id: {value: sub.frameworkId}, acknowledge: ack}, sub.streamId).catch(() =>
+          acked.delete(s.uuid!),
+        )
       }
     }, 20)
   })
@@ -64,15 +67,17 @@ describe('mesos-local: a persistent volume across tasks and an agent restart', {
     fs.rmSync(workDir, {recursive: true, force: true})
   })
 
-  async function fresh(pred: (o: Offer) => boolean = () => true): Promise<Offer> {
-    const find = () => {
-      const rescinded = new Set(sub.events.filter((e) => e.type === 'RESCIND').map((e) => e.rescind!.offer_id.value))
-      return sub.events
-        .filter((e) => e.type === 'OFFERS')
-        .flatMap((e) => e.offers!.offers)
-        .find((o) => !used.has(o.id.value) && !rescinded.has(o.id.value) && pred(o))
-    }
-    const offer = (await waitFor('an unused offer', find, 30_000, 10))!
+  /** Offers (from event `since` on) neither used nor rescinded. */
+  function unused(since = 0): Offer[] {
+    const rescinded = new Set(sub.events.filter((e) => e.type === 'RESCIND').map((e) => e.rescind!.offer_id.value))
+    return sub.events
+      .slice(since)
+      .filter((e) => e.type === 'OFFERS')
+      .flatMap((e) => e.offers!.offers)
+      .filter((o) => !used.has(o.id.value) && !rescinded.has(o.id.value))
+  }
+  async function fresh(pred: (o: Offer) => boolean = () => true, since = 0): Promise<Offer> {
+    const offer = (await waitFor('an unused offer', () => unused(since).find(pred), 30_000, 10))!
     used.add(offer.id.value)
     return offer
   }
@@ -126,9 +131,12 @@ describe('mesos-local: a persistent volume across tasks and an agent restart', {
     assert.equal(fs.readFileSync(path.join(volDir, 'f'), 'utf8'), 'hello\n')
 
     // The agent crashes and restarts on its work dir (fixture 13 steps 31-32).
+    // Offers made before the crash are rescinded; only an offer made after the restart may be used.
     await mesos.stopAgent(0, 'kill')
+    await waitFor("the crashed agent's offers rescinded", () => unused().length === 0, 30_000, 10)
+    const restartedAt = sub.events.length
     await mesos.startAgent(0)
-    const again = await fresh(hasVolume)
+    const again = await fresh(hasVolume, restartedAt)
     assert.equal(again.agent_id.value, agentId, 'same agent id after the restart')
     const slaves = await getJson<{slaves: {reserved_resources_full: Record<string, Resource[]>}[]}>(mesos.masterUrl, '/master/slaves')
     assert.ok(
