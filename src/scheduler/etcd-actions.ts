@@ -21,9 +21,27 @@ const RETRYABLE: ReadonlySet<EtcdErrorCode> = new Set([
   'LEARNER_REFUSED',
 ])
 
-/** The driver's etcd port on the real cluster (TLS client settings, if any, for every request). */
+/** After the first health check that read through every member: then etcd3 loads in the background (see etcdCluster). */
+const ETCD3_WARM_DELAY_MS = 2000
+
+/**
+ * The driver's etcd port on the real cluster (TLS client settings, if any, for every request). etcd3 (0.15–1 s of
+ * synchronous loading) is not needed to bootstrap, but the first member change of a replacement would wait for
+ * it: it loads in the background ETCD3_WARM_DELAY_MS after the first health check that read through every
+ * member (the cluster serves; the delay keeps it off the admin API's answers right after the bootstrap).
+ */
 export function etcdCluster(tls?: EtcdTlsOptions): EtcdCluster {
-  return {perform: (a) => performEtcd(a, tls)}
+  let warmed = false
+  return {
+    perform: async (a) => {
+      const ev = await performEtcd(a, tls)
+      if (!warmed && ev.type === 'HealthObserved' && ev.probes.length > 0 && ev.probes.every((p) => p.readOk)) {
+        warmed = true
+        setTimeout(() => void import('etcd3').catch(() => {}), ETCD3_WARM_DELAY_MS).unref()
+      }
+      return ev
+    },
+  }
 }
 
 export async function performEtcd(a: EtcdAction, tls?: EtcdTlsOptions, timeoutMs = 5000): Promise<SchedulerEvent> {
