@@ -105,6 +105,8 @@ export class Ctx {
   faultAt = 0
   /** /stats just before the fault. */
   baseline!: StatsView
+  /** /members just before the fault. */
+  baselineMembers: MemberView[] = []
   private endpoints: string[] = []
   private serveArgs: string[] = []
 
@@ -349,6 +351,20 @@ async function sweepClusterEtcd(cluster: string): Promise<void> {
     }
   }
 }
+
+/**
+ * Recovered only once a new task replaced each of `victims` (their names gone from /members). With a role
+ * (persistent volumes) a member whose etcd died on a live agent is relaunched on its volume instead: the same
+ * name with a new task counts too.
+ */
+export const replaced =
+  (victims: () => string[]) =>
+  (ctx: Ctx, st: {launched_servers: number}, ms: MemberView[]): boolean => {
+    if (st.launched_servers < ctx.baseline.launched_servers + victims().length) return false
+    if (!ctx.shared.role) return !ms.some((m) => victims().includes(m.name))
+    const before = new Set(ctx.baselineMembers.map((m) => m.task_id))
+    return victims().every((v) => ms.every((m) => m.name !== v || !before.has(m.task_id)))
+  }
 
 export async function waitUntil<T>(
   what: string,

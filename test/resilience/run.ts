@@ -78,6 +78,7 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
     await waitUntil('the writer to get 150 acknowledgements', async () => ctx.writer.acked.length >= 150, 30_000, 50)
     const st0 = await ctx.stats()
     ctx.baseline = st0
+    ctx.baselineMembers = await ctx.members()
     ctx.faultAt = Date.now()
     await def.inject(ctx)
 

@@ -7,7 +7,7 @@
  */
 import type {MemberView, StatsView} from '../helpers/serve.js'
 import {killEtcdAndData} from '../helpers/serve.js'
-import {sleep, waitUntil, type Ctx, type ScenarioDef} from './harness.js'
+import {replaced, sleep, waitUntil, type Ctx, type ScenarioDef} from './harness.js'
 import {netEtcdBin, resetNet, setClientMode, setPeerMode, waitTriggered, wrappedMembers} from './netfaults.js'
 
 /** Recovered with every one of `keep` still a member (nothing replaced). */
@@ -15,12 +15,6 @@ const kept =
   (keep: () => string[]) =>
   (_ctx: Ctx, _st: StatsView, ms: MemberView[]): boolean =>
     keep().every((n) => ms.some((m) => m.name === n))
-
-/** Recovered once a new task replaced each of `victims` (their names gone from /members). */
-const replaced =
-  (victims: () => string[]) =>
-  (ctx: Ctx, st: StatsView, ms: MemberView[]): boolean =>
-    st.launched_servers >= ctx.baseline.launched_servers + victims().length && !ms.some((m) => victims().includes(m.name))
 
 /** Wait for a write acknowledged after `since` (the writer fails over to the members that still work). */
 async function ackAfter(ctx: Ctx, since: number, timeoutMs: number): Promise<number> {

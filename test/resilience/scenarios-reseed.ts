@@ -6,13 +6,7 @@
 import {execFileSync} from 'node:child_process'
 import {etcdPids, killEtcdAndData, type MemberView} from '../helpers/serve.js'
 import {readMember} from './observer.js'
-import {waitUntil, type Ctx, type ScenarioDef} from './harness.js'
-
-/** Recovered once a new task replaced each of `victims` (their names gone from /members). */
-const replaced =
-  (victims: () => string[]) =>
-  (ctx: Ctx, st: {launched_servers: number}, ms: MemberView[]): boolean =>
-    st.launched_servers >= ctx.baseline.launched_servers + victims().length && !ms.some((m) => victims().includes(m.name))
+import {replaced, waitUntil, type ScenarioDef} from './harness.js'
 
 function signal(member: string, sig: 'SIGSTOP' | 'SIGCONT'): void {
   for (const p of etcdPids(member)) {

@@ -9,17 +9,12 @@
 import fs from 'node:fs'
 import {ZkClient} from '../../src/lib/zk/client.js'
 import {freeze} from '../helpers/zk-freeze.js'
-import {getJson, killEtcd, startServe, type MemberView, type ServeProc, type StatsView} from '../helpers/serve.js'
+import {getJson, killEtcd, startServe, type ServeProc} from '../helpers/serve.js'
 import {freePort} from '../helpers/ports.js'
-import {waitUntil, type Ctx, type ScenarioDef} from './harness.js'
+import {replaced, waitUntil, type Ctx, type ScenarioDef} from './harness.js'
 
 /** Longer than three session timeouts (serve asks ZooKeeper for 10 s). */
 const OUTAGE_MS = 35_000
-
-const replaced =
-  (victims: () => string[]) =>
-  (ctx: Ctx, st: StatsView, ms: MemberView[]): boolean =>
-    st.launched_servers >= ctx.baseline.launched_servers + victims().length && !ms.some((m) => victims().includes(m.name))
 
 async function zkRead<T>(ctx: Ctx, fn: (c: ZkClient) => Promise<T>): Promise<T> {
   const c = await ZkClient.connect(ctx.shared.zk.url, {connectTimeoutMs: 5000})

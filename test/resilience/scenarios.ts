@@ -4,19 +4,12 @@
  * Member roles (leader/follower) are read from the scheduler's /members just before the fault.
  */
 import {etcdPids} from '../helpers/serve.js'
-import type {MemberView} from '../helpers/serve.js'
-import {sleep, waitUntil, type Ctx, type ScenarioDef} from './harness.js'
+import {replaced, sleep, waitUntil, type ScenarioDef} from './harness.js'
 import {flap, killEtcd, killExecutor, pause} from './faults.js'
 import {killEtcdAndData} from '../helpers/serve.js'
 import {NET_SCENARIOS} from './scenarios-net.js'
 import {ZK_SCENARIOS} from './scenarios-zk.js'
 import {RESEED_SCENARIOS} from './scenarios-reseed.js'
-
-/** Recovered only once a new task replaced each of `victims` (their names gone from /members). */
-const replaced =
-  (victims: () => string[]) =>
-  (ctx: Ctx, st: {launched_servers: number}, ms: MemberView[]): boolean =>
-    st.launched_servers >= ctx.baseline.launched_servers + victims().length && !ms.some((m) => victims().includes(m.name))
 
 function killSchedulerAt(name: string, re: RegExp, description: string, trigger: 'replace' | 'quorum'): ScenarioDef {
   const victims: string[] = []
