@@ -53,15 +53,18 @@ export interface ServeRuntime extends ServeOptions {
 }
 
 /**
- * The driver and its Mesos and etcd ports: the Mesos client (undici, protobufjs) alone is ~0.15 s of CPU to load on an
- * idle 2-core machine. They are needed once the state store is open, so they load while ZooKeeper answers.
+ * The driver and its Mesos and etcd ports: the Mesos client (protobufjs and the protobuf types its SUBSCRIBE needs:
+ * ~0.1 s of CPU on an idle 2-core machine, more when loaded). They are needed once the state store is open, so they
+ * load, and the types are built, while ZooKeeper answers.
  */
 async function loadDriver() {
-  const [{SchedulerDriver}, {mesosPort}, {etcdCluster}] = await Promise.all([
+  const [{SchedulerDriver}, {mesosPort}, {etcdCluster}, {mesosProtoRoot}] = await Promise.all([
     import('./driver.js'),
     import('./mesos-port.js'),
     import('./etcd-actions.js'),
+    import('../lib/mesos/codec.js'),
   ])
+  mesosProtoRoot('scheduler')
   return {SchedulerDriver, mesosPort, etcdCluster}
 }
 
