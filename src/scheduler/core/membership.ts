@@ -1,8 +1,9 @@
 /**
  * etcd membership: observations (MEMBER_LIST results) and membership changes (remove/promote here,
  * add in grow.ts). One change in flight at a time (`memberOp`), each bounded by memberOpTimeoutMs;
- * retryable failures wait memberOpRetryMs (an add etcd refuses for now: memberAddRetryMs, grow.ts). Changes are only attempted while the latest health
- * verdict is healthy (they need quorum anyway).
+ * retryable failures wait memberOpRetryMs; etcd's "not now" answers wait memberAddRetryMs (at most memberOpRetryMs):
+ * an add refused for now (grow.ts) and a promote refused because the learner is not in sync yet (LEARNER_NOT_READY).
+ * Changes are only attempted while the latest health verdict is healthy (they need quorum anyway).
  *
  * Each member is classified as: backed by a live task (or a lost one whose etcd answers, see state.ts);
  *   belonging to a dead task (removed at once);
@@ -17,7 +18,17 @@ import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import type {EtcdMember, SchedulerState, TaskRecord} from './state.js'
 import {awaitingRelaunch} from './volumes.js'
-import {allTasks, bumpTopology, clientUrl, isDeadState, memberMatchesTask, membershipFresh, peerUrl, runningTasks} from './state.js'
+import {
+  allTasks,
+  bumpTopology,
+  clientUrl,
+  isDeadState,
+  liveTasks,
+  memberMatchesTask,
+  membershipFresh,
+  peerUrl,
+  runningTasks,
+} from './state.js'
 
 export type MemberClass = 'live' | 'dead' | 'pending' | 'unbacked'
 
@@ -89,15 +100,29 @@ export function onMemberAdded(ctx: Ctx, url: string, member: EtcdMember, members
     pa.phase = 'added'
     pa.memberId = member.id
     emit(ctx, log('info', 'etcd member added', {member: pa.memberName, memberId: member.id, peerUrl: url, learner: member.isLearner}))
-  } else {
+    return
+  }
+  // A member list can show the add before its answer arrives: the member was adopted from it and launched.
+  const launched = liveTasks(s).find((t) => peerUrl(s, t) === url)
+  if (launched) {
     emit(
       ctx,
-      log('warn', 'etcd member added for an abandoned launch: it will be removed after the grace period', {
+      log('info', 'etcd member added (seen in a member list first; its task is already launched)', {
+        member: launched.memberName,
         memberId: member.id,
         peerUrl: url,
+        learner: member.isLearner,
       }),
     )
+    return
   }
+  emit(
+    ctx,
+    log('warn', 'etcd member added for an abandoned launch: it will be removed after the grace period', {
+      memberId: member.id,
+      peerUrl: url,
+    }),
+  )
 }
 
 /** Add refusals etcd answers with until its own check passes; retried every memberAddRetryMs (the rest: memberOpRetryMs). */
@@ -208,7 +233,9 @@ export function onMemberPromoted(ctx: Ctx, memberId: string): void {
 export function onMemberPromoteFailed(ctx: Ctx, memberId: string, code: EtcdErrorCode, message: string): void {
   const {s, now} = ctx
   if (s.memberOp?.kind === 'promote') s.memberOp = null
-  s.memberOpRetryAt = now + s.config.memberOpRetryMs
+  // a learner not caught up yet is usually a few hundred ms from it: asked again as soon as a refused add would be
+  s.memberOpRetryAt =
+    now + (code === 'LEARNER_NOT_READY' ? Math.min(s.config.memberAddRetryMs, s.config.memberOpRetryMs) : s.config.memberOpRetryMs)
   s.memberOpFailures++
   emit(
     ctx,
