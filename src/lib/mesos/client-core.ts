@@ -1,6 +1,6 @@
 /**
- * The transport-neutral plumbing both Mesos v1 clients share (the scheduler's on undici through client-io.ts,
- * the executor's on node:http through node-http.ts); it imports no HTTP client:
+ * The transport-neutral plumbing both Mesos v1 clients share (both on node:http through node-http.ts, the
+ * scheduler's by way of client-io.ts); it imports no HTTP client:
  *
  * - `subscribeVia`: POST a SUBSCRIBE call (no body timeout: events may be minutes apart) and classify the answer:
  *   a stream to read (content type + Mesos-Stream-Id) or the reason it was refused (non-200).

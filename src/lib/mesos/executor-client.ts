@@ -1,6 +1,6 @@
 /**
  * Mesos v1 executor HTTP API client (`POST /api/v1/executor` on the local agent), built on node:http
- * (node-http.ts; the scheduler's client uses undici, which would add ~10 MB to every executor).
+ * (node-http.ts, as the scheduler's client; undici would add ~10 MB to every executor).
  *
  * States: IDLE --start()--> SUBSCRIBING --SUBSCRIBED--> CONNECTED --stream ends / ERROR event--> DISCONNECTED
  *   DISCONNECTED --checkpoint: wait uniform [0, MESOS_SUBSCRIPTION_BACKOFF_MAX]--> SUBSCRIBING (carries

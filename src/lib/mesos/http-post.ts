@@ -1,6 +1,6 @@
 /**
- * The transport-neutral half of a POST to a Mesos v1 endpoint, shared by the undici transport (http.ts: the
- * scheduler) and the node:http one (node-http.ts: the executor, which must not load undici). Imports no HTTP
+ * The transport-neutral half of a POST to a Mesos v1 endpoint; the transport is node-http.ts (node:http, for
+ * both the scheduler's and the executor's clients: neither loads undici). Imports no HTTP
  * client itself.
  *
  * - `postVia(send, opts)` sends the body with an exact `Content-Type` (Mesos compares it as a string: no charset
