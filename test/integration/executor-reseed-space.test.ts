@@ -73,10 +73,11 @@ async function usedBytes(dir: string): Promise<number> {
   return (s.blocks - s.bfree) * s.bsize
 }
 
-/** ~30 MB of values, so that the copyable data clearly exceeds the spare WAL segment etcd frees when stopped. */
-async function fill(clientUrl: string): Promise<void> {
+/** `keys` × 100 KB of values (default ~30 MB), so that the copyable data clearly exceeds the spare WAL segment etcd
+ *  frees when stopped. */
+async function fill(clientUrl: string, keys = 300): Promise<void> {
   const value = 'x'.repeat(100 * 1024)
-  for (let i = 0; i < 300; i++) await putKey(clientUrl, `fill/k${String(i).padStart(4, '0')}`, value)
+  for (let i = 0; i < keys; i++) await putKey(clientUrl, `fill/k${String(i).padStart(4, '0')}`, value)
 }
 
 /**
@@ -152,7 +153,10 @@ describe("re-seed when the data dir's file system is (nearly) full", {timeout: 1
     cleanups.push(async () => void (await current.stop(1000)))
     await current.start()
     await waitFor('etcd serves', () => countKeys(clientUrl, 'none/').then(() => true), 30_000)
-    await fill(clientUrl)
+    // ~60 MB of values (in the WAL and again in the db): the copy leaves zero blocks unwritten, so what it writes
+    // (> 120 MB) must exceed what is free once etcd stopped (the shrunk tmpfs's slack + the freed spare segment, ~72 MB)
+    const keys = 600
+    await fill(clientUrl, keys)
     const before = readFileSync(`/proc/${current.pid}/cmdline`, 'utf8')
     const pidBefore = current.pid
     const sizes = await shrinkToNoRoomForACopy(mount, cfg.dataDir!)
@@ -178,7 +182,7 @@ describe("re-seed when the data dir's file system is (nearly) full", {timeout: 1
     assert.deepEqual(await backupsIn(mount), [], 'the partial copy is removed')
     assert.ok(current.pid !== undefined && current.pid !== pidBefore, 'etcd runs again (a new process)')
     assert.equal(readFileSync(`/proc/${current.pid}/cmdline`, 'utf8'), before, 'same argv as before')
-    assert.equal(await waitFor('etcd serves its data again', () => countKeys(clientUrl, 'fill/').catch(() => 0), 30_000), 300)
+    assert.equal(await waitFor('etcd serves its data again', () => countKeys(clientUrl, 'fill/').catch(() => 0), 30_000), keys)
   })
 })
 
