@@ -454,7 +454,11 @@ export async function killEtcdAndData(name: string): Promise<string> {
   const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
   const dataDir = argv.find((a) => a.startsWith('--data-dir='))?.slice('--data-dir='.length)
   if (!dataDir || !path.isAbsolute(dataDir)) throw new Error(`etcd ${name} has no absolute --data-dir: ${argv.join(' ')}`)
-  fs.rmSync(dataDir, {recursive: true, force: true})
+  // A persistent volume's data dir is a link into the agent's volumes/ (issue 14): the data is what it points to,
+  // and the volume itself stays (the disk is there, its contents are gone).
+  const real = fs.realpathSync(dataDir)
+  if (real === dataDir) fs.rmSync(dataDir, {recursive: true, force: true})
+  else for (const e of fs.readdirSync(real)) fs.rmSync(path.join(real, e), {recursive: true, force: true})
   await killEtcd(name)
   return dataDir
 }

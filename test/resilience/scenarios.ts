@@ -28,7 +28,9 @@ function killSchedulerAt(name: string, re: RegExp, description: string, trigger:
       if (trigger === 'replace') {
         const f = (await ctx.followers())[0]!
         victims.push(f.name)
-        await killEtcd(f.name)
+        // With a role a member whose etcd dies is relaunched on its volume: only without its data is it replaced.
+        if (ctx.shared.role) await killEtcdAndData(f.name)
+        else await killEtcd(f.name)
         ctx.killedTasks = 1
       } else {
         const fs = await ctx.followers()
