@@ -168,6 +168,21 @@ export function memberInUse(s: SchedulerState, member: string): boolean {
   return s.membership === null || s.membership.members.some((m) => m.name === member)
 }
 
+/**
+ * Whether `member`'s reservation on `agentId` must not be touched at all: a dead task record of the member on that
+ * agent (a relaunch may need it), the pending add of the member there, or etcd (maybe) listing the member while no
+ * task record says where it runs. A member's task and volume are always on one agent, so a live member of that
+ * name elsewhere (the name given again after a crash lost the member counter) does not make this agent's
+ * reservation its own; a RUNNING task of the member on that agent holds its own resources allocated, and allocated
+ * resources are never offered (release.ts partsOf).
+ */
+export function reservationInUse(s: SchedulerState, member: string, agentId: string): boolean {
+  const tasks = Object.values(s.tasks).filter((t) => t.memberName === member)
+  if (tasks.some((t) => t.agentId === agentId && isDeadState(t.state))) return true
+  if (s.pendingAdd?.memberName === member && s.pendingAdd.agentId === agentId) return true
+  return tasks.length === 0 && s.pendingAdd?.memberName !== member && memberInUse(s, member)
+}
+
 /** A retired volume, or a leftover reservation seen in an offer, waits to be released, or the leftover sweep after
  *  a subscription is on (`sweepUntil`): offers are wanted. */
 export function releasePending(s: SchedulerState): boolean {
