@@ -1,0 +1,161 @@
+/**
+ * Shared by the test/integration/serve-volumes-*.test.ts files (issue 14, serve with a role on the local Mesos):
+ * an IN-PROCESS local Mesos (so a test can stop and restart an agent on its work dir, as the resilience harness
+ * does) with short agent timeouts and refuse periods, serve's flags for a role, and readers of the master's own
+ * view of reservations and volumes (/master/slaves) and of a member's own etcd store.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {startLocalMesos, type LocalMesos} from '../../src/mesos-local/cluster.js'
+import {fetchSlaves, reservedTo, type Reserved} from '../resilience/leaks.js'
+import {ETCD_BIN, type Logs, type MemberView, RUN_JS, sweep} from './serve.js'
+
+export interface VolumeMember extends MemberView {
+  volume?: {persistence_id: string; size_mb: number; container_path: string} | null
+  reservation?: {role: string; principal: string | null; agent_id: string; ports: number[]} | null
+}
+
+export interface RoleMesos {
+  mesos: LocalMesos
+  workDir: string
+  /** http://ip:port of the master. */
+  url: string
+  /** ip:port (serve's --master). */
+  hostPort: string
+  portRange: [number, number]
+  /** The index of the local agent a member runs on (its host is the agent's ip). */
+  agentIndexOf(m: {host: string}): number
+  agentDir(i: number): string
+  /** What is reserved to `role`, by agent, as the master lists it. */
+  reserved(role: string): Promise<Reserved[]>
+  stop(): Promise<void>
+}
+
+/**
+ * `agents` local agents, the master removes an agent after `pingTimeoutMs` x 3 without pings (an agent stopped
+ * for good is then lost: TASK_LOST, agent removed), offers declined without filters come back after 1 s.
+ */
+export async function startRoleMesos(
+  logs: Logs,
+  opts: {agents: number; pingTimeoutMs: number; cpus?: number; mem?: number; disk?: number},
+): Promise<RoleMesos> {
+  const workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'it-pv-mesos-'))
+  const lo = 32_000 + Math.floor(Math.random() * 139) * 200
+  const lines: string[] = []
+  logs.add('in-process mesos-local', () => lines.slice(-800).join('\n'))
+  const mesos = await startLocalMesos({
+    agents: opts.agents,
+    port: 0,
+    workDir,
+    allocationIntervalMs: 200,
+    heartbeatIntervalSec: 1,
+    agentPingTimeoutMs: opts.pingTimeoutMs,
+    maxAgentPingTimeouts: 3,
+    defaultRefuseSeconds: 1,
+    agentResources: `cpus:${opts.cpus ?? 4};mem:${opts.mem ?? 8192};disk:${opts.disk ?? 20_000};ports:[${lo}-${lo + 199}]`,
+    agentOptions: {statusUpdateRetryMinMs: 2000, statusUpdateRetryMaxMs: 10_000, executorShutdownGracePeriodMs: 3000},
+    log: (l) => {
+      lines.push(`${new Date().toISOString()} ${l}`)
+      if (lines.length > 5000) lines.splice(0, 1000)
+    },
+  })
+  const url = mesos.masterUrl
+  return {
+    mesos,
+    workDir,
+    url,
+    hostPort: new URL(url).host,
+    portRange: [lo, lo + 199],
+    agentIndexOf(m) {
+      const i = mesos.agents.findIndex((a) => a.endpoint.startsWith(`${m.host}:`))
+      if (i < 0) throw new Error(`no local agent runs on host ${m.host}`)
+      return i
+    },
+    agentDir: (i) => path.join(workDir, `agent-${i + 1}`),
+    reserved: async (role) => reservedTo(await fetchSlaves(url), role),
+    async stop() {
+      await mesos.stop().catch(() => undefined)
+      await sweep(workDir)
+      if (!process.env.KEEP_TEST_DIRS) await fs.promises.rm(workDir, {recursive: true, force: true}).catch(() => undefined)
+    },
+  }
+}
+
+/** serve's flags for a cluster of `size` with `role` and principal it-pv (fast timers, 1 s refuse period, failover timeout 300 s). */
+export function roleArgs(o: {
+  cluster: string
+  master: string
+  role: string
+  zk: string
+  size?: number
+  failoverSec?: number
+  extra?: string[]
+}): string[] {
+  return [
+    '--cluster-name',
+    o.cluster,
+    '--cluster-size',
+    String(o.size ?? 3),
+    '--health-interval',
+    '1',
+    '--bootstrap-wait',
+    '3',
+    '--member-grace',
+    '5',
+    '--mesos-offer-refuse-seconds',
+    '1',
+    '--failover-timeout-seconds',
+    String(o.failoverSec ?? 300),
+    '--executor-bin',
+    RUN_JS,
+    '--etcd-bin',
+    ETCD_BIN,
+    '--zk-framework-persist',
+    `${o.zk}/etcd-mesos`,
+    '--master',
+    o.master,
+    '--framework-role',
+    o.role,
+    '--mesos-authentication-principal',
+    'it-pv',
+    ...(o.extra ?? []),
+  ]
+}
+
+/** The number of keys under `prefix` in the member's OWN store (a serializable read answers locally). */
+export async function localCount(clientUrl: string, prefix: string): Promise<number> {
+  const end = Buffer.from(prefix)
+  end[end.length - 1]++
+  const res = await fetch(`${clientUrl}/v3/kv/range`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(2000),
+    body: JSON.stringify({
+      key: Buffer.from(prefix).toString('base64'),
+      range_end: end.toString('base64'),
+      count_only: true,
+      serializable: true,
+    }),
+  })
+  const body = (await res.json()) as {count?: string}
+  return Number(body.count ?? 0)
+}
+
+/** The volume directory of persistence id `pid` under an agent's work dir (<agent>/volumes/roles/<role>/<pid>), or null. */
+export function volumeDir(agentDir: string, role: string, pid: string): string | null {
+  const p = path.join(agentDir, 'volumes', 'roles', role, pid)
+  return fs.existsSync(p) ? p : null
+}
+
+/** GET /metrics as text. */
+export async function metricsText(adminUrl: string): Promise<string> {
+  const res = await fetch(`${adminUrl}/metrics`, {signal: AbortSignal.timeout(5000)})
+  if (res.status !== 200) throw new Error(`GET /metrics: HTTP ${res.status}`)
+  return res.text()
+}
+
+/** The value of a metric's sample (its labels, if any, ignored: the first sample), or null. */
+export function metricValue(text: string, name: string): number | null {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)
+  return m ? Number(m[1]) : null
+}
