@@ -142,9 +142,8 @@ export const serveFlags = {
     max: 50,
   }),
   'local-agent-ports': str({
-    summary: 'With --master local: the port range each local agent offers (etcd client and peer ports), LO-HI.',
-    description:
-      'Two `serve --master local` on one machine must use ranges that do not overlap: their agents share the addresses 127.0.0.2….',
+    summary:
+      'With --master local: the port range LO-HI each local agent offers (etcd client and peer ports); two local schedulers on one machine need ranges that do not overlap.',
     env: 'LOCAL_AGENT_PORTS',
     default: '31000-32000',
   }),
