@@ -100,17 +100,27 @@ export async function* snapshotChunks(endpoint: string, opts: SnapshotSourceOpti
   try {
     res = await post(endpoint, '/v3/maintenance/snapshot', opts)
     if (res.statusCode !== 200) throw new Error(errorText(res.statusCode, await readAll(res)))
-    let buf: Buffer = Buffer.alloc(0)
+    // A line's pieces are joined once, when its newline arrives (not at every socket read).
+    let parts: Buffer[] = []
+    let pending = 0
     for await (const chunk of res as AsyncIterable<Buffer>) {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk])
-      for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {
-        const line = buf.subarray(0, nl)
-        buf = buf.subarray(nl + 1)
+      let from = 0
+      for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, from)) {
+        const piece = chunk.subarray(from, nl)
+        const line = parts.length === 0 ? piece : Buffer.concat([...parts, piece])
+        parts = []
+        pending = 0
+        from = nl + 1
         if (line.length > 0) yield decodeLine(line)
       }
-      if (buf.length > MAX_LINE) throw new Error(`a stream line longer than ${MAX_LINE} bytes`)
+      if (from < chunk.length) {
+        parts.push(chunk.subarray(from))
+        pending += chunk.length - from
+      }
+      if (pending > MAX_LINE) throw new Error(`a stream line longer than ${MAX_LINE} bytes`)
     }
-    if (buf.toString('utf8').trim() !== '') yield decodeLine(buf)
+    const rest = Buffer.concat(parts)
+    if (rest.toString('utf8').trim() !== '') yield decodeLine(rest)
     if (!res.complete) throw new Error('the stream was cut')
   } catch (err) {
     throw sourceError(endpoint, 'snapshot', err)
@@ -119,7 +129,14 @@ export async function* snapshotChunks(endpoint: string, opts: SnapshotSourceOpti
   }
 }
 
+const BLOB_PREFIX = Buffer.from('{"result":{"blob":"')
+
 function decodeLine(line: Buffer): Buffer {
+  // The usual message, {"result":{"blob":"<base64>"}}, is decoded without parsing the JSON (base64 holds no '"').
+  if (line.subarray(0, BLOB_PREFIX.length).equals(BLOB_PREFIX)) {
+    const end = line.indexOf(34, BLOB_PREFIX.length)
+    if (end > 0 && line.toString('latin1', end) === '"}}') return Buffer.from(line.toString('latin1', BLOB_PREFIX.length, end), 'base64')
+  }
   let msg: {result?: {blob?: unknown}; error?: {message?: unknown; error?: unknown}}
   try {
     msg = JSON.parse(line.toString('utf8'))
