@@ -4,12 +4,27 @@
  * does) with short agent timeouts and refuse periods, serve's flags for a role, and readers of the master's own
  * view of reservations and volumes (/master/slaves) and of a member's own etcd store.
  */
+import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {startLocalMesos, type LocalMesos} from '../../src/mesos-local/cluster.js'
 import {fetchSlaves, reservedTo, type Reserved} from '../resilience/leaks.js'
-import {ETCD_BIN, type Logs, type MemberView, RUN_JS, sweep} from './serve.js'
+import {
+  ETCD_BIN,
+  type Logs,
+  type MemberView,
+  memberList,
+  RUN_JS,
+  type ServeProc,
+  sandboxLogs,
+  type serveSuite,
+  startServe,
+  sweep,
+  sweepCluster,
+  until,
+  waitHealthyMembers,
+} from './serve.js'
 
 export interface VolumeMember extends MemberView {
   volume?: {persistence_id: string; size_mb: number; container_path: string} | null
@@ -82,16 +97,22 @@ export async function startRoleMesos(
   }
 }
 
-/** serve's flags for a cluster of `size` with `role` and principal it-pv (fast timers, 1 s refuse period, failover timeout 300 s). */
+/**
+ * serve's flags for a cluster of `size` with `role` and principal it-pv (fast timers, 1 s refuse period, failover
+ * timeout 300 s; `refuseSec` / `failoverSec` null: serve's defaults).
+ */
 export function roleArgs(o: {
   cluster: string
   master: string
   role: string
   zk: string
   size?: number
-  failoverSec?: number
+  refuseSec?: number | null
+  failoverSec?: number | null
   extra?: string[]
 }): string[] {
+  const refuse = o.refuseSec === null ? [] : ['--mesos-offer-refuse-seconds', String(o.refuseSec ?? 1)]
+  const failover = o.failoverSec === null ? [] : ['--failover-timeout-seconds', String(o.failoverSec ?? 300)]
   return [
     '--cluster-name',
     o.cluster,
@@ -103,10 +124,8 @@ export function roleArgs(o: {
     '3',
     '--member-grace',
     '5',
-    '--mesos-offer-refuse-seconds',
-    '1',
-    '--failover-timeout-seconds',
-    String(o.failoverSec ?? 300),
+    ...refuse,
+    ...failover,
     '--executor-bin',
     RUN_JS,
     '--etcd-bin',
@@ -121,6 +140,71 @@ export function roleArgs(o: {
     'it-pv',
     ...(o.extra ?? []),
   ]
+}
+
+/**
+ * An in-process local Mesos (`agents`, `pingTimeoutMs`) and serve for `cluster` with `role` on it, both cleaned up
+ * by the suite (the cluster's processes swept), the executor sandboxes in the logs; resolves once 3 members are healthy.
+ */
+export async function startRoleCluster(
+  suite: ReturnType<typeof serveSuite>,
+  logs: Logs,
+  o: {cluster: string; role: string; agents: number; pingTimeoutMs: number},
+): Promise<{rm: RoleMesos; serve: ServeProc; members: VolumeMember[]}> {
+  const rm = await startRoleMesos(logs, {agents: o.agents, pingTimeoutMs: o.pingTimeoutMs})
+  suite.cleanups.push(() => rm.stop())
+  suite.cleanups.push(() => sweepCluster(o.cluster))
+  logs.add('executor sandboxes', () => sandboxLogs(rm.workDir))
+  const serve = await startServe(roleArgs({cluster: o.cluster, master: rm.hostPort, role: o.role, zk: suite.zk().url}), logs)
+  suite.cleanups.push(() => serve.stop())
+  const members = (await waitHealthyMembers(serve.adminUrl, 3, 120_000)) as VolumeMember[]
+  return {rm, serve, members}
+}
+
+/** Waits until 3 members are healthy and `victim`'s name runs again in a new task: that member and all of them. */
+export function waitRelaunched(adminUrl: string, victim: MemberView, timeoutMs: number): Promise<{m: VolumeMember; ms: VolumeMember[]}> {
+  return until(
+    `${victim.name} relaunched`,
+    async () => {
+      const ms = (await waitHealthyMembers(adminUrl, 3, 1000).catch(() => null)) as VolumeMember[] | null
+      const m = ms?.find((x) => x.name === victim.name && x.task_id !== victim.task_id && x.state === 'TASK_RUNNING')
+      return m && ms ? {m, ms} : undefined
+    },
+    timeoutMs,
+    300,
+  )
+}
+
+/** Waits until 3 members are healthy and `victim`'s name is not among them (it was replaced): the members. */
+export function waitReplaced(adminUrl: string, what: string, victim: MemberView, timeoutMs: number): Promise<VolumeMember[]> {
+  return until(
+    what,
+    async () => {
+      const ms = (await waitHealthyMembers(adminUrl, 3, 1000).catch(() => null)) as VolumeMember[] | null
+      return ms && !ms.some((m) => m.name === victim.name) ? ms : undefined
+    },
+    timeoutMs,
+    300,
+  )
+}
+
+/**
+ * `back` (waitRelaunched) is `victim` relaunched in place: the members of `before`, and the victim on the same agent
+ * and ports, as the same etcd member, on the same volume, listed by etcd among 3.
+ */
+export async function assertRelaunchedInPlace(
+  back: {m: VolumeMember; ms: VolumeMember[]},
+  victim: VolumeMember,
+  before: VolumeMember[],
+): Promise<void> {
+  assert.deepEqual(back.ms.map((m) => m.name).sort(), before.map((m) => m.name).sort(), 'the same members: no replacement')
+  assert.equal(back.m.agent_id, victim.agent_id, 'the same agent')
+  assert.equal(back.m.client_url, victim.client_url, 'the same ports')
+  assert.equal(back.m.member_id, victim.member_id, 'the same etcd member id')
+  assert.equal(back.m.volume?.persistence_id, victim.volume?.persistence_id, 'the same volume')
+  const list = await memberList(back.ms.map((m) => m.client_url))
+  assert.equal(list.length, 3)
+  assert.ok(list.some((m) => m.id === victim.member_id && m.name === victim.name))
 }
 
 /** The number of keys under `prefix` in the member's OWN store (a serializable read answers locally). */

@@ -9,22 +9,8 @@
  */
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {roleArgs, startRoleMesos, type VolumeMember, volumeDir} from '../helpers/serve-volumes.js'
-import {
-  Logs,
-  memberList,
-  putKeys,
-  readPrefix,
-  sandboxLogs,
-  scenario,
-  serveSuite,
-  startServe,
-  stats,
-  sweep,
-  sweepCluster,
-  until,
-  waitHealthyMembers,
-} from '../helpers/serve.js'
+import {startRoleCluster, type VolumeMember, volumeDir, waitReplaced} from '../helpers/serve-volumes.js'
+import {Logs, memberList, readPrefix, putKeys, scenario, serveSuite, stats, sweep, until, waitHealthyMembers} from '../helpers/serve.js'
 import {reservationLeaks} from '../resilience/leaks.js'
 
 const suite = serveSuite()
@@ -38,13 +24,7 @@ describe('serve with a role: a member lost with its agent', {timeout: 400_000}, 
     const cluster = 'pvlost'
     await scenario(logs, async () => {
       // 4 agents (one to replace on); the master removes an agent after 3 x 1 s unpinged.
-      const rm = await startRoleMesos(logs, {agents: 4, pingTimeoutMs: 1000})
-      suite.cleanups.push(() => rm.stop())
-      suite.cleanups.push(() => sweepCluster(cluster))
-      logs.add('executor sandboxes', () => sandboxLogs(rm.workDir))
-      const serve = await startServe(roleArgs({cluster, master: rm.hostPort, role: ROLE, zk: suite.zk().url}), logs)
-      suite.cleanups.push(() => serve.stop())
-      const before = (await waitHealthyMembers(serve.adminUrl, 3, 120_000)) as VolumeMember[]
+      const {rm, serve, members: before} = await startRoleCluster(suite, logs, {cluster, role: ROLE, agents: 4, pingTimeoutMs: 1000})
       const written = await putKeys(before[0]!.client_url, 'al/', 10)
       const victim = before.find((m) => !m.leader)!
       const stale = victim.volume!.persistence_id
@@ -53,15 +33,7 @@ describe('serve with a role: a member lost with its agent', {timeout: 400_000}, 
       // the agent is gone, with every process on it (its work dir kept)
       await rm.mesos.stopAgent(vi, 'kill')
       await sweep(rm.agentDir(vi))
-      const after = await until(
-        'a replacement member on another agent',
-        async () => {
-          const ms = (await waitHealthyMembers(serve.adminUrl, 3, 1000).catch(() => null)) as VolumeMember[] | null
-          return ms && !ms.some((m) => m.name === victim.name) ? ms : undefined
-        },
-        180_000,
-        300,
-      )
+      const after = await waitReplaced(serve.adminUrl, 'a replacement member on another agent', victim, 180_000)
       const replacement = after.find((m) => !before.some((b) => b.name === m.name))!
       assert.notEqual(replacement.agent_id, victim.agent_id)
       assert.ok(replacement.volume && replacement.volume.persistence_id !== stale, 'the replacement has a volume of its own')

@@ -12,22 +12,15 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {describe, it} from 'node:test'
 import {waitFor} from '../helpers/ports.js'
-import {localCount, roleArgs, startRoleMesos, type VolumeMember, volumeDir} from '../helpers/serve-volumes.js'
 import {
-  Logs,
-  memberList,
-  putKeys,
-  readPrefix,
-  sandboxLogs,
-  scenario,
-  serveSuite,
-  startServe,
-  stats,
-  sweep,
-  sweepCluster,
-  until,
-  waitHealthyMembers,
-} from '../helpers/serve.js'
+  assertRelaunchedInPlace,
+  localCount,
+  startRoleCluster,
+  type VolumeMember,
+  volumeDir,
+  waitRelaunched,
+} from '../helpers/serve-volumes.js'
+import {Logs, putKeys, readPrefix, scenario, serveSuite, stats, sweep, until, waitHealthyMembers} from '../helpers/serve.js'
 import {reservationLeaks} from '../resilience/leaks.js'
 
 const suite = serveSuite()
@@ -41,13 +34,7 @@ describe('serve with a role: an agent restarts on its work dir', {timeout: 400_0
     const cluster = 'pvrestart'
     await scenario(logs, async () => {
       // 4 agents: a replacement elsewhere would be possible. The master removes an agent after 3 x 3 s unpinged.
-      const rm = await startRoleMesos(logs, {agents: 4, pingTimeoutMs: 3000})
-      suite.cleanups.push(() => rm.stop())
-      suite.cleanups.push(() => sweepCluster(cluster))
-      logs.add('executor sandboxes', () => sandboxLogs(rm.workDir))
-      const serve = await startServe(roleArgs({cluster, master: rm.hostPort, role: ROLE, zk: suite.zk().url}), logs)
-      suite.cleanups.push(() => serve.stop())
-      const before = (await waitHealthyMembers(serve.adminUrl, 3, 120_000)) as VolumeMember[]
+      const {rm, serve, members: before} = await startRoleCluster(suite, logs, {cluster, role: ROLE, agents: 4, pingTimeoutMs: 3000})
       const reservedBefore = await rm.reserved(ROLE)
       assert.deepEqual(
         reservedBefore.flatMap((r) => r.volumes).sort(),
@@ -84,24 +71,8 @@ describe('serve with a role: an agent restarts on its work dir', {timeout: 400_0
       const dir = volumeDir(rm.agentDir(vi), ROLE, victim.volume!.persistence_id)
       assert.ok(dir && fs.existsSync(path.join(dir, 'member')), `the volume directory kept the member's data (${dir})`)
 
-      const back = await until(
-        `${victim.name} relaunched`,
-        async () => {
-          const ms = (await waitHealthyMembers(serve.adminUrl, 3, 1000).catch(() => null)) as VolumeMember[] | null
-          const m = ms?.find((x) => x.name === victim.name && x.task_id !== victim.task_id)
-          return m && ms ? {m, ms} : undefined
-        },
-        150_000,
-        300,
-      )
-      assert.deepEqual(back.ms.map((m) => m.name).sort(), before.map((m) => m.name).sort(), 'the same members: no replacement')
-      assert.equal(back.m.agent_id, victim.agent_id, 'the same agent')
-      assert.equal(back.m.client_url, victim.client_url, 'the same ports')
-      assert.equal(back.m.member_id, victim.member_id, 'the same etcd member id')
-      assert.equal(back.m.volume?.persistence_id, victim.volume?.persistence_id, 'the same volume')
-      const list = await memberList(back.ms.map((m) => m.client_url))
-      assert.equal(list.length, 3)
-      assert.ok(list.some((m) => m.id === victim.member_id && m.name === victim.name))
+      const back = await waitRelaunched(serve.adminUrl, victim, 150_000)
+      await assertRelaunchedInPlace(back, victim, before)
       assert.equal(await localCount(back.m.client_url, 'ar/'), 20, 'its own store holds the keys written before')
       const got = await readPrefix([back.m.client_url], 'ar/')
       for (const [k, v] of written) assert.equal(got.get(k), v)

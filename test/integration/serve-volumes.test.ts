@@ -10,33 +10,29 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {describe, it} from 'node:test'
 import {waitFor} from '../helpers/ports.js'
+import {assertRelaunchedInPlace, localCount, roleArgs, type VolumeMember, waitRelaunched, waitReplaced} from '../helpers/serve-volumes.js'
 import {fetchSlaves, reservationLeaks, reservedTo} from '../resilience/leaks.js'
 import {
-  ETCD_BIN,
   Logs,
-  RUN_JS,
   killEtcd,
   memberList,
+  type MesosLocalOptions,
+  type MesosLocalProc,
   putKeys,
   readPrefix,
   sandboxLogs,
   scenario,
   serveSuite,
+  type ServeProc,
   startMesosLocal,
   startServe,
   stats,
   until,
   waitHealthyMembers,
-  type MemberView,
 } from '../helpers/serve.js'
 
 const suite = serveSuite()
 const cleanups = suite.cleanups
-
-interface VolumeMember extends MemberView {
-  volume?: {persistence_id: string; size_mb: number; container_path: string} | null
-  reservation?: {role: string; principal: string | null; agent_id: string; ports: number[]} | null
-}
 
 /** The directory named `name` under `root` (depth-first, symlinks not followed), or null. */
 function findDir(root: string, name: string, depth = 8): string | null {
@@ -51,50 +47,20 @@ function findDir(root: string, name: string, depth = 8): string | null {
   return null
 }
 
-/** The number of keys under `prefix` in the member's OWN store (a serializable read answers locally). */
-async function localCount(clientUrl: string, prefix: string): Promise<number> {
-  const end = Buffer.from(prefix)
-  end[end.length - 1]++
-  const res = await fetch(`${clientUrl}/v3/kv/range`, {
-    method: 'POST',
-    signal: AbortSignal.timeout(2000),
-    body: JSON.stringify({
-      key: Buffer.from(prefix).toString('base64'),
-      range_end: end.toString('base64'),
-      count_only: true,
-      serializable: true,
-    }),
-  })
-  const body = (await res.json()) as {count?: string}
-  return Number(body.count ?? 0)
+/** The mesos-local subprocess for this test (stopped after it), its executor sandboxes in the logs. */
+async function localMesos(logs: Logs, opts: MesosLocalOptions = {}): Promise<MesosLocalProc> {
+  const mesos = await startMesosLocal(opts, logs)
+  cleanups.push(() => mesos.stop())
+  logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
+  return mesos
 }
 
-/** serve's flags for a cluster of `size` (3) with role etcd-pv and principal it-pv (fast timers). */
-function roleArgs(cluster: string, master: string, size = 3): string[] {
-  return [
-    '--cluster-name',
-    cluster,
-    '--cluster-size',
-    String(size),
-    '--health-interval',
-    '1',
-    '--bootstrap-wait',
-    '3',
-    '--member-grace',
-    '5',
-    '--executor-bin',
-    RUN_JS,
-    '--etcd-bin',
-    ETCD_BIN,
-    '--zk-framework-persist',
-    `${suite.zk().url}/etcd-mesos`,
-    '--master',
-    master,
-    '--framework-role',
-    'etcd-pv',
-    '--mesos-authentication-principal',
-    'it-pv',
-  ]
+/** serve for `cluster` of `size` with role etcd-pv (serve's own refuse period and failover timeout), stopped after the test. */
+async function serveRole(logs: Logs, mesos: MesosLocalProc, cluster: string, size = 3, label?: string): Promise<ServeProc> {
+  const args = roleArgs({cluster, master: mesos.hostPort, role: 'etcd-pv', zk: suite.zk().url, size, refuseSec: null, failoverSec: null})
+  const serve = await startServe(args, logs, label)
+  cleanups.push(() => serve.stop())
+  return serve
 }
 
 describe('serve with a role: persistent volumes on the local Mesos', {timeout: 300_000}, () => {
@@ -103,12 +69,9 @@ describe('serve with a role: persistent volumes on the local Mesos', {timeout: 3
   }, async () => {
     const logs = new Logs()
     await scenario(logs, async () => {
-      const mesos = await startMesosLocal({}, logs)
-      cleanups.push(() => mesos.stop())
-      logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
+      const mesos = await localMesos(logs)
       const cluster = 'vol'
-      const serve = await startServe(roleArgs(cluster, mesos.hostPort), logs)
-      cleanups.push(() => serve.stop())
+      const serve = await serveRole(logs, mesos, cluster)
       const before = (await waitHealthyMembers(serve.adminUrl, 3, 90_000)) as VolumeMember[]
       assert.match(serve.log(), /framework role 'etcd-pv'/)
       for (const m of before) {
@@ -132,24 +95,8 @@ describe('serve with a role: persistent volumes on the local Mesos', {timeout: 3
       await waitFor('the victim to hold the keys', async () => (await localCount(victim.client_url, 'pv/')) === 20, 20_000, 100)
       await killEtcd(victim.name)
 
-      const back = await until(
-        `${victim.name} relaunched`,
-        async () => {
-          const ms = (await waitHealthyMembers(serve.adminUrl, 3, 1000).catch(() => null)) as VolumeMember[] | null
-          const m = ms?.find((x) => x.name === victim.name && x.task_id !== victim.task_id && x.state === 'TASK_RUNNING')
-          return m && ms ? {m, ms} : undefined
-        },
-        120_000,
-        300,
-      )
-      assert.deepEqual(back.ms.map((m) => m.name).sort(), before.map((m) => m.name).sort(), 'the same members: no replacement')
-      assert.equal(back.m.agent_id, victim.agent_id, 'the same agent')
-      assert.equal(back.m.client_url, victim.client_url, 'the same ports')
-      assert.equal(back.m.member_id, victim.member_id, 'the same etcd member id')
-      assert.equal(back.m.volume?.persistence_id, victim.volume?.persistence_id, 'the same volume')
-      const list = await memberList(back.ms.map((m) => m.client_url))
-      assert.equal(list.length, 3)
-      assert.ok(list.some((m) => m.id === victim.member_id && m.name === victim.name))
+      const back = await waitRelaunched(serve.adminUrl, victim, 120_000)
+      await assertRelaunchedInPlace(back, victim, before)
       // its own store holds the keys written before (serializable: answered from its data), and a quorum read through it
       assert.equal(await localCount(back.m.client_url, 'pv/'), 20)
       const got = await readPrefix([back.m.client_url], 'pv/')
@@ -165,11 +112,8 @@ describe('serve with a role: persistent volumes on the local Mesos', {timeout: 3
   }, async () => {
     const logs = new Logs()
     await scenario(logs, async () => {
-      const mesos = await startMesosLocal({}, logs)
-      cleanups.push(() => mesos.stop())
-      logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
-      const serve = await startServe(roleArgs('volgone', mesos.hostPort), logs)
-      cleanups.push(() => serve.stop())
+      const mesos = await localMesos(logs)
+      const serve = await serveRole(logs, mesos, 'volgone')
       const before = (await waitHealthyMembers(serve.adminUrl, 3, 90_000)) as VolumeMember[]
       const written = await putKeys(before[0]!.client_url, 'gone/', 10)
       const victim = before[1]!
@@ -179,15 +123,7 @@ describe('serve with a role: persistent volumes on the local Mesos', {timeout: 3
       assert.ok(dir, `volume directory of ${oldVolume}`)
       fs.rmSync(path.join(dir, 'member'), {recursive: true, force: true})
       await killEtcd(victim.name)
-      const after = await until(
-        'a replacement member',
-        async () => {
-          const ms = (await waitHealthyMembers(serve.adminUrl, 3, 1000).catch(() => null)) as VolumeMember[] | null
-          return ms && !ms.some((m) => m.name === victim.name) ? ms : undefined
-        },
-        150_000,
-        300,
-      )
+      const after = await waitReplaced(serve.adminUrl, 'a replacement member', victim, 150_000)
       const replacement = after.find((m) => !before.some((b) => b.name === m.name))!
       assert.ok(replacement.volume && replacement.volume.persistence_id !== oldVolume, 'the replacement has a volume of its own')
       const list = await memberList(after.map((m) => m.client_url))
@@ -219,18 +155,14 @@ describe('serve with a role: persistent volumes on the local Mesos', {timeout: 3
   }, async () => {
     const logs = new Logs()
     await scenario(logs, async () => {
-      const mesos = await startMesosLocal({agents: 5}, logs)
-      cleanups.push(() => mesos.stop())
-      logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
-      const five = await startServe(roleArgs('volshrink', mesos.hostPort, 5), logs, 'serve (5)')
-      cleanups.push(() => five.stop())
+      const mesos = await localMesos(logs, {agents: 5})
+      const five = await serveRole(logs, mesos, 'volshrink', 5, 'serve (5)')
       const before = (await waitHealthyMembers(five.adminUrl, 5, 120_000)) as VolumeMember[]
       const master = `http://${mesos.hostPort}`
       assert.equal(reservedTo(await fetchSlaves(master), 'etcd-pv').flatMap((r) => r.volumes).length, 5)
       const written = await putKeys(before[0]!.client_url, 'shrink/', 10)
       await five.stop()
-      const three = await startServe(roleArgs('volshrink', mesos.hostPort, 3), logs, 'serve (3)')
-      cleanups.push(() => three.stop())
+      const three = await serveRole(logs, mesos, 'volshrink', 3, 'serve (3)')
       const after = await until(
         'three members',
         async () => {
