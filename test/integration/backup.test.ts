@@ -20,6 +20,7 @@ import {startSnapshotProxy} from '../helpers/snapshot-proxy.js'
 import {
   BackupError,
   type FileBackupTarget,
+  applyRetention,
   dataName,
   listBackups,
   manifestName,
@@ -198,5 +199,22 @@ describe('backup library on a real etcd member and a file:// target', {timeout: 
     await assert.rejects(target.put(manifestName(newest.id), Buffer.from('{}')), isCode('EXISTS', /already exists/))
     await assert.rejects(target.put(dataName(newest.id), Buffer.from('x')), isCode('EXISTS', /already exists/))
     assert.deepEqual(await verifyBackup(target, newest.id), newest)
+  })
+
+  it('retention deletes the expired backups (manifest and data) and keeps the newest', async () => {
+    await takeBackup({endpoint, target})
+    const {backups} = await listBackups(target)
+    assert.ok(backups.length >= 3, `${backups.length} backups`)
+    const deleted = await applyRetention(target, {keepCount: 1}, Date.now())
+    assert.deepEqual(
+      deleted,
+      backups.slice(1).map((b) => b.id),
+    )
+    assert.deepEqual((await listBackups(target)).backups, [backups[0]])
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.endsWith('.db') || n.endsWith('.json')).sort(),
+      [backups[0]!.data, manifestName(backups[0]!.id)].sort(),
+    )
+    assert.deepEqual(await applyRetention(target, {keepCount: 1, maxAgeMs: 1}, Date.now() + 60_000), []) // never the newest
   })
 })
