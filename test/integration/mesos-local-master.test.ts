@@ -15,105 +15,8 @@ import {RecordIODecoder} from '../../src/lib/mesos/recordio.js'
 import type {SchedulerEvent} from '../../src/lib/mesos/types.js'
 import {startLocalMesos, type LocalMesos} from '../../src/mesos-local/cluster.js'
 import {waitFor} from '../helpers/ports.js'
+import {call, getJson, JSON_HEADERS, type RawSub, send, subscribe} from '../helpers/raw-scheduler.js'
 import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
-// ---------------------------------------------------------------------------------------------- raw HTTP client
-/* Raw HTTP helpers (node:http, exact headers, no redirects followed): send() answers {status, headers, body}, or for a
- * 200 streaming SUBSCRIBE an open Sub collecting the RecordIO-decoded JSON events. */
-
-interface Reply {
-  status: number
-  headers: http.IncomingHttpHeaders
-  body: string
-  sub?: Sub
-}
-
-class Sub {
-  readonly events: SchedulerEvent[] = []
-  closedBy: 'server' | 'client' | null = null
-  private decoder = new RecordIODecoder()
-  constructor(
-    private readonly req: http.ClientRequest,
-    readonly res: http.IncomingMessage,
-  ) {
-    res.on('data', (c: Buffer) => {
-      for (const rec of this.decoder.push(c)) this.events.push(JSON.parse(rec.toString('utf8')) as SchedulerEvent)
-    })
-    res.on('end', () => {
-      this.closedBy ??= 'server'
-    })
-    res.on('error', () => {})
-    req.on('error', () => {})
-  }
-
-  get streamId(): string {
-    return String(this.res.headers['mesos-stream-id'])
-  }
-
-  get frameworkId(): string {
-    const s = this.events.find((e) => e.type === 'SUBSCRIBED')
-    if (!s) throw new Error(`no SUBSCRIBED event (events: ${JSON.stringify(this.events.map((e) => e.type))})`)
-    return s.subscribed!.framework_id.value
-  }
-
-  of(type: SchedulerEvent['type']): SchedulerEvent[] {
-    return this.events.filter((e) => e.type === type)
-  }
-
-  /** Waits for the first event at index >= `from` matching `pred`. */
-  async next(what: string, pred: (e: SchedulerEvent) => boolean, from = 0, timeoutMs = 10_000): Promise<SchedulerEvent> {
-    return (await waitFor(what, () => this.events.slice(from).find(pred), timeoutMs, 10))!
-  }
-
-  close(): void {
-    this.closedBy ??= 'client'
-    this.req.destroy()
-  }
-}
-
-function send(base: string, method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<Reply> {
-  const u = new URL(base)
-  return new Promise((resolve, reject) => {
-    const req = http.request({host: u.hostname, port: u.port, method, path, headers, agent: false}, (res) => {
-      if (res.statusCode === 200 && res.headers['mesos-stream-id'] !== undefined) {
-        resolve({status: 200, headers: res.headers, body: '', sub: new Sub(req, res)})
-        return
-      }
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
-const JSON_HEADERS = {'Content-Type': 'application/json', Accept: 'application/json'}
-
-async function call(base: string, body: unknown, streamId?: string): Promise<Reply> {
-  return send(
-    base,
-    'POST',
-    '/api/v1/scheduler',
-    {...JSON_HEADERS, ...(streamId ? {'Mesos-Stream-Id': streamId} : {})},
-    JSON.stringify(body),
-  )
-}
-
-async function subscribe(base: string, info: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Sub> {
-  const fi = {user: 'root', name: 'test', roles: ['*'], capabilities: [{type: 'MULTI_ROLE'}], ...info}
-  const id = (fi as {id?: {value: string}}).id
-  const r = await call(base, {type: 'SUBSCRIBE', ...(id ? {framework_id: id} : {}), subscribe: {framework_info: fi, ...extra}})
-  if (!r.sub) throw new Error(`SUBSCRIBE failed: ${r.status} ${r.body}`)
-  return r.sub
-}
-
-async function getJson<T>(base: string, path: string): Promise<T> {
-  const r = await send(base, 'GET', path, {})
-  if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${r.body}`)
-  return JSON.parse(r.body) as T
-}
-
 // ---------------------------------------------------------------------------------------------- tests
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/real-mesos', import.meta.url))
@@ -504,8 +407,8 @@ describe('mesos-local master: fixture 03 error matrix replayed', {timeout: 60_00
       for (const [fx, ours] of streams) out = out.split(fx).join(ours)
       return out
     }
-    const open: Sub[] = []
-    let setup: Sub | undefined
+    const open: RawSub[] = []
+    let setup: RawSub | undefined
     try {
       for (const step of steps) {
         const req = step.request!

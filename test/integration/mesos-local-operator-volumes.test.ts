@@ -10,7 +10,7 @@ import {after, before, describe, it} from 'node:test'
 import type {Offer, Resource} from '../../src/lib/mesos/types.js'
 import {startLocalMesos, type LocalMesos} from '../../src/mesos-local/cluster.js'
 import {waitFor} from '../helpers/ports.js'
-import {call, getJson, operator, subscribe, type RawSub} from '../helpers/raw-scheduler.js'
+import {call, getJson, operator, type RawSub, subscribe, unusedOffer, unusedOffers} from '../helpers/raw-scheduler.js'
 
 const ROLE = 'ops-role'
 const reserved = (name: string, value: number, extra: Partial<Resource> = {}): Resource => ({
@@ -32,16 +32,7 @@ describe('mesos-local master: operator RESERVE_RESOURCES / UNRESERVE_RESOURCES /
   let agentText = ''
   const used = new Set<string>()
 
-  async function fresh(pred: (o: Offer) => boolean = () => true): Promise<Offer> {
-    const find = () => {
-      const rescinded = new Set(sub.events.filter((e) => e.type === 'RESCIND').map((e) => e.rescind!.offer_id.value))
-      return sub.events
-        .filter((e) => e.type === 'OFFERS')
-        .flatMap((e) => e.offers!.offers)
-        .find((o) => !used.has(o.id.value) && !rescinded.has(o.id.value) && pred(o))
-    }
-    return (await waitFor('an unused offer', find, 15_000, 10))!
-  }
+  const fresh = (pred?: (o: Offer) => boolean): Promise<Offer> => unusedOffer(sub, used, pred)
   const op = (type: string, key: string, resources: Resource[], field = 'resources', agent = agentId) =>
     operator(mesos.masterUrl, {type, [key]: {agent_id: {value: agent}, [field]: resources}})
 
@@ -106,11 +97,7 @@ describe('mesos-local master: operator RESERVE_RESOURCES / UNRESERVE_RESOURCES /
     try {
       // Ours declines all it holds for 30 s: the other framework is offered what it may get, again and again.
       await fresh()
-      const rescinded = new Set(sub.events.filter((e) => e.type === 'RESCIND').map((e) => e.rescind!.offer_id.value))
-      const held = sub.events
-        .filter((e) => e.type === 'OFFERS')
-        .flatMap((e) => e.offers!.offers)
-        .filter((o) => !used.has(o.id.value) && !rescinded.has(o.id.value))
+      const held = unusedOffers(sub, used)
       for (const o of held) used.add(o.id.value)
       const decline = {offer_ids: held.map((o) => o.id), filters: {refuse_seconds: 30}}
       await call(mesos.masterUrl, {type: 'DECLINE', framework_id: {value: sub.frameworkId}, decline}, sub.streamId)

@@ -14,7 +14,7 @@ import {fileURLToPath} from 'node:url'
 import type {Offer, Resource, SchedulerEvent} from '../../src/lib/mesos/types.js'
 import {startLocalMesos, type LocalMesos} from '../../src/mesos-local/cluster.js'
 import {waitFor} from '../helpers/ports.js'
-import {call, getJson, operator, subscribe, type RawSub} from '../helpers/raw-scheduler.js'
+import {autoAck, call, getJson, operator, type RawSub, subscribe, unusedOffer} from '../helpers/raw-scheduler.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/real-mesos/13-reservations-volumes.json', import.meta.url))
 
@@ -109,8 +109,7 @@ describe('mesos-local master: RESERVE / UNRESERVE / CREATE / DESTROY as in fixtu
   let sub: RawSub
   let ours: {fw: string; agent: string; endpoint: string; host: string}
   const logs: string[] = []
-  let acker: NodeJS.Timeout | undefined
-  const acked = new Set<string>()
+  let stopAcks: (() => void) | undefined
 
   /** A fixture request body with the fixture's ids replaced by ours (and `offerId` as the offer to accept). */
   function body(seq: number, offerId?: string, replace: [string, string][] = []): Record<string, unknown> {
@@ -134,16 +133,7 @@ describe('mesos-local master: RESERVE / UNRESERVE / CREATE / DESTROY as in fixtu
   }
   const used = new Set<string>()
   /** The first offer not yet accepted (and not rescinded) matching `pred`, waiting for one. */
-  async function fresh(pred: (o: Offer) => boolean = () => true): Promise<Offer> {
-    const find = () => {
-      const rescinded = new Set(sub.events.filter((e) => e.type === 'RESCIND').map((e) => e.rescind!.offer_id.value))
-      return sub.events
-        .filter((e) => e.type === 'OFFERS')
-        .flatMap((e) => e.offers!.offers)
-        .find((o) => !used.has(o.id.value) && !rescinded.has(o.id.value) && pred(o))
-    }
-    return (await waitFor('an unused offer', find, 15_000, 10))!
-  }
+  const fresh = (pred?: (o: Offer) => boolean): Promise<Offer> => unusedOffer(sub, used, pred)
   const hasVolume = (o: Offer) => o.resources.some((r) => r.disk !== undefined)
   async function send(seq: number, offerId?: string, replace: [string, string][] = []): Promise<number> {
     if (offerId !== undefined) used.add(offerId)
@@ -164,18 +154,10 @@ describe('mesos-local master: RESERVE / UNRESERVE / CREATE / DESTROY as in fixtu
     const first = await nextOffer(sub)
     const agent = mesos.agents[0]!
     ours = {fw: sub.frameworkId, agent: first.agent_id.value, endpoint: agent.endpoint, host: first.hostname}
-    acker = setInterval(() => {
-      for (const e of sub.events) {
-        const s = e.update?.status
-        if (!s?.uuid || acked.has(s.uuid)) continue
-        acked.add(s.uuid)
-        const ack = {agent_id: s.agent_id, task_id: s.task_id, uuid: s.uuid}
-        call(mesos.masterUrl, {type: 'ACKNOWLEDGE', framework_id: {value: ours.fw}, acknowledge: ack}, sub.streamId).catch(() => {}) // the master may be stopping
-      }
-    }, 20)
+    stopAcks = autoAck(mesos.masterUrl, sub)
   })
   after(async () => {
-    if (acker) clearInterval(acker)
+    stopAcks?.()
     sub?.close()
     await mesos?.stop()
   })

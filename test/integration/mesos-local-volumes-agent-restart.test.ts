@@ -13,7 +13,7 @@ import path from 'node:path'
 import {startLocalMesos, type LocalMesos} from '../../src/mesos-local/cluster.js'
 import type {Offer, Resource} from '../../src/lib/mesos/types.js'
 import {waitFor} from '../helpers/ports.js'
-import {call, getJson, subscribe, type RawSub} from '../helpers/raw-scheduler.js'
+import {autoAck, call, getJson, type RawSub, subscribe, unusedOffer, unusedOffers} from '../helpers/raw-scheduler.js'
 
 const ROLE = 'etcd-pv'
 const PRINCIPAL = 'fixture-pv'
@@ -33,8 +33,7 @@ const VOLUME: Resource = {
 describe('mesos-local: a persistent volume across tasks and an agent restart', {timeout: 180_000}, () => {
   let mesos: LocalMesos
   let sub: RawSub
-  let acker: NodeJS.Timeout | undefined
-  const acked = new Set<string>()
+  let stopAcks: (() => void) | undefined
   const used = new Set<string>()
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesos-local-pv-'))
 
@@ -47,37 +46,18 @@ describe('mesos-local: a persistent volume across tasks and an agent restart', {
       checkpoint: true,
       capabilities: [{type: 'MULTI_ROLE'}, {type: 'RESERVATION_REFINEMENT'}, {type: 'TASK_KILLING_STATE'}],
     })
-    acker = setInterval(() => {
-      for (const e of sub.events) {
-        const s = e.update?.status
-        if (!s?.uuid || acked.has(s.uuid)) continue
-        acked.add(s.uuid)
-        const ack = {agent_id: s.agent_id, task_id: s.task_id, uuid: s.uuid}
-        // Best effort: an ACK racing the agent's restart or the teardown must not become an unhandled rejection.
-        call(mesos.masterUrl, {type: 'ACKNOWLEDGE', framework_id: {value: sub.frameworkId}, acknowledge: ack}, sub.streamId).catch(() =>
-          acked.delete(s.uuid!),
-        )
-      }
-    }, 20)
+    stopAcks = autoAck(mesos.masterUrl, sub)
   })
   after(async () => {
-    if (acker) clearInterval(acker)
+    stopAcks?.()
     sub?.close()
     await mesos?.stop()
     fs.rmSync(workDir, {recursive: true, force: true})
   })
 
-  /** Offers (from event `since` on) neither used nor rescinded. */
-  function unused(since = 0): Offer[] {
-    const rescinded = new Set(sub.events.filter((e) => e.type === 'RESCIND').map((e) => e.rescind!.offer_id.value))
-    return sub.events
-      .slice(since)
-      .filter((e) => e.type === 'OFFERS')
-      .flatMap((e) => e.offers!.offers)
-      .filter((o) => !used.has(o.id.value) && !rescinded.has(o.id.value))
-  }
+  /** The first unused offer (from event `since` on) matching `pred`, marked used. */
   async function fresh(pred: (o: Offer) => boolean = () => true, since = 0): Promise<Offer> {
-    const offer = (await waitFor('an unused offer', () => unused(since).find(pred), 30_000, 10))!
+    const offer = await unusedOffer(sub, used, pred, 30_000, since)
     used.add(offer.id.value)
     return offer
   }
@@ -133,7 +113,7 @@ describe('mesos-local: a persistent volume across tasks and an agent restart', {
     // The agent crashes and restarts on its work dir (fixture 13 steps 31-32).
     // Offers made before the crash are rescinded; only an offer made after the restart may be used.
     await mesos.stopAgent(0, 'kill')
-    await waitFor("the crashed agent's offers rescinded", () => unused().length === 0, 30_000, 10)
+    await waitFor("the crashed agent's offers rescinded", () => unusedOffers(sub, used).length === 0, 30_000, 10)
     const restartedAt = sub.events.length
     await mesos.startAgent(0)
     const again = await fresh(hasVolume, restartedAt)
