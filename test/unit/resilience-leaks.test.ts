@@ -5,16 +5,12 @@
  */
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import path from 'node:path'
 import {describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 import type {MemberView} from '../helpers/serve.js'
 import {type Reserved, reservationLeaks, reservedTo, type SlaveView} from '../resilience/leaks.js'
 
-const FIXTURE = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/fixtures/real-mesos/13-reservations-volumes.json',
-)
+const FIXTURE = fileURLToPath(new URL('../fixtures/real-mesos/13-reservations-volumes.json', import.meta.url))
 const steps = (JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as {steps: {label: string; response: {body: unknown}}[]}).steps
 const slavesAt = (label: RegExp): SlaveView[] => {
   const s = steps.find((x) => label.test(x.label))
