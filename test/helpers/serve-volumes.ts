@@ -207,24 +207,6 @@ export async function assertRelaunchedInPlace(
   assert.ok(list.some((m) => m.id === victim.member_id && m.name === victim.name))
 }
 
-/** The number of keys under `prefix` in the member's OWN store (a serializable read answers locally). */
-export async function localCount(clientUrl: string, prefix: string): Promise<number> {
-  const end = Buffer.from(prefix)
-  end[end.length - 1]++
-  const res = await fetch(`${clientUrl}/v3/kv/range`, {
-    method: 'POST',
-    signal: AbortSignal.timeout(2000),
-    body: JSON.stringify({
-      key: Buffer.from(prefix).toString('base64'),
-      range_end: end.toString('base64'),
-      count_only: true,
-      serializable: true,
-    }),
-  })
-  const body = (await res.json()) as {count?: string}
-  return Number(body.count ?? 0)
-}
-
 /** The volume directory of persistence id `pid` under an agent's work dir (<agent>/volumes/roles/<role>/<pid>), or null. */
 export function volumeDir(agentDir: string, role: string, pid: string): string | null {
   const p = path.join(agentDir, 'volumes', 'roles', role, pid)

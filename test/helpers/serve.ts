@@ -389,6 +389,24 @@ export async function readPrefix(clientUrls: string[], prefix: string): Promise<
   throw new Error(`range ${prefix} failed on ${clientUrls.join(', ')}: ${String(lastErr)}`)
 }
 
+/** The number of keys under `prefix` in the member's OWN store (a serializable read answers locally). */
+export async function localCount(clientUrl: string, prefix: string): Promise<number> {
+  const end = Buffer.from(prefix)
+  end[end.length - 1]++
+  const res = await fetch(`${clientUrl}/v3/kv/range`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(2000),
+    body: JSON.stringify({
+      key: Buffer.from(prefix).toString('base64'),
+      range_end: end.toString('base64'),
+      count_only: true,
+      serializable: true,
+    }),
+  })
+  const body = (await res.json()) as {count?: string}
+  return Number(body.count ?? 0)
+}
+
 // ---------------------------------------------------------------- /proc
 
 function readCmdline(pid: string): string[] {

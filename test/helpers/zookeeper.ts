@@ -9,6 +9,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type {ChildProcess} from 'node:child_process'
+import {ZkClient} from '../../src/lib/zk/client.js'
 import {freePort} from './ports.js'
 import {spawnTracked, stopTracked} from './procs.js'
 
@@ -132,4 +133,14 @@ export async function destroyZooKeeper(zk: ZkServer | undefined): Promise<void> 
   if (!zk) return
   await zk.stop()
   await fs.rm(path.dirname(zk.dataDir), {recursive: true, force: true})
+}
+
+/** `fn` with a fresh client of the ZooKeeper at `url` (zk://host:port), closed afterwards. */
+export async function withZkClient<T>(url: string, fn: (c: ZkClient) => Promise<T>): Promise<T> {
+  const c = await ZkClient.connect(url, {connectTimeoutMs: 5000})
+  try {
+    return await fn(c)
+  } finally {
+    await c.close()
+  }
 }

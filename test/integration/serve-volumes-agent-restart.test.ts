@@ -12,15 +12,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {describe, it} from 'node:test'
 import {waitFor} from '../helpers/ports.js'
-import {
-  assertRelaunchedInPlace,
-  localCount,
-  startRoleCluster,
-  type VolumeMember,
-  volumeDir,
-  waitRelaunched,
-} from '../helpers/serve-volumes.js'
-import {Logs, putKeys, readPrefix, scenario, serveSuite, stats, sweep, until, waitHealthyMembers} from '../helpers/serve.js'
+import {assertRelaunchedInPlace, startRoleCluster, type VolumeMember, volumeDir, waitRelaunched} from '../helpers/serve-volumes.js'
+import {Logs, localCount, putKeys, readPrefix, scenario, serveSuite, stats, sweep, until, waitHealthyMembers} from '../helpers/serve.js'
 import {reservationLeaks} from '../resilience/leaks.js'
 
 const suite = serveSuite()

@@ -16,7 +16,8 @@ import type {Resource} from '../../src/lib/mesos/types.js'
 import {metricsText, metricValue, type RoleMesos, roleArgs, startRoleMesos, type VolumeMember, volumeDir} from '../helpers/serve-volumes.js'
 import {operator} from '../helpers/raw-scheduler.js'
 import {NetProxy} from '../resilience/netproxy.js'
-import {ZkClient} from '../../src/lib/zk/client.js'
+import type {ZkClient} from '../../src/lib/zk/client.js'
+import {withZkClient} from '../helpers/zookeeper.js'
 import {
   Logs,
   putKeys,
@@ -37,14 +38,7 @@ const suite = serveSuite()
 const fileLogs = new Logs()
 let rm: RoleMesos
 
-async function zkRead<T>(fn: (c: ZkClient) => Promise<T>): Promise<T> {
-  const c = await ZkClient.connect(suite.zk().url, {connectTimeoutMs: 5000})
-  try {
-    return await fn(c)
-  } finally {
-    await c.close()
-  }
-}
+const zkRead = <T>(fn: (c: ZkClient) => Promise<T>): Promise<T> => withZkClient(suite.zk().url, fn)
 
 /** Whether any local agent's checkpointed total holds a resource reserved to `role` (the master applied a RESERVE). */
 function anyReserved(role: string): boolean {

@@ -10,10 +10,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {describe, it} from 'node:test'
 import {waitFor} from '../helpers/ports.js'
-import {assertRelaunchedInPlace, localCount, roleArgs, type VolumeMember, waitRelaunched, waitReplaced} from '../helpers/serve-volumes.js'
+import {assertRelaunchedInPlace, roleArgs, type VolumeMember, waitRelaunched, waitReplaced} from '../helpers/serve-volumes.js'
 import {fetchSlaves, reservationLeaks, reservedTo} from '../resilience/leaks.js'
 import {
   Logs,
+  localCount,
   killEtcd,
   memberList,
   type MesosLocalOptions,

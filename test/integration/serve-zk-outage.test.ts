@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import {describe, it} from 'node:test'
-import {ZkClient} from '../../src/lib/zk/client.js'
+import type {ZkClient} from '../../src/lib/zk/client.js'
+import {withZkClient} from '../helpers/zookeeper.js'
 import {freeze} from '../helpers/zk-freeze.js'
 import {stopTracked} from '../helpers/procs.js'
 import {NetProxy} from '../resilience/netproxy.js'
@@ -40,14 +41,7 @@ import {
 const suite = serveSuite()
 const cleanups = suite.cleanups
 
-async function zkRead<T>(fn: (c: ZkClient) => Promise<T>): Promise<T> {
-  const c = await ZkClient.connect(suite.zk().url, {connectTimeoutMs: 5000})
-  try {
-    return await fn(c)
-  } finally {
-    await c.close()
-  }
-}
+const zkRead = <T>(fn: (c: ZkClient) => Promise<T>): Promise<T> => withZkClient(suite.zk().url, fn)
 
 /** Fails at once when serve has exited (instead of waiting out a timeout). */
 function assertRunning(serve: ServeProc): void {

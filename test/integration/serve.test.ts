@@ -24,6 +24,7 @@ import {
   getJson,
   killEtcd,
   killEtcdAndData,
+  localCount,
   memberList,
   sandboxLogs,
   putKeys,
@@ -104,22 +105,7 @@ async function waitReplicated(urls: string[], prefix: string, n: number): Promis
   await waitFor(
     `every member to hold the ${n} keys`,
     async () => {
-      for (const u of urls) {
-        const end = Buffer.from(prefix)
-        end[end.length - 1]++
-        const res = await fetch(`${u}/v3/kv/range`, {
-          method: 'POST',
-          signal: AbortSignal.timeout(2000),
-          body: JSON.stringify({
-            key: Buffer.from(prefix).toString('base64'),
-            range_end: end.toString('base64'),
-            count_only: true,
-            serializable: true,
-          }),
-        })
-        const body = (await res.json()) as {count?: string}
-        if (Number(body.count ?? 0) !== n) return false
-      }
+      for (const u of urls) if ((await localCount(u, prefix)) !== n) return false
       return true
     },
     15_000,
