@@ -223,6 +223,26 @@ describe('persistent volumes (with a role)', () => {
     assert.deepEqual(accepts(w.actions.slice(mid)).map(opTypes), [['DESTROY', 'UNRESERVE']])
   })
 
+  it("a removed member's volume is released only with all of its reservation: not while its executor still holds a part", () => {
+    const w = cluster()
+    const victim = runningTasks(w.state).find((t) => t.agentId === 'S1')!
+    w.loseAgent('S1')
+    w.advance(40_000)
+    assert.ok(w.state.volumes[victim.volumeId!]?.retiredAt !== undefined)
+    // The task ended but its executor has not: the offer holds the volume and the task's part, not the executor's.
+    const ti = launchOf(w, victim.memberName).launch.launch!.task_infos[0]!
+    const partial = {...volumeOffer(w, victim.memberName, 'V1'), resources: structuredClone(ti.resources ?? [])}
+    const mid = w.actions.length
+    w.feed({type: 'Offers', offers: [partial]})
+    assert.deepEqual(accepts(w.actions.slice(mid)), [], 'declined, nothing released')
+    assert.equal(w.state.stats.volumes_released, 0)
+    assert.ok(w.state.volumes[victim.volumeId!], 'the record kept')
+    const mid2 = w.actions.length
+    w.feed({type: 'Offers', offers: [volumeOffer(w, victim.memberName, 'V2')]})
+    assert.deepEqual(accepts(w.actions.slice(mid2)).map(opTypes), [['DESTROY', 'UNRESERVE']])
+    assert.equal(w.state.stats.volumes_released, 1)
+  })
+
   it("an offer holding a live member's reservation (and another cluster's or role's) is declined, never released", () => {
     const w = cluster()
     const t = runningTasks(w.state)[0]!

@@ -26,7 +26,7 @@ import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {mayMutate} from './mode.js'
-import type {SchedulerState} from './state.js'
+import type {SchedulerState, VolumeRecord} from './state.js'
 import {ourReservations, releaseOperations, reservationInUse, volumeRole} from './volumes.js'
 
 /** The DESTROY + UNRESERVE operations for `offer`, or null (then it is declined). */
@@ -98,9 +98,26 @@ function partsOf(
     else if (rec.retiredAt !== undefined) retiredVolumes.push(v)
   }
   const restWithRetired = retiredVolumes.length > 0 && !running && !kept
+  // All of it or nothing: while a part is still allocated (the task ended, its executor not yet) the offer holds
+  // only the rest; releasing that would leave the executor's part behind as a leftover nobody's records know.
+  if (
+    restWithRetired &&
+    !covers(
+      g.rest,
+      retiredVolumes.map((v) => s.volumes[v.disk!.persistence!.id]!),
+    )
+  )
+    return {retired: {volumes: [], rest: []}, leftover: {volumes: unknown, rest: []}}
   const restLeftover = !restWithRetired && (running || !kept)
   return {
     retired: {volumes: retiredVolumes, rest: restWithRetired ? g.rest : []},
     leftover: {volumes: unknown, rest: restLeftover ? g.rest : []},
   }
+}
+
+/** Whether the offered reserved `rest` holds at least the cpus and mem the records reserved (task + executor). */
+function covers(rest: readonly Resource[], records: readonly VolumeRecord[]): boolean {
+  const offered = (name: string) => rest.filter((r) => r.name === name).reduce((a, r) => a + (r.scalar?.value ?? 0), 0)
+  const need = (k: 'cpus' | 'mem') => records.reduce((a, v) => a + v.reserved[k], 0)
+  return offered('cpus') + 1e-9 >= need('cpus') && offered('mem') + 1e-9 >= need('mem')
 }
