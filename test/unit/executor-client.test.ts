@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import {decode, encode} from '../../src/lib/mesos/codec.js'
 import {ExecutorClient, ExecutorEnvError, readExecutorEnv, type ExecutorEnv} from '../../src/lib/mesos/executor-client.js'
-import {MesosCallError, MesosNotSubscribedError} from '../../src/lib/mesos/http.js'
+import {MesosCallError, MesosNotSubscribedError} from '../../src/lib/mesos/http-post.js'
 import {encodeRecord} from '../../src/lib/mesos/recordio.js'
 import {
   CONTENT_JSON,

@@ -35,7 +35,7 @@ import {
 } from './scheduler-session.js'
 import {CONTENT_JSON, type ContentType, type FrameworkInfo, type SchedulerCall, type SchedulerEvent} from './types.js'
 
-export {MesosCallError, MesosNotSubscribedError} from './http.js'
+export {MesosCallError, MesosNotSubscribedError} from './http-post.js'
 export type {LogFn} from './client-io.js'
 export {schedulerUrl, type SubscribedInfo} from './scheduler-session.js'
 
