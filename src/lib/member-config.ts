@@ -7,6 +7,8 @@
  * 2. Framework MESSAGEs (base64 of UTF-8 JSON) carry re-seed instructions from the scheduler (optionally
  *    forced) and progress reports from the executor, each with an operation id.
  */
+import type {S3Options} from './backup/s3-options.js'
+
 export const MEMBER_CONFIG_VERSION = 1
 
 export interface InitialPeer {
@@ -42,6 +44,37 @@ export interface MemberConfig {
   /** `http` (default) or `https`; with https, `tls` names the certificate files. */
   scheme?: 'http' | 'https'
   tls?: MemberTls
+  /**
+   * Restore (issue 15): start this member from a backup instead of an empty data dir. Set by the scheduler only
+   * on members launched with initialClusterState 'new' (a restore bootstraps a new cluster; members that join
+   * later get the data from raft). See MemberRestore.
+   */
+  restore?: MemberRestore
+}
+
+/**
+ * A member to be started from a backup. When the data dir holds no etcd data, the executor, before starting etcd:
+ * fetches the full backup `fullId` from `target` (verifying it), and when `deltaIds` is not empty replays their
+ * events up to `toRevision` on a private one-member etcd (loopback, ephemeral ports, never advertised) and takes a
+ * snapshot of that; then restores the resulting snapshot into the data dir with THIS config's membership
+ * (initialCluster, cluster.token, member name and peer URL), so every member launched with the same
+ * MemberRestore starts from the same data. When the data dir already holds etcd data, `restore` is ignored
+ * (a relaunch of a member that was already restored). Any failure: TASK_FAILED with a message naming the
+ * backup and the problem; nothing is left in the data dir.
+ */
+export interface MemberRestore {
+  /** The restore operation id (for logs and progress). */
+  op: string
+  /** The backup target URL (file:///dir or s3://bucket/prefix). */
+  target: string
+  /** S3 settings (endpoint, region, credentials) when target is s3://. Never logged by the executor. */
+  s3?: S3Options
+  /** The full backup to start from. */
+  fullId: string
+  /** Delta backups to replay after it, oldest first (may be empty). */
+  deltaIds: string[]
+  /** Replay delta events up to and including this revision; null: all events of `deltaIds`. */
+  toRevision: number | null
 }
 
 export class MemberConfigError extends Error {
