@@ -51,11 +51,14 @@ export interface ScenarioDef {
   description: string
   expect: Expect
   masters?: number
-  /** `--cluster-size` (default 3); the local Mesos runs max(5, size + 2) agents. */
+  /** `--cluster-size` (default 3); the local Mesos runs `agents` agents, default max(5, size + 2). */
   size?: number
+  agents?: number
   agentOptions?: AgentTunables
   /** Extra serve flags. */
   serveArgs?: string[]
+  /** Extra serve flags that need the scenario's work dir (e.g. a backup target in it). */
+  serveArgsFor?: (ctx: Ctx) => Promise<string[]>
   /** The `--etcd-bin` for serve (default ETCD_BIN), prepared once the scenario's work dir exists (netfaults.ts). */
   etcdBin?: (ctx: Ctx) => Promise<string>
   /** Injects the fault; returns once it is injected (and, for timed faults, lifted). */
@@ -227,7 +230,7 @@ export class Ctx {
     this.logs.add('executor sandboxes', () => sandboxLogs(this.workDir))
     this.logs.add('etcd logs', () => sandboxLogs(this.workDir, 'etcd.stderr', 3000))
     this.mesos = await startLocalMesos({
-      agents: Math.max(5, this.size + 2),
+      agents: this.def.agents ?? Math.max(5, this.size + 2),
       port: 0,
       workDir: this.workDir,
       allocationIntervalMs: 200,
@@ -276,6 +279,7 @@ export class Ctx {
       `${this.shared.zk.url}/resilience`,
       ...(this.shared.role ? ['--framework-role', this.shared.role, '--mesos-authentication-principal', 'resilience'] : []),
       ...(this.def.serveArgs ?? []),
+      ...(this.def.serveArgsFor ? await this.def.serveArgsFor(this) : []),
     ]
     this.adminPort = await freePort()
     await this.startServe()
