@@ -8,6 +8,7 @@
  *    forced) and progress reports from the executor, each with an operation id.
  */
 import type {S3Options} from './backup/s3-options.js'
+import {parseBackupTargetUrl} from './backup/url.js'
 
 export const MEMBER_CONFIG_VERSION = 1
 
@@ -39,6 +40,11 @@ export interface MemberConfig {
   requireData?: boolean
   /** Default `/usr/bin/etcd`. */
   etcdBin?: string
+  /**
+   * etcd's `etcdctl`, used only to restore a backup (`restore`). Default: `etcdctl` beside etcdBin (`/usr/bin/etcdctl`
+   * by default); resolved against the sandbox like etcdBin.
+   */
+  etcdctlBin?: string
   /** Extra etcd flags, each one argv element (never split on spaces). */
   extraArgs?: string[]
   /** `http` (default) or `https`; with https, `tls` names the certificate files. */
@@ -59,8 +65,9 @@ export interface MemberConfig {
  * snapshot of that; then restores the resulting snapshot into the data dir with THIS config's membership
  * (initialCluster, cluster.token, member name and peer URL), so every member launched with the same
  * MemberRestore starts from the same data. When the data dir already holds etcd data, `restore` is ignored
- * (a relaunch of a member that was already restored). Any failure: TASK_FAILED with a message naming the
- * backup and the problem; nothing is left in the data dir.
+ * (a relaunch of a member that was already restored); it is ignored too with `requireData` (a restart in place
+ * never starts from an old backup) or initialClusterState 'existing'. Any failure: TASK_FAILED with a message naming
+ * the backup and the problem; nothing is left in the data dir. Needs etcd's `etcdctl` on the agent (etcdctlBin).
  */
 export interface MemberRestore {
   /** The restore operation id (for logs and progress). */
@@ -111,6 +118,71 @@ function optStr(o: Record<string, unknown>, key: string, where: string): string 
   return str(o, key, where)
 }
 
+/**
+ * A backup id as the backup library names them: `<yyyymmddThhmmss.mmmZ>-r<revision>` (full backups, manifest.ts),
+ * optionally followed by a few `-`/`.`/`_`-separated alphanumeric parts (delta ids may carry more); never '/', '..'.
+ */
+const BACKUP_ID_RE = /^\d{8}T\d{6}\.\d{3}Z-r\d{1,19}(?:[-_.][A-Za-z0-9]{1,40}){0,4}$/
+const S3_STRING_KEYS = [
+  'endpoint',
+  'region',
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+  'credentialsFile',
+  'profile',
+  'caFile',
+] as const
+
+function backupIdOf(v: unknown, where: string): string {
+  if (typeof v !== 'string' || v.length === 0) fail(`${where} must be a non-empty string`)
+  if (!BACKUP_ID_RE.test(v)) fail(`${where} ${JSON.stringify(v.slice(0, 80))} is not a backup id (<yyyymmddThhmmss.mmmZ>-r<revision>)`)
+  return v
+}
+
+/** Validates MemberConfig.restore; messages name the field, never an S3 value (secrets). */
+function validateRestore(raw: unknown): MemberRestore {
+  if (!isObj(raw)) fail('restore must be an object')
+  const op = str(raw, 'op', 'restore')
+  if (op.length > 128) fail('restore.op must be at most 128 characters')
+  if (/[\u0000-\u001f\u007f]/.test(op)) fail('restore.op must not contain control characters')
+  const target = str(raw, 'target', 'restore')
+  try {
+    parseBackupTargetUrl(target)
+  } catch (err) {
+    fail(`restore.target: ${(err as Error).message}`)
+  }
+  const fullId = backupIdOf(raw.fullId, 'restore.fullId')
+  if (!Array.isArray(raw.deltaIds)) fail('restore.deltaIds must be an array of backup ids (may be empty)')
+  const deltaIds = raw.deltaIds.map((d, i) => backupIdOf(d, `restore.deltaIds[${i}]`))
+  if (new Set(deltaIds).size !== deltaIds.length) fail('restore.deltaIds lists a backup id twice')
+  if (deltaIds.includes(fullId)) fail('restore.deltaIds lists the full backup (restore.fullId)')
+  const t = raw.toRevision
+  if (t !== null && !(typeof t === 'number' && Number.isSafeInteger(t) && t >= 0))
+    fail('restore.toRevision must be null or a non-negative integer')
+  const out: MemberRestore = {op, target, fullId, deltaIds, toRevision: t}
+  if (raw.s3 !== undefined) {
+    if (!isObj(raw.s3)) fail('restore.s3 must be an object')
+    const s3: S3Options = {}
+    for (const k of Object.keys(raw.s3)) {
+      if (k !== 'forcePathStyle' && !(S3_STRING_KEYS as readonly string[]).includes(k))
+        fail(`restore.s3 has an unknown field ${JSON.stringify(k.slice(0, 40))}`)
+    }
+    for (const k of S3_STRING_KEYS) {
+      const v = raw.s3[k]
+      if (v === undefined) continue
+      if (typeof v !== 'string' || v.length === 0) fail(`restore.s3.${k} must be a non-empty string`)
+      s3[k] = v
+    }
+    if (raw.s3.forcePathStyle !== undefined) {
+      if (typeof raw.s3.forcePathStyle !== 'boolean') fail('restore.s3.forcePathStyle must be a boolean')
+      s3.forcePathStyle = raw.s3.forcePathStyle
+    }
+    out.s3 = s3
+  }
+  return out
+}
+
 /** Validates a decoded JSON value as a MemberConfig; throws MemberConfigError naming the problem. */
 export function validateMemberConfig(raw: unknown): MemberConfig {
   if (!isObj(raw)) fail('not a JSON object')
@@ -146,6 +218,8 @@ export function validateMemberConfig(raw: unknown): MemberConfig {
   }
   const etcdBin = optStr(raw, 'etcdBin', 'config')
   if (etcdBin !== undefined) cfg.etcdBin = etcdBin
+  const etcdctlBin = optStr(raw, 'etcdctlBin', 'config')
+  if (etcdctlBin !== undefined) cfg.etcdctlBin = etcdctlBin
   if (raw.extraArgs !== undefined) {
     if (!Array.isArray(raw.extraArgs) || !raw.extraArgs.every((a) => typeof a === 'string' && a.startsWith('--'))) {
       fail('extraArgs must be an array of strings each starting with "--"')
@@ -172,6 +246,7 @@ export function validateMemberConfig(raw: unknown): MemberConfig {
     }
     cfg.tls = tls
   }
+  if (raw.restore !== undefined) cfg.restore = validateRestore(raw.restore)
   return cfg
 }
 
