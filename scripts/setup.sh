@@ -16,6 +16,8 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# etcd 3.5 (Debian 13's packages, unpacked into .cache/etcd-trixie; nothing installed) for the upgrade tests.
+bash scripts/fetch-etcd.sh >/dev/null || echo "setup: warning: could not fetch etcd 3.5 (scripts/fetch-etcd.sh); the upgrade tests will try again" >&2
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
