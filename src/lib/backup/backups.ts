@@ -9,13 +9,22 @@
  *     trailing hash while streaming, and fails with CORRUPT naming the backup and the problem;
  *   - deleting unpublishes first (manifest, then data): a crash between leaves an unlisted data object only.
  */
-import {randomBytes} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import {open, rename, unlink} from 'node:fs/promises'
 import path from 'node:path'
 import {Readable} from 'node:stream'
 import {BackupError, toBackupError} from './errors.js'
 import {memberStatus, snapshotChunks, type SnapshotSourceOptions} from './etcd-snapshot.js'
-import {backupId, dataName, idOfManifestName, manifestName, MANIFEST_FORMAT, parseManifest, type BackupManifest} from './manifest.js'
+import {
+  backupId,
+  dataName,
+  deltaDataName,
+  idOfManifestName,
+  manifestName,
+  MANIFEST_FORMAT,
+  parseManifest,
+  type BackupManifest,
+} from './manifest.js'
 import {expiredBackups, type RetentionPolicy} from './retention.js'
 import type {BackupTarget} from './target.js'
 import {SnapshotVerifier, verified} from './verify.js'
@@ -105,7 +114,11 @@ export async function readManifest(target: BackupTarget, id: string): Promise<Ba
   return m
 }
 
-/** The backup's data, verified while it streams (the stream errors with CORRUPT at its end when it does not verify). */
+/**
+ * The backup's data, verified while it streams (the stream errors with CORRUPT at its end when it does not
+ * verify): a full backup's against its manifest and etcd's trailing hash, a delta's against its manifest's size
+ * and sha256.
+ */
 export async function readBackup(target: BackupTarget, id: string): Promise<{manifest: BackupManifest; stream: Readable}> {
   const manifest = await readManifest(target, id)
   const data = await target.get(manifest.data).catch((err) => {
@@ -113,8 +126,25 @@ export async function readBackup(target: BackupTarget, id: string): Promise<{man
       throw new BackupError('CORRUPT', `backup ${id} is corrupt: its data ${manifest.data} is missing`)
     throw err
   })
+  if (manifest.kind === 'delta') return {manifest, stream: Readable.from(hashChecked(data, manifest), {objectMode: false})}
   const verifier = new SnapshotVerifier(`backup ${id}`, {size: manifest.size, sha256: manifest.sha256})
   return {manifest, stream: Readable.from(verified(data, verifier), {objectMode: false})}
+}
+
+/** Passes `data` through; throws CORRUPT when it grows past, or ends short of, the manifest's size or hash. */
+export async function* hashChecked(data: AsyncIterable<Uint8Array>, m: {id: string; size: number; sha256: string}): AsyncGenerator<Buffer> {
+  const hash = createHash('sha256')
+  let size = 0
+  for await (const c of data) {
+    size += c.length
+    if (size > m.size)
+      throw new BackupError('CORRUPT', `backup ${m.id} is corrupt: its data is longer than the ${m.size} bytes its manifest records`)
+    hash.update(c)
+    yield Buffer.from(c.buffer, c.byteOffset, c.length)
+  }
+  if (size < m.size) throw new BackupError('CORRUPT', `backup ${m.id} is corrupt: truncated, ${size} of ${m.size} bytes`)
+  const sha256 = hash.digest('hex')
+  if (sha256 !== m.sha256) throw new BackupError('CORRUPT', `backup ${m.id} is corrupt: sha256 ${sha256}, its manifest records ${m.sha256}`)
 }
 
 /** Reads the whole backup back and verifies it; resolves with its manifest, or rejects CORRUPT. */
@@ -151,16 +181,30 @@ export async function saveBackupToFile(target: BackupTarget, id: string, file: s
   return manifest
 }
 
-/** Deletes a backup: its manifest first (it is no longer listed), then its data. */
+/**
+ * Deletes a backup: its manifest first (it is no longer listed), then its data. Deleting a full backup deletes
+ * its deltas first (newest first): a delta is never left without its base.
+ */
 export async function deleteBackup(target: BackupTarget, id: string): Promise<void> {
-  await target.delete(manifestName(id))
-  await target.delete(dataName(id))
+  const {backups} = await listBackups(target)
+  if (backups.find((b) => b.id === id)?.kind !== 'delta')
+    for (const d of backups) if (d.kind === 'delta' && d.baseId === id) await deleteObjects(target, d.id)
+  await deleteObjects(target, id)
 }
 
-/** Deletes the backups `policy` expires at `nowMs`; resolves with their ids. */
+async function deleteObjects(target: BackupTarget, id: string): Promise<void> {
+  await target.delete(manifestName(id))
+  await target.delete(dataName(id))
+  await target.delete(deltaDataName(id))
+}
+
+/**
+ * Deletes the backups `policy` expires at `nowMs` (full backups counted; their deltas go with them, before them;
+ * deltas whose base is gone go too); resolves with their ids, in deletion order.
+ */
 export async function applyRetention(target: BackupTarget, policy: RetentionPolicy, nowMs: number): Promise<string[]> {
   const {backups} = await listBackups(target)
   const ids = expiredBackups(backups, policy, nowMs)
-  for (const id of ids) await deleteBackup(target, id)
+  for (const id of ids) await deleteObjects(target, id)
   return ids
 }

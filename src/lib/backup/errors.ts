@@ -11,6 +11,10 @@
  *   CORRUPT          the data does not match: etcd's trailing sha256, the manifest's size or hash, truncation
  *   SOURCE           the etcd member could not give a snapshot (unreachable, HTTP error, stream cut)
  *   IO               the target could not be read or written (permissions, disk full, …)
+ *   CHAIN_BROKEN     delta recording cannot continue the chain of its full backup (etcd compacted the revisions
+ *                    the watch needs, another cluster answered, or too many changes piled up unflushed): a new
+ *                    full backup is needed
+ *   BAD_REVISION     a restore revision outside what the chosen backups hold
  */
 export type BackupErrorCode =
   | 'BAD_TARGET'
@@ -22,6 +26,8 @@ export type BackupErrorCode =
   | 'CORRUPT'
   | 'SOURCE'
   | 'IO'
+  | 'CHAIN_BROKEN'
+  | 'BAD_REVISION'
 
 export class BackupError extends Error {
   readonly code: BackupErrorCode

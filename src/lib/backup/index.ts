@@ -35,12 +35,17 @@ export {SnapshotVerifier, verified, type SnapshotDigest} from './verify.js'
 export {
   backupId,
   dataName,
+  deltaDataName,
   manifestName,
   idOfManifestName,
+  isBackupId,
   parseManifest,
   validateManifest,
   MANIFEST_FORMAT,
+  type BackupKind,
   type BackupManifest,
+  type FullManifest,
+  type DeltaManifest,
 } from './manifest.js'
 export {expiredBackups, validateRetention, type RetentionPolicy, type RetainedItem} from './retention.js'
 export {
@@ -52,6 +57,10 @@ export {
   saveBackupToFile,
   deleteBackup,
   applyRetention,
+  hashChecked,
   type TakeBackupOptions,
   type BackupListing,
 } from './backups.js'
+export {encodeGroup, decodeGroup, type DeltaEvent, type RevisionGroup} from './delta-format.js'
+export {watchKeyspace, type WatchOptions, type WatchBatch} from './delta-watch.js'
+export {startDeltaRecorder, type DeltaRecorder, type DeltaRecorderOptions, type DeltaRecorderStatus} from './delta-recorder.js'
