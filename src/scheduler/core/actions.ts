@@ -8,6 +8,7 @@
  *   short bounded time, and not at all while persistence is behind (reconciliation recovers a crash).
  *   The driver no longer feeds PersistFailed; the core still accepts it.
  * - SET_TIMER replaces any earlier timer of the same name; when it fires feed TimerFired{name}.
+ * - RESOLVE_RESTORE → RestoreResolved / RestoreResolveFailed.
  * - HEALTH_CHECK → HealthObserved; MEMBER_LIST → MemberListObserved/Failed; MEMBER_ADD/REMOVE/PROMOTE →
  *   their *ed / *Failed events (a MEMBER_REMOVE answered MEMBER_NOT_FOUND may be reported as MemberRemoved).
  * - FATAL: log `message`, stop, exit with `exitCode`.
@@ -40,6 +41,9 @@ export type SchedulerAction =
   /** `seq` is echoed in the HealthObserved answer. */
   | {type: 'HEALTH_CHECK'; clientUrls: string[]; seq: number}
   | {type: 'SET_TIMER'; name: TimerName; atMs: number}
+  /** Resolve `from` ('latest' or a backup id) on the backup target into a plan (restore-runner.ts) →
+   *  RestoreResolved / RestoreResolveFailed. */
+  | {type: 'RESOLVE_RESTORE'; op: string; target: string; from: string; toRevision: number | null}
   | {type: 'LOG'; level: LogLevel; msg: string; fields?: Record<string, unknown>}
   | {type: 'FATAL'; message: string; exitCode: number}
 

@@ -5,6 +5,7 @@
  */
 import type {CommandInfo} from '../../lib/mesos/types.js'
 import type {MemberTls} from '../../lib/member-config.js'
+import type {S3Options} from '../../lib/backup/s3-options.js'
 
 export interface SchedulerConfig {
   /** Cluster name: prefix of member names (`<clusterName>-<n>`) and of task ids. */
@@ -73,6 +74,14 @@ export interface SchedulerConfig {
   /** A reservation or volume of this cluster seen in offers and unknown to the records (a crash between the
    *  ACCEPT and its PERSIST) is destroyed and unreserved once seen for this long. */
   leftoverGraceMs: number
+  /** Backup target URL (file:///dir, s3://bucket/prefix): where restores read backups from (restore.ts). */
+  backupTarget?: string
+  /** S3 settings for an s3:// target; handed to restoring executors (MemberRestore.s3). Never persisted or logged. */
+  s3?: S3Options
+  /** Restore the latest backup automatically after reseedTimeoutMs in TOTAL_LOSS (needs backupTarget). */
+  autoRestore: boolean
+  /** serve --restore-from: on a first start (nothing bootstrapped), build the cluster from this backup. */
+  restoreFrom?: {target: string; from: string}
 }
 
 export type SchedulerConfigInput = Partial<SchedulerConfig> & Pick<SchedulerConfig, 'clusterName' | 'executorCommand'>
@@ -113,6 +122,7 @@ export const CONFIG_DEFAULTS = {
   volumeContainerPath: 'etcd-data',
   volumeWaitMs: 120_000,
   leftoverGraceMs: 120_000,
+  autoRestore: false,
 } as const satisfies Partial<SchedulerConfig>
 
 /** Cluster names become member names `<name>-<n>` (etcd names, Mesos ids): keep them simple. */
@@ -173,6 +183,15 @@ export function resolveConfig(input: SchedulerConfigInput): SchedulerConfig {
     bad(`volumeContainerPath ${JSON.stringify(cfg.volumeContainerPath)} must be a relative path of [A-Za-z0-9._-] without '..'`)
   if (cfg.extraArgs && !cfg.extraArgs.every((a) => typeof a === 'string' && a.startsWith('--')))
     bad('extraArgs must be strings starting with "--"')
+  if (cfg.backupTarget !== undefined && (typeof cfg.backupTarget !== 'string' || !/^(file|s3):\/\/./.test(cfg.backupTarget)))
+    bad(`backupTarget ${JSON.stringify(cfg.backupTarget)} must be a file:// or s3:// URL`)
+  if (typeof cfg.autoRestore !== 'boolean') bad('autoRestore must be a boolean')
+  if (cfg.restoreFrom !== undefined) {
+    const r = cfg.restoreFrom
+    if (typeof r !== 'object' || r === null || typeof r.target !== 'string' || !/^(file|s3):\/\/./.test(r.target))
+      bad('restoreFrom.target must be a file:// or s3:// URL')
+    if (typeof r.from !== 'string' || r.from === '') bad('restoreFrom.from must be "latest" or a backup id')
+  }
   return cfg
 }
 

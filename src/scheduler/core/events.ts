@@ -5,7 +5,7 @@
 import type {MasterInfo, Offer, TaskStatus} from '../../lib/mesos/types.js'
 import type {MemberProbe} from '../../lib/etcd/probe.js'
 import type {EtcdErrorCode} from '../../lib/etcd/errors.js'
-import type {EtcdMember} from './state.js'
+import type {EtcdMember, RestorePlanRec} from './state.js'
 import type {PersistedDoc} from './persist.js'
 
 export type TimerName = 'reconcile' | 'health' | 'wake'
@@ -43,6 +43,11 @@ export type SchedulerEvent =
   | {type: 'HealthObserved'; probes: MemberProbe[]; seq?: number}
   /** Operator asked for a re-seed (admin API). `op` is the operation id to report progress under. */
   | {type: 'ReseedRequested'; op: string; force: boolean}
+  /** Operator asked for a restore (admin API): `from` 'latest' or a backup id; refused while healthy unless force. */
+  | {type: 'RestoreRequested'; op: string; from: string; toRevision?: number; force: boolean}
+  /** RESOLVE_RESTORE answered: the backups the restore uses. */
+  | {type: 'RestoreResolved'; op: string; plan: RestorePlanRec; skipped?: {id: string; problem: string}[]}
+  | {type: 'RestoreResolveFailed'; op: string; message: string}
   /** Writing the PERSIST document failed (ZK down, version conflict…). */
   | {type: 'PersistFailed'; message: string}
   /** The persisted state was written by another scheduler: the core stops (FATAL EXIT_FATAL, mode STOPPED). */

@@ -9,12 +9,13 @@
  * offerHoldMs). Every other offer is declined with refuse_seconds at the end of each step.
  * Bootstrap (never bootstrapped, no live task): with matching offers from clusterSize distinct agents
  *   (and hosts, with singleInstancePerHost) launch the whole cluster at once, state 'new', static
- *   initial cluster; after bootstrapWaitMs with fewer, launch one member alone ('new') and grow.
+ *   initial cluster; after bootstrapWaitMs with fewer, launch one member alone ('new') and grow. During a
+ *   restore's bootstrap (restore.ts) every 'new' member carries the MemberRestore.
  * Invariants: one member per agent (per host with singleInstancePerHost); never more launches than
  *   clusterSize - live tasks; PERSIST (task records) precedes ACCEPT in the batch.
  */
 import type {Offer, OfferOperation, TaskInfo} from '../../lib/mesos/types.js'
-import type {InitialPeer, MemberConfig} from '../../lib/member-config.js'
+import type {InitialPeer, MemberConfig, MemberRestore} from '../../lib/member-config.js'
 import {encodeMemberConfig, validateMemberConfig} from '../../lib/member-config.js'
 import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
@@ -24,6 +25,7 @@ import type {OfferRound, Rejection} from './offer-planner.js'
 import {decideWant, heldOffers, launchFailed, settleOffers} from './offer-planner.js'
 import type {OfferMatch} from './offers.js'
 import {releaseFor} from './release.js'
+import {memberRestore, noteRestoreLaunch} from './restore.js'
 import type {SchedulerState, VolumeRecord} from './state.js'
 import {bumpTopology, peerUrl} from './state.js'
 import {reserveAndCreate, volumeRole} from './volumes.js'
@@ -99,7 +101,12 @@ export function buildMemberConfig(
   if (c.etcdBin !== undefined) cfg.etcdBin = c.etcdBin
   if (c.extraArgs !== undefined) cfg.extraArgs = [...c.extraArgs]
   if (c.tls !== undefined) cfg.tls = {...c.tls}
-  return validateMemberConfig(cfg)
+  return withRestore(validateMemberConfig(cfg), state === 'new' ? memberRestore(s) : null)
+}
+
+/** A restore's bootstrap (restore.ts): members launched 'new' start from the backup. */
+function withRestore(cfg: MemberConfig, restore: MemberRestore | null): MemberConfig {
+  return restore ? {...cfg, restore} : cfg
 }
 
 export function buildTaskInfo(
@@ -196,7 +203,8 @@ export function launchOperation(
       )
     } else emit(ctx, log('warn', 'no single disk resource to make a volume from: launching without a volume', {member: name}))
   }
-  if (vol) cfg = validateMemberConfig({...cfg, dataDir: vol.containerPath})
+  if (vol) cfg = withRestore(validateMemberConfig({...cfg, dataDir: vol.containerPath}), cfg.restore ?? null)
+  if (cfg.restore) noteRestoreLaunch(s, taskId)
   s.tasks[taskId] = {
     taskId,
     memberName: name,

@@ -26,17 +26,22 @@
  *   RESTARTING_IN_PLACE  dead members restarted on their kept data (`s.inPlace`, inplace.ts); still mutating
  *   RESEEDING            a re-seed is in progress (`s.reseed`, reseed.ts): only its own kills and messages
  *   TOTAL_LOSS           bootstrapped, no live task, no unconfirmed lost task: launches nothing
+ *   RESTORING            a restore resolves its backup plan or kills the old members (`s.restore` in phase resolving
+ *                        or killing, restore.ts): only its own kills; then it leaves for MUTABLE and the normal
+ *                        bootstrap launches the new cluster from the backup (`s.restore` phase bootstrapping)
  *   Moves: MUTABLE ⇄ QUORUM_LOST; MUTABLE/QUORUM_LOST ⇄ RESTARTING_IN_PLACE; MUTABLE/QUORUM_LOST/
- *   RESTARTING_IN_PLACE ⇄ TOTAL_LOSS; MUTABLE/QUORUM_LOST/RESTARTING_IN_PLACE → RESEEDING → MUTABLE/QUORUM_LOST.
+ *   RESTARTING_IN_PLACE ⇄ TOTAL_LOSS; MUTABLE/QUORUM_LOST/RESTARTING_IN_PLACE → RESEEDING → MUTABLE/QUORUM_LOST;
+ *   MUTABLE/QUORUM_LOST/RESTARTING_IN_PLACE/TOTAL_LOSS → RESTORING → MUTABLE/QUORUM_LOST/TOTAL_LOSS.
  *   Leaving RESEEDING/TOTAL_LOSS/RESTARTING_IN_PLACE returns to `baseEpisode` (what the recorded facts say).
  *
  * Who moves what: the phase in reconcile.ts (load, Subscribed, reconciliation done, Disconnected, ERROR,
  *   StateConflict, LeadershipLost); the episode in plan.ts (MUTABLE ⇄ QUORUM_LOST from the livelock timer health.ts records;
  *   TOTAL_LOSS), reseed.ts (RESEEDING: start, done, failed, cancelled; reconcile.ts resumes it on load) and
- *   inplace.ts (RESTARTING_IN_PLACE: start, quorum back, given up).
+ *   inplace.ts (RESTARTING_IN_PLACE: start, quorum back, given up) and restore.ts (RESTORING: start, plan failed,
+ *   old members dead; reconcile.ts resumes it on load).
  *
  * The mode shown (`modeOf`, /stats and /failover-status `mode`) is the phase while it is not READY, else the
- * episode. Invariants: episode RESEEDING ⇔ `s.reseed` !== null; TOTAL_LOSS only while no re-seed runs;
+ * episode. Invariants: episode RESEEDING ⇔ `s.reseed` !== null; RESTORING ⇔ `s.restore` in phase resolving/killing; TOTAL_LOSS only while no re-seed runs;
  * RESTARTING_IN_PLACE ⇒ `s.inPlace` active and not given up; only `mayMutate` (READY and MUTABLE,
  * QUORUM_LOST or RESTARTING_IN_PLACE) launches, kills, adds or removes members (RESEEDING: its own steps);
  * never two members on one agent (or host with singleInstancePerHost); never more than clusterSize members
@@ -51,7 +56,7 @@ export interface ModeFacts {
 }
 
 export type Phase = 'LOADING' | 'DISCONNECTED' | 'RECONCILING' | 'READY' | 'FRAMEWORK_REMOVED' | 'STOPPED'
-export type Episode = 'MUTABLE' | 'QUORUM_LOST' | 'RESTARTING_IN_PLACE' | 'RESEEDING' | 'TOTAL_LOSS'
+export type Episode = 'MUTABLE' | 'QUORUM_LOST' | 'RESTARTING_IN_PLACE' | 'RESEEDING' | 'TOTAL_LOSS' | 'RESTORING'
 export type Mode = Exclude<Phase, 'READY'> | Episode
 
 export const PHASE_MOVES: Readonly<Record<Phase, readonly Phase[]>> = {
@@ -64,11 +69,12 @@ export const PHASE_MOVES: Readonly<Record<Phase, readonly Phase[]>> = {
 }
 
 export const EPISODE_MOVES: Readonly<Record<Episode, readonly Episode[]>> = {
-  MUTABLE: ['QUORUM_LOST', 'RESTARTING_IN_PLACE', 'RESEEDING', 'TOTAL_LOSS'],
-  QUORUM_LOST: ['MUTABLE', 'RESTARTING_IN_PLACE', 'RESEEDING', 'TOTAL_LOSS'],
-  RESTARTING_IN_PLACE: ['MUTABLE', 'QUORUM_LOST', 'RESEEDING', 'TOTAL_LOSS'],
+  MUTABLE: ['QUORUM_LOST', 'RESTARTING_IN_PLACE', 'RESEEDING', 'TOTAL_LOSS', 'RESTORING'],
+  QUORUM_LOST: ['MUTABLE', 'RESTARTING_IN_PLACE', 'RESEEDING', 'TOTAL_LOSS', 'RESTORING'],
+  RESTARTING_IN_PLACE: ['MUTABLE', 'QUORUM_LOST', 'RESEEDING', 'TOTAL_LOSS', 'RESTORING'],
   RESEEDING: ['MUTABLE', 'QUORUM_LOST'],
-  TOTAL_LOSS: ['MUTABLE', 'QUORUM_LOST', 'RESTARTING_IN_PLACE'],
+  TOTAL_LOSS: ['MUTABLE', 'QUORUM_LOST', 'RESTARTING_IN_PLACE', 'RESTORING'],
+  RESTORING: ['MUTABLE', 'QUORUM_LOST', 'RESTARTING_IN_PLACE', 'TOTAL_LOSS'],
 }
 
 const PHASES = new Set<string>(Object.keys(PHASE_MOVES))
@@ -89,7 +95,7 @@ export function become(s: ModeFacts, to: Phase | Episode): void {
   s.episode = to as Episode
 }
 
-/** The episode the recorded facts describe once RESEEDING, TOTAL_LOSS or RESTARTING_IN_PLACE is left. */
+/** The episode the recorded facts describe once RESEEDING, TOTAL_LOSS, RESTORING or RESTARTING_IN_PLACE is left. */
 export function baseEpisode(s: ModeFacts): 'MUTABLE' | 'QUORUM_LOST' | 'RESTARTING_IN_PLACE' {
   if (s.inPlace !== null && !s.inPlace.gaveUp) return 'RESTARTING_IN_PLACE'
   return s.health.lostQuorumSince !== null ? 'QUORUM_LOST' : 'MUTABLE'

@@ -10,7 +10,7 @@ import {TASK_STATES} from '../../lib/mesos/types.js'
 import type {SchedulerConfig} from './config.js'
 import {randomHex} from './ids.js'
 import {emptyStats} from './state.js'
-import type {OperationRecord, ReseedProgress, SchedulerState, Stats, TaskRecord, VolumeRecord} from './state.js'
+import type {OperationRecord, ReseedProgress, RestoreProgress, SchedulerState, Stats, TaskRecord, VolumeRecord} from './state.js'
 
 export const PERSISTED_DOC_VERSION = 1
 
@@ -27,6 +27,8 @@ export interface PersistedDoc {
   stats: Stats
   /** Members' reservations and volumes (with a role). Absent in documents written before volumes: none. */
   volumes?: VolumeRecord[]
+  /** A restore in progress (restore.ts). Absent in documents written before restores: none. */
+  restore?: RestoreProgress | null
 }
 
 export class PersistedDocError extends Error {
@@ -79,6 +81,8 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
       lastReseedFailedAt: null,
     },
     reseed: null,
+    restore: null,
+    totalLossSince: null,
     operations: [],
     stats: emptyStats(),
     persistedJson: null,
@@ -105,6 +109,7 @@ export function toPersistedDoc(s: SchedulerState): PersistedDoc {
     nextMemberIndex: s.nextMemberIndex,
     tasks: Object.values(s.tasks).sort((a, b) => (a.taskId < b.taskId ? -1 : 1)),
     reseed: s.reseed,
+    restore: s.restore,
     operations: s.operations,
     stats: s.stats,
     volumes: Object.values(s.volumes).sort((a, b) => (a.persistenceId < b.persistenceId ? -1 : 1)),
@@ -124,6 +129,7 @@ export function applyPersistedDoc(s: SchedulerState, doc: PersistedDoc): void {
   s.tasks = {}
   for (const t of doc.tasks) s.tasks[t.taskId] = {...t}
   s.reseed = doc.reseed ? {...doc.reseed, resumed: true} : null
+  s.restore = doc.restore ? {...structuredClone(doc.restore), resumed: true} : null
   s.operations = doc.operations.map((o) => ({...o}))
   s.stats = {...emptyStats(), ...doc.stats}
   s.volumes = {}
@@ -161,6 +167,7 @@ export function parsePersistedDoc(text: string): PersistedDoc {
     checkTask(t, i, bad)
   })
   if (raw.reseed !== null) checkReseed(raw.reseed, bad)
+  if (raw.restore !== undefined && raw.restore !== null) checkRestore(raw.restore, bad)
   if (!Array.isArray(raw.operations)) bad('operations must be an array')
   if (raw.volumes !== undefined) {
     if (!Array.isArray(raw.volumes)) bad('volumes must be an array when present')
@@ -232,4 +239,26 @@ function checkReseed(r: unknown, bad: (m: string) => never): void {
   if (!Array.isArray(o.messaged)) bad('reseed.messaged must be an array')
   if (typeof o.startedAt !== 'number') bad('reseed.startedAt must be a number')
   if (o.force !== undefined && typeof o.force !== 'boolean') bad('reseed.force must be a boolean when present')
+}
+
+function checkRestore(r: unknown, bad: (m: string) => never): void {
+  if (!isObj(r)) bad('restore must be null or an object')
+  const o = r as Record<string, unknown>
+  for (const k of ['op', 'from', 'target']) if (typeof o[k] !== 'string' || o[k] === '') bad(`restore.${k} must be a non-empty string`)
+  if (o.reason !== 'manual' && o.reason !== 'auto' && o.reason !== 'restore-from')
+    bad(`restore.reason ${JSON.stringify(o.reason)} is unknown`)
+  if (o.phase !== 'resolving' && o.phase !== 'killing' && o.phase !== 'bootstrapping')
+    bad(`restore.phase ${JSON.stringify(o.phase)} is unknown`)
+  if (typeof o.startedAt !== 'number') bad('restore.startedAt must be a number')
+  if (o.toRevision !== null && !Number.isInteger(o.toRevision)) bad('restore.toRevision must be null or an integer')
+  if (!Array.isArray(o.launched)) bad('restore.launched must be an array')
+  if (o.phase !== 'resolving') {
+    const p = o.plan
+    if (!isObj(p)) return bad('restore.plan must be an object once resolved')
+    if (typeof p.fullId !== 'string' || p.fullId === '') bad('restore.plan.fullId must be a non-empty string')
+    if (!Array.isArray(p.deltaIds) || !p.deltaIds.every((d) => typeof d === 'string' && d !== ''))
+      bad('restore.plan.deltaIds must be strings')
+    if (!Number.isInteger(p.toRevision)) bad('restore.plan.toRevision must be an integer')
+    if (typeof p.dataUntil !== 'string') bad('restore.plan.dataUntil must be a string')
+  }
 }

@@ -3,7 +3,8 @@
  * (level-triggered, like a controller loop), so every handler only records facts and stale timers
  * are harmless. Order: a new probe answer for the re-seed (ranking, proof) → QUORUM_LOST ⇄ MUTABLE →
  * total-loss detection → kill strays → launch timeouts → automatic re-seed →
- * re-seed progress (RESEEDING) or retiring volumes and relaunches on volumes (relaunch.ts), restarts in place
+ * restore progress (restore.ts: first, before an unbootstrapped cluster's dead tasks are dropped; the automatic
+ * restore after reseedTimeoutMs in TOTAL_LOSS) → re-seed progress (RESEEDING) or retiring volumes and relaunches on volumes (relaunch.ts), restarts in place
  * (inplace.ts), membership changes, then growth
  * (`mayMutate`) → a health check when a task became RUNNING or a membership change completed (observe.ts) → member-list refresh →
  * offers (offer-planner.ts: decline what no launch want holds, REVIVE/SUPPRESS) → next 'wake' timer.
@@ -29,6 +30,7 @@ import {newOfferRound} from './offer-planner.js'
 import {planMemberOps} from './membership.js'
 import {memberListDue, sendMemberList} from './observe.js'
 import {planReseed, planReseedProbes, startReseed} from './reseed.js'
+import {nextAutoRestore, planAutoRestore, planRestore} from './restore.js'
 import {checkOnChange, sendHealthCheck} from './observe.js'
 import {baseEpisode, become, mayMutate, ready, running} from './mode.js'
 import {allTasks, deadTasks, isDeadState, isNonFinalDead, liveTasks, membershipFresh, runningTasks, unconfirmedLost} from './state.js'
@@ -44,12 +46,21 @@ export function plan(ctx: Ctx): void {
   if (s.episode === 'MUTABLE' && s.health.lostQuorumSince !== null) become(s, 'QUORUM_LOST')
   else if (s.episode === 'QUORUM_LOST' && s.health.lostQuorumSince === null) become(s, 'MUTABLE')
   s.stats.running_servers = runningTasks(s).length
+  if (s.restore) planRestore(ctx)
   if (!s.bootstrapped) for (const t of deadTasks(s)) delete s.tasks[t.taskId] // no cluster yet: nothing to remove
   if (ready(s)) {
     const live = liveTasks(s)
     const unconfirmed = unconfirmedLost(s)
     const onVolumes = awaitingRelaunch(s).length // dead with their data on a volume: relaunched, not a total loss
-    if (!s.reseed && s.bootstrapped && live.length === 0 && unconfirmed.length === 0 && onVolumes === 0 && s.episode !== 'TOTAL_LOSS') {
+    if (
+      !s.reseed &&
+      !s.restore &&
+      s.bootstrapped &&
+      live.length === 0 &&
+      unconfirmed.length === 0 &&
+      onVolumes === 0 &&
+      s.episode !== 'TOTAL_LOSS'
+    ) {
       become(s, 'TOTAL_LOSS')
       s.stats.healthy = 0
       emit(
@@ -68,15 +79,17 @@ export function plan(ctx: Ctx): void {
         log('warn', 'a member task is alive again: leaving the total-loss state', {tasks: [...live, ...unconfirmed].map((t) => t.taskId)}),
       )
     }
+    planAutoRestore(ctx)
     if (unconfirmed.some((t) => !t.answering)) requestLossProbe(ctx)
     planLostReconcile(ctx)
-    if (mayMutate(s) || s.episode === 'RESEEDING') killStrays(ctx)
+    if (mayMutate(s) || s.episode === 'RESEEDING' || s.episode === 'RESTORING') killStrays(ctx)
     if (mayMutate(s)) {
       launchTimeouts(ctx)
       const h = s.health
       if (
         h.livelocked &&
         s.config.autoReseed &&
+        !s.restore &&
         runningTasks(s).length > 0 &&
         (h.lastReseedFailedAt === null || now - h.lastReseedFailedAt >= s.config.reseedTimeoutMs)
       ) {
@@ -194,6 +207,9 @@ export function nextWake(ctx: Ctx): number | null {
   for (const st of Object.values(s.strays)) if (st.killSentAt !== null) t.push(st.killSentAt + c.memberOpTimeoutMs)
   if (s.bootstrapWaitStart !== null) t.push(s.bootstrapWaitStart + c.bootstrapWaitMs)
   if (s.reseed?.deadline != null) t.push(s.reseed.deadline)
+  if (s.restore?.deadline != null) t.push(s.restore.deadline)
+  const autoRestore = nextAutoRestore(s)
+  if (autoRestore !== null) t.push(autoRestore)
   if (s.health.livelocked && s.health.lastReseedFailedAt !== null) t.push(s.health.lastReseedFailedAt + c.reseedTimeoutMs)
   if (s.persistRetryAt !== null) t.push(s.persistRetryAt)
   if (s.inPlace !== null && !s.inPlace.gaveUp) t.push(s.inPlace.since + Math.floor(c.reseedTimeoutMs / 2))

@@ -27,6 +27,7 @@ import {applyPersistedDoc, serializePersistedDoc, toPersistedDoc} from './persis
 import {baseEpisode, become, running} from './mode.js'
 import type {Phase} from './mode.js'
 import {allTasks} from './state.js'
+import {planRestoreFrom} from './restore.js'
 
 export function onLoaded(ctx: Ctx, doc: PersistedDoc | null): void {
   const {s, now} = ctx
@@ -45,6 +46,7 @@ export function onLoaded(ctx: Ctx, doc: PersistedDoc | null): void {
   }
   if (doc) applyPersistedDoc(s, doc)
   if (s.reseed) become(s, 'RESEEDING')
+  if (s.restore && s.restore.phase !== 'bootstrapping') become(s, 'RESTORING')
   s.stats.stats_since ??= now
   become(s, 'DISCONNECTED')
   s.persistedJson = doc ? serializePersistedDoc(toPersistedDoc(s)) : null
@@ -54,8 +56,10 @@ export function onLoaded(ctx: Ctx, doc: PersistedDoc | null): void {
       frameworkId: s.frameworkId,
       tasks: Object.keys(s.tasks).length,
       reseed: s.reseed?.op ?? null,
+      restore: s.restore ? `${s.restore.op} (${s.restore.phase})` : null,
     }),
   )
+  planRestoreFrom(ctx)
   emit(ctx, {type: 'SUBSCRIBE', frameworkId: s.frameworkId})
   emit(ctx, {type: 'SET_TIMER', name: 'health', atMs: now})
   s.timers.health = now
@@ -189,7 +193,8 @@ export function onFrameworkError(ctx: Ctx, message: string): void {
     s.strays = {}
     s.pendingAdd = null
     s.reseed = null
-    if (s.episode === 'RESEEDING') become(s, baseEpisode(s))
+    s.restore = null
+    if (s.episode === 'RESEEDING' || s.episode === 'RESTORING') become(s, baseEpisode(s))
     s.bootstrapped = false
     s.clusterToken = `${s.config.clusterName}-${randomHex(s, 12)}`
     const msg =

@@ -71,6 +71,7 @@ export function onReseedRequested(ctx: Ctx, op: string, force: boolean): void {
   }
   const mode = modeOf(s)
   if (s.reseed) return refuse(`re-seed ${s.reseed.op} is already running`)
+  if (s.restore) return refuse(`restore ${s.restore.op} is running`)
   if (mode === 'TOTAL_LOSS') return refuse('no live member is left to seed from (total loss)')
   if (!mayMutate(s)) return refuse(`the scheduler is ${mode}; retry once it is subscribed and reconciled`)
   if (runningTasks(s).length === 0) return refuse('no running member to seed from')

@@ -126,9 +126,48 @@ export interface ReseedProgress {
   reports?: Record<string, number>
 }
 
+export type RestorePhase = 'resolving' | 'killing' | 'bootstrapping'
+/** The backups a restore uses (resolved by the driver with the backup library's planRestore). */
+export interface RestorePlanRec {
+  fullId: string
+  /** Delta backups replayed after the full one, oldest first. */
+  deltaIds: string[]
+  /** The revision the restored data ends at. */
+  toRevision: number
+  /** When the newest write included was recorded (ISO UTC). */
+  dataUntil: string
+}
+/** A restore in progress (restore.ts). Persisted: a restarted scheduler resumes it. */
+export interface RestoreProgress {
+  op: string
+  reason: 'manual' | 'auto' | 'restore-from'
+  /** 'latest' or a backup id, as asked. */
+  from: string
+  /** The backup target URL the backups are read from. */
+  target: string
+  /** The revision asked for (null: the newest the chain holds). */
+  toRevision: number | null
+  force?: boolean
+  phase: RestorePhase
+  plan: RestorePlanRec | null
+  startedAt: number
+  /** When the data was lost (auto: when TOTAL_LOSS was declared; otherwise when the plan was resolved). */
+  lossAt: number | null
+  /** Seconds of writes before the loss that are not in the backup (lossAt − plan.dataUntil), once resolved. */
+  recoveryPointSeconds: number | null
+  /** Re-kill deadline while killing. */
+  deadline: number | null
+  /** Task ids launched with the restore (their failure to restore fails it). */
+  launched: string[]
+  /** Newer backups the plan passed over, with the problem. */
+  skipped?: {id: string; problem: string}[]
+  /** Set after a restart: re-ask / re-kill. */
+  resumed?: boolean
+}
+
 export interface OperationRecord {
   op: string
-  kind: 'reseed'
+  kind: 'reseed' | 'restore'
   status: 'refused' | 'running' | 'succeeded' | 'failed'
   message: string
   createdAt: number
@@ -230,6 +269,10 @@ export interface SchedulerState {
   memberOpFailures: number
   health: HealthState
   reseed: ReseedProgress | null
+  /** A restore in progress (restore.ts); persisted. */
+  restore: RestoreProgress | null
+  /** When TOTAL_LOSS was entered (the automatic restore waits reseedTimeoutMs from it). Not persisted. */
+  totalLossSince: number | null
   operations: OperationRecord[]
   stats: Stats
   /** JSON of the last PERSIST emitted (null before the first), and when to retry after PersistFailed. */

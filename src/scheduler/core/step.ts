@@ -28,6 +28,7 @@ import {serializePersistedDoc, toPersistedDoc} from './persist.js'
 import {nextWake, plan} from './plan.js'
 import {onDisconnected, onFrameworkError, onLeadershipLost, onLoaded, onReconcileTimer, onStateConflict, onSubscribed} from './reconcile.js'
 import {onFrameworkMessage, onReseedRequested} from './reseed.js'
+import {onRestoreRequested, onRestoreResolved, onRestoreResolveFailed} from './restore.js'
 import type {SchedulerState} from './state.js'
 
 export interface StepResult {
@@ -112,6 +113,12 @@ function dispatch(ctx: Ctx, ev: SchedulerEvent): void {
       return onHealthObserved(ctx, ev.probes, ev.seq)
     case 'ReseedRequested':
       return onReseedRequested(ctx, ev.op, ev.force)
+    case 'RestoreRequested':
+      return onRestoreRequested(ctx, ev.op, ev.from, ev.toRevision, ev.force)
+    case 'RestoreResolved':
+      return onRestoreResolved(ctx, ev.op, ev.plan, ev.skipped)
+    case 'RestoreResolveFailed':
+      return onRestoreResolveFailed(ctx, ev.op, ev.message)
     case 'PersistFailed':
       s.persistedJson = null
       s.persistRetryAt = ctx.now + s.config.memberOpRetryMs
