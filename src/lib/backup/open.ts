@@ -1,19 +1,28 @@
 /**
- * openBackupTarget: a BackupTarget for a target URL (parsed by url.ts). file:// gives a FileBackupTarget whose
- * directory must exist (checked here); s3:// is parsed and validated, but its implementation does not exist yet
- * (BackupError NOT_IMPLEMENTED).
+ * openBackupTarget: a BackupTarget for a target URL (parsed by url.ts), checked before it is returned.
+ *   file:///dir          a FileBackupTarget whose directory must exist;
+ *   s3://bucket/prefix   an S3BackupTarget reached with `opts.s3` (endpoint, region, keys: see s3-options.ts) whose
+ *                        bucket must answer (HEAD bucket). The AWS SDK is imported here, only for s3:// targets.
  */
-import {BackupError} from './errors.js'
 import {FileBackupTarget} from './file-target.js'
+import type {OpenTargetOptions} from './s3-options.js'
 import type {BackupTarget} from './target.js'
 import {parseBackupTargetUrl, type BackupTargetUrl} from './url.js'
 
-export async function openBackupTarget(target: string | BackupTargetUrl): Promise<BackupTarget> {
+export async function openBackupTarget(target: string | BackupTargetUrl, opts: OpenTargetOptions = {}): Promise<BackupTarget> {
   const u = typeof target === 'string' ? parseBackupTargetUrl(target) : target
   if (u.kind === 'file') {
     const t = new FileBackupTarget(u.dir)
     await t.check()
     return t
   }
-  throw new BackupError('NOT_IMPLEMENTED', `backup target ${u.url}: s3:// backups are not implemented yet`)
+  const {S3BackupTarget} = await import('./s3-target.js')
+  const t = await S3BackupTarget.create(u, opts.s3 ?? {})
+  try {
+    await t.check()
+  } catch (err) {
+    t.close()
+    throw err
+  }
+  return t
 }
