@@ -68,10 +68,12 @@ describe('backup target URLs', () => {
     )
   })
 
-  it('s3:// targets parse but are not implemented yet; a missing file:// directory is refused', async () => {
+  it('an s3:// target with bad S3 options is refused before any request; a missing file:// directory is refused', async () => {
     await assert.rejects(
-      openBackupTarget('s3://bucket/x'),
-      (err: BackupError) => err.code === 'NOT_IMPLEMENTED' && /not implemented yet/.test(err.message),
+      openBackupTarget('s3://bucket/x', {s3: {endpoint: 'http://key:hunter2@127.0.0.1:1'}}),
+      (err: BackupError) =>
+        (err.code === 'BAD_TARGET' && /credentials do not belong in the endpoint/.test(err.message) && !err.message.includes('hunter2')) ||
+        assert.fail(String(err)),
     )
     await assert.rejects(
       openBackupTarget('file:///nonexistent-b15/dir'),

@@ -230,6 +230,8 @@ export class S3BackupTarget implements BackupTarget {
       text = `${object} already exists in ${this.url}`
     } else if (isNoSuchBucket(err) || (bucketCheck && status === 404)) {
       text = `${doing}: bucket ${this.bucket} does not exist at ${this.endpoint}`
+    } else if (name === 'CredentialsProviderError') {
+      text = `${doing}: no S3 credentials found for ${this.endpoint} (give AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a credentials file and profile)`
     } else if (CREDENTIAL_ERRORS.has(name) || status === 403) {
       text = `${doing}: the S3 store at ${this.endpoint} refused the credentials for bucket ${this.bucket} (${name || `HTTP ${status}`}): check the access key, secret and region`
     } else if (CONNECT_ERRORS.has(netCode(err)) || name === 'TimeoutError' || /timed? ?out/i.test(messageOf(err))) {
@@ -249,7 +251,6 @@ const CREDENTIAL_ERRORS = new Set([
   'InvalidToken',
   'ExpiredToken',
   'TokenRefreshRequired',
-  'CredentialsProviderError',
   'AuthorizationHeaderMalformed',
 ])
 const CONNECT_ERRORS = new Set([
