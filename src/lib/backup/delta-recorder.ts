@@ -5,14 +5,14 @@
  * the last interval.
  *
  * States: watching (connected, or waiting `reconnectDelayMs`, doubling up to 30 s, to reconnect) → stopped
- * (stop() called: a last flush of what is pending) or broken (fatal; status().broken, onError(err, {fatal:true})).
+ * (stop() called: a last flush of what is pending) or broken (fatal; status().broken, onError(err)).
  * Invariants:
  *   - the chain is contiguous: each delta's fromRevision is the previous delta's toRevision (the base's revision
  *     for the first); its toRevision is the newest revision it holds; revisions are never skipped or repeated
  *     (a reconnect — to `endpoint()` again, which may name another member — restarts from lastRevision + 1);
  *   - a revision's events are never split between two deltas (etcd sends one revision in one watch response);
  *   - nothing is lost silently: a failed flush keeps the events pending and is retried at the next interval
- *     (status().failures, lastError, onError(err, {fatal:false})); the recorder breaks (CHAIN_BROKEN) when etcd
+ *     (status().failures, lastError, onWarning(err)); the recorder breaks (CHAIN_BROKEN) when etcd
  *     compacted the revisions it needs (what was pending is flushed first, best effort), when another cluster
  *     answers, or when more than `maxPendingBytes` of changes pile up unflushed (the target is down: they are
  *     dropped and the status says so). A broken recorder records nothing more: take a new full backup and start
@@ -39,7 +39,10 @@ export interface DeltaRecorderOptions {
   flushIntervalMs: number
   tls?: EtcdTlsOptions
   onFlush?: (delta: DeltaManifest) => void
-  onError?: (err: BackupError, info: {fatal: boolean}) => void
+  /** The recorder broke (CHAIN_BROKEN, or an unexpected error): it records nothing more; take a new full backup. */
+  onError?: (err: BackupError) => void
+  /** A failure it retries by itself (watch cut / unreachable: reconnects; publish failed: retried next interval). */
+  onWarning?: (err: BackupError) => void
   /** Most bytes of changes kept unflushed before the recorder breaks; default 64 MiB. */
   maxPendingBytes?: number
   /** A watch silent this long (ms) is reconnected (maybe to another member); default 60 000. */
@@ -107,7 +110,9 @@ class Recorder {
     this.watched = opts.base.endpoint
     this.now = opts.now ?? Date.now
     this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs)
-    this.loop = this.watchLoop()
+    this.loop = this.watchLoop().catch((err) =>
+      this.breakChain(toBackupError(err, 'CHAIN_BROKEN', `delta recording for backup ${opts.base.id} failed unexpectedly`), false),
+    )
   }
 
   status(): DeltaRecorderStatus {
@@ -140,7 +145,8 @@ class Recorder {
     this.failures++
     this.lastError = err.message
     try {
-      this.opts.onError?.(err, {fatal})
+      if (fatal) this.opts.onError?.(err)
+      else this.opts.onWarning?.(err)
     } catch {
       // A throwing callback must not stop the recorder.
     }

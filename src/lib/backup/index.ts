@@ -64,3 +64,5 @@ export {
 export {encodeGroup, decodeGroup, type DeltaEvent, type RevisionGroup} from './delta-format.js'
 export {watchKeyspace, type WatchOptions, type WatchBatch} from './delta-watch.js'
 export {startDeltaRecorder, type DeltaRecorder, type DeltaRecorderOptions, type DeltaRecorderStatus} from './delta-recorder.js'
+export {replayDeltas, type ReplayDeltasOptions} from './delta-replay.js'
+export {planRestore, deltaChain, type RestorePlan, type PlanRestoreOptions} from './restore-plan.js'
