@@ -121,15 +121,23 @@ async function* groupsOf(target: BackupTarget, m: DeltaManifest): AsyncGenerator
   let prev = m.fromRevision
   let events = 0
   let lineNo = 0
+  const checked = hashChecked(data, m)
   try {
-    for await (const line of lines(hashChecked(data, m), m)) {
+    for await (const line of lines(checked, m)) {
       lineNo++
-      const g = decodeGroup(line, `delta ${m.id} line ${lineNo}`)
-      if (g.revision <= prev) throw new BackupError('CORRUPT', `delta ${m.id} line ${lineNo}: revision ${g.revision} after ${prev}`)
-      if (g.revision !== prev + 1)
-        throw new BackupError('CORRUPT', `delta ${m.id} line ${lineNo}: revisions ${prev + 1}-${g.revision - 1} are missing`)
-      if (g.revision > m.toRevision)
-        throw new BackupError('CORRUPT', `delta ${m.id} line ${lineNo}: revision ${g.revision} past its toRevision ${m.toRevision}`)
+      let g: RevisionGroup
+      try {
+        g = decodeGroup(line, `delta ${m.id} line ${lineNo}`)
+        if (g.revision <= prev) throw new BackupError('CORRUPT', `delta ${m.id} line ${lineNo}: revision ${g.revision} after ${prev}`)
+        if (g.revision !== prev + 1)
+          throw new BackupError('CORRUPT', `delta ${m.id} line ${lineNo}: revisions ${prev + 1}-${g.revision - 1} are missing`)
+        if (g.revision > m.toRevision)
+          throw new BackupError('CORRUPT', `delta ${m.id} line ${lineNo}: revision ${g.revision} past its toRevision ${m.toRevision}`)
+      } catch (err) {
+        // A damaged byte shows as a bad line first: the size / sha256 check, read to the end, names the cause.
+        for await (const _ of checked);
+        throw err
+      }
       prev = g.revision
       events += g.events.length
       yield g
