@@ -7,6 +7,7 @@
  *     versions) and the revision equal the source's at that revision (read there with a historical range);
  *   - a delta with a flipped byte is refused (CORRUPT naming it) before any write; planRestore skips it;
  *   - the target down: failed flushes are retried, then the memory bound breaks the recorder, saying so;
+ *   - an idle watch (no write for longer than idleMs) is renewed without counting a failure;
  *   - a watch whose start revision etcd compacted is reported CHAIN_BROKEN;
  *   - retention deletes the deltas with their full backup.
  */
@@ -313,6 +314,30 @@ describe('delta backups on a real etcd member and a file:// target', {timeout: 3
     )
     assert.match(rec.status().lastError ?? '', /not in any delta/)
     assert.equal(rec.status().pendingEvents, 0)
+  })
+
+  it('an idle watch is renewed quietly (not a failure) and still records what comes after', async () => {
+    const now = await revisionOf(endpoint)
+    const idleDir = await mkdtemp(path.join(os.tmpdir(), 'backup-delta-idle-'))
+    const warnings: string[] = []
+    const rec = startDeltaRecorder({
+      target: await openBackupTarget(`file://${idleDir}`),
+      base: {...base, revision: now},
+      endpoint: () => endpoint,
+      flushIntervalMs: 100,
+      idleMs: 300,
+      onWarning: (e) => warnings.push(e.message),
+    })
+    try {
+      await new Promise((r) => setTimeout(r, 1500)) // several idle periods with no write
+      await put(endpoint, 'idle/after', 'x')
+      await waitFor('the write after the idle periods published', () => rec.status().flushedRevision === now + 1, 30_000, 50)
+    } finally {
+      await rec.stop()
+      await rm(idleDir, {recursive: true, force: true})
+    }
+    assert.deepEqual(warnings, [])
+    assert.equal(rec.status().failures, 0)
   })
 
   it('a watch from a compacted revision is reported CHAIN_BROKEN and the recorder stops', async () => {

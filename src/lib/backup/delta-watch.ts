@@ -7,8 +7,10 @@
  *
  * `watchKeyspace` yields each response's header and grouped events (delta-format.ts). It ends with:
  *   - BackupError CHAIN_BROKEN when etcd says the start revision was compacted (the revisions needed are gone);
- *   - BackupError SOURCE on anything else: unreachable, HTTP error, error line, cancel, cut, silence longer than
- *     `idleMs` (a partitioned member sends nothing: the caller reconnects, maybe to another member), `signal`.
+ *   - BackupError SOURCE on anything else: unreachable, HTTP error, error line, cancel, cut, `signal`.
+ * It ends normally (no error) after a silence longer than `idleMs`: an idle keyspace sends nothing (progress
+ * notifications come every 10 minutes by default), so the caller just watches again, asking which member to
+ * watch (a member cut off from its cluster is silent too).
  * Memory: one response line at a time (bounded by `maxLineBytes`).
  */
 import http from 'node:http'
@@ -35,6 +37,7 @@ export interface WatchBatch {
 }
 
 const ALL = Buffer.from([0]).toString('base64') // key "\0" with range_end "\0": every key
+const IDLE = Symbol('idle')
 
 async function openWatch(endpoint: string, startRevision: number, opts: WatchOptions): Promise<IncomingMessage> {
   const url = new URL('/v3/watch', endpoint)
@@ -42,10 +45,10 @@ async function openWatch(endpoint: string, startRevision: number, opts: WatchOpt
   const request = https ? https.request : http.request
   const tls = https ? readTlsFiles(opts.tls ?? {}) : {}
   const idleMs = opts.idleMs ?? 60_000
-  const body = JSON.stringify({create_request: {key: ALL, range_end: ALL, start_revision: String(startRevision)}})
+  const body = JSON.stringify({create_request: {key: ALL, range_end: ALL, start_revision: String(startRevision), progress_notify: true}})
   return new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(url, {method: 'POST', headers: {'content-type': 'application/json'}, signal: opts.signal, ...tls}, (res) => {
-      res.setTimeout(idleMs, () => res.destroy(new Error(`no data for ${idleMs} ms`)))
+      res.setTimeout(idleMs, () => res.destroy(Object.assign(new Error(`no data for ${idleMs} ms`), {[IDLE]: true})))
       resolve(res)
     })
     req.setTimeout(idleMs, () => req.destroy(new Error(`no answer in ${idleMs} ms`)))
@@ -92,6 +95,7 @@ export async function* watchKeyspace(endpoint: string, startRevision: number, op
     throw new Error('the watch stream ended')
   } catch (err) {
     if (err instanceof BackupError) throw err
+    if ((err as {[IDLE]?: boolean})[IDLE] === true) return
     const text = err instanceof Error ? err.message || (err as NodeJS.ErrnoException).code || String(err) : String(err)
     throw new BackupError('SOURCE', `watch from ${endpoint} (from revision ${startRevision}) failed: ${text}`, {cause: err})
   } finally {
