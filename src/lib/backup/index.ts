@@ -1,5 +1,6 @@
 /**
- * The backup library (issue 15): full etcd snapshots to a backup target, verified, listed, read back, expired.
+ * The backup library (issue 15): full etcd snapshots and delta backups (the changes since, from a watch) to a
+ * backup target, verified, listed, read back, expired, planned and replayed for a restore.
  * Used by the scheduler (periodic backups), the admin API (POST /backups) and the CLI; none of them is wired yet.
  *
  * Design
@@ -15,14 +16,25 @@
  * - Layout and manifest (manifest.ts): per backup `<id>.snapshot.db` (byte for byte what `etcdctl snapshot save`
  *   writes, so `etcdctl snapshot restore` takes it) and `<id>.manifest.json`; id = `<yyyymmddThhmmss.mmmZ>-r<rev>`.
  *   The manifest is published after the data was published verified: a backup exists iff its manifest does.
- * - Retention (retention.ts): pure; by count and age, never the newest by age.
+ *   A delta: `<id>.delta.ndjson` + `<id>.manifest.json` (kind 'delta': baseId, fromRevision exclusive, toRevision
+ *   inclusive, events, sha256/size of the data), id = `<flush time>-r<toRevision>`.
+ * - Deltas (delta-format.ts, delta-watch.ts, delta-recorder.ts): startDeltaRecorder watches every key from the
+ *   full backup's revision + 1 through the JSON gateway (`/v3/watch`, node:http(s), no etcd3), groups events by
+ *   revision and publishes a delta every flush interval; contiguous chain (fromRevision = previous toRevision),
+ *   reconnects from the last revision, retries failed publishes, breaks loudly (CHAIN_BROKEN) on compaction,
+ *   another cluster, or more pending changes than its memory bound. Leases are not recorded (values are).
+ * - Restore (restore-plan.ts, delta-replay.ts): planRestore picks a verified full backup and its verified chain
+ *   ('latest' falls back past corrupt ones; toRevision cuts); replayDeltas checks the chain and every delta
+ *   before any write, then applies one txn per source revision so the revisions equal the source's.
+ * - Retention (retention.ts): pure; by count and age over full backups, never the newest by age; deltas go with
+ *   their base (and orphans go).
  * - Operations (backups.ts): takeBackup, listBackups, readManifest, readBackup, verifyBackup, saveBackupToFile,
- *   deleteBackup, applyRetention.
+ *   deleteBackup (a full backup with its deltas), applyRetention.
  * - Errors (errors.ts): BackupError with a stable code (BAD_TARGET, NOT_IMPLEMENTED, BAD_NAME, BAD_MANIFEST,
- *   NOT_FOUND, EXISTS, CORRUPT, SOURCE, IO); every message names the backup / object / target / member concerned.
+ *   NOT_FOUND, EXISTS, CORRUPT, SOURCE, IO, CHAIN_BROKEN, BAD_REVISION); every message names the backup / object / target / member concerned.
  *
- * Not yet (next sessions): delta backups from a watch (kind 'delta', with the full backup they extend), the
- * s3:// target, scheduling, /stats and /metrics, restore into a new cluster. docs/backups.md describes the
+ * Not yet here (other modules of issue 15): the s3:// target, scheduling, /stats and /metrics, restore into a new
+ * cluster. docs/backups.md describes the
  * layout, the manifest and the guarantees for operators.
  */
 export {BackupError, type BackupErrorCode} from './errors.js'
