@@ -5,7 +5,7 @@
  */
 
 /** Cluster mode as reported by the scheduler; other values may appear and are shown as they are. */
-export type ClusterMode = 'MUTABLE' | 'RECONCILING' | 'DISCONNECTED' | 'RESEEDING' | 'TOTAL_LOSS' | (string & {})
+export type ClusterMode = 'MUTABLE' | 'RECONCILING' | 'DISCONNECTED' | 'RESEEDING' | 'TOTAL_LOSS' | 'RESTORING' | (string & {})
 
 /** The counters and times the scheduler keeps (persisted with its state). */
 export interface Stats {
@@ -36,4 +36,66 @@ export interface StatsDocument extends Stats {
   cluster_size: number
   mode: ClusterMode
   livelocked: boolean
+  /** Backups (serve --backup-target; scheduler/backup-service.ts); null or absent when backups are off. */
+  backup?: BackupStats | null
+  /** Restores (scheduler/restore-views.ts): the one running, if any, and the last one that ended. */
+  restore?: RestoreStats
+}
+
+/** The `restore` object of /stats. Times in ms since the epoch; the running restore's fields are null when none runs. */
+export interface RestoreStats {
+  op: string | null
+  phase: 'resolving' | 'killing' | 'bootstrapping' | null
+  reason: 'manual' | 'auto' | 'restore-from' | null
+  /** 'latest' or the backup id asked for. */
+  from: string | null
+  target: string | null
+  /** The full backup restored (once resolved) and how many delta backups are replayed after it. */
+  backup: string | null
+  deltas: number | null
+  to_revision: number | null
+  /** When the newest write in the backup was recorded (ISO UTC). */
+  data_until: string | null
+  /** Seconds of writes before the loss that are not in the backup. */
+  recovery_point_seconds: number | null
+  started_at: number | null
+  /** Newer backups passed over (corrupt, truncated), with the problem. */
+  skipped: {id: string; problem: string}[]
+  /** The last restore that ended (succeeded, failed or refused); its message names the backup and the recovery point. */
+  last: {op: string; status: string; message: string; at: number} | null
+}
+
+/** The `backup` object of /stats. Times in ms since the epoch. */
+export interface BackupStats {
+  /** The target URL (never with credentials). */
+  target: string
+  /** 0: only on demand. */
+  interval_seconds: number
+  /** 0: no delta backups. */
+  delta_interval_seconds: number
+  /** The operation id of the full backup being taken, or null. */
+  running: string | null
+  backups_taken: number
+  failures_total: number
+  consecutive_failures: number
+  last_success: {id: string; at: number; revision: number; age_seconds: number; member: string} | null
+  last_failure: {at: number; message: string} | null
+  /** When the next periodic full backup is due (null: on demand only, or one is running). */
+  next_due_at: number | null
+  /** A backup is due but no member is healthy to stream it from, since then. */
+  waiting_for_member_since: number | null
+  deltas: {
+    enabled: boolean
+    recording: boolean
+    last_flush_at: number | null
+    last_delta_id: string | null
+    revision: number | null
+    pending_events: number | null
+    failures: number
+    last_error: string | null
+  }
+  /** Seconds of writes a total loss now could lose at most: now minus the newest full backup or delta flush. */
+  recovery_point_seconds: number | null
+  /** Why backups keep failing (what `stats --check` fails on), or null. */
+  failing: string | null
 }

@@ -10,6 +10,9 @@ import type {AdminDeps} from './admin.js'
 import type {SchedulerDriver} from './driver.js'
 import type {Logger} from './logger.js'
 import {candidatesView, failoverView, membersView, metricsView, reseedView, statsView, type ElectionView} from './views.js'
+import type {BackupService} from './backup-service.js'
+import {backupListEntry, backupMetrics} from './backup-views.js'
+import {restoreOpView} from './restore-views.js'
 
 export class StandbyError extends Error {
   override name = 'StandbyError'
@@ -30,6 +33,12 @@ export class AdminState {
 
   attachDriver(d: SchedulerDriver): void {
     this.driver = d
+  }
+
+  private backups: BackupService | null = null
+  /** The leader's backup service (serve.ts, with --backup-target). */
+  attachBackups(b: BackupService): void {
+    this.backups = b
   }
 
   private electionView(): ElectionView {
@@ -59,7 +68,7 @@ export class AdminState {
 
   deps(): AdminDeps {
     return {
-      stats: () => statsView(this.requireDriver().current),
+      stats: () => statsView(this.requireDriver().current, this.backups?.status() ?? null),
       members: () => membersView(this.requireDriver().current),
       healthy: () => this.driver !== null && this.driver.current.stats.healthy === 1,
       failoverStatus: () => {
@@ -67,7 +76,11 @@ export class AdminState {
         if (!d) return {framework_id: null, subscribed: false, mode: 'STANDBY', scheduler: this.electionView()}
         return failoverView(d.current, this.opts.failoverTimeoutSec, this.electionView(), Date.now())
       },
-      metrics: () => (this.driver ? metricsView(this.driver.current) : '# standby scheduler: no metrics\n'),
+      metrics: () => {
+        if (!this.driver) return '# standby scheduler: no metrics\n'
+        const base = metricsView(this.driver.current)
+        return this.backups ? base + backupMetrics(this.backups.status(), this.driver.current.config.clusterName) : base
+      },
       requestReseed: (force) => {
         if (!this.driver) return {accepted: false, status: 503, error: 'this scheduler is a standby'}
         const op = randomUUID().replace(/-/g, '').slice(0, 16)
@@ -79,6 +92,32 @@ export class AdminState {
       },
       reseedStatus: (op) => (this.driver ? reseedView(this.driver.current, op) : null),
       reseedCandidates: () => candidatesView(this.requireDriver().current),
+      requestBackup: () => {
+        this.requireDriver()
+        if (!this.backups) return {accepted: false, status: 503, error: 'backups are not configured (no --backup-target)'}
+        const r = this.backups.requestBackup()
+        this.log.info('backup requested through the admin API', r.accepted ? {op: r.op} : {refused: r.error})
+        return r
+      },
+      backupStatus: (op) => this.backups?.opStatus(op) ?? null,
+      requestRestore: ({from, toRevision, force}) => {
+        if (!this.driver) return {accepted: false, status: 503, error: 'this scheduler is a standby'}
+        if (this.driver.current.config.backupTarget === undefined)
+          return {accepted: false, status: 503, error: 'restores need a backup target (serve --backup-target)'}
+        const op = `restore-${randomUUID().replace(/-/g, '').slice(0, 12)}`
+        this.driver.dispatch({type: 'RestoreRequested', op, from, ...(toRevision !== undefined ? {toRevision} : {}), force})
+        const rec = this.driver.current.operations.find((o) => o.op === op)
+        this.log.info('restore requested through the admin API', {op, from, toRevision: toRevision ?? null, force, outcome: rec?.status ?? 'unknown'})
+        if (!rec || rec.status === 'refused') return {accepted: false, status: 409, error: rec?.message ?? 'restore refused'}
+        return {accepted: true, op}
+      },
+      restoreStatus: (op) => (this.driver ? restoreOpView(this.driver.current, op) : null),
+      listBackups: async () => {
+        this.requireDriver()
+        if (!this.backups) throw new StandbyError('backups are not configured (no --backup-target)')
+        const {target, backups, invalid} = await this.backups.list()
+        return {target, backups: backups.map(backupListEntry), invalid}
+      },
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The scheduler's admin HTTP API, built apart from listening (STYLE.md 11): `buildAdminHandler(deps)`
- * returns a request handler; `serve` listens. Read endpoints are GET; the one mutating endpoint,
- * POST /reseed, returns 202 with an operation id whose progress is GET /reseed/<id>.
+ * returns a request handler; `serve` listens. Read endpoints are GET; the mutating endpoints,
+ * POST /reseed, POST /backups and POST /restore, return 202 with an operation id whose progress is GET /reseed/<id>,
+ * GET /backups/op/<id> and GET /restore/<id>.
  *
  * Auth: with a token configured, POST needs `Authorization: Bearer <token>`; without one, only
  * loopback callers may POST. Unknown paths 404, wrong methods 405 (with Allow), malformed bodies
@@ -32,6 +33,28 @@ export interface AdminDeps {
   reseedCandidates(): Record<string, unknown>
   /** Bearer token for mutating calls; undefined = loopback callers only. */
   token?: string
+  /** POST /backups (backup-service.ts); absent: 503. */
+  requestBackup?(): BackupAccepted | BackupRefused
+  /** GET /backups/op/<op>: null when unknown. */
+  backupStatus?(op: string): object | null
+  /** GET /backups: the target's backups; rejects with HttpError-like {status} or an Error. */
+  listBackups?(): Promise<object>
+  /** POST /restore (core/restore.ts); absent: 503. */
+  requestRestore?(r: {from: string; toRevision?: number; force: boolean}): ReseedAccepted | ReseedRefused
+  /** GET /restore/<op>: null when unknown. */
+  restoreStatus?(op: string): object | null
+}
+
+export interface BackupAccepted {
+  accepted: true
+  op: string
+}
+export interface BackupRefused {
+  accepted: false
+  status: 409 | 503
+  error: string
+  /** With 409: the backup operation already running. */
+  op?: string
 }
 
 const MAX_BODY = 64 * 1024
@@ -77,6 +100,29 @@ class HttpError extends Error {
   }
 }
 
+const BACKUP_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+/** POST /restore's body: {"from": "latest" | "<backup id>", "toRevision"?: positive integer, "force"?: boolean}. */
+function parseRestoreBody(text: string, contentType: string): {from: string; toRevision?: number; force: boolean} {
+  if (text.trim().length === 0) throw new HttpError(400, 'POST /restore needs a JSON body like {"from": "latest"}')
+  if (!contentType.startsWith('application/json')) throw new HttpError(415, 'POST /restore takes application/json')
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    throw new HttpError(400, 'malformed JSON body')
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new HttpError(400, 'body must be a JSON object like {"from": "latest"}')
+  const b = body as Record<string, unknown>
+  if (typeof b.from !== 'string' || !(b.from === 'latest' || BACKUP_ID_RE.test(b.from)))
+    throw new HttpError(400, '"from" must be "latest" or a backup id')
+  if (b.toRevision !== undefined && !(Number.isSafeInteger(b.toRevision) && (b.toRevision as number) > 0))
+    throw new HttpError(400, '"toRevision" must be a positive integer')
+  if (b.force !== undefined && typeof b.force !== 'boolean') throw new HttpError(400, '"force" must be a boolean')
+  return {from: b.from, ...(b.toRevision !== undefined ? {toRevision: b.toRevision as number} : {}), force: b.force === true}
+}
+
 export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const authorise = (req: IncomingMessage): void => {
     if (deps.token !== undefined) {
@@ -104,6 +150,11 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
               'POST /reseed',
               '/reseed/candidates',
               '/reseed/<id>',
+              'POST /backups',
+              '/backups',
+              '/backups/op/<id>',
+              'POST /restore',
+              '/restore/<id>',
             ],
           }),
       },
@@ -157,6 +208,72 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
         },
       },
     ],
+    [
+      /^\/backups$/,
+      {
+        methods: ['GET', 'POST'],
+        handle: async (req, res) => {
+          if (req.method === 'POST') {
+            authorise(req)
+            const text = await readBody(req) // no options yet: an empty body or a JSON object
+            if (text.trim().length > 0) {
+              let body: unknown
+              try {
+                body = JSON.parse(text)
+              } catch {
+                throw new HttpError(400, 'malformed JSON body')
+              }
+              if (typeof body !== 'object' || body === null || Array.isArray(body))
+                throw new HttpError(400, 'body must be a JSON object (or empty)')
+            }
+            const r = deps.requestBackup?.() ?? {accepted: false, status: 503, error: 'backups are not configured (no --backup-target)'}
+            if (r.accepted) send(res, 202, {op: r.op, status: `/backups/op/${r.op}`}, {location: `/backups/op/${r.op}`})
+            else send(res, r.status, {error: r.error, ...(r.op ? {op: r.op} : {})})
+            return
+          }
+          if (!deps.listBackups) throw new HttpError(503, 'backups are not configured (no --backup-target)')
+          send(res, 200, await deps.listBackups())
+        },
+      },
+    ],
+    [
+      /^\/backups\/op\/([A-Za-z0-9_-]{1,128})$/,
+      {
+        methods: ['GET'],
+        handle: (_q, res, [op]) => {
+          const s = deps.backupStatus?.(op) ?? null
+          if (s === null) send(res, 404, {error: `no backup operation ${op}`})
+          else send(res, 200, s)
+        },
+      },
+    ],
+    [
+      /^\/restore$/,
+      {
+        methods: ['POST'],
+        handle: async (req, res) => {
+          authorise(req)
+          const r = deps.requestRestore?.(parseRestoreBody(await readBody(req), String(req.headers['content-type'] ?? ''))) ?? {
+            accepted: false,
+            status: 503,
+            error: 'restores are not available (no --backup-target)',
+          }
+          if (r.accepted) send(res, 202, {op: r.op, status: `/restore/${r.op}`}, {location: `/restore/${r.op}`})
+          else send(res, r.status, {error: r.error})
+        },
+      },
+    ],
+    [
+      /^\/restore\/([A-Za-z0-9_-]{1,128})$/,
+      {
+        methods: ['GET'],
+        handle: (_q, res, [op]) => {
+          const s = deps.restoreStatus?.(op) ?? null
+          if (s === null) send(res, 404, {error: `no restore operation ${op}`})
+          else send(res, 200, s)
+        },
+      },
+    ],
     [/^\/reseed\/candidates$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.reseedCandidates())}],
     [
       /^\/reseed\/([A-Za-z0-9_-]{1,128})$/,
@@ -203,6 +320,7 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
         return
       }
       if (err instanceof HttpError) send(res, err.status, {error: err.message})
+      else if ((err as Error).name === 'BackupError') send(res, 502, {error: (err as Error).message, code: (err as {code?: string}).code})
       else if ((err as Error).name === 'StandbyError') send(res, 503, {error: (err as Error).message})
       else send(res, 500, {error: `internal error: ${(err as Error).message}`})
     })

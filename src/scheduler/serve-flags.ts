@@ -320,8 +320,84 @@ export const serveTlsFlags = {
   'etcd-client-key-file': str({summary: 'Key of --etcd-client-cert-file.', env: 'ETCD_CLIENT_KEY_FILE', helpGroup: 'ETCD TLS'}),
 }
 
+/** Backups (issue 15): periodic and on-demand full backups plus delta backups to a file:// or s3:// target. */
+export const serveBackupFlags = {
+  'backup-target': str({
+    summary:
+      'Where backups go: file:///dir (a directory every agent and the scheduler can reach) or s3://bucket/prefix. Not set: no backups.',
+    env: 'BACKUP_TARGET',
+    helpGroup: 'BACKUPS',
+  }),
+  'backup-interval': str({
+    summary: 'Time between periodic full backups, e.g. 30m, 1h (units ms, s, m, h, d); 0: only on demand (POST /backups).',
+    env: 'BACKUP_INTERVAL',
+    default: '1h',
+    helpGroup: 'BACKUPS',
+  }),
+  'backup-keep': int({
+    summary: 'Retention: full backups to keep (the newest; their deltas go with them). Default: no count limit.',
+    env: 'BACKUP_KEEP',
+    min: 1,
+    max: 100000,
+    helpGroup: 'BACKUPS',
+  }),
+  'backup-max-age': str({
+    summary: 'Retention: delete full backups older than this, e.g. 7d (the newest is always kept). Default: no age limit.',
+    env: 'BACKUP_MAX_AGE',
+    helpGroup: 'BACKUPS',
+  }),
+  'backup-delta-interval': str({
+    summary: 'Time between flushes of delta backups (the writes since the last full backup), e.g. 5s; 0: no delta backups.',
+    env: 'BACKUP_DELTA_INTERVAL',
+    default: '5s',
+    helpGroup: 'BACKUPS',
+  }),
+  'backup-timeout': str({
+    summary: 'Longest a full backup may take before it is abandoned and counted as failed, e.g. 10m.',
+    env: 'BACKUP_TIMEOUT',
+    default: '10m',
+    helpGroup: 'BACKUPS',
+  }),
+  'backup-s3-endpoint': str({
+    summary: 's3:// targets: http(s)://host:port of an S3-compatible store (default: AWS; also AWS_ENDPOINT_URL).',
+    helpGroup: 'BACKUPS',
+  }),
+  'backup-s3-region': str({summary: 's3:// targets: region (also AWS_REGION; default us-east-1).', helpGroup: 'BACKUPS'}),
+  'backup-s3-credentials-file': str({
+    summary: 's3:// targets: an AWS-style credentials file (also AWS_SHARED_CREDENTIALS_FILE), read when no AWS_ACCESS_KEY_ID is set.',
+    helpGroup: 'BACKUPS',
+  }),
+  'backup-s3-profile': str({
+    summary: 's3:// targets: profile of the credentials file (also AWS_PROFILE; default "default").',
+    helpGroup: 'BACKUPS',
+  }),
+  'backup-s3-ca-file': str({summary: 's3:// targets: PEM CA bundle to verify an https endpoint with.', helpGroup: 'BACKUPS'}),
+  'backup-s3-path-style': bool({
+    summary: 's3:// targets: path-style addressing (http://host/bucket/key); the default with --backup-s3-endpoint.',
+    allowNo: true,
+    helpGroup: 'BACKUPS',
+  }),
+}
+
+/** Restores (issue 15; restore-flags.ts checks them against --backup-target). */
+export const serveRestoreFlags = {
+  'auto-restore': bool({
+    summary: 'After a total loss, once --reseed-timeout has passed, restore the latest backup of --backup-target automatically.',
+    env: 'AUTO_RESTORE',
+    default: false,
+    allowNo: true,
+    helpGroup: 'BACKUPS',
+  }),
+  'restore-from': str({
+    summary:
+      'On a first start only: build the cluster from a backup: latest, a backup id (of --backup-target), a target URL (its latest) or <target URL>/<id>.manifest.json.',
+    env: 'RESTORE_FROM',
+    helpGroup: 'BACKUPS',
+  }),
+}
+
 /** Every flag of `serve`. */
-export const serveFlagSpecs = {...serveFlags, ...serveTuningFlags, ...serveTlsFlags}
+export const serveFlagSpecs = {...serveFlags, ...serveTuningFlags, ...serveTlsFlags, ...serveBackupFlags, ...serveRestoreFlags}
 export type ServeFlagValues = SpecValues<typeof serveFlagSpecs>
 
 export interface EtcdTlsSettings {

@@ -17,6 +17,7 @@ import {createLogger, type Logger} from './logger.js'
 import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
 import {AdminState} from './admin-state.js'
 import {followLeadership} from './leadership.js'
+import {restoreResolver as _rr} from './restore-runner.js'
 import type {EtcdTlsSettings, ServeOptions} from './serve-flags.js'
 import {access, constants as fsc} from 'node:fs/promises'
 
@@ -50,6 +51,12 @@ export interface ServeRuntime extends ServeOptions {
   logDir?: string
   verbose: boolean
   etcdTls: EtcdTlsSettings | null
+  /** --backup-* (backup-policy.ts resolveBackupSettings); null/absent: no backups. */
+  backup?: import('./backup-policy.js').BackupSettings | null
+  /** s3:// backup targets: endpoint, region, credentials (never logged). */
+  backupS3?: import('../lib/backup/s3-options.js').S3Options
+  /** --auto-restore, --restore-from (restore-flags.ts resolveRestoreFlags). */
+  restore?: {autoRestore: boolean; restoreFrom?: {target: string; from: string}}
 }
 
 /**
@@ -295,6 +302,10 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       executorCommand: executorCommand(o.executorBin, o.reseedBackupsKeep),
       etcdBin: o.etcdBin,
       ...(o.etcdTls ? {scheme: 'https' as const, tls: o.etcdTls.member} : {}),
+      ...(o.backup ? {backupTarget: o.backup.target} : {}),
+      ...(o.backupS3 ? {s3: o.backupS3} : {}),
+      autoRestore: o.restore?.autoRestore ?? false,
+      ...(o.restore?.restoreFrom ? {restoreFrom: o.restore.restoreFrom} : {}),
     })
     const {SchedulerDriver, mesosPort, etcdCluster} = await driverModules
     const driver = new SchedulerDriver({
@@ -304,6 +315,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       log,
       mesos: mesosPort({detector, log, ...(authorization ? {authorization} : {})}),
       etcd: etcdCluster(o.etcdTls?.client),
+      // H5-TMP restore: restoreResolver(o.backupS3 ? {s3: o.backupS3} : {}),
     })
     adminState.attachDriver(driver)
     cleanups.push(() => driver.stop())
@@ -314,6 +326,27 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       cleanups.push(async () => unfollow())
     }
     await driver.start()
+    if (o.backup) {
+      // Backups are taken by the leader only: this point is reached once this scheduler leads.
+      const {BackupService} = await import('./backup-service.js')
+      const backups = new BackupService({
+        settings: o.backup,
+        ...(o.backupS3 ? {s3: o.backupS3} : {}),
+        ...(o.etcdTls ? {tls: o.etcdTls.client} : {}),
+        probes: () => driver.current.health.probes,
+        log,
+      })
+      adminState.attachBackups(backups)
+      cleanups.push(() => backups.stop())
+      log.info('backups on', {
+        target: o.backup.target,
+        intervalSeconds: o.backup.intervalMs / 1000,
+        deltaIntervalSeconds: o.backup.deltaIntervalMs / 1000,
+        keep: o.backup.keep ?? null,
+        maxAgeSeconds: o.backup.maxAgeMs === undefined ? null : o.backup.maxAgeMs / 1000,
+      })
+      await backups.start()
+    }
     const aborted = new Promise<null>((resolve) => signal.addEventListener('abort', () => resolve(null), {once: true}))
     const end = await Promise.race([fatal, aborted])
     if (end === null) {

@@ -5,7 +5,9 @@
  * facts, re-seed step log) except the election view and the time, which the caller passes.
  */
 import {rankReseedCandidates} from '../lib/etcd/verdict.js'
+import type {BackupStats} from '../lib/stats.js'
 import {modeOf, ready, subscribed} from './core/mode.js'
+import {restoreStatsView} from './restore-views.js'
 import {allTasks, clientUrl, isDeadState, memberOfTask, peerUrl, type SchedulerState} from './core/state.js'
 
 export interface ElectionView {
@@ -14,7 +16,8 @@ export interface ElectionView {
   standbys: {id: string; admin_url: string | null; host: string | null}[]
 }
 
-export function statsView(s: SchedulerState) {
+/** `backup`: the backup service's status (backup-service.ts), null when backups are off. */
+export function statsView(s: SchedulerState, backup: BackupStats | null = null) {
   return {
     ...s.stats,
     running_servers: allTasks(s).filter((t) => t.state === 'TASK_RUNNING').length,
@@ -22,6 +25,8 @@ export function statsView(s: SchedulerState) {
     cluster_size: s.config.clusterSize,
     mode: modeOf(s),
     livelocked: s.health.livelocked,
+    backup,
+    restore: restoreStatsView(s),
   }
 }
 

@@ -27,6 +27,8 @@ const FIELDS = {
   cluster_size: true,
   mode: true,
   livelocked: true,
+  backup: true,
+  restore: true,
 } satisfies Record<keyof StatsDocument, true>
 
 describe('/stats shape', () => {

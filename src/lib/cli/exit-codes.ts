@@ -18,6 +18,8 @@ export const ExitCode = {
   REFUSED: 6,
   /** `serve`: Mesos removed the framework (failover timeout expired, or torn down); the next start registers a new one. */
   FRAMEWORK_REMOVED: 7,
+  /** `stats --check`: the cluster is healthy but its backups keep failing. */
+  BACKUPS_FAILING: 8,
   /** A bug in etcd-mesos: please report it. */
   INTERNAL: 10,
 } as const
@@ -32,6 +34,7 @@ export const EXIT_CODE_TABLE: {code: ExitCodeValue; name: string; meaning: strin
   {code: 5, name: 'NOT_FOUND', meaning: 'unknown cluster, or no scheduler leader published'},
   {code: 6, name: 'REFUSED', meaning: 'request refused (unauthorised, or healthy cluster without --force)'},
   {code: 7, name: 'FRAMEWORK_REMOVED', meaning: '`serve`: the framework was removed by Mesos (restart to register a new one)'},
+  {code: 8, name: 'BACKUPS_FAILING', meaning: '`stats --check`: the cluster is healthy but its backups keep failing'},
   {code: 10, name: 'INTERNAL', meaning: 'internal error (a bug)'},
 ]
 

@@ -103,6 +103,16 @@ export function renderStats(s: Stats, now: number, c: ChalkInstance): string {
     ['Last failure', formatWhen(s.last_failure_at, now)],
     ['Counting since', formatWhen(s.stats_since, now)],
   ]
+  const b = s.backup
+  if (b) {
+    const last = b.last_success
+      ? `last ${b.last_success.id} (revision ${b.last_success.revision}) at ${formatWhen(b.last_success.at, now)}`
+      : 'none yet'
+    const rp = b.recovery_point_seconds === null ? '' : `, recovery point ${b.recovery_point_seconds} s`
+    rows.push(['Backups', `${b.backups_taken} taken, ${b.failures_total} failed; ${last}${rp}`])
+    if (b.last_failure) rows.push(['Last backup failure', `${formatWhen(b.last_failure.at, now)}: ${b.last_failure.message}`])
+    if (b.failing) rows.push(['Backups failing', c.red(b.failing)])
+  }
   return fields(rows)
 }
 

@@ -11,12 +11,38 @@ import {
   type ServeFlagValues,
 } from '../../scheduler/serve-flags.js'
 import {runServe, ServeError} from '../../scheduler/serve.js'
+import {BackupConfigError, resolveBackupSettings} from '../../scheduler/backup-policy.js'
+import {RestoreFlagError, resolveRestoreFlags} from '../../scheduler/restore-flags.js'
+import type {S3Options} from '../backup/s3-options.js'
+
+/** --backup-s3-* flags and AWS_* env vars → S3Options, for s3:// targets only (never logged). */
+async function backupS3(f: ServeFlagValues, target: string | undefined): Promise<S3Options | undefined> {
+  if (!target?.startsWith('s3://')) return undefined
+  const {resolveS3Options} = await import('../backup/s3-options.js')
+  try {
+    return resolveS3Options({
+      flags: {
+        ...(f['backup-s3-endpoint'] ? {endpoint: f['backup-s3-endpoint']} : {}),
+        ...(f['backup-s3-region'] ? {region: f['backup-s3-region']} : {}),
+        ...(f['backup-s3-credentials-file'] ? {credentialsFile: f['backup-s3-credentials-file']} : {}),
+        ...(f['backup-s3-profile'] ? {profile: f['backup-s3-profile']} : {}),
+        ...(f['backup-s3-ca-file'] ? {caFile: f['backup-s3-ca-file']} : {}),
+        ...(f['backup-s3-path-style'] !== undefined ? {forcePathStyle: f['backup-s3-path-style']} : {}),
+      },
+    })
+  } catch (err) {
+    throw new BackupConfigError(`--backup-target ${target}: ${(err as Error).message}`)
+  }
+}
 
 export async function serveMain(f: ServeFlagValues, fail: (message: string, exit: number) => never): Promise<void> {
   const ac = new AbortController()
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => ac.abort())
   try {
     const o = resolveServeOptions(f)
+    const backup = resolveBackupSettings(f)
+    const restore = resolveRestoreFlags(f, backup?.target)
+    const s3 = await backupS3(f, backup?.target ?? restore.restoreFrom?.target)
     process.exitCode = await runServe(
       {
         ...o,
@@ -45,6 +71,9 @@ export async function serveMain(f: ServeFlagValues, fail: (message: string, exit
         logDir: f['log-dir'],
         verbose: f.v > 0,
         etcdTls: resolveEtcdTls(f),
+        backup,
+        ...(s3 ? {backupS3: s3} : {}),
+        restore,
       },
       ac.signal,
     )
@@ -58,7 +87,7 @@ export async function serveMain(f: ServeFlagValues, fail: (message: string, exit
     }, 2000)
     t.unref()
   } catch (err) {
-    if (err instanceof ServeConfigError) fail(err.message, 2)
+    if (err instanceof ServeConfigError || err instanceof BackupConfigError || err instanceof RestoreFlagError) fail(err.message, 2)
     if (err instanceof ServeError) fail(err.message, err.exitCode)
     throw err
   }

@@ -24,6 +24,9 @@ export async function showStats(client: AdminClient, io: CommandIo, opts: {check
   if (opts.check && stats.healthy !== 1) {
     process.exitCode = ExitCode.UNHEALTHY
     if (!io.json) io.warn(`cluster ${stats.cluster_name} is not healthy`)
+  } else if (opts.check && stats.backup?.failing) {
+    process.exitCode = ExitCode.BACKUPS_FAILING
+    if (!io.json) io.warn(`cluster ${stats.cluster_name}: backups keep failing: ${stats.backup.failing}`)
   }
   return stats
 }
