@@ -1,7 +1,7 @@
 /**
  * Shared vocabulary of the executor's pure core (core.ts): its phases, state, events, actions and exit codes,
- * plus the one action constructor both the main reducer and the re-seed handling (core-reseed.ts) use.
- * Types and constants only apart from `update`; the state machine itself is described in core.ts.
+ * plus the helpers the main reducer and its re-seed and restore halves (core-reseed.ts, core-restore.ts) share.
+ * Types and constants only apart from `update` and `encodeStatusData`; the state machine itself is described in core.ts.
  */
 import type {KillPolicy, TaskInfo, TaskState, TaskStatus} from '../lib/mesos/types.js'
 import type {ExecutorToScheduler, MemberConfig, ReseedStep} from '../lib/member-config.js'
@@ -35,6 +35,8 @@ export interface CoreState {
   shutdownGraceMs: number
   /** Absolute data dir of the member (known when the launch event carried the sandbox). */
   dataDir?: string
+  /** The restore (MemberConfig.restore op id) running before etcd starts, if any (core-restore.ts). */
+  restoreOp?: string
 }
 
 export type CoreEvent =
@@ -52,12 +54,19 @@ export type CoreEvent =
   /** ok: a linearizable read through this member succeeded (its cluster has a working quorum). */
   | {type: 'quorum-checked'; op: string; ok: boolean; detail: string}
   | {type: 'recovery-timeout'}
+  /** Progress of the restore before etcd starts (a TaskStatus message). */
+  | {type: 'restore-step'; message: string}
+  /** restored false: skipped (the data dir already holds etcd data). */
+  | {type: 'restore-finished'; ok: true; restored: boolean; message: string}
+  | {type: 'restore-finished'; ok: false; error: string}
 
 export type UpdateStatus = Omit<TaskStatus, 'uuid' | 'source' | 'timestamp'>
 
 export type CoreAction =
   | {type: 'update'; status: UpdateStatus}
   | {type: 'start-etcd'; config: MemberConfig}
+  /** Restore config.restore into the empty data dir (restore.ts), then report 'restore-finished'. */
+  | {type: 'restore'; config: MemberConfig}
   | {type: 'stop-etcd'; graceMs: number}
   | {type: 'send'; message: ExecutorToScheduler}
   | {type: 'start-reseed'; op: string}
@@ -68,6 +77,14 @@ export type CoreAction =
 export interface StepResult {
   state: CoreState
   actions: CoreAction[]
+}
+
+/**
+ * TaskStatus.data of TASK_STARTING / TASK_RUNNING: base64 JSON {"dataDir": "<absolute data dir>"}, so the
+ * scheduler can restart the member in place on its kept data when quorum is lost (see scheduler core inplace.ts).
+ */
+export function encodeStatusData(dataDir: string): string {
+  return Buffer.from(JSON.stringify({dataDir}), 'utf8').toString('base64')
 }
 
 /** A status update for `taskId` (the driver adds uuid, source and timestamp). */

@@ -6,7 +6,8 @@
  * reseed-step, reseed-finished) are in core-reseed.ts, the state/event/action types in core-types.ts.
  *
  * States (`phase`) and transitions:
- *   idle      --LAUNCH (valid config)----------------> starting   start-etcd
+ *   idle      --LAUNCH (valid config)----------------> starting   start-etcd (with MemberConfig.restore: restore
+ *                                                                 first, then start-etcd: see core-restore.ts)
  *   idle      --LAUNCH (invalid config)--------------> finished   TASK_FAILED naming the problem, exit 1
  *   idle      --SHUTDOWN-----------------------------> finished   exit 0 (no task, nothing to report)
  *   starting  --spawned (first)----------------------> starting   TASK_STARTING
@@ -54,6 +55,7 @@ import {
   EXIT_AGENT_LOST,
   EXIT_OK,
   EXIT_TASK_FAILED,
+  encodeStatusData,
   update,
   type CoreEvent,
   type CoreState,
@@ -61,6 +63,7 @@ import {
   type UpdateStatus,
 } from './core-types.js'
 import {onMessage, onQuorumChecked, onReseedFinished, onReseedStep} from './core-reseed.js'
+import {onRestoreFinished, onRestoreStep, startMember} from './core-restore.js'
 
 // Every name importers used when all of this lived here (core-types.ts, core-reseed.ts hold the halves).
 export {
@@ -68,6 +71,7 @@ export {
   EXIT_BAD_ENVIRONMENT,
   EXIT_OK,
   EXIT_TASK_FAILED,
+  encodeStatusData,
   type CoreAction,
   type CoreEvent,
   type CoreState,
@@ -99,14 +103,6 @@ export function graceFor(s: CoreState, reason: 'kill' | 'shutdown' | 'recovery-t
   const bound = shutdownGrace(s.shutdownGraceMs)
   const chosen = policyMs(killPolicy) ?? s.taskGraceMs ?? bound
   return reason === 'kill' ? chosen : Math.min(chosen, bound)
-}
-
-/**
- * TaskStatus.data of TASK_STARTING / TASK_RUNNING: base64 JSON {"dataDir": "<absolute data dir>"}, so the
- * scheduler can restart the member in place on its kept data when quorum is lost (see scheduler core inplace.ts).
- */
-export function encodeStatusData(dataDir: string): string {
-  return Buffer.from(JSON.stringify({dataDir}), 'utf8').toString('base64')
 }
 
 function withData(s: CoreState, extra: Partial<UpdateStatus> = {}): Partial<UpdateStatus> {
@@ -165,12 +161,10 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
       if (e.sandbox?.startsWith('/')) next.dataDir = resolveDataDir(config, e.sandbox)
       const g = policyMs(e.task.kill_policy)
       if (g !== undefined) next.taskGraceMs = g
+      const started = startMember(next, config)
       return {
-        state: next,
-        actions: [
-          {type: 'log', line: `task ${tid}: starting etcd member ${config.member.name}`},
-          {type: 'start-etcd', config},
-        ],
+        state: started.state,
+        actions: [{type: 'log', line: `task ${tid}: starting etcd member ${config.member.name}`}, ...started.actions],
       }
     }
     case 'spawned':
@@ -271,5 +265,9 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
       return onReseedStep(s, e)
     case 'reseed-finished':
       return onReseedFinished(s, e)
+    case 'restore-step':
+      return onRestoreStep(s, e)
+    case 'restore-finished':
+      return onRestoreFinished(s, e)
   }
 }

@@ -7,6 +7,8 @@
  *   send         → client.message() of a framework message (same chain; best effort)
  *   start-etcd   → buildEtcdArgs + new EtcdSupervisor + start() (with `requireData`, a data dir without
  *                  `member/` fails the task instead: a restart in place must never start an empty member)
+ *   restore      → restoreMember() (restore.ts, imported only then) → 'restore-step's, 'restore-finished';
+ *                  stop-etcd during it aborts it first (its private etcd killed, temp dirs removed)
  *   stop-etcd    → supervisor.stop(grace) (during a re-seed: every etcd it started) → 'stopped'
  *   check-quorum → checkMemberQuorum() (one linearizable read through the member, ≤ ~2 s) → 'quorum-checked'
  *   start-reseed → reseedMember(); steps → 'reseed-step', result → 'reseed-finished' (+ supervisor swap)
@@ -46,6 +48,8 @@ export class ExecutorDriver {
   private readonly reseedBackupsKeep: number | undefined
   private supervisor: EtcdSupervisor | undefined
   private reseed: {op: string; sups: EtcdSupervisor[]; closed: boolean; done: Promise<void>} | undefined
+  /** The restore before etcd starts (restore.ts), while it runs. */
+  private restoring: {abort: AbortController; done: Promise<void>} | undefined
   private outbound: Promise<unknown> = Promise.resolve()
   private lastUuid: Promise<string | undefined> = Promise.resolve(undefined)
   private readonly acked = new Set<string>()
@@ -176,6 +180,8 @@ export class ExecutorDriver {
           this.dispatch({type: 'stopped'})
         })
         return
+      case 'restore':
+        return this.startRestore(a.config)
       case 'start-reseed':
         return this.startReseed(a.op)
       case 'check-quorum':
@@ -235,6 +241,12 @@ export class ExecutorDriver {
         this.log(`stopping etcd failed: ${errText(err)}`)
       }
     }
+    const rst = this.restoring
+    if (rst) {
+      // KILL/SHUTDOWN during a restore: abort it (its temp etcd and etcdctl are killed, its temp dirs removed).
+      rst.abort.abort()
+      await Promise.race([rst.done, new Promise((r) => setTimeout(r, graceMs + 5000))])
+    }
     const rs = this.reseed
     if (rs) {
       // reseedMember cannot be aborted: refuse it new processes, stop the ones it has, let it fail, sweep again.
@@ -249,6 +261,31 @@ export class ExecutorDriver {
       if (sup.pid !== undefined) await stopOne(sup) // a KILL that raced the spawn
     }
     this.dispatch({type: 'stopped'})
+  }
+
+  /** Restores MemberConfig.restore into the data dir (restore.ts, loaded only now) → 'restore-step's, 'restore-finished'. */
+  private startRestore(cfg: MemberConfig): void {
+    const abort = new AbortController()
+    const done = import('./restore.js')
+      .then(({restoreMember}) =>
+        restoreMember({
+          cfg,
+          sandbox: this.env.sandbox,
+          signal: abort.signal,
+          report: (_step, message) => this.dispatch({type: 'restore-step', message}),
+        }),
+      )
+      .then(
+        (r) => {
+          this.restoring = undefined
+          this.dispatch({type: 'restore-finished', ok: true, restored: r.restored, message: r.message})
+        },
+        (err: unknown) => {
+          this.restoring = undefined
+          this.dispatch({type: 'restore-finished', ok: false, error: errText(err)})
+        },
+      )
+    this.restoring = {abort, done}
   }
 
   private checkQuorum(op: string): void {

@@ -71,6 +71,8 @@ function summary(a: CoreAction): string {
       return `start-reseed ${a.op}`
     case 'check-quorum':
       return `check-quorum ${a.op}`
+    case 'restore':
+      return `restore ${a.config.restore?.op}`
     case 'exit':
       return `exit ${a.code}`
     case 'log':

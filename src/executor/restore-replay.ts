@@ -1,0 +1,166 @@
+/**
+ * The delta step of a restore (restore.ts): a PRIVATE one-member etcd started from the full backup replays the delta
+ * backups' events (replayDeltas of the backup library: one txn per source revision, so revisions stay the source's),
+ * and a snapshot of it becomes the data every member of the new cluster is restored from.
+ *
+ * That etcd is never advertised: `etcdctl snapshot restore` gives it its own name (restore-replay) and a random
+ * cluster token; it listens on 127.0.0.1 only, on ports free a moment before (a bind race is retried by the
+ * supervisor), with short raft timings (alone, it elects itself in ~0.1-0.2 s), its output in the work dir. It is
+ * always stopped (SIGKILL: its data is thrown away) before replayOnPrivateEtcd returns or throws, and at once on
+ * `signal`. The snapshot is streamed through etcd's JSON gateway and verified (etcd's trailing sha256) while written.
+ */
+import {randomBytes} from 'node:crypto'
+import {open} from 'node:fs/promises'
+import net from 'node:net'
+import path from 'node:path'
+import {snapshotChunks, SnapshotVerifier, verified} from '../lib/backup/index.js'
+import type {BackupTarget} from '../lib/backup/target.js'
+import {EtcdGateway} from '../lib/etcd/gateway.js'
+import {runEtcdctl} from './etcdctl.js'
+import {EtcdSupervisor} from './supervisor.js'
+
+/** The backup library's delta replay (contract of issue 15; src/lib/backup). */
+export type ReplayDeltas = (opts: {
+  endpoint: string
+  target: BackupTarget
+  deltaIds: string[]
+  afterRevision: number
+  toRevision: number | null
+}) => Promise<{appliedRevision: number}>
+
+export interface ReplayOptions {
+  etcdBin: string
+  etcdctl: string
+  /** A directory of ours (removed by the caller): the private etcd's data and output, the snapshot taken. */
+  workDir: string
+  /** The full backup, as a local snapshot file. */
+  snapshot: string
+  target: BackupTarget
+  deltaIds: string[]
+  toRevision: number | null
+  /** The member's extraArgs: only --quota-backend-bytes is carried over (a large backup must fit). */
+  extraArgs: string[]
+  timeoutMs: number
+  signal?: AbortSignal
+}
+
+const NAME = 'restore-replay'
+/** Alone, with no peer to miss: 20 ms ticks, a 100 ms election timeout (etcd's minimum ratio of 5). */
+const FAST_RAFT = ['--heartbeat-interval=20', '--election-timeout=100']
+
+export async function replayOnPrivateEtcd(o: ReplayOptions): Promise<{snapshot: string; revision: number}> {
+  const lib = (await import('../lib/backup/index.js')) as unknown as {replayDeltas?: ReplayDeltas}
+  const replayDeltas = lib.replayDeltas
+  if (typeof replayDeltas !== 'function') throw new Error('delta replay is not available in this build of etcd-mesos')
+  const [clientPort, peerPort] = await loopbackPorts(2)
+  const peerUrl = `http://127.0.0.1:${peerPort}`
+  const clientUrl = `http://127.0.0.1:${clientPort}`
+  const dataDir = path.join(o.workDir, 'replay')
+  await runEtcdctl(
+    o.etcdctl,
+    [
+      'snapshot',
+      'restore',
+      o.snapshot,
+      `--name=${NAME}`,
+      `--initial-cluster=${NAME}=${peerUrl}`,
+      `--initial-cluster-token=${NAME}-${randomBytes(8).toString('hex')}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--data-dir=${dataDir}`,
+    ],
+    o.signal,
+  )
+  const quota = o.extraArgs.filter((a) => /^--?quota-backend-bytes=/.test(a))
+  const sup = new EtcdSupervisor({
+    bin: o.etcdBin,
+    args: [
+      `--name=${NAME}`,
+      `--data-dir=${dataDir}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--listen-client-urls=${clientUrl}`,
+      `--advertise-client-urls=${clientUrl}`,
+      ...quota,
+      ...FAST_RAFT,
+    ],
+    sandbox: o.workDir,
+    clientUrl,
+    healthIntervalMs: 3_600_000,
+    startRetryWindowMs: Math.min(o.timeoutMs, 30_000),
+  })
+  const gw = new EtcdGateway(clientUrl, {timeoutMs: 5000})
+  const kill = () => void sup.stop(0).catch(() => undefined)
+  o.signal?.addEventListener('abort', kill, {once: true})
+  try {
+    if (o.signal?.aborted) throw new Error('aborted: the task is being killed')
+    await sup.start()
+    const afterRevision = await waitLeader(sup, gw, o.timeoutMs, o.signal)
+    const {appliedRevision} = await replayDeltas({
+      endpoint: clientUrl,
+      target: o.target,
+      deltaIds: o.deltaIds,
+      afterRevision,
+      toRevision: o.toRevision,
+    })
+    const file = path.join(o.workDir, 'replayed.db')
+    const verifier = new SnapshotVerifier('the snapshot of the replayed data')
+    const fh = await open(file, 'wx', 0o600)
+    try {
+      for await (const chunk of verified(snapshotChunks(clientUrl, o.signal ? {signal: o.signal} : {}), verifier)) {
+        let off = 0
+        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten
+      }
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    verifier.finish()
+    return {snapshot: file, revision: appliedRevision}
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err)
+    const tail = sup.pid === undefined && !o.signal?.aborted ? sup.logTail().trim() : ''
+    throw new Error(`${text}${tail ? `\nthe private etcd's last log lines:\n${tail.split('\n').slice(-8).join('\n')}` : ''}`)
+  } finally {
+    o.signal?.removeEventListener('abort', kill)
+    await sup.stop(0).catch(() => undefined)
+    await gw.close().catch(() => undefined)
+  }
+}
+
+/** Waits until the private etcd leads (alone); resolves with its revision. */
+async function waitLeader(sup: EtcdSupervisor, gw: EtcdGateway, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+  const deadline = Date.now() + timeoutMs
+  let last = 'no answer yet'
+  for (;;) {
+    if (signal?.aborted) throw new Error('aborted: the task is being killed')
+    if (sup.pid === undefined) throw new Error('the private etcd exited while starting')
+    try {
+      const st = await gw.status()
+      if (st.leader !== '0' && st.leader === st.memberId) return st.revision
+      last = `no leader yet (leader ${st.leader})`
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err)
+    }
+    if (Date.now() > deadline) throw new Error(`the private etcd on ${gw.endpoint} did not lead within ${timeoutMs} ms (${last})`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** `n` distinct TCP ports free on 127.0.0.1 a moment ago. */
+async function loopbackPorts(n: number): Promise<number[]> {
+  const out = new Set<number>()
+  while (out.size < n) {
+    out.add(
+      await new Promise<number>((resolve, reject) => {
+        const srv = net.createServer()
+        srv.unref()
+        srv.on('error', reject)
+        srv.listen(0, '127.0.0.1', () => {
+          const a = srv.address()
+          srv.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))))
+        })
+      }),
+    )
+  }
+  return [...out]
+}

@@ -1,0 +1,238 @@
+/**
+ * The executor restores a member from a backup before starting etcd (MemberConfig.restore, issue 15). Real etcd 3.4 and
+ * etcdctl, a file:// backup target in a temp dir, `etcd-mesos executor` as real subprocesses (bin/run.js: needs a
+ * current build, `npx tsc -p tsconfig.json`) against the test agent of test/helpers/executor-agent.ts.
+ *
+ * - a backup of a real etcd with data, restored by 3 executors into a NEW 3-member cluster (new token): the same keys,
+ *   3 members with new ids, a new cluster id, the backup's revision; no temp dir left;
+ * - a corrupt backup: TASK_FAILED naming the backup and the problem, exit 1, no etcd data in the data dir;
+ * - etcdctl missing: TASK_FAILED naming it;
+ * - a data dir that already holds etcd data: restore ignored (the backup is never read), the member's own data served.
+ */
+import {after, afterEach, before, describe, it} from 'node:test'
+import assert from 'node:assert/strict'
+import {existsSync} from 'node:fs'
+import {copyFile, mkdtemp, open, readdir, rm} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {countKeys, putKey, startEtcdCluster, type EtcdCluster} from '../helpers/etcd.js'
+import {TestAgent, startExecutor, soloMember, type ExecutorProcess} from '../helpers/executor-agent.js'
+import {freePorts, waitFor} from '../helpers/ports.js'
+import {openBackupTarget, takeBackup, type BackupManifest} from '../../src/lib/backup/index.js'
+import type {MemberConfig, MemberRestore} from '../../src/lib/member-config.js'
+
+type Json = Record<string, unknown>
+
+async function gw(url: string, p: string, body: unknown = {}): Promise<Json> {
+  const res = await fetch(`${url}${p}`, {method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(5000)})
+  const text = await res.text()
+  if (res.status !== 200) throw new Error(`${url}${p}: HTTP ${res.status} ${text}`)
+  return JSON.parse(text) as Json
+}
+
+/** Every key/value under `prefix`, decoded (a linearizable range). */
+async function kvs(url: string, prefix: string): Promise<Record<string, string>> {
+  const end = Buffer.from(prefix)
+  end[end.length - 1]! += 1
+  const r = await gw(url, '/v3/kv/range', {key: Buffer.from(prefix).toString('base64'), range_end: end.toString('base64')})
+  const out: Record<string, string> = {}
+  for (const kv of (r.kvs ?? []) as {key: string; value: string}[])
+    out[Buffer.from(kv.key, 'base64').toString()] = Buffer.from(kv.value ?? '', 'base64').toString()
+  return out
+}
+
+describe('executor restore from a backup (real etcd, file:// target)', {timeout: 400_000}, () => {
+  let source: EtcdCluster | undefined
+  let backupDir = ''
+  let manifest: BackupManifest
+  let expected: Record<string, string> = {}
+  const cleanups: (() => Promise<void>)[] = []
+
+  before(async () => {
+    source = await startEtcdCluster(1, {token: `restore-src-${process.pid}`})
+    const url = source.members[0]!.clientUrl
+    for (let i = 0; i < 25; i++) await putKey(url, `rs/k${String(i).padStart(2, '0')}`, `v${i}-${'x'.repeat(i * 100)}`)
+    await putKey(url, 'rs/k03', 'overwritten')
+    await gw(url, '/v3/kv/deleterange', {key: Buffer.from('rs/k04').toString('base64')})
+    expected = await kvs(url, 'rs/')
+    backupDir = await mkdtemp(path.join(os.tmpdir(), 'executor-restore-backups-'))
+    manifest = await takeBackup({endpoint: url, target: await openBackupTarget(`file://${backupDir}`)})
+    await source.stop()
+    source = undefined
+  })
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined)
+  })
+  after(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined)
+    await source?.stop()
+    if (backupDir) await rm(backupDir, {recursive: true, force: true})
+  })
+
+  const restoreOf = (dir: string, extra: Partial<MemberRestore> = {}): MemberRestore => ({
+    op: 'restore-op-1',
+    target: `file://${dir}`,
+    fullId: manifest.id,
+    deltaIds: [],
+    toRevision: null,
+    ...extra,
+  })
+
+  async function launch(cfg: MemberConfig, sandbox?: string): Promise<{agent: TestAgent; exec: ExecutorProcess; sandbox: string}> {
+    const agent = new TestAgent()
+    await agent.listen()
+    cleanups.push(() => agent.close())
+    const dir = sandbox ?? (await mkdtemp(path.join(os.tmpdir(), 'executor-restore-sandbox-')))
+    if (!sandbox) cleanups.push(() => rm(dir, {recursive: true, force: true}))
+    const exec = startExecutor(agent, cfg, dir)
+    cleanups.push(() => exec.stop())
+    return {agent, exec, sandbox: dir}
+  }
+
+  /** The executor's exit, within a bound (a test never hangs on an executor that keeps running). */
+  const exitOf = (e: ExecutorProcess, ms = 120_000) => waitFor('the executor to exit', () => e.exit(), ms, 100)
+
+  const running = (a: TestAgent) => a.updates.some((u) => u.status.state === 'TASK_RUNNING')
+  const startingMessages = (a: TestAgent) =>
+    a.updates.filter((u) => u.status.state === 'TASK_STARTING' && u.status.message).map((u) => u.status.message!)
+
+  it('3 executors restore the backup into a new 3-member cluster: same keys, new member ids, the backup revision', async () => {
+    const ports = await freePorts(6)
+    const token = `restored-${process.pid}-${Date.now()}`
+    const initialCluster = [0, 1, 2].map((i) => ({name: `m${i}`, peerUrl: `http://127.0.0.1:${ports[2 * i + 1]}`}))
+    const members = await Promise.all(
+      [0, 1, 2].map((i) =>
+        launch({
+          version: 1,
+          cluster: {name: 'restored', token},
+          member: {name: `m${i}`, host: '127.0.0.1', clientPort: ports[2 * i]!, peerPort: ports[2 * i + 1]!},
+          initialCluster,
+          initialClusterState: 'new',
+          restore: restoreOf(backupDir),
+        }),
+      ),
+    )
+    await waitFor(
+      'TASK_RUNNING from the 3 executors',
+      () => {
+        for (const m of members)
+          if (m.exec.exit()) throw new Error(`an executor exited: ${JSON.stringify(m.exec.exit())}\n${m.exec.stderr()}`)
+        return members.every((m) => running(m.agent))
+      },
+      180_000,
+      200,
+    )
+    const urls = [0, 1, 2].map((i) => `http://127.0.0.1:${ports[2 * i]}`)
+    for (const m of members) {
+      const msgs = startingMessages(m.agent)
+      assert.ok(
+        msgs.some((x) => x.includes(`fetching backup ${manifest.id}`)),
+        `progress names the backup: ${JSON.stringify(msgs)}`,
+      )
+      assert.ok(
+        msgs.some((x) => /restoring the data at revision \d+ as member m\d of a new 3-member cluster/.test(x)),
+        JSON.stringify(msgs),
+      )
+    }
+    await waitFor(
+      'a linearizable read on every member',
+      async () => {
+        for (const u of urls) await gw(u, '/v3/kv/range', {key: Buffer.from('probe').toString('base64')})
+        return true
+      },
+      60_000,
+      200,
+    )
+    for (const u of urls) assert.deepEqual(await kvs(u, 'rs/'), expected, `keys on ${u}`)
+    assert.equal(await countKeys(urls[0]!, 'rs/'), 24)
+
+    const list = (await gw(urls[0]!, '/v3/cluster/member/list')).members as {ID: string; name: string; peerURLs: string[]}[]
+    assert.deepEqual(list.map((m) => m.name).sort(), ['m0', 'm1', 'm2'])
+    assert.equal(new Set(list.map((m) => m.ID)).size, 3)
+    assert.ok(!list.some((m) => m.ID === manifest.memberId), 'new member ids')
+    for (const u of urls) {
+      const st = await gw(u, '/v3/maintenance/status')
+      const header = st.header as {revision: string; cluster_id: string}
+      assert.equal(Number(header.revision), manifest.revision, `revision on ${u}`)
+      assert.notEqual(header.cluster_id, manifest.clusterId, 'a new cluster id')
+    }
+    // a write goes through the new cluster
+    await putKey(urls[1]!, 'rs/new', 'after-restore')
+    assert.equal((await kvs(urls[2]!, 'rs/new'))['rs/new'], 'after-restore')
+    for (const m of members) {
+      assert.deepEqual(
+        (await readdir(m.sandbox)).filter((n) => n.startsWith('.restore-')),
+        [],
+        'no work dir left',
+      )
+      assert.deepEqual(await readdir(path.join(m.sandbox, 'etcd_data')), ['member'], 'only member/ in the data dir')
+    }
+  })
+
+  it('a corrupt backup: TASK_FAILED naming the backup and the problem, exit 1, no etcd data left', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'executor-restore-corrupt-'))
+    cleanups.push(() => rm(dir, {recursive: true, force: true}))
+    for (const n of await readdir(backupDir)) await copyFile(path.join(backupDir, n), path.join(dir, n))
+    const fh = await open(path.join(dir, manifest.data), 'r+')
+    const b = Buffer.alloc(1)
+    await fh.read(b, 0, 1, 8192)
+    b[0] = (b[0] ?? 0) ^ 0xff
+    await fh.write(b, 0, 1, 8192)
+    await fh.close()
+    const [c, p] = await freePorts(2)
+    const m = await launch(soloMember(c!, p!, {restore: restoreOf(dir)}))
+    const {code} = await exitOf(m.exec)
+    assert.equal(code, 1, m.exec.stderr())
+    const last = m.agent.updates.at(-1)!.status
+    assert.equal(last.state, 'TASK_FAILED')
+    assert.match(
+      last.message ?? '',
+      new RegExp(`^restore restore-op-1 failed: fetching: backup ${manifest.id} is corrupt: sha256 mismatch`),
+    )
+    assert.equal(existsSync(path.join(m.sandbox, 'etcd_data', 'member')), false, 'no etcd data')
+    const left = existsSync(path.join(m.sandbox, 'etcd_data')) ? await readdir(path.join(m.sandbox, 'etcd_data')) : []
+    assert.deepEqual(left, [], 'the data dir is empty')
+    assert.deepEqual(
+      (await readdir(m.sandbox)).filter((n) => n.startsWith('.restore-')),
+      [],
+      'no work dir left',
+    )
+    assert.equal(existsSync(path.join(m.sandbox, 'etcd.stdout')), false, 'etcd never started')
+  })
+
+  it('etcdctl missing: TASK_FAILED naming it', async () => {
+    const [c, p] = await freePorts(2)
+    const m = await launch(soloMember(c!, p!, {restore: restoreOf(backupDir), etcdctlBin: '/nonexistent/etcdctl'}))
+    assert.equal((await exitOf(m.exec)).code, 1)
+    const last = m.agent.updates.at(-1)!.status
+    assert.equal(last.state, 'TASK_FAILED')
+    assert.match(last.message ?? '', /etcdctl \/nonexistent\/etcdctl does not exist or is not executable/)
+  })
+
+  it('a data dir that already holds etcd data: restore ignored, the member keeps its own data', async () => {
+    const [c, p] = await freePorts(2)
+    const cfg = soloMember(c!, p!)
+    const first = await launch(cfg)
+    await waitFor('the first member running', () => running(first.agent), 60_000, 100)
+    const url = `http://127.0.0.1:${c}`
+    await waitFor('a write', () => putKey(url, 'own/key', 'mine').then(() => true), 30_000, 200)
+    first.agent.kill()
+    assert.equal((await exitOf(first.exec, 30_000)).code, 0)
+
+    // the backup named does not exist: were it read, the task would fail
+    const missing = restoreOf(backupDir, {fullId: '20200101T000000.000Z-r1'})
+    const second = await launch({...cfg, restore: missing}, first.sandbox)
+    await waitFor(
+      'the relaunched member running',
+      () => {
+        if (second.exec.exit()) throw new Error(second.exec.stderr())
+        return running(second.agent)
+      },
+      60_000,
+      100,
+    )
+    assert.equal((await kvs(url, 'own/'))['own/key'], 'mine')
+    assert.deepEqual(startingMessages(second.agent), [], 'no restore progress')
+    assert.match(second.exec.stderr(), /restore restore-op-1 ignored: data dir .* already holds etcd data/)
+  })
+})
