@@ -17,6 +17,8 @@
  * The store must accept a txn as large as a source revision's events: a range delete of N keys in the source is
  * N single-key deletes here, so run the replay etcd with a large `--max-txn-ops` (e.g. 100000) and
  * `--max-request-bytes`. Keys are put without a lease (a restored key loses its lease attachment).
+ * Result: `appliedRevision`, the store's revision at the end: `toRevision` (or the last delta's), or the store's
+ * own revision when it already held more (a full snapshot can hold a few revisions past its manifest's).
  * Memory: one line (one source revision) at a time.
  */
 import http from 'node:http'
