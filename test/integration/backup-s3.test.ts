@@ -14,6 +14,7 @@ import {describe, it, before, after} from 'node:test'
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import v8 from 'node:v8'
@@ -35,6 +36,7 @@ import {
   type BackupTarget,
 } from '../../src/lib/backup/index.js'
 import type {S3Options} from '../../src/lib/backup/s3-options.js'
+import {S3BackupTarget} from '../../src/lib/backup/s3-target.js'
 
 const isCode = (code: string, re: RegExp) => (err: unknown) =>
   (err instanceof BackupError && err.code === code && re.test(err.message)) || assert.fail(`expected ${code} ${re}, got ${String(err)}`)
@@ -201,6 +203,29 @@ describe('backup library on a real etcd member and an s3:// target (s3rver)', {t
       open('s3://b-unreachable/x', {...opts, endpoint: `http://127.0.0.1:${port}`}),
       isCode('IO', new RegExp(`S3 endpoint http://127\\.0\\.0\\.1:${port} unreachable \\(ECONNREFUSED\\)`)),
     )
+  })
+
+  it('an endpoint that accepts connections and never answers fails with IO naming it, within the idle timeout', async () => {
+    const socks = new Set<net.Socket>()
+    const silent = net.createServer((sock) => socks.add(sock.on('error', () => undefined)))
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const port = (silent.address() as net.AddressInfo).port
+    const t = await S3BackupTarget.create(
+      {bucket: BUCKET, prefix: 'x'},
+      {...opts, endpoint: `http://127.0.0.1:${port}`},
+      {connectMs: 1000, idleMs: 1000, maxAttempts: 1},
+    )
+    try {
+      await assert.rejects(
+        t.check(),
+        isCode('IO', new RegExp(`S3 endpoint http://127\\.0\\.0\\.1:${port} unreachable \\(timed out: .*inactivity`)),
+      )
+      await assert.rejects(t.list(), isCode('IO', /unreachable \(timed out/))
+    } finally {
+      t.close()
+      for (const sock of socks) sock.destroy()
+      await new Promise((r) => silent.close(r))
+    }
   })
 
   it('a 64 MiB object is written and read back through a bounded amount of memory', async () => {

@@ -18,7 +18,8 @@
  *     names directly under it), sorted.
  *   - delete is idempotent (S3's DeleteObject of a missing key succeeds).
  * Errors: BackupError IO naming the target URL and endpoint (credentials refused, bucket missing, endpoint
- * unreachable, timeouts), never a key or secret. Timeouts: 5 s to connect, 30 s of socket inactivity, 3 attempts.
+ * unreachable, timeouts), never a key or secret. Timeouts: 5 s to connect, 30 s of socket inactivity (also while a
+ * body streams), 10 min per request until its answer, 3 attempts.
  */
 import {readFileSync} from 'node:fs'
 import https from 'node:https'
@@ -36,8 +37,10 @@ export const PART_SIZE = 8 * 1024 * 1024
 export interface S3TargetTimeouts {
   /** TCP/TLS connect timeout (default 5000 ms). */
   connectMs?: number
-  /** Socket inactivity timeout of a request (default 30000 ms). */
+  /** Socket inactivity timeout, while sending, waiting or streaming (default 30000 ms). */
   idleMs?: number
+  /** A request (a PutObject, an 8 MiB part, a HEAD...) until its answer's headers (default 600000 ms). */
+  requestMs?: number
   /** Attempts per request, retries included (default 3). */
   maxAttempts?: number
 }
@@ -98,7 +101,10 @@ export class S3BackupTarget implements BackupTarget {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
         connectionTimeout: timeouts.connectMs ?? 5000,
-        requestTimeout: timeouts.idleMs ?? 30_000,
+        // Socket inactivity, also while a response body streams; requestTimeout bounds a request until its answer.
+        socketTimeout: timeouts.idleMs ?? 30_000,
+        requestTimeout: timeouts.requestMs ?? 600_000,
+        throwOnRequestTimeout: true,
         ...(ca ? {httpsAgent: new https.Agent({ca, keepAlive: true})} : {}),
       },
     })
@@ -235,7 +241,9 @@ export class S3BackupTarget implements BackupTarget {
     } else if (CREDENTIAL_ERRORS.has(name) || status === 403) {
       text = `${doing}: the S3 store at ${this.endpoint} refused the credentials for bucket ${this.bucket} (${name || `HTTP ${status}`}): check the access key, secret and region`
     } else if (CONNECT_ERRORS.has(netCode(err)) || name === 'TimeoutError' || /timed? ?out/i.test(messageOf(err))) {
-      text = `${doing}: S3 endpoint ${this.endpoint} unreachable (${netCode(err) || name || messageOf(err)})`
+      const why =
+        netCode(err) || (name === 'TimeoutError' ? `timed out: ${messageOf(err).replace(/^@smithy\/node-http-handler - /, '')}` : name)
+      text = `${doing}: S3 endpoint ${this.endpoint} unreachable (${why || messageOf(err)})`
     } else {
       text = `${doing} (${where}): ${name && name !== 'Error' ? `${name}: ` : ''}${messageOf(err) || `HTTP ${status ?? '?'}`}`
     }
