@@ -13,20 +13,11 @@ import {randomBytes} from 'node:crypto'
 import {open} from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
-import {snapshotChunks, SnapshotVerifier, verified} from '../lib/backup/index.js'
+import {replayDeltas, snapshotChunks, SnapshotVerifier, verified} from '../lib/backup/index.js'
 import type {BackupTarget} from '../lib/backup/target.js'
 import {EtcdGateway} from '../lib/etcd/gateway.js'
 import {runEtcdctl} from './etcdctl.js'
 import {EtcdSupervisor} from './supervisor.js'
-
-/** The backup library's delta replay (contract of issue 15; src/lib/backup). */
-export type ReplayDeltas = (opts: {
-  endpoint: string
-  target: BackupTarget
-  deltaIds: string[]
-  afterRevision: number
-  toRevision: number | null
-}) => Promise<{appliedRevision: number}>
 
 export interface ReplayOptions {
   etcdBin: string
@@ -38,6 +29,8 @@ export interface ReplayOptions {
   target: BackupTarget
   deltaIds: string[]
   toRevision: number | null
+  /** The full backup's id: every delta must extend it. */
+  baseId: string
   /** The member's extraArgs: only --quota-backend-bytes is carried over (a large backup must fit). */
   extraArgs: string[]
   timeoutMs: number
@@ -45,13 +38,13 @@ export interface ReplayOptions {
 }
 
 const NAME = 'restore-replay'
-/** Alone, with no peer to miss: 20 ms ticks, a 100 ms election timeout (etcd's minimum ratio of 5). */
-const FAST_RAFT = ['--heartbeat-interval=20', '--election-timeout=100']
+/**
+ * Alone, with no peer to miss: 20 ms ticks, a 100 ms election timeout (etcd's minimum ratio of 5). A source revision's
+ * events are replayed as one txn: a range delete of N keys becomes N operations, hence the large txn and request bounds.
+ */
+const REPLAY_ARGS = ['--heartbeat-interval=20', '--election-timeout=100', '--max-txn-ops=100000', '--max-request-bytes=33554432']
 
 export async function replayOnPrivateEtcd(o: ReplayOptions): Promise<{snapshot: string; revision: number}> {
-  const lib = (await import('../lib/backup/index.js')) as unknown as {replayDeltas?: ReplayDeltas}
-  const replayDeltas = lib.replayDeltas
-  if (typeof replayDeltas !== 'function') throw new Error('delta replay is not available in this build of etcd-mesos')
   const [clientPort, peerPort] = await loopbackPorts(2)
   const peerUrl = `http://127.0.0.1:${peerPort}`
   const clientUrl = `http://127.0.0.1:${clientPort}`
@@ -81,7 +74,7 @@ export async function replayOnPrivateEtcd(o: ReplayOptions): Promise<{snapshot: 
       `--listen-client-urls=${clientUrl}`,
       `--advertise-client-urls=${clientUrl}`,
       ...quota,
-      ...FAST_RAFT,
+      ...REPLAY_ARGS,
     ],
     sandbox: o.workDir,
     clientUrl,
@@ -101,6 +94,7 @@ export async function replayOnPrivateEtcd(o: ReplayOptions): Promise<{snapshot: 
       deltaIds: o.deltaIds,
       afterRevision,
       toRevision: o.toRevision,
+      baseId: o.baseId,
     })
     const file = path.join(o.workDir, 'replayed.db')
     const verifier = new SnapshotVerifier('the snapshot of the replayed data')

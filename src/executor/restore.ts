@@ -25,7 +25,6 @@ import {constants} from 'node:fs'
 import {access, mkdir, mkdtemp, open, readdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {openBackupTarget, saveBackupToFile} from '../lib/backup/index.js'
-import type {OpenTargetOptions} from '../lib/backup/s3-options.js'
 import type {BackupTarget} from '../lib/backup/target.js'
 import {peerUrlOf, type MemberConfig} from '../lib/member-config.js'
 import {resolveDataDir, resolveEtcdBin} from './etcd-args.js'
@@ -101,7 +100,7 @@ export async function restoreMember(ctx: RestoreContext): Promise<RestoreOutcome
     step = 'fetching'
     let target: BackupTarget
     try {
-      target = await open2(r.target, r.s3 ? {s3: r.s3} : {})
+      target = await openBackupTarget(r.target, r.s3 ? {s3: r.s3} : {})
     } catch (err) {
       throw new Error(`backup target ${r.target}: ${errText(err)}`)
     }
@@ -126,6 +125,7 @@ export async function restoreMember(ctx: RestoreContext): Promise<RestoreOutcome
         target,
         deltaIds: r.deltaIds,
         toRevision: r.toRevision,
+        baseId: r.fullId,
         extraArgs: cfg.extraArgs ?? [],
         timeoutMs: ctx.stepTimeoutMs ?? 60_000,
         ...(signal ? {signal} : {}),
@@ -173,9 +173,6 @@ export async function restoreMember(ctx: RestoreContext): Promise<RestoreOutcome
     if (work) await rm(work, {recursive: true, force: true}).catch(() => undefined)
   }
 }
-
-/** openBackupTarget with its options (S3 settings); typed loosely until every target implementation takes them. */
-const open2 = openBackupTarget as unknown as (url: string, opts: OpenTargetOptions) => Promise<BackupTarget>
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err)

@@ -118,11 +118,8 @@ function optStr(o: Record<string, unknown>, key: string, where: string): string 
   return str(o, key, where)
 }
 
-/**
- * A backup id as the backup library names them: `<yyyymmddThhmmss.mmmZ>-r<revision>` (full backups, manifest.ts),
- * optionally followed by a few `-`/`.`/`_`-separated alphanumeric parts (delta ids may carry more); never '/', '..'.
- */
-const BACKUP_ID_RE = /^\d{8}T\d{6}\.\d{3}Z-r\d{1,19}(?:[-_.][A-Za-z0-9]{1,40}){0,4}$/
+/** A backup id (full or delta) as the backup library names them (manifest.ts): `<yyyymmddThhmmss.mmmZ>-r<revision>`. */
+const BACKUP_ID_RE = /^\d{8}T\d{6}\.\d{3}Z-r\d{1,19}$/
 const S3_STRING_KEYS = [
   'endpoint',
   'region',

@@ -11,14 +11,14 @@
  */
 import {after, afterEach, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {copyFile, mkdtemp, open, readdir, rm} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {countKeys, putKey, startEtcdCluster, type EtcdCluster} from '../helpers/etcd.js'
 import {TestAgent, startExecutor, soloMember, type ExecutorProcess} from '../helpers/executor-agent.js'
 import {freePorts, waitFor} from '../helpers/ports.js'
-import {openBackupTarget, takeBackup, type BackupManifest} from '../../src/lib/backup/index.js'
+import {listBackups, openBackupTarget, startDeltaRecorder, takeBackup, type BackupManifest} from '../../src/lib/backup/index.js'
 import type {MemberConfig, MemberRestore} from '../../src/lib/member-config.js'
 
 type Json = Record<string, unknown>
@@ -41,13 +41,100 @@ async function kvs(url: string, prefix: string): Promise<Record<string, string>>
   return out
 }
 
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined)
+})
+after(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined)
+})
+
+async function launch(cfg: MemberConfig, sandbox?: string): Promise<{agent: TestAgent; exec: ExecutorProcess; sandbox: string}> {
+  const agent = new TestAgent()
+  await agent.listen()
+  cleanups.push(() => agent.close())
+  const dir = sandbox ?? (await mkdtemp(path.join(os.tmpdir(), 'executor-restore-sandbox-')))
+  if (!sandbox) cleanups.push(() => rm(dir, {recursive: true, force: true}))
+  const exec = startExecutor(agent, cfg, dir)
+  cleanups.push(() => exec.stop())
+  return {agent, exec, sandbox: dir}
+}
+
+/** The executor's exit, within a bound (a test never hangs on an executor that keeps running). */
+async function exitOf(e: ExecutorProcess, ms = 120_000): Promise<{code: number | null; signal: string | null}> {
+  return (await waitFor('the executor to exit', () => e.exit(), ms, 100))!
+}
+
+const running = (a: TestAgent) => a.updates.some((u) => u.status.state === 'TASK_RUNNING')
+const startingMessages = (a: TestAgent) =>
+  a.updates.filter((u) => u.status.state === 'TASK_STARTING' && u.status.message).map((u) => u.status.message!)
+
+/** Pids of live etcd processes started by a restore's private replay (`--name=restore-replay`). */
+function replayEtcdPids(): number[] {
+  const out: number[] = []
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8')
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
+      if (cmd.includes('--name=restore-replay') && !stat.split(') ')[1]?.startsWith('Z')) out.push(Number(d))
+    } catch {
+      /* gone */
+    }
+  }
+  return out
+}
+
+/** A new cluster of `n` members on free ports, each restoring `restore`, launched by its own executor. */
+async function launchCluster(n: number, restore: MemberRestore) {
+  const ports = await freePorts(2 * n)
+  const token = `restored-${process.pid}-${Date.now()}`
+  const ids = [...Array(n).keys()]
+  const initialCluster = ids.map((i) => ({name: `m${i}`, peerUrl: `http://127.0.0.1:${ports[2 * i + 1]}`}))
+  const members = await Promise.all(
+    ids.map((i) =>
+      launch({
+        version: 1,
+        cluster: {name: 'restored', token},
+        member: {name: `m${i}`, host: '127.0.0.1', clientPort: ports[2 * i]!, peerPort: ports[2 * i + 1]!},
+        initialCluster,
+        initialClusterState: 'new',
+        restore,
+      }),
+    ),
+  )
+  await waitFor(
+    `TASK_RUNNING from the ${n} executors`,
+    () => {
+      for (const m of members)
+        if (m.exec.exit()) throw new Error(`an executor exited: ${JSON.stringify(m.exec.exit())}\n${m.exec.stderr()}`)
+      return members.every((m) => running(m.agent))
+    },
+    180_000,
+    200,
+  )
+  const urls = ids.map((i) => `http://127.0.0.1:${ports[2 * i]}`)
+  await waitFor(
+    'a linearizable read on every member',
+    async () => {
+      for (const u of urls) await gw(u, '/v3/kv/range', {key: Buffer.from('probe').toString('base64')})
+      return true
+    },
+    60_000,
+    200,
+  )
+  return {members, urls}
+}
+
+async function revisionOf(url: string): Promise<number> {
+  return Number(((await gw(url, '/v3/maintenance/status')).header as {revision: string}).revision)
+}
+
 describe('executor restore from a backup (real etcd, file:// target)', {timeout: 400_000}, () => {
   let source: EtcdCluster | undefined
   let backupDir = ''
   let manifest: BackupManifest
   let expected: Record<string, string> = {}
-  const cleanups: (() => Promise<void>)[] = []
-
   before(async () => {
     source = await startEtcdCluster(1, {token: `restore-src-${process.pid}`})
     const url = source.members[0]!.clientUrl
@@ -60,11 +147,7 @@ describe('executor restore from a backup (real etcd, file:// target)', {timeout:
     await source.stop()
     source = undefined
   })
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined)
-  })
   after(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined)
     await source?.stop()
     if (backupDir) await rm(backupDir, {recursive: true, force: true})
   })
@@ -78,51 +161,8 @@ describe('executor restore from a backup (real etcd, file:// target)', {timeout:
     ...extra,
   })
 
-  async function launch(cfg: MemberConfig, sandbox?: string): Promise<{agent: TestAgent; exec: ExecutorProcess; sandbox: string}> {
-    const agent = new TestAgent()
-    await agent.listen()
-    cleanups.push(() => agent.close())
-    const dir = sandbox ?? (await mkdtemp(path.join(os.tmpdir(), 'executor-restore-sandbox-')))
-    if (!sandbox) cleanups.push(() => rm(dir, {recursive: true, force: true}))
-    const exec = startExecutor(agent, cfg, dir)
-    cleanups.push(() => exec.stop())
-    return {agent, exec, sandbox: dir}
-  }
-
-  /** The executor's exit, within a bound (a test never hangs on an executor that keeps running). */
-  const exitOf = (e: ExecutorProcess, ms = 120_000) => waitFor('the executor to exit', () => e.exit(), ms, 100)
-
-  const running = (a: TestAgent) => a.updates.some((u) => u.status.state === 'TASK_RUNNING')
-  const startingMessages = (a: TestAgent) =>
-    a.updates.filter((u) => u.status.state === 'TASK_STARTING' && u.status.message).map((u) => u.status.message!)
-
   it('3 executors restore the backup into a new 3-member cluster: same keys, new member ids, the backup revision', async () => {
-    const ports = await freePorts(6)
-    const token = `restored-${process.pid}-${Date.now()}`
-    const initialCluster = [0, 1, 2].map((i) => ({name: `m${i}`, peerUrl: `http://127.0.0.1:${ports[2 * i + 1]}`}))
-    const members = await Promise.all(
-      [0, 1, 2].map((i) =>
-        launch({
-          version: 1,
-          cluster: {name: 'restored', token},
-          member: {name: `m${i}`, host: '127.0.0.1', clientPort: ports[2 * i]!, peerPort: ports[2 * i + 1]!},
-          initialCluster,
-          initialClusterState: 'new',
-          restore: restoreOf(backupDir),
-        }),
-      ),
-    )
-    await waitFor(
-      'TASK_RUNNING from the 3 executors',
-      () => {
-        for (const m of members)
-          if (m.exec.exit()) throw new Error(`an executor exited: ${JSON.stringify(m.exec.exit())}\n${m.exec.stderr()}`)
-        return members.every((m) => running(m.agent))
-      },
-      180_000,
-      200,
-    )
-    const urls = [0, 1, 2].map((i) => `http://127.0.0.1:${ports[2 * i]}`)
+    const {members, urls} = await launchCluster(3, restoreOf(backupDir))
     for (const m of members) {
       const msgs = startingMessages(m.agent)
       assert.ok(
@@ -134,15 +174,6 @@ describe('executor restore from a backup (real etcd, file:// target)', {timeout:
         JSON.stringify(msgs),
       )
     }
-    await waitFor(
-      'a linearizable read on every member',
-      async () => {
-        for (const u of urls) await gw(u, '/v3/kv/range', {key: Buffer.from('probe').toString('base64')})
-        return true
-      },
-      60_000,
-      200,
-    )
     for (const u of urls) assert.deepEqual(await kvs(u, 'rs/'), expected, `keys on ${u}`)
     assert.equal(await countKeys(urls[0]!, 'rs/'), 24)
 
@@ -234,5 +265,120 @@ describe('executor restore from a backup (real etcd, file:// target)', {timeout:
     assert.equal((await kvs(url, 'own/'))['own/key'], 'mine')
     assert.deepEqual(startingMessages(second.agent), [], 'no restore progress')
     assert.match(second.exec.stderr(), /restore restore-op-1 ignored: data dir .* already holds etcd data/)
+  })
+})
+
+describe('executor restore with delta backups (real etcd, file:// target)', {timeout: 400_000}, () => {
+  let source: EtcdCluster | undefined
+  let backupDir = ''
+  let full: BackupManifest
+  let deltaIds: string[] = []
+  let midRevision = 0
+  let finalRevision = 0
+  let atMid: Record<string, string> = {}
+  let atEnd: Record<string, string> = {}
+
+  before(async () => {
+    source = await startEtcdCluster(1, {token: `restore-delta-src-${process.pid}`})
+    const url = source.members[0]!.clientUrl
+    for (let i = 0; i < 10; i++) await putKey(url, `d/base-${i}`, `b${i}`)
+    backupDir = await mkdtemp(path.join(os.tmpdir(), 'executor-restore-deltas-'))
+    const target = await openBackupTarget(`file://${backupDir}`)
+    full = await takeBackup({endpoint: url, target})
+    const rec = startDeltaRecorder({target, base: full, endpoint: () => url, flushIntervalMs: 200})
+    try {
+      for (let i = 0; i < 10; i++) await putKey(url, `d/a-${i}`, `a${i}`)
+      await putKey(url, 'd/base-0', 'changed')
+      await gw(url, '/v3/kv/deleterange', {key: Buffer.from('d/base-1').toString('base64')})
+      midRevision = await revisionOf(url)
+      atMid = await kvs(url, 'd/')
+      await waitFor('a delta past the middle revision', () => rec.status().flushedRevision >= midRevision, 60_000, 50)
+      for (let i = 0; i < 10; i++) await putKey(url, `d/b-${i}`, `b${i}`)
+      const end = Buffer.from('d/a-')
+      end[end.length - 1]! += 1
+      await gw(url, '/v3/kv/deleterange', {key: Buffer.from('d/a-').toString('base64'), range_end: end.toString('base64')}) // 10 keys, one revision
+      await putKey(url, 'd/base-0', 'changed-again')
+      finalRevision = await revisionOf(url)
+      atEnd = await kvs(url, 'd/')
+      await waitFor('every revision in a delta', () => rec.status().flushedRevision === finalRevision, 60_000, 50)
+    } finally {
+      await rec.stop()
+    }
+    const {backups} = await listBackups(target)
+    deltaIds = backups
+      .filter((b) => b.kind === 'delta')
+      .map((b) => b.id)
+      .reverse()
+    assert.ok(deltaIds.length >= 2, `deltas recorded: ${deltaIds.join(', ')}`)
+    await source.stop()
+    source = undefined
+  })
+  after(async () => {
+    await source?.stop()
+    if (backupDir) await rm(backupDir, {recursive: true, force: true})
+  })
+
+  const restoreOf = (toRevision: number | null, dir = backupDir): MemberRestore => ({
+    op: 'restore-op-2',
+    target: `file://${dir}`,
+    fullId: full.id,
+    deltaIds,
+    toRevision,
+  })
+
+  it('3 executors restore up to toRevision: the writes up to it are there, the later ones are not, at its revision', async () => {
+    assert.ok(midRevision > full.revision && midRevision < finalRevision)
+    const {members, urls} = await launchCluster(3, restoreOf(midRevision))
+    for (const u of urls) {
+      assert.deepEqual(await kvs(u, 'd/'), atMid, `keys on ${u}`)
+      assert.equal(await revisionOf(u), midRevision, `revision on ${u}`)
+    }
+    for (const m of members) {
+      const msgs = startingMessages(m.agent)
+      assert.ok(
+        msgs.some((x) => x.includes(`replaying ${deltaIds.length} delta backup(s) (events up to revision ${midRevision})`)),
+        JSON.stringify(msgs),
+      )
+      assert.ok(
+        msgs.some((x) => x.includes(`restoring the data at revision ${midRevision} as member`)),
+        JSON.stringify(msgs),
+      )
+    }
+    assert.deepEqual(replayEtcdPids(), [], 'no private etcd left running')
+  })
+
+  it('toRevision null: every delta replayed, the end revision', async () => {
+    const {urls} = await launchCluster(1, restoreOf(null))
+    assert.deepEqual(await kvs(urls[0]!, 'd/'), atEnd)
+    assert.equal(await revisionOf(urls[0]!), finalRevision)
+    assert.deepEqual(replayEtcdPids(), [], 'no private etcd left running')
+  })
+
+  it('a corrupt delta: TASK_FAILED naming it, the private etcd gone, no etcd data left', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'executor-restore-bad-delta-'))
+    cleanups.push(() => rm(dir, {recursive: true, force: true}))
+    for (const n of await readdir(backupDir)) await copyFile(path.join(backupDir, n), path.join(dir, n))
+    const last = deltaIds.at(-1)!
+    const data = (await readdir(dir)).find((n) => n.startsWith(last) && !n.endsWith('.manifest.json'))!
+    const fh = await open(path.join(dir, data), 'r+')
+    const b = Buffer.alloc(1)
+    await fh.read(b, 0, 1, 10)
+    b[0] = (b[0] ?? 0) ^ 0x01
+    await fh.write(b, 0, 1, 10)
+    await fh.close()
+    const [c, p] = await freePorts(2)
+    const m = await launch(soloMember(c!, p!, {restore: restoreOf(null, dir)}))
+    assert.equal((await exitOf(m.exec)).code, 1, m.exec.stderr())
+    const st = m.agent.updates.at(-1)!.status
+    assert.equal(st.state, 'TASK_FAILED')
+    assert.match(st.message ?? '', new RegExp(`^restore restore-op-2 failed: replaying: .*${last}`))
+    assert.deepEqual(replayEtcdPids(), [], 'no private etcd left running')
+    const left = existsSync(path.join(m.sandbox, 'etcd_data')) ? await readdir(path.join(m.sandbox, 'etcd_data')) : []
+    assert.deepEqual(left, [], 'the data dir is empty')
+    assert.deepEqual(
+      (await readdir(m.sandbox)).filter((n) => n.startsWith('.restore-')),
+      [],
+      'no work dir left',
+    )
   })
 })
