@@ -12,7 +12,9 @@
  * server, besides s3rver's built-in S3RVER/S3RVER pair). Typical start: ~0.5-1 s.
  */
 import fs from 'node:fs/promises'
+import {execFileSync} from 'node:child_process'
 import http from 'node:http'
+import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
 import {randomBytes} from 'node:crypto'
@@ -23,8 +25,10 @@ import {spawnTracked, stopTracked} from './procs.js'
 
 export interface S3Server {
   port: number
-  /** http://127.0.0.1:<port> */
+  /** http://127.0.0.1:<port> (https with `tls`) */
   endpoint: string
+  /** With `tls`: the server's self-signed certificate (for 127.0.0.1), its own CA. */
+  caFile?: string
   accessKeyId: string
   secretAccessKey: string
   region: string
@@ -55,6 +59,11 @@ server.middleware.unshift((ctx, next) => {
   Object.defineProperty(ctx.req.headers, RAW_PATH, {value: ctx.path, enumerable: false});
   return next();
 });
+if (process.env.S3RVER_TLS_DIR) {
+  // s3rver serves https when given a key and certificate.
+  server.serverOptions.key = require('fs').readFileSync(path.join(process.env.S3RVER_TLS_DIR, 'key.pem'));
+  server.serverOptions.cert = require('fs').readFileSync(path.join(process.env.S3RVER_TLS_DIR, 'cert.pem'));
+}
 server.run().then((addr) => console.log('listening ' + addr.port), (err) => { console.error(String(err && err.stack || err)); process.exit(1); });
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => server.close(() => process.exit(0)));
 `
@@ -62,7 +71,8 @@ for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => server.close(() =
 /** Resolves once `endpoint` gives any HTTP answer (an unauthenticated GET / is refused with 403: it answers). */
 function answers(endpoint: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(`${endpoint}/`, {timeout: 1000}, (res) => {
+    const get = endpoint.startsWith('https:') ? https.get : http.get
+    const req = get(`${endpoint}/`, {timeout: 1000, rejectUnauthorized: false}, (res) => {
       res.resume()
       resolve(true)
     })
@@ -71,11 +81,22 @@ function answers(endpoint: string): Promise<boolean> {
   })
 }
 
-export async function startS3Server(opts: {buckets?: string[]} = {}): Promise<S3Server> {
+export async function startS3Server(opts: {buckets?: string[]; tls?: boolean} = {}): Promise<S3Server> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'etcd-mesos-s3-'))
   await fs.mkdir(path.join(dir, 'data'))
   const port = await freePort()
-  const endpoint = `http://127.0.0.1:${port}`
+  const endpoint = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`
+  if (opts.tls)
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1'].concat([
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ]),
+      {cwd: dir, stdio: 'ignore'},
+    )
   const accessKeyId = `TEST${randomBytes(8).toString('hex').toUpperCase()}`
   const secretAccessKey = randomBytes(20).toString('base64url')
   const modPath = fileURLToPath(import.meta.resolve('@20minutes/s3rver'))
@@ -83,7 +104,7 @@ export async function startS3Server(opts: {buckets?: string[]} = {}): Promise<S3
     process.execPath,
     // s3rver's ListObjectsV2 continuation tokens are DES-encrypted: OpenSSL 3 has DES in its legacy provider only.
     ['--openssl-legacy-provider', '-e', LAUNCHER, modPath, dir, String(port), accessKeyId, secretAccessKey, ...(opts.buckets ?? [])],
-    {cwd: dir},
+    {cwd: dir, env: {...process.env, S3RVER_TLS_DIR: opts.tls ? dir : ''}},
   )
   let log = ''
   const keep = (d: Buffer): void => {
@@ -112,6 +133,7 @@ export async function startS3Server(opts: {buckets?: string[]} = {}): Promise<S3
   return {
     port,
     endpoint,
+    caFile: opts.tls ? path.join(dir, 'cert.pem') : undefined,
     accessKeyId,
     secretAccessKey,
     region: 'us-east-1',

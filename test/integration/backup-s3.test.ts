@@ -6,8 +6,9 @@
  *   - never an overwrite (EXISTS, object unchanged); a put whose data fails mid-way (multipart) publishes nothing;
  *   - list pages through more than 1000 keys (ListObjectsV2 continuation) and ignores keys that are not objects of
  *     this target (deeper prefixes, other prefixes); delete is idempotent; retention deletes data and manifests;
- *   - wrong keys → IO saying the credentials were refused (no key in the message); a missing bucket and an
- *     unreachable endpoint → IO naming them, in bounded time;
+ *   - wrong keys → IO saying the credentials were refused (no key in the message); a missing bucket, a refused
+ *     connection and an endpoint that never answers → IO naming them, in bounded time;
+ *   - an https endpoint is trusted with its CA bundle (caFile) and refused without it, naming the certificate problem;
  *   - a 64 MiB object is written and read back with a bounded amount of memory (multipart parts of 8 MiB).
  */
 import {describe, it, before, after} from 'node:test'
@@ -225,6 +226,27 @@ describe('backup library on a real etcd member and an s3:// target (s3rver)', {t
       t.close()
       for (const sock of socks) sock.destroy()
       await new Promise((r) => silent.close(r))
+    }
+  })
+
+  it('an https endpoint: trusted with its CA bundle (caFile), refused without it naming the certificate problem', async () => {
+    const tls = await startS3Server({buckets: ['tls-bucket'], tls: true})
+    try {
+      const o: S3Options = {...opts, endpoint: tls.endpoint, accessKeyId: tls.accessKeyId, secretAccessKey: tls.secretAccessKey}
+      await assert.rejects(
+        open('s3://tls-bucket/x', o),
+        isCode('IO', new RegExp(`the TLS certificate of S3 endpoint ${tls.endpoint} is not trusted \\(DEPTH_ZERO_SELF_SIGNED_CERT\\)`)),
+      )
+      const t = await open('s3://tls-bucket/x', {...o, caFile: tls.caFile})
+      await t.put('a.txt', Buffer.from('over https'))
+      assert.deepEqual(await t.list(), ['a.txt'])
+      assert.equal((await (await t.get('a.txt')).toArray()).join(''), 'over https')
+      await assert.rejects(
+        open('s3://tls-bucket/x', {...o, caFile: path.join(tmp, 'no-such-ca.pem')}),
+        isCode('BAD_TARGET', /CA file .* cannot be read: ENOENT/),
+      )
+    } finally {
+      await tls.stop()
     }
   })
 

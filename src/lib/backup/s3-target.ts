@@ -240,6 +240,8 @@ export class S3BackupTarget implements BackupTarget {
       text = `${doing}: no S3 credentials found for ${this.endpoint} (give AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a credentials file and profile)`
     } else if (CREDENTIAL_ERRORS.has(name) || status === 403) {
       text = `${doing}: the S3 store at ${this.endpoint} refused the credentials for bucket ${this.bucket} (${name || `HTTP ${status}`}): check the access key, secret and region`
+    } else if (tlsCode(err)) {
+      text = `${doing}: the TLS certificate of S3 endpoint ${this.endpoint} is not trusted (${tlsCode(err)}): give its CA bundle (--backup-s3-ca-file)`
     } else if (CONNECT_ERRORS.has(netCode(err)) || name === 'TimeoutError' || /timed? ?out/i.test(messageOf(err))) {
       const why =
         netCode(err) || (name === 'TimeoutError' ? `timed out: ${messageOf(err).replace(/^@smithy\/node-http-handler - /, '')}` : name)
@@ -288,5 +290,12 @@ const netCode = (err: unknown): string => {
     if (typeof e.code === 'string' && CONNECT_ERRORS.has(e.code)) return e.code
   const errors = (err as {errors?: {code?: string}[]} | null)?.errors
   return errors?.find((x) => x.code && CONNECT_ERRORS.has(x.code))?.code ?? ''
+}
+const TLS_ERRORS =
+  /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_UNTRUSTED)$/
+const tlsCode = (err: unknown): string => {
+  for (let e = err as {code?: string; cause?: unknown} | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++)
+    if (typeof e.code === 'string' && TLS_ERRORS.test(e.code)) return e.code
+  return ''
 }
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err))
