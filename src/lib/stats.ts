@@ -89,6 +89,7 @@ export interface BackupStats {
     recording: boolean
     last_flush_at: number | null
     last_delta_id: string | null
+    /** The newest revision published in a delta (the base's revision before any). */
     revision: number | null
     pending_events: number | null
     failures: number

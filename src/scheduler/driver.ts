@@ -34,6 +34,7 @@ import {Persister} from './persister.js'
 import {coreEventOf} from './mesos-events.js'
 import {coalesceDeclines, isMesosAction, toCall, type MesosAction} from './calls.js'
 import {systemClock, type Clock, type EtcdCluster, type MesosPort, type MesosSession} from './ports.js'
+import type {RestoreResolver} from './restore-runner.js'
 
 /** Longest an acknowledgement waits for the save of its batch's document (a save whose outcome is unknown
  *  is read back: up to two ZooKeeper timeouts); after that it goes, as while persistence is behind. */
@@ -51,6 +52,8 @@ export interface DriverDeps {
   /** Default: the system clock. */
   clock?: Clock
   seed?: number
+  /** Answers RESOLVE_RESTORE (restore-runner.ts); absent: every restore plan fails ("no backup target"). */
+  restore?: RestoreResolver
 }
 
 export class SchedulerDriver extends EventEmitter {
@@ -185,6 +188,12 @@ export class SchedulerDriver extends EventEmitter {
               },
             )
             break
+          case 'RESOLVE_RESTORE': {
+            const r = this.deps.restore
+            if (!r) this.dispatch({type: 'RestoreResolveFailed', op: a.op, message: 'this scheduler has no backup target'})
+            else void r.resolve(a).then((ev) => this.dispatch(ev))
+            break
+          }
           case 'SET_TIMER':
             this.setTimer(a.name, a.atMs)
             break

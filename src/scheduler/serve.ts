@@ -17,7 +17,7 @@ import {createLogger, type Logger} from './logger.js'
 import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
 import {AdminState} from './admin-state.js'
 import {followLeadership} from './leadership.js'
-import {restoreResolver as _rr} from './restore-runner.js'
+import {restoreResolver} from './restore-runner.js'
 import type {EtcdTlsSettings, ServeOptions} from './serve-flags.js'
 import {access, constants as fsc} from 'node:fs/promises'
 
@@ -315,7 +315,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       log,
       mesos: mesosPort({detector, log, ...(authorization ? {authorization} : {})}),
       etcd: etcdCluster(o.etcdTls?.client),
-      // H5-TMP restore: restoreResolver(o.backupS3 ? {s3: o.backupS3} : {}),
+      restore: restoreResolver(o.backupS3 ? {s3: o.backupS3} : {}),
     })
     adminState.attachDriver(driver)
     cleanups.push(() => driver.stop())

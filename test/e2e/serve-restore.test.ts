@@ -1,0 +1,149 @@
+/**
+ * Restore in `serve` (issue 15) with a real `serve --master local` (3 real etcd members), a file:// backup target in a
+ * temp dir and the operator command as a subprocess of bin/run.js:
+ *   - POST /restore with a bad body: 400; `restore` without --yes and without a terminal: exit 2; on a healthy
+ *     cluster without --force: refused, exit 6, nothing killed;
+ *   - keys written, a full backup taken (the library's takeBackup from a member), more keys written, then every etcd
+ *     killed with its data: with --auto-restore (after --reseed-timeout) the scheduler restores the latest backup into
+ *     a NEW cluster (new member ids) holding the backed-up keys and not the later ones; /stats says which backup and
+ *     the recovery point, and so does the log.
+ * Needs the executor's restore (src/executor) and the backup library's planRestore.
+ * Run: node --import tsx --test --test-timeout=600000 test/e2e/serve-restore.test.ts   (needs dist/).
+ */
+import {after, before, describe, it} from 'node:test'
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {openBackupTarget} from '../../src/lib/backup/open.js'
+import {takeBackup} from '../../src/lib/backup/backups.js'
+import {
+  etcdNames,
+  getJson,
+  killEtcdAndData,
+  memberList,
+  members,
+  putKeys,
+  randomPortRange,
+  readPrefix,
+  RUN_JS,
+  startServe,
+  stats,
+  sweepCluster,
+  until,
+  waitHealthyMembers,
+  type ServeProc,
+} from '../helpers/serve.js'
+import type {RestoreStats} from '../../src/lib/stats.js'
+
+const CLUSTER = `rst${process.pid % 10000}`
+
+function cli(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [RUN_JS, ...args], {env: {...process.env, NO_COLOR: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.stdin.end()
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({code, stdout, stderr})
+    })
+  })
+}
+
+describe('serve: restore from a file:// backup target', {timeout: 600_000}, () => {
+  let dir: string
+  let targetDir: string
+  let serve: ServeProc
+  let admin: string
+  const restoreStats = async (): Promise<RestoreStats> => (await stats(admin)).restore!
+  const withLog = (err: Error): never => {
+    throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-6000)}`)
+  }
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-restore-'))
+    targetDir = path.join(dir, 'target')
+    mkdirSync(targetDir)
+    const [lo, hi] = randomPortRange()
+    serve = await startServe([
+      ...['--master', 'local', '--cluster-name', CLUSTER, '--cluster-size', '3', '--local-mesos-port', '0'],
+      ...['--local-agent-ports', `${lo}-${hi}`, '--health-interval', '1', '--bootstrap-wait', '3', '--reseed-timeout', '3'],
+      ...['--backup-target', `file://${targetDir}`, '--backup-interval', '0', '--backup-delta-interval', '0', '--auto-restore'],
+    ])
+    admin = serve.adminUrl
+    await waitHealthyMembers(admin, 3, 180_000).catch(withLog)
+  })
+
+  after(async () => {
+    await serve?.stop()
+    await sweepCluster(CLUSTER)
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('bad requests: POST /restore 400, no --yes without a terminal 2, a healthy cluster without --force 6', async () => {
+    const bad = await getJson(`${admin}/restore`, {method: 'POST', headers: {'content-type': 'application/json'}, body: '{"from": "../x"}'})
+    assert.equal(bad.status, 400, bad.text)
+    assert.match((bad.body as {error: string}).error, /"from" must be "latest" or a backup id/)
+    const noYes = await cli(['restore', '--admin-url', admin, '--from', 'latest'])
+    assert.equal(noYes.code, 2, noYes.stdout + noYes.stderr)
+    assert.match(noYes.stderr, /--yes/)
+    const before = (await members(admin)).map((m) => m.task_id).sort()
+    const r = await cli(['restore', '--admin-url', admin, '--from', 'latest', '--yes'])
+    assert.equal(r.code, 6, r.stdout + r.stderr)
+    assert.match(r.stderr, /healthy.*force/)
+    const json = await cli(['restore', '--admin-url', admin, '--from', 'latest', '--yes', '--json'])
+    assert.equal(json.code, 6, json.stdout + json.stderr)
+    assert.deepEqual((await members(admin)).map((m) => m.task_id).sort(), before, 'nothing was killed')
+    assert.equal((await stats(admin)).healthy, 1)
+  })
+
+  it('after a total loss, --auto-restore brings the backed-up keys back in a new cluster and reports the recovery point', async () => {
+    const ms = await members(admin)
+    const url = ms[0]!.client_url
+    await putKeys(url, 'before/', 20)
+    const target = await openBackupTarget(`file://${targetDir}`)
+    const manifest = await takeBackup({endpoint: url, target})
+    await putKeys(url, 'after/', 10)
+    const oldIds = new Set((await memberList(ms.map((m) => m.client_url))).map((m) => m.id))
+    assert.equal(oldIds.size, 3)
+
+    const names = etcdNames(CLUSTER)
+    assert.equal(names.length, 3, `etcd processes of ${CLUSTER}: ${names.join(', ')}`)
+    await Promise.all(names.map((n) => killEtcdAndData(n)))
+
+    const done = await until(
+      'the automatic restore to succeed',
+      async () => {
+        const r = await restoreStats().catch(() => null)
+        return r?.last?.status === 'succeeded' || r?.last?.status === 'failed' ? r : undefined
+      },
+      300_000,
+      1000,
+    ).catch(withLog)
+    assert.equal(done.last!.status, 'succeeded', done.last!.message)
+    assert.match(done.last!.message, new RegExp(manifest.id.replace(/\./g, '\\.')))
+    assert.match(done.last!.message, /s of writes before the loss are not in it/)
+    assert.match(serve.log(), /automatic restore/)
+    assert.match(serve.log(), new RegExp(`restoring backup ${manifest.id.replace(/\./g, '\\.')}.*of writes before the loss are not in it`))
+
+    const now = await waitHealthyMembers(admin, 3, 120_000).catch(withLog)
+    const urls = now.map((m) => m.client_url)
+    const got = await readPrefix(urls, 'before/')
+    assert.equal(got.size, 20, 'every backed-up key is back')
+    assert.equal((await readPrefix(urls, 'after/')).size, 0, 'writes after the backup are not in it')
+    const newIds = (await memberList(urls)).map((m) => m.id)
+    assert.equal(newIds.length, 3)
+    assert.ok(
+      newIds.every((id) => !oldIds.has(id)),
+      'new member ids',
+    )
+    const s = await stats(admin)
+    assert.equal(s.healthy, 1)
+    assert.equal(s.mode, 'MUTABLE')
+  })
+})
