@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh machine with Node 20 and npm: Debian's etcd, etcdctl and ZooKeeper
-# (only when missing; apt-get update first), npm ci, build.
+# (only when missing; apt-get update first), npm ci (which brings the tests' S3-compatible server, s3rver,
+# a devDependency), build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 [ -x /usr/share/zookeeper/bin/zkServer.sh ] || need+=(zookeeper)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+command -v openssl >/dev/null 2>&1 || need+=(openssl) # test certificates (TLS and https S3 tests)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} from Debian" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
