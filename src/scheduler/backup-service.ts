@@ -6,8 +6,10 @@
  *     never two at once, each bounded by --backup-timeout, streamed from the member chooseBackupSource picks from
  *     the scheduler's latest health probes; a due backup with no healthy member waits (not counted as a failure);
  *   - after each success: retention (--backup-keep, --backup-max-age), then the delta recorder (re)started on the
- *     new full backup (when the library has one: startDeltaRecorder); a delta chain that breaks (the recorder
- *     reports an error it cannot go on from) triggers a new full backup;
+ *     new full backup (startDeltaRecorder, with --backup-delta-interval); a delta chain that breaks (the recorder's
+ *     onError: it records nothing more) triggers a new full backup at once;
+ *   - the recovery point: everything up to the newest full backup's start, or the last delta flush, or the last
+ *     moment (sampled every tick) the recorder had nothing pending and no new failure, is in the target;
  *   - status() for /stats and /metrics (backup-views.ts); the target is opened lazily, so an unreachable target at
  *     start-up is a warning and counted failures, never a reason for serve to stop.
  * The service never throws into its caller: every failure is logged, counted and reported.
@@ -29,20 +31,7 @@ import {
   type BackupSettings,
 } from './backup-policy.js'
 
-/** H2's delta recorder contract (docs/backups.md), looked up at run time until every library build has it. */
-interface DeltaRecorder {
-  stop(): Promise<void>
-  status(): {lastFlushAt: number | null; lastRevision: number; pendingEvents: number; failures: number; lastError: string | null}
-}
-type StartDeltaRecorder = (o: {
-  target: BackupTarget
-  base: BackupManifest
-  endpoint: () => string | null
-  flushIntervalMs: number
-  tls?: EtcdTlsOptions
-  onFlush?: (m: BackupManifest) => void
-  onError?: (err: Error) => void
-}) => DeltaRecorder
+import type {DeltaRecorder} from '../lib/backup/delta-recorder.js'
 
 export interface BackupServiceDeps {
   settings: BackupSettings
@@ -80,6 +69,10 @@ export class BackupService {
   private chainBroken = false
   private lastDeltaFlushAt: number | null = null
   private lastDeltaId: string | null = null
+  /** The last tick at which the recorder had nothing pending and no new failure: every write before it is flushed. */
+  private quietAt: number | null = null
+  private quietFailures = 0
+  private deltaWarnedAt = 0
   private lastSuccess: {id: string; at: number; revision: number; member: string} | null = null
   private lastFailure: {at: number; message: string} | null = null
   private taken = 0
@@ -133,7 +126,7 @@ export class BackupService {
     const now = this.now()
     const rec = this.recorder?.status() ?? null
     const deltaFlush = rec?.lastFlushAt ?? this.lastDeltaFlushAt
-    const covered = coveredUntil(this.lastSuccess?.at ?? null, deltaFlush)
+    const covered = coveredUntil(this.lastSuccess?.at ?? null, Math.max(deltaFlush ?? 0, this.quietAt ?? 0) || null)
     const due = nextBackupDue(this.history, this.settings.intervalMs)
     return {
       target: this.settings.target,
@@ -160,7 +153,7 @@ export class BackupService {
         recording: this.recorder !== null,
         last_flush_at: deltaFlush,
         last_delta_id: this.lastDeltaId,
-        revision: rec?.lastRevision ?? null,
+        revision: rec?.flushedRevision ?? null,
         pending_events: rec?.pendingEvents ?? null,
         failures: rec?.failures ?? 0,
         last_error: rec?.lastError ?? null,
@@ -188,6 +181,7 @@ export class BackupService {
 
   private tick(): void {
     this.timer = null
+    this.sampleRecorder()
     if (this.stopped || this.running) return
     const due = this.chainBroken ? this.now() : nextBackupDue(this.history, this.settings.intervalMs)
     if (due === null || due > this.now()) {
@@ -260,7 +254,9 @@ export class BackupService {
       })
       this.trackOp({...this.ops.get(op)!, status: 'succeeded', manifest, updated_at: this.now()})
       await this.retention(target, applyRetention)
-      await this.restartDeltas(target, manifest)
+      await this.restartDeltas(target, manifest).catch((err: Error) => {
+        this.deps.log.warn('delta backups could not start; the next full backup tries again', {error: err.message})
+      })
     } catch (err) {
       const message = (err as Error).message
       this.failuresTotal++
@@ -295,13 +291,22 @@ export class BackupService {
     }
   }
 
+  /** Every tick: when the recorder has nothing pending and no failure since the last tick, all writes so far are flushed. */
+  private sampleRecorder(): void {
+    const r = this.recorder?.status()
+    if (!r || r.broken || r.stopped) return
+    if (r.pendingEvents === 0 && r.failures === this.quietFailures) this.quietAt = this.now()
+    this.quietFailures = r.failures
+  }
+
   private async restartDeltas(target: BackupTarget, base: BackupManifest): Promise<void> {
     await this.recorder?.stop().catch(() => undefined)
     this.recorder = null
     if (this.settings.deltaIntervalMs <= 0 || this.stopped) return
-    const lib = (await import('../lib/backup/index.js')) as unknown as {startDeltaRecorder?: StartDeltaRecorder}
-    if (typeof lib.startDeltaRecorder !== 'function') return
-    this.recorder = lib.startDeltaRecorder({
+    const {startDeltaRecorder} = await import('../lib/backup/delta-recorder.js')
+    this.quietAt = null
+    this.quietFailures = 0
+    this.recorder = startDeltaRecorder({
       target,
       base,
       endpoint: () => chooseBackupSource(this.deps.probes())?.clientUrl ?? null,
@@ -310,6 +315,11 @@ export class BackupService {
       onFlush: (m) => {
         this.lastDeltaFlushAt = this.now()
         this.lastDeltaId = m.id
+      },
+      onWarning: (err) => {
+        if (this.now() - this.deltaWarnedAt < 60_000) return
+        this.deltaWarnedAt = this.now()
+        this.deps.log.warn('delta backups: a failure, retried (at most one such warning a minute)', {error: err.message})
       },
       onError: (err) => {
         // The chain cannot go on (e.g. compacted past the recorded revision): a new full backup starts a new one.

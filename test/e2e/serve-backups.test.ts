@@ -8,7 +8,9 @@
  *   - `backup` (--json, --no-wait: exit 4) and `backups list` (table, --json);
  *   - the target gone: backups fail loudly (/stats backup.failing, etcd_mesos_backup_* metrics, `stats --check` exit
  *     8, `backup` exit 1) while the cluster stays healthy; back again: a backup succeeds and failing clears;
- *   - bad --backup-* flags: exit 2 with a message naming the flag.
+ *   - bad --backup-* flags: exit 2 with a message naming the flag;
+ *   - delta backups (--backup-interval 0, --backup-delta-interval 1s): a write made after an on-demand full backup
+ *     is in a flushed delta of that full backup, and /stats shows the flush and the recovery point.
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
@@ -132,8 +134,9 @@ describe('serve: backups to a file:// target', {timeout: 600_000}, () => {
       async () => {
         const s = await backupStats()
         const l = await listBackups(target)
-        assert.ok(l.backups.length <= 3, `retention keeps 2 (3 only between a backup and its retention): ${l.backups.map((b) => b.id)}`)
-        return s.backups_taken >= 3 && l.backups.length === 2 ? l : undefined
+        const full = l.backups.filter((b) => b.kind === 'full')
+        assert.ok(full.length <= 3, `retention keeps 2 (3 only between a backup and its retention): ${full.map((b) => b.id)}`)
+        return s.backups_taken >= 3 && full.length === 2 ? {...l, backups: full} : undefined
       },
       120_000,
       300,
@@ -236,5 +239,94 @@ describe('serve: backups to a file:// target', {timeout: 600_000}, () => {
     renameSync(`${targetDir}.away`, targetDir)
     await until('a backup to succeed again', async () => ((await backupStats()).failing === null ? true : undefined), 120_000, 300)
     assert.equal((await cli(at('stats', '--check'))).code, 0)
+  })
+})
+
+describe('serve: delta backups after an on-demand full backup', {timeout: 400_000}, () => {
+  let dir: string
+  let serve: ServeProc
+  let admin: string
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-deltas-'))
+    mkdirSync(path.join(dir, 'target'))
+    const [lo, hi] = randomPortRange()
+    serve = await startServe([
+      '--master',
+      'local',
+      '--cluster-name',
+      'dl',
+      '--cluster-size',
+      '1',
+      '--local-agents',
+      '1',
+      '--local-mesos-port',
+      '0',
+      '--local-agent-ports',
+      `${lo}-${hi}`,
+      '--health-interval',
+      '1',
+      '--bootstrap-wait',
+      '1',
+      '--backup-target',
+      `file://${path.join(dir, 'target')}`,
+      '--backup-interval',
+      '0',
+      '--backup-delta-interval',
+      '1s',
+    ])
+    admin = serve.adminUrl
+    await waitHealthyMembers(admin, 1, 180_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-4000)}`)
+    })
+  })
+
+  after(async () => {
+    await serve?.stop()
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('a write after the full backup is in a flushed delta of it', async () => {
+    assert.equal((await stats(admin)).backup?.backups_taken, 0, '--backup-interval 0: no periodic backup')
+    const posted = await getJson<{op: string}>(`${admin}/backups`, {method: 'POST'})
+    assert.equal(posted.status, 202, posted.text)
+    const op = await until(
+      'the full backup',
+      async () => {
+        const r = await getJson<{status: string; manifest: {id: string; revision: number} | null; message: string | null}>(
+          `${admin}/backups/op/${posted.body.op}`,
+        )
+        return r.body.status !== 'running' ? r.body : undefined
+      },
+      90_000,
+      200,
+    )
+    assert.equal(op.status, 'succeeded', op.message ?? '')
+    const full = op.manifest!
+    const clientUrl = (await members(admin))[0]!.client_url
+    const put = await fetch(`${clientUrl}/v3/kv/put`, {
+      method: 'POST',
+      body: JSON.stringify({key: Buffer.from('after-full').toString('base64'), value: Buffer.from('v').toString('base64')}),
+      signal: AbortSignal.timeout(5000),
+    })
+    const written = Number(((await put.json()) as {header: {revision: string}}).header.revision)
+    assert.ok(written > full.revision)
+    const target = await openBackupTarget(`file://${path.join(dir, 'target')}`)
+    const delta = await until(
+      'a delta holding the write',
+      async () => {
+        const l = await listBackups(target)
+        return l.backups.find((b) => b.kind === 'delta' && b.baseId === full.id && b.toRevision >= written)
+      },
+      60_000,
+      300,
+    )
+    assert.equal(delta.kind, 'delta')
+    const b = (await stats(admin)).backup!
+    assert.equal(b.deltas.enabled, true)
+    assert.ok(b.deltas.last_flush_at !== null && b.deltas.revision !== null && b.deltas.revision >= written, JSON.stringify(b.deltas))
+    assert.equal(typeof b.recovery_point_seconds, 'number')
+    const list = await getJson<{backups: {id: string; kind: string; base_id: string | null}[]}>(`${admin}/backups`)
+    assert.ok(list.body.backups.some((x) => x.kind === 'delta' && x.base_id === full.id))
   })
 })
