@@ -6,14 +6,18 @@
  *   - keys written, a full backup taken (the library's takeBackup from a member), more keys written, then every etcd
  *     killed with its data: with --auto-restore (after --reseed-timeout) the scheduler restores the latest backup into
  *     a NEW cluster (new member ids) holding the backed-up keys and not the later ones; /stats says which backup and
- *     the recovery point, and so does the log.
+ *     the recovery point, and so does the log;
+ *   - `restore --from latest --force --yes --json` on a healthy cluster whose newest backup is corrupt: the next good
+ *     one is used (and named), a new cluster with its keys;
+ *   - bad restore flags stop serve (exit 2); a second, brand-new serve with --restore-from <target>/<id>.manifest.json
+ *     comes up with that backup's keys.
  * Needs the executor's restore (src/executor) and the backup library's planRestore.
  * Run: node --import tsx --test --test-timeout=600000 test/e2e/serve-restore.test.ts   (needs dist/).
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {openBackupTarget} from '../../src/lib/backup/open.js'
@@ -60,6 +64,7 @@ describe('serve: restore from a file:// backup target', {timeout: 600_000}, () =
   let targetDir: string
   let serve: ServeProc
   let admin: string
+  let good: {id: string}
   const restoreStats = async (): Promise<RestoreStats> => (await stats(admin)).restore!
   const withLog = (err: Error): never => {
     throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-6000)}`)
@@ -145,5 +150,77 @@ describe('serve: restore from a file:// backup target', {timeout: 600_000}, () =
     const s = await stats(admin)
     assert.equal(s.healthy, 1)
     assert.equal(s.mode, 'MUTABLE')
+  })
+
+  it('restore --from latest --force --yes: a corrupt newest backup is skipped and the next good one restored', async () => {
+    const ms = await waitHealthyMembers(admin, 3, 60_000).catch(withLog)
+    const url = ms[0]!.client_url
+    await putKeys(url, 'good/', 15)
+    const target = await openBackupTarget(`file://${targetDir}`)
+    good = await takeBackup({endpoint: url, target})
+    await putKeys(url, 'newer/', 5)
+    const bad = await takeBackup({endpoint: url, target})
+    const data = path.join(targetDir, `${bad.id}.snapshot.db`)
+    writeFileSync(data, readFileSync(data).subarray(0, 4096)) // truncated
+    const oldIds = new Set((await memberList(ms.map((m) => m.client_url))).map((m) => m.id))
+
+    const r = await cli(['restore', '--admin-url', admin, '--from', 'latest', '--force', '--yes', '--json', '--wait-timeout', '300'])
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n--- serve log ---\n${serve.log().slice(-6000)}`)
+    const doc = JSON.parse(r.stdout) as {op: string; outcome: string; operation: {status: string; message: string}}
+    assert.equal(doc.outcome, 'succeeded')
+    assert.match(doc.operation.message, new RegExp(`restored from backup ${good.id.replace(/\./g, '\\.')}`))
+    assert.match(doc.operation.message, new RegExp(`skipped: ${bad.id.replace(/\./g, '\\.')}`))
+
+    const now = await waitHealthyMembers(admin, 3, 120_000).catch(withLog)
+    const urls = now.map((m) => m.client_url)
+    assert.equal((await readPrefix(urls, 'good/')).size, 15)
+    assert.equal((await readPrefix(urls, 'newer/')).size, 0)
+    assert.ok(
+      (await memberList(urls)).every((m) => !oldIds.has(m.id)),
+      'new member ids',
+    )
+  })
+
+  it('bad restore flags stop serve with exit 2; a brand-new serve --restore-from <backup manifest URL> starts with its keys', async () => {
+    for (const [flags, message] of [
+      [['--auto-restore'], /--auto-restore needs --backup-target/],
+      [['--restore-from', 'not an id!'], /--restore-from "not an id!" is not "latest", a backup id or a file/],
+      [['--restore-from', 'latest'], /--restore-from latest needs --backup-target/],
+      [['--restore-from', 'ftp://x/y'], /--restore-from: .*unsupported scheme/],
+    ] as [string[], RegExp][]) {
+      const r = await cli(['serve', '--master', 'local', '--admin-port', '0', ...flags])
+      assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stdout}\n${r.stderr}`)
+      assert.match(r.stderr.replace(/\s*›\s*/g, ' ').replace(/\s+/g, ' '), message)
+    }
+    const [lo, hi] = randomPortRange()
+    const clone = await startServe(
+      [
+        ...['--master', 'local', '--cluster-name', `${CLUSTER}c`, '--cluster-size', '3', '--local-mesos-port', '0'],
+        ...['--local-agent-ports', `${lo}-${hi}`, '--health-interval', '1', '--bootstrap-wait', '3'],
+        ...['--restore-from', `file://${targetDir}/${good.id}.manifest.json`],
+      ],
+      undefined,
+      'clone',
+    )
+    try {
+      const ms = await waitHealthyMembers(clone.adminUrl, 3, 180_000).catch((err: Error) => {
+        throw new Error(`${err.message}\n--- clone log ---\n${clone.log().slice(-6000)}`)
+      })
+      assert.equal(
+        (
+          await readPrefix(
+            ms.map((m) => m.client_url),
+            'good/',
+          )
+        ).size,
+        15,
+      )
+      const last = (await stats(clone.adminUrl)).restore?.last
+      assert.equal(last?.status, 'succeeded')
+      assert.match(last!.message, new RegExp(good.id.replace(/\./g, '\\.')))
+    } finally {
+      await clone.stop()
+      await sweepCluster(`${CLUSTER}c`)
+    }
   })
 })

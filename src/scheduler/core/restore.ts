@@ -261,11 +261,12 @@ export function planRestore(ctx: Ctx): void {
   const healthy = s.health.verdict?.healthy === true && s.health.gen === s.topologyGen
   if (s.bootstrapped && healthy && runningTasks(s).length >= s.config.clusterSize) {
     const rp = r.recoveryPointSeconds === null ? '' : `; ${r.recoveryPointSeconds} s of writes before the loss are not in it`
+    const sk = r.skipped?.length ? `; newer backups skipped: ${r.skipped.map((k) => `${k.id} (${k.problem})`).join(', ')}` : ''
     recordOp(
       ctx,
       r.op,
       'succeeded',
-      `cluster restored from backup ${r.plan!.fullId} (revision ${r.plan!.toRevision}) with ${runningTasks(s).length} members${rp}`,
+      `cluster restored from backup ${r.plan!.fullId} (revision ${r.plan!.toRevision}) with ${runningTasks(s).length} members${rp}${sk}`,
     )
     emit(ctx, log('warn', 'restore done: the new cluster is healthy', {op: r.op, backup: r.plan!.fullId, toRevision: r.plan!.toRevision}))
     s.restore = null
