@@ -344,6 +344,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
         deltaIntervalSeconds: o.backup.deltaIntervalMs / 1000,
         keep: o.backup.keep ?? null,
         maxAgeSeconds: o.backup.maxAgeMs === undefined ? null : o.backup.maxAgeMs / 1000,
+        ...(o.backupS3 ? {s3: (await import('../lib/backup/s3-options.js')).describeS3Options(o.backupS3)} : {}),
       })
       await backups.start()
     }
