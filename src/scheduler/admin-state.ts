@@ -107,7 +107,13 @@ export class AdminState {
         const op = `restore-${randomUUID().replace(/-/g, '').slice(0, 12)}`
         this.driver.dispatch({type: 'RestoreRequested', op, from, ...(toRevision !== undefined ? {toRevision} : {}), force})
         const rec = this.driver.current.operations.find((o) => o.op === op)
-        this.log.info('restore requested through the admin API', {op, from, toRevision: toRevision ?? null, force, outcome: rec?.status ?? 'unknown'})
+        this.log.info('restore requested through the admin API', {
+          op,
+          from,
+          toRevision: toRevision ?? null,
+          force,
+          outcome: rec?.status ?? 'unknown',
+        })
         if (!rec || rec.status === 'refused') return {accepted: false, status: 409, error: rec?.message ?? 'restore refused'}
         return {accepted: true, op}
       },
