@@ -64,6 +64,8 @@ export class BackupService {
   private runningOp: string | null = null
   private timer: NodeJS.Timeout | null = null
   private stopped = false
+  /** Aborts a running backup on stop(). */
+  private readonly abort = new AbortController()
   private readonly ops = new Map<string, BackupOp>()
   private recorder: DeltaRecorder | null = null
   private chainBroken = false
@@ -99,6 +101,7 @@ export class BackupService {
   async stop(): Promise<void> {
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
+    this.abort.abort()
     await this.running?.catch(() => undefined)
     await this.recorder?.stop().catch(() => undefined)
     this.recorder = null
@@ -226,7 +229,8 @@ export class BackupService {
       if (!source) throw new Error('no healthy etcd member to stream a backup from')
       const target = await this.openTarget()
       const {takeBackup, applyRetention} = await import('../lib/backup/backups.js')
-      const signal = AbortSignal.timeout(this.settings.timeoutMs)
+      const timeout = AbortSignal.timeout(this.settings.timeoutMs)
+      const signal = AbortSignal.any([timeout, this.abort.signal])
       const manifest = await takeBackup({
         endpoint: source.clientUrl,
         target,
@@ -235,7 +239,7 @@ export class BackupService {
         ...(this.deps.tls ? {tls: this.deps.tls} : {}),
         now: this.now,
       }).catch((err: Error) => {
-        throw signal.aborted
+        throw timeout.aborted
           ? new Error(`the backup took longer than --backup-timeout (${this.settings.timeoutMs / 1000} s): ${err.message}`)
           : err
       })
@@ -304,6 +308,7 @@ export class BackupService {
     this.recorder = null
     if (this.settings.deltaIntervalMs <= 0 || this.stopped) return
     const {startDeltaRecorder} = await import('../lib/backup/delta-recorder.js')
+    if (this.stopped) return
     this.quietAt = null
     this.quietFailures = 0
     this.recorder = startDeltaRecorder({
