@@ -150,6 +150,9 @@ describe('serve: restore from a file:// backup target', {timeout: 600_000}, () =
     const s = await stats(admin)
     assert.equal(s.healthy, 1)
     assert.equal(s.mode, 'MUTABLE')
+    const human = await cli(['stats', '--admin-url', admin])
+    assert.equal(human.code, 0, human.stderr)
+    assert.match(human.stdout, new RegExp(`Last restore +succeeded .*${manifest.id.replace(/\./g, '\\.')}.*s of writes before the loss`))
   })
 
   it('restore --from latest --force --yes: a corrupt newest backup is skipped and the next good one restored', async () => {

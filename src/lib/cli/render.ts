@@ -113,6 +113,13 @@ export function renderStats(s: Stats, now: number, c: ChalkInstance): string {
     if (b.last_failure) rows.push(['Last backup failure', `${formatWhen(b.last_failure.at, now)}: ${b.last_failure.message}`])
     if (b.failing) rows.push(['Backups failing', c.red(b.failing)])
   }
+  const r = s.restore
+  if (r?.op) {
+    const what = r.backup ? `backup ${r.backup}${r.to_revision !== null ? ` (revision ${r.to_revision})` : ''}` : `${r.from} (resolving)`
+    const rp = r.recovery_point_seconds === null ? '' : `; ${r.recovery_point_seconds} s of writes before the loss are not in it`
+    rows.push(['Restore', c.yellow(`${r.op} (${r.reason}) ${r.phase}: ${what}${rp}`)])
+  }
+  if (r?.last) rows.push(['Last restore', `${r.last.status} ${formatWhen(r.last.at, now)}: ${r.last.message}`])
   return fields(rows)
 }
 
