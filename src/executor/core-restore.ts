@@ -7,8 +7,9 @@
  *   starting --restore-finished ok (restored, or skipped: data present)---> starting  start-etcd
  *   starting --restore-finished failed------------------------------------> finished  TASK_FAILED "restore <op>
  *                                                                                    failed: …", exit 1
- *   killing  --restore-step / restore-finished----------------------------> (same)    nothing (KILL/SHUTDOWN during
- *                                                                                    the restore: the driver aborts it)
+ *   killing  --restore-step / restore-finished----------------------------> (same)    a log line only (KILL/SHUTDOWN
+ *                                                                                    during the restore: the driver
+ *                                                                                    aborts it)
  * A restore is never attempted for a restart in place (requireData: it must find its own data) nor for a member
  * that joins an existing cluster (it gets the data from raft): those start etcd as usual.
  * Invariant: start-etcd is emitted once, after the restore finished (restoreOp is cleared then).
@@ -59,7 +60,10 @@ export function onRestoreStep(s: CoreState, e: Extract<CoreEvent, {type: 'restor
 }
 
 export function onRestoreFinished(s: CoreState, e: Extract<CoreEvent, {type: 'restore-finished'}>): StepResult {
-  if (s.phase !== 'starting' || s.restoreOp === undefined || !s.config) return {state: s, actions: []}
+  if (s.phase !== 'starting' || s.restoreOp === undefined || !s.config) {
+    const how = e.ok ? e.message : `failed: ${e.error}`
+    return {state: s, actions: s.restoreOp ? [{type: 'log', line: `restore ${s.restoreOp} ended while ${s.phase}: ${how}`}] : []}
+  }
   const op = s.restoreOp
   const {restoreOp: _, ...rest} = s
   if (e.ok)

@@ -77,6 +77,7 @@ export async function restoreMember(ctx: RestoreContext): Promise<RestoreOutcome
   let step: RestoreStep | 'checking' = 'checking'
   let work: string | undefined
   let stage: string | undefined
+  let target: BackupTarget | undefined
   try {
     const st = await stat(dataDir).catch(() => undefined)
     if (st && !st.isDirectory()) throw new Error(`data dir ${dataDir} exists and is not a directory`)
@@ -98,17 +99,17 @@ export async function restoreMember(ctx: RestoreContext): Promise<RestoreOutcome
     work = await mkdtemp(path.join(sandbox, TEMP_PREFIX))
 
     step = 'fetching'
-    let target: BackupTarget
     try {
       target = await openBackupTarget(r.target, r.s3 ? {s3: r.s3} : {})
     } catch (err) {
-      throw new Error(`backup target ${r.target}: ${errText(err)}`)
+      throw new Error(`backup ${r.fullId}: cannot open the backup target ${r.target}: ${errText(err)}`)
     }
-    ctx.report('fetching', `restore ${r.op}: fetching backup ${r.fullId} from ${target.url}`)
+    const from = target.url
+    ctx.report('fetching', `restore ${r.op}: fetching backup ${r.fullId} from ${from}`)
     const full = path.join(work, 'full.db')
     const manifest = await saveBackupToFile(target, r.fullId, full).catch((err: unknown) => {
       const text = errText(err)
-      throw new Error(text.includes(r.fullId) ? text : `backup ${r.fullId} in ${target.url}: ${text}`)
+      throw new Error(text.includes(r.fullId) ? text : `backup ${r.fullId} in ${from}: ${text}`)
     })
     aborted(signal)
     let snapshot = full
@@ -167,8 +168,10 @@ export async function restoreMember(ctx: RestoreContext): Promise<RestoreOutcome
       message: `restore ${r.op}: data dir ${dataDir} restored from backup ${r.fullId} at revision ${revision}`,
     }
   } catch (err) {
+    if (signal?.aborted) throw new RestoreError(step, 'aborted: the task is being killed') // whatever the kill broke
     throw err instanceof RestoreError ? err : new RestoreError(step, errText(err))
   } finally {
+    ;(target as {close?: () => void} | undefined)?.close?.() // an s3:// target's client
     if (stage) await rm(stage, {recursive: true, force: true}).catch(() => undefined)
     if (work) await rm(work, {recursive: true, force: true}).catch(() => undefined)
   }

@@ -12,13 +12,15 @@
 import {after, afterEach, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
-import {copyFile, mkdtemp, open, readdir, rm} from 'node:fs/promises'
+import {copyFile, mkdtemp, open, readdir, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {countKeys, putKey, startEtcdCluster, type EtcdCluster} from '../helpers/etcd.js'
 import {TestAgent, startExecutor, soloMember, type ExecutorProcess} from '../helpers/executor-agent.js'
 import {freePorts, waitFor} from '../helpers/ports.js'
+import {startS3Server, type S3Server} from '../helpers/s3-server.js'
 import {listBackups, openBackupTarget, startDeltaRecorder, takeBackup, type BackupManifest} from '../../src/lib/backup/index.js'
+import type {S3Options} from '../../src/lib/backup/s3-options.js'
 import type {MemberConfig, MemberRestore} from '../../src/lib/member-config.js'
 
 type Json = Record<string, unknown>
@@ -85,6 +87,15 @@ function replayEtcdPids(): number[] {
   return out
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z')
+  } catch {
+    return false
+  }
+}
+
 /** A new cluster of `n` members on free ports, each restoring `restore`, launched by its own executor. */
 async function launchCluster(n: number, restore: MemberRestore) {
   const ports = await freePorts(2 * n)
@@ -103,16 +114,13 @@ async function launchCluster(n: number, restore: MemberRestore) {
       }),
     ),
   )
-  await waitFor(
+  const exited = await waitFor(
     `TASK_RUNNING from the ${n} executors`,
-    () => {
-      for (const m of members)
-        if (m.exec.exit()) throw new Error(`an executor exited: ${JSON.stringify(m.exec.exit())}\n${m.exec.stderr()}`)
-      return members.every((m) => running(m.agent))
-    },
+    () => members.find((m) => m.exec.exit()) ?? members.every((m) => running(m.agent)),
     180_000,
     200,
   )
+  if (exited !== true && exited !== false) assert.fail(`an executor exited: ${JSON.stringify(exited.exec.exit())}\n${exited.exec.stderr()}`)
   const urls = ids.map((i) => `http://127.0.0.1:${ports[2 * i]}`)
   await waitFor(
     'a linearizable read on every member',
@@ -380,5 +388,105 @@ describe('executor restore with delta backups (real etcd, file:// target)', {tim
       [],
       'no work dir left',
     )
+  })
+
+  it('KILL during the restore: the restore is aborted (private etcd killed), TASK_KILLED, exit 0, no temp dir, no etcd data', async () => {
+    // An etcd wrapper whose private replay etcd never serves: the restore waits in 'replaying' until the KILL.
+    const bin = await mkdtemp(path.join(os.tmpdir(), 'executor-restore-bin-'))
+    cleanups.push(() => rm(bin, {recursive: true, force: true}))
+    const pidFile = path.join(bin, 'replay.pid')
+    const wrapper = path.join(bin, 'etcd')
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\ncase "$*" in *--name=restore-replay*) echo $$ > ${pidFile}; exec sleep 600 ;; esac\nexec /usr/bin/etcd "$@"\n`,
+      {mode: 0o755},
+    )
+    const [c, p] = await freePorts(2)
+    const m = await launch(soloMember(c!, p!, {restore: restoreOf(null), etcdBin: wrapper, etcdctlBin: '/usr/bin/etcdctl'}))
+    const pid = Number(
+      await waitFor('the private etcd started', () => existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8')), 60_000, 20),
+    )
+    assert.ok(startingMessages(m.agent).at(-1)?.includes('replaying'), `still replaying: ${JSON.stringify(startingMessages(m.agent))}`)
+    m.agent.kill()
+    assert.equal((await exitOf(m.exec)).code, 0, m.exec.stderr())
+    assert.equal(m.agent.updates.at(-1)!.status.state, 'TASK_KILLED')
+    assert.equal(m.agent.states().filter((x) => x === 'TASK_KILLED').length, 1)
+    assert.match(m.exec.stderr(), /restore restore-op-2 ended while killing: failed: replaying: aborted: the task is being killed/)
+    assert.equal(pidAlive(pid), false, 'the private etcd was killed')
+    assert.deepEqual(
+      (await readdir(m.sandbox)).filter((n) => n.startsWith('.restore-')),
+      [],
+      'no work dir left',
+    )
+    const dataDir = path.join(m.sandbox, 'etcd_data')
+    assert.deepEqual(existsSync(dataDir) ? await readdir(dataDir) : [], [], 'no etcd data, no staging dir')
+    assert.equal(existsSync(path.join(m.sandbox, 'etcd.stdout')), false, "the member's etcd never started")
+  })
+})
+
+describe('executor restore from an s3:// target (real S3-compatible server)', {timeout: 300_000}, () => {
+  let source: EtcdCluster | undefined
+  let s3: S3Server | undefined
+  let manifest: BackupManifest
+  let expected: Record<string, string> = {}
+  let s3opts: S3Options
+
+  before(async () => {
+    ;[source, s3] = await Promise.all([
+      startEtcdCluster(1, {token: `restore-s3-src-${process.pid}`}),
+      startS3Server({buckets: ['restores']}),
+    ])
+    s3opts = {
+      endpoint: s3.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    }
+    const url = source.members[0]!.clientUrl
+    for (let i = 0; i < 10; i++) await putKey(url, `s3r/k${i}`, `v${i}`)
+    expected = await kvs(url, 's3r/')
+    const target = await openBackupTarget('s3://restores/c1', {s3: s3opts})
+    try {
+      manifest = await takeBackup({endpoint: url, target})
+    } finally {
+      ;(target as {close?: () => void}).close?.()
+    }
+    await source.stop()
+    source = undefined
+  })
+  after(async () => {
+    await Promise.all([source?.stop(), s3?.stop()])
+  })
+
+  const restoreOf = (s3: S3Options): MemberRestore => ({
+    op: 'restore-op-s3',
+    target: 's3://restores/c1',
+    s3,
+    fullId: manifest.id,
+    deltaIds: [],
+    toRevision: null,
+  })
+
+  it('restores from S3 with the options in the member config; the secret appears in no log line or message', async () => {
+    const {members, urls} = await launchCluster(1, restoreOf(s3opts))
+    assert.deepEqual(await kvs(urls[0]!, 's3r/'), expected)
+    const m = members[0]!
+    assert.ok(startingMessages(m.agent).some((x) => x.includes(`fetching backup ${manifest.id} from s3://restores/c1`)))
+    assert.ok(!m.exec.stderr().includes(s3opts.secretAccessKey!), 'secret in the executor log')
+    assert.ok(!JSON.stringify(m.agent.updates.map((u) => u.status.message ?? '')).includes(s3opts.secretAccessKey!))
+  })
+
+  it('wrong S3 credentials: TASK_FAILED naming the backup, without the secret', async () => {
+    const wrong = {...s3opts, secretAccessKey: `WRONG-${s3opts.secretAccessKey}`}
+    const [c, p] = await freePorts(2)
+    const m = await launch(soloMember(c!, p!, {restore: restoreOf(wrong)}))
+    assert.equal((await exitOf(m.exec)).code, 1, m.exec.stderr())
+    const st = m.agent.updates.at(-1)!.status
+    assert.equal(st.state, 'TASK_FAILED')
+    assert.match(st.message ?? '', new RegExp(`^restore restore-op-s3 failed: fetching: .*${manifest.id}`))
+    assert.ok(!(st.message ?? '').includes(wrong.secretAccessKey), st.message)
+    assert.ok(!m.exec.stderr().includes(wrong.secretAccessKey), 'secret in the executor log')
+    assert.equal(existsSync(path.join(m.sandbox, 'etcd_data', 'member')), false)
   })
 })
