@@ -256,6 +256,27 @@ describe('automatic restore after a total loss', () => {
     assert.equal(opOf(w, rr[0]!.op)?.status, 'succeeded')
   })
 
+  it('an automatic restore is cancelled, nothing killed, when a member comes back before its plan is resolved', () => {
+    const w = healthyCluster({...CFG, autoRestore: true}, 3)
+    loseEverything(w)
+    const mark = w.actions.length
+    w.advance(65_000)
+    const rr = w.actionsOf('RESOLVE_RESTORE', mark)
+    assert.equal(rr.length, 1)
+    const back = [...w.tasks.values()][0]!
+    back.state = 'TASK_RUNNING'
+    w.feed({
+      type: 'Update',
+      status: {task_id: {value: back.taskId}, agent_id: {value: back.agentId}, state: 'TASK_RUNNING', source: 'SOURCE_MASTER'},
+    })
+    assert.equal(opOf(w, rr[0]!.op)?.status, 'failed')
+    assert.match(opOf(w, rr[0]!.op)!.message, /cancelled.*alive again/)
+    w.feed({type: 'RestoreResolved', op: rr[0]!.op, plan: PLAN})
+    assert.equal(w.actionsOf('KILL', mark).length, 0, 'nothing killed')
+    assert.equal(w.state.restore, null)
+    assert.notEqual(modeOf(w.state), 'RESTORING')
+  })
+
   it('does not restore automatically without autoRestore', () => {
     const w = healthyCluster(CFG, 3)
     loseEverything(w)

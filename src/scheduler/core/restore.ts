@@ -21,7 +21,8 @@
  * Requests: RestoreRequested{op, from, toRevision?, force} — refused (operation 'refused', with the reason) without a
  *   backup target, while another restore or a re-seed runs, while not subscribed and reconciled, and while the
  *   cluster is healthy or has a working quorum unless force.
- * Automatic (config.autoRestore, with a backup target): TOTAL_LOSS for reseedTimeoutMs → a restore from 'latest'.
+ * Automatic (config.autoRestore, with a backup target): TOTAL_LOSS for reseedTimeoutMs → a restore from 'latest';
+ *   cancelled (failed, nothing killed) when a member task is alive again before its plan is resolved.
  * serve --restore-from (config.restoreFrom): on a first start (nothing bootstrapped, no task) a restore from there.
  * Recovery point: seconds between the loss (auto: when TOTAL_LOSS was declared — after a scheduler restart, when it
  *   was declared again, so it may be over-estimated; otherwise when the plan was resolved, just before the old members
@@ -34,7 +35,7 @@ import {emit} from './ctx.js'
 import {randomHex} from './ids.js'
 import {baseEpisode, become, modeOf, ready} from './mode.js'
 import type {OperationRecord, RestorePlanRec, RestoreProgress, SchedulerState} from './state.js'
-import {bumpTopology, deadTasks, liveTasks, runningTasks} from './state.js'
+import {bumpTopology, deadTasks, liveTasks, runningTasks, unconfirmedLost} from './state.js'
 
 const MAX_OPERATIONS = 20
 const OP_RE = /^[A-Za-z0-9_-]{1,128}$/
@@ -115,6 +116,11 @@ export function startRestore(
     }),
   )
   askResolve(ctx)
+}
+
+/** An automatic restore is for a total loss only: a member task alive again (or a lost one unconfirmed) ends it. */
+function memberBack(s: SchedulerState, r: RestoreProgress): boolean {
+  return r.reason === 'auto' && ready(s) && (liveTasks(s).length > 0 || unconfirmedLost(s).length > 0)
 }
 
 function askResolve(ctx: Ctx): void {
@@ -242,6 +248,7 @@ export function planRestore(ctx: Ctx): void {
     if (r.phase === 'resolving') return askResolve(ctx)
     if (r.phase === 'killing') r.deadline = ctx.now // killed again as soon as reconciled
   }
+  if (r.phase === 'resolving' && memberBack(s, r)) return fail(ctx, 'cancelled: a member task is alive again; nothing was killed')
   if (r.phase === 'killing') {
     if (ready(s) || Object.keys(s.tasks).length === 0) planKilling(ctx)
     return
