@@ -2,7 +2,7 @@
  * Pure views of restores for the admin API: the `restore` object of /stats and GET /restore/<op> (README
  * "Restore"). From the core's state only (core/restore.ts restoreView); snake_case like the rest of /stats.
  */
-import {restoreView} from './core/restore.js'
+import {restoreView} from './core/restore-view.js'
 import type {SchedulerState} from './core/state.js'
 
 export function restoreStatsView(s: SchedulerState) {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import type {SchedulerAction} from '../../src/scheduler/core/actions.js'
 import type {MemberRestore} from '../../src/lib/member-config.js'
 import {liveTasks, modeOf, runningTasks} from '../../src/scheduler/core/state.js'
-import {restoreView} from '../../src/scheduler/core/restore.js'
+import {restoreView} from '../../src/scheduler/core/restore-view.js'
 import type {World} from '../helpers/sim/sim.js'
 import {CORE_CFG, healthyCluster} from '../helpers/core-world.js'
 

@@ -27,7 +27,7 @@ import {applyPersistedDoc, serializePersistedDoc, toPersistedDoc} from './persis
 import {baseEpisode, become, running} from './mode.js'
 import type {Phase} from './mode.js'
 import {allTasks} from './state.js'
-import {planRestoreFrom} from './restore.js'
+import {planRestoreFrom} from './restore-triggers.js'
 
 export function onLoaded(ctx: Ctx, doc: PersistedDoc | null): void {
   const {s, now} = ctx

@@ -21,9 +21,10 @@
  * Requests: RestoreRequested{op, from, toRevision?, force} — refused (operation 'refused', with the reason) without a
  *   backup target, while another restore or a re-seed runs, while not subscribed and reconciled, and while the
  *   cluster is healthy or has a working quorum unless force.
- * Automatic (config.autoRestore, with a backup target): TOTAL_LOSS for reseedTimeoutMs → a restore from 'latest';
- *   cancelled (failed, nothing killed) when a member task is alive again before its plan is resolved.
- * serve --restore-from (config.restoreFrom): on a first start (nothing bootstrapped, no task) a restore from there.
+ * Automatic (config.autoRestore, with a backup target): TOTAL_LOSS for reseedTimeoutMs → a restore from 'latest'
+ *   (restore-triggers.ts); cancelled (failed, nothing killed) when a member task is alive again before its plan is
+ *   resolved. serve --restore-from (config.restoreFrom, restore-triggers.ts): on a first start a restore from there.
+ * What /stats shows: restore-view.ts.
  * Recovery point: seconds between the loss (auto: when TOTAL_LOSS was declared — after a scheduler restart, when it
  *   was declared again, so it may be over-estimated; otherwise when the plan was resolved, just before the old members
  *   are killed) and the plan's dataUntil: writes of that window are not in the backup (logged, /stats).
@@ -32,7 +33,6 @@ import type {MemberRestore} from '../../lib/member-config.js'
 import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
-import {randomHex} from './ids.js'
 import {baseEpisode, become, modeOf, ready} from './mode.js'
 import type {OperationRecord, RestorePlanRec, RestoreProgress, SchedulerState} from './state.js'
 import {bumpTopology, deadTasks, liveTasks, runningTasks, unconfirmedLost} from './state.js'
@@ -283,81 +283,4 @@ export function planRestore(ctx: Ctx): void {
 /** Records a launch made with `memberRestore` (launch.ts). */
 export function noteRestoreLaunch(s: SchedulerState, taskId: string): void {
   if (s.restore?.phase === 'bootstrapping') s.restore.launched.push(taskId)
-}
-
-/** TOTAL_LOSS bookkeeping and the automatic restore (plan.ts, every step while ready). */
-export function planAutoRestore(ctx: Ctx): void {
-  const {s, now} = ctx
-  if (s.episode !== 'TOTAL_LOSS') {
-    s.totalLossSince = null
-    return
-  }
-  s.totalLossSince ??= now
-  const target = s.config.backupTarget
-  if (!s.config.autoRestore || target === undefined || s.restore || s.reseed) return
-  if (now - s.totalLossSince < s.config.reseedTimeoutMs) return
-  startRestore(ctx, {op: `auto-restore-${randomHex(s, 8)}`, reason: 'auto', from: 'latest', target, toRevision: null})
-}
-
-/** The next time planAutoRestore acts (wake timer), or null. */
-export function nextAutoRestore(s: SchedulerState): number | null {
-  if (s.episode !== 'TOTAL_LOSS' || !s.config.autoRestore || s.config.backupTarget === undefined || s.totalLossSince === null) return null
-  return s.totalLossSince + s.config.reseedTimeoutMs
-}
-
-/** serve --restore-from on a first start: nothing bootstrapped, no task, never tried. Called on load. */
-export function planRestoreFrom(ctx: Ctx): void {
-  const {s} = ctx
-  const rf = s.config.restoreFrom
-  if (!rf) return
-  const done = s.operations.some((o) => o.kind === 'restore' && o.op.startsWith('restore-from-'))
-  if (s.bootstrapped || Object.keys(s.tasks).length > 0 || s.restore || done) {
-    emit(
-      ctx,
-      log('info', '--restore-from ignored: this cluster already exists (or was restored already)', {from: rf.from, target: rf.target}),
-    )
-    return
-  }
-  startRestore(ctx, {op: `restore-from-${randomHex(s, 8)}`, reason: 'restore-from', from: rf.from, target: rf.target, toRevision: null})
-}
-
-/** What /stats and GET /restore/<op> show. */
-export function restoreView(s: SchedulerState): {
-  running: {
-    op: string
-    phase: RestoreProgress['phase']
-    reason: RestoreProgress['reason']
-    from: string
-    target: string
-    backup: string | null
-    deltas: number
-    toRevision: number | null
-    dataUntil: string | null
-    recoveryPointSeconds: number | null
-    startedAt: number
-    skipped: {id: string; problem: string}[]
-  } | null
-  last: OperationRecord | null
-} {
-  const r = s.restore
-  const last = [...s.operations].reverse().find((o) => o.kind === 'restore' && o.status !== 'running') ?? null
-  return {
-    running: r
-      ? {
-          op: r.op,
-          phase: r.phase,
-          reason: r.reason,
-          from: r.from,
-          target: r.target,
-          backup: r.plan?.fullId ?? null,
-          deltas: r.plan?.deltaIds.length ?? 0,
-          toRevision: r.plan?.toRevision ?? r.toRevision,
-          dataUntil: r.plan?.dataUntil ?? null,
-          recoveryPointSeconds: r.recoveryPointSeconds,
-          startedAt: r.startedAt,
-          skipped: r.skipped ?? [],
-        }
-      : null,
-    last: last ? {...last} : null,
-  }
 }
