@@ -10,7 +10,9 @@
  *   - `restore --from latest --force --yes --json` on a healthy cluster whose newest backup is corrupt: the next good
  *     one is used (and named), a new cluster with its keys;
  *   - bad restore flags stop serve (exit 2); a second, brand-new serve with --restore-from <target>/<id>.manifest.json
- *     comes up with that backup's keys.
+ *     comes up with that backup's keys;
+ *   - with delta backups (serve's own POST /backups and its delta recorder): `restore --to-revision R` brings back
+ *     exactly the writes up to revision R.
  * Needs the executor's restore (src/executor) and the backup library's planRestore.
  * Run: node --import tsx --test --test-timeout=600000 test/e2e/serve-restore.test.ts   (needs dist/).
  */
@@ -225,5 +227,94 @@ describe('serve: restore from a file:// backup target', {timeout: 600_000}, () =
       await clone.stop()
       await sweepCluster(`${CLUSTER}c`)
     }
+  })
+})
+
+/** One put through etcd's JSON gateway; resolves with the revision it created. */
+async function putRev(clientUrl: string, key: string, value: string): Promise<number> {
+  const b64 = (t: string): string => Buffer.from(t).toString('base64')
+  const r = await fetch(`${clientUrl}/v3/kv/put`, {method: 'POST', body: JSON.stringify({key: b64(key), value: b64(value)})})
+  const doc = (await r.json()) as {header?: {revision?: string}}
+  const rev = Number(doc.header?.revision)
+  if (!r.ok || !Number.isInteger(rev)) throw new Error(`put ${key}: ${r.status} ${JSON.stringify(doc)}`)
+  return rev
+}
+
+describe('serve: restore to a chosen revision from a full backup and its deltas', {timeout: 600_000}, () => {
+  let dir: string
+  let serve: ServeProc
+  const cluster = `${CLUSTER}d`
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-restore-rev-'))
+    mkdirSync(path.join(dir, 'target'))
+    const [lo, hi] = randomPortRange()
+    serve = await startServe([
+      ...['--master', 'local', '--cluster-name', cluster, '--cluster-size', '3', '--local-mesos-port', '0'],
+      ...['--local-agent-ports', `${lo}-${hi}`, '--health-interval', '1', '--bootstrap-wait', '3'],
+      ...['--backup-target', `file://${path.join(dir, 'target')}`, '--backup-interval', '0', '--backup-delta-interval', '1s'],
+    ])
+    await waitHealthyMembers(serve.adminUrl, 3, 180_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-4000)}`)
+    })
+  })
+
+  after(async () => {
+    await serve?.stop()
+    await sweepCluster(cluster)
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('restore --to-revision R: the writes up to R and none after', async () => {
+    const admin = serve.adminUrl
+    const withLog = (err: Error): never => {
+      throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-6000)}`)
+    }
+    const url = (await members(admin))[0]!.client_url
+    await putRev(url, 'rev/base', 'in the full backup')
+    const b = await getJson<{op: string}>(`${admin}/backups`, {method: 'POST'})
+    assert.equal(b.status, 202, b.text)
+    const full = await until(
+      'the full backup',
+      async () => {
+        const r = await getJson<{status: string; manifest: {revision: number} | null}>(`${admin}/backups/op/${b.body.op}`)
+        return r.body.status !== 'running' ? r.body : undefined
+      },
+      120_000,
+      300,
+    ).catch(withLog)
+    assert.equal(full.status, 'succeeded')
+    const revs: number[] = []
+    for (let i = 1; i <= 10; i++) revs.push(await putRev(url, `rev/k${i}`, `v${i}`))
+    const cut = revs[4]! // rev/k5
+    await until(
+      'a delta backup holding the last write',
+      async () => ((await stats(admin)).backup?.deltas.revision ?? 0) >= revs[9]! || undefined,
+      120_000,
+      300,
+    ).catch(withLog)
+
+    const r = await cli([
+      'restore',
+      '--admin-url',
+      admin,
+      '--from',
+      'latest',
+      '--to-revision',
+      String(cut),
+      '--force',
+      '--yes',
+      '--json',
+      '--wait-timeout',
+      '300',
+    ])
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n--- serve log ---\n${serve.log().slice(-6000)}`)
+    const now = await waitHealthyMembers(admin, 3, 120_000).catch(withLog)
+    const got = await readPrefix(
+      now.map((m) => m.client_url),
+      'rev/',
+    )
+    assert.deepEqual([...got.keys()].sort(), ['rev/base', 'rev/k1', 'rev/k2', 'rev/k3', 'rev/k4', 'rev/k5'])
+    assert.equal(got.get('rev/k5'), 'v5')
   })
 })
