@@ -231,6 +231,39 @@ describe('restore: phases', () => {
   })
 })
 
+describe('restore with a role (persistent volumes)', () => {
+  it("the old members' volumes are retired once they are dead; each new member gets a new volume and the restore", () => {
+    const w = healthyCluster({...CFG, role: 'etcd-pv', principal: 'pv'}, 4)
+    const oldVolumes = Object.keys(w.state.volumes)
+    assert.equal(oldVolumes.length, 3)
+    w.feed({type: 'RestoreRequested', op: 'r1', from: 'latest', force: true})
+    assert.ok(
+      Object.values(w.state.volumes).every((v) => v.retiredAt === undefined),
+      'nothing retired before the kill',
+    )
+    w.feed({type: 'RestoreResolved', op: 'r1', plan: PLAN})
+    assert.equal(w.state.restore?.phase, 'bootstrapping')
+    for (const id of oldVolumes) assert.notEqual(w.state.volumes[id]?.retiredAt, undefined, `volume ${id} retired`)
+    w.members = []
+    const mark = w.actions.length
+    w.offerAll()
+    w.advance(10_000)
+    const acc = w.actionsOf('ACCEPT', mark).filter((a) => a.operations.some((o) => o.type === 'LAUNCH'))
+    assert.equal(acc.length, 3)
+    for (const a of acc) {
+      assert.deepEqual(
+        a.operations.map((o) => o.type),
+        ['RESERVE', 'CREATE', 'LAUNCH'],
+      )
+      const cfg = launched([a])[0]!.cfg
+      assert.equal(cfg.restore?.op, 'r1')
+      assert.equal(cfg.dataDir, 'etcd-data', 'the data dir is the new volume')
+    }
+    w.advance(30_000)
+    assert.equal(opOf(w, 'r1')?.status, 'succeeded')
+  })
+})
+
 describe('automatic restore after a total loss', () => {
   it('starts after reseedTimeoutMs in TOTAL_LOSS, from the latest backup, and reports the recovery point', () => {
     const w = healthyCluster({...CFG, autoRestore: true}, 3)
