@@ -38,6 +38,9 @@ export interface Expect {
   reseed: boolean | 'no-seed'
   /** The scenario ends in TOTAL_LOSS (no recovery, nothing launched). */
   totalLoss?: boolean
+  /** The cluster is rebuilt from a backup (restore-check.ts decides which writes must survive): the inject sets
+   *  `ctx.lostAt`, the time from which no member of the old cluster exists. */
+  restore?: boolean
   /** Exact number of new tasks launched because of the fault (undefined: not checked). */
   launched?: number
   /** Upper bound of new tasks launched (a launch intent persisted but cut by a scheduler kill counts too). */
@@ -82,6 +85,8 @@ export interface ScenarioResult {
   faultsInjected?: number
   /** With a role: reservations and volumes left over after recovery (leaks.ts); undefined without a role. */
   leaks?: number
+  /** Restore scenarios: ms of acknowledged writes before the loss missing from the restored data (restore-check.ts). */
+  recoveryPointMs?: number | null
 }
 
 export interface Shared {
@@ -110,6 +115,10 @@ export class Ctx {
   baseline!: StatsView
   /** /members just before the fault. */
   baselineMembers: MemberView[] = []
+  /** Restore scenarios: when the old cluster was gone (set by the inject). */
+  lostAt = 0
+  /** Restore scenarios: the running restore as /stats showed it once its backup was resolved (monitor in run.ts). */
+  restoreSeen: {backup: string; toRevision: number; recoveryPointSeconds: number | null; dataUntil: string | null} | null = null
   private endpoints: string[] = []
   private serveArgs: string[] = []
 

@@ -7,7 +7,9 @@
  *   - old (acknowledged before lostAt): a write whose revision is not above `toRevision` is in the restored data and
  *     must be present with its value; above it, it was acknowledged after the last backup/delta that the restore
  *     used: "not in the backup", reported apart with the recovery point = the time from the first such write's
- *     acknowledgement to the last acknowledgement before the loss (seconds of acknowledged writes missing);
+ *     acknowledgement to the last acknowledgement before the loss (seconds of acknowledged writes missing); one
+ *     that IS present means the restored data goes beyond the revision it claims (a failure: a restore to a chosen
+ *     revision must not bring later writes back);
  *   - new (acknowledged after lostAt, by the restored cluster): every one must be present; revisions only grow.
  */
 import type {Ack} from './writer.js'
@@ -17,6 +19,8 @@ export interface RestoreWrites {
   lost: Ack[]
   /** Old writes above toRevision that are missing: newer than the backup (the recovery point). */
   notInBackup: Ack[]
+  /** Old writes above toRevision that ARE present: the restored data goes beyond the revision it claims. */
+  beyond: Ack[]
   /** New writes missing or with another value. */
   lostAfter: Ack[]
   /** New writes whose revision went back (a history lost after the restore). */
@@ -31,9 +35,10 @@ export function checkRestoredWrites(acked: Ack[], kv: Map<string, string>, lostA
   const present = (a: Ack): boolean => kv.get(a.key) === a.value
   const lost = old.filter((a) => a.revision <= toRevision && !present(a))
   const notInBackup = old.filter((a) => a.revision > toRevision && !present(a))
+  const beyond = old.filter((a) => a.revision > toRevision && present(a))
   const lostAfter = fresh.filter((a) => !present(a))
   const regressions = fresh.filter((a, i) => i > 0 && a.revision <= fresh[i - 1]!.revision)
   const lastOld = old.at(-1)
   const recoveryPointMs = lastOld === undefined ? null : notInBackup.length === 0 ? 0 : lastOld.at - notInBackup[0]!.at
-  return {lost, notInBackup, lostAfter, regressions, recoveryPointMs}
+  return {lost, notInBackup, beyond, lostAfter, regressions, recoveryPointMs}
 }

@@ -16,6 +16,7 @@ import {Ctx, sleep, waitUntil, type ScenarioDef, type ScenarioResult, type Share
 import {fetchSlaves, reservationLeaks, reservedTo} from './leaks.js'
 import {ClusterObserver} from './observer.js'
 import {checkEpisodes, checkSeedChoice, checkWrites, detectReseeds, type ReseedEpisode} from './rules.js'
+import {checkRestoredWrites} from './restore-check.js'
 import type {WriterReport} from './writer.js'
 
 let counter = 0
@@ -36,6 +37,14 @@ function monitor(ctx: Ctx): {stop(): Promise<void>; modes: Set<string>} {
       await ctx.refreshEndpoints()
       const st = await ctx.stats().catch(() => null)
       if (st) modes.add(st.mode)
+      const r = st?.restore
+      if (r?.backup && r.to_revision !== null && r.to_revision !== undefined)
+        ctx.restoreSeen = {
+          backup: r.backup,
+          toRevision: r.to_revision,
+          recoveryPointSeconds: r.recovery_point_seconds,
+          dataUntil: r.data_until,
+        }
       await sleep(300)
     }
   })()
@@ -55,6 +64,33 @@ function describeEpisode(ctx: Ctx, e: ReseedEpisode): string {
   return `re-seed seen by the harness: ${e.seedUrl} at revision ${e.seedRevision} (raft index ${e.seedRaftIndex}) at ${rel(e.epochAt)}, serving alone at ${rel(e.completedAt)}; other survivors: ${surv}; every write acknowledged after ${rel(e.epochAt)} required`
 }
 
+/** Restore scenarios: the writes against the restored revision (restore-check.ts), with notes for the report. */
+function checkRestore(
+  ctx: Ctx,
+  report: WriterReport,
+  kv: Map<string, string>,
+): {failures: string[]; lost: number; recoveryPointMs: number | null} {
+  const rs = ctx.restoreSeen
+  if (!rs) return {failures: ['/stats never showed the restore with its backup resolved'], lost: 0, recoveryPointMs: null}
+  if (ctx.lostAt === 0)
+    return {failures: ['harness: the scenario did not record when the old cluster was gone'], lost: 0, recoveryPointMs: null}
+  const w = checkRestoredWrites(report.acked, kv, ctx.lostAt, rs.toRevision)
+  const failures: string[] = []
+  const eg = (xs: unknown[]): string => JSON.stringify(xs.slice(0, 3))
+  if (w.lost.length > 0)
+    failures.push(`${w.lost.length} acknowledged write(s) at or below the restored revision ${rs.toRevision} LOST, e.g. ${eg(w.lost)}`)
+  if (w.beyond.length > 0)
+    failures.push(`${w.beyond.length} write(s) above the restored revision ${rs.toRevision} present, e.g. ${eg(w.beyond)}`)
+  if (w.lostAfter.length > 0)
+    failures.push(`${w.lostAfter.length} write(s) acknowledged by the restored cluster LOST, e.g. ${eg(w.lostAfter)}`)
+  if (w.regressions.length > 0) failures.push(`${w.regressions.length} revision(s) went back after the restore, e.g. ${eg(w.regressions)}`)
+  const rp = w.recoveryPointMs === null ? 'no write before the loss' : `${(w.recoveryPointMs / 1000).toFixed(1)} s`
+  ctx.note(
+    `restored backup ${rs.backup} to revision ${rs.toRevision}: ${w.notInBackup.length} acknowledged write(s) not in it, recovery point ${rp} as the harness measured it (serve said ${rs.recoveryPointSeconds ?? '–'} s, data until ${rs.dataUntil ?? '–'})`,
+  )
+  return {failures, lost: w.lost.length + w.lostAfter.length, recoveryPointMs: w.recoveryPointMs}
+}
+
 /** Runs one scenario end to end; never throws (a harness failure is a failed row naming it). */
 export async function runScenario(def: ScenarioDef, shared: Shared): Promise<ScenarioResult> {
   const t0 = Date.now()
@@ -67,6 +103,7 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
   let lost = 0
   let lostByReseed = 0
   let leaks: number | undefined
+  let recoveryPointMs: number | null | undefined
   let mon: ReturnType<typeof monitor> | null = null
   let obs: ClusterObserver | null = null
   try {
@@ -126,35 +163,42 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
       const urls = ms.map((m) => m.client_url)
       const st = await ctx.stats()
       const reseeds = st.cluster_reseeds - st0.cluster_reseeds
-      // Re-seeds as the harness saw them (its own readings of every member), never as the product reports them.
-      const episodes = detectReseeds(readings)
-      for (const e of episodes) {
-        ctx.note(describeEpisode(ctx, e))
-        failures.push(...checkSeedChoice(e))
+      if (def.expect.restore) {
+        const w = checkRestore(ctx, report, await readAll(urls, ctx.writer.keyPrefix))
+        failures.push(...w.failures)
+        lost = w.lost
+        recoveryPointMs = w.recoveryPointMs
+      } else {
+        // Re-seeds as the harness saw them (its own readings of every member), never as the product reports them.
+        const episodes = detectReseeds(readings)
+        for (const e of episodes) {
+          ctx.note(describeEpisode(ctx, e))
+          failures.push(...checkSeedChoice(e))
+        }
+        failures.push(...checkEpisodes(episodes))
+        if (def.expect.reseed === true && episodes.length === 0)
+          failures.push('expected a re-seed; the harness never saw a member forced into a new one-member cluster')
+        if (def.expect.reseed !== true && episodes.length > 0)
+          failures.push(`the harness saw ${episodes.length} member(s) forced into a new cluster where no re-seed may complete`)
+        const kv = await readAll(urls, ctx.writer.keyPrefix)
+        const data = checkWrites(report.acked, kv, episodes)
+        lost = data.lost.length + data.wrong.length
+        lostByReseed = data.lostByReseed.length
+        if (data.lost.length > 0)
+          failures.push(`${data.lost.length} acknowledged write(s) LOST, e.g. ${JSON.stringify(data.lost.slice(0, 3))}`)
+        if (data.wrong.length > 0)
+          failures.push(`${data.wrong.length} write(s) with another value, e.g. ${JSON.stringify(data.wrong.slice(0, 3))}`)
+        if (data.regressions.length > 0) {
+          const r = data.regressions[0]!
+          failures.push(
+            `${data.regressions.length} acknowledged revision(s) went back with no re-seed seen in between (a history was lost), e.g. ${r.ack.revision} after ${r.previous.revision} at +${((r.ack.at - ctx.faultAt) / 1000).toFixed(1)} s`,
+          )
+        }
+        if (lostByReseed > 0)
+          ctx.note(
+            `${lostByReseed} write(s) lost by re-seed (acknowledged before it by a quorum that no longer exists; revisions ${data.lostByReseed[0]!.revision}..${data.lostByReseed.at(-1)!.revision} above the seed's)`,
+          )
       }
-      failures.push(...checkEpisodes(episodes))
-      if (def.expect.reseed === true && episodes.length === 0)
-        failures.push('expected a re-seed; the harness never saw a member forced into a new one-member cluster')
-      if (def.expect.reseed !== true && episodes.length > 0)
-        failures.push(`the harness saw ${episodes.length} member(s) forced into a new cluster where no re-seed may complete`)
-      const kv = await readAll(urls, ctx.writer.keyPrefix)
-      const data = checkWrites(report.acked, kv, episodes)
-      lost = data.lost.length + data.wrong.length
-      lostByReseed = data.lostByReseed.length
-      if (data.lost.length > 0)
-        failures.push(`${data.lost.length} acknowledged write(s) LOST, e.g. ${JSON.stringify(data.lost.slice(0, 3))}`)
-      if (data.wrong.length > 0)
-        failures.push(`${data.wrong.length} write(s) with another value, e.g. ${JSON.stringify(data.wrong.slice(0, 3))}`)
-      if (data.regressions.length > 0) {
-        const r = data.regressions[0]!
-        failures.push(
-          `${data.regressions.length} acknowledged revision(s) went back with no re-seed seen in between (a history was lost), e.g. ${r.ack.revision} after ${r.previous.revision} at +${((r.ack.at - ctx.faultAt) / 1000).toFixed(1)} s`,
-        )
-      }
-      if (lostByReseed > 0)
-        ctx.note(
-          `${lostByReseed} write(s) lost by re-seed (acknowledged before it by a quorum that no longer exists; revisions ${data.lostByReseed[0]!.revision}..${data.lostByReseed.at(-1)!.revision} above the seed's)`,
-        )
       const hash = await checkHashes(urls)
       if (!hash.ok) failures.push(`KV hash: ${hash.message}`)
       const mem = await checkMembership(urls, ctx.size)
@@ -233,5 +277,6 @@ export async function runScenario(def: ScenarioDef, shared: Shared): Promise<Sce
     notes: ctx.notes,
     durationMs: Date.now() - t0,
     ...(leaks !== undefined ? {leaks} : {}),
+    ...(recoveryPointMs !== undefined ? {recoveryPointMs} : {}),
   }
 }

@@ -19,6 +19,7 @@ describe('resilience checker: restore after a total loss', () => {
       ['k3', 'k4'],
     )
     assert.equal(r.recoveryPointMs, 100) // from k3's ack (1300) to the last ack before the loss (1400)
+    assert.deepEqual(r.beyond, [])
     assert.deepEqual(r.lostAfter, [])
     assert.deepEqual(r.regressions, [])
   })
@@ -40,6 +41,16 @@ describe('resilience checker: restore after a total loss', () => {
       r.regressions.map((a) => a.key),
       ['k12'],
     )
+  })
+
+  it('a write above the restored revision that is present goes beyond the revision claimed', () => {
+    const kv = new Map([...old, ...fresh].map((a) => [a.key, a.value]))
+    const r = checkRestoredWrites([...old, ...fresh], kv, 1500, 12)
+    assert.deepEqual(
+      r.beyond.map((a) => a.key),
+      ['k3', 'k4'],
+    )
+    assert.deepEqual(r.notInBackup, [])
   })
 
   it('nothing missing: recovery point 0; nothing acknowledged before the loss: null', () => {
