@@ -231,6 +231,28 @@ describe('restore: phases', () => {
   })
 })
 
+describe('restore: S3 secrets', () => {
+  it('go to the restoring executors only: never into the persisted document or a log line', () => {
+    const s3 = {endpoint: 'http://127.0.0.1:9000', accessKeyId: 'AKIDRESTORE1', secretAccessKey: 'VERY-SECRET-KEY-1'}
+    const w = healthyCluster({...CFG, backupTarget: 's3://bkt/etcd', s3}, 3)
+    w.feed({type: 'RestoreRequested', op: 'r1', from: 'latest', force: true})
+    w.feed({type: 'RestoreResolved', op: 'r1', plan: PLAN})
+    w.members = []
+    const mark = w.actions.length
+    w.offerAll()
+    w.advance(30_000)
+    const news = launched(w.actions.slice(mark))
+    assert.equal(news.length, 3)
+    for (const n of news) assert.deepEqual(n.cfg.restore?.s3, s3)
+    const persisted = w.actions.filter((a) => a.type === 'PERSIST').map((a) => JSON.stringify(a))
+    const logs = w.actions.filter((a) => a.type === 'LOG').map((a) => JSON.stringify(a))
+    assert.ok(persisted.length > 0)
+    for (const text of [...persisted, ...logs]) {
+      assert.ok(!text.includes('VERY-SECRET-KEY-1') && !text.includes('AKIDRESTORE1'), text.slice(0, 200))
+    }
+  })
+})
+
 describe('restore with a role (persistent volumes)', () => {
   it("the old members' volumes are retired once they are dead; each new member gets a new volume and the restore", () => {
     const w = healthyCluster({...CFG, role: 'etcd-pv', principal: 'pv'}, 4)
