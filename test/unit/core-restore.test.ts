@@ -10,7 +10,7 @@ import type {SchedulerAction} from '../../src/scheduler/core/actions.js'
 import type {MemberRestore} from '../../src/lib/member-config.js'
 import {liveTasks, modeOf, runningTasks} from '../../src/scheduler/core/state.js'
 import {restoreView} from '../../src/scheduler/core/restore-view.js'
-import type {World} from '../helpers/sim/sim.js'
+import {World} from '../helpers/sim/sim.js'
 import {CORE_CFG, healthyCluster} from '../helpers/core-world.js'
 
 const CFG = {...CORE_CFG, backupTarget: 'file:///backups/etcd'}
@@ -344,7 +344,7 @@ describe('automatic restore after a total loss', () => {
 
 describe('serve --restore-from', () => {
   it('a first start with restoreFrom bootstraps the new cluster from the backup; a later start ignores it', () => {
-    const w = new (healthyCluster(CFG, 3).constructor as typeof World)({...CFG, restoreFrom: {target: 'file:///other', from: 'latest'}}, 3)
+    const w = new World({...CFG, restoreFrom: {target: 'file:///other', from: 'latest'}}, 3)
     w.start()
     const rr = w.actionsOf('RESOLVE_RESTORE')
     assert.equal(rr.length, 1)
@@ -359,5 +359,19 @@ describe('serve --restore-from', () => {
     const mark = w.actions.length
     w.restart()
     assert.equal(w.actionsOf('RESOLVE_RESTORE', mark).length, 0)
+  })
+
+  it('a --restore-from backup that cannot be resolved stops serve (FATAL) instead of bootstrapping an empty cluster', () => {
+    const w = new World({...CFG, restoreFrom: {target: 'file:///other', from: 'nope'}}, 3)
+    w.start()
+    const rr = w.actionsOf('RESOLVE_RESTORE')
+    w.feed({type: 'RestoreResolveFailed', op: rr[0]!.op, message: 'backup nope not found in file:///other'})
+    assert.equal(w.fatal?.type, 'FATAL')
+    assert.match((w.fatal as {message: string}).message, /--restore-from.*nope not found/)
+    assert.equal(launched(w.actions).length, 0, 'nothing launched')
+    w.fatal = null
+    const mark = w.actions.length
+    w.restart()
+    assert.equal(w.actionsOf('RESOLVE_RESTORE', mark).length, 1, 'a restarted serve tries again')
   })
 })

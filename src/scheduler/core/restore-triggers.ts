@@ -5,7 +5,8 @@
  *                    with config.autoRestore and a backup target, TOTAL_LOSS for reseedTimeoutMs → a restore from
  *                    'latest' (reason auto). Not while a restore or re-seed runs.
  *   planRestoreFrom  on load: config.restoreFrom, nothing bootstrapped, no task record, no restore-from operation
- *                    recorded → a restore from there (reason restore-from); otherwise logged and ignored.
+ *                    succeeded → a restore from there (reason restore-from); otherwise logged and ignored. A plan
+ *                    that cannot be resolved stops serve (FATAL, restore.ts): never an empty cluster instead.
  */
 import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
@@ -39,7 +40,7 @@ export function planRestoreFrom(ctx: Ctx): void {
   const {s} = ctx
   const rf = s.config.restoreFrom
   if (!rf) return
-  const done = s.operations.some((o) => o.kind === 'restore' && o.op.startsWith('restore-from-'))
+  const done = s.operations.some((o) => o.kind === 'restore' && o.op.startsWith('restore-from-') && o.status === 'succeeded')
   if (s.bootstrapped || Object.keys(s.tasks).length > 0 || s.restore || done) {
     emit(
       ctx,

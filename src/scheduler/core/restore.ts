@@ -30,7 +30,7 @@
  *   are killed) and the plan's dataUntil: writes of that window are not in the backup (logged, /stats).
  */
 import type {MemberRestore} from '../../lib/member-config.js'
-import {log} from './actions.js'
+import {EXIT_FATAL, log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {baseEpisode, become, modeOf, ready} from './mode.js'
@@ -175,6 +175,13 @@ export function onRestoreResolveFailed(ctx: Ctx, op: string, message: string): v
   const r = ctx.s.restore
   if (!r || r.op !== op || r.phase !== 'resolving') {
     emit(ctx, log('info', 'stale restore plan failure ignored', {op}))
+    return
+  }
+  if (r.reason === 'restore-from') {
+    // A cluster asked to start from a backup must not start empty: stop, loudly; a restarted serve tries again.
+    fail(ctx, `no usable backup (${message}); nothing was started`)
+    const msg = `--restore-from ${r.from} (${r.target}): no usable backup (${message}); nothing was started`
+    emit(ctx, {type: 'FATAL', message: msg, exitCode: EXIT_FATAL})
     return
   }
   fail(ctx, `no usable backup (${message}); nothing was killed`)
