@@ -177,6 +177,7 @@ function render(rows: Row[], roleRows: Row[], soak: SoakReport | null, started: 
     '',
   )
   L.push(...table(rows, false))
+  L.push(...restoreTable([...rows, ...roleRows.map((r) => ({...r, name: `${r.name} (role ${role})`}))]))
   if (roleRows.length > 0) {
     L.push(`## With a role: reservations and persistent volumes`, '')
     L.push(
@@ -213,6 +214,28 @@ function table(rows: Row[], withLeaks: boolean): string[] {
     const leaks = withLeaks ? ` ${r.results.reduce((a, x) => a + (x.leaks ?? 0), 0)} |` : ''
     L.push(
       `| **${r.name}** — ${cell(r.description)} | ${r.results.length} | ${okN}/${r.results.length} | ${sec(median(rec))} / ${sec(rec.length ? Math.max(...rec) : null)} | ${r.results.reduce((a, x) => a + x.writesAcked, 0)} | ${r.results.reduce((a, x) => a + x.writesLost, 0)} | ${r.results.reduce((a, x) => a + x.lostByReseed, 0)} | ${sec(Math.max(...r.results.map((x) => x.longestUnavailableMs)))} |${leaks} ${cell(notes.join('; ').slice(0, 900))} |`,
+    )
+  }
+  L.push('')
+  return L
+}
+
+/** The backup/restore rows again, with what only they have: the recovery point (restore-check.ts). */
+function restoreTable(rows: Row[]): string[] {
+  const rs = rows.filter((r) => r.results.some((x) => x.recoveryPointMs !== undefined))
+  if (rs.length === 0) return []
+  const L: string[] = ['## Backup and restore: recovery point and time', '']
+  L.push(
+    'serve backs up to a file:// target outside the agents (`--backup-interval 15s --backup-delta-interval 2s`; 6 agents, so that 3 spare ones can take a restored cluster). Recovery point = seconds of acknowledged writes before the loss that are not in the restored data, measured by the harness from its own writes (writes at or below the restored revision must all be present, none above it). Time to healthy = the fault → the first write acknowledged by the restored cluster; for an automatic restore it includes `--reseed-timeout` (15 s) of TOTAL_LOSS before the restore starts. In manual-restore-to-revision the "recovery point" is the writes after the revision chosen, rolled back on purpose.',
+    '',
+    '| scenario | reps | ok | median / max recovery point | median / max time to healthy | writes lost (at or below the restored revision, or after) |',
+    '|---|---|---|---|---|---|',
+  )
+  for (const r of rs) {
+    const rp = r.results.map((x) => x.recoveryPointMs).filter((x): x is number => typeof x === 'number')
+    const rec = r.results.map((x) => x.recoveryMs).filter((x): x is number => x !== null)
+    L.push(
+      `| ${r.name} | ${r.results.length} | ${r.results.filter((x) => x.ok).length}/${r.results.length} | ${sec(median(rp))} / ${sec(rp.length ? Math.max(...rp) : null)} | ${sec(median(rec))} / ${sec(rec.length ? Math.max(...rec) : null)} | ${r.results.reduce((a, x) => a + x.writesLost, 0)} |`,
     )
   }
   L.push('')
