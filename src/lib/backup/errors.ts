@@ -3,7 +3,6 @@
  *
  * Codes (stable; the CLI and the admin API map them to exit codes / HTTP statuses):
  *   BAD_TARGET       the target URL is not an absolute file:// URL or a valid s3://bucket/prefix
- *   NOT_IMPLEMENTED  a valid target whose implementation does not exist yet (s3:// today)
  *   BAD_NAME         an object name with '/', a leading '.', or characters outside [A-Za-z0-9._-]
  *   BAD_MANIFEST     a manifest that is not JSON or misses / mistypes a field
  *   NOT_FOUND        no such object or backup in the target
@@ -18,7 +17,6 @@
  */
 export type BackupErrorCode =
   | 'BAD_TARGET'
-  | 'NOT_IMPLEMENTED'
   | 'BAD_NAME'
   | 'BAD_MANIFEST'
   | 'NOT_FOUND'

@@ -1,13 +1,15 @@
 /**
  * The backup library (issue 15): full etcd snapshots and delta backups (the changes since, from a watch) to a
  * backup target, verified, listed, read back, expired, planned and replayed for a restore.
- * Used by the scheduler (periodic backups), the admin API (POST /backups) and the CLI; none of them is wired yet.
+ * Used by the scheduler (scheduler/backup-service.ts: periodic and on-demand backups, deltas; restore-runner.ts: restore
+ * plans), the executor (executor/restore.ts: fetch, replay) and the CLI (`backups list` through the admin API).
  *
  * Design
  * - Target (target.ts, file-target.ts, open.ts, url.ts): a flat namespace of named objects with an atomic,
  *   no-overwrite `put`, streaming `get`, `list` of published objects only, idempotent `delete`. file:///dir is
  *   implemented (temp name in the same directory, fsync, link to the final name, fsync the directory);
- *   s3://bucket/prefix is parsed and validated, its implementation is NOT_IMPLEMENTED until the S3 helper adds it.
+ *   s3://bucket/prefix by s3-target.ts (AWS SDK v3, loaded only when an s3:// target is opened; s3-options.ts resolves
+ *   endpoint, region and credentials from flags, env and a credentials file).
  * - Source (etcd-snapshot.ts): Maintenance.Status and Maintenance.Snapshot of ONE member through etcd's JSON
  *   gateway on node:http(s), decoded line by line with backpressure: memory is bounded by one 32 KiB message
  *   whatever the snapshot size (measured by test/integration/backup.test.ts). No etcd3 / grpc-js.
@@ -30,12 +32,11 @@
  *   their base (and orphans go).
  * - Operations (backups.ts): takeBackup, listBackups, readManifest, readBackup, verifyBackup, saveBackupToFile,
  *   deleteBackup (a full backup with its deltas), applyRetention.
- * - Errors (errors.ts): BackupError with a stable code (BAD_TARGET, NOT_IMPLEMENTED, BAD_NAME, BAD_MANIFEST,
+ * - Errors (errors.ts): BackupError with a stable code (BAD_TARGET, BAD_NAME, BAD_MANIFEST,
  *   NOT_FOUND, EXISTS, CORRUPT, SOURCE, IO, CHAIN_BROKEN, BAD_REVISION); every message names the backup / object / target / member concerned.
  *
- * Not yet here (other modules of issue 15): the s3:// target, scheduling, /stats and /metrics, restore into a new
- * cluster. docs/backups.md describes the
- * layout, the manifest and the guarantees for operators.
+ * docs/backups.md describes the layout, the manifest and the guarantees for operators; README "Backups" and "Restore"
+ * the flags, commands and endpoints.
  */
 export {BackupError, type BackupErrorCode} from './errors.js'
 export {parseBackupTargetUrl, type BackupTargetUrl} from './url.js'
