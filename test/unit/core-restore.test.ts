@@ -291,6 +291,7 @@ describe('automatic restore after a total loss', () => {
     const w = healthyCluster({...CFG, autoRestore: true}, 3)
     loseEverything(w)
     assert.equal(modeOf(w.state), 'TOTAL_LOSS')
+    assert.ok(w.actionsOf('LOG').some((l) => /TOTAL CLUSTER LOSS.*latest backup is restored automatically in 60 s/.test(l.msg)))
     const lossAt = w.now
     const mark = w.actions.length
     w.advance(50_000)

@@ -69,7 +69,11 @@ export function plan(ctx: Ctx): void {
         log(
           'error',
           "TOTAL CLUSTER LOSS: no etcd member task is alive and no lost member's etcd answers. Launching nothing: a new member cannot recover the data. " +
-            "Recover the data from a lost member's sandbox (etcd_data) if possible, then start a new cluster.",
+            (s.config.backupTarget === undefined
+              ? "Recover the data from a lost member's sandbox (etcd_data) if possible, then start a new cluster."
+              : s.config.autoRestore
+                ? `The latest backup is restored automatically in ${s.config.reseedTimeoutMs / 1000} s unless a member comes back.`
+                : 'Restore a backup with `etcd-mesos restore --from latest` (README: "We lost everything: what now").'),
           {deadTasks: deadTasks(s).map((t) => `${t.taskId} ${t.state}${t.reason ? ` (${t.reason})` : ''}`)},
         ),
       )
