@@ -33,26 +33,17 @@ import {decodeFrameworkMessage, encodeFrameworkMessage} from '../../lib/member-c
 import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
+import {recordOperation} from './operations.js'
 import type {OperationRecord, ReseedCandidateRec} from './state.js'
 import {bumpTopology, clientUrl, isDeadState, liveTasks, runningTasks} from './state.js'
 import {baseEpisode, become, mayMutate, modeOf, ready} from './mode.js'
 import {quorumEvidentIn} from './quorum.js'
 import {sendHealthCheck} from './observe.js'
 
-const MAX_OPERATIONS = 20
 const MAX_STEPS_PER_OP = 100
 
 function recordOp(ctx: Ctx, op: string, status: OperationRecord['status'], message: string): void {
-  const {s, now} = ctx
-  const existing = s.operations.find((o) => o.op === op)
-  if (existing) {
-    existing.status = status
-    existing.message = message
-    existing.updatedAt = now
-  } else {
-    s.operations.push({op, kind: 'reseed', status, message, createdAt: now, updatedAt: now})
-    if (s.operations.length > MAX_OPERATIONS) s.operations.splice(0, s.operations.length - MAX_OPERATIONS)
-  }
+  recordOperation(ctx, 'reseed', op, status, message)
 }
 
 export function onReseedRequested(ctx: Ctx, op: string, force: boolean): void {

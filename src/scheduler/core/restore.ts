@@ -33,24 +33,15 @@ import type {MemberRestore} from '../../lib/member-config.js'
 import {EXIT_FATAL, log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
+import {recordOperation} from './operations.js'
 import {baseEpisode, become, modeOf, ready} from './mode.js'
 import type {OperationRecord, RestorePlanRec, RestoreProgress, SchedulerState} from './state.js'
 import {bumpTopology, deadTasks, liveTasks, runningTasks, unconfirmedLost} from './state.js'
 
-const MAX_OPERATIONS = 20
 const OP_RE = /^[A-Za-z0-9_-]{1,128}$/
 
 function recordOp(ctx: Ctx, op: string, status: OperationRecord['status'], message: string): void {
-  const {s, now} = ctx
-  const existing = s.operations.find((o) => o.op === op)
-  if (existing) {
-    existing.status = status
-    existing.message = message
-    existing.updatedAt = now
-  } else {
-    s.operations.push({op, kind: 'restore', status, message, createdAt: now, updatedAt: now})
-    if (s.operations.length > MAX_OPERATIONS) s.operations.splice(0, s.operations.length - MAX_OPERATIONS)
-  }
+  recordOperation(ctx, 'restore', op, status, message)
 }
 
 export function onRestoreRequested(ctx: Ctx, op: string, from: string, toRevision: number | undefined, force: boolean): void {
