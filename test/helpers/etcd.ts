@@ -155,7 +155,14 @@ class Proc implements EtcdProc {
   }
 }
 
-export async function startEtcdCluster(n: number, opts: {host?: string; token?: string} = {}): Promise<EtcdCluster> {
+export async function startEtcdCluster(
+  n: number,
+  opts: {
+    host?: string
+    token?: string /** Extra etcd flags for every bootstrap member (e.g. `--quota-backend-bytes=…`). */
+    extraArgs?: string[]
+  } = {},
+): Promise<EtcdCluster> {
   if (!Number.isInteger(n) || n < 1) throw new Error(`startEtcdCluster: n must be a positive integer, got ${n}`)
   const host = opts.host ?? '127.0.0.1'
   const token = opts.token ?? `test-${process.pid}-${Date.now()}`
@@ -187,7 +194,7 @@ export async function startEtcdCluster(n: number, opts: {host?: string; token?: 
     },
   }
   try {
-    await Promise.all(members.map((m) => m.start()))
+    await Promise.all(members.map((m) => m.start(opts.extraArgs ? {extraArgs: opts.extraArgs} : {})))
     await waitFor(
       `etcd cluster of ${n} to serve a quorum read`,
       async () => {

@@ -15,7 +15,7 @@ import {rejectsWithCode} from '../helpers/etcd-errors.js'
 import {EtcdGateway} from '../../src/lib/etcd/gateway.js'
 
 /** The status fields that do not move on an idle cluster between two calls. */
-const stable = (s: Awaited<ReturnType<EtcdGateway['status']>>) => ({...s, raftIndex: 0, raftAppliedIndex: 0, dbSize: 0})
+const stable = (s: Awaited<ReturnType<EtcdGateway['status']>>) => ({...s, raftIndex: 0, raftAppliedIndex: 0, dbSize: 0, dbSizeInUse: 0})
 
 describe('EtcdGateway on a healthy 3-member cluster', {timeout: 90_000}, () => {
   let cluster: EtcdCluster
@@ -39,6 +39,8 @@ describe('EtcdGateway on a healthy 3-member cluster', {timeout: 90_000}, () => {
       const [mine, theirs] = [await g.status(), await admin.status(endpoint)]
       assert.deepEqual(stable(mine), stable(theirs))
       assert.ok(mine.raftIndex > 0 && mine.raftAppliedIndex > 0 && mine.dbSize > 0, JSON.stringify(mine))
+      assert.ok(mine.dbSizeInUse !== undefined && mine.dbSizeInUse > 0 && mine.dbSizeInUse <= mine.dbSize, JSON.stringify(mine))
+      assert.ok(theirs.dbSizeInUse !== undefined && theirs.dbSizeInUse > 0, JSON.stringify(theirs))
       assert.ok(mine.revision >= 6, `revision ${mine.revision} after 5 puts`)
       assert.notEqual(mine.leader, '0')
       const byId = (a: {id: string}, b: {id: string}) => a.id.localeCompare(b.id)

@@ -43,10 +43,19 @@ export interface MemberStatus {
   raftTerm: number
   raftAppliedIndex: number
   revision: number
+  /** Physical size of the backend file in bytes. */
   dbSize: number
+  /** Bytes of the backend in use (etcd ≥ 3.4's dbSizeInUse); dbSize − dbSizeInUse is what defragmentation frees. */
+  dbSizeInUse?: number
   isLearner: boolean
   errors: string[]
   version: string
+}
+
+/** `{dbSizeInUse}` when etcd answered it (3.4+), nothing otherwise. */
+export function inUse(v: unknown): {dbSizeInUse?: number} {
+  const n = Number(v)
+  return v !== undefined && v !== null && Number.isFinite(n) && n >= 0 ? {dbSizeInUse: n} : {}
 }
 
 /** The key read by `linearizableRead` (it need not exist). */
@@ -136,6 +145,7 @@ export class EtcdAdmin {
         raftAppliedIndex: Number((s as {raftAppliedIndex?: string}).raftAppliedIndex ?? 0),
         revision: Number(s.header.revision ?? 0),
         dbSize: Number(s.dbSize ?? 0),
+        ...inUse((s as {dbSizeInUse?: string}).dbSizeInUse),
         isLearner: (s as {isLearner?: boolean}).isLearner === true,
         errors: [...((s as {errors?: string[]}).errors ?? [])],
         version: s.version ?? '',

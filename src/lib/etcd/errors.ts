@@ -14,6 +14,9 @@
  *   REMOVED            "the member has been permanently removed from the cluster"
  *   LEARNER_REFUSED    "rpc not supported for learner" (the endpoint is a learner: the request was refused
  *                      unapplied, so it may be sent to another member)
+ *   NOSPACE            "etcdserver: mvcc: database space exceeded" (the NOSPACE alarm is raised: writes refused)
+ *   COMPACTED          "mvcc: required revision has been compacted" (a compaction or read at/below the compacted revision)
+ *   FUTURE_REVISION    "mvcc: required revision is a future revision" (a compaction or read above the current revision)
  *   UNKNOWN            anything else (the original text is kept in `message`)
  */
 export type EtcdErrorCode =
@@ -27,6 +30,9 @@ export type EtcdErrorCode =
   | 'PEER_URL_EXISTS'
   | 'REMOVED'
   | 'LEARNER_REFUSED'
+  | 'NOSPACE'
+  | 'COMPACTED'
+  | 'FUTURE_REVISION'
   | 'UNKNOWN'
 
 export class EtcdError extends Error {
@@ -44,6 +50,9 @@ const RULES: Array<[RegExp, EtcdErrorCode]> = [
   [/permanently removed/i, 'REMOVED'],
   [/rpc not supported for learner/i, 'LEARNER_REFUSED'],
   [/member not found/i, 'MEMBER_NOT_FOUND'],
+  [/database space exceeded/i, 'NOSPACE'],
+  [/required revision has been compacted/i, 'COMPACTED'],
+  [/required revision is a future revision/i, 'FUTURE_REVISION'],
   [/can only promote a learner member which is in sync/i, 'LEARNER_NOT_READY'],
   [/too many learner members/i, 'TOO_MANY_LEARNERS'],
   [/peer ?urls already exists|member id already exist/i, 'PEER_URL_EXISTS'],

@@ -8,6 +8,8 @@
  *   fields as EtcdAdmin.status (uint64s arrive as decimal strings; zero values are omitted by the gateway).
  * - `linearizableRead()`: a Range of SENTINEL_KEY, limit 1, not serializable: a linearizable (quorum) read.
  * - `memberList()`: Cluster.MemberList as this endpoint sees it.
+ * - `alarms()`: the alarm list (Maintenance.Alarm GET) as this endpoint answers it (etcd 3.4 puts it through raft:
+ *   it needs a quorum). `request()`: any other gateway call (maintenance.ts: compaction, defragment, disarm).
  * - TLS when the URL is https: the CA / certificate / key files of EtcdTlsOptions (read once, on first use).
  * - Every call is bounded by `timeoutMs`; every failure is an EtcdError classified like EtcdAdmin's (errors.ts):
  *   the gateway's `{"error", "code"}` answer is read as grpc-js would word it (`14 UNAVAILABLE: <message>`).
@@ -15,7 +17,7 @@
  *   `close()` closes them all.
  */
 import http from 'node:http'
-import type {Member, MemberStatus} from './admin.js'
+import {inUse, type Member, type MemberStatus} from './admin.js'
 import {EtcdError, toEtcdError} from './errors.js'
 import {readTlsFiles, type EtcdTlsOptions} from './tls-files.js'
 
@@ -42,6 +44,12 @@ const GRPC_CODES = [
 ]
 
 type Json = Record<string, unknown>
+
+/** One raised etcd alarm: the member it was raised for (decimal uint64) and its type. */
+export interface EtcdAlarm {
+  memberId: string
+  alarm: 'NOSPACE' | 'CORRUPT'
+}
 
 const num = (v: unknown): number => Number(v ?? 0)
 const str = (v: unknown, dflt: string): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : dflt)
@@ -76,6 +84,7 @@ export class EtcdGateway {
       raftAppliedIndex: num(s.raftAppliedIndex),
       revision: num(header.revision),
       dbSize: num(s.dbSize),
+      ...inUse(s.dbSizeInUse),
       isLearner: s.isLearner === true,
       errors: Array.isArray(s.errors) ? s.errors.map(String) : [],
       version: str(s.version, ''),
@@ -98,6 +107,23 @@ export class EtcdGateway {
       clientUrls: Array.isArray(m.clientURLs) ? m.clientURLs.map(String) : [],
       isLearner: m.isLearner === true,
     }))
+  }
+
+  /** The raised alarms as this endpoint answers them (NONE and unknown alarm types left out). */
+  async alarms(): Promise<EtcdAlarm[]> {
+    const r = await this.call('alarm list', '/v3/maintenance/alarm', {action: 'GET'})
+    const alarms = Array.isArray(r.alarms) ? (r.alarms as Json[]) : []
+    const out: EtcdAlarm[] = []
+    for (const a of alarms) {
+      const alarm = a.alarm === 1 ? 'NOSPACE' : a.alarm === 2 ? 'CORRUPT' : a.alarm
+      if (alarm === 'NOSPACE' || alarm === 'CORRUPT') out.push({memberId: str(a.memberID, '0'), alarm})
+    }
+    return out
+  }
+
+  /** One gateway call (POST `path` with `body`): the JSON answer, or an EtcdError naming `what` and this endpoint. */
+  request(what: string, path: string, body: Json): Promise<Json> {
+    return this.call(what, path, body)
   }
 
   async close(): Promise<void> {

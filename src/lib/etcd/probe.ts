@@ -5,13 +5,16 @@
  *
  * - `probeMembers`: for each client URL, in parallel, a Maintenance.Status on that member and a linearizable read
  *   through it, each bounded by `timeoutMs`. The results feed the pure `healthVerdict` / `rankReseedCandidates`
- *   (verdict.ts). Its connections are closed before it returns.
+ *   (verdict.ts). Its connections are closed before it returns. Beside them, one alarm list per member (the
+ *   cluster's raised alarms as that member answers them: NOSPACE, CORRUPT). An alarm list that fails (etcd 3.4 puts
+ *   it through raft: no quorum, a slow leader) leaves `alarms` unknown (undefined, the reason in `alarmsError`) and
+ *   never changes `reachable`, `readOk` or `error`: it is a fact beside the health, not a part of it.
  * - `listMembers`: Cluster.MemberList through the first endpoint that answers (etcd 3.4 serves it without quorum),
  *   trying each in turn on any failure, as EtcdAdmin.memberList does; the same error when all fail.
  */
 import type {EtcdTlsOptions, Member, MemberStatus} from './admin.js'
 import {EtcdError, toEtcdError} from './errors.js'
-import {EtcdGateway} from './gateway.js'
+import {type EtcdAlarm, EtcdGateway} from './gateway.js'
 
 export interface MemberProbe {
   clientUrl: string
@@ -22,6 +25,10 @@ export interface MemberProbe {
   readOk: boolean
   /** First failure (status, then read), as text. */
   error?: string
+  /** The cluster's raised alarms as this member answered them ([] when none); undefined when unknown (see alarmsError). */
+  alarms?: EtcdAlarm[]
+  /** Why the alarm list failed (then `alarms` is unknown). */
+  alarmsError?: string
   tookMs: number
 }
 
@@ -46,7 +53,8 @@ export async function probeMembers(clientUrls: string[], opts: ProbeOpts = {}): 
 async function probeOne(gw: EtcdGateway): Promise<MemberProbe> {
   const started = Date.now()
   const errors: string[] = []
-  const [status, readOk] = await Promise.all([
+  let alarmsError: string | undefined
+  const [status, readOk, alarms] = await Promise.all([
     gw.status().catch((err: Error) => {
       errors.unshift(`status: ${err.message}`)
       return undefined
@@ -58,10 +66,16 @@ async function probeOne(gw: EtcdGateway): Promise<MemberProbe> {
         return false
       },
     ),
+    gw.alarms().catch((err: Error) => {
+      alarmsError = err.message
+      return undefined
+    }),
   ])
   const probe: MemberProbe = {clientUrl: gw.endpoint, reachable: status !== undefined, readOk, tookMs: Date.now() - started}
   if (status) probe.status = status
   if (errors.length > 0) probe.error = errors[0]
+  if (alarms) probe.alarms = alarms
+  if (alarmsError !== undefined) probe.alarmsError = alarmsError
   return probe
 }
 
