@@ -101,6 +101,7 @@ describe('compact and defragment on a real 1-member cluster', {timeout: 120_000}
       30_000,
       300,
     ).catch(() => assert.fail(`in use ${last.dbSizeInUse} of ${last.dbSize} after the deletes and the compaction`))
+    assert.ok(before)
     assert.ok(before.dbSize > 8 * 1024 * 1024, `dbSize ${before.dbSize}`)
     assert.ok(typeof before.dbSizeInUse === 'number' && before.dbSizeInUse > 0, `dbSizeInUse ${before.dbSizeInUse}`)
     await defragment(url)
