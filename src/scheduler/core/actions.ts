@@ -44,6 +44,18 @@ export type SchedulerAction =
   /** Resolve `from` ('latest' or a backup id) on the backup target into a plan (restore-runner.ts) →
    *  RestoreResolved / RestoreResolveFailed. */
   | {type: 'RESOLVE_RESTORE'; op: string; target: string; from: string; toRevision: number | null}
+  /** Read every member's GET /version (rollout-runner.ts) → RolloutVersionsObserved. */
+  | {type: 'ROLLOUT_VERSIONS'; op: string; clientUrls: string[]}
+  /** Take a full backup before a rollout (the backup service) → RolloutBackupDone. */
+  | {type: 'ROLLOUT_BACKUP'; op: string}
+  /** etcd MoveLeader: POST /v3/maintenance/transfer-leadership {targetID} on the leader `via` → LeaderMoved. */
+  | {type: 'MOVE_LEADER'; op: string; via: string; targetId: string}
+  /** Disk-space maintenance (maintenance-runner.ts, one at a time: maintenance.ts): COMPACT → Compacted/CompactFailed
+   *  (physical: wait until the compaction is applied); DEFRAG (one member) → Defragmented/DefragFailed;
+   *  ALARM_DISARM (sent to `clientUrl`, disarms `memberId`'s alarm) → AlarmDisarmed/AlarmDisarmFailed. */
+  | {type: 'COMPACT'; clientUrl: string; revision: number; physical: boolean}
+  | {type: 'DEFRAG'; clientUrl: string; memberId: string}
+  | {type: 'ALARM_DISARM'; clientUrl: string; memberId: string; alarm: 'NOSPACE'}
   | {type: 'LOG'; level: LogLevel; msg: string; fields?: Record<string, unknown>}
   | {type: 'FATAL'; message: string; exitCode: number}
 

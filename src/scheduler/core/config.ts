@@ -6,6 +6,7 @@
 import type {CommandInfo} from '../../lib/mesos/types.js'
 import type {MemberTls} from '../../lib/member-config.js'
 import type {S3Options} from '../../lib/backup/s3-options.js'
+import {type AutoCompaction, autoCompactionProblem, quotaProblem} from '../../lib/etcd/space-settings.js'
 
 export interface SchedulerConfig {
   /** Cluster name: prefix of member names (`<clusterName>-<n>`) and of task ids. */
@@ -58,6 +59,10 @@ export interface SchedulerConfig {
   /** Member settings copied into every MemberConfig. */
   etcdBin?: string
   extraArgs?: string[]
+  /** etcd's --quota-backend-bytes and auto-compaction on every member (serve --etcd-quota-backend-bytes,
+   *  --etcd-auto-compaction-*; space-settings.ts); absent: etcd's defaults (2 GiB, no auto-compaction). */
+  quotaBackendBytes?: number
+  autoCompaction?: AutoCompaction
   dataDir?: string
   scheme: 'http' | 'https'
   tls?: MemberTls
@@ -82,6 +87,26 @@ export interface SchedulerConfig {
   autoRestore: boolean
   /** serve --restore-from: on a first start (nothing bootstrapped), build the cluster from this backup. */
   restoreFrom?: {target: string; from: string}
+  /** Routine defragmentation (defrag.ts): a member is defragmented when at least this fraction of its db is free
+   *  ((dbSize − dbSizeInUse) / dbSize ≥ it) and its db is at least defragMinBytes; 0 turns it off. */
+  defragThreshold: number
+  defragMinBytes: number
+  /** A member is defragmented at most once per this (ms). */
+  defragIntervalMs: number
+  /** A COMPACT / DEFRAG / ALARM_DISARM unanswered after this counts as failed. */
+  defragTimeoutMs: number
+  /** After a NOSPACE episode the next waits nospaceBackoffMinMs, doubling (to at most …MaxMs) for each episode that
+   *  starts within 2 × nospaceBackoffMaxMs of the previous one's end (the data fills the quota: no loop). */
+  nospaceBackoffMinMs: number
+  nospaceBackoffMaxMs: number
+  /** The version `etcdBin` reports (serve runs `<etcdBin> --version`); part of the desired spec (rollout-spec.ts). */
+  etcdVersion?: string
+  /** Roll members whose recorded spec differs from the desired one automatically (rollout.ts). */
+  autoRollout: boolean
+  /** A member rolled (killed and relaunched in place) that is not back and caught up after this fails the rollout. */
+  rolloutMemberTimeoutMs: number
+  /** A relaunched member counts as caught up when its raft index is at most this far behind the leader's. */
+  rolloutCatchUpEntries: number
 }
 
 export type SchedulerConfigInput = Partial<SchedulerConfig> & Pick<SchedulerConfig, 'clusterName' | 'executorCommand'>
@@ -123,6 +148,15 @@ export const CONFIG_DEFAULTS = {
   volumeWaitMs: 120_000,
   leftoverGraceMs: 120_000,
   autoRestore: false,
+  autoRollout: true,
+  rolloutMemberTimeoutMs: 300_000,
+  rolloutCatchUpEntries: 1000,
+  defragThreshold: 0.5,
+  defragMinBytes: 64 * 1024 * 1024,
+  defragIntervalMs: 3_600_000,
+  defragTimeoutMs: 300_000,
+  nospaceBackoffMinMs: 60_000,
+  nospaceBackoffMaxMs: 1_800_000,
 } as const satisfies Partial<SchedulerConfig>
 
 /** Cluster names become member names `<name>-<n>` (etcd names, Mesos ids): keep them simple. */
@@ -168,6 +202,12 @@ export function resolveConfig(input: SchedulerConfigInput): SchedulerConfig {
     'offerHoldMs',
     'volumeWaitMs',
     'leftoverGraceMs',
+    'rolloutMemberTimeoutMs',
+    'rolloutCatchUpEntries',
+    'defragIntervalMs',
+    'defragTimeoutMs',
+    'nospaceBackoffMinMs',
+    'nospaceBackoffMaxMs',
   ] as const) {
     if (!(Number.isInteger(cfg[k]) && cfg[k] > 0)) bad(`${k} must be a positive integer (ms), got ${cfg[k]}`)
   }
@@ -183,9 +223,23 @@ export function resolveConfig(input: SchedulerConfigInput): SchedulerConfig {
     bad(`volumeContainerPath ${JSON.stringify(cfg.volumeContainerPath)} must be a relative path of [A-Za-z0-9._-] without '..'`)
   if (cfg.extraArgs && !cfg.extraArgs.every((a) => typeof a === 'string' && a.startsWith('--')))
     bad('extraArgs must be strings starting with "--"')
+  if (cfg.quotaBackendBytes !== undefined) {
+    const p = quotaProblem(cfg.quotaBackendBytes)
+    if (p) bad(p)
+  }
+  if (cfg.autoCompaction !== undefined) {
+    const p = autoCompactionProblem(cfg.autoCompaction)
+    if (p) bad(p)
+  }
   if (cfg.backupTarget !== undefined && (typeof cfg.backupTarget !== 'string' || !/^(file|s3):\/\/./.test(cfg.backupTarget)))
     bad(`backupTarget ${JSON.stringify(cfg.backupTarget)} must be a file:// or s3:// URL`)
   if (typeof cfg.autoRestore !== 'boolean') bad('autoRestore must be a boolean')
+  if (typeof cfg.autoRollout !== 'boolean') bad('autoRollout must be a boolean')
+  if (!(typeof cfg.defragThreshold === 'number' && cfg.defragThreshold >= 0 && cfg.defragThreshold < 1))
+    bad(`defragThreshold must be a fraction 0 (off) .. <1, got ${cfg.defragThreshold}`)
+  if (!(Number.isInteger(cfg.defragMinBytes) && cfg.defragMinBytes >= 0))
+    bad(`defragMinBytes must be an integer >= 0, got ${cfg.defragMinBytes}`)
+  if (cfg.nospaceBackoffMaxMs < cfg.nospaceBackoffMinMs) bad('nospaceBackoffMaxMs must be >= nospaceBackoffMinMs')
   if (cfg.restoreFrom !== undefined) {
     const r = cfg.restoreFrom
     if (typeof r !== 'object' || r === null || typeof r.target !== 'string' || !/^(file|s3):\/\/./.test(r.target))

@@ -48,6 +48,23 @@ export type SchedulerEvent =
   /** RESOLVE_RESTORE answered: the backups the restore uses. */
   | {type: 'RestoreResolved'; op: string; plan: RestorePlanRec; skipped?: {id: string; problem: string}[]}
   | {type: 'RestoreResolveFailed'; op: string; message: string}
+  /** Operator asked for a rollout to the desired spec (admin API POST /rollout); `op` its id. */
+  | {type: 'RolloutRequested'; op: string}
+  /** Operator paused, resumed or aborted the rollout (POST /rollout/pause|resume|abort). */
+  | {type: 'RolloutControl'; action: 'pause' | 'resume' | 'abort'}
+  /** ROLLOUT_VERSIONS answered: each member's /version (server, cluster; or the error). */
+  | {type: 'RolloutVersionsObserved'; op: string; versions: {clientUrl: string; server?: string; cluster?: string | null; error?: string}[]}
+  /** ROLLOUT_BACKUP answered: the full backup taken before a rollout (or why none could be). */
+  | {type: 'RolloutBackupDone'; op: string; ok: boolean; message: string}
+  /** MOVE_LEADER answered (ok: etcd accepted the transfer; the probes show the new leader). */
+  | {type: 'LeaderMoved'; op: string; ok: boolean; message: string}
+  /** Answers of the disk-space maintenance actions (COMPACT, DEFRAG, ALARM_DISARM; maintenance.ts). */
+  | {type: 'Compacted'; clientUrl: string; revision: number}
+  | {type: 'CompactFailed'; clientUrl: string; revision: number; message: string}
+  | {type: 'Defragmented'; clientUrl: string; memberId: string}
+  | {type: 'DefragFailed'; clientUrl: string; memberId: string; message: string}
+  | {type: 'AlarmDisarmed'; memberId: string; alarm: string}
+  | {type: 'AlarmDisarmFailed'; memberId: string; alarm: string; message: string}
   /** Writing the PERSIST document failed (ZK down, version conflict…). */
   | {type: 'PersistFailed'; message: string}
   /** The persisted state was written by another scheduler: the core stops (FATAL EXIT_FATAL, mode STOPPED). */

@@ -109,8 +109,8 @@ export function planInPlace(ctx: Ctx, round: OfferRound): boolean {
   return true
 }
 
-/** Restarts `dead` in place on the offer the offer planner chose for it, if any. */
-function launchInPlace(ctx: Ctx, round: OfferRound, dead: TaskRecord): void {
+/** Restarts `dead` in place on the offer the offer planner chose for it, if any (also rollout.ts). */
+export function launchInPlace(ctx: Ctx, round: OfferRound, dead: TaskRecord): void {
   const {s, now} = ctx
   const d = decideWant(
     s,

@@ -21,6 +21,7 @@ import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {memberName, randomHex, taskIdFor} from './ids.js'
+import {desiredSpec} from './rollout-spec.js'
 import type {OfferRound, Rejection} from './offer-planner.js'
 import {decideWant, heldOffers, launchFailed, settleOffers} from './offer-planner.js'
 import type {OfferMatch} from './offers.js'
@@ -100,6 +101,8 @@ export function buildMemberConfig(
   if (c.dataDir !== undefined) cfg.dataDir = c.dataDir
   if (c.etcdBin !== undefined) cfg.etcdBin = c.etcdBin
   if (c.extraArgs !== undefined) cfg.extraArgs = [...c.extraArgs]
+  if (c.quotaBackendBytes !== undefined) cfg.quotaBackendBytes = c.quotaBackendBytes
+  if (c.autoCompaction !== undefined) cfg.autoCompaction = {...c.autoCompaction}
   if (c.tls !== undefined) cfg.tls = {...c.tls}
   return withRestore(validateMemberConfig(cfg), state === 'new' ? memberRestore(s) : null)
 }
@@ -217,6 +220,7 @@ export function launchOperation(
     launchedAt: now,
     lastUpdateAt: now,
     ...(vol ? {volumeId: vol.persistenceId} : {}),
+    spec: desiredSpec(s.config),
   }
   s.stats.launched_servers++
   s.stats.last_launch_at = now

@@ -32,6 +32,9 @@
  *   Moves: MUTABLE ⇄ QUORUM_LOST; MUTABLE/QUORUM_LOST ⇄ RESTARTING_IN_PLACE; MUTABLE/QUORUM_LOST/
  *   RESTARTING_IN_PLACE ⇄ TOTAL_LOSS; MUTABLE/QUORUM_LOST/RESTARTING_IN_PLACE → RESEEDING → MUTABLE/QUORUM_LOST;
  *   MUTABLE/QUORUM_LOST/RESTARTING_IN_PLACE/TOTAL_LOSS → RESTORING → MUTABLE/QUORUM_LOST/TOTAL_LOSS.
+ *   ROLLING_OUT          a rollout relaunches members one at a time (`s.rollout` running, rollout.ts): only its own
+ *                        kills, leader moves and in-place launches; entered from MUTABLE (a healthy cluster) only;
+ *                        left for `baseEpisode` when it ends, pauses or fails (TOTAL_LOSS as anywhere)
  *   Leaving RESEEDING/TOTAL_LOSS/RESTARTING_IN_PLACE returns to `baseEpisode` (what the recorded facts say).
  *
  * Who moves what: the phase in reconcile.ts (load, Subscribed, reconciliation done, Disconnected, ERROR,
@@ -56,7 +59,7 @@ export interface ModeFacts {
 }
 
 export type Phase = 'LOADING' | 'DISCONNECTED' | 'RECONCILING' | 'READY' | 'FRAMEWORK_REMOVED' | 'STOPPED'
-export type Episode = 'MUTABLE' | 'QUORUM_LOST' | 'RESTARTING_IN_PLACE' | 'RESEEDING' | 'TOTAL_LOSS' | 'RESTORING'
+export type Episode = 'MUTABLE' | 'QUORUM_LOST' | 'RESTARTING_IN_PLACE' | 'RESEEDING' | 'TOTAL_LOSS' | 'RESTORING' | 'ROLLING_OUT'
 export type Mode = Exclude<Phase, 'READY'> | Episode
 
 export const PHASE_MOVES: Readonly<Record<Phase, readonly Phase[]>> = {
@@ -69,12 +72,13 @@ export const PHASE_MOVES: Readonly<Record<Phase, readonly Phase[]>> = {
 }
 
 export const EPISODE_MOVES: Readonly<Record<Episode, readonly Episode[]>> = {
-  MUTABLE: ['QUORUM_LOST', 'RESTARTING_IN_PLACE', 'RESEEDING', 'TOTAL_LOSS', 'RESTORING'],
+  MUTABLE: ['QUORUM_LOST', 'RESTARTING_IN_PLACE', 'RESEEDING', 'TOTAL_LOSS', 'RESTORING', 'ROLLING_OUT'],
   QUORUM_LOST: ['MUTABLE', 'RESTARTING_IN_PLACE', 'RESEEDING', 'TOTAL_LOSS', 'RESTORING'],
   RESTARTING_IN_PLACE: ['MUTABLE', 'QUORUM_LOST', 'RESEEDING', 'TOTAL_LOSS', 'RESTORING'],
   RESEEDING: ['MUTABLE', 'QUORUM_LOST'],
   TOTAL_LOSS: ['MUTABLE', 'QUORUM_LOST', 'RESTARTING_IN_PLACE', 'RESTORING'],
   RESTORING: ['MUTABLE', 'QUORUM_LOST', 'RESTARTING_IN_PLACE', 'TOTAL_LOSS'],
+  ROLLING_OUT: ['MUTABLE', 'QUORUM_LOST', 'TOTAL_LOSS'],
 }
 
 const PHASES = new Set<string>(Object.keys(PHASE_MOVES))

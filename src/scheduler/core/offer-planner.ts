@@ -125,6 +125,8 @@ export function constraintsFor(s: SchedulerState, extra: OfferConstraints = {}):
 /** Mutable and a member missing, or the pending add lost its offer, or (with a role) a volume or leftover
  *  reservation waits for an offer to be released in (release.ts: only offers carry them). */
 export function offersWanted(s: SchedulerState): boolean {
+  // A rollout relaunching a member in place (rollout.ts) wants its agent's offer while ROLLING_OUT.
+  if (s.phase === 'READY' && s.episode === 'ROLLING_OUT' && s.rollout?.state === 'running' && s.rollout.step === 'launching') return true
   if (!mayMutate(s)) return false
   const live = liveTasks(s).filter((t) => !t.decommission).length + answeringTasks(s).length
   return live < s.config.clusterSize || (s.pendingAdd !== null && s.pendingAdd.offerId === null) || releasePending(s)

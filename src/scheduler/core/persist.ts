@@ -9,7 +9,9 @@
 import {TASK_STATES} from '../../lib/mesos/types.js'
 import type {SchedulerConfig} from './config.js'
 import {randomHex} from './ids.js'
+import {emptyMaintenance} from './maintenance-state.js'
 import {emptyStats} from './state.js'
+import type {RolloutProgress} from './rollout-spec.js'
 import type {OperationRecord, ReseedProgress, RestoreProgress, SchedulerState, Stats, TaskRecord, VolumeRecord} from './state.js'
 
 export const PERSISTED_DOC_VERSION = 1
@@ -29,6 +31,8 @@ export interface PersistedDoc {
   volumes?: VolumeRecord[]
   /** A restore in progress (restore.ts). Absent in documents written before restores: none. */
   restore?: RestoreProgress | null
+  /** The current or last rollout (rollout.ts). Absent in documents written before rollouts: none. */
+  rollout?: RolloutProgress | null
 }
 
 export class PersistedDocError extends Error {
@@ -82,6 +86,7 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
     },
     reseed: null,
     restore: null,
+    rollout: null,
     totalLossSince: null,
     operations: [],
     stats: emptyStats(),
@@ -94,6 +99,7 @@ export function initialState(config: SchedulerConfig, seed: number): SchedulerSt
     volumes: {},
     leftovers: {},
     sweepUntil: null,
+    maintenance: emptyMaintenance(),
   }
   s.clusterToken = `${config.clusterName}-${randomHex(s, 12)}`
   return s
@@ -110,6 +116,7 @@ export function toPersistedDoc(s: SchedulerState): PersistedDoc {
     tasks: Object.values(s.tasks).sort((a, b) => (a.taskId < b.taskId ? -1 : 1)),
     reseed: s.reseed,
     restore: s.restore,
+    rollout: s.rollout,
     operations: s.operations,
     stats: s.stats,
     volumes: Object.values(s.volumes).sort((a, b) => (a.persistenceId < b.persistenceId ? -1 : 1)),
@@ -130,6 +137,7 @@ export function applyPersistedDoc(s: SchedulerState, doc: PersistedDoc): void {
   for (const t of doc.tasks) s.tasks[t.taskId] = {...t}
   s.reseed = doc.reseed ? {...doc.reseed, resumed: true} : null
   s.restore = doc.restore ? {...structuredClone(doc.restore), resumed: true} : null
+  s.rollout = doc.rollout ? {...structuredClone(doc.rollout), requestedAt: null} : null
   s.operations = doc.operations.map((o) => ({...o}))
   s.stats = {...emptyStats(), ...doc.stats}
   s.volumes = {}
@@ -168,6 +176,7 @@ export function parsePersistedDoc(text: string): PersistedDoc {
   })
   if (raw.reseed !== null) checkReseed(raw.reseed, bad)
   if (raw.restore !== undefined && raw.restore !== null) checkRestore(raw.restore, bad)
+  if (raw.rollout !== undefined && raw.rollout !== null) checkRollout(raw.rollout, bad)
   if (!Array.isArray(raw.operations)) bad('operations must be an array')
   if (raw.volumes !== undefined) {
     if (!Array.isArray(raw.volumes)) bad('volumes must be an array when present')
@@ -261,4 +270,21 @@ function checkRestore(r: unknown, bad: (m: string) => never): void {
     if (!Number.isInteger(p.toRevision)) bad('restore.plan.toRevision must be an integer')
     if (typeof p.dataUntil !== 'string') bad('restore.plan.dataUntil must be a string')
   }
+}
+
+function checkRollout(r: unknown, bad: (m: string) => never): void {
+  if (!isObj(r)) bad('rollout must be null or an object')
+  const o = r as Record<string, unknown>
+  if (typeof o.op !== 'string' || o.op === '') bad('rollout.op must be a non-empty string')
+  if (!['running', 'paused', 'failed', 'done', 'refused', 'aborted'].includes(o.state as string))
+    bad(`rollout.state ${JSON.stringify(o.state)} is unknown`)
+  if (!['checking', 'backup', 'next', 'moving-leader', 'killing', 'launching', 'catching-up'].includes(o.step as string))
+    bad(`rollout.step ${JSON.stringify(o.step)} is unknown`)
+  if (!isObj(o.target) || typeof (o.target as Record<string, unknown>).etcdBin !== 'string') bad('rollout.target must be a member spec')
+  for (const k of ['members', 'done']) {
+    const v = o[k]
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) bad(`rollout.${k} must be an array of member names`)
+  }
+  if (o.current !== null && !isObj(o.current)) bad('rollout.current must be null or an object')
+  if (typeof o.startedAt !== 'number') bad('rollout.startedAt must be a number')
 }

@@ -22,6 +22,7 @@ import type {Ctx} from './ctx.js'
 import {emit} from './ctx.js'
 import {planGrowth} from './grow.js'
 import {planInPlace} from './inplace.js'
+import {maintenanceWakes, planMaintenance} from './maintenance.js'
 import {awaitingRelaunch, nextRelaunchDeadline, planRelaunch, retireVolumes} from './relaunch.js'
 import {nextSweepChange, updateSweep} from './volumes.js'
 import {randomHex} from './ids.js'
@@ -31,6 +32,7 @@ import {planMemberOps} from './membership.js'
 import {memberListDue, sendMemberList} from './observe.js'
 import {planReseed, planReseedProbes, startReseed} from './reseed.js'
 import {planRestore} from './restore.js'
+import {nextRolloutWake, planRollout} from './rollout.js'
 import {nextAutoRestore, planAutoRestore} from './restore-triggers.js'
 import {checkOnChange, sendHealthCheck} from './observe.js'
 import {baseEpisode, become, mayMutate, ready, running} from './mode.js'
@@ -87,7 +89,7 @@ export function plan(ctx: Ctx): void {
     planAutoRestore(ctx)
     if (unconfirmed.some((t) => !t.answering)) requestLossProbe(ctx)
     planLostReconcile(ctx)
-    if (mayMutate(s) || s.episode === 'RESEEDING' || s.episode === 'RESTORING') killStrays(ctx)
+    if (mayMutate(s) || s.episode === 'RESEEDING' || s.episode === 'RESTORING' || s.episode === 'ROLLING_OUT') killStrays(ctx)
     if (mayMutate(s)) {
       launchTimeouts(ctx)
       const h = s.health
@@ -101,6 +103,7 @@ export function plan(ctx: Ctx): void {
         startReseed(ctx, `auto-${randomHex(s, 8)}`, false)
       }
     }
+    planRollout(ctx, offers)
     if (s.episode === 'RESEEDING') {
       s.inPlace = null
       planReseed(ctx)
@@ -112,6 +115,7 @@ export function plan(ctx: Ctx): void {
     }
   }
   if (!ready(s)) s.lostReconcile = null
+  planMaintenance(ctx)
   checkOnChange(ctx)
   refreshMemberList(ctx)
   updateSweep(s, now)
@@ -219,8 +223,11 @@ export function nextWake(ctx: Ctx): number | null {
   if (s.persistRetryAt !== null) t.push(s.persistRetryAt)
   if (s.inPlace !== null && !s.inPlace.gaveUp) t.push(s.inPlace.since + Math.floor(c.reseedTimeoutMs / 2))
   if (s.lostReconcile !== null) t.push(s.lostReconcile.nextAt)
+  const rolloutBy = nextRolloutWake(s)
+  if (rolloutBy !== null) t.push(rolloutBy)
   const relaunchBy = nextRelaunchDeadline(s)
   if (relaunchBy !== null) t.push(relaunchBy)
+  t.push(...maintenanceWakes(s))
   const sweep = nextSweepChange(s)
   if (sweep !== null) t.push(sweep)
   if (s.memberListReq !== null) t.push(s.memberListReq.retryAt ?? s.memberListReq.sentAt + c.memberOpTimeoutMs)

@@ -66,7 +66,8 @@ export function planRelaunch(ctx: Ctx, round: OfferRound): void {
   }
 }
 
-function relaunch(ctx: Ctx, round: OfferRound, dead: TaskRecord): void {
+/** Relaunches `dead` on its volume from the offer holding it, if any (also rollout.ts). */
+export function relaunch(ctx: Ctx, round: OfferRound, dead: TaskRecord): void {
   const {s, now} = ctx
   const vol = s.volumes[dead.volumeId!]!
   const d = decideWant(s, round, {kind: 'relaunch', member: dead.memberName, volume: vol}, now)

@@ -17,6 +17,8 @@ import type {MemberProbe} from '../../lib/etcd/probe.js'
 import type {SchedulerConfig} from './config.js'
 import type {Episode, Phase} from './mode.js'
 import type {Stats} from '../../lib/stats.js'
+import type {MemberSpec, RolloutProgress} from './rollout-spec.js'
+import type {MaintenanceState} from './maintenance-state.js'
 
 export {modeOf, type Mode} from './mode.js'
 
@@ -55,6 +57,8 @@ export interface TaskRecord {
   /** Dead, and no longer waited for on its volume (volumeWaitMs passed, or it failed again too soon): removed
    *  and replaced like a task without a volume (volumes.ts). */
   relaunchGaveUp?: boolean
+  /** What it was launched with (rollout-spec.ts; absent in records written before specs: unknown). */
+  spec?: MemberSpec
 }
 
 /** A member's dynamic reservation and persistent volume on one agent (with a role; volumes.ts). Persisted. */
@@ -271,6 +275,8 @@ export interface SchedulerState {
   reseed: ReseedProgress | null
   /** A restore in progress (restore.ts); persisted. */
   restore: RestoreProgress | null
+  /** The current or last rollout (rollout.ts); persisted. */
+  rollout: RolloutProgress | null
   /** When TOTAL_LOSS was entered (the automatic restore waits reseedTimeoutMs from it). Not persisted. */
   totalLossSince: number | null
   operations: OperationRecord[]
@@ -293,6 +299,9 @@ export interface SchedulerState {
   leftovers: Record<string, {first: number; last: number}>
   /** With a role: offers are wanted until then after a subscription, to see leftovers (volumes.ts updateSweep). */
   sweepUntil: number | null
+  /** Disk-space maintenance: routine defragmentation and NOSPACE recovery (maintenance-state.ts). Not persisted
+   *  (its counters are in `stats`). */
+  maintenance: MaintenanceState
 }
 
 /** Dead = terminal, or unreachable/unknown (TASK_LOST and TASK_UNREACHABLE may still come back). */
@@ -357,6 +366,9 @@ export function emptyStats(): Stats {
     stats_since: null,
     volumes_released: 0,
     leftovers_cleaned: 0,
+    defrags: 0,
+    defrag_failures: 0,
+    nospace_episodes: 0,
   }
 }
 

@@ -13,6 +13,7 @@ import type {Ctx} from './ctx.js'
 import type {SchedulerEvent} from './events.js'
 import {onFailure, onUpdate} from './updates.js'
 import {onHealthObserved, onHealthTimer} from './health.js'
+import {onMaintenanceEvent} from './maintenance.js'
 import {onOffers, onRescind} from './launch.js'
 import {
   onMemberAdded,
@@ -29,6 +30,7 @@ import {nextWake, plan} from './plan.js'
 import {onDisconnected, onFrameworkError, onLeadershipLost, onLoaded, onReconcileTimer, onStateConflict, onSubscribed} from './reconcile.js'
 import {onFrameworkMessage, onReseedRequested} from './reseed.js'
 import {onRestoreRequested, onRestoreResolved, onRestoreResolveFailed} from './restore.js'
+import {onLeaderMoved, onRolloutBackupDone, onRolloutControl, onRolloutRequested, onRolloutVersions} from './rollout.js'
 import type {SchedulerState} from './state.js'
 
 export interface StepResult {
@@ -119,6 +121,23 @@ function dispatch(ctx: Ctx, ev: SchedulerEvent): void {
       return onRestoreResolved(ctx, ev.op, ev.plan, ev.skipped)
     case 'RestoreResolveFailed':
       return onRestoreResolveFailed(ctx, ev.op, ev.message)
+    case 'Compacted':
+    case 'CompactFailed':
+    case 'Defragmented':
+    case 'DefragFailed':
+    case 'AlarmDisarmed':
+    case 'AlarmDisarmFailed':
+      return onMaintenanceEvent(ctx, ev)
+    case 'RolloutRequested':
+      return onRolloutRequested(ctx, ev.op)
+    case 'RolloutControl':
+      return onRolloutControl(ctx, ev.action)
+    case 'RolloutVersionsObserved':
+      return onRolloutVersions(ctx, ev.op, ev.versions)
+    case 'RolloutBackupDone':
+      return onRolloutBackupDone(ctx, ev.op, ev.ok, ev.message)
+    case 'LeaderMoved':
+      return onLeaderMoved(ctx, ev.op, ev.ok, ev.message)
     case 'PersistFailed':
       s.persistedJson = null
       s.persistRetryAt = ctx.now + s.config.memberOpRetryMs

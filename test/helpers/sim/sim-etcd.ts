@@ -41,6 +41,9 @@ export interface SimMember {
   started: boolean
   alive: boolean
   raftIndex: number
+  /** Backend sizes (bytes) the probes report (1 when unset); defragmentation shrinks dbSize to dbSizeInUse. */
+  dbSize?: number
+  dbSizeInUse?: number
 }
 
 /** etcd's HealthInterval: a member must have been connected to every voter this long to accept an add. */
@@ -80,6 +83,15 @@ export class SimEtcd {
   /** Every refusal a member operation met on its way (endpoint by endpoint), for routing assertions. */
   readonly refusals: {type: MemberAction['type']; url: string; code: EtcdErrorCode; message: string; at: number}[] = []
   private nextMemberId = 100
+  /** The cluster's alarm list (every member answers it whole). */
+  alarms: {memberId: string; alarm: 'NOSPACE' | 'CORRUPT'}[] = []
+  /** Bytes in use after a compaction (each member's dbSizeInUse drops to it); null: compaction frees nothing. */
+  compactTo: number | null = null
+  /** The data fills the quota: a disarmed NOSPACE alarm is raised again at once. */
+  quotaFull = false
+  /** Record maintenance actions (COMPACT, DEFRAG, ALARM_DISARM) without answering; `answerHeld` answers them. */
+  holdMaintenance = false
+  readonly heldMaintenance: SchedulerAction[] = []
 
   /** Records members that came up or went down since the last look (tests flip `alive` directly). */
   observeUp(): void {
@@ -93,8 +105,13 @@ export class SimEtcd {
     return voters.filter((m) => m.started && m.alive).length >= quorum(voters.length)
   }
 
-  private leaderId(): string {
+  /** A member id made leader by a leadership transfer (kept while it is up): else the smallest id is the leader. */
+  preferredLeader: string | null = null
+
+  protected leaderId(): string {
     if (!this.hasQuorum()) return '0'
+    const p = this.members.find((m) => m.id === this.preferredLeader && !m.isLearner && m.started && m.alive)
+    if (p) return p.id
     return (
       this.members
         .filter((m) => !m.isLearner && m.started && m.alive)
@@ -119,7 +136,10 @@ export class SimEtcd {
     if (!m) return {clientUrl: url, reachable: false, readOk: false, error: 'connection refused', tookMs: 1}
     const leader = this.leaderId()
     const alone = this.members.length === 1
+    // the alarm list (MemberProbe.alarms) only when there is one, as a probe of a member without alarms
+    const alarms = this.alarms.length > 0 ? {alarms: this.alarms.map((x) => ({...x}))} : {}
     return {
+      ...alarms,
       clientUrl: url,
       reachable: true,
       readOk: leader !== '0' || alone,
@@ -132,7 +152,8 @@ export class SimEtcd {
         raftTerm: 2,
         raftAppliedIndex: m.raftIndex,
         revision: m.raftIndex,
-        dbSize: 1,
+        dbSize: m.dbSize ?? 1,
+        dbSizeInUse: m.dbSizeInUse ?? m.dbSize ?? 1,
         isLearner: m.isLearner,
         errors: leader === '0' && !alone ? [ETCD_TEXT.noLeader] : [],
         version: '3.4.23',
@@ -209,9 +230,44 @@ export class SimEtcd {
         return this.route(a, 'member remove', (at) => this.remove(a.memberId, at))
       case 'MEMBER_PROMOTE':
         return this.route(a, 'member promote', () => this.promote(a.memberId))
+      case 'COMPACT':
+      case 'DEFRAG':
+      case 'ALARM_DISARM':
+        if (this.holdMaintenance) {
+          this.heldMaintenance.push(a)
+          return undefined
+        }
+        return this.maintain(a)
       default:
         return undefined
     }
+  }
+
+  /** Answers the maintenance actions held so far (holdMaintenance), in order. */
+  answerHeld(): SchedulerEvent[] {
+    return this.heldMaintenance
+      .splice(0)
+      .map((a) => this.maintain(a as Extract<SchedulerAction, {type: 'COMPACT' | 'DEFRAG' | 'ALARM_DISARM'}>))
+  }
+
+  private maintain(a: Extract<SchedulerAction, {type: 'COMPACT' | 'DEFRAG' | 'ALARM_DISARM'}>): SchedulerEvent {
+    const at = this.members.find((m) => m.clientUrl === a.clientUrl && m.started && m.alive)
+    const down = at ? null : ETCD_TEXT.unreachable(a.clientUrl)
+    if (a.type === 'COMPACT') {
+      if (down || !this.hasQuorum())
+        return {type: 'CompactFailed', clientUrl: a.clientUrl, revision: a.revision, message: down ?? ETCD_TEXT.noLeader}
+      if (this.compactTo !== null) for (const m of this.members) m.dbSizeInUse = Math.min(m.dbSizeInUse ?? m.dbSize ?? 1, this.compactTo)
+      return {type: 'Compacted', clientUrl: a.clientUrl, revision: a.revision}
+    }
+    if (a.type === 'DEFRAG') {
+      if (down) return {type: 'DefragFailed', clientUrl: a.clientUrl, memberId: a.memberId, message: down}
+      at!.dbSize = at!.dbSizeInUse ?? at!.dbSize
+      return {type: 'Defragmented', clientUrl: a.clientUrl, memberId: a.memberId}
+    }
+    if (down || !this.hasQuorum())
+      return {type: 'AlarmDisarmFailed', memberId: a.memberId, alarm: a.alarm, message: down ?? ETCD_TEXT.noLeader}
+    if (!this.quotaFull) this.alarms = this.alarms.filter((x) => !(x.memberId === a.memberId && x.alarm === a.alarm))
+    return {type: 'AlarmDisarmed', memberId: a.memberId, alarm: a.alarm}
   }
 
   private add(a: Extract<SchedulerAction, {type: 'MEMBER_ADD'}>, at: SimMember): string | SchedulerEvent {
