@@ -12,6 +12,8 @@
  * - then cfg.extraArgs, which may not set any flag managed here (a stray `--force-new-cluster` or
  *   `--data-dir` in extraArgs would silently break the member, so it is rejected), nor `--config-file`
  *   (etcd then ignores every other flag); each element must be one flag (`--name` or `--name=value`).
+ * - quotaBackendBytes → `--quota-backend-bytes`, autoCompaction → `--auto-compaction-mode/-retention` (issue 17), after
+ *   the managed flags; extraArgs may then not set the same flags (two values: which one wins would be etcd's guess).
  * - forceNewCluster: adds `--force-new-cluster` and uses only this member in `--initial-cluster`.
  */
 import path from 'node:path'
@@ -76,11 +78,17 @@ export function buildEtcdArgs(cfg: MemberConfig, sandbox: string, opts: {forceNe
     `--initial-cluster-token=${cfg.cluster.token}`,
   ]
   if ((cfg.scheme ?? 'http') === 'https') args.push(...tlsArgs(cfg))
+  const space = spaceArgs(cfg)
+  args.push(...space.args)
   for (const extra of cfg.extraArgs ?? []) {
     const flag = /^--?([^=]+)/.exec(extra)?.[1]
     if (flag === undefined) throw new MemberConfigError(`extraArgs element ${JSON.stringify(extra)} is not a flag`)
     if (MANAGED_FLAGS.includes(flag)) {
       throw new MemberConfigError(`extraArgs may not set --${flag}: the executor manages it from the member config`)
+    }
+    const field = space.fieldOf.get(flag)
+    if (field !== undefined) {
+      throw new MemberConfigError(`extraArgs may not set --${flag}: the member config sets it (${field})`)
     }
     if (flag === 'config-file') {
       throw new MemberConfigError('extraArgs may not set --config-file: etcd would ignore every flag the executor sets')
@@ -93,6 +101,21 @@ export function buildEtcdArgs(cfg: MemberConfig, sandbox: string, opts: {forceNe
   }
   if (opts.forceNewCluster) args.push('--force-new-cluster')
   return {bin: resolveEtcdBin(cfg, sandbox), args, dataDir}
+}
+
+/** etcd's quota and auto-compaction flags of the member config, and which field set each flag. */
+function spaceArgs(cfg: MemberConfig): {args: string[]; fieldOf: Map<string, string>} {
+  const args: string[] = []
+  const fieldOf = new Map<string, string>()
+  if (cfg.quotaBackendBytes !== undefined) {
+    args.push(`--quota-backend-bytes=${cfg.quotaBackendBytes}`)
+    fieldOf.set('quota-backend-bytes', 'quotaBackendBytes')
+  }
+  if (cfg.autoCompaction !== undefined) {
+    args.push(`--auto-compaction-mode=${cfg.autoCompaction.mode}`, `--auto-compaction-retention=${cfg.autoCompaction.retention}`)
+    fieldOf.set('auto-compaction-mode', 'autoCompaction').set('auto-compaction-retention', 'autoCompaction')
+  }
+  return {args, fieldOf}
 }
 
 function tlsArgs(cfg: MemberConfig): string[] {

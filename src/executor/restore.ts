@@ -127,7 +127,11 @@ export async function restoreMember(ctx: RestoreContext): Promise<RestoreOutcome
         deltaIds: r.deltaIds,
         toRevision: r.toRevision,
         baseId: r.fullId,
-        extraArgs: cfg.extraArgs ?? [],
+        // the member's quota (a large backup must fit): its extraArgs or quotaBackendBytes (issue 17)
+        extraArgs: [
+          ...(cfg.extraArgs ?? []),
+          ...(cfg.quotaBackendBytes !== undefined ? [`--quota-backend-bytes=${cfg.quotaBackendBytes}`] : []),
+        ],
         timeoutMs: ctx.stepTimeoutMs ?? 60_000,
         ...(signal ? {signal} : {}),
       })

@@ -9,6 +9,7 @@
  */
 import type {S3Options} from './backup/s3-options.js'
 import {parseBackupTargetUrl} from './backup/url.js'
+import {type AutoCompaction, autoCompactionProblem, quotaProblem} from './etcd/space-settings.js'
 
 export const MEMBER_CONFIG_VERSION = 1
 
@@ -47,6 +48,10 @@ export interface MemberConfig {
   etcdctlBin?: string
   /** Extra etcd flags, each one argv element (never split on spaces). */
   extraArgs?: string[]
+  /** etcd's --quota-backend-bytes (serve --etcd-quota-backend-bytes); etcd's default (2 GiB) when absent. */
+  quotaBackendBytes?: number
+  /** etcd's --auto-compaction-mode / --auto-compaction-retention (serve --etcd-auto-compaction-*); none when absent. */
+  autoCompaction?: AutoCompaction
   /** `http` (default) or `https`; with https, `tls` names the certificate files. */
   scheme?: 'http' | 'https'
   tls?: MemberTls
@@ -222,6 +227,17 @@ export function validateMemberConfig(raw: unknown): MemberConfig {
       fail('extraArgs must be an array of strings each starting with "--"')
     }
     cfg.extraArgs = raw.extraArgs as string[]
+  }
+  if (raw.quotaBackendBytes !== undefined) {
+    const p = quotaProblem(raw.quotaBackendBytes)
+    if (p) fail(p)
+    cfg.quotaBackendBytes = raw.quotaBackendBytes as number
+  }
+  if (raw.autoCompaction !== undefined) {
+    const p = autoCompactionProblem(raw.autoCompaction)
+    if (p) fail(p)
+    const a = raw.autoCompaction as unknown as AutoCompaction
+    cfg.autoCompaction = {mode: a.mode, retention: a.retention}
   }
   if (raw.scheme !== undefined) {
     if (raw.scheme !== 'http' && raw.scheme !== 'https') fail('scheme must be "http" or "https"')

@@ -396,8 +396,38 @@ export const serveRestoreFlags = {
   }),
 }
 
+/** Disk space (issue 17): etcd's backend quota and auto-compaction on every member (lib/etcd/space-settings.ts). */
+export const serveDiskSpaceFlags = {
+  'etcd-quota-backend-bytes': str({
+    summary:
+      "etcd's --quota-backend-bytes on every member: bytes or a size like 2GiB, 8GB (1 MiB .. 64 GiB). Beyond it etcd raises NOSPACE and refuses writes. Default: etcd's (2 GiB).",
+    env: 'ETCD_QUOTA_BACKEND_BYTES',
+    helpGroup: 'DISK SPACE',
+  }),
+  'etcd-auto-compaction-mode': str({
+    summary:
+      "etcd's --auto-compaction-mode on every member: periodic (keep a time window of history) or revision (keep a number of revisions).",
+    env: 'ETCD_AUTO_COMPACTION_MODE',
+    default: 'periodic',
+    helpGroup: 'DISK SPACE',
+  }),
+  'etcd-auto-compaction-retention': str({
+    summary:
+      "etcd's --auto-compaction-retention on every member: periodic: a duration (1h, 30m) or hours; revision: revisions to keep. Default 1h (periodic), 10000 (revision); 0: no compaction.",
+    env: 'ETCD_AUTO_COMPACTION_RETENTION',
+    helpGroup: 'DISK SPACE',
+  }),
+}
+
 /** Every flag of `serve`. */
-export const serveFlagSpecs = {...serveFlags, ...serveTuningFlags, ...serveTlsFlags, ...serveBackupFlags, ...serveRestoreFlags}
+export const serveFlagSpecs = {
+  ...serveFlags,
+  ...serveTuningFlags,
+  ...serveTlsFlags,
+  ...serveBackupFlags,
+  ...serveRestoreFlags,
+  ...serveDiskSpaceFlags,
+}
 export type ServeFlagValues = SpecValues<typeof serveFlagSpecs>
 
 export interface EtcdTlsSettings {

@@ -57,6 +57,8 @@ export interface ServeRuntime extends ServeOptions {
   backupS3?: import('../lib/backup/s3-options.js').S3Options
   /** --auto-restore, --restore-from (restore-flags.ts resolveRestoreFlags). */
   restore?: {autoRestore: boolean; restoreFrom?: {target: string; from: string}}
+  /** --etcd-quota-backend-bytes, --etcd-auto-compaction-* (lib/etcd/space-settings.ts): every member's etcd. */
+  etcdSpace?: import('../lib/etcd/space-settings.js').EtcdSpaceSettings
 }
 
 /**
@@ -301,6 +303,8 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       ...(o.principal ? {principal: o.principal} : {}),
       executorCommand: executorCommand(o.executorBin, o.reseedBackupsKeep),
       etcdBin: o.etcdBin,
+      ...(o.etcdSpace?.quotaBackendBytes !== undefined ? {quotaBackendBytes: o.etcdSpace.quotaBackendBytes} : {}),
+      ...(o.etcdSpace?.autoCompaction ? {autoCompaction: o.etcdSpace.autoCompaction} : {}),
       ...(o.etcdTls ? {scheme: 'https' as const, tls: o.etcdTls.member} : {}),
       ...(o.backup ? {backupTarget: o.backup.target} : {}),
       ...(o.backupS3 ? {s3: o.backupS3} : {}),

@@ -14,6 +14,7 @@ import {runServe, ServeError} from '../../scheduler/serve.js'
 import {BackupConfigError, resolveBackupSettings} from '../../scheduler/backup-policy.js'
 import {RestoreFlagError, resolveRestoreFlags} from '../../scheduler/restore-flags.js'
 import type {S3Options} from '../backup/s3-options.js'
+import {resolveEtcdSpaceFlags, SpaceSettingsError} from '../etcd/space-settings.js'
 
 /** --backup-s3-* flags and AWS_* env vars → S3Options, for s3:// targets only (never logged). */
 async function backupS3(f: ServeFlagValues, target: string | undefined): Promise<S3Options | undefined> {
@@ -40,6 +41,8 @@ export async function serveMain(f: ServeFlagValues, fail: (message: string, exit
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => ac.abort())
   try {
     const o = resolveServeOptions(f)
+    const space = resolveEtcdSpaceFlags(f)
+    o.warnings.push(...space.warnings)
     const backup = resolveBackupSettings(f)
     const restore = resolveRestoreFlags(f, backup?.target)
     const s3 = await backupS3(f, backup?.target ?? restore.restoreFrom?.target)
@@ -74,6 +77,7 @@ export async function serveMain(f: ServeFlagValues, fail: (message: string, exit
         backup,
         ...(s3 ? {backupS3: s3} : {}),
         restore,
+        etcdSpace: space.settings,
       },
       ac.signal,
     )
@@ -87,7 +91,13 @@ export async function serveMain(f: ServeFlagValues, fail: (message: string, exit
     }, 2000)
     t.unref()
   } catch (err) {
-    if (err instanceof ServeConfigError || err instanceof BackupConfigError || err instanceof RestoreFlagError) fail(err.message, 2)
+    if (
+      err instanceof ServeConfigError ||
+      err instanceof BackupConfigError ||
+      err instanceof RestoreFlagError ||
+      err instanceof SpaceSettingsError
+    )
+      fail(err.message, 2)
     if (err instanceof ServeError) fail(err.message, err.exitCode)
     throw err
   }
