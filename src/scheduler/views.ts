@@ -9,6 +9,7 @@ import type {BackupStats} from '../lib/stats.js'
 import {modeOf, ready, subscribed} from './core/mode.js'
 import {restoreStatsView} from './restore-views.js'
 import {allTasks, clientUrl, isDeadState, memberOfTask, peerUrl, type SchedulerState} from './core/state.js'
+import {clusterAlarms, memberSpaceView, spaceMetricLines} from './space-views.js'
 
 export interface ElectionView {
   id: string
@@ -34,6 +35,7 @@ export function membersView(s: SchedulerState) {
   const probes = s.health.probes
   const byUrl = new Map(probes.map((p) => [p.clientUrl, p]))
   const leaders = new Set(probes.map((p) => p.status?.leader).filter((l): l is string => !!l && l !== '0'))
+  const alarms = clusterAlarms(probes)
   return allTasks(s)
     .filter((t) => !isDeadState(t.state))
     .map((t) => {
@@ -58,6 +60,7 @@ export function membersView(s: SchedulerState) {
         // Why the latest probe found it unhealthy (null when healthy or not probed yet).
         probe_error: probe?.error ?? null,
         is_learner: probe?.status?.isLearner ?? member?.isLearner ?? false,
+        ...memberSpaceView(probe, memberId, alarms),
         ...volumeOf(s, t.volumeId),
       }
     })
@@ -167,5 +170,6 @@ export function metricsView(s: SchedulerState): string {
     'counter',
     st.leftovers_cleaned,
   )
+  lines.push(...spaceMetricLines(s.config.clusterName, membersView(s), clusterAlarms(s.health.probes)))
   return `${lines.join('\n')}\n`
 }

@@ -129,17 +129,36 @@ export function renderMembers(members: Member[], c: ChalkInstance): string {
   if (members.length === 0) return 'no members'
   const sorted = [...members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const volumes = sorted.some((m) => m.volume) // with a role (persistent volumes): two more columns
+  const sizes = sorted.some((m) => typeof m.db_size === 'number') // a scheduler that reports db sizes: two more
   const rows = sorted.map((m) => {
     let state = m.is_learner ? `${m.state} (learner)` : m.state
     if (m.state === 'TASK_RUNNING') state = m.healthy === false ? c.yellow(`${state}, unhealthy`) : c.green(state)
     else state = c.red(state)
-    const row = [m.name, m.host, m.client_url, m.peer_url, state, m.leader ? c.yellow('★') : '', dash(m.raft_index), m.agent_id]
+    const row = [m.name, m.host, m.client_url, m.peer_url, state, m.leader ? c.yellow('★') : '', dash(m.raft_index)]
+    if (sizes) row.push(bytes(m.db_size), bytes(m.db_size_in_use))
+    row.push(m.agent_id)
     return volumes ? [...row, dash(m.volume?.persistence_id), m.volume ? `${m.volume.size_mb} MB` : '-'] : row
   })
-  const head = ['NAME', 'HOST', 'CLIENT URL', 'PEER URL', 'STATE', 'LEADER', 'RAFT INDEX', 'AGENT']
+  const head = ['NAME', 'HOST', 'CLIENT URL', 'PEER URL', 'STATE', 'LEADER', 'RAFT INDEX', ...(sizes ? ['DB SIZE', 'IN USE'] : []), 'AGENT']
   const table = renderTable(volumes ? [...head, 'VOLUME', 'SIZE'] : head, rows, c)
   const why = sorted.filter((m) => m.healthy === false && m.probe_error).map((m) => `${m.name}: ${m.probe_error}`)
-  return why.length === 0 ? table : `${table}\n\n${c.yellow('Unhealthy:')}\n${why.map((l) => `  ${l}`).join('\n')}`
+  const raised = sorted.filter((m) => (m.alarms ?? []).length > 0).map((m) => `${m.name}: ${m.alarms!.join(', ')}`)
+  let out = why.length === 0 ? table : `${table}\n\n${c.yellow('Unhealthy:')}\n${why.map((l) => `  ${l}`).join('\n')}`
+  if (raised.length > 0) out += `\n\n${c.red('Alarms:')}\n${raised.map((l) => `  ${l}`).join('\n')}`
+  return out
+}
+
+/** Bytes in binary units with one decimal (`20.0 MiB`); `-` when unknown. */
+export function bytes(v: number | null | undefined): string {
+  if (typeof v !== 'number') return '-'
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let i = 0
+  let x = v
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024
+    i++
+  }
+  return i === 0 ? `${v} B` : `${x.toFixed(1)} ${units[i]}`
 }
 
 export function renderCandidates(r: ReseedCandidates, c: ChalkInstance): string {

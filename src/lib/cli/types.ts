@@ -34,6 +34,12 @@ export interface Member {
   volume?: {persistence_id: string; size_mb: number; container_path: string} | null
   /** With a role: what is reserved for the member on its agent (null without; absent from older schedulers). */
   reservation?: {role: string; principal: string | null; agent_id: string; cpus: number; mem: number; disk: number; ports: number[]} | null
+  /** Size of the member's etcd backend file, bytes (null: not answered; absent from older schedulers). */
+  db_size?: number | null
+  /** Bytes of it in use (the rest is what defragmentation frees). */
+  db_size_in_use?: number | null
+  /** etcd alarms raised for this member, e.g. NOSPACE (null: the alarm list is unknown). */
+  alarms?: ('NOSPACE' | 'CORRUPT')[] | null
 }
 
 /** One member that could seed a re-seed, as ranked by the scheduler (best first). */
