@@ -28,6 +28,11 @@ export interface Stats {
   volumes_released: number
   /** Reservations/volumes of this cluster unknown to the records (a crash mid-launch) cleaned up after the grace. */
   leftovers_cleaned: number
+  /** Member defragmentations done (routine and NOSPACE recovery) and failed. */
+  defrags: number
+  defrag_failures: number
+  /** NOSPACE alarm episodes the scheduler started to recover from. */
+  nospace_episodes: number
 }
 
 /** GET /stats: the counters, and the cluster's name, size and mode. */
@@ -40,6 +45,24 @@ export interface StatsDocument extends Stats {
   backup?: BackupStats | null
   /** Restores (scheduler/restore-views.ts): the one running, if any, and the last one that ended. */
   restore?: RestoreStats
+  /** Recovery from etcd's NOSPACE alarm (scheduler/core/nospace.ts). */
+  nospace?: NospaceStats
+  /** The current or last rollout (scheduler/core/rollout.ts), null when none ever ran. */
+  rollout?: RolloutStats | null
+}
+
+/** The `nospace` object of /stats. Times in ms since the epoch. */
+export interface NospaceStats {
+  /** An episode is under way (its step: compact, defrag, disarm, verify), or null. */
+  active: boolean
+  step: string | null
+  started_at: number | null
+  /** Episodes started since the stats began (persisted). */
+  episodes: number
+  /** No new episode starts before this (the backoff after the last one), or null. */
+  next_attempt_not_before: number | null
+  /** The last episode that ended (not persisted: null after a restart). */
+  last: {started_at: number; ended_at: number; outcome: 'recovered' | 'still-full' | 'abandoned'; message: string; steps: string[]} | null
 }
 
 /** The `restore` object of /stats. Times in ms since the epoch; the running restore's fields are null when none runs. */
@@ -99,4 +122,24 @@ export interface BackupStats {
   recovery_point_seconds: number | null
   /** Why backups keep failing (what `stats --check` fails on), or null. */
   failing: string | null
+}
+
+/** The `rollout` object of /stats and GET /rollout's `rollout` (scheduler/core/rollout-view.ts). Times ISO UTC. */
+export interface RolloutStats {
+  op: string
+  state: 'running' | 'paused' | 'failed' | 'done' | 'refused' | 'aborted'
+  reason: 'auto' | 'manual'
+  step: string
+  message: string
+  /** The target spec, one line. */
+  target: string
+  members: {done: string[]; pending: string[]; current: string | null}
+  currentStep: string | null
+  /** The versions last read (member → etcdserver) and the cluster version. */
+  versions: Record<string, string>
+  clusterVersion: string | null
+  pauseRequested: boolean
+  abortRequested: boolean
+  startedAt: string
+  updatedAt: string
 }

@@ -35,6 +35,8 @@ import {coreEventOf} from './mesos-events.js'
 import {coalesceDeclines, isMesosAction, toCall, type MesosAction} from './calls.js'
 import {systemClock, type Clock, type EtcdCluster, type MesosPort, type MesosSession} from './ports.js'
 import type {RestoreResolver} from './restore-runner.js'
+import type {MaintenanceRunner} from './maintenance-runner.js'
+import type {RolloutAction, RolloutRunner} from './rollout-runner.js'
 
 /** Longest an acknowledgement waits for the save of its batch's document (a save whose outcome is unknown
  *  is read back: up to two ZooKeeper timeouts); after that it goes, as while persistence is behind. */
@@ -54,6 +56,10 @@ export interface DriverDeps {
   seed?: number
   /** Answers RESOLVE_RESTORE (restore-runner.ts); absent: every restore plan fails ("no backup target"). */
   restore?: RestoreResolver
+  /** Performs COMPACT / DEFRAG / ALARM_DISARM (maintenance-runner.ts); absent: each answered as failed. */
+  maintenance?: MaintenanceRunner
+  /** Performs ROLLOUT_VERSIONS / MOVE_LEADER / ROLLOUT_BACKUP (rollout-runner.ts); absent: answered as failed. */
+  rollout?: RolloutRunner
 }
 
 export class SchedulerDriver extends EventEmitter {
@@ -194,6 +200,16 @@ export class SchedulerDriver extends EventEmitter {
             else void r.resolve(a).then((ev) => this.dispatch(ev))
             break
           }
+          case 'ROLLOUT_VERSIONS':
+          case 'MOVE_LEADER':
+          case 'ROLLOUT_BACKUP':
+            this.rollout(a)
+            break
+          case 'COMPACT':
+          case 'DEFRAG':
+          case 'ALARM_DISARM':
+            this.maintain(a)
+            break
           case 'SET_TIMER':
             this.setTimer(a.name, a.atMs)
             break
@@ -206,6 +222,33 @@ export class SchedulerDriver extends EventEmitter {
         }
       }
     }
+  }
+
+  /** Runs a rollout action in the background and feeds its answer back (absent runner: a failure answer). */
+  private rollout(a: RolloutAction): void {
+    const r = this.deps.rollout
+    if (r) {
+      void r.perform(a).then((ev) => this.dispatch(ev))
+      return
+    }
+    const message = 'this scheduler has no rollout runner'
+    if (a.type === 'ROLLOUT_VERSIONS')
+      this.dispatch({type: 'RolloutVersionsObserved', op: a.op, versions: a.clientUrls.map((clientUrl) => ({clientUrl, error: message}))})
+    else if (a.type === 'MOVE_LEADER') this.dispatch({type: 'LeaderMoved', op: a.op, ok: false, message})
+    else this.dispatch({type: 'RolloutBackupDone', op: a.op, ok: true, message: 'no backup service: none taken'})
+  }
+
+  /** Runs a maintenance action in the background and feeds its answer back (absent runner: a failure event). */
+  private maintain(a: Extract<SchedulerAction, {type: 'COMPACT' | 'DEFRAG' | 'ALARM_DISARM'}>): void {
+    const r = this.deps.maintenance
+    if (r) {
+      void r.perform(a).then((ev) => this.dispatch(ev))
+      return
+    }
+    const message = 'this scheduler has no maintenance runner'
+    if (a.type === 'COMPACT') this.dispatch({type: 'CompactFailed', clientUrl: a.clientUrl, revision: a.revision, message})
+    else if (a.type === 'DEFRAG') this.dispatch({type: 'DefragFailed', clientUrl: a.clientUrl, memberId: a.memberId, message})
+    else this.dispatch({type: 'AlarmDisarmFailed', memberId: a.memberId, alarm: a.alarm, message})
   }
 
   /** `offered` (the persister's answer), or ACK_WAIT_MS on the clock, whichever comes first. */

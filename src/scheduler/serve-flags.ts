@@ -7,6 +7,8 @@
  * without loading oclif (lib/cli/serve-fast.ts), so the two cannot drift apart.
  */
 import {bool, int, type SpecValues, str} from '../lib/cli/flag-spec.js'
+import {serveDefragFlags} from './defrag-flags.js'
+import {serveRolloutFlags} from './rollout-flags.js'
 
 export const serveFlags = {
   'cluster-name': str({
@@ -427,6 +429,8 @@ export const serveFlagSpecs = {
   ...serveBackupFlags,
   ...serveRestoreFlags,
   ...serveDiskSpaceFlags,
+  ...serveDefragFlags,
+  ...serveRolloutFlags,
 }
 export type ServeFlagValues = SpecValues<typeof serveFlagSpecs>
 

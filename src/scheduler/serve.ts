@@ -18,6 +18,9 @@ import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
 import {AdminState} from './admin-state.js'
 import {followLeadership} from './leadership.js'
 import {restoreResolver} from './restore-runner.js'
+import {maintenanceRunner} from './maintenance-runner.js'
+import {rolloutRunner} from './rollout-runner.js'
+import {detectEtcdVersion} from './rollout-flags.js'
 import type {EtcdTlsSettings, ServeOptions} from './serve-flags.js'
 import {access, constants as fsc} from 'node:fs/promises'
 
@@ -59,6 +62,10 @@ export interface ServeRuntime extends ServeOptions {
   restore?: {autoRestore: boolean; restoreFrom?: {target: string; from: string}}
   /** --etcd-quota-backend-bytes, --etcd-auto-compaction-* (lib/etcd/space-settings.ts): every member's etcd. */
   etcdSpace?: import('../lib/etcd/space-settings.js').EtcdSpaceSettings
+  /** --defrag-threshold, --defrag-interval (defrag-flags.ts): routine defragmentation (core/defrag.ts). */
+  defrag?: import('./defrag-flags.js').DefragSettings
+  /** --auto-rollout, --rollout-member-timeout, --etcd-version (rollout-flags.ts): rolling upgrades (core/rollout.ts). */
+  rollout?: import('./rollout-flags.js').RolloutSettings
 }
 
 /**
@@ -282,7 +289,19 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
         role: o.role,
         principal: o.principal ?? null,
       })
+    let etcdVersion = o.rollout?.etcdVersion
+    if (etcdVersion === undefined) {
+      const found = await detectEtcdVersion(o.etcdBin)
+      if ('version' in found) etcdVersion = found.version
+      else
+        log.warn(
+          `cannot tell the version of --etcd-bin ${o.etcdBin} on this host (${found.error}); give --etcd-version for rollouts that change it`,
+        )
+    }
     const config = resolveConfig({
+      ...(etcdVersion !== undefined ? {etcdVersion} : {}),
+      autoRollout: o.rollout?.autoRollout ?? true,
+      ...(o.rollout ? {rolloutMemberTimeoutMs: o.rollout.memberTimeoutMs} : {}),
       clusterName: o.clusterName,
       clusterSize: o.clusterSize,
       cpus: o.cpus,
@@ -305,6 +324,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       etcdBin: o.etcdBin,
       ...(o.etcdSpace?.quotaBackendBytes !== undefined ? {quotaBackendBytes: o.etcdSpace.quotaBackendBytes} : {}),
       ...(o.etcdSpace?.autoCompaction ? {autoCompaction: o.etcdSpace.autoCompaction} : {}),
+      ...(o.defrag ? {defragThreshold: o.defrag.threshold, defragIntervalMs: o.defrag.intervalMs} : {}),
       ...(o.etcdTls ? {scheme: 'https' as const, tls: o.etcdTls.member} : {}),
       ...(o.backup ? {backupTarget: o.backup.target} : {}),
       ...(o.backupS3 ? {s3: o.backupS3} : {}),
@@ -312,6 +332,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       ...(o.restore?.restoreFrom ? {restoreFrom: o.restore.restoreFrom} : {}),
     })
     const {SchedulerDriver, mesosPort, etcdCluster} = await driverModules
+    let backupService: import('./backup-service.js').BackupService | null = null
     const driver = new SchedulerDriver({
       config,
       frameworkInfo,
@@ -320,6 +341,8 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       mesos: mesosPort({detector, log, ...(authorization ? {authorization} : {})}),
       etcd: etcdCluster(o.etcdTls?.client),
       restore: restoreResolver(o.backupS3 ? {s3: o.backupS3} : {}),
+      rollout: rolloutRunner({...(o.etcdTls ? {tls: o.etcdTls.client} : {}), backups: () => backupService}),
+      maintenance: maintenanceRunner({...(o.etcdTls ? {tls: o.etcdTls.client} : {}), defragTimeoutMs: config.defragTimeoutMs}),
     })
     adminState.attachDriver(driver)
     cleanups.push(() => driver.stop())
@@ -341,6 +364,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
         log,
       })
       adminState.attachBackups(backups)
+      backupService = backups
       cleanups.push(() => backups.stop())
       log.info('backups on', {
         target: o.backup.target,

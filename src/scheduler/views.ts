@@ -4,10 +4,12 @@
  * /reseed/candidates and /metrics. No I/O: everything comes from the core's state (last probes, connection
  * facts, re-seed step log) except the election view and the time, which the caller passes.
  */
+import {rolloutView} from './core/rollout-view.js'
 import {rankReseedCandidates} from '../lib/etcd/verdict.js'
 import type {BackupStats} from '../lib/stats.js'
 import {modeOf, ready, subscribed} from './core/mode.js'
 import {restoreStatsView} from './restore-views.js'
+import {nospaceStatsView} from './maintenance-views.js'
 import {allTasks, clientUrl, isDeadState, memberOfTask, peerUrl, type SchedulerState} from './core/state.js'
 import {clusterAlarms, memberSpaceView, spaceMetricLines} from './space-views.js'
 
@@ -28,6 +30,8 @@ export function statsView(s: SchedulerState, backup: BackupStats | null = null) 
     livelocked: s.health.livelocked,
     backup,
     restore: restoreStatsView(s),
+    nospace: nospaceStatsView(s),
+    rollout: rolloutView(s),
   }
 }
 
@@ -150,6 +154,21 @@ export function metricsView(s: SchedulerState): string {
     )
   }
   metric('healthy', '1 when a quorum agrees on a leader and a linearizable read succeeds.', 'gauge', st.healthy)
+  const ro = s.rollout
+  metric('rollout_running', '1 while a rollout relaunches members (0 paused, ended or none).', 'gauge', ro?.state === 'running' ? 1 : 0)
+  metric(
+    'rollout_failed',
+    '1 when the last rollout failed (stats --check exits 9) until the next one starts.',
+    'gauge',
+    ro?.state === 'failed' ? 1 : 0,
+  )
+  metric('rollout_members_done', 'Members the current or last rollout relaunched with the new spec.', 'gauge', ro?.done.length ?? 0)
+  metric(
+    'rollout_members_pending',
+    'Members the current or last rollout has still to relaunch.',
+    'gauge',
+    ro ? ro.members.length - ro.done.length : 0,
+  )
   metric('livelocked', '1 while quorum has been lost.', 'gauge', st.livelocked ? 1 : 0)
   metric('running_servers', 'etcd tasks in TASK_RUNNING.', 'gauge', st.running_servers)
   metric('cluster_size', 'Desired number of members.', 'gauge', st.cluster_size)
@@ -170,6 +189,10 @@ export function metricsView(s: SchedulerState): string {
     'counter',
     st.leftovers_cleaned,
   )
+  metric('defrags_total', 'Member defragmentations done (routine and NOSPACE recovery).', 'counter', st.defrags)
+  metric('defrag_failures_total', 'Member defragmentations that failed.', 'counter', st.defrag_failures)
+  metric('nospace_episodes_total', 'NOSPACE alarm episodes the scheduler recovered from (or tried to).', 'counter', st.nospace_episodes)
+  metric('nospace_active', '1 while a NOSPACE recovery is under way.', 'gauge', st.nospace.active ? 1 : 0)
   lines.push(...spaceMetricLines(s.config.clusterName, membersView(s), clusterAlarms(s.health.probes)))
   return `${lines.join('\n')}\n`
 }

@@ -15,6 +15,8 @@ import {BackupConfigError, resolveBackupSettings} from '../../scheduler/backup-p
 import {RestoreFlagError, resolveRestoreFlags} from '../../scheduler/restore-flags.js'
 import type {S3Options} from '../backup/s3-options.js'
 import {resolveEtcdSpaceFlags, SpaceSettingsError} from '../etcd/space-settings.js'
+import {DefragFlagError, resolveDefragFlags} from '../../scheduler/defrag-flags.js'
+import {RolloutFlagError, resolveRolloutFlags} from '../../scheduler/rollout-flags.js'
 
 /** --backup-s3-* flags and AWS_* env vars → S3Options, for s3:// targets only (never logged). */
 async function backupS3(f: ServeFlagValues, target: string | undefined): Promise<S3Options | undefined> {
@@ -78,6 +80,8 @@ export async function serveMain(f: ServeFlagValues, fail: (message: string, exit
         ...(s3 ? {backupS3: s3} : {}),
         restore,
         etcdSpace: space.settings,
+        defrag: resolveDefragFlags(f),
+        rollout: resolveRolloutFlags(f),
       },
       ac.signal,
     )
@@ -95,7 +99,9 @@ export async function serveMain(f: ServeFlagValues, fail: (message: string, exit
       err instanceof ServeConfigError ||
       err instanceof BackupConfigError ||
       err instanceof RestoreFlagError ||
-      err instanceof SpaceSettingsError
+      err instanceof SpaceSettingsError ||
+      err instanceof DefragFlagError ||
+      err instanceof RolloutFlagError
     )
       fail(err.message, 2)
     if (err instanceof ServeError) fail(err.message, err.exitCode)
