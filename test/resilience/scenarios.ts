@@ -11,6 +11,7 @@ import {NET_SCENARIOS} from './scenarios-net.js'
 import {ZK_SCENARIOS} from './scenarios-zk.js'
 import {RESEED_SCENARIOS} from './scenarios-reseed.js'
 import {RESTORE_SCENARIOS} from './scenarios-restore.js'
+import {NOSPACE_SCENARIOS} from './scenarios-nospace.js'
 
 function killSchedulerAt(name: string, re: RegExp, description: string, trigger: 'replace' | 'quorum'): ScenarioDef {
   const victims: string[] = []
@@ -345,7 +346,14 @@ export const SCENARIOS: ScenarioDef[] = [
 ]
 
 /** Every named scenario: the process-level ones above, the re-seed ones of scenarios-reseed.ts and the network ones of scenarios-net.ts. */
-export const ALL_SCENARIOS: ScenarioDef[] = [...SCENARIOS, ...RESEED_SCENARIOS, ...NET_SCENARIOS, ...ZK_SCENARIOS, ...RESTORE_SCENARIOS]
+export const ALL_SCENARIOS: ScenarioDef[] = [
+  ...SCENARIOS,
+  ...RESEED_SCENARIOS,
+  ...NET_SCENARIOS,
+  ...ZK_SCENARIOS,
+  ...RESTORE_SCENARIOS,
+  ...NOSPACE_SCENARIOS,
+]
 
 export function scenario(name: string): ScenarioDef {
   const s = ALL_SCENARIOS.find((x) => x.name === name)
