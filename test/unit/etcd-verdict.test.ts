@@ -215,6 +215,12 @@ describe('etcd error classification', () => {
     ['etcdserver: Peer URLs already exists', 'PEER_URL_EXISTS'],
     ['etcdserver: the member has been permanently removed from the cluster', 'REMOVED'],
     ['9 FAILED_PRECONDITION: etcdserver: can only promote a learner member', 'UNKNOWN'],
+    ['8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded', 'NOSPACE'],
+    ['11 OUT_OF_RANGE: mvcc: required revision has been compacted', 'COMPACTED'],
+    ['11 OUT_OF_RANGE: mvcc: required revision is a future revision', 'FUTURE_REVISION'],
+    ['C0E9:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:rec_layer_s3.c:1601:SSL alert number 42', 'TLS'],
+    ['self-signed certificate in certificate chain', 'TLS'],
+    ['unable to verify the first certificate', 'TLS'],
     ['something else', 'UNKNOWN'],
   ]
   for (const [msg, code] of table) {

@@ -17,6 +17,8 @@
  *   NOSPACE            "etcdserver: mvcc: database space exceeded" (the NOSPACE alarm is raised: writes refused)
  *   COMPACTED          "mvcc: required revision has been compacted" (a compaction or read at/below the compacted revision)
  *   FUTURE_REVISION    "mvcc: required revision is a future revision" (a compaction or read above the current revision)
+ *   TLS                the TLS handshake failed: a certificate refused by either side (no or wrong client certificate,
+ *                      an untrusted server certificate) — a configuration problem, not worth retrying
  *   UNKNOWN            anything else (the original text is kept in `message`)
  */
 export type EtcdErrorCode =
@@ -33,6 +35,7 @@ export type EtcdErrorCode =
   | 'NOSPACE'
   | 'COMPACTED'
   | 'FUTURE_REVISION'
+  | 'TLS'
   | 'UNKNOWN'
 
 export class EtcdError extends Error {
@@ -59,6 +62,10 @@ const RULES: Array<[RegExp, EtcdErrorCode]> = [
   [/unhealthy cluster/i, 'UNHEALTHY_CLUSTER'],
   [/etcdserver: no leader|leader changed/i, 'NO_LEADER'],
   [/deadline exceeded|request timed out|timed out|DEADLINE_EXCEEDED/i, 'TIMEOUT'],
+  [
+    /SSL routines|bad certificate|certificate required|unknown ca|self[- ]signed certificate|unable to verify the first certificate|unable to get local issuer certificate|certificate has expired|ERR_TLS_CERT|Hostname\/IP does not match certificate/i,
+    'TLS',
+  ],
   [
     /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|No connection established|failed to connect|connection refused|UNAVAILABLE: (?!etcdserver)|Client is closed/i,
     'UNREACHABLE',
