@@ -90,7 +90,7 @@ export function planNospace(ctx: Ctx): void {
       step: 'compact',
       revision: null,
       defragQueue: [],
-      disarmQueue: [],
+      disarmQueue: alarms,
       steps: [],
       defragged: 0,
       failures: 0,
@@ -122,6 +122,11 @@ function advance(ctx: Ctx): void {
       s.health.checkWanted = true
       return
     }
+    if (!s.health.probes.some((p) => Array.isArray(p.alarms))) {
+      s.health.checkWanted = true // no member could list the alarms in that check: ask again
+      ep.verifyAfterSeq = s.health.seq
+      return
+    }
     const still = nospaceAlarms(s)
     const inUse = Math.max(0, ...s.health.probes.map((p) => p.status?.dbSizeInUse ?? p.status?.dbSize ?? 0))
     if (still.length === 0) {
@@ -149,7 +154,8 @@ function advance(ctx: Ctx): void {
     const next = ep.defragQueue[0]
     if (next) return send(ctx, {type: 'DEFRAG', clientUrl: next.clientUrl, memberId: next.memberId}, next.memberId)
     ep.step = 'disarm'
-    ep.disarmQueue = nospaceAlarms(s)
+    // the members that raised it when the episode started, and any since (a list unknown now loses none)
+    ep.disarmQueue = [...new Set([...ep.disarmQueue, ...nospaceAlarms(s)])].sort()
   }
   if (ep.step === 'disarm') {
     const id = ep.disarmQueue[0]

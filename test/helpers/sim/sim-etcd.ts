@@ -136,10 +136,8 @@ export class SimEtcd {
     if (!m) return {clientUrl: url, reachable: false, readOk: false, error: 'connection refused', tookMs: 1}
     const leader = this.leaderId()
     const alone = this.members.length === 1
-    // the alarm list (MemberProbe.alarms) only when there is one, as a probe of a member without alarms
-    const alarms = this.alarms.length > 0 ? {alarms: this.alarms.map((x) => ({...x}))} : {}
     return {
-      ...alarms,
+      alarms: this.alarms.map((x) => ({...x})), // the cluster's alarm list as this member answers it ([] when none)
       clientUrl: url,
       reachable: true,
       readOk: leader !== '0' || alone,
