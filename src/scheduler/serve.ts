@@ -427,6 +427,9 @@ async function openStore(o: ServeRuntime, url: Preflight['zkUrl'], adminUrl: str
   cleanups.push(() => zk.close())
   const base = clusterZkPath(url.path, o.clusterName)
   const election = new LeaderElection(zk, `${base}/election`, {adminUrl, host: os.hostname(), pid: process.pid, since: Date.now()})
+  election.on('join-failed', (err: Error) =>
+    log.warn('joining the leader election failed; retrying (standing by meanwhile)', {error: err.message}),
+  )
   await election.start()
   cleanups.push(() => election.stop())
   // start() resolves before the first children listing: wait (bounded) until our own candidate node is listed,

@@ -223,6 +223,25 @@ describe('LeaderElection', {timeout: 60_000}, () => {
     }
   })
 
+  it('ZooKeeper unreachable while a candidate starts: start() does not fail; it joins once ZooKeeper answers', async () => {
+    const proxy = await startProxy(server!.port)
+    const zk = await client(`zk://127.0.0.1:${proxy.port}`, {sessionTimeoutMs: 4000})
+    await zk.mkdirp('/election/c3')
+    const a = new LeaderElection(zk, '/election/c3', {who: 'a'})
+    try {
+      proxy.block() // the create of a's candidate node gets no answer (a serve whose standby starts as ZooKeeper goes away)
+      await a.start() // before: rejected with ZkError CONNECTION_LOSS, and serve exited
+      assert.equal(a.isLeader, false)
+      proxy.unblock()
+      await waitFor('a to join the election and lead once ZooKeeper answers', () => a.isLeader, 30_000, 50)
+      const nodes = (await zk.children('/election/c3')).filter((n) => n.startsWith('candidate_'))
+      assert.equal(nodes.length, 1, `exactly one candidate node: ${nodes.join(', ')}`)
+    } finally {
+      await a.stop().catch(() => undefined)
+      proxy.close()
+    }
+  })
+
   it('session expiry (network partition): the leader steps down, a new session re-joins the election', async () => {
     const proxy = await startProxy(server!.port)
     const zkA = await client(`zk://127.0.0.1:${proxy.port}`, {sessionTimeoutMs: 3000})

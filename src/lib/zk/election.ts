@@ -9,6 +9,8 @@
  *   - 'change' (candidates)  whenever the candidate list changes (sorted by seq, leader first);
  *   - 'leader' ()            when this process becomes the lowest candidate;
  *   - 'standby' (leader)     when it is not (initially, when the leader changes, or when it loses leadership);
+ *   - 'join-failed' (err)    joining (creating the own node) failed because ZooKeeper did not answer; retried with
+ *                            backoff (start() does not fail for that);
  *   - session expiry: the own node is gone, so a leader steps down at once ('standby' with null) and a new
  *     candidate node is created when the new session connects (it joins at the back of the queue).
  * Invariants: at most one own node exists per started election; `isLeader` is true only while the own node is
@@ -104,13 +106,45 @@ export class LeaderElection extends EventEmitter {
     return this.list[0] ?? null
   }
 
+  /**
+   * Joins the election. ZooKeeper not answering (CONNECTION_LOSS, TIMEOUT, SESSION_EXPIRED: e.g. a standby started
+   * as ZooKeeper goes away) does not fail it: joining is retried with backoff until ZooKeeper answers or stop().
+   */
   async start(): Promise<void> {
     if (this.started) throw new Error('LeaderElection.start() was already called')
     this.started = true
-    await this.zk.mkdirp(this.path)
-    await this.createOwn()
     this.zk.on('state', this.onState)
     this.unwatch = this.zk.watchChildren(this.path, (children) => this.drain.push(children))
+    try {
+      await this.join()
+    } catch (err) {
+      if (!transient(err)) {
+        this.zk.off('state', this.onState)
+        this.unwatch()
+        throw err
+      }
+      this.emit('join-failed', err)
+      this.retryJoin(500)
+    }
+  }
+
+  private async join(): Promise<void> {
+    await this.zk.mkdirp(this.path)
+    await this.createOwn()
+  }
+
+  private retryJoin(delayMs: number): void {
+    const t = setTimeout(() => {
+      if (this.stopped || this.own !== null) return
+      this.join().then(
+        () => this.drain.refresh(0),
+        (err: unknown) => {
+          this.emit('join-failed', err)
+          this.retryJoin(Math.min(delayMs * 2, 5000))
+        },
+      )
+    }, delayMs)
+    t.unref()
   }
 
   async stop(): Promise<void> {
@@ -192,6 +226,11 @@ export class LeaderElection extends EventEmitter {
     }
     this.lastLeaderNode = leader?.node ?? null
   }
+}
+
+/** ZooKeeper did not answer (the call may be retried): connection lost, timed out, session expired. */
+function transient(err: unknown): boolean {
+  return err instanceof ZkError && (err.code === 'CONNECTION_LOSS' || err.code === 'TIMEOUT' || err.code === 'SESSION_EXPIRED')
 }
 
 /** The current leader under `path` (for CLI lookups), or null when there is no candidate. */
