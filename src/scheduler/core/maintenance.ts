@@ -99,8 +99,9 @@ export function planMaintenance(ctx: Ctx): void {
   const blocked = defragBlocker(s)
   if (blocked !== null) {
     const reason = `defragmentation waiting: ${blocked}`
-    if (m.waiting !== reason) {
-      m.waiting = reason
+    const key = reason.replace(/\s*\(.*$/, '') // once per reason, whatever its details (a verdict's counts)
+    if (m.waiting !== key) {
+      m.waiting = key
       emit(ctx, log('info', reason, {due: due.map((d) => d.memberId)}))
     }
     return

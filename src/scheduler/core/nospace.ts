@@ -224,7 +224,8 @@ function finish(ctx: Ctx, outcome: NospaceOutcome, message: string): void {
 /** Logs a waiting reason once (until it changes). */
 function waiting(ctx: Ctx, level: 'warn' | 'error', reason: string): void {
   const m = ctx.s.maintenance
-  if (m.waiting === reason) return
-  m.waiting = reason
+  const key = reason.replace(/\s*\(.*$/, '') // once per reason, whatever its details (a verdict's counts)
+  if (m.waiting === key) return
+  m.waiting = key
   emit(ctx, log(level, reason))
 }
