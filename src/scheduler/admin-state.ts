@@ -13,6 +13,7 @@ import {candidatesView, failoverView, membersView, metricsView, reseedView, stat
 import type {BackupService} from './backup-service.js'
 import {backupListEntry, backupMetrics} from './backup-views.js'
 import {restoreOpView} from './restore-views.js'
+import {rolloutStatus, rolloutView} from './core/rollout-view.js'
 
 export class StandbyError extends Error {
   override name = 'StandbyError'
@@ -118,6 +119,30 @@ export class AdminState {
         return {accepted: true, op}
       },
       restoreStatus: (op) => (this.driver ? restoreOpView(this.driver.current, op) : null),
+      rolloutStatus: () => rolloutStatus(this.requireDriver().current),
+      rolloutControl: (action) => {
+        if (!this.driver) return {status: 503, body: {error: 'this scheduler is a standby'}}
+        const d = this.driver
+        const before = d.current.rollout
+        if (action === 'start') {
+          const op = `rollout-${randomUUID().replace(/-/g, '').slice(0, 12)}`
+          d.dispatch({type: 'RolloutRequested', op})
+          const r = d.current.rollout
+          this.log.info('rollout requested through the admin API', {op, outcome: r?.op === op ? r.state : 'refused'})
+          if (r?.op === op && r.state === 'running') return {status: 202, body: {op, status: '/rollout', rollout: rolloutView(d.current)}}
+          if (r?.op === op) return {status: 409, body: {error: `rollout refused: ${r.message}`, rollout: rolloutView(d.current)}}
+          return {status: 409, body: {error: `a rollout is already ${r?.state ?? 'active'} (operation ${r?.op ?? '?'})`, op: r?.op ?? null}}
+        }
+        const allowed =
+          action === 'resume'
+            ? before?.state === 'paused'
+            : before?.state === 'running' || (action === 'abort' && before?.state === 'paused')
+        if (!before || !allowed)
+          return {status: 409, body: {error: `no rollout to ${action}: ${before ? `the last one is ${before.state}` : 'none ever ran'}`}}
+        d.dispatch({type: 'RolloutControl', action})
+        this.log.info(`rollout ${action} requested through the admin API`, {op: before.op})
+        return {status: 202, body: {op: before.op, rollout: rolloutView(d.current)}}
+      },
       listBackups: async () => {
         this.requireDriver()
         if (!this.backups) throw new StandbyError('backups are not configured (no --backup-target)')

@@ -43,6 +43,10 @@ export interface AdminDeps {
   requestRestore?(r: {from: string; toRevision?: number; force: boolean}): ReseedAccepted | ReseedRefused
   /** GET /restore/<op>: null when unknown. */
   restoreStatus?(op: string): object | null
+  /** GET /rollout (core/rollout-view.ts rolloutStatus); absent: 503. */
+  rolloutStatus?(): object
+  /** POST /rollout (start), /rollout/pause|resume|abort: the HTTP status (202, 409) and the body. */
+  rolloutControl?(action: 'start' | 'pause' | 'resume' | 'abort'): {status: 202 | 409 | 503; body: object}
 }
 
 export interface BackupAccepted {
@@ -155,6 +159,11 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
               '/backups/op/<id>',
               'POST /restore',
               '/restore/<id>',
+              '/rollout',
+              'POST /rollout',
+              'POST /rollout/pause',
+              'POST /rollout/resume',
+              'POST /rollout/abort',
             ],
           }),
       },
@@ -271,6 +280,36 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
           const s = deps.restoreStatus?.(op) ?? null
           if (s === null) send(res, 404, {error: `no restore operation ${op}`})
           else send(res, 200, s)
+        },
+      },
+    ],
+    [
+      /^\/rollout(?:\/(pause|resume|abort))?$/,
+      {
+        methods: ['GET', 'POST'],
+        handle: async (req, res, [action]) => {
+          if (req.method !== 'POST') {
+            if (action) throw new HttpError(405, `GET is not allowed on /rollout/${action}; use POST`)
+            if (!deps.rolloutStatus) throw new HttpError(503, 'rollouts are not available on this scheduler')
+            send(res, 200, deps.rolloutStatus())
+            return
+          }
+          authorise(req)
+          const text = await readBody(req) // no options: an empty body or a JSON object
+          if (text.trim().length > 0) {
+            let body: unknown
+            try {
+              body = JSON.parse(text)
+            } catch {
+              throw new HttpError(400, 'malformed JSON body')
+            }
+            if (typeof body !== 'object' || body === null || Array.isArray(body))
+              throw new HttpError(400, 'body must be a JSON object (or empty)')
+          }
+          if (!deps.rolloutControl) throw new HttpError(503, 'rollouts are not available on this scheduler')
+          const r = deps.rolloutControl((action as 'pause' | 'resume' | 'abort' | undefined) ?? 'start')
+          if (r.status === 202 && !action) send(res, 202, r.body, {location: '/rollout'})
+          else send(res, r.status, r.body)
         },
       },
     ],

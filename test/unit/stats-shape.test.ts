@@ -33,6 +33,7 @@ const FIELDS = {
   livelocked: true,
   backup: true,
   restore: true,
+  rollout: true,
 } satisfies Record<keyof StatsDocument, true>
 
 describe('/stats shape', () => {

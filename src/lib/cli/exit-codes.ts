@@ -20,6 +20,8 @@ export const ExitCode = {
   FRAMEWORK_REMOVED: 7,
   /** `stats --check`: the cluster is healthy but its backups keep failing. */
   BACKUPS_FAILING: 8,
+  /** `stats --check` / `rollout`: the last rollout failed (a member did not come back; the rest untouched). */
+  ROLLOUT_FAILED: 9,
   /** A bug in etcd-mesos: please report it. */
   INTERNAL: 10,
 } as const
@@ -35,6 +37,7 @@ export const EXIT_CODE_TABLE: {code: ExitCodeValue; name: string; meaning: strin
   {code: 6, name: 'REFUSED', meaning: 'request refused (unauthorised, or healthy cluster without --force)'},
   {code: 7, name: 'FRAMEWORK_REMOVED', meaning: '`serve`: the framework was removed by Mesos (restart to register a new one)'},
   {code: 8, name: 'BACKUPS_FAILING', meaning: '`stats --check`: the cluster is healthy but its backups keep failing'},
+  {code: 9, name: 'ROLLOUT_FAILED', meaning: '`stats --check` / `rollout`: the last rollout failed or was refused'},
   {code: 10, name: 'INTERNAL', meaning: 'internal error (a bug)'},
 ]
 

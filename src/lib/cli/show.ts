@@ -27,6 +27,9 @@ export async function showStats(client: AdminClient, io: CommandIo, opts: {check
   } else if (opts.check && stats.backup?.failing) {
     process.exitCode = ExitCode.BACKUPS_FAILING
     if (!io.json) io.warn(`cluster ${stats.cluster_name}: backups keep failing: ${stats.backup.failing}`)
+  } else if (opts.check && stats.rollout?.state === 'failed') {
+    process.exitCode = ExitCode.ROLLOUT_FAILED
+    if (!io.json) io.warn(`cluster ${stats.cluster_name}: the last rollout (${stats.rollout.op}) failed: ${stats.rollout.message}`)
   }
   return stats
 }

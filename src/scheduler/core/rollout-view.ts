@@ -1,26 +1,12 @@
 /**
  * What GET /rollout, /stats' `rollout` object and /metrics show of the rollout (rollout.ts). Pure.
  */
+import type {RolloutStats} from '../../lib/stats.js'
 import {desiredSpec, describeSpec, specDiff} from './rollout-spec.js'
 import type {SchedulerState} from './state.js'
 import {runningTasks} from './state.js'
 
-export interface RolloutView {
-  op: string
-  state: 'running' | 'paused' | 'failed' | 'done' | 'refused' | 'aborted'
-  reason: 'auto' | 'manual'
-  step: string
-  message: string
-  target: string
-  members: {done: string[]; pending: string[]; current: string | null}
-  currentStep: string | null
-  versions: Record<string, string>
-  clusterVersion: string | null
-  pauseRequested: boolean
-  abortRequested: boolean
-  startedAt: string
-  updatedAt: string
-}
+export type RolloutView = RolloutStats
 
 export function rolloutView(s: SchedulerState): RolloutView | null {
   const r = s.rollout
