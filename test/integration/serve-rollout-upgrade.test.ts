@@ -161,6 +161,12 @@ describe('serve: a rolling upgrade from etcd 3.4 to 3.5 under writes', {timeout:
           .join(', ')}`,
       )
       assert.match(second.log(), /rollout started/)
+      // followers first, the leader last after MoveLeader (the order as serve logged it)
+      const order = [...second.log().matchAll(/rollout: (stopping \S+|moving leadership from \S+ to \S+)/g)].map((m) => m[1])
+      console.log(`rollout steps: ${order.join(' → ')}`)
+      assert.equal(order.filter((o) => o!.startsWith('stopping')).length, 3)
+      assert.match(order.at(-2) ?? '', /^moving leadership from (\S+) to/)
+      assert.equal(order.at(-1), `stopping ${/^moving leadership from (\S+) to/.exec(order.at(-2)!)![1]}`)
 
       const st = await cli(['rollout', 'status', '--admin-url', second.adminUrl, '--json'])
       assert.equal(st.code, 0, st.stderr)
