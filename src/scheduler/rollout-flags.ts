@@ -55,6 +55,7 @@ export function resolveRolloutFlags(f: {
   const v = f['etcd-version']
   if (v !== undefined) {
     try {
+      if (!/^v?\d+\.\d+\.\d+/.test(v.trim())) throw new Error('not major.minor.patch')
       out.etcdVersion = formatVersion(parseVersion(v.trim()))
     } catch {
       throw new RolloutFlagError(`--etcd-version ${JSON.stringify(v)} is not an etcd version (want major.minor.patch, e.g. 3.5.16)`)
