@@ -92,6 +92,7 @@ describe('serve: a rollout whose member does not come back', {timeout: 600_000},
       const check = await cli(['stats', '--check', '--admin-url', second.adminUrl])
       assert.equal(check.code, 9, check.stderr)
       assert.match(check.stderr, /rollout .* failed/)
+      assert.match(check.stdout, /^Rollout\s+rollout-\S+ \(auto\) failed: 0 of 3 rolled; member /m)
       const st = await cli(['rollout', 'status', '--admin-url', second.adminUrl])
       assert.equal(st.code, 9, st.stderr)
       assert.match(st.stdout, /failed/)

@@ -120,6 +120,11 @@ export function renderStats(s: Stats, now: number, c: ChalkInstance): string {
     rows.push(['Restore', c.yellow(`${r.op} (${r.reason}) ${r.phase}: ${what}${rp}`)])
   }
   if (r?.last) rows.push(['Last restore', `${r.last.status} ${formatWhen(r.last.at, now)}: ${r.last.message}`])
+  const ro = s.rollout
+  if (ro) {
+    const text = `${ro.op} (${ro.reason}) ${ro.state}: ${ro.members.done.length} of ${ro.members.done.length + ro.members.pending.length + (ro.members.current ? 1 : 0)} rolled; ${ro.message}`
+    rows.push(['Rollout', ro.state === 'failed' || ro.state === 'refused' ? c.red(text) : ro.state === 'done' ? text : c.yellow(text)])
+  }
   return fields(rows)
 }
 
