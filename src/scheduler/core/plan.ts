@@ -4,7 +4,7 @@
  * are harmless. Order: a new probe answer for the re-seed (ranking, proof) → QUORUM_LOST ⇄ MUTABLE →
  * total-loss detection → kill strays → launch timeouts → automatic re-seed →
  * restore progress (restore.ts: first, before an unbootstrapped cluster's dead tasks are dropped; the automatic
- * restore after reseedTimeoutMs in TOTAL_LOSS) → re-seed progress (RESEEDING) or retiring volumes and relaunches on volumes (relaunch.ts), restarts in place
+ * restore after reseedTimeoutMs in TOTAL_LOSS) → rollout (rollout.ts: starts, drives or ends it; ROLLING_OUT) → re-seed progress (RESEEDING) or retiring volumes and relaunches on volumes (relaunch.ts), restarts in place
  * (inplace.ts), membership changes, then growth
  * (`mayMutate`) → a health check when a task became RUNNING or a membership change completed (observe.ts) → member-list refresh →
  * offers (offer-planner.ts: decline what no launch want holds, REVIVE/SUPPRESS) → next 'wake' timer.
