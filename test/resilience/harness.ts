@@ -176,6 +176,13 @@ export class Ctx {
     await sweep(this.agentDir(i))
   }
 
+  /** Stops serve (SIGTERM: the members keep running), changes its flags, starts it again (rolling upgrades). */
+  async restartServeWith(change: (args: string[]) => string[]): Promise<void> {
+    await this.serve.stop()
+    this.serveArgs = change([...this.serveArgs])
+    await this.startServe()
+  }
+
   async startServe(): Promise<void> {
     this.serveGen++
     this.serve = await startServe(this.serveArgs, this.logs, `serve#${this.serveGen}`, {adminPort: this.adminPort})

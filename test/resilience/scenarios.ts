@@ -12,6 +12,7 @@ import {ZK_SCENARIOS} from './scenarios-zk.js'
 import {RESEED_SCENARIOS} from './scenarios-reseed.js'
 import {RESTORE_SCENARIOS} from './scenarios-restore.js'
 import {NOSPACE_SCENARIOS} from './scenarios-nospace.js'
+import {ROLLOUT_SCENARIOS} from './scenarios-rollout.js'
 
 function killSchedulerAt(name: string, re: RegExp, description: string, trigger: 'replace' | 'quorum'): ScenarioDef {
   const victims: string[] = []
@@ -353,6 +354,7 @@ export const ALL_SCENARIOS: ScenarioDef[] = [
   ...ZK_SCENARIOS,
   ...RESTORE_SCENARIOS,
   ...NOSPACE_SCENARIOS,
+  ...ROLLOUT_SCENARIOS,
 ]
 
 export function scenario(name: string): ScenarioDef {
