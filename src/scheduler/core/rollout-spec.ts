@@ -19,6 +19,10 @@ export interface MemberSpec {
   scheme: 'http' | 'https'
   /** TLS file paths by MemberTls key (sorted); empty without TLS. */
   tls: Record<string, string>
+  /** etcd's --quota-backend-bytes (`--etcd-quota-backend-bytes`); null: etcd's default. Absent in specs recorded before. */
+  quotaBackendBytes?: number | null
+  /** etcd's auto-compaction (`--etcd-auto-compaction-*`) as "mode retention"; null: none. Absent in specs recorded before. */
+  autoCompaction?: string | null
 }
 
 export function desiredSpec(c: SchedulerConfig): MemberSpec {
@@ -36,6 +40,8 @@ export function desiredSpec(c: SchedulerConfig): MemberSpec {
     disk: c.disk,
     scheme: c.scheme,
     tls,
+    quotaBackendBytes: c.quotaBackendBytes ?? null,
+    autoCompaction: c.autoCompaction ? `${c.autoCompaction.mode} ${c.autoCompaction.retention}` : null,
   }
 }
 
@@ -47,6 +53,9 @@ export function specDiff(running: MemberSpec, target: MemberSpec): string[] {
   if (JSON.stringify(running.extraArgs) !== JSON.stringify(target.extraArgs)) out.push('extraArgs')
   for (const k of ['cpus', 'mem', 'disk', 'scheme'] as const) if (running[k] !== target[k]) out.push(k)
   if (JSON.stringify(running.tls) !== JSON.stringify(target.tls)) out.push('tls')
+  // Recorded before these fields existed (undefined): unknown, not a difference.
+  for (const k of ['quotaBackendBytes', 'autoCompaction'] as const)
+    if (running[k] !== undefined && (running[k] ?? null) !== (target[k] ?? null)) out.push(k)
   return out
 }
 
@@ -55,7 +64,9 @@ export function describeSpec(s: MemberSpec): string {
   const tls = Object.keys(s.tls).length > 0 ? `, tls ${Object.keys(s.tls).length} files` : ''
   return (
     `etcd ${s.etcdBin || '(default)'} (${s.etcdVersion ?? 'version unknown'}), args [${s.extraArgs.join(' ')}], ` +
-    `cpus ${s.cpus}, mem ${s.mem}, disk ${s.disk}, ${s.scheme}${tls}`
+    `cpus ${s.cpus}, mem ${s.mem}, disk ${s.disk}, ${s.scheme}${tls}` +
+    (s.quotaBackendBytes ? `, quota ${s.quotaBackendBytes} bytes` : '') +
+    (s.autoCompaction ? `, auto-compaction ${s.autoCompaction}` : '')
   )
 }
 
