@@ -1,37 +1,12 @@
 /** The admin API's backup endpoints (POST /backups, GET /backups, GET /backups/op/<op>) with fake deps. */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import http from 'node:http'
-import {buildAdminHandler, type AdminDeps} from '../../src/scheduler/admin.js'
+import {adminDeps, withAdminServer} from '../helpers/admin-harness.js'
 import {BackupError} from '../../src/lib/backup/errors.js'
-
-function deps(over: Partial<AdminDeps> = {}): AdminDeps {
-  return {
-    stats: () => ({}),
-    members: () => [],
-    healthy: () => true,
-    failoverStatus: () => ({}),
-    metrics: () => '',
-    requestReseed: () => ({accepted: false, status: 409, error: 'x'}),
-    reseedStatus: () => null,
-    reseedCandidates: () => ({}),
-    ...over,
-  }
-}
-
-async function withServer(d: AdminDeps, fn: (base: string) => Promise<void>): Promise<void> {
-  const srv = http.createServer(buildAdminHandler(d))
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
-  try {
-    await fn(`http://127.0.0.1:${(srv.address() as {port: number}).port}`)
-  } finally {
-    await new Promise<void>((r) => srv.close(() => r()))
-  }
-}
 
 describe('admin API: backups', () => {
   it('without a backup service: 503 for POST and GET /backups, 404 for an op', async () => {
-    await withServer(deps(), async (base) => {
+    await withAdminServer(adminDeps(), async (base) => {
       const post = await fetch(`${base}/backups`, {method: 'POST'})
       assert.equal(post.status, 503)
       assert.match(((await post.json()) as {error: string}).error, /no --backup-target/)
@@ -42,7 +17,7 @@ describe('admin API: backups', () => {
 
   it('POST /backups: 202 with the op and its status URL; 409 names the running op; the token is required', async () => {
     let running = false
-    const d = deps({
+    const d = adminDeps({
       token: 'secret-token-1',
       requestBackup: () => {
         if (running) return {accepted: false, status: 409, error: 'a backup is already running (operation op1)', op: 'op1'}
@@ -51,7 +26,7 @@ describe('admin API: backups', () => {
       },
       backupStatus: (op) => (op === 'op1' ? {op, status: 'running'} : null),
     })
-    await withServer(d, async (base) => {
+    await withAdminServer(d, async (base) => {
       assert.equal((await fetch(`${base}/backups`, {method: 'POST'})).status, 401)
       const auth = {authorization: 'Bearer secret-token-1'}
       const ok = await fetch(`${base}/backups`, {method: 'POST', headers: auth})
@@ -69,15 +44,18 @@ describe('admin API: backups', () => {
   })
 
   it('GET /backups: the list; a target error is a 502 naming it', async () => {
-    await withServer(deps({listBackups: async () => ({target: 'file:///b', backups: [{id: 'x'}], invalid: []})}), async (base) => {
-      assert.deepEqual(await (await fetch(`${base}/backups`)).json(), {target: 'file:///b', backups: [{id: 'x'}], invalid: []})
-    })
-    const failing = deps({
+    await withAdminServer(
+      adminDeps({listBackups: async () => ({target: 'file:///b', backups: [{id: 'x'}], invalid: []})}),
+      async (base) => {
+        assert.deepEqual(await (await fetch(`${base}/backups`)).json(), {target: 'file:///b', backups: [{id: 'x'}], invalid: []})
+      },
+    )
+    const failing = adminDeps({
       listBackups: async () => {
         throw new BackupError('IO', 'backup target file:///b: ENOENT')
       },
     })
-    await withServer(failing, async (base) => {
+    await withAdminServer(failing, async (base) => {
       const r = await fetch(`${base}/backups`)
       assert.equal(r.status, 502)
       assert.deepEqual(await r.json(), {error: 'backup target file:///b: ENOENT', code: 'IO'})

@@ -1,36 +1,11 @@
 /** The admin API's rollout endpoints (GET /rollout, POST /rollout, POST /rollout/pause|resume|abort) with fake deps. */
 import assert from 'node:assert/strict'
-import http from 'node:http'
 import {describe, it} from 'node:test'
-import {type AdminDeps, buildAdminHandler} from '../../src/scheduler/admin.js'
-
-function deps(over: Partial<AdminDeps> = {}): AdminDeps {
-  return {
-    stats: () => ({}),
-    members: () => [],
-    healthy: () => true,
-    failoverStatus: () => ({}),
-    metrics: () => '',
-    requestReseed: () => ({accepted: false, status: 409, error: 'x'}),
-    reseedStatus: () => null,
-    reseedCandidates: () => ({}),
-    ...over,
-  }
-}
-
-async function withServer(d: AdminDeps, fn: (base: string) => Promise<void>): Promise<void> {
-  const srv = http.createServer(buildAdminHandler(d))
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
-  try {
-    await fn(`http://127.0.0.1:${(srv.address() as {port: number}).port}`)
-  } finally {
-    await new Promise<void>((r) => srv.close(() => r()))
-  }
-}
+import {adminDeps, withAdminServer} from '../helpers/admin-harness.js'
 
 describe('admin API: rollout', () => {
   it('without rollout deps: 503', async () => {
-    await withServer(deps(), async (base) => {
+    await withAdminServer(adminDeps(), async (base) => {
       assert.equal((await fetch(`${base}/rollout`)).status, 503)
       assert.equal((await fetch(`${base}/rollout`, {method: 'POST'})).status, 503)
     })
@@ -38,7 +13,7 @@ describe('admin API: rollout', () => {
 
   it('GET /rollout; POST start/pause/resume/abort pass the action and answer its status; token, body and method checks', async () => {
     const calls: string[] = []
-    const d = deps({
+    const d = adminDeps({
       token: 'tok-1',
       rolloutStatus: () => ({rollout: null, desired: 'etcd /x', differing: []}),
       rolloutControl: (action) => {
@@ -46,7 +21,7 @@ describe('admin API: rollout', () => {
         return action === 'resume' ? {status: 409, body: {error: 'no rollout to resume: none ever ran'}} : {status: 202, body: {op: 'r1'}}
       },
     })
-    await withServer(d, async (base) => {
+    await withAdminServer(d, async (base) => {
       const g = await fetch(`${base}/rollout`)
       assert.equal(g.status, 200)
       assert.deepEqual(await g.json(), {rollout: null, desired: 'etcd /x', differing: []})

@@ -1,29 +1,9 @@
 /** The `backup` / `backups list` flows (src/lib/cli/backup.ts) against a canned admin API: outcomes and exit codes. */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import http from 'node:http'
-import {AdminClient} from '../../src/lib/cli/admin-client.js'
+import {withCannedApi} from '../helpers/admin-harness.js'
 import {backupExitCode, runBackup, runBackupsList, type BackupOptions} from '../../src/lib/cli/backup.js'
 import {CliError, ExitCode} from '../../src/lib/cli/exit-codes.js'
-
-type Answer = {status: number; body: unknown}
-
-async function withApi(route: (method: string, path: string) => Answer, fn: (client: AdminClient) => Promise<void>): Promise<void> {
-  const srv = http.createServer((req, res) => {
-    req.resume()
-    req.on('end', () => {
-      const a = route(req.method ?? '', req.url ?? '')
-      res.writeHead(a.status, {'content-type': 'application/json'})
-      res.end(JSON.stringify(a.body))
-    })
-  })
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
-  try {
-    await fn(new AdminClient({baseUrl: `http://127.0.0.1:${(srv.address() as {port: number}).port}`, timeoutMs: 5000}))
-  } finally {
-    await new Promise<void>((r) => srv.close(() => r()))
-  }
-}
 
 const lines: string[] = []
 const io = {json: false, log: (t: string) => lines.push(t), warn: (t: string) => lines.push(t)}
@@ -49,7 +29,7 @@ describe('cli backup', () => {
 
   it('started, followed to success', async () => {
     let polls = 0
-    await withApi(
+    await withCannedApi(
       (m, p) =>
         m === 'POST' && p === '/backups'
           ? {status: 202, body: {op: 'op1'}}
@@ -66,7 +46,7 @@ describe('cli backup', () => {
   })
 
   it('a failed backup: outcome failed (exit 1) with its message', async () => {
-    await withApi(
+    await withCannedApi(
       (m) => (m === 'POST' ? {status: 202, body: {op: 'op1'}} : {status: 200, body: op('failed', {message: 'IO: disk full'})}),
       async (client) => {
         const r = await runBackup(client, opts, io)
@@ -77,7 +57,7 @@ describe('cli backup', () => {
   })
 
   it('--no-wait and --wait-timeout: not finished (exit 4) with the follow hint', async () => {
-    await withApi(
+    await withCannedApi(
       (m) => (m === 'POST' ? {status: 202, body: {op: 'op1'}} : {status: 200, body: op('running')}),
       async (client) => {
         assert.equal((await runBackup(client, {...opts, wait: false}, io)).outcome, 'not_finished')
@@ -92,7 +72,7 @@ describe('cli backup', () => {
       [409, 'BACKUP_RUNNING'],
       [503, 'BACKUPS_UNAVAILABLE'],
     ] as const) {
-      await withApi(
+      await withCannedApi(
         () => ({status, body: {error: `refused ${status}`}}),
         async (client) => {
           await assert.rejects(
@@ -115,7 +95,7 @@ describe('cli backup', () => {
       base_id: null,
       member_id: '1',
     }
-    await withApi(
+    await withCannedApi(
       () => ({status: 200, body: {target: 'file:///b', backups: [entry], invalid: [{name: 'x.manifest.json', error: 'bad'}]}}),
       async (client) => {
         lines.length = 0
@@ -126,7 +106,7 @@ describe('cli backup', () => {
         assert.match(lines[1]!, /x\.manifest\.json is not a valid backup manifest: bad/)
       },
     )
-    await withApi(
+    await withCannedApi(
       () => ({status: 503, body: {error: 'backups are not configured (no --backup-target)'}}),
       async (client) => {
         await assert.rejects(runBackupsList(client, io), (e: Error) => e instanceof CliError && e.exitCode === ExitCode.REFUSED)

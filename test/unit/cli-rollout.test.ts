@@ -1,29 +1,9 @@
 /** The `rollout` flows (src/lib/cli/rollout.ts) against a canned admin API: outcomes and exit codes. */
 import assert from 'node:assert/strict'
-import http from 'node:http'
 import {describe, it} from 'node:test'
-import {AdminClient} from '../../src/lib/cli/admin-client.js'
+import {withCannedApi} from '../helpers/admin-harness.js'
 import {type CliError, ExitCode} from '../../src/lib/cli/exit-codes.js'
 import {rolloutExitCode, runRolloutControl, runRolloutStart, runRolloutStatus} from '../../src/lib/cli/rollout.js'
-
-type Answer = {status: number; body: unknown}
-
-async function withApi(route: (method: string, path: string) => Answer, fn: (client: AdminClient) => Promise<void>): Promise<void> {
-  const srv = http.createServer((req, res) => {
-    req.resume()
-    req.on('end', () => {
-      const a = route(req.method ?? '', req.url ?? '')
-      res.writeHead(a.status, {'content-type': 'application/json'})
-      res.end(JSON.stringify(a.body))
-    })
-  })
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
-  try {
-    await fn(new AdminClient({baseUrl: `http://127.0.0.1:${(srv.address() as {port: number}).port}`, timeoutMs: 5000}))
-  } finally {
-    await new Promise<void>((r) => srv.close(() => r()))
-  }
-}
 
 const io = {json: true, log: () => {}, warn: () => {}}
 const opts = {wait: true, waitTimeoutSeconds: 60, pollMs: 20, follow: false, followHint: 'follow it'}
@@ -62,7 +42,7 @@ describe('cli rollout', () => {
   it('start: followed to done; to failed (9)', async () => {
     for (const end of ['done', 'failed'] as const) {
       let polls = 0
-      await withApi(
+      await withCannedApi(
         (m, p) =>
           m === 'POST' && p === '/rollout'
             ? {status: 202, body: {op: 'r1'}}
@@ -80,7 +60,7 @@ describe('cli rollout', () => {
   })
 
   it('start refused (409) → 6 with the reason; --no-wait → 4; status of a failed rollout → 9', async () => {
-    await withApi(
+    await withCannedApi(
       (m) => (m === 'POST' ? {status: 409, body: {error: 'rollout refused: nothing to roll'}} : {status: 200, body: doc('failed')}),
       async (client) => {
         await assert.rejects(
@@ -92,7 +72,7 @@ describe('cli rollout', () => {
         await assert.rejects(runRolloutControl(client, 'pause', io), (e: CliError) => e.exitCode === ExitCode.REFUSED)
       },
     )
-    await withApi(
+    await withCannedApi(
       (m) => (m === 'POST' ? {status: 202, body: {op: 'r1'}} : {status: 200, body: doc('running')}),
       async (client) => {
         const r = await runRolloutStart(client, {...opts, wait: false}, io)

@@ -4,33 +4,8 @@
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import http from 'node:http'
-import {buildAdminHandler, type AdminDeps} from '../../src/scheduler/admin.js'
+import {adminDeps, withAdminServer} from '../helpers/admin-harness.js'
 import {parseRestoreFrom, resolveRestoreFlags, RestoreFlagError} from '../../src/scheduler/restore-flags.js'
-
-function deps(over: Partial<AdminDeps> = {}): AdminDeps {
-  return {
-    stats: () => ({}),
-    members: () => [],
-    healthy: () => true,
-    failoverStatus: () => ({}),
-    metrics: () => '',
-    requestReseed: () => ({accepted: false, status: 409, error: 'x'}),
-    reseedStatus: () => null,
-    reseedCandidates: () => ({}),
-    ...over,
-  }
-}
-
-async function withServer(d: AdminDeps, fn: (base: string) => Promise<void>): Promise<void> {
-  const srv = http.createServer(buildAdminHandler(d))
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()))
-  try {
-    await fn(`http://127.0.0.1:${(srv.address() as {port: number}).port}`)
-  } finally {
-    await new Promise<void>((r) => srv.close(() => r()))
-  }
-}
 
 const post = (base: string, body: string, headers: Record<string, string> = {'content-type': 'application/json'}) =>
   fetch(`${base}/restore`, {method: 'POST', headers, body})
@@ -38,14 +13,14 @@ const post = (base: string, body: string, headers: Record<string, string> = {'co
 describe('admin API: restore', () => {
   it('validates the body: 400 naming the field, 415 without JSON, and passes {from, toRevision, force} on', async () => {
     const seen: unknown[] = []
-    const d = deps({
+    const d = adminDeps({
       requestRestore: (r) => {
         seen.push(r)
         return r.force ? {accepted: true, op: 'restore-1'} : {accepted: false, status: 409, error: 'the cluster is healthy; use force'}
       },
       restoreStatus: (op) => (op === 'restore-1' ? {op, status: 'running'} : null),
     })
-    await withServer(d, async (base) => {
+    await withAdminServer(d, async (base) => {
       for (const [body, re] of [
         ['', /needs a JSON body/],
         ['{', /malformed JSON/],
@@ -76,10 +51,10 @@ describe('admin API: restore', () => {
   })
 
   it('503 without a restore dep; the token is required when set', async () => {
-    await withServer(deps(), async (base) => {
+    await withAdminServer(adminDeps(), async (base) => {
       assert.equal((await post(base, '{"from": "latest"}')).status, 503)
     })
-    await withServer(deps({token: 'tok-123456', requestRestore: () => ({accepted: true, op: 'x'})}), async (base) => {
+    await withAdminServer(adminDeps({token: 'tok-123456', requestRestore: () => ({accepted: true, op: 'x'})}), async (base) => {
       assert.equal((await post(base, '{"from": "latest"}')).status, 401)
       assert.equal(
         (await post(base, '{"from": "latest"}', {'content-type': 'application/json', authorization: 'Bearer tok-123456'})).status,
