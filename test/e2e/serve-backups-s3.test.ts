@@ -7,28 +7,12 @@
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {getJson, randomPortRange, RUN_JS, startServe, stats, until, waitHealthyMembers, type ServeProc} from '../helpers/serve.js'
+import {getJson, stats, until, type ServeProc} from '../helpers/serve.js'
+import {runCli, startLocalServe} from '../helpers/serve-e2e.js'
 import {startS3Server, type S3Server} from '../helpers/s3-server.js'
-
-function cli(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RUN_JS, ...args], {env: {...process.env, NO_COLOR: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.stdin.end()
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({code, stdout, stderr})
-    })
-  })
-}
 
 describe('serve: backups to an s3:// target', {timeout: 400_000}, () => {
   let dir: string
@@ -52,7 +36,7 @@ describe('serve: backups to an s3:// target', {timeout: 400_000}, () => {
   })
 
   it('a bad --backup-s3-endpoint: exit 2 naming it', async () => {
-    const r = await cli([
+    const r = await runCli([
       'serve',
       '--master',
       'local',
@@ -71,45 +55,21 @@ describe('serve: backups to an s3:// target', {timeout: 400_000}, () => {
   })
 
   it('an on-demand backup lands in the bucket, backups list shows it, and no key is in the log', async () => {
-    const [lo, hi] = randomPortRange()
-    serve = await startServe([
-      '--master',
-      'local',
-      '--cluster-name',
-      's3bk',
-      '--cluster-size',
-      '1',
-      '--local-agents',
-      '1',
-      '--local-mesos-port',
-      '0',
-      '--local-agent-ports',
-      `${lo}-${hi}`,
-      '--health-interval',
-      '1',
-      '--bootstrap-wait',
-      '1',
-      '--backup-target',
-      's3://etcd-backups/cluster/s3bk',
-      '--backup-s3-endpoint',
-      s3.endpoint,
-      '--backup-s3-region',
-      s3.region,
-      '--backup-s3-credentials-file',
-      path.join(dir, 'credentials'),
-      '--backup-s3-profile',
-      'backup',
-      '--backup-interval',
-      '0',
-    ])
-    const admin = serve.adminUrl
-    await waitHealthyMembers(admin, 1, 180_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-4000)}`)
+    serve = await startLocalServe({
+      cluster: 's3bk',
+      size: 1,
+      agents: 1,
+      bootstrapWait: 1,
+      args: [
+        ...['--backup-target', 's3://etcd-backups/cluster/s3bk', '--backup-s3-endpoint', s3.endpoint, '--backup-s3-region', s3.region],
+        ...['--backup-s3-credentials-file', path.join(dir, 'credentials'), '--backup-s3-profile', 'backup', '--backup-interval', '0'],
+      ],
     })
-    const r = await cli(['backup', '--admin-url', admin, '--json'])
+    const admin = serve.adminUrl
+    const r = await runCli(['backup', '--admin-url', admin, '--json'])
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n${serve.log().slice(-3000)}`)
     const id = (JSON.parse(r.stdout) as {operation: {manifest: {id: string}}}).operation.manifest.id
-    const list = await cli(['backups', 'list', '--admin-url', admin, '--json'])
+    const list = await runCli(['backups', 'list', '--admin-url', admin, '--json'])
     assert.equal(list.code, 0, list.stderr)
     const doc = JSON.parse(list.stdout) as {target: string; backups: {id: string; kind: string}[]}
     assert.equal(doc.target, 's3://etcd-backups/cluster/s3bk')
@@ -126,39 +86,17 @@ describe('serve: backups to an s3:// target', {timeout: 400_000}, () => {
   })
 
   it('wrong keys: the cluster runs, backups fail loudly naming the target', async () => {
-    const [lo, hi] = randomPortRange()
-    serve = await startServe([
-      '--master',
-      'local',
-      '--cluster-name',
-      's3bad',
-      '--cluster-size',
-      '1',
-      '--local-agents',
-      '1',
-      '--local-mesos-port',
-      '0',
-      '--local-agent-ports',
-      `${lo}-${hi}`,
-      '--health-interval',
-      '1',
-      '--bootstrap-wait',
-      '1',
-      '--backup-target',
-      's3://etcd-backups/cluster/s3bad',
-      '--backup-s3-endpoint',
-      s3.endpoint,
-      '--backup-s3-credentials-file',
-      path.join(dir, 'wrong'),
-      '--backup-interval',
-      '2s',
-      '--backup-timeout',
-      '30s',
-    ])
-    const admin = serve.adminUrl
-    await waitHealthyMembers(admin, 1, 180_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-4000)}`)
+    serve = await startLocalServe({
+      cluster: 's3bad',
+      size: 1,
+      agents: 1,
+      bootstrapWait: 1,
+      args: [
+        ...['--backup-target', 's3://etcd-backups/cluster/s3bad', '--backup-s3-endpoint', s3.endpoint],
+        ...['--backup-s3-credentials-file', path.join(dir, 'wrong'), '--backup-interval', '2s', '--backup-timeout', '30s'],
+      ],
     })
+    const admin = serve.adminUrl
     const b = await until(
       'backups to keep failing',
       async () => ((await stats(admin)).backup?.failing ? (await stats(admin)).backup : undefined),
@@ -168,7 +106,7 @@ describe('serve: backups to an s3:// target', {timeout: 400_000}, () => {
     assert.match(b?.last_failure?.message ?? '', /etcd-backups/)
     assert.equal((await stats(admin)).healthy, 1)
     assert.ok(!serve.log().includes('not-the-secret-at-all'), 'the secret key is never logged')
-    const check = await cli(['stats', '--check', '--admin-url', admin])
+    const check = await runCli(['stats', '--check', '--admin-url', admin])
     assert.equal(check.code, 8, `${check.stdout}\n${check.stderr}`)
   })
 })

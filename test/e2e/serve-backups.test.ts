@@ -14,31 +14,16 @@
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {openBackupTarget} from '../../src/lib/backup/open.js'
 import {listBackups, verifyBackup} from '../../src/lib/backup/backups.js'
-import {getJson, members, randomPortRange, RUN_JS, startServe, stats, until, waitHealthyMembers, type ServeProc} from '../helpers/serve.js'
+import {getJson, members, stats, until, type ServeProc} from '../helpers/serve.js'
+import {runCli, startLocalServe} from '../helpers/serve-e2e.js'
 
 const TOKEN = 'backup-token-7f3a'
-
-function cli(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RUN_JS, ...args], {env: {...process.env, NO_COLOR: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.stdin.end()
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({code, stdout, stderr})
-    })
-  })
-}
+const cli = (args: string[]) => runCli(args, 180_000)
 
 describe('serve: bad --backup-* flags', {timeout: 120_000}, () => {
   const cases: [string[], RegExp][] = [
@@ -72,37 +57,16 @@ describe('serve: backups to a file:// target', {timeout: 600_000}, () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-backups-'))
     writeFileSync(path.join(dir, 'token'), `${TOKEN}\n`)
     targetDir = path.join(dir, 'target') // created later: missing at start-up
-    const [lo, hi] = randomPortRange()
-    serve = await startServe([
-      '--master',
-      'local',
-      '--cluster-name',
-      'bk',
-      '--cluster-size',
-      '3',
-      '--local-mesos-port',
-      '0',
-      '--local-agent-ports',
-      `${lo}-${hi}`,
-      '--health-interval',
-      '1',
-      '--bootstrap-wait',
-      '3',
-      '--admin-token-file',
-      path.join(dir, 'token'),
-      '--backup-target',
-      `file://${targetDir}`,
-      '--backup-interval',
-      '4s',
-      '--backup-keep',
-      '2',
-      '--backup-timeout',
-      '60s',
-    ])
-    admin = serve.adminUrl
-    await waitHealthyMembers(admin, 3, 180_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-4000)}`)
+    serve = await startLocalServe({
+      cluster: 'bk',
+      size: 3,
+      bootstrapWait: 3,
+      args: [
+        ...['--admin-token-file', path.join(dir, 'token'), '--backup-target', `file://${targetDir}`],
+        ...['--backup-interval', '4s', '--backup-keep', '2', '--backup-timeout', '60s'],
+      ],
     })
+    admin = serve.adminUrl
   })
 
   after(async () => {
@@ -250,35 +214,14 @@ describe('serve: delta backups after an on-demand full backup', {timeout: 400_00
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-deltas-'))
     mkdirSync(path.join(dir, 'target'))
-    const [lo, hi] = randomPortRange()
-    serve = await startServe([
-      '--master',
-      'local',
-      '--cluster-name',
-      'dl',
-      '--cluster-size',
-      '1',
-      '--local-agents',
-      '1',
-      '--local-mesos-port',
-      '0',
-      '--local-agent-ports',
-      `${lo}-${hi}`,
-      '--health-interval',
-      '1',
-      '--bootstrap-wait',
-      '1',
-      '--backup-target',
-      `file://${path.join(dir, 'target')}`,
-      '--backup-interval',
-      '0',
-      '--backup-delta-interval',
-      '1s',
-    ])
-    admin = serve.adminUrl
-    await waitHealthyMembers(admin, 1, 180_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-4000)}`)
+    serve = await startLocalServe({
+      cluster: 'dl',
+      size: 1,
+      agents: 1,
+      bootstrapWait: 1,
+      args: ['--backup-target', `file://${path.join(dir, 'target')}`, '--backup-interval', '0', '--backup-delta-interval', '1s'],
     })
+    admin = serve.adminUrl
   })
 
   after(async () => {

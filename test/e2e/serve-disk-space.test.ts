@@ -8,34 +8,9 @@
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import fs from 'node:fs'
-import {
-  etcdPids,
-  getJson,
-  members,
-  randomPortRange,
-  RUN_JS,
-  startServe,
-  until,
-  waitHealthyMembers,
-  type ServeProc,
-} from '../helpers/serve.js'
-
-function cli(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RUN_JS, ...args], {env: {...process.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({code, stdout, stderr})
-    })
-  })
-}
+import {etcdPids, getJson, members, until, type ServeProc} from '../helpers/serve.js'
+import {runCli, startLocalServe} from '../helpers/serve-e2e.js'
 
 const cmdline = (pid: number): string[] => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
 
@@ -49,7 +24,7 @@ describe('serve: bad disk space flags', {timeout: 120_000}, () => {
   ]
   for (const [flags, message] of cases) {
     it(`${flags.join(' ')}: exit 2`, async () => {
-      const r = await cli(['serve', '--master', 'local', '--admin-port', '0', ...flags])
+      const r = await runCli(['serve', '--master', 'local', '--admin-port', '0', ...flags])
       assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`)
       assert.match(r.stderr.replace(/\s*\n\s*›?\s*/g, ' '), message)
     })
@@ -61,33 +36,16 @@ describe('serve: quota and auto-compaction reach every member; /members and /met
   let admin: string
 
   before(async () => {
-    const [lo, hi] = randomPortRange()
-    serve = await startServe([
-      '--master',
-      'local',
-      '--cluster-name',
-      'dsk',
-      '--cluster-size',
-      '3',
-      '--local-mesos-port',
-      '0',
-      '--local-agent-ports',
-      `${lo}-${hi}`,
-      '--health-interval',
-      '1',
-      '--bootstrap-wait',
-      '3',
-      '--etcd-quota-backend-bytes',
-      '64MiB',
-      '--etcd-auto-compaction-mode',
-      'revision',
-      '--etcd-auto-compaction-retention',
-      '500',
-    ])
-    admin = serve.adminUrl
-    await waitHealthyMembers(admin, 3, 180_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-4000)}`)
+    serve = await startLocalServe({
+      cluster: 'dsk',
+      size: 3,
+      bootstrapWait: 3,
+      args: [
+        ...['--etcd-quota-backend-bytes', '64MiB', '--etcd-auto-compaction-mode', 'revision'],
+        ...['--etcd-auto-compaction-retention', '500'],
+      ],
     })
+    admin = serve.adminUrl
   })
 
   after(async () => {
@@ -131,7 +89,7 @@ describe('serve: quota and auto-compaction reach every member; /members and /met
       assert.ok(metrics.some((l) => l.startsWith(`etcd_mesos_member_db_size_in_use_bytes{cluster="dsk",member="${m.name}"} `)))
     }
     assert.ok(metrics.includes('etcd_mesos_alarms{cluster="dsk",alarm="NOSPACE"} 0'), 'NOSPACE alarm gauge 0')
-    const table = await cli(['members', '--admin-url', admin])
+    const table = await runCli(['members', '--admin-url', admin])
     assert.equal(table.code, 0, table.stderr)
     assert.match(table.stdout.split('\n')[0]!, /RAFT INDEX\s+DB SIZE\s+IN USE\s+AGENT/)
     assert.doesNotMatch(table.stdout, /Alarms:/)

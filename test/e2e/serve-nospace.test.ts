@@ -10,24 +10,10 @@ import assert from 'node:assert/strict'
 import {mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {getJson, members, randomPortRange, startServe, stats, until, waitHealthyMembers, type ServeProc} from '../helpers/serve.js'
+import {getJson, members, stats, until, waitHealthyMembers, type ServeProc} from '../helpers/serve.js'
+import {fillWith256KiB, startLocalServe, tryPut} from '../helpers/serve-e2e.js'
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64')
-
-/** A put through etcd's JSON gateway: undefined when accepted, else the answer (the refusal). */
-async function tryPut(url: string, key: string, value: string): Promise<string | undefined> {
-  try {
-    const res = await fetch(`${url}/v3/kv/put`, {
-      method: 'POST',
-      body: JSON.stringify({key: b64(key), value: b64(value)}),
-      signal: AbortSignal.timeout(10_000),
-    })
-    const text = await res.text()
-    return res.status === 200 && !/"error"/.test(text) ? undefined : text
-  } catch (err) {
-    return `request failed: ${(err as Error).message}`
-  }
-}
 
 async function readValue(url: string, key: string): Promise<string | null> {
   const res = await fetch(`${url}/v3/kv/range`, {
@@ -47,36 +33,15 @@ describe('serve: NOSPACE recovered without a human', {timeout: 600_000}, () => {
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-nospace-'))
-    const [lo, hi] = randomPortRange()
-    serve = await startServe(
-      [
-        '--master',
-        'local',
-        '--cluster-name',
-        'nospace',
-        '--cluster-size',
-        '3',
-        '--local-mesos-port',
-        '0',
-        '--local-agent-ports',
-        `${lo}-${hi}`,
-        '--health-interval',
-        '1',
-        '--bootstrap-wait',
-        '3',
-        '--state-file',
-        path.join(dir, 'state.json'),
-        '--etcd-quota-backend-bytes',
-        '16MiB',
-      ],
-      undefined,
-      'serve',
-      {cwd: dir},
-    )
-    admin = serve.adminUrl
-    await waitHealthyMembers(admin, 3, 240_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-4000)}`)
+    serve = await startLocalServe({
+      cluster: 'nospace',
+      size: 3,
+      bootstrapWait: 3,
+      args: ['--state-file', path.join(dir, 'state.json'), '--etcd-quota-backend-bytes', '16MiB'],
+      healthyWithinMs: 240_000,
+      cwd: dir,
     })
+    admin = serve.adminUrl
   })
 
   after(async () => {
@@ -93,9 +58,7 @@ describe('serve: NOSPACE recovered without a human', {timeout: 600_000}, () => {
       assert.equal(await tryPut(url, `keep/${i}`, `v${i}`), undefined)
       small.push(`keep/${i}`)
     }
-    const value = 'n'.repeat(256 * 1024)
-    let refused: string | undefined
-    for (let i = 0; i < 2000 && refused === undefined; i++) refused = await tryPut(url, `fill/${i % 4}`, value)
+    const refused = await fillWith256KiB(url, 'fill/', (answer) => answer !== undefined)
     assert.ok(refused, 'etcd never refused a write')
     assert.match(refused, /database space exceeded/, 'refused for NOSPACE')
 
