@@ -6,24 +6,8 @@
  * harness: healthy, every member, writes acknowledged again). The recovery time is measured from the alarm (the
  * inject moves `faultAt` to the refused write); the checker requires every acknowledged write present.
  */
+import {fillWith256KiB} from '../helpers/serve-e2e.js'
 import type {ScenarioDef} from './harness.js'
-
-const b64 = (s: string): string => Buffer.from(s).toString('base64')
-
-/** A put through etcd's JSON gateway: undefined when accepted, else the answer (the refusal). */
-async function tryPut(url: string, key: string, value: string): Promise<string | undefined> {
-  try {
-    const res = await fetch(`${url}/v3/kv/put`, {
-      method: 'POST',
-      body: JSON.stringify({key: b64(key), value: b64(value)}),
-      signal: AbortSignal.timeout(10_000),
-    })
-    const text = await res.text()
-    return res.status === 200 && !/"error"/.test(text) ? undefined : text
-  } catch (err) {
-    return `request failed: ${(err as Error).message}`
-  }
-}
 
 export const NOSPACE_SCENARIOS: ScenarioDef[] = [
   {
@@ -36,10 +20,7 @@ export const NOSPACE_SCENARIOS: ScenarioDef[] = [
     recoveryTimeoutMs: 180_000,
     async inject(ctx) {
       const url = (await ctx.leader()).client_url
-      const value = 'n'.repeat(256 * 1024)
-      let refused: string | undefined
-      for (let i = 0; i < 2000 && !/database space exceeded/.test(refused ?? ''); i++)
-        refused = await tryPut(url, `fill/${ctx.cluster}/${i % 4}`, value)
+      const refused = await fillWith256KiB(url, `fill/${ctx.cluster}/`, (answer) => /database space exceeded/.test(answer ?? ''))
       if (!/database space exceeded/.test(refused ?? ''))
         throw new Error(`etcd never raised NOSPACE (last answer: ${refused ?? 'accepted'})`)
       ctx.faultAt = Date.now()
