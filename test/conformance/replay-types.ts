@@ -18,6 +18,8 @@ export interface ReplayEnv {
   agents(): string[]
   /** Base URL of the current leading master (fallback route). */
   masterUrl(): string
+  /** Holds our masters' allocation cycles until the returned release is called (a cycle due meanwhile runs then). */
+  holdAllocations?(): () => void
 }
 
 export interface ReplayOptions {

@@ -8,7 +8,9 @@
  * real master had sent by t (record_at_ms ≤ t) must have arrived on our side (the "barrier"; a record that does
  * not come within `barrierTimeoutMs` after its scaled due time is reported missing). Pacing: gaps between
  * entries are kept, multiplied by `scale`; a step sent within EVENT_TRIGGERED_MS of the record before it is a
- * reaction and runs at once; whenever we run late (slow process start), the schedule is re-anchored.
+ * reaction and runs at once; whenever we run late (slow process start), the schedule is re-anchored. While we
+ * wait for the record a reaction follows and until the reaction is answered, our masters' allocation is held
+ * (holdForReaction): real Mesos could not allocate in that instant, ours would in our slower reaction.
  *
  * What is compared:
  *   - each response: status, the headers clients use (records.ts `compareHeaders`), and the body (text with
@@ -38,7 +40,7 @@ import {Bindings} from './matcher.js'
 import {eventSummary, ownerOfRecord, type Mismatch, type Owner} from './records.js'
 import {route, sendStep} from './replay-requests.js'
 import {closeStream, finishStreams} from './replay-stream-ends.js'
-import {Timeline} from './replay-timeline.js'
+import {type Entry, Timeline} from './replay-timeline.js'
 import {
   sleep,
   stepLabel,
@@ -107,18 +109,53 @@ export class Replayer {
   async run(): Promise<void> {
     const tl = this.timeline
     tl.start(this.fixture)
-    for (const entry of tl.entries) {
-      await this.barrier(entry.at, `before ${stepLabel(entry.step)}`)
-      await tl.pace(entry.at)
-      tl.enter(entry)
-      if (entry.kind === 'send') await sendStep(this.ctx, entry.step)
-      else if (entry.kind === 'close') closeStream(this.ctx, entry.step)
-      else if (this.opts.hook) await this.opts.hook(entry.step, this)
-      else this.report(stepLabel(entry.step), 'no hook for this step', 'master')
-      tl.reanchor(entry.at)
+    // Holds of consecutive reactions overlap (the next is taken before the previous is released): a record the
+    // next request reacts to may already have come while the previous one was being answered.
+    let release = (): void => {}
+    try {
+      for (const entry of tl.entries) {
+        const next = this.holdForReaction(entry)
+        release()
+        release = next
+        await this.runEntry(entry)
+      }
+    } finally {
+      release()
     }
     await this.barrier(Number.POSITIVE_INFINITY, 'at the end of the scenario')
     await finishStreams(this.ctx)
+  }
+
+  private async runEntry(entry: Entry): Promise<void> {
+    const tl = this.timeline
+    await this.barrier(entry.at, `before ${stepLabel(entry.step)}`)
+    await tl.pace(entry.at)
+    tl.enter(entry)
+    if (entry.kind === 'send') await sendStep(this.ctx, entry.step)
+    else if (entry.kind === 'close') closeStream(this.ctx, entry.step)
+    else if (this.opts.hook) await this.opts.hook(entry.step, this)
+    else this.report(stepLabel(entry.step), 'no hook for this step', 'master')
+    tl.reanchor(entry.at)
+  }
+
+  /**
+   * A request the real client sent within EVENT_TRIGGERED_MS of a record was a reaction to it: real Mesos had no
+   * time to run an allocation between that record and the request, and its allocator allocates only on its
+   * periodic batch (resources freed by the record, e.g. an exited executor's, wait for it). Ours may: our reaction
+   * takes longer, most of all on a loaded machine, and an allocation cycle in between offers the freed resources
+   * on their own, after which the request (an ACCEPT with a long refuse filter) can leave the rest filtered, so
+   * the real next offer never comes (fixture 06). So from waiting for that record until the request is answered,
+   * our masters' allocation is held (a cycle due meanwhile runs at the release) — unless real Mesos made an offer
+   * meanwhile (an offer still expected by then), which needs the allocator.
+   */
+  private holdForReaction(entry: Entry): () => void {
+    const none = (): void => {}
+    if (entry.kind !== 'send' || !this.env.holdAllocations) return none
+    const units = [...this.streams.values()].flatMap((s) => s.expected)
+    const lastAt = Math.max(Number.NEGATIVE_INFINITY, ...units.filter((e) => e.at <= entry.at).map((e) => e.at))
+    if (entry.at - lastAt > EVENT_TRIGGERED_MS) return none
+    if (units.some((e) => e.offer !== undefined && !e.matched && !e.missing && e.at <= entry.at)) return none
+    return this.env.holdAllocations()
   }
 
   /** Waits until every real record with record_at_ms ≤ t has a counterpart on our side. */

@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict'
 import {startLocalMesos, type LocalMesos, type LocalMesosOptions} from '../../src/mesos-local/cluster.js'
+import {holdAllocations} from '../../src/mesos-local/master/offers.js'
 import {loadFixture, type Fixture, type LoadOptions} from './fixtures.js'
 import {Replayer, mismatchText, type Mismatch, type Owner, type ReplayEnv, type ReplayOptions} from './replayer.js'
 
@@ -53,6 +54,12 @@ export function envOf(mesos: LocalMesos): ReplayEnv {
     masters: () => mesos.masters.map((m) => m.url),
     agents: () => mesos.agents.filter((a) => a.running).map((a) => `http://${a.endpoint}`),
     masterUrl: () => mesos.masterUrl,
+    holdAllocations: () => {
+      const releases = mesos.masters.map((m) => holdAllocations(m.state))
+      return () => {
+        for (const release of releases) release()
+      }
+    },
   }
 }
 

@@ -52,9 +52,39 @@ export function scheduleAllocation(m: MasterState, ms: number): void {
   startTimer(m, ms, () => allocate(m))
 }
 
+/** Held masters (holdAllocations): how many holds, and whether a cycle came due meanwhile. */
+const holds = new WeakMap<MasterState, {count: number; skipped: boolean}>()
+
+/**
+ * Test control, like pausing a clock: no allocation cycle runs until the returned release is called (holds nest;
+ * releasing twice is harmless); a cycle that came due meanwhile runs at once on the last release. The conformance
+ * replayer (test/conformance/replayer.ts) holds the allocator while it reacts to an event: the recorded client
+ * reacted within a millisecond, so real Mesos, whose allocator runs only on its periodic batch (resources recovered
+ * by a terminal task or an exited executor wait for it, MESOS-3078), could not allocate in between.
+ */
+export function holdAllocations(m: MasterState): () => void {
+  const h = holds.get(m) ?? {count: 0, skipped: false}
+  holds.set(m, h)
+  h.count++
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    h.count--
+    if (h.count > 0 || !h.skipped) return
+    h.skipped = false
+    allocate(m)
+  }
+}
+
 /** One allocation cycle: free resources of connected agents → OFFERS to subscribed frameworks. */
 export function allocate(m: MasterState): void {
   if (!m.leading) return
+  const held = holds.get(m)
+  if (held && held.count > 0) {
+    held.skipped = true
+    return
+  }
   const agents = [...m.agents.values()].filter((a) => a.connected).map((a) => ({id: a.id, free: freeOn(m, a)}))
   const fws: AllocFramework[] = [...m.frameworks.values()]
     .filter((f) => f.stream !== null)
