@@ -18,7 +18,6 @@
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -33,7 +32,6 @@ import {
   putKeys,
   randomPortRange,
   readPrefix,
-  RUN_JS,
   startServe,
   stats,
   sweepCluster,
@@ -41,25 +39,10 @@ import {
   waitHealthyMembers,
   type ServeProc,
 } from '../helpers/serve.js'
+import {runCli, startLocalServe} from '../helpers/serve-e2e.js'
 import type {RestoreStats} from '../../src/lib/stats.js'
 
 const CLUSTER = `rst${process.pid % 10000}`
-
-function cli(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RUN_JS, ...args], {env: {...process.env, NO_COLOR: '1'}, stdio: ['pipe', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.stdin.end()
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({code, stdout, stderr})
-    })
-  })
-}
 
 describe('serve: restore from a file:// backup target', {timeout: 600_000}, () => {
   let dir: string
@@ -76,14 +59,16 @@ describe('serve: restore from a file:// backup target', {timeout: 600_000}, () =
     dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-restore-'))
     targetDir = path.join(dir, 'target')
     mkdirSync(targetDir)
-    const [lo, hi] = randomPortRange()
-    serve = await startServe([
-      ...['--master', 'local', '--cluster-name', CLUSTER, '--cluster-size', '3', '--local-mesos-port', '0'],
-      ...['--local-agent-ports', `${lo}-${hi}`, '--health-interval', '1', '--bootstrap-wait', '3', '--reseed-timeout', '3'],
-      ...['--backup-target', `file://${targetDir}`, '--backup-interval', '0', '--backup-delta-interval', '0', '--auto-restore'],
-    ])
+    serve = await startLocalServe({
+      cluster: CLUSTER,
+      size: 3,
+      bootstrapWait: 3,
+      args: [
+        ...['--reseed-timeout', '3', '--backup-target', `file://${targetDir}`],
+        ...['--backup-interval', '0', '--backup-delta-interval', '0', '--auto-restore'],
+      ],
+    })
     admin = serve.adminUrl
-    await waitHealthyMembers(admin, 3, 180_000).catch(withLog)
   })
 
   after(async () => {
@@ -96,14 +81,14 @@ describe('serve: restore from a file:// backup target', {timeout: 600_000}, () =
     const bad = await getJson(`${admin}/restore`, {method: 'POST', headers: {'content-type': 'application/json'}, body: '{"from": "../x"}'})
     assert.equal(bad.status, 400, bad.text)
     assert.match((bad.body as {error: string}).error, /"from" must be "latest" or a backup id/)
-    const noYes = await cli(['restore', '--admin-url', admin, '--from', 'latest'])
+    const noYes = await runCli(['restore', '--admin-url', admin, '--from', 'latest'])
     assert.equal(noYes.code, 2, noYes.stdout + noYes.stderr)
     assert.match(noYes.stderr, /--yes/)
     const before = (await members(admin)).map((m) => m.task_id).sort()
-    const r = await cli(['restore', '--admin-url', admin, '--from', 'latest', '--yes'])
+    const r = await runCli(['restore', '--admin-url', admin, '--from', 'latest', '--yes'])
     assert.equal(r.code, 6, r.stdout + r.stderr)
     assert.match(r.stderr, /healthy.*force/)
-    const json = await cli(['restore', '--admin-url', admin, '--from', 'latest', '--yes', '--json'])
+    const json = await runCli(['restore', '--admin-url', admin, '--from', 'latest', '--yes', '--json'])
     assert.equal(json.code, 6, json.stdout + json.stderr)
     assert.deepEqual((await members(admin)).map((m) => m.task_id).sort(), before, 'nothing was killed')
     assert.equal((await stats(admin)).healthy, 1)
@@ -152,7 +137,7 @@ describe('serve: restore from a file:// backup target', {timeout: 600_000}, () =
     const s = await stats(admin)
     assert.equal(s.healthy, 1)
     assert.equal(s.mode, 'MUTABLE')
-    const human = await cli(['stats', '--admin-url', admin])
+    const human = await runCli(['stats', '--admin-url', admin])
     assert.equal(human.code, 0, human.stderr)
     assert.match(human.stdout, new RegExp(`Last restore +succeeded .*${manifest.id.replace(/\./g, '\\.')}.*s of writes before the loss`))
   })
@@ -169,7 +154,7 @@ describe('serve: restore from a file:// backup target', {timeout: 600_000}, () =
     writeFileSync(data, readFileSync(data).subarray(0, 4096)) // truncated
     const oldIds = new Set((await memberList(ms.map((m) => m.client_url))).map((m) => m.id))
 
-    const r = await cli(['restore', '--admin-url', admin, '--from', 'latest', '--force', '--yes', '--json', '--wait-timeout', '300'])
+    const r = await runCli(['restore', '--admin-url', admin, '--from', 'latest', '--force', '--yes', '--json', '--wait-timeout', '300'])
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n--- serve log ---\n${serve.log().slice(-6000)}`)
     const doc = JSON.parse(r.stdout) as {op: string; outcome: string; operation: {status: string; message: string}}
     assert.equal(doc.outcome, 'succeeded')
@@ -193,7 +178,7 @@ describe('serve: restore from a file:// backup target', {timeout: 600_000}, () =
       [['--restore-from', 'latest'], /--restore-from latest needs --backup-target/],
       [['--restore-from', 'ftp://x/y'], /--restore-from: .*unsupported scheme/],
     ] as [string[], RegExp][]) {
-      const r = await cli(['serve', '--master', 'local', '--admin-port', '0', ...flags])
+      const r = await runCli(['serve', '--master', 'local', '--admin-port', '0', ...flags])
       assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stdout}\n${r.stderr}`)
       assert.match(r.stderr.replace(/\s*›\s*/g, ' ').replace(/\s+/g, ' '), message)
     }
@@ -248,14 +233,11 @@ describe('serve: restore to a chosen revision from a full backup and its deltas'
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-restore-rev-'))
     mkdirSync(path.join(dir, 'target'))
-    const [lo, hi] = randomPortRange()
-    serve = await startServe([
-      ...['--master', 'local', '--cluster-name', cluster, '--cluster-size', '3', '--local-mesos-port', '0'],
-      ...['--local-agent-ports', `${lo}-${hi}`, '--health-interval', '1', '--bootstrap-wait', '3'],
-      ...['--backup-target', `file://${path.join(dir, 'target')}`, '--backup-interval', '0', '--backup-delta-interval', '1s'],
-    ])
-    await waitHealthyMembers(serve.adminUrl, 3, 180_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- serve log ---\n${serve.log().slice(-4000)}`)
+    serve = await startLocalServe({
+      cluster,
+      size: 3,
+      bootstrapWait: 3,
+      args: ['--backup-target', `file://${path.join(dir, 'target')}`, '--backup-interval', '0', '--backup-delta-interval', '1s'],
     })
   })
 
@@ -294,7 +276,7 @@ describe('serve: restore to a chosen revision from a full backup and its deltas'
       300,
     ).catch(withLog)
 
-    const r = await cli([
+    const r = await runCli([
       'restore',
       '--admin-url',
       admin,
