@@ -4,7 +4,18 @@
  * through etcd's JSON gateway that report a refusal instead of throwing (the NOSPACE fill loop).
  */
 import {spawn} from 'node:child_process'
-import {randomPortRange, RUN_JS, type ServeProc, startServe, waitHealthyMembers} from './serve.js'
+import {
+  type Logs,
+  randomPortRange,
+  RUN_JS,
+  sandboxLogs,
+  type ServeProc,
+  startMesosLocal,
+  startServe,
+  sweepCluster,
+  waitHealthyMembers,
+} from './serve.js'
+import type {ZkServer} from './zookeeper.js'
 
 export interface CliRun {
   code: number | null
@@ -108,4 +119,24 @@ export async function fillWith256KiB(
   let answer: string | undefined
   for (let i = 0; i < 2000 && !stop(answer); i++) answer = await tryPut(url, `${prefix}${i % 4}`, value)
   return answer
+}
+
+/**
+ * In a serveSuite() test: starts the local Mesos as its own process for `cluster`, with the test's cleanups stopping
+ * it and sweeping the cluster's etcd, and its sandboxes in the logs; resolves with serve's flags for that cluster
+ * (3 members, --health-interval 1, bin/run.js as the executor, the suite's ZooKeeper).
+ */
+export async function localMesosServeArgs(
+  suite: {zk: () => ZkServer; cleanups: (() => Promise<void>)[]},
+  logs: Logs,
+  cluster: string,
+): Promise<string[]> {
+  const mesos = await startMesosLocal({}, logs)
+  suite.cleanups.push(() => mesos.stop())
+  logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
+  suite.cleanups.push(() => sweepCluster(cluster))
+  return [
+    ...['--master', mesos.hostPort, '--cluster-name', cluster, '--cluster-size', '3', '--health-interval', '1'],
+    ...['--executor-bin', RUN_JS, '--zk-framework-persist', `${suite.zk().url}/etcd-mesos`],
+  ]
 }

@@ -15,21 +15,18 @@ import {openBackupTarget} from '../../src/lib/backup/open.js'
 import {
   ETCD_BIN,
   Logs,
-  RUN_JS,
   getJson,
   memberList,
   putKeys,
   readPrefix,
-  sandboxLogs,
   scenario,
   serveSuite,
-  startMesosLocal,
   startServe,
   stats,
-  sweepCluster,
   until,
   waitHealthyMembers,
 } from '../helpers/serve.js'
+import {localMesosServeArgs} from '../helpers/serve-e2e.js'
 import {withZkClient} from '../helpers/zookeeper.js'
 
 const suite = serveSuite()
@@ -44,14 +41,9 @@ describe('serve: a restore resumes after the scheduler is SIGKILLed', {timeout: 
       cleanups.push(async () => rmSync(dir, {recursive: true, force: true}))
       const targetDir = path.join(dir, 'target')
       mkdirSync(targetDir)
-      const mesos = await startMesosLocal({}, logs)
-      cleanups.push(() => mesos.stop())
-      logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
-      cleanups.push(() => sweepCluster(cluster))
       const args = [
-        ...['--master', mesos.hostPort, '--cluster-name', cluster, '--cluster-size', '3', '--health-interval', '1'],
-        ...['--executor-bin', RUN_JS, '--etcd-bin', ETCD_BIN, '--zk-framework-persist', `${suite.zk().url}/etcd-mesos`],
-        ...['--backup-target', `file://${targetDir}`, '--backup-interval', '0', '--backup-delta-interval', '0'],
+        ...(await localMesosServeArgs(suite, logs, cluster)),
+        ...['--etcd-bin', ETCD_BIN, '--backup-target', `file://${targetDir}`, '--backup-interval', '0', '--backup-delta-interval', '0'],
       ]
       const first = await startServe(args, logs, 'serve-1')
       cleanups.push(() => first.stop())

@@ -7,49 +7,30 @@
  * Run: node --import tsx --test --test-timeout=600000 test/integration/serve-rollout-failure.test.ts   (needs dist/).
  */
 import assert from 'node:assert/strict'
-import {execFile} from 'node:child_process'
 import {describe, it} from 'node:test'
 import {
   ETCD_BIN,
   getJson,
   Logs,
   members,
-  RUN_JS,
   readPrefix,
-  sandboxLogs,
   scenario,
   serveSuite,
-  startMesosLocal,
   startServe,
-  sweepCluster,
   until,
   waitHealthyMembers,
 } from '../helpers/serve.js'
+import {localMesosServeArgs, runCli} from '../helpers/serve-e2e.js'
 
 const suite = serveSuite()
 const cleanups = suite.cleanups
-
-function cli(args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [RUN_JS, ...args], {timeout: 60_000}, (err, stdout, stderr) => {
-      resolve({code: err ? ((err as {code?: number}).code ?? 1) : 0, stdout, stderr})
-    })
-  })
-}
 
 describe('serve: a rollout whose member does not come back', {timeout: 600_000}, () => {
   it('fails, leaves the other members untouched, and stats --check exits 9', {timeout: 540_000}, async () => {
     const logs = new Logs()
     await scenario(logs, async () => {
       const cluster = `rfail${process.pid % 10000}`
-      const mesos = await startMesosLocal({}, logs)
-      cleanups.push(() => mesos.stop())
-      logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
-      cleanups.push(() => sweepCluster(cluster))
-      const base = [
-        ...['--master', mesos.hostPort, '--cluster-name', cluster, '--cluster-size', '3', '--health-interval', '1'],
-        ...['--executor-bin', RUN_JS, '--zk-framework-persist', `${suite.zk().url}/etcd-mesos`],
-      ]
+      const base = await localMesosServeArgs(suite, logs, cluster)
       const first = await startServe([...base, '--etcd-bin', ETCD_BIN], logs, 'serve-1')
       cleanups.push(() => first.stop())
       const before = await waitHealthyMembers(first.adminUrl, 3, 240_000)
@@ -89,11 +70,11 @@ describe('serve: a rollout whose member does not come back', {timeout: 600_000},
         urls.filter((u) => u !== before.find((x) => x.name === failed)!.client_url),
         'none/',
       ) // a quorum read works
-      const check = await cli(['stats', '--check', '--admin-url', second.adminUrl])
+      const check = await runCli(['stats', '--check', '--admin-url', second.adminUrl], 60_000)
       assert.equal(check.code, 9, check.stderr)
       assert.match(check.stderr, /rollout .* failed/)
       assert.match(check.stdout, /^Rollout\s+rollout-\S+ \(auto\) failed: 0 of 3 rolled; member /m)
-      const st = await cli(['rollout', 'status', '--admin-url', second.adminUrl])
+      const st = await runCli(['rollout', 'status', '--admin-url', second.adminUrl], 60_000)
       assert.equal(st.code, 9, st.stderr)
       assert.match(st.stdout, /failed/)
       assert.match(second.log(), /rollout failed/)

@@ -9,24 +9,10 @@
  * Run: node --import tsx --test --test-timeout=900000 test/integration/serve-rollout-upgrade.test.ts   (needs dist/).
  */
 import assert from 'node:assert/strict'
-import {execFile} from 'node:child_process'
 import {describe, it} from 'node:test'
 import {etcd35Bin} from '../helpers/etcd-versions.js'
-import {
-  ETCD_BIN,
-  Logs,
-  RUN_JS,
-  getJson,
-  readPrefix,
-  sandboxLogs,
-  scenario,
-  serveSuite,
-  startMesosLocal,
-  startServe,
-  sweepCluster,
-  until,
-  waitHealthyMembers,
-} from '../helpers/serve.js'
+import {ETCD_BIN, Logs, getJson, readPrefix, scenario, serveSuite, startServe, until, waitHealthyMembers} from '../helpers/serve.js'
+import {localMesosServeArgs, runCli} from '../helpers/serve-e2e.js'
 import {Writer} from '../resilience/writer.js'
 
 const suite = serveSuite()
@@ -74,28 +60,13 @@ function quorumPoller(urls: string[]) {
   }
 }
 
-function cli(args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [RUN_JS, ...args], {timeout: 60_000}, (err, stdout, stderr) => {
-      resolve({code: err ? ((err as {code?: number}).code ?? 1) : 0, stdout, stderr})
-    })
-  })
-}
-
 describe('serve: a rolling upgrade from etcd 3.4 to 3.5 under writes', {timeout: 900_000}, () => {
   it('a serve restarted with --etcd-bin <3.5> rolls every member in place; no acknowledged write is lost', {timeout: 840_000}, async () => {
     const logs = new Logs()
     await scenario(logs, async () => {
       const etcd35 = await etcd35Bin()
       const cluster = `rup${process.pid % 10000}`
-      const mesos = await startMesosLocal({}, logs)
-      cleanups.push(() => mesos.stop())
-      logs.add('executor sandboxes', () => sandboxLogs(mesos.workDir))
-      cleanups.push(() => sweepCluster(cluster))
-      const base = [
-        ...['--master', mesos.hostPort, '--cluster-name', cluster, '--cluster-size', '3', '--health-interval', '1'],
-        ...['--executor-bin', RUN_JS, '--zk-framework-persist', `${suite.zk().url}/etcd-mesos`],
-      ]
+      const base = await localMesosServeArgs(suite, logs, cluster)
       const first = await startServe([...base, '--etcd-bin', ETCD_BIN], logs, 'serve-3.4')
       cleanups.push(() => first.stop())
       const ms = await waitHealthyMembers(first.adminUrl, 3, 240_000)
@@ -168,10 +139,10 @@ describe('serve: a rolling upgrade from etcd 3.4 to 3.5 under writes', {timeout:
       assert.match(order.at(-2) ?? '', /^moving leadership from (\S+) to/)
       assert.equal(order.at(-1), `stopping ${/^moving leadership from (\S+) to/.exec(order.at(-2)!)![1]}`)
 
-      const st = await cli(['rollout', 'status', '--admin-url', second.adminUrl, '--json'])
+      const st = await runCli(['rollout', 'status', '--admin-url', second.adminUrl, '--json'], 60_000)
       assert.equal(st.code, 0, st.stderr)
       assert.equal(JSON.parse(st.stdout).rollout.state, 'done')
-      const check = await cli(['stats', '--check', '--admin-url', second.adminUrl, '--json'])
+      const check = await runCli(['stats', '--check', '--admin-url', second.adminUrl, '--json'], 60_000)
       assert.equal(check.code, 0, check.stderr)
     })
   })
