@@ -106,19 +106,35 @@ class HttpError extends Error {
 
 const BACKUP_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
-/** POST /restore's body: {"from": "latest" | "<backup id>", "toRevision"?: positive integer, "force"?: boolean}. */
-function parseRestoreBody(text: string, contentType: string): {from: string; toRevision?: number; force: boolean} {
-  if (text.trim().length === 0) throw new HttpError(400, 'POST /restore needs a JSON body like {"from": "latest"}')
-  if (!contentType.startsWith('application/json')) throw new HttpError(415, 'POST /restore takes application/json')
+/** A JSON object request body, else 400: malformed JSON, or `body must be a JSON object <shape>`. */
+function parseJsonObject(text: string, shape: string): Record<string, unknown> {
   let body: unknown
   try {
     body = JSON.parse(text)
   } catch {
     throw new HttpError(400, 'malformed JSON body')
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new HttpError(400, 'body must be a JSON object like {"from": "latest"}')
-  const b = body as Record<string, unknown>
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, `body must be a JSON object ${shape}`)
+  return body as Record<string, unknown>
+}
+
+/** A route answering GET <re> with the operation lookup(op) names, or 404 `no <what> operation <op>`. */
+function operationRoute(lookup: (op: string) => unknown, what: string): Route {
+  return {
+    methods: ['GET'],
+    handle: (_q, res, [op]) => {
+      const s = lookup(op)
+      if (s === null) send(res, 404, {error: `no ${what} operation ${op}`})
+      else send(res, 200, s)
+    },
+  }
+}
+
+/** POST /restore's body: {"from": "latest" | "<backup id>", "toRevision"?: positive integer, "force"?: boolean}. */
+function parseRestoreBody(text: string, contentType: string): {from: string; toRevision?: number; force: boolean} {
+  if (text.trim().length === 0) throw new HttpError(400, 'POST /restore needs a JSON body like {"from": "latest"}')
+  if (!contentType.startsWith('application/json')) throw new HttpError(415, 'POST /restore takes application/json')
+  const b = parseJsonObject(text, 'like {"from": "latest"}')
   if (typeof b.from !== 'string' || !(b.from === 'latest' || BACKUP_ID_RE.test(b.from)))
     throw new HttpError(400, '"from" must be "latest" or a backup id')
   if (b.toRevision !== undefined && !(Number.isSafeInteger(b.toRevision) && (b.toRevision as number) > 0))
@@ -199,15 +215,7 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
           if (text.trim().length > 0) {
             const ct = String(req.headers['content-type'] ?? '')
             if (!ct.startsWith('application/json')) throw new HttpError(415, 'POST /reseed takes an empty body or application/json')
-            let body: unknown
-            try {
-              body = JSON.parse(text)
-            } catch {
-              throw new HttpError(400, 'malformed JSON body')
-            }
-            if (typeof body !== 'object' || body === null || Array.isArray(body))
-              throw new HttpError(400, 'body must be a JSON object like {"force": true}')
-            const f = (body as Record<string, unknown>).force
+            const f = parseJsonObject(text, 'like {"force": true}').force
             if (f !== undefined && typeof f !== 'boolean') throw new HttpError(400, '"force" must be a boolean')
             force = f === true
           }
@@ -225,16 +233,7 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
           if (req.method === 'POST') {
             authorise(req)
             const text = await readBody(req) // no options yet: an empty body or a JSON object
-            if (text.trim().length > 0) {
-              let body: unknown
-              try {
-                body = JSON.parse(text)
-              } catch {
-                throw new HttpError(400, 'malformed JSON body')
-              }
-              if (typeof body !== 'object' || body === null || Array.isArray(body))
-                throw new HttpError(400, 'body must be a JSON object (or empty)')
-            }
+            if (text.trim().length > 0) parseJsonObject(text, '(or empty)')
             const r = deps.requestBackup?.() ?? {accepted: false, status: 503, error: 'backups are not configured (no --backup-target)'}
             if (r.accepted) send(res, 202, {op: r.op, status: `/backups/op/${r.op}`}, {location: `/backups/op/${r.op}`})
             else send(res, r.status, {error: r.error, ...(r.op ? {op: r.op} : {})})
@@ -245,17 +244,7 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
         },
       },
     ],
-    [
-      /^\/backups\/op\/([A-Za-z0-9_-]{1,128})$/,
-      {
-        methods: ['GET'],
-        handle: (_q, res, [op]) => {
-          const s = deps.backupStatus?.(op) ?? null
-          if (s === null) send(res, 404, {error: `no backup operation ${op}`})
-          else send(res, 200, s)
-        },
-      },
-    ],
+    [/^\/backups\/op\/([A-Za-z0-9_-]{1,128})$/, operationRoute((op) => deps.backupStatus?.(op) ?? null, 'backup')],
     [
       /^\/restore$/,
       {
@@ -272,17 +261,7 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
         },
       },
     ],
-    [
-      /^\/restore\/([A-Za-z0-9_-]{1,128})$/,
-      {
-        methods: ['GET'],
-        handle: (_q, res, [op]) => {
-          const s = deps.restoreStatus?.(op) ?? null
-          if (s === null) send(res, 404, {error: `no restore operation ${op}`})
-          else send(res, 200, s)
-        },
-      },
-    ],
+    [/^\/restore\/([A-Za-z0-9_-]{1,128})$/, operationRoute((op) => deps.restoreStatus?.(op) ?? null, 'restore')],
     [
       /^\/rollout(?:\/(pause|resume|abort))?$/,
       {
@@ -296,16 +275,7 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
           }
           authorise(req)
           const text = await readBody(req) // no options: an empty body or a JSON object
-          if (text.trim().length > 0) {
-            let body: unknown
-            try {
-              body = JSON.parse(text)
-            } catch {
-              throw new HttpError(400, 'malformed JSON body')
-            }
-            if (typeof body !== 'object' || body === null || Array.isArray(body))
-              throw new HttpError(400, 'body must be a JSON object (or empty)')
-          }
+          if (text.trim().length > 0) parseJsonObject(text, '(or empty)')
           if (!deps.rolloutControl) throw new HttpError(503, 'rollouts are not available on this scheduler')
           const r = deps.rolloutControl((action as 'pause' | 'resume' | 'abort' | undefined) ?? 'start')
           if (r.status === 202 && !action) send(res, 202, r.body, {location: '/rollout'})
@@ -314,17 +284,7 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
       },
     ],
     [/^\/reseed\/candidates$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.reseedCandidates())}],
-    [
-      /^\/reseed\/([A-Za-z0-9_-]{1,128})$/,
-      {
-        methods: ['GET'],
-        handle: (_q, res, [op]) => {
-          const s = deps.reseedStatus(op)
-          if (s === null) send(res, 404, {error: `no re-seed operation ${op}`})
-          else send(res, 200, s)
-        },
-      },
-    ],
+    [/^\/reseed\/([A-Za-z0-9_-]{1,128})$/, operationRoute((op) => deps.reseedStatus(op), 're-seed')],
   ]
 
   return (req, res) => {
