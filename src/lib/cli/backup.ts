@@ -6,9 +6,9 @@
  * interrupted; the operation goes on, follow it with --follow), refused 6 (a backup is already running, no
  * --backup-target on the scheduler, a standby, or not authorised); 3 unreachable and 5 unknown cluster as usual.
  */
-import {setTimeout as sleep} from 'node:timers/promises'
 import type {AdminClient} from './admin-client.js'
 import {CliError, ExitCode, type ExitCodeValue} from './exit-codes.js'
+import {pollOperation} from './poll-operation.js'
 import type {CommandIo} from './show.js'
 
 /** GET /backups/op/<op>. */
@@ -67,32 +67,19 @@ async function start(client: AdminClient): Promise<string> {
 }
 
 /** Polls the operation until it ends, the deadline passes or SIGINT; brief scheduler outages are tolerated. */
-async function follow(
+function follow(
   client: AdminClient,
   op: string,
   opts: BackupOptions,
   io: CommandIo,
 ): Promise<{doc: BackupOperation | null; interrupted: boolean}> {
-  const deadline = Date.now() + opts.waitTimeoutSeconds * 1000
-  const ac = new AbortController()
-  const onSigint = (): void => ac.abort()
-  process.once('SIGINT', onSigint)
-  let doc: BackupOperation | null = null
-  try {
-    for (;;) {
-      try {
-        doc = (await client.get<BackupOperation>(`/backups/op/${encodeURIComponent(op)}`)).body
-      } catch (err) {
-        if (!(err instanceof CliError) || err.exitCode !== ExitCode.UNREACHABLE) throw err
-        io.warn(`warning: ${err.message}; still trying until the wait timeout`)
-      }
-      if ((doc && doc.status !== 'running') || Date.now() >= deadline || ac.signal.aborted) break
-      await sleep(Math.min(opts.pollMs, Math.max(0, deadline - Date.now())), undefined, {signal: ac.signal}).catch(() => undefined)
-    }
-  } finally {
-    process.off('SIGINT', onSigint)
-  }
-  return {doc, interrupted: ac.signal.aborted}
+  const get = async () => (await client.get<BackupOperation>(`/backups/op/${encodeURIComponent(op)}`)).body
+  return pollOperation(
+    get,
+    (d) => d.status !== 'running',
+    opts,
+    (t) => io.warn(t),
+  )
 }
 
 /** `backup`: start (or --follow) an on-demand full backup and follow it to its end. */

@@ -8,9 +8,9 @@
  * --backup-target, a standby, not authorised), not finished 4 (--no-wait, --wait-timeout, interrupted: the restore
  * goes on, follow it with --follow); 3 unreachable and 5 unknown cluster as usual.
  */
-import {setTimeout as sleep} from 'node:timers/promises'
 import type {AdminClient} from './admin-client.js'
 import {CliError, ExitCode, type ExitCodeValue} from './exit-codes.js'
+import {pollOperation} from './poll-operation.js'
 import type {CommandIo} from './show.js'
 
 /** GET /restore/<op> (scheduler/restore-views.ts restoreOpView). */
@@ -73,34 +73,21 @@ const PHASE_TEXT: Record<string, string> = {
 }
 
 /** Polls the operation until it ends, the deadline passes or SIGINT; brief scheduler outages are tolerated. */
-async function follow(
+function follow(
   client: AdminClient,
   op: string,
   opts: RestoreOptions,
   io: CommandIo,
   onDoc: (d: RestoreOperation) => void,
 ): Promise<{doc: RestoreOperation | null; interrupted: boolean}> {
-  const deadline = Date.now() + opts.waitTimeoutSeconds * 1000
-  const ac = new AbortController()
-  const onSigint = (): void => ac.abort()
-  process.once('SIGINT', onSigint)
-  let doc: RestoreOperation | null = null
-  try {
-    for (;;) {
-      try {
-        doc = (await client.get<RestoreOperation>(`/restore/${encodeURIComponent(op)}`)).body
-        onDoc(doc)
-      } catch (err) {
-        if (!(err instanceof CliError) || err.exitCode !== ExitCode.UNREACHABLE) throw err
-        io.warn(`warning: ${err.message}; still trying until the wait timeout`)
-      }
-      if ((doc && doc.status !== 'running') || Date.now() >= deadline || ac.signal.aborted) break
-      await sleep(Math.min(opts.pollMs, Math.max(0, deadline - Date.now())), undefined, {signal: ac.signal}).catch(() => undefined)
-    }
-  } finally {
-    process.off('SIGINT', onSigint)
-  }
-  return {doc, interrupted: ac.signal.aborted}
+  const get = async () => (await client.get<RestoreOperation>(`/restore/${encodeURIComponent(op)}`)).body
+  return pollOperation(
+    get,
+    (d) => d.status !== 'running',
+    opts,
+    (t) => io.warn(t),
+    onDoc,
+  )
 }
 
 export async function runRestore(client: AdminClient, opts: RestoreOptions, io: CommandIo): Promise<RestoreResult> {

@@ -7,10 +7,10 @@
  * pause/resume/abort; a standby; not authorised); 4 not finished (--no-wait, --wait-timeout, paused or aborted while
  * followed); 3 unreachable and 5 unknown cluster as usual.
  */
-import {setTimeout as sleep} from 'node:timers/promises'
 import type {RolloutStats} from '../stats.js'
 import type {AdminClient} from './admin-client.js'
 import {CliError, ExitCode, type ExitCodeValue} from './exit-codes.js'
+import {pollOperation} from './poll-operation.js'
 import type {CommandIo} from './show.js'
 
 export interface RolloutStatusDoc {
@@ -76,27 +76,16 @@ export interface RolloutFollowOptions {
 }
 
 async function followIt(client: AdminClient, op: string, opts: RolloutFollowOptions, io: CommandIo, onStep: (d: RolloutStatusDoc) => void) {
-  const deadline = Date.now() + opts.waitTimeoutSeconds * 1000
-  const ac = new AbortController()
-  const onSigint = (): void => ac.abort()
-  process.once('SIGINT', onSigint)
-  let doc: RolloutStatusDoc | null = null
-  try {
-    for (;;) {
-      try {
-        doc = await status(client)
-        onStep(doc)
-      } catch (err) {
-        if (!(err instanceof CliError) || err.exitCode !== ExitCode.UNREACHABLE) throw err
-        io.warn(`warning: ${err.message}; still trying until the wait timeout`)
-      }
-      if ((doc && (doc.rollout?.op !== op || doc.rollout.state !== 'running')) || Date.now() >= deadline || ac.signal.aborted) break
-      await sleep(Math.min(opts.pollMs, Math.max(0, deadline - Date.now())), undefined, {signal: ac.signal}).catch(() => undefined)
-    }
-  } finally {
-    process.off('SIGINT', onSigint)
-  }
-  return doc
+  const ended = (d: RolloutStatusDoc) => d.rollout?.op !== op || d.rollout.state !== 'running'
+  return (
+    await pollOperation(
+      () => status(client),
+      ended,
+      opts,
+      (t) => io.warn(t),
+      onStep,
+    )
+  ).doc
 }
 
 /** `rollout start` (or `--follow`): start a rollout to the desired spec and follow it member by member. */
