@@ -60,6 +60,8 @@ export interface LocalAgentHandle {
 export interface LocalMesos {
   /** The leading master, `http://ip:port` (the first master's URL while none leads). */
   readonly masterUrl: string
+  /** Masters' and agents' work dirs are under it; a temp dir made by startLocalMesos is removed by stop(). */
+  readonly workDir: string
   masters: LocalMaster[]
   agents: LocalAgentHandle[]
   stop(): Promise<void>
@@ -77,6 +79,7 @@ export async function startLocalMesos(opts: LocalMesosOptions = {}): Promise<Loc
   const host = opts.host ?? '127.0.0.1'
   const log = opts.log ?? (() => {})
   const resources = parseResources(opts.agentResources ?? DEFAULT_AGENT_RESOURCES)
+  const ownWorkDir = opts.workDir === undefined
   const workDir = opts.workDir ?? (await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mesos-local-')))
   const masters: LocalMaster[] = []
   const registry = new Registry()
@@ -100,6 +103,10 @@ export async function startLocalMesos(opts: LocalMesosOptions = {}): Promise<Loc
         await m.stop().catch((e: unknown) => log(`stopping master: ${String(e)}`))
       }),
     )
+    // A temp dir of our own (no workDir given): every executor and its sandbox is gone now; the next start makes
+    // a new one, so nothing in it can be used again (hundreds of MB of etcd data per run otherwise stay in /tmp).
+    if (ownWorkDir)
+      await fs.promises.rm(workDir, {recursive: true, force: true}).catch((e: unknown) => log(`removing ${workDir}: ${String(e)}`))
   }
 
   try {
@@ -174,6 +181,7 @@ export async function startLocalMesos(opts: LocalMesosOptions = {}): Promise<Loc
     get masterUrl() {
       return (leader() ?? masters[0]!).url
     },
+    workDir,
     masters,
     agents,
     stop: stopAll,

@@ -211,7 +211,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       })
       cleanups.push(() => local.stop())
       master = new URL(local.masterUrl).host
-      log.info('started the embedded local Mesos', {master, agents: o.localAgents})
+      log.info('started the embedded local Mesos', {master, agents: o.localAgents, workDir: local.workDir})
     }
     const detector: MasterDetector = await createMasterDetector(master).catch((err: Error) => {
       throw new ServeError(`--master ${redactUrl(master)}: ${err.message}`, 2)

@@ -199,6 +199,18 @@ export async function startServe(
   )
   collect(child, tail)
   logs?.add(label, () => tail.text)
+  // serve --master local removes its embedded Mesos's temp work dir when it stops cleanly; a serve the test
+  // SIGKILLs cannot: remember the dir it logged and remove it in stop().
+  let localWorkDir: string | undefined
+  let head = ''
+  const onData = (d: Buffer): void => {
+    if (localWorkDir !== undefined || head.length > 200_000) return
+    head += d.toString('utf8')
+    const m = /started the embedded local Mesos.*? workDir=(\S+)/.exec(head)
+    if (m && path.basename(m[1]!).startsWith('mesos-local-')) localWorkDir = m[1]
+  }
+  child.stdout?.on('data', onData)
+  child.stderr?.on('data', onData)
   let done = false
   const exit = new Promise<number | string>((resolve) =>
     child.once('exit', (code, sig) => {
@@ -215,7 +227,9 @@ export async function startServe(
     exit,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       await stopTracked(child, signal, 25_000)
-      if (ownCwd && !process.env.KEEP_TEST_DIRS) await rm(cwd, {recursive: true, force: true}).catch(() => undefined)
+      if (process.env.KEEP_TEST_DIRS) return
+      if (ownCwd) await rm(cwd, {recursive: true, force: true}).catch(() => undefined)
+      if (localWorkDir !== undefined) await rm(localWorkDir, {recursive: true, force: true}).catch(() => undefined)
     },
   }
 }
