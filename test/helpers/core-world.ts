@@ -72,3 +72,31 @@ export function launches(acts: SchedulerAction[]): {taskId: string; agentId: str
       : [],
   )
 }
+
+/** A re-seed in progress as the state holds it (for what must not start meanwhile). */
+export const RESEED_RUNNING = {
+  op: 'x',
+  manual: true,
+  phase: 'ranking',
+  startedAt: 0,
+  candidates: [],
+  current: 0,
+  deadline: null,
+  messaged: [],
+} as const
+
+/** A restore in progress as the state holds it (for what must not start meanwhile). */
+export const RESTORE_RUNNING = {
+  op: 'r',
+  reason: 'manual',
+  from: 'latest',
+  target: 'file:///b',
+  toRevision: null,
+  phase: 'resolving',
+  plan: null,
+  startedAt: 0,
+  lossAt: null,
+  recoveryPointSeconds: null,
+  deadline: null,
+  launched: [],
+} as const

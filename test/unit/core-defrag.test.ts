@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import type {World} from '../helpers/sim/sim.js'
 import {step} from '../../src/scheduler/core/step.js'
 import {defragBlocker} from '../../src/scheduler/core/defrag.js'
-import {CORE_CFG, healthyCluster} from '../helpers/core-world.js'
+import {CORE_CFG, healthyCluster, RESEED_RUNNING, RESTORE_RUNNING} from '../helpers/core-world.js'
 
 const MIB = 1024 * 1024
 const CFG = {...CORE_CFG, defragIntervalMs: 600_000}
@@ -99,29 +99,8 @@ describe('routine defragmentation', () => {
     assert.equal(defragBlocker(s), null)
     const probes = w.members.map((m) => w.probe(m.clientUrl))
     for (const [field, value, re] of [
-      [
-        'reseed',
-        {op: 'x', manual: true, phase: 'ranking', startedAt: 0, candidates: [], current: 0, deadline: null, messaged: []},
-        /re-seed/,
-      ],
-      [
-        'restore',
-        {
-          op: 'r',
-          reason: 'manual',
-          from: 'latest',
-          target: 'file:///b',
-          toRevision: null,
-          phase: 'resolving',
-          plan: null,
-          startedAt: 0,
-          lossAt: null,
-          recoveryPointSeconds: null,
-          deadline: null,
-          launched: [],
-        },
-        /restore/,
-      ],
+      ['reseed', RESEED_RUNNING, /re-seed/],
+      ['restore', RESTORE_RUNNING, /restore/],
       ['rollout', {op: 'u', state: 'running'}, /rollout/],
       ['rollout', {op: 'u', state: 'paused'}, /rollout/],
     ] as const) {

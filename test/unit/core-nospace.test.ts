@@ -7,7 +7,7 @@ import type {World} from '../helpers/sim/sim.js'
 import {step} from '../../src/scheduler/core/step.js'
 import {nospaceStatsView} from '../../src/scheduler/maintenance-views.js'
 import {metricsView} from '../../src/scheduler/views.js'
-import {CORE_CFG, healthyCluster} from '../helpers/core-world.js'
+import {CORE_CFG, healthyCluster, RESEED_RUNNING, RESTORE_RUNNING} from '../helpers/core-world.js'
 
 const MIB = 1024 * 1024
 const CFG = {...CORE_CFG, nospaceBackoffMinMs: 60_000, nospaceBackoffMaxMs: 480_000}
@@ -111,24 +111,8 @@ describe('NOSPACE recovery', () => {
     const s = w.state
     const probes = w.members.map((m) => w.probe(m.clientUrl))
     for (const [field, value] of [
-      ['reseed', {op: 'x', manual: true, phase: 'ranking', startedAt: 0, candidates: [], current: 0, deadline: null, messaged: []}],
-      [
-        'restore',
-        {
-          op: 'r',
-          reason: 'manual',
-          from: 'latest',
-          target: 'file:///b',
-          toRevision: null,
-          phase: 'resolving',
-          plan: null,
-          startedAt: 0,
-          lossAt: null,
-          recoveryPointSeconds: null,
-          deadline: null,
-          launched: [],
-        },
-      ],
+      ['reseed', RESEED_RUNNING],
+      ['restore', RESTORE_RUNNING],
     ] as const) {
       const busy = {...structuredClone(s), [field]: value}
       const out = step(busy, {type: 'HealthObserved', probes, seq: s.health.seq + 1}, w.now + 1)
