@@ -2,7 +2,7 @@
  * A member's spec: what the scheduler launches it with (etcd binary and the version serve found it to be, etcd
  * extra flags, resources, TLS files, scheme). `desiredSpec(config)` is what a launch NOW would use; every launch
  * records it in its task record (`TaskRecord.spec`, persisted), so that a serve started later with another
- * `--etcd-bin`, `--etcd-extra-arg`, resources or TLS files sees which running members differ (rollout.ts rolls them).
+ * `--etcd-bin`, resources, TLS files, quota or auto-compaction sees which running members differ (rollout.ts rolls them).
  * Pure: no I/O. The types of the rollout's persisted progress live here too (state.ts imports them).
  */
 import type {SchedulerConfig} from './config.js'
