@@ -3,8 +3,8 @@
  * (src/lib/cli/backup.ts). Exit codes: 0 succeeded, 1 failed, 3 unreachable, 4 not finished (--no-wait,
  * --wait-timeout), 5 unknown cluster, 6 refused (one is running, no --backup-target, a standby, not authorised).
  */
-import {Flags} from '@oclif/core'
 import {BaseCommand} from '../lib/cli/base-command.js'
+import {followFlags} from '../lib/cli/follow-flags.js'
 import {backupExitCode, runBackup, type BackupResult} from '../lib/cli/backup.js'
 
 export default class Backup extends BaseCommand<typeof Backup> {
@@ -19,10 +19,7 @@ export default class Backup extends BaseCommand<typeof Backup> {
   ]
 
   static override flags = {
-    wait: Flags.boolean({summary: 'Follow the backup until it ends; --no-wait returns at once (exit 4).', default: true, allowNo: true}),
-    'wait-timeout': Flags.integer({summary: 'Seconds to follow before giving up with exit 4.', default: 900, min: 1}),
-    follow: Flags.string({summary: 'Follow an already started backup operation instead of starting one.'}),
-    'poll-interval': Flags.integer({summary: 'Milliseconds between progress polls.', default: 500, min: 50, hidden: true}),
+    ...followFlags('backup', {waitTimeoutSeconds: 900, pollMs: 500}),
   }
 
   async run(): Promise<BackupResult> {

@@ -7,6 +7,7 @@
  */
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../lib/cli/base-command.js'
+import {followFlags} from '../lib/cli/follow-flags.js'
 import {colourLevel} from '../lib/cli/render.js'
 import {outcomeExitCode, runReseed} from '../lib/cli/reseed.js'
 import type {ReseedResult} from '../lib/cli/types.js'
@@ -26,10 +27,7 @@ export default class Reseed extends BaseCommand<typeof Reseed> {
   static override flags = {
     force: Flags.boolean({summary: 'Re-seed even though the cluster is healthy.'}),
     yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (required when stdin is not a terminal).'}),
-    wait: Flags.boolean({summary: 'Follow the re-seed until it ends; --no-wait returns at once (exit 4).', default: true, allowNo: true}),
-    'wait-timeout': Flags.integer({summary: 'Seconds to follow before giving up with exit 4.', default: 600, min: 1}),
-    follow: Flags.string({summary: 'Follow an already started re-seed operation instead of starting one.'}),
-    'poll-interval': Flags.integer({summary: 'Milliseconds between progress polls.', default: 1000, min: 50, hidden: true}),
+    ...followFlags('re-seed', {waitTimeoutSeconds: 600, pollMs: 1000}),
   }
 
   async run(): Promise<ReseedResult> {

@@ -7,6 +7,7 @@
  */
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../lib/cli/base-command.js'
+import {followFlags} from '../lib/cli/follow-flags.js'
 import {restoreExitCode, runRestore, type RestoreResult} from '../lib/cli/restore.js'
 
 export default class Restore extends BaseCommand<typeof Restore> {
@@ -25,10 +26,7 @@ export default class Restore extends BaseCommand<typeof Restore> {
     'to-revision': Flags.integer({summary: 'Replay delta backups up to this revision (default: all of them).', min: 1}),
     force: Flags.boolean({summary: "Restore even though the cluster is healthy (its data is replaced by the backup's)."}),
     yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (required when stdin is not a terminal).'}),
-    wait: Flags.boolean({summary: 'Follow the restore until it ends; --no-wait returns at once (exit 4).', default: true, allowNo: true}),
-    'wait-timeout': Flags.integer({summary: 'Seconds to follow before giving up with exit 4.', default: 1800, min: 1}),
-    follow: Flags.string({summary: 'Follow an already started restore operation instead of starting one.'}),
-    'poll-interval': Flags.integer({summary: 'Milliseconds between progress polls.', default: 1000, min: 50, hidden: true}),
+    ...followFlags('restore', {waitTimeoutSeconds: 1800, pollMs: 1000}),
   }
 
   async run(): Promise<RestoreResult> {
