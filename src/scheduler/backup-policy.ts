@@ -128,8 +128,12 @@ export function nextBackupDue(h: BackupHistory, intervalMs: number): number | nu
   if (intervalMs <= 0) return null
   if (h.lastSuccessAt === null && h.lastFailureAt === null) return h.startedAt
   const afterSuccess = h.lastSuccessAt === null ? h.startedAt : h.lastSuccessAt + intervalMs
-  if (h.consecutiveFailures > 0 && h.lastFailureAt !== null)
-    return Math.min(afterSuccess, h.lastFailureAt + Math.min(intervalMs, RETRY_AFTER_FAILURE_MS))
+  if (h.consecutiveFailures > 0 && h.lastFailureAt !== null) {
+    const retry = h.lastFailureAt + Math.min(intervalMs, RETRY_AFTER_FAILURE_MS)
+    // The regular slot counts only while it is still ahead of the failure: one already passed would make every failed
+    // backup due again at once (a busy loop while the target is gone).
+    return afterSuccess > h.lastFailureAt ? Math.min(afterSuccess, retry) : retry
+  }
   return afterSuccess
 }
 

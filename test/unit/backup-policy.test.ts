@@ -147,13 +147,20 @@ describe('nextBackupDue', () => {
     assert.equal(nextBackupDue(hist(), 60_000), 1000)
     assert.equal(nextBackupDue(hist({lastSuccessAt: 5000}), 60_000), 65_000)
   })
-  it('after a failure: retried after min(interval, the retry delay), never later than the regular slot', () => {
-    assert.equal(nextBackupDue(hist({lastFailureAt: 2000, consecutiveFailures: 1}), 3_600_000), 1000)
+  it('after a failure: retried after min(interval, the retry delay), never later than a regular slot still ahead', () => {
+    assert.equal(nextBackupDue(hist({lastFailureAt: 2000, consecutiveFailures: 1}), 3_600_000), 2000 + RETRY_AFTER_FAILURE_MS)
     assert.equal(
       nextBackupDue(hist({lastSuccessAt: 0, lastFailureAt: 100_000, consecutiveFailures: 2}), 3_600_000),
       100_000 + RETRY_AFTER_FAILURE_MS,
     )
-    assert.equal(nextBackupDue(hist({lastSuccessAt: 0, lastFailureAt: 100_000, consecutiveFailures: 1}), 5000), 5000)
+    assert.equal(nextBackupDue(hist({lastSuccessAt: 0, lastFailureAt: 3_599_000, consecutiveFailures: 1}), 3_600_000), 3_600_000)
+    assert.equal(nextBackupDue(hist({lastSuccessAt: 0, lastFailureAt: 100_000, consecutiveFailures: 1}), 5000), 105_000)
+  })
+  it('failures in a row after the regular slot passed are never due at once (a target gone: no busy loop of failed backups)', () => {
+    for (const failures of [1, 2, 5, 50]) {
+      const due = nextBackupDue(hist({lastSuccessAt: 0, lastFailureAt: 100_000, consecutiveFailures: failures}), 4000)
+      assert.ok(due !== null && due > 100_000, `due ${due} after ${failures} failure(s) at 100000`)
+    }
   })
 })
 
