@@ -19,7 +19,7 @@ import type {EtcdTlsOptions} from '../lib/etcd/tls-files.js'
 import type {MemberProbe} from '../lib/etcd/probe.js'
 import type {BackupManifest} from '../lib/backup/manifest.js'
 import type {BackupTarget} from '../lib/backup/target.js'
-import type {OpenTargetOptions, S3Options} from '../lib/backup/s3-options.js'
+import type {S3Options} from '../lib/backup/s3-options.js'
 import type {Logger} from './logger.js'
 import {
   backupFailing,
@@ -169,9 +169,7 @@ export class BackupService {
   private async openTarget(): Promise<BackupTarget> {
     if (this.target) return this.target
     const {openBackupTarget} = await import('../lib/backup/open.js')
-    // openBackupTarget(url, opts) once the S3 module is in; the file:// target ignores opts.
-    const open = openBackupTarget as unknown as (url: string, o?: OpenTargetOptions) => Promise<BackupTarget>
-    this.target = await open(this.settings.target, this.deps.s3 ? {s3: this.deps.s3} : {})
+    this.target = await openBackupTarget(this.settings.target, this.deps.s3 ? {s3: this.deps.s3} : {})
     return this.target
   }
 
