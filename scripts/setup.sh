@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh machine with Node 20 and npm: Debian's etcd, etcdctl and ZooKeeper
-# (only when missing; apt-get update first), npm ci (which brings the tests' S3-compatible server, s3rver,
+# (only when missing; apt-get update first), Chromium and promtool for the dashboard and alert-rule tests, npm ci (which brings the tests' S3-compatible server, s3rver,
 # a devDependency), build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 command -v openssl >/dev/null 2>&1 || need+=(openssl) # test certificates (TLS and https S3 tests)
+command -v chromium >/dev/null 2>&1 || need+=(chromium) # the dashboard's browser tests (playwright-core drives it)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool: deploy/prometheus/alerts.yml checked and unit-tested
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} from Debian" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
