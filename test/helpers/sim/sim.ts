@@ -53,6 +53,8 @@ export class World extends SimEtcd {
   /** Task ids whose executor refuses a non-forced re-seed (a linearizable read through its member succeeds). */
   readonly reseedRefuses = new Set<string>()
   persisted: PersistedDoc | null = null
+  /** Called after each step with the state before, the event and the state after (event-log tests). */
+  onStep: ((prev: SchedulerState, ev: SchedulerEvent, next: SchedulerState) => void) | null = null
   fatal: SchedulerAction | null = null
   private nextOffer = 1
   private nextUuid = 1
@@ -92,6 +94,7 @@ export class World extends SimEtcd {
       this.observeUp()
       this.events.push(e)
       const r = step(this.state, e, this.now)
+      this.onStep?.(this.state, e, r.state)
       this.state = r.state
       for (const a of r.actions) {
         this.actions.push(a)

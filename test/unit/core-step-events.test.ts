@@ -1,0 +1,102 @@
+/** The event-log drafts of the core's steps (core/step-events.ts), from scenarios of the simulated world: a bootstrap,
+ *  a failed member replaced, a livelock re-seeded, a lost master; steady steps add nothing. */
+import {describe, it} from 'node:test'
+import assert from 'node:assert/strict'
+import type {EventDraft} from '../../src/scheduler/core/event-log.js'
+import {eventsOfStep} from '../../src/scheduler/core/step-events.js'
+import {liveTasks} from '../../src/scheduler/core/state.js'
+import {World} from '../helpers/sim/sim.js'
+import {CORE_CFG as CFG} from '../helpers/core-world.js'
+
+function recording(w: World): EventDraft[] {
+  const out: EventDraft[] = []
+  w.onStep = (prev, ev, next) => out.push(...eventsOfStep(prev, ev, next))
+  return out
+}
+const ofKind = (d: EventDraft[], kind: string): EventDraft[] => d.filter((e) => e.kind === kind)
+
+describe('events of the core steps', () => {
+  it('a bootstrap: subscribed, three launches, tasks running, members, healthy; steady checks add nothing', () => {
+    const w = new World(CFG, 3)
+    const ev = recording(w)
+    w.start()
+    w.offerAll()
+    w.advance(6_000, {offers: false})
+    assert.match(ofKind(ev, 'master')[0]?.message ?? '', /subscribed to the Mesos master/)
+    const launches = ofKind(ev, 'launch')
+    assert.equal(launches.length, 3)
+    for (const l of launches) {
+      assert.match(l.member ?? '', /^etcd-\d+$/)
+      assert.match(l.message, /bootstrapping the cluster/)
+    }
+    const running = ofKind(ev, 'task').filter((e) => /→ TASK_RUNNING/.test(e.message))
+    assert.equal(running.length, 3)
+    assert.ok(running.every((e) => e.member !== undefined))
+    const health = ofKind(ev, 'health')
+    assert.match(health[health.length - 1]?.message ?? '', /^cluster healthy: leader /)
+    const n = ev.length
+    w.advance(60_000, {offers: false})
+    assert.deepEqual(ev.slice(n), [], 'steady health checks and timers are not events')
+  })
+
+  it('a failed member: its task, the unhealthy member, its removal, the replacement launched and added', () => {
+    const w = new World(CFG, 4)
+    w.start()
+    w.offerAll()
+    w.advance(6_000, {offers: false})
+    const ev = recording(w)
+    const victim = liveTasks(w.state).find((t) => t.agentId === 'S1')!
+    w.failTask(victim.taskId)
+    w.advance(15_000)
+    const failed = ofKind(ev, 'task').find((e) => e.member === victim.memberName)
+    assert.match(failed?.message ?? '', /TASK_RUNNING → TASK_FAILED: REASON_EXECUTOR_TERMINATED/)
+    const removed = ofKind(ev, 'member').find((e) => /removed/.test(e.message))
+    assert.equal(removed?.member, victim.memberName)
+    const launch = ofKind(ev, 'launch')
+    assert.equal(launch.length, 1)
+    assert.match(launch[0]!.message, /joining the running cluster/)
+    const added = ofKind(ev, 'member').find((e) => /added/.test(e.message))
+    assert.equal(added?.member, launch[0]!.member, 'the member added is the one launched')
+    const order = ev.map((e) => e.kind)
+    assert.ok(order.indexOf('task') < order.indexOf('member'), 'the failure comes before the repair')
+  })
+
+  it('a livelock: unhealthy, quorum lost, livelock, an automatic re-seed with its phases and outcome', () => {
+    const w = new World(CFG, 5)
+    w.start()
+    w.offerAll()
+    w.advance(6_000, {offers: false})
+    const ev = recording(w)
+    w.loseAgents(['S2', 'S3'])
+    w.advance(200_000)
+    assert.ok(ofKind(ev, 'health').some((e) => /^cluster unhealthy: /.test(e.message)))
+    assert.ok(ofKind(ev, 'health').some((e) => /stopped answering/.test(e.message) && e.member !== undefined))
+    assert.ok(ofKind(ev, 'health').some((e) => /→ QUORUM_LOST/.test(e.message)))
+    assert.match(ofKind(ev, 'livelock')[0]?.message ?? '', /^livelock: no quorum evident since \d{4}-.*automatic re-seed follows/)
+    const reseed = ofKind(ev, 'reseed').map((e) => e.message)
+    assert.match(reseed[0] ?? '', /^automatic re-seed [\w-]+ started \(seeding\)/)
+    assert.ok(
+      reseed.some((m) => /: done$/.test(m)),
+      "the executor's report",
+    )
+    assert.ok(
+      reseed.some((m) => /succeeded/.test(m)),
+      reseed.join('\n'),
+    )
+    assert.ok(ofKind(ev, 'livelock').some((e) => /livelock over/.test(e.message)))
+  })
+
+  it('a lost master: disconnected with the reason, then subscribed again', () => {
+    const w = new World(CFG, 3)
+    w.start()
+    w.offerAll()
+    w.advance(6_000, {offers: false})
+    const ev = recording(w)
+    w.feed({type: 'Disconnected', reason: 'heartbeats missed'})
+    w.advance(10_000)
+    const master = ofKind(ev, 'master').map((e) => e.message)
+    assert.equal(master[0], 'disconnected from the Mesos master: heartbeats missed')
+    assert.match(master[1] ?? '', /^subscribed to the Mesos master \(framework fw-1\)$/)
+    assert.equal(master.length, 2)
+  })
+})
