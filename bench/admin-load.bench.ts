@@ -34,12 +34,15 @@ async function serve(kind: string): Promise<void> {
     const conn = {master: '127.0.0.1:5050', subscribedSince: w.now - 60_000, disconnectedSince: null}
     const s = {...w.state, health: {...w.state.health, probes}, connection: conn}
     const election = {id: 'me', leader: {id: 'me', admin_url: 'http://127.0.0.1:23400/', host: 'bench', since: w.now}, standbys: []}
+    const {SchedulerMetrics} = await import('../src/scheduler/metrics.js')
+    const registry = new SchedulerMetrics({cluster: 'load'})
+    registry.source = () => views.metricFamilies(s)
     server = buildAdminServer({
       stats: () => views.statsView(s),
       members: () => views.membersView(s),
       healthy: () => s.stats.healthy === 1,
       failoverStatus: () => views.failoverView(s, 604800, election, Date.now()),
-      metrics: () => views.metricsView(s),
+      metrics: () => registry.render(),
       requestReseed: () => ({accepted: false, status: 409, error: 'healthy'}),
       reseedStatus: (op) => views.reseedView(s, op),
       reseedCandidates: () => views.candidatesView(s),

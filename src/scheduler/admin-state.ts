@@ -9,9 +9,10 @@ import type {LeaderElection} from '../lib/zk/election.js'
 import type {AdminDeps} from './admin.js'
 import type {SchedulerDriver} from './driver.js'
 import type {Logger} from './logger.js'
-import {candidatesView, failoverView, membersView, metricsView, reseedView, statsView, type ElectionView} from './views.js'
+import {candidatesView, failoverView, membersView, metricFamilies, reseedView, statsView, type ElectionView} from './views.js'
 import type {BackupService} from './backup-service.js'
-import {backupListEntry, backupMetrics} from './backup-views.js'
+import {backupListEntry, backupMetricFamilies} from './backup-views.js'
+import type {SchedulerMetrics} from './metrics.js'
 import {restoreOpView} from './restore-views.js'
 import {rolloutStatus, rolloutView} from './core/rollout-view.js'
 
@@ -40,6 +41,18 @@ export class AdminState {
   /** The leader's backup service (serve.ts, with --backup-target). */
   attachBackups(b: BackupService): void {
     this.backups = b
+  }
+
+  private metrics: SchedulerMetrics | null = null
+  /** This serve's registry (metrics.ts): its etcd_mesos_* state families come from the driver and the backups. */
+  attachMetrics(m: SchedulerMetrics): void {
+    this.metrics = m
+    m.source = () => {
+      const d = this.driver
+      if (!d) return []
+      const families = metricFamilies(d.current)
+      return this.backups ? [...families, ...backupMetricFamilies(this.backups.status(), d.current.config.clusterName)] : families
+    }
   }
 
   private electionView(): ElectionView {
@@ -77,11 +90,8 @@ export class AdminState {
         if (!d) return {framework_id: null, subscribed: false, mode: 'STANDBY', scheduler: this.electionView()}
         return failoverView(d.current, this.opts.failoverTimeoutSec, this.electionView(), Date.now())
       },
-      metrics: () => {
-        if (!this.driver) return '# standby scheduler: no metrics\n'
-        const base = metricsView(this.driver.current)
-        return this.backups ? base + backupMetrics(this.backups.status(), this.driver.current.config.clusterName) : base
-      },
+      // A standby: the process metrics and the (empty) histograms, no etcd_mesos_* state samples.
+      metrics: () => (this.metrics ? this.metrics.render() : '# no metrics registry\n'),
       requestReseed: (force) => {
         if (!this.driver) return {accepted: false, status: 503, error: 'this scheduler is a standby'}
         const op = randomUUID().replace(/-/g, '').slice(0, 16)

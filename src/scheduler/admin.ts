@@ -26,7 +26,8 @@ export interface AdminDeps {
   members(): unknown[]
   healthy(): boolean
   failoverStatus(): Record<string, unknown>
-  metrics(): string
+  /** GET /metrics: the Prometheus text exposition (metrics.ts renders it through prom-client, asynchronously). */
+  metrics(): string | Promise<string>
   requestReseed(force: boolean): ReseedAccepted | ReseedRefused
   reseedStatus(op: string): Record<string, unknown> | null
   /** Which member would seed a re-seed now, and why. */
@@ -197,9 +198,10 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
       /^\/metrics$/,
       {
         methods: ['GET'],
-        handle: (_q, res) => {
+        handle: async (_q, res) => {
+          const text = await deps.metrics()
           res.writeHead(200, {'content-type': 'text/plain; version=0.0.4; charset=utf-8'})
-          res.end(deps.metrics())
+          res.end(text)
         },
       },
     ],

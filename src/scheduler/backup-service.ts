@@ -40,6 +40,8 @@ export interface BackupServiceDeps {
   /** The scheduler's latest health probes (driver.current.health.probes). */
   probes: () => readonly MemberProbe[]
   log: Logger
+  /** Called once per full backup that ended (succeeded or failed): /metrics' etcd_mesos_backup_duration_seconds. */
+  onEnded?: (op: BackupOp) => void
   now?: () => number
 }
 
@@ -214,6 +216,7 @@ export class BackupService {
   }
 
   private trackOp(o: BackupOp): void {
+    if (o.status !== 'running' && this.ops.get(o.op)?.status === 'running') this.deps.onEnded?.(o)
     this.ops.set(o.op, o)
     while (this.ops.size > MAX_OPS) this.ops.delete(this.ops.keys().next().value as string)
   }

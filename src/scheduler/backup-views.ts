@@ -1,18 +1,18 @@
 /**
- * Pure views of the backup service for the admin API: the /metrics lines (etcd_mesos_backup_*) and the GET /backups
+ * Pure views of the backup service for the admin API: the /metrics families (etcd_mesos_backup_*) and the GET /backups
  * list document. No I/O: the service's status() and the listed manifests come in.
  */
 import type {BackupManifest} from '../lib/backup/manifest.js'
 import type {BackupService} from './backup-service.js'
+import {clusterFamily, type MetricFamily} from './metric-family.js'
 
 export type BackupStatus = ReturnType<BackupService['status']>
 
-/** Prometheus lines of the backup status (appended to /metrics). */
-export function backupMetrics(b: BackupStatus, cluster: string): string {
-  const lines: string[] = []
+/** The /metrics families of the backup status (null values: NaN). */
+export function backupMetricFamilies(b: BackupStatus, cluster: string): MetricFamily[] {
+  const families: MetricFamily[] = []
   const metric = (name: string, help: string, type: 'gauge' | 'counter', value: number | null): void => {
-    lines.push(`# HELP etcd_mesos_backup_${name} ${help}`, `# TYPE etcd_mesos_backup_${name} ${type}`)
-    lines.push(`etcd_mesos_backup_${name}{cluster="${cluster}"} ${value === null ? 'NaN' : value}`)
+    families.push(clusterFamily(cluster, `etcd_mesos_backup_${name}`, help, type, value))
   }
   const last = b.last_success
   metric(
@@ -44,7 +44,7 @@ export function backupMetrics(b: BackupStatus, cluster: string): string {
     'gauge',
     b.deltas.last_flush_at === null ? null : b.deltas.last_flush_at / 1000,
   )
-  return `${lines.join('\n')}\n`
+  return families
 }
 
 /** One backup of GET /backups. Every listed backup was verified when taken (a backup exists iff its manifest does). */

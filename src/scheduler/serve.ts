@@ -16,6 +16,8 @@ import {buildAdminServer} from './admin-server.js'
 import {createLogger, type Logger} from './logger.js'
 import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
 import {AdminState} from './admin-state.js'
+import {SchedulerMetrics} from './metrics.js'
+import {observeOperations, timedEtcd, timedMaintenance} from './metrics-observer.js'
 import {followLeadership} from './leadership.js'
 import {restoreResolver} from './restore-runner.js'
 import {maintenanceRunner} from './maintenance-runner.js'
@@ -219,6 +221,9 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     cleanups.push(() => detector.close())
 
     const adminState = new AdminState(o, log)
+    // /metrics: this serve's own prom-client registry (metrics.ts), fed by the driver's edges (metrics-observer.ts).
+    const metrics = new SchedulerMetrics({cluster: o.clusterName})
+    adminState.attachMetrics(metrics)
     // Limits (admin-server.ts): slow or stalled clients are cut off, at most --admin-max-connections at once.
     let dropped = 0
     let dropLoggedAt = 0
@@ -339,12 +344,17 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       store,
       log,
       mesos: mesosPort({detector, log, ...(authorization ? {authorization} : {})}),
-      etcd: etcdCluster(o.etcdTls?.client),
+      etcd: timedEtcd(etcdCluster(o.etcdTls?.client), metrics),
       restore: restoreResolver(o.backupS3 ? {s3: o.backupS3} : {}),
       rollout: rolloutRunner({...(o.etcdTls ? {tls: o.etcdTls.client} : {}), backups: () => backupService}),
-      maintenance: maintenanceRunner({...(o.etcdTls ? {tls: o.etcdTls.client} : {}), defragTimeoutMs: config.defragTimeoutMs}),
+      maintenance: timedMaintenance(
+        maintenanceRunner({...(o.etcdTls ? {tls: o.etcdTls.client} : {}), defragTimeoutMs: config.defragTimeoutMs}),
+        metrics,
+      ),
     })
     adminState.attachDriver(driver)
+    const unobserve = observeOperations(driver, metrics)
+    cleanups.push(async () => unobserve())
     cleanups.push(() => driver.stop())
     const fatal = new Promise<{message: string; exitCode: number}>((resolve) => driver.once('fatal', resolve))
     // ZooKeeper away (even past its session timeout) does not stop us; another leader does (leadership.ts).
@@ -361,6 +371,8 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
         ...(o.backupS3 ? {s3: o.backupS3} : {}),
         ...(o.etcdTls ? {tls: o.etcdTls.client} : {}),
         probes: () => driver.current.health.probes,
+        onEnded: (b) =>
+          metrics.observeDuration('backup', b.status === 'succeeded' ? 'succeeded' : 'failed', (b.updated_at - b.created_at) / 1000),
         log,
       })
       adminState.attachBackups(backups)

@@ -8,6 +8,7 @@
  */
 import type {EtcdAlarm} from '../lib/etcd/gateway.js'
 import type {MemberProbe} from '../lib/etcd/probe.js'
+import type {MetricFamily} from './metric-family.js'
 
 export const ALARM_TYPES = ['NOSPACE', 'CORRUPT'] as const
 
@@ -29,35 +30,41 @@ export function memberSpaceView(probe: MemberProbe | undefined, memberId: string
   }
 }
 
-const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
-
-/** Prometheus lines of the disk-space metrics. */
-export function spaceMetricLines(
+/** The disk-space families of /metrics. */
+export function spaceMetricFamilies(
   cluster: string,
   members: readonly {name: string; db_size: number | null; db_size_in_use: number | null}[],
   alarms: EtcdAlarm[] | null,
-): string[] {
-  const c = `cluster="${esc(cluster)}"`
-  const lines: string[] = []
-  const perMember = (name: string, help: string, pick: (m: (typeof members)[number]) => number | null): void => {
-    lines.push(`# HELP etcd_mesos_${name} ${help}`, `# TYPE etcd_mesos_${name} gauge`)
-    for (const m of members) {
-      const v = pick(m)
-      if (v !== null) lines.push(`etcd_mesos_${name}{${c},member="${esc(m.name)}"} ${v}`)
-    }
-  }
-  perMember('member_db_size_bytes', "Size of the member's etcd backend file (bytes), from the latest probe.", (m) => m.db_size)
-  perMember(
-    'member_db_size_in_use_bytes',
-    "Bytes of the member's etcd backend in use (the rest is what defragmentation frees), from the latest probe.",
-    (m) => m.db_size_in_use,
-  )
-  lines.push(
-    '# HELP etcd_mesos_alarms Members with this etcd alarm raised (NOSPACE: writes refused); no sample while unknown.',
-    '# TYPE etcd_mesos_alarms gauge',
-  )
-  if (alarms !== null)
-    for (const t of ALARM_TYPES)
-      lines.push(`etcd_mesos_alarms{${c},alarm="${t}"} ${new Set(alarms.filter((a) => a.alarm === t).map((a) => a.memberId)).size}`)
-  return lines
+): MetricFamily[] {
+  const perMember = (name: string, help: string, pick: (m: (typeof members)[number]) => number | null): MetricFamily => ({
+    name: `etcd_mesos_${name}`,
+    help,
+    type: 'gauge',
+    labelNames: ['cluster', 'member'],
+    samples: members.flatMap((m) => {
+      const value = pick(m)
+      return value === null ? [] : [{labels: {cluster, member: m.name}, value}]
+    }),
+  })
+  return [
+    perMember('member_db_size_bytes', "Size of the member's etcd backend file (bytes), from the latest probe.", (m) => m.db_size),
+    perMember(
+      'member_db_size_in_use_bytes',
+      "Bytes of the member's etcd backend in use (the rest is what defragmentation frees), from the latest probe.",
+      (m) => m.db_size_in_use,
+    ),
+    {
+      name: 'etcd_mesos_alarms',
+      help: 'Members with this etcd alarm raised (NOSPACE: writes refused); no sample while unknown.',
+      type: 'gauge',
+      labelNames: ['cluster', 'alarm'],
+      samples:
+        alarms === null
+          ? []
+          : ALARM_TYPES.map((t) => ({
+              labels: {cluster, alarm: t},
+              value: new Set(alarms.filter((a) => a.alarm === t).map((a) => a.memberId)).size,
+            })),
+    },
+  ]
 }

@@ -11,7 +11,8 @@ import {modeOf, ready, subscribed} from './core/mode.js'
 import {restoreStatsView} from './restore-views.js'
 import {nospaceStatsView} from './maintenance-views.js'
 import {allTasks, clientUrl, isDeadState, memberOfTask, peerUrl, type SchedulerState} from './core/state.js'
-import {clusterAlarms, memberSpaceView, spaceMetricLines} from './space-views.js'
+import {clusterAlarms, memberSpaceView, spaceMetricFamilies} from './space-views.js'
+import {clusterFamily, type MetricFamily} from './metric-family.js'
 
 export interface ElectionView {
   id: string
@@ -142,16 +143,12 @@ export function candidatesView(s: SchedulerState) {
   return {healthy, candidates, reason}
 }
 
-/** Prometheus text exposition of the stats. */
-export function metricsView(s: SchedulerState): string {
+/** The /metrics families of the scheduler state (metrics.ts exposes them through prom-client). */
+export function metricFamilies(s: SchedulerState): MetricFamily[] {
   const st = statsView(s)
-  const lines: string[] = []
+  const families: MetricFamily[] = []
   const metric = (name: string, help: string, type: 'gauge' | 'counter', value: number): void => {
-    lines.push(
-      `# HELP etcd_mesos_${name} ${help}`,
-      `# TYPE etcd_mesos_${name} ${type}`,
-      `etcd_mesos_${name}{cluster="${s.config.clusterName}"} ${value}`,
-    )
+    families.push(clusterFamily(s.config.clusterName, `etcd_mesos_${name}`, help, type, value))
   }
   metric('healthy', '1 when a quorum agrees on a leader and a linearizable read succeeds.', 'gauge', st.healthy)
   const ro = s.rollout
@@ -193,6 +190,6 @@ export function metricsView(s: SchedulerState): string {
   metric('defrag_failures_total', 'Member defragmentations that failed.', 'counter', st.defrag_failures)
   metric('nospace_episodes_total', 'NOSPACE alarm episodes the scheduler recovered from (or tried to).', 'counter', st.nospace_episodes)
   metric('nospace_active', '1 while a NOSPACE recovery is under way.', 'gauge', st.nospace.active ? 1 : 0)
-  lines.push(...spaceMetricLines(s.config.clusterName, membersView(s), clusterAlarms(s.health.probes)))
-  return `${lines.join('\n')}\n`
+  families.push(...spaceMetricFamilies(s.config.clusterName, membersView(s), clusterAlarms(s.health.probes)))
+  return families
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import type {World} from '../helpers/sim/sim.js'
 import {step} from '../../src/scheduler/core/step.js'
 import {nospaceStatsView} from '../../src/scheduler/maintenance-views.js'
-import {metricsView} from '../../src/scheduler/views.js'
+import {stateMetricsText} from '../helpers/exposition.js'
 import {CORE_CFG, healthyCluster, RESEED_RUNNING, RESTORE_RUNNING} from '../helpers/core-world.js'
 
 const MIB = 1024 * 1024
@@ -28,7 +28,7 @@ const maintenance = (w: World, from: number) =>
   w.actions.slice(from).filter((a) => a.type === 'COMPACT' || a.type === 'DEFRAG' || a.type === 'ALARM_DISARM')
 
 describe('NOSPACE recovery', () => {
-  it('compacts, defragments every member one at a time (followers first, the leader last), disarms, and records the episode', () => {
+  it('compacts, defragments every member one at a time (followers first, the leader last), disarms, and records the episode', async () => {
     const w = healthyCluster(CFG, 3)
     const raiser = fill(w)
     w.holdMaintenance = true
@@ -62,8 +62,9 @@ describe('NOSPACE recovery', () => {
     assert.equal(view.last?.outcome, 'recovered')
     assert.match(view.last?.message ?? '', /writes accepted again/)
     assert.ok(view.last!.ended_at >= view.last!.started_at)
-    assert.match(metricsView(w.state), /etcd_mesos_nospace_episodes_total\{cluster="etcd"\} 1/)
-    assert.match(metricsView(w.state), /etcd_mesos_defrags_total\{cluster="etcd"\} 3/)
+    const metrics = await stateMetricsText(w.state)
+    assert.match(metrics, /etcd_mesos_nospace_episodes_total\{cluster="etcd"\} 1/)
+    assert.match(metrics, /etcd_mesos_defrags_total\{cluster="etcd"\} 3/)
     const before = w.actions.length
     w.advance(300_000, {offers: false})
     assert.equal(maintenance(w, before).length, 0, 'nothing more once recovered')

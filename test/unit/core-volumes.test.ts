@@ -17,7 +17,8 @@ import {matchNew, parsePersistenceId} from '../../src/scheduler/core/volumes.js'
 import {Chalk} from 'chalk'
 import {renderMembers} from '../../src/lib/cli/render.js'
 import type {Member} from '../../src/lib/cli/types.js'
-import {membersView, metricsView, statsView} from '../../src/scheduler/views.js'
+import {membersView, statsView} from '../../src/scheduler/views.js'
+import {stateMetricsText} from '../helpers/exposition.js'
 import {CORE_CFG, launches} from '../helpers/core-world.js'
 import {simOffer, World} from '../helpers/sim/sim.js'
 
@@ -374,7 +375,7 @@ describe('persistent volumes (with a role)', () => {
 })
 
 describe('volumes in the admin views (with a role)', () => {
-  it("/members shows each member's volume (persistence id, size, path) and reservation; /stats and /metrics count releases", () => {
+  it("/members shows each member's volume (persistence id, size, path) and reservation; /stats and /metrics count releases", async () => {
     const w = cluster()
     const ms = membersView(w.state)
     assert.equal(ms.length, 3)
@@ -396,7 +397,7 @@ describe('volumes in the admin views (with a role)', () => {
     assert.equal(st.leftovers_cleaned, 0)
     w.state.stats.volumes_released = 2
     w.state.stats.leftovers_cleaned = 1
-    const text = metricsView(w.state)
+    const text = await stateMetricsText(w.state)
     assert.match(text, /^etcd_mesos_volumes_released_total\{cluster="etcd"\} 2$/m)
     assert.match(text, /^etcd_mesos_leftover_reservations_cleaned_total\{cluster="etcd"\} 1$/m)
     // without a role: null

@@ -5,7 +5,8 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {Chalk} from 'chalk'
-import {membersView, metricsView} from '../../src/scheduler/views.js'
+import {membersView} from '../../src/scheduler/views.js'
+import {stateMetricsText} from '../helpers/exposition.js'
 import {renderMembers} from '../../src/lib/cli/render.js'
 import type {Member} from '../../src/lib/cli/types.js'
 import type {MemberProbe} from '../../src/lib/etcd/probe.js'
@@ -57,12 +58,12 @@ describe('/members: db size, size in use, alarms', () => {
 })
 
 describe('/metrics: sizes per member, alarms of the cluster', () => {
-  it('etcd_mesos_member_db_size_bytes / _db_size_in_use_bytes labelled by member; etcd_mesos_alarms{alarm}', () => {
+  it('etcd_mesos_member_db_size_bytes / _db_size_in_use_bytes labelled by member; etcd_mesos_alarms{alarm}', async () => {
     const w = world([{dbSize: 20 * MiB, dbSizeInUse: 5 * MiB, alarms: []}, {dbSize: 16 * MiB, dbSizeInUse: 16 * MiB, alarms: []}, {}])
     const ids = w.state.health.probes.map((p) => p.status!.memberId)
     w.state.health.probes[0]!.alarms = [{memberId: ids[1]!, alarm: 'NOSPACE'}]
     const names = membersView(w.state).map((m) => m.name)
-    const text = metricsView(w.state)
+    const text = await stateMetricsText(w.state)
     assert.match(text, /^# TYPE etcd_mesos_member_db_size_bytes gauge$/m)
     const m0 = membersView(w.state).find((m) => m.member_id === ids[0])!.name
     assert.match(text, new RegExp(`^etcd_mesos_member_db_size_bytes\\{cluster="etcd",member="${m0}"\\} ${20 * MiB}$`, 'm'))
@@ -73,8 +74,8 @@ describe('/metrics: sizes per member, alarms of the cluster', () => {
     assert.match(text, /^etcd_mesos_alarms\{cluster="etcd",alarm="NOSPACE"\} 1$/m)
     assert.match(text, /^etcd_mesos_alarms\{cluster="etcd",alarm="CORRUPT"\} 0$/m)
   })
-  it('no alarm samples while the alarm list is unknown', () => {
-    const text = metricsView(world([{}, {}, {}]).state)
+  it('no alarm samples while the alarm list is unknown', async () => {
+    const text = await stateMetricsText(world([{}, {}, {}]).state)
     assert.match(text, /^# TYPE etcd_mesos_alarms gauge$/m)
     assert.doesNotMatch(text, /^etcd_mesos_alarms\{/m)
   })
