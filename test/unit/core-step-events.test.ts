@@ -22,6 +22,7 @@ describe('events of the core steps', () => {
     w.start()
     w.offerAll()
     w.advance(6_000, {offers: false})
+    assert.equal(ev[0]?.message, 'no stored scheduler state: a new framework and cluster')
     assert.match(ofKind(ev, 'master')[0]?.message ?? '', /subscribed to the Mesos master/)
     const launches = ofKind(ev, 'launch')
     assert.equal(launches.length, 3)
@@ -84,6 +85,17 @@ describe('events of the core steps', () => {
       reseed.join('\n'),
     )
     assert.ok(ofKind(ev, 'livelock').some((e) => /livelock over/.test(e.message)))
+  })
+
+  it('a restarted scheduler: the stored tasks are one line, not launches', () => {
+    const w = new World(CFG, 3)
+    w.start()
+    w.offerAll()
+    w.advance(6_000, {offers: false})
+    const ev = recording(w)
+    w.restart()
+    assert.equal(ofKind(ev, 'launch').length, 0)
+    assert.match(ev[0]?.message ?? '', /^stored scheduler state loaded: framework fw-1, 3 task record\(s\)$/)
   })
 
   it('a lost master: disconnected with the reason, then subscribed again', () => {

@@ -222,6 +222,19 @@ function since(ms: number | null): string {
 /** The event-log drafts for one step of the core, in a stable order. */
 export function eventsOfStep(prev: SchedulerState, ev: SchedulerEvent, next: SchedulerState): EventDraft[] {
   if (prev === next) return []
+  // The stored state loaded (a start, a new leader): its tasks are not launches; one line says what was found.
+  if (ev.type === 'PersistedStateLoaded') {
+    const n = Object.keys(next.tasks).length
+    return [
+      {
+        kind: 'leadership',
+        message:
+          ev.doc === null
+            ? 'no stored scheduler state: a new framework and cluster'
+            : `stored scheduler state loaded: framework ${next.frameworkId ?? '(none yet)'}, ${n} task record(s)`,
+      },
+    ]
+  }
   const out: EventDraft[] = []
   connection(prev, ev, next, out)
   tasks(prev, next, out)
