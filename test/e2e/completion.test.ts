@@ -52,6 +52,7 @@ describe('shell completion (bash)', {skip: spawnSync('bash', ['--version']).erro
       `COMP_WORDS=(${['etcd-mesos', ...words].map((w) => `'${w}'`).join(' ')})`,
       `COMP_CWORD=${words.length}`,
       '_etcd-mesos_autocomplete',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's expansion, not a template
       'printf "%s\\n" "${COMPREPLY[@]}"',
     ].join('\n')
     const r = await run('bash', ['--norc', '--noprofile', '-c', script])
