@@ -8,9 +8,12 @@
  *     default is 30 s, so a stalled client would keep its socket up to 30 s past the timeout);
  *   - at most `maxConnections` open connections: the next ones are closed at once by the server (Node's
  *     'drop' event), existing connections keep working.
- * Tests build the same server (test/unit/fuzz-admin.test.ts), with the same defaults.
+ * With `tls` ({cert, key}: --admin-tls-cert-file/--admin-tls-key-file) it is a node:https server with the same
+ * limits (the TLS handshake counts against headersTimeout), so the admin token never crosses a network in clear.
+ * Tests build the same server (test/unit/fuzz-admin.test.ts, test/integration/admin-tls.test.ts), with the same defaults.
  */
 import http from 'node:http'
+import https from 'node:https'
 import {buildAdminHandler, type AdminDeps} from './admin.js'
 
 export interface AdminServerLimits {
@@ -34,20 +37,23 @@ export interface AdminServerOptions {
   limits?: Partial<AdminServerLimits>
   /** Called when a connection is refused because `maxConnections` are open. */
   onDrop?: (remoteAddress: string | undefined) => void
+  /** Serve HTTPS with this certificate (chain) and key (PEM). */
+  tls?: {cert: string | Buffer; key: string | Buffer}
 }
 
 /** The admin server with its limits, not listening yet. */
-export function buildAdminServer(deps: AdminDeps, opts: AdminServerOptions = {}): http.Server {
+export function buildAdminServer(deps: AdminDeps, opts: AdminServerOptions = {}): http.Server | https.Server {
   const l: AdminServerLimits = {...DEFAULT_ADMIN_LIMITS, ...opts.limits}
-  const server = http.createServer(
-    {
-      headersTimeout: l.headersTimeoutMs,
-      requestTimeout: l.requestTimeoutMs,
-      keepAliveTimeout: l.keepAliveTimeoutMs,
-      connectionsCheckingInterval: l.connectionsCheckingIntervalMs,
-    },
-    buildAdminHandler(deps),
-  )
+  const options: http.ServerOptions = {
+    headersTimeout: l.headersTimeoutMs,
+    requestTimeout: l.requestTimeoutMs,
+    keepAliveTimeout: l.keepAliveTimeoutMs,
+    connectionsCheckingInterval: l.connectionsCheckingIntervalMs,
+  }
+  const handler = buildAdminHandler(deps)
+  const server = opts.tls
+    ? https.createServer({...options, cert: opts.tls.cert, key: opts.tls.key}, handler)
+    : http.createServer(options, handler)
   server.maxConnections = l.maxConnections
   if (opts.onDrop) {
     const onDrop = opts.onDrop

@@ -1,7 +1,9 @@
 /**
  * A small structured logger: one line per record on stderr (and optionally appended to a file in
  * --log-dir): `2026-11-22T04:30:00.000Z INFO message key=value …`. Values that look like secrets
- * (keys named secret/password/token/authorization) are never printed.
+ * (keys named secret/password/token/authorization) are never printed. `--log-format json` swaps in
+ * json-logger.ts (pino: one JSON object per line, the same redaction) behind the same Logger interface;
+ * log-format.ts openLogger picks one (pino is loaded only for json).
  */
 import {appendFileSync} from 'node:fs'
 
@@ -13,7 +15,17 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void
 }
 
-const SECRET_KEY = /secret|password|token|authorization|credential/i
+/** Field names whose values are never printed, in any format. */
+export const SECRET_KEY = /secret|password|token|authorization|credential/i
+
+export type LogFormat = 'text' | 'json'
+
+export interface LoggerOptions {
+  verbose?: boolean
+  file?: string | undefined
+  component?: string
+  write?: (line: string) => void
+}
 
 export function formatFields(fields?: Record<string, unknown>): string {
   if (!fields) return ''
@@ -26,7 +38,7 @@ export function formatFields(fields?: Record<string, unknown>): string {
   return parts.length ? ` ${parts.join(' ')}` : ''
 }
 
-export function createLogger(opts: {verbose?: boolean; file?: string; component?: string; write?: (line: string) => void} = {}): Logger {
+export function createLogger(opts: LoggerOptions = {}): Logger {
   const write = opts.write ?? ((line: string) => process.stderr.write(line))
   const out = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
     if (level === 'debug' && !opts.verbose) return

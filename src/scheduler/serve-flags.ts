@@ -158,6 +158,11 @@ export const serveFlags = {
   }),
   // glog flags of the original: accepted so existing invocations keep working.
   'log-dir': str({summary: 'Directory for the log file (logs also go to stderr).', env: 'LOG_DIR'}),
+  'log-format': str({
+    summary: 'Log lines as text (time LEVEL message key=value) or json (one JSON object per line, for log shippers).',
+    env: 'LOG_FORMAT',
+    default: 'text',
+  }),
   logtostderr: bool({summary: 'Accepted for compatibility (logs always go to stderr).', allowNo: true}),
   alsologtostderr: bool({summary: 'Accepted for compatibility (logs always go to stderr).', allowNo: true}),
   v: int({char: 'v', summary: 'Verbosity: 0 info, 1+ debug (glog -v).', env: 'VERBOSITY', default: 0}),
@@ -293,7 +298,7 @@ export const serveTuningFlags = {
 export const serveTlsFlags = {
   'etcd-cert-file': str({
     summary:
-      'Certificate the members serve their client and peer ports with (enables https); must be valid for every agent host name and also usable as a client certificate.',
+      'Certificate the members serve their client and peer ports with (enables https); must be valid for every agent host name and also usable as a client certificate. Read by serve and shipped to every member (README: Rotating certificates).',
     env: 'ETCD_CERT_FILE',
     helpGroup: 'ETCD TLS',
   }),
@@ -320,6 +325,35 @@ export const serveTlsFlags = {
     helpGroup: 'ETCD TLS',
   }),
   'etcd-client-key-file': str({summary: 'Key of --etcd-client-cert-file.', env: 'ETCD_CLIENT_KEY_FILE', helpGroup: 'ETCD TLS'}),
+}
+
+/** The admin API over HTTPS: with both files the admin API (and the URL published in ZooKeeper) is https. */
+export const serveAdminTlsFlags = {
+  'admin-tls-cert-file': str({
+    summary: 'PEM certificate (chain) the admin API serves HTTPS with (needs --admin-tls-key-file); the CLI verifies it with --ca-file.',
+    env: 'ADMIN_TLS_CERT_FILE',
+    helpGroup: 'ADMIN TLS',
+  }),
+  'admin-tls-key-file': str({summary: 'PEM private key of --admin-tls-cert-file.', env: 'ADMIN_TLS_KEY_FILE', helpGroup: 'ADMIN TLS'}),
+}
+
+/** --log-format: text (default) or json. */
+export function resolveLogFormat(raw: string): 'text' | 'json' {
+  const v = raw.trim().toLowerCase()
+  if (v !== 'text' && v !== 'json') throw new ServeConfigError(`--log-format must be text or json, not ${JSON.stringify(raw)}`)
+  return v
+}
+
+/** Pure: both admin TLS files or neither; null for plain http. The files are read (and checked) by serve's preflight. */
+export function resolveAdminTls(f: {
+  'admin-tls-cert-file'?: string
+  'admin-tls-key-file'?: string
+}): {certFile: string; keyFile: string} | null {
+  const cert = f['admin-tls-cert-file']
+  const key = f['admin-tls-key-file']
+  if (!cert && !key) return null
+  if (!cert || !key) throw new ServeConfigError('--admin-tls-cert-file and --admin-tls-key-file go together')
+  return {certFile: cert, keyFile: key}
 }
 
 /** Backups (issue 15): periodic and on-demand full backups plus delta backups to a file:// or s3:// target. */
@@ -426,6 +460,7 @@ export const serveFlagSpecs = {
   ...serveFlags,
   ...serveTuningFlags,
   ...serveTlsFlags,
+  ...serveAdminTlsFlags,
   ...serveBackupFlags,
   ...serveRestoreFlags,
   ...serveDiskSpaceFlags,

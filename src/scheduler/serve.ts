@@ -13,9 +13,11 @@ import type {FrameworkInfo} from '../lib/mesos/types.js'
 import {createMasterDetector, type MasterDetector} from '../lib/mesos/detector.js'
 import {isValidRole, resolveConfig} from './core/config.js'
 import {buildAdminServer} from './admin-server.js'
-import {createLogger, type Logger} from './logger.js'
+import type {LogFormat, Logger} from './logger.js'
+import {openLogger} from './log-format.js'
 import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
 import {AdminState} from './admin-state.js'
+import {readTlsMaterial, type TlsMaterial} from './tls-material.js'
 import {SchedulerMetrics} from './metrics.js'
 import {observeOperations, timedEtcd, timedMaintenance} from './metrics-observer.js'
 import {followLeadership} from './leadership.js'
@@ -32,6 +34,10 @@ export interface ServeRuntime extends ServeOptions {
   adminTokenFile?: string
   /** Cap on open admin API connections (default: admin-server.ts DEFAULT_ADMIN_LIMITS). */
   adminMaxConnections?: number
+  /** --admin-tls-cert-file/--admin-tls-key-file (serve-flags.ts resolveAdminTls): the admin API over HTTPS. */
+  adminTls?: {certFile: string; keyFile: string} | null
+  /** --log-format (default text). */
+  logFormat?: LogFormat
   address?: string
   executorBin?: string
   reseedBackupsKeep?: number
@@ -125,8 +131,10 @@ export function redactUrl(u: string): string {
 
 interface Preflight {
   token?: string
+  adminTls?: {cert: Buffer; key: Buffer; warning?: string}
   authorization?: string
   zkUrl?: import('../lib/zk/url.js').ZkUrl
+  etcdTlsMaterial?: TlsMaterial
 }
 
 /** Every check that can fail on bad flags or files, before anything starts listening or launching. */
@@ -143,6 +151,7 @@ async function preflight(o: ServeRuntime): Promise<Preflight> {
     if (t.length < 8) throw new ServeError('--admin-token-file holds a token shorter than 8 characters', 2)
     out.token = t
   }
+  if (o.adminTls) out.adminTls = await readAdminTls(o.adminTls)
   if (o.master !== 'local') {
     try {
       if (o.master.startsWith('zk://')) (await import('../lib/zk/url.js')).parseZkUrl(o.master)
@@ -161,18 +170,60 @@ async function preflight(o: ServeRuntime): Promise<Preflight> {
   if (o.principal && o.secretFile)
     out.authorization = `Basic ${Buffer.from(`${o.principal}:${await readSecret(o.secretFile)}`).toString('base64')}`
   if (o.etcdTls) {
-    const files = [...Object.values(o.etcdTls.member), ...Object.values(o.etcdTls.client)].filter((v): v is string => typeof v === 'string')
-    for (const f of new Set(files)) {
+    for (const f of new Set(Object.values(o.etcdTls.client).filter((v): v is string => typeof v === 'string'))) {
       await access(f, fsc.R_OK).catch(() => {
         throw new ServeError(`etcd TLS file ${f} is not readable`, 2)
       })
     }
+    // The member files are shipped to every member (tls-material.ts): read and checked now.
+    out.etcdTlsMaterial = await readTlsMaterial(o.etcdTls.member).catch((err: Error) => {
+      throw new ServeError(err.message, 2)
+    })
   }
   return out
 }
 
+/** The admin TLS files read and checked (a PEM certificate, a PEM key, the two matching), or a ServeError (2). */
+async function readAdminTls(t: {certFile: string; keyFile: string}): Promise<NonNullable<Preflight['adminTls']>> {
+  const read = (flag: string, file: string): Promise<Buffer> =>
+    readFile(file).catch((err: Error) => {
+      throw new ServeError(`cannot read --${flag} ${file}: ${err.message}`, 2)
+    })
+  const [cert, key] = [await read('admin-tls-cert-file', t.certFile), await read('admin-tls-key-file', t.keyFile)]
+  const {X509Certificate, createPrivateKey} = await import('node:crypto')
+  let x509: import('node:crypto').X509Certificate
+  let keyObject: import('node:crypto').KeyObject
+  try {
+    x509 = new X509Certificate(cert)
+  } catch (err) {
+    throw new ServeError(`--admin-tls-cert-file ${t.certFile} holds no PEM certificate: ${(err as Error).message}`, 2)
+  }
+  try {
+    keyObject = createPrivateKey(key)
+  } catch (err) {
+    throw new ServeError(`--admin-tls-key-file ${t.keyFile} holds no usable PEM private key: ${(err as Error).message}`, 2)
+  }
+  if (!x509.checkPrivateKey(keyObject))
+    throw new ServeError(`--admin-tls-key-file ${t.keyFile} does not match the certificate of --admin-tls-cert-file ${t.certFile}`, 2)
+  try {
+    ;(await import('node:tls')).createSecureContext({cert, key})
+  } catch (err) {
+    throw new ServeError(`--admin-tls-cert-file/--admin-tls-key-file cannot serve TLS: ${(err as Error).message}`, 2)
+  }
+  const expired = Date.parse(x509.validTo) < Date.now()
+  return {
+    cert,
+    key,
+    ...(expired ? {warning: `--admin-tls-cert-file ${t.certFile} expired on ${x509.validTo}: clients will refuse it`} : {}),
+  }
+}
+
 export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<number> {
-  const log = createLogger({verbose: o.verbose, file: o.logDir ? path.join(o.logDir, 'etcd-mesos-scheduler.log') : undefined})
+  const log = await openLogger({
+    ...(o.logFormat ? {format: o.logFormat} : {}),
+    verbose: o.verbose,
+    file: o.logDir ? path.join(o.logDir, 'etcd-mesos-scheduler.log') : undefined,
+  })
   for (const w of o.warnings) log.warn(w)
   const cleanups: (() => Promise<void>)[] = []
   const cleanup = async (): Promise<void> => {
@@ -198,7 +249,8 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
   process.on('unhandledRejection', onUnhandled)
   cleanups.push(async () => void process.off('unhandledRejection', onUnhandled))
   try {
-    const {token, authorization, zkUrl} = await preflight(o)
+    const {token, authorization, zkUrl, adminTls, etcdTlsMaterial} = await preflight(o)
+    if (adminTls?.warning) log.warn(adminTls.warning)
     let master = o.master
     if (master === 'local') {
       const {startLocalMesos} = await import('../mesos-local/cluster.js')
@@ -221,6 +273,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
     cleanups.push(() => detector.close())
 
     const adminState = new AdminState(o, log)
+    if (o.etcdTls) adminState.attachTlsFiles(o.etcdTls)
     // /metrics: this serve's own prom-client registry (metrics.ts), fed by the driver's edges (metrics-observer.ts).
     const metrics = new SchedulerMetrics({cluster: o.clusterName})
     adminState.attachMetrics(metrics)
@@ -231,6 +284,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       {...adminState.deps(), ...(token ? {token} : {})},
       {
         ...(o.adminMaxConnections ? {limits: {maxConnections: o.adminMaxConnections}} : {}),
+        ...(adminTls ? {tls: {cert: adminTls.cert, key: adminTls.key}} : {}),
         onDrop: (from) => {
           dropped++
           if (Date.now() - dropLoggedAt < 60_000) return
@@ -253,12 +307,12 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
         }),
     )
     const port = (server.address() as {port: number}).port
-    const adminUrl = `http://${o.address ?? (o.adminAddress === '0.0.0.0' ? os.hostname() : o.adminAddress)}:${port}/`
+    const adminUrl = `${adminTls ? 'https' : 'http'}://${o.address ?? (o.adminAddress === '0.0.0.0' ? os.hostname() : o.adminAddress)}:${port}/`
     log.info('admin API listening', {url: adminUrl})
 
     const driverModules = loadDriver()
     driverModules.catch(() => {}) // awaited below; a failure surfaces there, unless opening the store failed first
-    const {store, election} = await openStore(o, zkUrl, adminUrl, log, cleanups)
+    const {store, election, zk, eventStore} = await openStore(o, zkUrl, adminUrl, log, cleanups)
     if (election) {
       adminState.attachElection(election)
       if (!election.isLeader) {
@@ -331,6 +385,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       ...(o.etcdSpace?.autoCompaction ? {autoCompaction: o.etcdSpace.autoCompaction} : {}),
       ...(o.defrag ? {defragThreshold: o.defrag.threshold, defragIntervalMs: o.defrag.intervalMs} : {}),
       ...(o.etcdTls ? {scheme: 'https' as const, tls: o.etcdTls.member} : {}),
+      ...(etcdTlsMaterial ? {tlsContent: etcdTlsMaterial.content, tlsCerts: etcdTlsMaterial.certs, tlsDigest: etcdTlsMaterial.digest} : {}),
       ...(o.backup ? {backupTarget: o.backup.target} : {}),
       ...(o.backupS3 ? {s3: o.backupS3} : {}),
       autoRestore: o.restore?.autoRestore ?? false,
@@ -353,6 +408,15 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       ),
     })
     adminState.attachDriver(driver)
+    // The event log (issue 18): the history of earlier leaders continued, then what this one does (event-sources.ts).
+    const {startEventLog, recordBackupEnded} = await import('./event-sources.js')
+    const eventLog = await startEventLog({log, store: eventStore, zk, election, who: `the scheduler at ${adminUrl} (pid ${process.pid})`})
+    adminState.attachEvents(eventLog.events)
+    cleanups.push(eventLog.stop)
+    const unfollowEvents = eventLog.events.followDriver(driver)
+    cleanups.push(async () => unfollowEvents())
+    const stopHistory = adminState.startHistory()
+    cleanups.push(async () => stopHistory())
     const unobserve = observeOperations(driver, metrics)
     cleanups.push(async () => unobserve())
     cleanups.push(() => driver.stop())
@@ -371,8 +435,10 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
         ...(o.backupS3 ? {s3: o.backupS3} : {}),
         ...(o.etcdTls ? {tls: o.etcdTls.client} : {}),
         probes: () => driver.current.health.probes,
-        onEnded: (b) =>
-          metrics.observeDuration('backup', b.status === 'succeeded' ? 'succeeded' : 'failed', (b.updated_at - b.created_at) / 1000),
+        onEnded: (b) => {
+          metrics.observeDuration('backup', b.status === 'succeeded' ? 'succeeded' : 'failed', (b.updated_at - b.created_at) / 1000)
+          recordBackupEnded(eventLog.events, b)
+        },
         log,
       })
       adminState.attachBackups(backups)
@@ -419,7 +485,7 @@ async function openStore(o: ServeRuntime, url: Preflight['zkUrl'], adminUrl: str
       file,
       ...(moved ? {previous: `${file}.prev`} : {}),
     })
-    return {store: new FileStateStore(file) as StateStore, election: null}
+    return {store: new FileStateStore(file) as StateStore, election: null, zk: null, eventStore: null}
   }
   const {ZkClient} = await import('../lib/zk/client.js')
   const {LeaderElection} = await import('../lib/zk/election.js')
@@ -462,5 +528,11 @@ async function openStore(o: ServeRuntime, url: Preflight['zkUrl'], adminUrl: str
       election.on('change', done).on('leader', done).on('standby', done)
     })
   }
-  return {store: new ZkStateStore(zk, `${base}/state`) as StateStore, election}
+  // The event log's newest events (event-recorder.ts) live in their own node next to the state.
+  return {
+    store: new ZkStateStore(zk, `${base}/state`) as StateStore,
+    election,
+    zk,
+    eventStore: new ZkStateStore(zk, `${base}/events`) as StateStore,
+  }
 }

@@ -157,6 +157,8 @@ describe('CLI fast path (stats, members, failover-status without oclif)', {timeo
       [['stats', '--json', '--cluster', 'c1', '--zk', 'notzk'], 2],
       [['members'], 2],
       [at('stats', '--admin-token-file', path.join(tmp, 'missing')), 2],
+      [at('stats', '--ca-file', path.join(tmp, 'missing')), 2],
+      [at('members', '--json', '--ca-file', tokenFile), 2],
     ]
     for (const [args, code] of cases) {
       const r = await both(args)

@@ -18,20 +18,27 @@ describe('fast path: what it takes', () => {
       command: 'stats',
       json: true,
       check: true,
-      target: {'admin-url': URL_, cluster: undefined, zk: undefined, timeout: 5, 'admin-token-file': undefined},
+      target: {'admin-url': URL_, cluster: undefined, zk: undefined, timeout: 5, 'admin-token-file': undefined, 'ca-file': undefined},
     })
     assert.equal(take(['members', '--admin-url', URL_])?.command, 'members')
     assert.equal(take(['failover-status', '--cluster', 'c1', '--zk', 'zk://h:2181/x'])?.target.zk, 'zk://h:2181/x')
     assert.equal(take(['stats', `--admin-url=${URL_}?a=b`])?.target['admin-url'], `${URL_}?a=b`)
   })
   it('flags not given come from their environment variables when those are not empty; given flags win', () => {
-    const env = {ETCD_MESOS_ADMIN_URL: URL_, ETCD_MESOS_TIMEOUT: '30', ETCD_MESOS_CLUSTER: '', ETCD_MESOS_ADMIN_TOKEN_FILE: '/t'}
+    const env = {
+      ETCD_MESOS_ADMIN_URL: URL_,
+      ETCD_MESOS_TIMEOUT: '30',
+      ETCD_MESOS_CLUSTER: '',
+      ETCD_MESOS_ADMIN_TOKEN_FILE: '/t',
+      ETCD_MESOS_CA_FILE: '/ca.pem',
+    }
     assert.deepEqual(take(['stats'], env)?.target, {
       'admin-url': URL_,
       cluster: undefined,
       zk: undefined,
       timeout: 30,
       'admin-token-file': '/t',
+      'ca-file': '/ca.pem',
     })
     assert.equal(take(['stats', '--timeout', '2'], env)?.target.timeout, 2)
     assert.equal(take(['stats'], {ETCD_MESOS_TIMEOUT: ''})?.target.timeout, TIMEOUT_SECONDS.default)

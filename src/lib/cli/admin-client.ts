@@ -1,6 +1,8 @@
 /**
  * HTTP client for the scheduler's admin API, used by the operator commands. Every request is bounded
  * by a timeout; transport failures become CliError(UNREACHABLE), HTTP errors map to the exit-code table.
+ * An https admin API is verified (certificate chain and host name) against `ca` (--ca-file) or Node's
+ * built-in CAs; a certificate that does not verify is refused with an error naming the problem and --ca-file.
  */
 import {CliError, ExitCode} from './exit-codes.js'
 
@@ -8,6 +10,8 @@ export interface AdminClientOptions {
   baseUrl: string
   timeoutMs: number
   token?: string
+  /** PEM CA certificate(s) an https admin API must be signed by (replaces Node's built-in CAs). */
+  ca?: string
 }
 
 export interface AdminResponse<T> {
@@ -44,6 +48,14 @@ export class AdminClient {
     } catch (err) {
       const e = err as Error & {code?: string}
       const why = e.name === 'TimeoutError' ? `no answer within ${this.opts.timeoutMs} ms` : (e.code ?? e.message)
+      if (e.name !== 'TimeoutError' && isTlsVerifyError(e)) {
+        const hint = this.opts.ca ? 'is it signed by the CA of --ca-file, for this host name?' : 'give its CA with --ca-file'
+        throw new CliError(
+          `cannot verify the certificate of the scheduler at ${this.baseUrl}: ${e.message} (${e.code}); ${hint}`,
+          ExitCode.UNREACHABLE,
+          'TLS_VERIFY_FAILED',
+        )
+      }
       throw new CliError(`cannot reach the scheduler at ${this.baseUrl}: ${why}`, ExitCode.UNREACHABLE, 'SCHEDULER_UNREACHABLE')
     }
     const {text} = res
@@ -80,9 +92,11 @@ export class AdminClient {
     headers: Record<string, string>,
     payload: string | undefined,
   ): Promise<{statusCode: number; contentType: string; text: string}> {
-    const {request} = url.startsWith('https:') ? await import('node:https') : await import('node:http')
+    const https = url.startsWith('https:')
+    const {request} = https ? await import('node:https') : await import('node:http')
+    const tls = https && this.opts.ca ? {ca: this.opts.ca} : {}
     return new Promise((resolve, reject) => {
-      const req = request(url, {method, headers}, (res) => {
+      const req = request(url, {method, headers, ...tls}, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (d: Buffer) => chunks.push(d))
         res.once('error', fail)
@@ -108,4 +122,19 @@ export class AdminClient {
       req.end(payload)
     })
   }
+}
+
+/** OpenSSL's certificate verification failures (and Node's host name check), as Node reports them in err.code. */
+function isTlsVerifyError(e: Error & {code?: string}): boolean {
+  const c = e.code ?? ''
+  return (
+    c === 'ERR_TLS_CERT_ALTNAME_INVALID' ||
+    c === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
+    c === 'SELF_SIGNED_CERT_IN_CHAIN' ||
+    c === 'CERT_HAS_EXPIRED' ||
+    c === 'CERT_NOT_YET_VALID' ||
+    c === 'CERT_UNTRUSTED' ||
+    c === 'CERT_SIGNATURE_FAILURE' ||
+    c.startsWith('UNABLE_TO_')
+  )
 }

@@ -44,6 +44,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       env: ENV['admin-token-file'],
       helpGroup: 'SCHEDULER',
     }),
+    'ca-file': Flags.string({
+      summary: "PEM CA certificate(s) to verify an https admin API with (the scheduler's --admin-tls-cert-file).",
+      env: ENV['ca-file'],
+      helpGroup: 'SCHEDULER',
+    }),
   }
 
   protected flags!: BaseFlags<T>

@@ -75,6 +75,7 @@ export function fastInvocation(argv: readonly string[], env: NodeJS.ProcessEnv, 
       zk: value('zk'),
       timeout,
       'admin-token-file': value('admin-token-file'),
+      'ca-file': value('ca-file'),
     },
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The scheduler flags every operator command shares (--admin-url, --cluster, --zk, --timeout,
- * --admin-token-file), as plain data: BaseCommand declares its oclif flags from it and the fast path
+ * --admin-token-file, --ca-file), as plain data: BaseCommand declares its oclif flags from it and the fast path
  * (fast-path.ts) parses with it, so the two cannot drift apart. No imports: bin/run.js loads this for
  * every command.
  */
@@ -12,6 +12,7 @@ export const SCHEDULER_FLAG_ENV = {
   zk: 'ETCD_MESOS_ZK',
   timeout: 'ETCD_MESOS_TIMEOUT',
   'admin-token-file': 'ETCD_MESOS_ADMIN_TOKEN_FILE',
+  'ca-file': 'ETCD_MESOS_CA_FILE',
 } as const
 
 export type SchedulerFlagName = keyof typeof SCHEDULER_FLAG_ENV
@@ -26,6 +27,8 @@ export interface SchedulerTarget {
   zk?: string | undefined
   timeout: number
   'admin-token-file'?: string | undefined
+  /** PEM CA bundle an https admin URL is verified with (default: Node's built-in CAs). */
+  'ca-file'?: string | undefined
 }
 
 /** Environment variables that change what oclif prints or does: with any of them set (non-empty), oclif runs. */

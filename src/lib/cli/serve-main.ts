@@ -5,7 +5,9 @@
  */
 import {
   parseLocalAgentPorts,
+  resolveAdminTls,
   resolveEtcdTls,
+  resolveLogFormat,
   resolveServeOptions,
   ServeConfigError,
   type ServeFlagValues,
@@ -55,6 +57,8 @@ export async function serveMain(f: ServeFlagValues, fail: (message: string, exit
         adminAddress: f['admin-address'],
         adminTokenFile: f['admin-token-file'],
         adminMaxConnections: f['admin-max-connections'],
+        adminTls: resolveAdminTls(f),
+        logFormat: resolveLogFormat(f['log-format']),
         address: f.address,
         executorBin: f['executor-bin'],
         reseedBackupsKeep: f['reseed-backups-keep'],
