@@ -78,7 +78,7 @@ describe('deploy/grafana/etcd-mesos.json', () => {
     }
   })
 
-  it('covers health, members, re-seeds, failures, backup age and database sizes', () => {
+  it("covers health, members, re-seeds, failures, backup age, database sizes and the scheduler's latencies", () => {
     const read = new Set(queries.flatMap((q) => metricNamesIn(q.expr)))
     for (const m of [
       'etcd_mesos_healthy',
@@ -88,6 +88,8 @@ describe('deploy/grafana/etcd-mesos.json', () => {
       'etcd_mesos_failed_servers_total',
       'etcd_mesos_backup_last_success_age_seconds',
       'etcd_mesos_member_db_size_bytes',
+      'etcd_mesos_probe_duration_seconds',
+      'etcd_mesos_member_operation_duration_seconds',
     ])
       assert.ok(read.has(m), `no panel reads ${m}`)
   })
