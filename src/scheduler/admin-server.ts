@@ -9,7 +9,7 @@
  *   - at most `maxConnections` open connections: the next ones are closed at once by the server (Node's
  *     'drop' event), existing connections keep working.
  * With `tls` ({cert, key}: --admin-tls-cert-file/--admin-tls-key-file) it is a node:https server with the same
- * limits (the TLS handshake counts against headersTimeout), so the admin token never crosses a network in clear.
+ * limits (a TLS handshake must also finish within headersTimeoutMs), so the admin token never crosses a network in clear.
  * Tests build the same server (test/unit/fuzz-admin.test.ts, test/integration/admin-tls.test.ts), with the same defaults.
  */
 import http from 'node:http'
@@ -52,7 +52,8 @@ export function buildAdminServer(deps: AdminDeps, opts: AdminServerOptions = {})
   }
   const handler = buildAdminHandler(deps)
   const server = opts.tls
-    ? https.createServer({...options, cert: opts.tls.cert, key: opts.tls.key}, handler)
+    ? // A client that never finishes the TLS handshake is cut off within headersTimeout too (Node's default: 120 s).
+      https.createServer({...options, handshakeTimeout: l.headersTimeoutMs, cert: opts.tls.cert, key: opts.tls.key}, handler)
     : http.createServer(options, handler)
   server.maxConnections = l.maxConnections
   if (opts.onDrop) {

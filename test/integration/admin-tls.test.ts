@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import type https from 'node:https'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {makeCa, makeCert} from '../helpers/certs.js'
@@ -17,6 +18,7 @@ import {adminDeps} from '../helpers/admin-harness.js'
 import {buildAdminServer} from '../../src/scheduler/admin-server.js'
 import {openAdminClient} from '../../src/lib/cli/target.js'
 import {CliError, ExitCode} from '../../src/lib/cli/exit-codes.js'
+import {waitFor} from '../helpers/ports.js'
 
 describe('admin API over HTTPS', {timeout: 120_000}, () => {
   let dir: string
@@ -86,6 +88,26 @@ describe('admin API over HTTPS', {timeout: 120_000}, () => {
       assert.equal(err.exitCode, ExitCode.USAGE)
       assert.equal(err.code, 'BAD_CA_FILE')
       assert.match(err.message, why)
+    }
+  })
+
+  it('a client that connects and never completes the TLS handshake is cut off like a slow http client', async () => {
+    // headersTimeout 1 s here (serve: 10 s); Node's own TLS handshake timeout would keep the socket 120 s.
+    const slow = buildAdminServer(adminDeps(), {
+      tls: {cert: readFileSync(path.join(dir, 'admin.crt')), key: readFileSync(path.join(dir, 'admin.key'))},
+      limits: {headersTimeoutMs: 1000, requestTimeoutMs: 2000},
+    })
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()))
+    const sock = net.connect((slow.address() as {port: number}).port, '127.0.0.1')
+    let closed = false
+    sock.on('close', () => (closed = true))
+    sock.on('error', () => (closed = true))
+    try {
+      await waitFor('the silent connection to be closed by the server', () => closed, 60_000, 50)
+    } finally {
+      sock.destroy()
+      slow.closeAllConnections()
+      await new Promise<void>((r) => slow.close(() => r()))
     }
   })
 
