@@ -49,7 +49,7 @@
  * update per launched task; every exit of a launched task happens after its etcd was stopped or had exited.
  */
 import type {KillPolicy} from '../lib/mesos/types.js'
-import {resolveDataDir} from './etcd-args.js'
+import {resolveDataDir, withShippedTls} from './etcd-args.js'
 import {parseMemberConfig, type MemberConfig} from '../lib/member-config.js'
 import {
   EXIT_AGENT_LOST,
@@ -145,7 +145,8 @@ export function step(s: CoreState, e: CoreEvent): StepResult {
       }
       let config: MemberConfig
       try {
-        config = parseMemberConfig(e.task.data)
+        // Shipped TLS files live in the sandbox (the driver writes them before etcd starts).
+        config = withShippedTls(parseMemberConfig(e.task.data), e.sandbox?.startsWith('/') ? e.sandbox : '.')
       } catch (err) {
         const message = (err as Error).message
         return {

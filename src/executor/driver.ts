@@ -31,6 +31,7 @@ import {stderrLog, type DriverOptions, type ExecutorPort} from './driver-options
 import type {ExecutorEvent} from '../lib/mesos/types.js'
 import {clientUrlOf, encodeFrameworkMessage, type MemberConfig} from '../lib/member-config.js'
 import {adminTlsOf, buildEtcdArgs} from './etcd-args.js'
+import {writeShippedTls} from './tls-files.js'
 import {EtcdSupervisor, type SupervisorEvent, type SupervisorOptions} from './supervisor.js'
 import {checkMemberQuorum, reseedMember} from './reseed.js'
 import {initialState, shutdownGrace, step, type CoreAction, type CoreEvent, type CoreState} from './core.js'
@@ -206,6 +207,7 @@ export class ExecutorDriver {
   private startEtcd(cfg: MemberConfig): void {
     let sup: EtcdSupervisor
     try {
+      writeShippedTls(cfg)
       const {bin, args, dataDir} = buildEtcdArgs(cfg, this.env.sandbox)
       if (cfg.requireData && !existsSync(path.join(dataDir, 'member'))) {
         throw new Error(

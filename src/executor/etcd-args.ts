@@ -15,9 +15,11 @@
  * - quotaBackendBytes → `--quota-backend-bytes`, autoCompaction → `--auto-compaction-mode/-retention` (issue 17), after
  *   the managed flags; extraArgs may then not set the same flags (two values: which one wins would be etcd's guess).
  * - forceNewCluster: adds `--force-new-cluster` and uses only this member in `--initial-cluster`.
+ * - tlsContent (files shipped by the scheduler): `withShippedTls` points `tls` at `<sandbox>/tls/<key>.pem`; the
+ *   executor's driver writes them (tls-files.ts) before etcd starts.
  */
 import path from 'node:path'
-import {MemberConfigError, clientUrlOf, peerUrlOf, type MemberConfig} from '../lib/member-config.js'
+import {MemberConfigError, clientUrlOf, peerUrlOf, type MemberConfig, type MemberTlsKey} from '../lib/member-config.js'
 import type {EtcdTlsOptions} from '../lib/etcd/admin.js'
 
 export const DEFAULT_ETCD_BIN = '/usr/bin/etcd'
@@ -142,6 +144,19 @@ export function adminTlsOf(cfg: MemberConfig): EtcdTlsOptions | undefined {
   if (t.clientCertFile) out.certFile = t.clientCertFile
   if (t.clientKeyFile) out.keyFile = t.clientKeyFile
   return out
+}
+
+/** Where a shipped TLS file lives in the sandbox. */
+export function shippedTlsPath(sandbox: string, key: MemberTlsKey): string {
+  return path.join(sandbox, 'tls', `${key}.pem`)
+}
+
+/** The config with `tls` pointing at the shipped files (`tlsContent`) in the sandbox; unchanged without any. */
+export function withShippedTls(cfg: MemberConfig, sandbox: string): MemberConfig {
+  if (!cfg.tlsContent || Object.keys(cfg.tlsContent).length === 0) return cfg
+  const tls = {...(cfg.tls ?? {})}
+  for (const k of Object.keys(cfg.tlsContent) as MemberTlsKey[]) tls[k] = shippedTlsPath(sandbox, k)
+  return {...cfg, tls}
 }
 
 /** The config a member runs with after a re-seed: itself as the whole cluster. */

@@ -28,6 +28,19 @@ export interface MemberTls {
   peerTrustedCaFile?: string
 }
 
+export type MemberTlsKey = keyof MemberTls
+export const MEMBER_TLS_KEYS: readonly MemberTlsKey[] = [
+  'clientCertFile',
+  'clientKeyFile',
+  'clientTrustedCaFile',
+  'peerCertFile',
+  'peerKeyFile',
+  'peerTrustedCaFile',
+]
+export type MemberTlsContent = Partial<Record<MemberTlsKey, string>>
+/** Largest PEM file shipped in a MemberConfig (a CA bundle of a few dozen certificates fits). */
+export const MAX_TLS_PEM_BYTES = 256 * 1024
+
 export interface MemberConfig {
   version: 1
   cluster: {name: string; token: string}
@@ -55,6 +68,12 @@ export interface MemberConfig {
   /** `http` (default) or `https`; with https, `tls` names the certificate files. */
   scheme?: 'http' | 'https'
   tls?: MemberTls
+  /**
+   * The TLS files' contents (PEM), shipped by the scheduler (serve reads its --etcd-*-file flags): the executor
+   * writes each into `<sandbox>/tls/<key>.pem` (mode 0600) and etcd uses those files instead of `tls`' paths. This is
+   * how new certificates reach the members in a rotation (a rolling relaunch). Absent: `tls` names files on the agent.
+   */
+  tlsContent?: MemberTlsContent
   /**
    * Restore (issue 15): start this member from a backup instead of an empty data dir. Set by the scheduler only
    * on members launched with initialClusterState 'new' (a restore bootstraps a new cluster; members that join
@@ -246,18 +265,23 @@ export function validateMemberConfig(raw: unknown): MemberConfig {
   if (raw.tls !== undefined) {
     if (!isObj(raw.tls)) fail('tls must be an object')
     const tls: MemberTls = {}
-    for (const k of [
-      'clientCertFile',
-      'clientKeyFile',
-      'clientTrustedCaFile',
-      'peerCertFile',
-      'peerKeyFile',
-      'peerTrustedCaFile',
-    ] as const) {
+    for (const k of MEMBER_TLS_KEYS) {
       const v = optStr(raw.tls, k, 'tls')
       if (v !== undefined) tls[k] = v
     }
     cfg.tls = tls
+  }
+  if (raw.tlsContent !== undefined) {
+    if (!isObj(raw.tlsContent)) fail('tlsContent must be an object')
+    const content: MemberTlsContent = {}
+    for (const [k, v] of Object.entries(raw.tlsContent)) {
+      if (!(MEMBER_TLS_KEYS as readonly string[]).includes(k))
+        fail(`tlsContent.${k} is not a TLS file (one of ${MEMBER_TLS_KEYS.join(', ')})`)
+      if (typeof v !== 'string' || !v.includes('-----BEGIN ')) fail(`tlsContent.${k} must be PEM text`)
+      if (Buffer.byteLength(v) > MAX_TLS_PEM_BYTES) fail(`tlsContent.${k} is larger than ${MAX_TLS_PEM_BYTES} bytes`)
+      content[k as MemberTlsKey] = v
+    }
+    cfg.tlsContent = content
   }
   if (raw.restore !== undefined) cfg.restore = validateRestore(raw.restore)
   return cfg

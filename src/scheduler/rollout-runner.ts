@@ -5,12 +5,14 @@
  *   POST <leader>/v3/maintenance/transfer-leadership {"targetID": "<decimal member id>"} → LeaderMoved.
  * - ROLLOUT_BACKUP: a full backup through the leader's backup service (on demand, like POST /backups), waited for
  *   (bounded) → RolloutBackupDone; a backup already running is waited for instead. No backup service: ok, "none".
+ *   With shipped certificates, the rotation's trust check too (tls-trust.ts rotationProblem) → tlsProblem.
  * TLS client settings (serve's --etcd-client-*) are used for https members.
  */
 import http from 'node:http'
 import https from 'node:https'
 import {readTlsFiles, type EtcdTlsOptions} from '../lib/etcd/tls-files.js'
 import {parseVersionAnswer, formatVersion} from '../lib/etcd/versions.js'
+import {rotationProblemAll} from '../lib/etcd/tls-trust.js'
 import type {SchedulerAction} from './core/actions.js'
 import type {SchedulerEvent} from './core/events.js'
 import type {BackupService} from './backup-service.js'
@@ -28,6 +30,19 @@ export interface RolloutRunnerOpts {
   timeoutMs?: number
   /** Longest wait for the backup before a rollout (default 30 min). */
   backupTimeoutMs?: number
+}
+
+/** The trust check of a certificate rotation (tls-trust.ts), with the scheduler's client certificate read now. */
+function tlsProblemOf(a: Extract<RolloutAction, {type: 'ROLLOUT_VERSIONS'}>, opts: RolloutRunnerOpts): {tlsProblem?: string} {
+  if (!a.tls) return {}
+  let clientCert: string | undefined
+  try {
+    clientCert = opts.tls?.certFile ? readTlsFiles({certFile: opts.tls.certFile}).cert?.toString('utf8') : undefined
+  } catch (err) {
+    return {tlsProblem: (err as Error).message}
+  }
+  const p = rotationProblemAll(a.tls.running, a.tls.target, clientCert)
+  return p ? {tlsProblem: p} : {}
 }
 
 function request(
@@ -124,7 +139,12 @@ export function rolloutRunner(opts: RolloutRunnerOpts = {}): RolloutRunner {
     perform: async (a) => {
       switch (a.type) {
         case 'ROLLOUT_VERSIONS':
-          return {type: 'RolloutVersionsObserved', op: a.op, versions: await Promise.all(a.clientUrls.map((u) => versionOf(u, opts)))}
+          return {
+            type: 'RolloutVersionsObserved',
+            op: a.op,
+            versions: await Promise.all(a.clientUrls.map((u) => versionOf(u, opts))),
+            ...tlsProblemOf(a, opts),
+          }
         case 'MOVE_LEADER':
           return {type: 'LeaderMoved', op: a.op, ...(await moveLeader(a.via, a.targetId, opts))}
         case 'ROLLOUT_BACKUP':

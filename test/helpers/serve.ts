@@ -423,7 +423,7 @@ export async function localCount(clientUrl: string, prefix: string): Promise<num
 
 // ---------------------------------------------------------------- /proc
 
-function readCmdline(pid: string): string[] {
+export function readCmdline(pid: string): string[] {
   try {
     return fs
       .readFileSync(`/proc/${pid}/cmdline`, 'utf8')
@@ -434,7 +434,7 @@ function readCmdline(pid: string): string[] {
   }
 }
 
-function pids(): string[] {
+export function pids(): string[] {
   return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
 }
 

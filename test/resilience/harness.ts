@@ -69,6 +69,8 @@ export interface ScenarioDef {
   /** Extra condition for "recovered" (besides healthy with clusterSize running voting members). */
   recovered?: (ctx: Ctx, st: StatsView, ms: MemberView[]) => boolean
   recoveryTimeoutMs?: number
+  /** Undoes what the scenario set up outside its work dir (teardown calls it, whatever happened). */
+  cleanup?: (ctx: Ctx) => Promise<void>
 }
 
 export interface ScenarioResult {
@@ -352,6 +354,7 @@ export class Ctx {
   }
 
   async teardown(): Promise<void> {
+    await this.def.cleanup?.(this).catch(() => undefined)
     await this.serve?.stop().catch(() => undefined)
     await this.mesos?.stop().catch(() => undefined)
     if (this.workDir) await sweep(this.workDir)

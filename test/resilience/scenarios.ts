@@ -13,6 +13,7 @@ import {RESEED_SCENARIOS} from './scenarios-reseed.js'
 import {RESTORE_SCENARIOS} from './scenarios-restore.js'
 import {NOSPACE_SCENARIOS} from './scenarios-nospace.js'
 import {ROLLOUT_SCENARIOS} from './scenarios-rollout.js'
+import {TLS_SCENARIOS} from './scenarios-tls.js'
 
 function killSchedulerAt(name: string, re: RegExp, description: string, trigger: 'replace' | 'quorum'): ScenarioDef {
   const victims: string[] = []
@@ -355,6 +356,7 @@ export const ALL_SCENARIOS: ScenarioDef[] = [
   ...RESTORE_SCENARIOS,
   ...NOSPACE_SCENARIOS,
   ...ROLLOUT_SCENARIOS,
+  ...TLS_SCENARIOS,
 ]
 
 export function scenario(name: string): ScenarioDef {

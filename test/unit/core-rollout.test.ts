@@ -21,11 +21,16 @@ const VERSION_OF: Record<string, string> = {'/old/etcd': '3.4.23', '/new/etcd': 
 class RolloutWorld extends World {
   moves: string[] = []
   backups = 0
+  /** The TLS checks ROLLOUT_VERSIONS asked for, and the problem the runner answers (tls-trust.ts stands in). */
+  tlsChecks: NonNullable<Extract<SchedulerAction, {type: 'ROLLOUT_VERSIONS'}>['tls']>[] = []
+  tlsProblem: string | undefined
   protected override answerEtcd(a: SchedulerAction): SchedulerEvent | undefined {
     if (a.type === 'ROLLOUT_VERSIONS') {
+      if (a.tls) this.tlsChecks.push(a.tls)
       return {
         type: 'RolloutVersionsObserved',
         op: a.op,
+        ...(a.tls && this.tlsProblem ? {tlsProblem: this.tlsProblem} : {}),
         versions: a.clientUrls.map((u) => {
           const t = [...this.tasks.values()].find(
             (x) => `http://${x.cfg.member.host}:${x.cfg.member.clientPort}` === u && x.state === 'TASK_RUNNING',
@@ -216,5 +221,47 @@ describe('core rollout', () => {
     assert.equal(killed, 1, 'no other member stopped')
     assert.notEqual(w.state.episode, 'ROLLING_OUT', 'normal repair takes over')
     assert.equal(rolloutView(w.state)?.state, 'failed')
+  })
+
+  const A = {
+    content: {clientCertFile: '-----BEGIN A', clientKeyFile: '-----BEGIN KA'},
+    certs: {clientCertFile: '-----BEGIN A'},
+    digest: 'a'.repeat(64),
+  }
+  const B = {
+    content: {clientCertFile: '-----BEGIN B', clientKeyFile: '-----BEGIN KB'},
+    certs: {clientCertFile: '-----BEGIN B'},
+    digest: 'b'.repeat(64),
+  }
+  const withTls = (m: typeof A) => ({autoRollout: false, tlsContent: m.content, tlsCerts: m.certs, tlsDigest: m.digest})
+
+  it('POST /rollout with changed TLS files: every member relaunched with the new files, the trust check asked with what runs', () => {
+    const w = cluster(withTls(A))
+    assert.ok(launches(w.actions).every((l) => l.cfg.tlsContent?.clientCertFile === '-----BEGIN A'))
+    assert.equal(runningTasks(w.state)[0]!.spec?.tlsDigest, A.digest)
+    assert.deepEqual(runningTasks(w.state)[0]!.spec?.tlsCerts, A.certs, 'the public part is recorded; the key is not')
+    const n = w.actions.length
+    w.feed({type: 'RolloutRequested', op: 'tls1', tls: B})
+    assert.equal(w.state.rollout?.state, 'running')
+    assert.equal(w.state.config.tlsDigest, B.digest)
+    for (let i = 0; i < 300 && w.state.rollout!.state === 'running'; i++) w.advance(500)
+    assert.equal(w.state.rollout!.state, 'done', w.state.rollout!.message)
+    assert.deepEqual(w.tlsChecks[0], {running: [A.certs], target: B.certs})
+    const relaunched = launches(w.actions.slice(n))
+    assert.equal(relaunched.length, 3)
+    assert.ok(relaunched.every((l) => l.cfg.tlsContent?.clientKeyFile === '-----BEGIN KB'))
+    assert.ok(runningTasks(w.state).every((t) => t.spec?.tlsDigest === B.digest))
+    assert.ok(!JSON.stringify(w.state.tasks).includes('-----BEGIN K'), 'no key in the persisted task records')
+  })
+
+  it('a rotation the trust check refuses touches no member', () => {
+    const w = cluster(withTls(A))
+    w.tlsProblem = 'certificate rotation refused: the members not yet rolled trust only their current CA file'
+    const n = w.actions.length
+    w.feed({type: 'RolloutRequested', op: 'tls2', tls: B})
+    for (let i = 0; i < 40 && w.state.rollout!.state === 'running'; i++) w.advance(500)
+    assert.equal(w.state.rollout!.state, 'refused')
+    assert.match(w.state.rollout!.message, /certificate rotation refused/)
+    assert.equal(w.actions.slice(n).filter((a) => a.type === 'KILL').length, 0)
   })
 })

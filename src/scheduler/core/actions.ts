@@ -13,6 +13,7 @@
  *   their *ed / *Failed events (a MEMBER_REMOVE answered MEMBER_NOT_FOUND may be reported as MemberRemoved).
  * - FATAL: log `message`, stop, exit with `exitCode`.
  */
+import type {MemberTlsContent} from '../../lib/member-config.js'
 import type {Filters, OfferOperation} from '../../lib/mesos/types.js'
 import type {PersistedDoc} from './persist.js'
 import type {TimerName} from './events.js'
@@ -45,7 +46,14 @@ export type SchedulerAction =
    *  RestoreResolved / RestoreResolveFailed. */
   | {type: 'RESOLVE_RESTORE'; op: string; target: string; from: string; toRevision: number | null}
   /** Read every member's GET /version (rollout-runner.ts) → RolloutVersionsObserved. */
-  | {type: 'ROLLOUT_VERSIONS'; op: string; clientUrls: string[]}
+  | {
+      type: 'ROLLOUT_VERSIONS'
+      op: string
+      clientUrls: string[]
+      /** With shipped certificates: the distinct public TLS files the members run with and the target's, for the
+       *  trust check of a certificate rotation (lib/etcd/tls-trust.ts rotationProblem). */
+      tls?: {running: MemberTlsContent[]; target: MemberTlsContent}
+    }
   /** Take a full backup before a rollout (the backup service) → RolloutBackupDone. */
   | {type: 'ROLLOUT_BACKUP'; op: string}
   /** etcd MoveLeader: POST /v3/maintenance/transfer-leadership {targetID} on the leader `via` → LeaderMoved. */

@@ -4,7 +4,7 @@
  * throwing SchedulerConfigError naming the first bad field. No I/O.
  */
 import type {CommandInfo} from '../../lib/mesos/types.js'
-import type {MemberTls} from '../../lib/member-config.js'
+import type {MemberTls, MemberTlsContent} from '../../lib/member-config.js'
 import type {S3Options} from '../../lib/backup/s3-options.js'
 import {type AutoCompaction, autoCompactionProblem, quotaProblem} from '../../lib/etcd/space-settings.js'
 
@@ -66,6 +66,11 @@ export interface SchedulerConfig {
   dataDir?: string
   scheme: 'http' | 'https'
   tls?: MemberTls
+  /** The TLS files' contents serve ships in every MemberConfig (tls-material.ts; keys included: never persisted),
+   *  their public part (certificates and CAs, recorded in specs) and their digest (compared by rollouts). */
+  tlsContent?: MemberTlsContent
+  tlsCerts?: MemberTlsContent
+  tlsDigest?: string
   /** Mesos role of the framework. Other than '*': each member's resources are dynamically reserved to it and its
    *  data dir is a persistent volume (volumes.ts). '*' (or unset): no reservation, data in the task's sandbox. */
   role?: string

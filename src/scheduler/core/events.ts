@@ -2,6 +2,7 @@
  * Events the driver feeds into `step`. Ids in our own fields are plain strings; Mesos structures
  * (Offer, TaskStatus, MasterInfo) are in Mesos' JSON form as received.
  */
+import type {MemberTlsContent} from '../../lib/member-config.js'
 import type {MasterInfo, Offer, TaskStatus} from '../../lib/mesos/types.js'
 import type {MemberProbe} from '../../lib/etcd/probe.js'
 import type {EtcdErrorCode} from '../../lib/etcd/errors.js'
@@ -48,12 +49,19 @@ export type SchedulerEvent =
   /** RESOLVE_RESTORE answered: the backups the restore uses. */
   | {type: 'RestoreResolved'; op: string; plan: RestorePlanRec; skipped?: {id: string; problem: string}[]}
   | {type: 'RestoreResolveFailed'; op: string; message: string}
-  /** Operator asked for a rollout to the desired spec (admin API POST /rollout); `op` its id. */
-  | {type: 'RolloutRequested'; op: string}
+  /** Operator asked for a rollout to the desired spec (admin API POST /rollout); `op` its id. `tls`: serve re-read the
+   *  TLS files and they changed (already checked for trust): the desired spec takes them unless a rollout is active. */
+  | {type: 'RolloutRequested'; op: string; tls?: {content: MemberTlsContent; certs: MemberTlsContent; digest: string}}
   /** Operator paused, resumed or aborted the rollout (POST /rollout/pause|resume|abort). */
   | {type: 'RolloutControl'; action: 'pause' | 'resume' | 'abort'}
   /** ROLLOUT_VERSIONS answered: each member's /version (server, cluster; or the error). */
-  | {type: 'RolloutVersionsObserved'; op: string; versions: {clientUrl: string; server?: string; cluster?: string | null; error?: string}[]}
+  | {
+      type: 'RolloutVersionsObserved'
+      op: string
+      versions: {clientUrl: string; server?: string; cluster?: string | null; error?: string}[]
+      /** ROLLOUT_VERSIONS carried TLS files and rolling to them would break trust: why (tls-trust.ts). */
+      tlsProblem?: string
+    }
   /** ROLLOUT_BACKUP answered: the full backup taken before a rollout (or why none could be). */
   | {type: 'RolloutBackupDone'; op: string; ok: boolean; message: string}
   /** MOVE_LEADER answered (ok: etcd accepted the transfer; the probes show the new leader). */

@@ -104,6 +104,7 @@ export function buildMemberConfig(
   if (c.quotaBackendBytes !== undefined) cfg.quotaBackendBytes = c.quotaBackendBytes
   if (c.autoCompaction !== undefined) cfg.autoCompaction = {...c.autoCompaction}
   if (c.tls !== undefined) cfg.tls = {...c.tls}
+  if (c.tlsContent !== undefined) cfg.tlsContent = {...c.tlsContent}
   return withRestore(validateMemberConfig(cfg), state === 'new' ? memberRestore(s) : null)
 }
 

@@ -5,6 +5,7 @@
  * `--etcd-bin`, resources, TLS files, quota or auto-compaction sees which running members differ (rollout.ts rolls them).
  * Pure: no I/O. The types of the rollout's persisted progress live here too (state.ts imports them).
  */
+import type {MemberTlsContent} from '../../lib/member-config.js'
 import type {SchedulerConfig} from './config.js'
 
 export interface MemberSpec {
@@ -23,6 +24,11 @@ export interface MemberSpec {
   quotaBackendBytes?: number | null
   /** etcd's auto-compaction (`--etcd-auto-compaction-*`) as "mode retention"; null: none. Absent in specs recorded before. */
   autoCompaction?: string | null
+  /** sha256 of the TLS files' contents serve shipped (tls-material.ts); null: none shipped. Absent in specs recorded
+   *  before: unknown. A certificate rotation is a change of this digest. */
+  tlsDigest?: string | null
+  /** The shipped certificates and CAs (no keys), for the trust check of the next rotation (tls-trust.ts). */
+  tlsCerts?: MemberTlsContent
 }
 
 export function desiredSpec(c: SchedulerConfig): MemberSpec {
@@ -42,6 +48,8 @@ export function desiredSpec(c: SchedulerConfig): MemberSpec {
     tls,
     quotaBackendBytes: c.quotaBackendBytes ?? null,
     autoCompaction: c.autoCompaction ? `${c.autoCompaction.mode} ${c.autoCompaction.retention}` : null,
+    tlsDigest: c.tlsDigest ?? null,
+    ...(c.tlsCerts ? {tlsCerts: {...c.tlsCerts}} : {}),
   }
 }
 
@@ -54,7 +62,7 @@ export function specDiff(running: MemberSpec, target: MemberSpec): string[] {
   for (const k of ['cpus', 'mem', 'disk', 'scheme'] as const) if (running[k] !== target[k]) out.push(k)
   if (JSON.stringify(running.tls) !== JSON.stringify(target.tls)) out.push('tls')
   // Recorded before these fields existed (undefined): unknown, not a difference.
-  for (const k of ['quotaBackendBytes', 'autoCompaction'] as const)
+  for (const k of ['quotaBackendBytes', 'autoCompaction', 'tlsDigest'] as const)
     if (running[k] !== undefined && (running[k] ?? null) !== (target[k] ?? null)) out.push(k)
   return out
 }
@@ -66,7 +74,8 @@ export function describeSpec(s: MemberSpec): string {
     `etcd ${s.etcdBin || '(default)'} (${s.etcdVersion ?? 'version unknown'}), args [${s.extraArgs.join(' ')}], ` +
     `cpus ${s.cpus}, mem ${s.mem}, disk ${s.disk}, ${s.scheme}${tls}` +
     (s.quotaBackendBytes ? `, quota ${s.quotaBackendBytes} bytes` : '') +
-    (s.autoCompaction ? `, auto-compaction ${s.autoCompaction}` : '')
+    (s.autoCompaction ? `, auto-compaction ${s.autoCompaction}` : '') +
+    (s.tlsDigest ? `, certificates ${s.tlsDigest.slice(0, 12)}` : '')
   )
 }
 

@@ -26,6 +26,7 @@
  *   member we kill); the base episode when paused or ended, so that normal repair takes over a member that failed
  *   to come back. Invariants: at most one member down by our hand; never two live tasks for one member.
  */
+import type {MemberTlsContent} from '../../lib/member-config.js'
 import {checkRollout} from '../../lib/etcd/versions.js'
 import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
@@ -49,6 +50,20 @@ export function rolloutActive(r: RolloutProgress | null): boolean {
 }
 
 /** Running members whose spec differs from `target` (unknown specs too when `unknownToo`). */
+/** The trust check a certificate rotation needs (the distinct shipped certificates members run with, the target's). */
+function tlsCheckOf(s: SchedulerState, target: MemberSpec): {tls: {running: MemberTlsContent[]; target: MemberTlsContent}} | object {
+  if (!target.tlsCerts) return {}
+  const seen = new Set<string>([JSON.stringify(target.tlsCerts)])
+  const running: MemberTlsContent[] = []
+  for (const t of runningTasks(s)) {
+    const c = t.spec?.tlsCerts
+    if (!c || seen.has(JSON.stringify(c))) continue
+    seen.add(JSON.stringify(c))
+    running.push(c)
+  }
+  return {tls: {running, target: target.tlsCerts}}
+}
+
 export function membersToRoll(s: SchedulerState, target: MemberSpec, unknownToo: boolean): TaskRecord[] {
   return runningTasks(s).filter((t) => (t.spec ? specDiff(t.spec, target).length > 0 : unknownToo))
 }
@@ -141,12 +156,17 @@ function end(ctx: Ctx, state: 'done' | 'failed' | 'refused' | 'aborted' | 'pause
 }
 
 /** POST /rollout. Refused (recorded as a refused rollout) unless it may start now; 409 while one is active. */
-export function onRolloutRequested(ctx: Ctx, op: string): void {
+export function onRolloutRequested(ctx: Ctx, op: string, tls?: {content: MemberTlsContent; certs: MemberTlsContent; digest: string}): void {
   const {s} = ctx
   if (typeof op !== 'string' || !OP_RE.test(op)) return
   if (rolloutActive(s.rollout)) {
     emit(ctx, log('info', 'rollout request refused: a rollout is already active', {op, active: s.rollout!.op}))
     return
+  }
+  if (tls && tls.digest !== s.config.tlsDigest) {
+    // Files replaced since serve started (checked for trust by serve): every launch from now on ships them.
+    s.config = {...s.config, tlsContent: {...tls.content}, tlsCerts: {...tls.certs}, tlsDigest: tls.digest}
+    emit(ctx, log('info', 'the TLS files changed: members are rolled to the new certificates', {op, digest: tls.digest.slice(0, 12)}))
   }
   const target = desiredSpec(s.config)
   const roll = membersToRoll(s, target, true)
@@ -193,11 +213,13 @@ export function onRolloutVersions(
   ctx: Ctx,
   op: string,
   answers: {clientUrl: string; server?: string; cluster?: string | null; error?: string}[],
+  tlsProblem?: string,
 ): void {
   const {s, now} = ctx
   const r = s.rollout
   if (!r || r.op !== op || r.state !== 'running' || r.step !== 'checking' || r.requestedAt === null) return
   const touched = r.done.length > 0 || r.current !== null
+  if (typeof tlsProblem === 'string') return end(ctx, touched ? 'failed' : 'refused', tlsProblem)
   const versions: Record<string, string> = {}
   let cluster: string | null = null
   for (const a of answers) {
@@ -327,7 +349,7 @@ export function planRollout(ctx: Ctx, round: OfferRound): void {
     case 'checking':
       if (r.requestedAt === null) {
         r.requestedAt = now
-        emit(ctx, {type: 'ROLLOUT_VERSIONS', op: r.op, clientUrls: runningTasks(s).map((t) => clientUrl(s, t))})
+        emit(ctx, {type: 'ROLLOUT_VERSIONS', op: r.op, clientUrls: runningTasks(s).map((t) => clientUrl(s, t)), ...tlsCheckOf(s, r.target)})
       } else if (now - r.requestedAt >= s.config.memberOpTimeoutMs)
         end(ctx, r.done.length > 0 ? 'failed' : 'refused', 'no answer reading the members’ versions')
       return

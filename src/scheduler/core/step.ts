@@ -129,11 +129,11 @@ function dispatch(ctx: Ctx, ev: SchedulerEvent): void {
     case 'AlarmDisarmFailed':
       return onMaintenanceEvent(ctx, ev)
     case 'RolloutRequested':
-      return onRolloutRequested(ctx, ev.op)
+      return onRolloutRequested(ctx, ev.op, ev.tls)
     case 'RolloutControl':
       return onRolloutControl(ctx, ev.action)
     case 'RolloutVersionsObserved':
-      return onRolloutVersions(ctx, ev.op, ev.versions)
+      return onRolloutVersions(ctx, ev.op, ev.versions, ev.tlsProblem)
     case 'RolloutBackupDone':
       return onRolloutBackupDone(ctx, ev.op, ev.ok, ev.message)
     case 'LeaderMoved':

@@ -1,0 +1,67 @@
+/**
+ * Test certificates made with openssl: a CA, and certificates it signs for member/client use (serverAuth + clientAuth,
+ * valid for 127.0.0.1–127.0.0.5 and localhost, like the local Mesos agents' addresses). Valid for a day.
+ */
+import {execFileSync} from 'node:child_process'
+import {readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync('openssl', args, {cwd, stdio: 'ignore'})
+}
+
+/** `<dir>/<name>.crt` and `<name>.key`: a self-signed CA. */
+export function makeCa(dir: string, name: string): {crt: string; key: string} {
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${name}`,
+    ],
+    dir,
+  )
+  return {crt: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`)}
+}
+
+/** `<dir>/<cn>.crt` and `<cn>.key`, signed by the CA `<dir>/<ca>.crt`. */
+export function makeCert(dir: string, cn: string, ca: string): {crt: string; key: string} {
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${cn}.key`, '-out', `${cn}.csr`, '-subj', `/CN=${cn}`], dir)
+  const sans = ['IP:127.0.0.1', ...[2, 3, 4, 5].map((i) => `IP:127.0.0.${i}`), 'DNS:localhost'].join(',')
+  writeFileSync(path.join(dir, `${cn}.ext`), `subjectAltName=${sans}\nextendedKeyUsage=serverAuth,clientAuth\n`)
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${cn}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${cn}.crt`,
+      '-days',
+      '1',
+      '-extfile',
+      `${cn}.ext`,
+    ],
+    dir,
+  )
+  return {crt: path.join(dir, `${cn}.crt`), key: path.join(dir, `${cn}.key`)}
+}
+
+/** The PEM text of files, concatenated (a CA bundle). */
+export function pem(...files: string[]): string {
+  return files.map((f) => readFileSync(f, 'utf8')).join('')
+}
