@@ -11,6 +11,8 @@ import {SchedulerMetrics, HISTOGRAM_NAMES} from '../../src/scheduler/metrics.js'
 import {metricFamilies} from '../../src/scheduler/views.js'
 import {backupMetricFamilies} from '../../src/scheduler/backup-views.js'
 import {metricsBackupStatus, metricsWorld} from '../helpers/metrics-world.js'
+import {AdminState} from '../../src/scheduler/admin-state.js'
+import type {Logger} from '../../src/scheduler/logger.js'
 import {parseExposition} from '../helpers/exposition.js'
 
 const fixture = (name: string): string => fs.readFileSync(new URL(`../fixtures/metrics/${name}`, import.meta.url), 'utf8')
@@ -91,6 +93,17 @@ describe('/metrics through prom-client', () => {
     assert.equal(pa.samples.get('etcd_mesos_reseed_duration_seconds_count{cluster="a",outcome="failed"}'), 1)
     assert.equal(pb.samples.get('etcd_mesos_probe_duration_seconds_count{cluster="b"}'), 0)
     assert.equal([...pb.samples.keys()].filter((k) => k.includes('cluster="a"')).length, 0)
+  })
+
+  it("a standby scheduler's /metrics: process metrics and the histograms, no etcd_mesos_* state sample", async () => {
+    const quiet: Logger = {debug: () => {}, info: () => {}, warn: () => {}, error: () => {}}
+    const admin = new AdminState({failoverTimeoutSec: 60}, quiet)
+    admin.attachMetrics(new SchedulerMetrics({cluster: 'sb'}))
+    const p = parseExposition(await admin.deps().metrics())
+    assert.ok(p.families.has('process_resident_memory_bytes'))
+    assert.equal(p.samples.get('etcd_mesos_probe_duration_seconds_count{cluster="sb"}'), 0)
+    const state = [...p.samples.keys()].filter((k) => k.startsWith('etcd_mesos_') && !HISTOGRAM_NAMES.some((h) => k.startsWith(h)))
+    assert.deepEqual(state, [])
   })
 
   it('a family the source stops giving (a standby, backups gone) has no samples; the exposition stays parseable', async () => {
