@@ -5,16 +5,24 @@
  * standby) the read endpoints answer 503 naming the leader, and POST /reseed is refused.
  */
 import {randomUUID} from 'node:crypto'
+import {readFile} from 'node:fs/promises'
+import {rotationProblemAll} from '../lib/etcd/tls-trust.js'
+import {runningTasks} from './core/state.js'
+import type {MemberTlsContent} from '../lib/member-config.js'
+import type {EtcdTlsSettings} from './serve-flags.js'
+import {readTlsMaterial, type TlsMaterial} from './tls-material.js'
 import type {LeaderElection} from '../lib/zk/election.js'
 import type {AdminDeps} from './admin.js'
 import type {SchedulerDriver} from './driver.js'
 import type {Logger} from './logger.js'
 import {candidatesView, failoverView, membersView, metricFamilies, reseedView, statsView, type ElectionView} from './views.js'
 import type {BackupService} from './backup-service.js'
+import type {EventRecorder} from './event-recorder.js'
 import {backupListEntry, backupMetricFamilies} from './backup-views.js'
 import type {SchedulerMetrics} from './metrics.js'
 import {restoreOpView} from './restore-views.js'
 import {rolloutStatus, rolloutView} from './core/rollout-view.js'
+import {type StatsHistory, startStatsSampler} from './stats-history.js'
 
 export class StandbyError extends Error {
   override name = 'StandbyError'
@@ -35,6 +43,59 @@ export class AdminState {
 
   attachDriver(d: SchedulerDriver): void {
     this.driver = d
+  }
+
+  private history: StatsHistory | null = null
+  /** Samples /stats every 5 s for GET /stats/history (serve.ts, once this scheduler leads); returns the stop. */
+  startHistory(): () => void {
+    const sampler = startStatsSampler(() => (this.driver ? statsView(this.driver.current) : null))
+    this.history = sampler.history
+    return sampler.stop
+  }
+
+  private tlsFiles: EtcdTlsSettings | null = null
+  /** serve's etcd TLS flags: POST /rollout re-reads the member files and ships them when they changed. */
+  attachTlsFiles(t: EtcdTlsSettings): void {
+    this.tlsFiles = t
+  }
+
+  /** The member TLS files read again; when they changed, checked for trust against what the members run (else refused). */
+  private async rereadTls(
+    d: SchedulerDriver,
+  ): Promise<{tls?: {content: MemberTlsContent; certs: MemberTlsContent; digest: string}} | {refused: string}> {
+    if (!this.tlsFiles) return {}
+    let m: TlsMaterial
+    try {
+      m = await readTlsMaterial(this.tlsFiles.member)
+    } catch (err) {
+      return {refused: `rollout refused: ${(err as Error).message}`}
+    }
+    const s = d.current
+    if (m.digest === s.config.tlsDigest) return {}
+    let clientCert: string | undefined
+    try {
+      clientCert = await readFile(this.tlsFiles.client.certFile, 'utf8')
+    } catch (err) {
+      return {refused: `rollout refused: cannot read the scheduler's client certificate: ${(err as Error).message}`}
+    }
+    const running = runningTasks(s)
+      .map((t) => t.spec?.tlsCerts)
+      .filter((c): c is MemberTlsContent => c !== undefined)
+    const problem = rotationProblemAll(running, m.certs, clientCert)
+    if (problem) {
+      this.log.warn(problem)
+      return {refused: problem}
+    }
+    this.log.info('POST /rollout: the TLS files changed since they were last read; rolling the members to them', {
+      digest: m.digest.slice(0, 12),
+    })
+    return {tls: {content: m.content, certs: m.certs, digest: m.digest}}
+  }
+
+  private events: EventRecorder | null = null
+  /** The leader's event log (serve.ts, once this scheduler leads): GET /events, /events/stream. */
+  attachEvents(r: EventRecorder): void {
+    this.events = r
   }
 
   private backups: BackupService | null = null
@@ -83,7 +144,17 @@ export class AdminState {
   deps(): AdminDeps {
     return {
       stats: () => statsView(this.requireDriver().current, this.backups?.status() ?? null),
+      statsHistory: () => {
+        this.requireDriver()
+        if (!this.history) throw new StandbyError('no stats history yet')
+        return this.history.view()
+      },
       members: () => membersView(this.requireDriver().current),
+      eventLog: () => {
+        this.requireDriver()
+        if (!this.events) throw new StandbyError('no event log yet')
+        return this.events
+      },
       healthy: () => this.driver !== null && this.driver.current.stats.healthy === 1,
       failoverStatus: () => {
         const d = this.driver
@@ -130,13 +201,15 @@ export class AdminState {
       },
       restoreStatus: (op) => (this.driver ? restoreOpView(this.driver.current, op) : null),
       rolloutStatus: () => rolloutStatus(this.requireDriver().current),
-      rolloutControl: (action) => {
+      rolloutControl: async (action) => {
         if (!this.driver) return {status: 503, body: {error: 'this scheduler is a standby'}}
         const d = this.driver
         const before = d.current.rollout
         if (action === 'start') {
           const op = `rollout-${randomUUID().replace(/-/g, '').slice(0, 12)}`
-          d.dispatch({type: 'RolloutRequested', op})
+          const tls = await this.rereadTls(d)
+          if ('refused' in tls) return {status: 409, body: {error: tls.refused}}
+          d.dispatch({type: 'RolloutRequested', op, ...tls})
           const r = d.current.rollout
           this.log.info('rollout requested through the admin API', {op, outcome: r?.op === op ? r.state : 'refused'})
           if (r?.op === op && r.state === 'running') return {status: 202, body: {op, status: '/rollout', rollout: rolloutView(d.current)}}

@@ -10,6 +10,8 @@
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {timingSafeEqual} from 'node:crypto'
+import {type EventRouteOptions, type EventSource, eventRoutes} from './event-routes.js'
+import {DASHBOARD_HEADERS, DASHBOARD_HTML} from './dashboard/page.js'
 
 export interface ReseedAccepted {
   accepted: true
@@ -44,10 +46,18 @@ export interface AdminDeps {
   requestRestore?(r: {from: string; toRevision?: number; force: boolean}): ReseedAccepted | ReseedRefused
   /** GET /restore/<op>: null when unknown. */
   restoreStatus?(op: string): object | null
+  /** GET /stats/history (stats-history.ts): the recent samples of the /stats counters; absent: 503. */
+  statsHistory?(): object
+  /** GET /events, /events/stream (event-routes.ts): the leader's event log (throws StandbyError on a standby); absent: 503. */
+  eventLog?(): EventSource
+  /** /events/stream limits (tests: a short heartbeat). */
+  eventStream?: EventRouteOptions
   /** GET /rollout (core/rollout-view.ts rolloutStatus); absent: 503. */
   rolloutStatus?(): object
   /** POST /rollout (start), /rollout/pause|resume|abort: the HTTP status (202, 409) and the body. */
-  rolloutControl?(action: 'start' | 'pause' | 'resume' | 'abort'): {status: 202 | 409 | 503; body: object}
+  rolloutControl?(
+    action: 'start' | 'pause' | 'resume' | 'abort',
+  ): {status: 202 | 409 | 503; body: object} | Promise<{status: 202 | 409 | 503; body: object}>
 }
 
 export interface BackupAccepted {
@@ -71,6 +81,22 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   const type = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json'
   res.writeHead(status, {'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers})
   res.end(text)
+}
+
+/** Accept names text/html (a browser navigating), with a non-zero quality. */
+function wantsHtml(req: IncomingMessage): boolean {
+  return String(req.headers.accept ?? '')
+    .split(',')
+    .some((part) => {
+      const [type, ...params] = part.trim().toLowerCase().split(';')
+      const q = params.map((x) => x.trim()).find((x) => x.startsWith('q='))
+      return type?.trim() === 'text/html' && (q === undefined || Number(q.slice(2)) > 0)
+    })
+}
+
+function sendPage(res: ServerResponse): void {
+  res.writeHead(200, {...DASHBOARD_HEADERS, vary: 'Accept'})
+  res.end(DASHBOARD_HTML)
 }
 
 function isLoopback(addr: string | undefined): boolean {
@@ -154,38 +180,61 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
     }
   }
 
+  const events = eventRoutes(() => {
+    if (!deps.eventLog) throw new HttpError(503, 'no event log on this scheduler')
+    return deps.eventLog()
+  }, deps.eventStream)
+
   const routes: [RegExp, Route][] = [
     [
       /^\/$/,
       {
         methods: ['GET'],
-        handle: (_q, res) =>
-          send(res, 200, {
-            endpoints: [
-              '/stats',
-              '/members',
-              '/membership',
-              '/healthz',
-              '/metrics',
-              '/failover-status',
-              'POST /reseed',
-              '/reseed/candidates',
-              '/reseed/<id>',
-              'POST /backups',
-              '/backups',
-              '/backups/op/<id>',
-              'POST /restore',
-              '/restore/<id>',
-              '/rollout',
-              'POST /rollout',
-              'POST /rollout/pause',
-              'POST /rollout/resume',
-              'POST /rollout/abort',
-            ],
-          }),
+        // Browsers (Accept: text/html) get the dashboard (dashboard/page.ts); API clients the JSON index as before.
+        handle: (req, res) =>
+          wantsHtml(req)
+            ? sendPage(res)
+            : send(res, 200, {
+                endpoints: [
+                  '/stats',
+                  '/stats/history',
+                  '/members',
+                  '/membership',
+                  '/healthz',
+                  '/metrics',
+                  '/failover-status',
+                  '/events',
+                  '/events/stream',
+                  'POST /reseed',
+                  '/reseed/candidates',
+                  '/reseed/<id>',
+                  'POST /backups',
+                  '/backups',
+                  '/backups/op/<id>',
+                  'POST /restore',
+                  '/restore/<id>',
+                  '/rollout',
+                  'POST /rollout',
+                  'POST /rollout/pause',
+                  'POST /rollout/resume',
+                  'POST /rollout/abort',
+                ],
+              }),
       },
     ],
     [/^\/stats$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.stats())}],
+    [/^\/events$/, {methods: ['GET'], handle: (req, res) => events.list(req, res)}],
+    [/^\/events\/stream$/, {methods: ['GET'], handle: (req, res) => events.stream(req, res)}],
+    [
+      /^\/stats\/history$/,
+      {
+        methods: ['GET'],
+        handle: (_q, res) => {
+          if (!deps.statsHistory) throw new HttpError(503, 'no stats history on this scheduler')
+          send(res, 200, deps.statsHistory())
+        },
+      },
+    ],
     [/^\/(members|membership)$/, {methods: ['GET'], handle: (_q, res) => send(res, 200, deps.members())}],
     [
       /^\/healthz$/,
@@ -279,7 +328,7 @@ export function buildAdminHandler(deps: AdminDeps): (req: IncomingMessage, res: 
           const text = await readBody(req) // no options: an empty body or a JSON object
           if (text.trim().length > 0) parseJsonObject(text, '(or empty)')
           if (!deps.rolloutControl) throw new HttpError(503, 'rollouts are not available on this scheduler')
-          const r = deps.rolloutControl((action as 'pause' | 'resume' | 'abort' | undefined) ?? 'start')
+          const r = await deps.rolloutControl((action as 'pause' | 'resume' | 'abort' | undefined) ?? 'start')
           if (r.status === 202 && !action) send(res, 202, r.body, {location: '/rollout'})
           else send(res, r.status, r.body)
         },

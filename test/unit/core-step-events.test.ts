@@ -87,6 +87,19 @@ describe('events of the core steps', () => {
     assert.ok(ofKind(ev, 'livelock').some((e) => /livelock over/.test(e.message)))
   })
 
+  it("a task's reason without the etcd log lines an executor appends", () => {
+    const w = new World(CFG, 4)
+    w.start()
+    w.offerAll()
+    w.advance(6_000, {offers: false})
+    const ev = recording(w)
+    const victim = liveTasks(w.state)[0]!
+    w.stopProcess(victim.taskId)
+    w.update(victim.taskId, 'TASK_FAILED', {source: 'SOURCE_EXECUTOR', message: 'etcd killed by SIGKILL; last log lines: raft INFO …'})
+    const failed = ofKind(ev, 'task').find((e) => e.member === victim.memberName)
+    assert.match(failed?.message ?? '', /TASK_FAILED: etcd killed by SIGKILL$/)
+  })
+
   it('a restarted scheduler: the stored tasks are one line, not launches', () => {
     const w = new World(CFG, 3)
     w.start()

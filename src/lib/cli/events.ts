@@ -44,7 +44,7 @@ async function fetchPage(client: AdminClient, since: number): Promise<EventsPage
 
 /** One line: time, seq, kind, member, message. */
 export function renderEvent(e: Event): string {
-  return `${e.at}  #${e.seq}  ${e.kind.padEnd(10)}  ${(e.member ?? '-').padEnd(8)}  ${e.message}`
+  return `${e.at}  ${`#${e.seq}`.padEnd(6)}  ${e.kind.padEnd(10)}  ${(e.member ?? '-').padEnd(8)}  ${e.message}`
 }
 
 export async function runEvents(client: AdminClient, io: CommandIo, o: EventsOptions): Promise<EventsPage | undefined> {

@@ -56,8 +56,13 @@ export class EventRing {
   append(drafts: readonly EventDraft[], at: string): Event[] {
     const added: Event[] = []
     for (const d of drafts) {
-      const e: Event = {seq: ++this._latest, at, kind: d.kind, message: oneLine(d.message)}
-      if (d.member !== undefined && d.member !== '') e.member = oneLine(d.member, MAX_MEMBER)
+      const e: Event = {
+        seq: ++this._latest,
+        at,
+        kind: d.kind,
+        ...(d.member !== undefined && d.member !== '' ? {member: oneLine(d.member, MAX_MEMBER)} : {}),
+        message: oneLine(d.message),
+      }
       this.events.push(e)
       added.push(e)
     }
@@ -132,9 +137,13 @@ export function parsePersisted(doc: unknown): PersistedEventLog | string {
   for (const v of d.events) {
     if (!isEvent(v) || v.seq > latest) continue
     if (events.length > 0 && v.seq <= events[events.length - 1]!.seq) continue
-    const e: Event = {seq: v.seq, at: v.at, kind: v.kind, message: oneLine(v.message)}
-    if (v.member !== undefined) e.member = oneLine(v.member, MAX_MEMBER)
-    events.push(e)
+    events.push({
+      seq: v.seq,
+      at: v.at,
+      kind: v.kind,
+      ...(v.member !== undefined ? {member: oneLine(v.member, MAX_MEMBER)} : {}),
+      message: oneLine(v.message),
+    })
   }
   return {version: 1, latest, events}
 }

@@ -56,7 +56,8 @@ function tasks(prev: SchedulerState, next: SchedulerState, out: EventDraft[]): v
       continue
     }
     if (p.state !== t.state) {
-      const why = t.reason ? `: ${t.reason}` : ''
+      // The executor's reason may end with the etcd log's last lines: those stay in the log, the event keeps the why.
+      const why = t.reason ? `: ${t.reason.replace(/;\s*last log lines:[\s\S]*$/, '')}` : ''
       out.push({kind: 'task', member: t.memberName, message: `task ${t.taskId} ${p.state} → ${t.state}${why}`})
     }
   }
