@@ -6,7 +6,9 @@ import type {EventDraft} from '../../src/scheduler/core/event-log.js'
 import {eventsOfStep} from '../../src/scheduler/core/step-events.js'
 import {liveTasks} from '../../src/scheduler/core/state.js'
 import {World} from '../helpers/sim/sim.js'
-import {CORE_CFG as CFG} from '../helpers/core-world.js'
+import {CORE_CFG as CFG, healthyCluster, RESTORE_RUNNING} from '../helpers/core-world.js'
+import type {RestoreProgress, SchedulerState} from '../../src/scheduler/core/state.js'
+import type {RolloutProgress} from '../../src/scheduler/core/rollout-spec.js'
 
 function recording(w: World): EventDraft[] {
   const out: EventDraft[] = []
@@ -123,5 +125,96 @@ describe('events of the core steps', () => {
     assert.equal(master[0], 'disconnected from the Mesos master: heartbeats missed')
     assert.match(master[1] ?? '', /^subscribed to the Mesos master \(framework fw-1\)$/)
     assert.equal(master.length, 2)
+  })
+
+  describe('transitions made by hand (pure: prev, event, next)', () => {
+    const base = (): SchedulerState => healthyCluster(CFG, 3).state
+    const tick = {type: 'Tick'} as const
+    const rollout = (over: Partial<RolloutProgress>): RolloutProgress =>
+      ({
+        op: 'rollout-1',
+        reason: 'manual',
+        state: 'running',
+        step: 'next',
+        target: {} as RolloutProgress['target'],
+        members: ['etcd-1', 'etcd-2', 'etcd-3'],
+        done: [],
+        current: null,
+        versions: {},
+        clusterVersion: null,
+        backedUp: true,
+        requestedAt: null,
+        startedAt: 0,
+        updatedAt: 0,
+        message: 'rolling 3 members',
+        ...over,
+      }) as RolloutProgress
+
+    it('a rollout: started, a member rolled, paused', () => {
+      const a = base()
+      const b = structuredClone(a)
+      b.rollout = rollout({})
+      assert.deepEqual(eventsOfStep(a, tick, b), [{kind: 'rollout', message: 'rollout rollout-1 (manual) running: rolling 3 members'}])
+      const c = structuredClone(b)
+      c.rollout = rollout({done: ['etcd-2'], current: {member: 'etcd-1', taskId: 't', step: 'killing', since: 0}})
+      assert.deepEqual(eventsOfStep(b, tick, c), [
+        {kind: 'rollout', member: 'etcd-2', message: 'rollout rollout-1: etcd-2 rolled (1/3)'},
+        {kind: 'rollout', member: 'etcd-1', message: 'rollout rollout-1: etcd-1 killing'},
+      ])
+      const d = structuredClone(c)
+      d.rollout = rollout({done: ['etcd-2'], state: 'paused', message: 'paused by the operator'})
+      assert.deepEqual(eventsOfStep(c, tick, d), [{kind: 'rollout', message: 'rollout rollout-1 running → paused: paused by the operator'}])
+    })
+
+    it('a restore: started, a phase with its plan', () => {
+      const a = base()
+      const b = structuredClone(a)
+      b.restore = structuredClone(RESTORE_RUNNING) as unknown as RestoreProgress
+      assert.deepEqual(eventsOfStep(a, tick, b), [{kind: 'restore', message: 'restore r started (manual, from latest)'}])
+      const c = structuredClone(b)
+      c.restore!.phase = 'killing'
+      c.restore!.plan = {fullId: 'full-1', deltaIds: ['d-1', 'd-2'], toRevision: 42, dataUntil: '2026-01-01T00:00:00Z'}
+      assert.deepEqual(eventsOfStep(b, tick, c), [
+        {kind: 'restore', message: 'restore r: resolving → killing (full backup full-1 + 2 delta(s), to revision 42)'},
+      ])
+    })
+
+    it('a defragmentation and a NOSPACE recovery', () => {
+      const a = base()
+      const m = a.membership!.members[0]!
+      const b = structuredClone(a)
+      b.stats.defrags++
+      assert.deepEqual(eventsOfStep(a, {type: 'Defragmented', clientUrl: 'http://x:1', memberId: m.id}, b), [
+        {kind: 'defrag', member: m.name, message: `etcd member ${m.id} defragmented`},
+      ])
+      const c = structuredClone(a)
+      c.maintenance.nospace = {
+        startedAt: 0,
+        step: 'compact',
+        revision: null,
+        defragQueue: [],
+        disarmQueue: [],
+        steps: [],
+        defragged: 0,
+        failures: 0,
+        dbSizeBefore: null,
+        verifyAfterSeq: null,
+      }
+      assert.deepEqual(eventsOfStep(a, tick, c), [{kind: 'nospace', message: 'NOSPACE alarm raised: recovery started (compact)'}])
+      const d = structuredClone(c)
+      d.maintenance.nospace = null
+      d.maintenance.lastNospace = {startedAt: 0, endedAt: 5, outcome: 'recovered', message: 'writes accepted again', steps: []}
+      assert.deepEqual(eventsOfStep(c, tick, d), [{kind: 'nospace', message: 'NOSPACE recovery recovered: writes accepted again'}])
+    })
+
+    it('leadership lost: stepping down, once', () => {
+      const a = base()
+      const b = structuredClone(a)
+      assert.deepEqual(eventsOfStep(a, {type: 'LeadershipLost', leader: 'http://other:23400/'}, b), [
+        {kind: 'leadership', message: 'another scheduler leads this cluster (http://other:23400/): stepping down'},
+      ])
+      b.phase = 'STOPPED'
+      assert.deepEqual(eventsOfStep(b, {type: 'LeadershipLost', leader: 'http://other:23400/'}, structuredClone(b)), [])
+    })
   })
 })
