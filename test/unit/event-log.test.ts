@@ -57,6 +57,18 @@ describe('event ring', () => {
     assert.equal(e!.message.length, MAX_MESSAGE)
   })
 
+  it('never keeps the password of a URL a message quotes (an error naming zk://user:pass@… or s3://…)', () => {
+    const r = new EventRing()
+    const [e] = r.append(
+      [{kind: 'zookeeper', message: 'cannot reach zk://etcd:s3cr3t@zk1:2181/etcd-mesos and https://u:p%40ss@s3.local/b'}],
+      AT,
+    )
+    assert.equal(e!.message, 'cannot reach zk://etcd:***@zk1:2181/etcd-mesos and https://u:***@s3.local/b')
+    const p = parsePersisted({version: 1, latest: 1, events: [{seq: 1, at: AT, kind: 'task', message: 'http://a:b@h/'}]})
+    assert.ok(typeof p !== 'string')
+    assert.equal(p.events[0]!.message, 'http://a:***@h/')
+  })
+
   it('persists the newest events and continues their seq in another ring (a new leader)', () => {
     const a = new EventRing()
     for (let i = 0; i < 10; i++) a.append([{kind: 'task', message: `m${i}`}], AT)

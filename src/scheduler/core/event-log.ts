@@ -30,9 +30,15 @@ export const DEFAULT_PERSIST_MAX = 200
 export const MAX_MESSAGE = 400
 const MAX_MEMBER = 128
 
-/** One line, bounded. */
+/** `scheme://user:pass@` → `scheme://user:***@`: a message may quote a URL from an error (zk://, s3 endpoints). */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/)([^@/\s:]*):([^@/\s]*)@/gi
+
+/** One line, bounded, without URL passwords. */
 export function oneLine(s: string, max = MAX_MESSAGE): string {
-  const flat = s.replace(/[\r\n\t]+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '')
+  const flat = s
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .replace(URL_PASSWORD, '$1$2:***@')
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
 }
 
