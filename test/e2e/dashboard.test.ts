@@ -147,6 +147,12 @@ describe('dashboard in a browser', {skip, timeout: 900_000}, () => {
       // the charts fill from /stats/history; the counters from /stats
       await page.locator('#charts figure[data-chart="running_servers"] polyline').waitFor({timeout: 30_000})
       assert.equal(await text(page.locator('#c-running_servers')), '3')
+      // accessible markup: a heading per section, labelled controls, buttons named by their text
+      for (const h of ['Members', 'Counters', 'Operations', 'Backups', 'Events'])
+        assert.equal(await page.getByRole('heading', {name: h, exact: true}).count(), 1, `heading ${h}`)
+      assert.equal(await page.getByRole('button', {name: 'Re-seed…'}).count(), 1)
+      assert.equal(await page.getByRole('checkbox', {name: /force/}).count(), 1)
+      assert.equal(await page.getByRole('table').first().locator('caption').count(), 1)
       // the token field is reachable by its label
       assert.equal(await page.getByLabel('Admin token').getAttribute('type'), 'password')
       await shot(page, 'healthy.png')

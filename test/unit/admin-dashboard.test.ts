@@ -39,7 +39,7 @@ describe('admin API: the dashboard page and /stats/history', () => {
 
   it('GET / without text/html in Accept keeps the JSON index (which lists /stats/history)', async () => {
     await withAdminServer(adminDeps(), async (base) => {
-      for (const accept of [undefined, 'application/json', '*/*']) {
+      for (const accept of [undefined, 'application/json', '*/*', 'text/html;q=0, application/json']) {
         const r = await fetch(`${base}/`, accept ? {headers: {accept}} : {})
         assert.equal(r.status, 200)
         assert.equal(r.headers.get('content-type'), 'application/json')

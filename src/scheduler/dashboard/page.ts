@@ -45,10 +45,10 @@ const BODY = `<header>
 <span id="token-state" class="muted" aria-live="polite"></span>
 </form>
 <div class="actions" role="group" aria-label="Operations">
-<button type="button" id="act-backup">Back up now</button>
+<button type="button" id="act-backup" title="needs serve --backup-target">Back up now</button>
 <button type="button" id="act-reseed">Re-seed…</button>
 <label><input type="checkbox" id="reseed-force"> force (even a healthy cluster)</label>
-<button type="button" id="act-restore">Restore latest…</button>
+<button type="button" id="act-restore" title="needs serve --backup-target">Restore latest…</button>
 <button type="button" id="act-pause">Pause rollout</button>
 <button type="button" id="act-resume">Resume rollout</button>
 </div>
@@ -72,7 +72,7 @@ const BODY = `<header>
 
 const sha256 = (s: string): string => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`
 
-/** The page (about 30 kB). */
+/** The page (about 25 kB). */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
 <head>

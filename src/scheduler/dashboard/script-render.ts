@@ -128,10 +128,13 @@ function renderHistory(h) {
   var box = clear($('charts'));
   var mins = Math.round((h.samples.length * h.interval_ms) / 60000);
   CHARTS.forEach(function (c) { box.appendChild(chart(h.samples, c[0], c[1])); });
-  box.appendChild(el('p', {cls: 'muted', text: 'One sample every ' + h.interval_ms / 1000 + ' s; ' + h.samples.length + ' kept (~' + mins + ' min).'}));
+  var span = h.samples.length ? fmtTime(h.samples[0].at) + ' – ' + fmtTime(h.samples[h.samples.length - 1].at) : 'no samples yet';
+  box.appendChild(el('p', {cls: 'muted', text: 'From ' + span + ': one sample every ' + h.interval_ms / 1000 + ' s (' + h.samples.length + ' kept, ~' + mins + ' min).'}));
 }
 
 function renderBackupSummary(b) {
+  $('act-backup').disabled = !b;
+  $('act-restore').disabled = !b;
   if (!b) { $('backup-summary').textContent = 'Backups are off (no --backup-target).'; $('backups').hidden = true; return; }
   var s = 'Target ' + b.target + '. ';
   s += b.last_success ? 'Last backup ' + b.last_success.id + ' at ' + fmtTime(b.last_success.at) + ' (' + Math.round(b.last_success.age_seconds) + ' s ago). ' : 'No backup yet. ';
