@@ -6,50 +6,17 @@
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {execFileSync, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import type {ChildProcess} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {makeCa, makeCert} from '../helpers/certs.js'
 import {freePorts, waitFor} from '../helpers/ports.js'
 import {spawnTracked, stopTracked} from '../helpers/procs.js'
 import {ETCD_BIN} from '../helpers/etcd.js'
 import {rejectsWithCode} from '../helpers/etcd-errors.js'
 import {compact, defragment, disarmAlarm, listAlarms} from '../../src/lib/etcd/maintenance.js'
 import {EtcdGateway} from '../../src/lib/etcd/gateway.js'
-
-const openssl = (args: string[], cwd: string): void => void execFileSync('openssl', args, {cwd, stdio: 'ignore'})
-
-function makeCa(dir: string, ca: string): void {
-  openssl(
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '1', '-subj', `/CN=${ca}`],
-    dir,
-  )
-}
-
-function makeCert(dir: string, cn: string, ca: string): void {
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${cn}.key`, '-out', `${cn}.csr`, '-subj', `/CN=${cn}`], dir)
-  writeFileSync(path.join(dir, `${cn}.ext`), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n')
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${cn}.csr`,
-      '-CA',
-      `${ca}.crt`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-out',
-      `${cn}.crt`,
-      '-days',
-      '1',
-      '-extfile',
-      `${cn}.ext`,
-    ],
-    dir,
-  )
-}
 
 describe('maintenance over https with client-certificate auth (real etcd 3.4)', {timeout: 120_000}, () => {
   let dir: string

@@ -7,61 +7,19 @@
 import {describe, it, before, after} from 'node:test'
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {makeCa, makeCert} from '../helpers/certs.js'
 import {freePort, waitFor} from '../helpers/ports.js'
 import {spawnTracked, stopTracked} from '../helpers/procs.js'
 import type {ChildProcess} from 'node:child_process'
 
 const RUN_JS = path.resolve('bin/run.js')
 
-function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, {cwd, stdio: 'ignore'})
-}
-
 function makeCerts(dir: string, cn: string, caName = 'ca'): void {
-  openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${caName}.key`,
-      '-out',
-      `${caName}.crt`,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${caName}-test`,
-    ],
-    dir,
-  )
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${cn}.key`, '-out', `${cn}.csr`, '-subj', `/CN=${cn}`], dir)
-  const sans = ['IP:127.0.0.1', ...[2, 3, 4, 5].map((i) => `IP:127.0.0.${i}`), 'DNS:localhost'].join(',')
-  writeFileSync(path.join(dir, `${cn}.ext`), `subjectAltName=${sans}\nextendedKeyUsage=serverAuth,clientAuth\n`)
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${cn}.csr`,
-      '-CA',
-      `${caName}.crt`,
-      '-CAkey',
-      `${caName}.key`,
-      '-CAcreateserial',
-      '-out',
-      `${cn}.crt`,
-      '-days',
-      '1',
-      '-extfile',
-      `${cn}.ext`,
-    ],
-    dir,
-  )
+  makeCa(dir, caName)
+  makeCert(dir, cn, caName)
 }
 
 function etcdctl(args: string[]): {ok: boolean; out: string} {

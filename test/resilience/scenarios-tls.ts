@@ -4,7 +4,7 @@
  * rollouts (files replaced in place, `POST /rollout` each time): a bundle of the old and the new CA, then the new CA's
  * certificates, then the new CA alone. The writer, checker and observer reach the members with the application's
  * client certificate (undici's global dispatcher: the CA bundle, and the old CA's client certificate until the
- * members present the new certificates, the new CA's after). Recovered = the third rollout done; nine relaunches.
+ * members present the new certificates, the new CA's after; the checker's etcdctl the same through ETCDCTL_CACERT/CERT/KEY). Recovered = the third rollout done; nine relaunches.
  */
 import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -23,12 +23,19 @@ interface Rotation {
 }
 const rotations = new WeakMap<Ctx, Rotation>()
 
+const ETCDCTL_TLS = ['ETCDCTL_CACERT', 'ETCDCTL_CERT', 'ETCDCTL_KEY'] as const
+
+/** The application's client files for fetch (undici's global dispatcher) and for the checker's etcdctl (its env). */
 function useClient(r: Rotation, name: 'appOld' | 'appNew'): void {
   const old = r.agent
-  const read = (f: string) => readFileSync(path.join(r.dir, f))
-  r.agent = new Agent({connect: {ca: r.bundle, cert: read(`${name}.crt`), key: read(`${name}.key`)}})
+  const file = (f: string) => path.join(r.dir, f)
+  r.agent = new Agent({connect: {ca: r.bundle, cert: readFileSync(file(`${name}.crt`)), key: readFileSync(file(`${name}.key`))}})
   setGlobalDispatcher(r.agent)
   void old.close().catch(() => undefined)
+  writeFileSync(file('bundle.crt'), r.bundle)
+  process.env.ETCDCTL_CACERT = file('bundle.crt')
+  process.env.ETCDCTL_CERT = file(`${name}.crt`)
+  process.env.ETCDCTL_KEY = file(`${name}.key`)
 }
 
 function replace(dest: string, content: string): void {
@@ -122,6 +129,7 @@ export const TLS_SCENARIOS: ScenarioDef[] = [
       const r = rotations.get(ctx)
       if (!r) return
       setGlobalDispatcher(r.before)
+      for (const k of ETCDCTL_TLS) delete process.env[k]
       await r.agent.close().catch(() => undefined)
     },
   },
