@@ -19,10 +19,18 @@ export default class Executor extends Command {
       min: 1,
       max: RESEED_BACKUPS_KEEP_MAX,
     }),
+    'log-format': Flags.string({
+      summary: 'Log lines as text or json (serve passes its own --log-format json on).',
+      options: ['text', 'json'],
+      default: 'text',
+    }),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Executor)
-    process.exitCode = await runExecutor({reseedBackupsKeep: flags['reseed-backups-keep']})
+    process.exitCode = await runExecutor({
+      reseedBackupsKeep: flags['reseed-backups-keep'],
+      logFormat: flags['log-format'] === 'json' ? 'json' : 'text',
+    })
   }
 }

@@ -32,3 +32,14 @@ export interface DriverOptions {
 export function stderrLog(line: string): void {
   process.stderr.write(`${new Date().toISOString()} etcd-mesos executor: ${line}\n`)
 }
+
+/**
+ * The executor's line writer for serve's --log-format: text as stderrLog; json one object per line with the keys of
+ * the scheduler's JSON logs (level, time, msg) and component "executor" (no pino: the executor starts on the path
+ * from a launch to TASK_RUNNING).
+ */
+export function executorLog(format: 'text' | 'json', write: (s: string) => void = (s) => process.stderr.write(s)): (line: string) => void {
+  if (format === 'text') return (line) => write(`${new Date().toISOString()} etcd-mesos executor: ${line}\n`)
+  return (line) =>
+    write(`${JSON.stringify({level: 'info', time: new Date().toISOString(), pid: process.pid, component: 'executor', msg: line})}\n`)
+}

@@ -107,8 +107,11 @@ const EXECUTOR_JS = fileURLToPath(new URL('../../bin/executor.js', import.meta.u
  * The agents' command for an executor. Default: this installation's lean entry point bin/executor.js (no oclif:
  * it starts faster, on the path from ACCEPT to TASK_RUNNING); --executor-bin: that entry point's `executor` command.
  */
-export function executorCommand(bin: string | undefined, reseedBackupsKeep?: number) {
-  const extra = reseedBackupsKeep === undefined ? [] : ['--reseed-backups-keep', String(reseedBackupsKeep)]
+export function executorCommand(bin: string | undefined, reseedBackupsKeep?: number, logFormat: LogFormat = 'text') {
+  const extra = [
+    ...(reseedBackupsKeep === undefined ? [] : ['--reseed-backups-keep', String(reseedBackupsKeep)]),
+    ...(logFormat === 'json' ? ['--log-format', 'json'] : []),
+  ]
   // The agent builds the executor's environment from scratch (no PATH to our node): use absolute paths.
   if (bin === undefined) return {value: process.execPath, shell: false, arguments: [process.execPath, EXECUTOR_JS, ...extra]}
   const target = path.resolve(bin)
@@ -379,7 +382,7 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
       ...(o.leftoverGraceSec !== undefined ? {leftoverGraceMs: o.leftoverGraceSec * 1000} : {}),
       role: o.role,
       ...(o.principal ? {principal: o.principal} : {}),
-      executorCommand: executorCommand(o.executorBin, o.reseedBackupsKeep),
+      executorCommand: executorCommand(o.executorBin, o.reseedBackupsKeep, o.logFormat),
       etcdBin: o.etcdBin,
       ...(o.etcdSpace?.quotaBackendBytes !== undefined ? {quotaBackendBytes: o.etcdSpace.quotaBackendBytes} : {}),
       ...(o.etcdSpace?.autoCompaction ? {autoCompaction: o.etcdSpace.autoCompaction} : {}),

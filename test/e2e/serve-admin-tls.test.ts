@@ -6,7 +6,8 @@
  *     without the CA they are refused (exit 3, naming --ca-file), a missing --ca-file is a usage error (2);
  *   - every line serve logs is a JSON object, and the admin token never appears in them;
  *   - missing, unreadable or mismatched certificate files, a lone cert/key flag and a bad --log-format are clear
- *     errors before anything starts (exit 2, like every bad flag of serve; nothing listens).
+ *     errors before anything starts (exit 2, like every bad flag of serve; nothing listens);
+ *   - with `--master local --log-format json`, the executors it launches log JSON lines too.
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
@@ -16,8 +17,8 @@ import os from 'node:os'
 import path from 'node:path'
 import {makeCa, makeCert} from '../helpers/certs.js'
 import {freePort, waitFor} from '../helpers/ports.js'
-import {RUN_JS, startServe, type ServeProc} from '../helpers/serve.js'
-import {runCli} from '../helpers/serve-e2e.js'
+import {RUN_JS, sandboxLogs, startServe, type ServeProc} from '../helpers/serve.js'
+import {runCli, startLocalServe} from '../helpers/serve-e2e.js'
 import {destroyZooKeeper, startZooKeeper, type ZkServer} from '../helpers/zookeeper.js'
 import {ZkClient} from '../../src/lib/zk/client.js'
 import {parseZkUrl} from '../../src/lib/zk/url.js'
@@ -159,5 +160,35 @@ describe('serve: admin API over HTTPS, JSON logs', {timeout: 300_000}, () => {
     const env = await runServeOnce([], {ADMIN_TLS_CERT_FILE: file('missing.crt'), ADMIN_TLS_KEY_FILE: file('admin.key')})
     assert.equal(env.code, 2, env.stderr)
     assert.match(env.stderr, /cannot read --admin-tls-cert-file/)
+  })
+})
+
+describe('serve --log-format json: the executors log JSON too', {timeout: 300_000}, () => {
+  it("every line of every executor's stderr is a JSON object of component executor", async () => {
+    const serve = await startLocalServe({cluster: 'jsonexec', size: 1, agents: 1, bootstrapWait: 0, args: ['--log-format', 'json']})
+    try {
+      const workDir = serve
+        .log()
+        .split('\n')
+        .map((l) => {
+          try {
+            return JSON.parse(l) as {msg?: string; workDir?: string}
+          } catch {
+            return {}
+          }
+        })
+        .find((r) => r.msg === 'started the embedded local Mesos')?.workDir
+      assert.ok(workDir, serve.log().slice(-3000))
+      const text = sandboxLogs(workDir, 'stderr', 100_000)
+      const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('--- '))
+      assert.ok(lines.length > 0, `no executor log lines under ${workDir}`)
+      for (const l of lines) {
+        const r = JSON.parse(l) as {level?: string; msg?: string; component?: string}
+        assert.equal(r.component, 'executor', l)
+        assert.ok(r.level && r.msg, l)
+      }
+    } finally {
+      await serve.stop()
+    }
   })
 })
