@@ -206,7 +206,10 @@ export async function startServe(
   const onData = (d: Buffer): void => {
     if (localWorkDir !== undefined || head.length > 200_000) return
     head += d.toString('utf8')
-    const m = /started the embedded local Mesos.*? workDir=(\S+)/.exec(head)
+    // text: `… started the embedded local Mesos … workDir=/tmp/…`; --log-format json: `"workDir":"/tmp/…"`.
+    const m =
+      /started the embedded local Mesos.*? workDir=(\S+)/.exec(head) ??
+      /"workDir":"([^"]+)".*?"msg":"started the embedded local Mesos"/.exec(head)
     if (m && path.basename(m[1]!).startsWith('mesos-local-')) localWorkDir = m[1]
   }
   child.stdout?.on('data', onData)
