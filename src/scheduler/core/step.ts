@@ -30,7 +30,8 @@ import {nextWake, plan} from './plan.js'
 import {onDisconnected, onFrameworkError, onLeadershipLost, onLoaded, onReconcileTimer, onStateConflict, onSubscribed} from './reconcile.js'
 import {onFrameworkMessage, onReseedRequested} from './reseed.js'
 import {onRestoreRequested, onRestoreResolved, onRestoreResolveFailed} from './restore.js'
-import {onLeaderMoved, onRolloutBackupDone, onRolloutControl, onRolloutRequested, onRolloutVersions} from './rollout.js'
+import {onLeaderMoved, onRolloutBackupDone, onRolloutVersions} from './rollout.js'
+import {onRolloutControl, onRolloutRequested} from './rollout-start.js'
 import type {SchedulerState} from './state.js'
 
 export interface StepResult {
