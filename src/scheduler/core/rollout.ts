@@ -1,3 +1,31 @@
+/**
+ * Rollout: relaunch the members whose recorded spec (rollout-spec.ts, `TaskRecord.spec`) differs from the desired
+ * one (`--etcd-bin` and its version, extra args, resources, TLS files), one at a time, each IN PLACE on its own data
+ * (same agent, same ports, requireData: inplace.ts launchInPlace, or on its volume: relaunch.ts relaunch).
+ *
+ * States (`s.rollout`, persisted; a restarted scheduler resumes a running one):
+ *   running  --every member rolled--> done
+ *            --version rules refuse (before anything was touched) / the backup fails--> refused
+ *            --a member not back and caught up within rolloutMemberTimeoutMs, another member's task ends, quorum
+ *              lost, a re-seed/restore/total loss, a version re-check refuses, a leader move fails--> failed
+ *            --pause--> paused (after the member being rolled is back) --resume--> running
+ *            --abort--> aborted (after the member being rolled is back); paused --abort--> aborted
+ * Steps while running: checking (ROLLOUT_VERSIONS: every member's /version → checkRollout; again before each
+ *   member: the cluster version moves) → backup (once, with a backup target: ROLLOUT_BACKUP) → next (wait for a
+ *   fresh healthy verdict; pick a follower, by name; only the leader left: MOVE_LEADER to a rolled member) →
+ *   moving-leader (until a probe shows another leader) → killing (KILL, until its task is dead) → launching (the
+ *   in-place / volume offer) → catching-up (the new task RUNNING, its probe reads, its raft index within
+ *   rolloutCatchUpEntries of the leader's, a fresh healthy verdict) → checking (next member) … → done.
+ * Start (rollout-start.ts): POST /rollout (RolloutRequested), or automatically (config.autoRollout) once READY, MUTABLE, healthy, with
+ *   a member whose recorded spec differs (members without a recorded spec are rolled by POST /rollout only), and
+ *   not for a target whose last rollout failed, was refused or aborted. Refused at once (not started) with a
+ *   reason: not READY, a re-seed / restore / defragmentation / membership change under way, unhealthy, fewer than
+ *   3 members (a rollout of 1 or 2 would lose quorum), a member's data dir unknown, a scheme change or a resource
+ *   change with a role (not implemented yet), extra args etcd 3.5 removed, the target version unknown.
+ * Episode (mode.ts): ROLLING_OUT while running (mayMutate is false: no growth, removal or in-place repair of the
+ *   member we kill); the base episode when paused or ended, so that normal repair takes over a member that failed
+ *   to come back. Invariants: at most one member down by our hand; never two live tasks for one member.
+ */
 import {checkRollout} from '../../lib/etcd/versions.js'
 import {log} from './actions.js'
 import type {Ctx} from './ctx.js'
