@@ -4,9 +4,12 @@
  * takes the others from serve (ZooKeeper connection, leadership, backups), hands each to the live subscribers
  * (GET /events/stream) and persists the newest `persistMax` in a ZooKeeper node next to the scheduler's state.
  *
- * States: loading (load(): the persisted history is read and continued: seq goes on after the last leader's) →
- *   recording (saves at most every `persistEveryMs`, the newest events coalesced; a failed save is retried at the
- *   next interval) → stopped (stop(): one last save, bounded; the subscribers are told the log closes).
+ * States: loading (load(): the persisted history is read and continued: seq goes on after what the last leader
+ *   reserved; our own reservation is written at once) → recording (saves at most every `persistEveryMs`, the newest
+ *   events coalesced, each reserving `reserve` seqs ahead; at once when half the reservation is used; a failed save
+ *   is retried at the next interval) → stopped (stop(): one last save releasing the reservation, bounded; the
+ *   subscribers are told the log closes). A leader that crashes may lose its last seconds of events, never their
+ *   seqs: the next one numbers on after the reservation, so a seq a client saw (Last-Event-ID) names one event.
  *   Without a store (--master local without ZooKeeper), or when the history could not be read, or when another
  *   scheduler wrote the node (StateConflictError: it leads now), nothing is persisted; the log stays in memory.
  * Invariants: never throws into the driver; a subscriber that throws is dropped; persistence never blocks recording.
@@ -33,6 +36,8 @@ export interface EventRecorderOptions {
   capacity?: number
   persistMax?: number
   persistEveryMs?: number
+  /** Seqs reserved ahead of `latest` with each save (default 1000). */
+  reserve?: number
 }
 
 /** The driver as the recorder follows it. */
@@ -48,6 +53,9 @@ export class EventRecorder {
   private readonly now: () => number
   private readonly persistMax: number
   private readonly persistEveryMs: number
+  private readonly reserve: number
+  /** The reservation the store holds (events beyond it would be unreserved: a save goes at once before that). */
+  private reserved = 0
   private store: StateStore | null
   private timer: NodeJS.Timeout | null = null
   private dirty = false
@@ -59,6 +67,7 @@ export class EventRecorder {
     this.now = opts.now ?? Date.now
     this.persistMax = opts.persistMax ?? DEFAULT_PERSIST_MAX
     this.persistEveryMs = opts.persistEveryMs ?? 3000
+    this.reserve = opts.reserve ?? 1000
     this.store = opts.store ?? null
   }
 
@@ -79,16 +88,21 @@ export class EventRecorder {
     if (!store) return
     try {
       const doc = await store.load()
-      if (doc === null) return
-      const problem = this.ring.continueFrom(doc)
-      if (problem !== null) throw new Error(`${store.description} does not hold an event log (${problem})`)
-      this.opts.log.info('event log: the recent history continued', {latest: this.ring.latest, from: store.description})
+      if (doc !== null) {
+        const problem = this.ring.continueFrom(doc)
+        if (problem !== null) throw new Error(`${store.description} does not hold an event log (${problem})`)
+        this.opts.log.info('event log: the recent history continued', {latest: this.ring.latest, from: store.description})
+      }
     } catch (err) {
       this.store = null
       this.opts.log.warn('event log: the persisted history cannot be read; events are kept in memory only', {
         error: (err as Error).message,
       })
+      return
     }
+    // Our reservation first: a crash from now on cannot make the next leader reuse the seqs we hand out.
+    this.dirty = true
+    await this.save()
   }
 
   /** Records one event (kind, one-line message, the member concerned). */
@@ -147,7 +161,11 @@ export class EventRecorder {
     }
     this.subscribers.clear()
     await this.saving
-    if (this.dirty) await this.save()
+    // The last save releases the reservation (reserved = latest): the next leader numbers on without a gap.
+    if (this.store && (this.dirty || this.reserved > this.ring.latest)) {
+      this.dirty = true
+      await this.save(0)
+    }
   }
 
   private add(drafts: EventDraft[]): void {
@@ -163,30 +181,38 @@ export class EventRecorder {
       }
     }
     this.dirty = true
-    this.schedule()
+    this.schedule(this.ring.latest > this.reserved - this.reserve / 2)
   }
 
-  private schedule(): void {
-    if (!this.store || this.timer || this.stopped) return
-    this.timer = setTimeout(() => {
-      this.timer = null
-      if (this.saving) {
-        this.schedule()
-        return
-      }
-      this.saving = this.save().finally(() => {
-        this.saving = null
-      })
-    }, this.persistEveryMs)
+  /** A save after persistEveryMs, or at once when `urgent` (half the reservation used). */
+  private schedule(urgent = false): void {
+    if (!this.store || this.stopped) return
+    if (this.timer && !urgent) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(
+      () => {
+        this.timer = null
+        if (this.saving) {
+          this.schedule()
+          return
+        }
+        this.saving = this.save().finally(() => {
+          this.saving = null
+        })
+      },
+      urgent ? 0 : this.persistEveryMs,
+    )
     this.timer.unref?.()
   }
 
-  private async save(): Promise<void> {
+  private async save(reserve = this.reserve): Promise<void> {
     const store = this.store
     if (!store || !this.dirty) return
     this.dirty = false
+    const doc = this.ring.persisted(this.persistMax, reserve)
     try {
-      await store.save(this.ring.persisted(this.persistMax))
+      await store.save(doc)
+      this.reserved = doc.reserved
     } catch (err) {
       if ((err as Error).name === 'StateConflictError') {
         this.store = null

@@ -2,7 +2,8 @@
  * The event log's admin endpoints (issue 18), used by admin.ts:
  *   GET /events?since=N   → 200 {events (seq > N, oldest first), latest}; N absent: 0 (all kept)
  *   GET /events/stream    → Server-Sent Events: `id: <seq>\ndata: <JSON event>\n\n` per event, starting after
- *                           `?since=N` or the `Last-Event-ID` header (a reconnecting EventSource), else with the
+ *                           `?since=N` or the `Last-Event-ID` header (the later of the two: a reconnecting
+ *                           EventSource keeps its URL and adds the last id it saw), else with the
  *                           last STREAM_DEFAULT_BACKLOG events; a `: ping` comment every `heartbeatMs`; the stream
  *                           ends cleanly when serve stops. At most `maxStreams` at once (then 503), a client that
  *                           does not read (more than MAX_BUFFERED bytes waiting) is cut off.
@@ -40,14 +41,20 @@ export function parseSeq(raw: string, what: string): number | string {
   return Number.isSafeInteger(n) ? n : `${what} is too large`
 }
 
-/** Where a request starts: ?since= first, then Last-Event-ID; null when neither (the stream's default backlog). */
+/**
+ * Where a request starts: after ?since= or Last-Event-ID, the later of the two when both are given (a reconnecting
+ * EventSource keeps the URL it was opened with and adds the last id it saw); null when neither (the default backlog).
+ */
 function startOf(req: IncomingMessage): number | null | string {
   const url = new URL(req.url ?? '/', 'http://admin.invalid')
   const q = url.searchParams.get('since')
-  if (q !== null) return parseSeq(q, 'since')
+  const since = q === null ? null : parseSeq(q, 'since')
   const h = req.headers['last-event-id']
-  if (typeof h === 'string' && h.trim() !== '') return parseSeq(h, 'Last-Event-ID')
-  return null
+  const last = typeof h === 'string' && h.trim() !== '' ? parseSeq(h, 'Last-Event-ID') : null
+  if (typeof since === 'string') return since
+  if (typeof last === 'string') return last
+  if (since === null) return last
+  return last === null ? since : Math.max(since, last)
 }
 
 export function eventRoutes(

@@ -96,6 +96,24 @@ describe('event ring', () => {
     assert.equal(next!.seq, 12)
   })
 
+  it('a reservation: the next leader continues after the seqs a crashed leader may have used unsaved', () => {
+    const a = new EventRing()
+    a.append([{kind: 'task', message: 'saved'}], AT)
+    const doc = JSON.parse(JSON.stringify(a.persisted(200, 1000)))
+    assert.deepEqual([doc.latest, doc.reserved], [1, 1001])
+    a.append([{kind: 'task', message: 'emitted, never saved (the leader crashed)'}], AT)
+    const b = new EventRing()
+    assert.equal(b.continueFrom(doc), null)
+    const [next] = b.append([{kind: 'leadership', message: 'new leader'}], AT)
+    assert.equal(next!.seq, 1002, 'no seq a client may have seen is reused')
+    assert.deepEqual(
+      b.since(0).map((e) => e.seq),
+      [1, 1002],
+    )
+    assert.equal(new EventRing().persisted(200).reserved, 0, 'a clean stop reserves nothing beyond latest')
+    assert.equal(typeof parsePersisted({version: 1, latest: 5, reserved: 4, events: []}), 'string', 'reserved below latest')
+  })
+
   it('refuses what is not a persisted log, and drops malformed or out-of-order events', () => {
     for (const bad of [null, [], 'x', {version: 2, latest: 1, events: []}, {version: 1, latest: -1, events: []}, {version: 1, latest: 3}])
       assert.equal(typeof parsePersisted(bad), 'string', JSON.stringify(bad))

@@ -137,21 +137,24 @@ describe('GET /events/stream', () => {
     })
   })
 
-  it('starts after Last-Event-ID or ?since= (since wins), and rejects a bad one with 400', async () => {
+  it('starts after Last-Event-ID or ?since= (the later of the two: a reconnecting EventSource keeps its URL), and rejects a bad one with 400', async () => {
     const r = recorderWith(10)
     await withAdminServer(adminDeps({eventLog: () => r}), async (base) => {
       const a = sse(`${base}/events/stream`, {'last-event-id': '8'})
       const b = sse(`${base}/events/stream?since=9`, {'last-event-id': '2'})
-      await until('both backlogs', () => seqs(a).length >= 2 && seqs(b).length >= 1)
+      const c = sse(`${base}/events/stream?since=2`, {'last-event-id': '9'})
+      await until('the backlogs', () => seqs(a).length >= 2 && seqs(b).length >= 1 && seqs(c).length >= 1)
       await sleep(100)
       assert.deepEqual(seqs(a), [9, 10])
       assert.deepEqual(seqs(b), [10])
+      assert.deepEqual(seqs(c), [10], 'a reconnection after #9 of a stream opened with ?since=2')
       const bad = sse(`${base}/events/stream`, {'last-event-id': 'x'})
       await until('the refusal', () => bad.ended || bad.aborted)
       assert.equal(bad.status, 400)
       assert.match(bad.body, /Last-Event-ID/)
       a.req!.destroy()
       b.req!.destroy()
+      c.req!.destroy()
       await until('the streams to be released', () => r.subscriberCount === 0)
     })
     await r.stop()
@@ -181,7 +184,7 @@ describe('GET /events/stream', () => {
 
 describe('event recorder persistence', () => {
   it('saves the newest events at most once per interval, continues a persisted history, stops on a conflict', async () => {
-    const saved: {latest: number; events: {seq: number}[]}[] = []
+    const saved: {latest: number; reserved: number; events: {seq: number}[]}[] = []
     let conflict = false
     const store: StateStore = {
       description: 'fake',
@@ -191,7 +194,7 @@ describe('event recorder persistence', () => {
         saved.push(JSON.parse(JSON.stringify(doc)))
       },
     }
-    const r = new EventRecorder({log: quiet, store, persistEveryMs: 200, persistMax: 5})
+    const r = new EventRecorder({log: quiet, store, persistEveryMs: 200, persistMax: 5, reserve: 100})
     r.record('leadership', 'recorded before the load')
     await r.load()
     assert.equal(r.latest, 41)
@@ -202,19 +205,31 @@ describe('event recorder persistence', () => {
         [41, 'recorded before the load'],
       ],
     )
+    assert.equal(saved.length, 1, 'the reservation is written at once after the load')
+    assert.deepEqual([saved[0]!.latest, saved[0]!.reserved], [41, 141])
     for (let i = 0; i < 20; i++) r.record('task', `t${i}`)
-    await until('a save', () => saved.length >= 1)
-    assert.equal(saved.length, 1, 'twenty events, one save')
-    assert.equal(saved[0]!.latest, 61)
+    await until('a save', () => saved.length >= 2)
+    await sleep(300)
+    assert.equal(saved.length, 2, 'twenty events, one save')
+    assert.equal(saved[1]!.latest, 61)
     assert.deepEqual(
-      saved[0]!.events.map((e) => e.seq),
+      saved[1]!.events.map((e) => e.seq),
       [57, 58, 59, 60, 61],
     )
-    conflict = true
-    r.record('task', 'after another leader wrote')
-    await sleep(600)
-    r.record('task', 'not saved either')
+    for (let i = 0; i < 60; i++) r.record('task', `u${i}`)
+    await until('a save before the reservation runs out', () => saved.some((d) => d.latest >= 111))
+    assert.ok(
+      saved.every((d, i) => i === 0 || d.latest <= saved[i - 1]!.reserved),
+      'never past what was reserved',
+    )
     await r.stop()
-    assert.equal(saved.length, 1, 'nothing saved after the conflict')
+    const last = saved[saved.length - 1]!
+    assert.deepEqual([last.latest, last.reserved], [121, 121], 'a clean stop releases the reservation')
+    const r2 = new EventRecorder({log: quiet, store})
+    conflict = true
+    await r2.load()
+    r2.record('task', 'after another leader wrote')
+    await r2.stop()
+    assert.equal(saved[saved.length - 1], last, 'nothing saved after the conflict')
   })
 })

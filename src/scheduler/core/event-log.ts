@@ -4,9 +4,11 @@
  * State: `latest` (the seq of the newest event, 0 when none) and at most `capacity` events, oldest first.
  * Transitions:
  *   append(drafts, at) → each draft becomes {seq: ++latest, at, ...}; the oldest events beyond capacity are dropped
- *   fromPersisted(doc) → the ring a persisted form describes (its events kept when well-formed, `latest` continued)
- * Invariants: seqs are consecutive and increasing; `latest` never goes back (a loaded log continues after the
- *   persisted `latest`, so seq continues across leader changes); messages are one line of at most MAX_MESSAGE
+ *   continueFrom(doc)  → the ring a persisted form describes (its well-formed events kept), numbering on after its
+ *                        `reserved` (≥ `latest`): the seqs a leader may have used without saving them (it saves at
+ *                        most every few seconds and reserves ahead) are never reused by the next one
+ * Invariants: seqs increase (consecutive within one leader; a gap after a crashed one); `latest` never goes back,
+ *   so seq continues across leader changes and identifies an event (Last-Event-ID); messages are one line of at most MAX_MESSAGE
  *   characters (the persisted form, at most `persistMax` events, stays well under ZooKeeper's 1 MB node limit).
  */
 import {type Event, type EventKind, type EventsPage, isEventKind} from './event-types.js'
@@ -22,6 +24,8 @@ export interface EventDraft {
 export interface PersistedEventLog {
   version: 1
   latest: number
+  /** The highest seq the writer may have used before its next save (≥ latest; = latest after a clean stop). */
+  reserved: number
   events: Event[]
 }
 
@@ -93,14 +97,14 @@ export class EventRing {
     return {events: this.since(since), latest: this._latest}
   }
 
-  /** The newest `max` events and `latest`, for ZooKeeper. */
-  persisted(max = DEFAULT_PERSIST_MAX): PersistedEventLog {
-    return {version: 1, latest: this._latest, events: this.last(max)}
+  /** The newest `max` events, `latest`, and `reserve` seqs beyond it reserved until the next save, for ZooKeeper. */
+  persisted(max = DEFAULT_PERSIST_MAX, reserve = 0): PersistedEventLog {
+    return {version: 1, latest: this._latest, reserved: this._latest + Math.max(0, reserve), events: this.last(max)}
   }
 
   /**
    * Takes a persisted log (of an earlier leader) as the start of this one: its well-formed events are kept and the
-   * next seq continues after its `latest`. Events already recorded here are renumbered after it (they are newer).
+   * next seq continues after its `reserved`. Events already recorded here are renumbered after it (they are newer).
    * Returns a problem description when the document is not a usable log (then nothing changes).
    */
   continueFrom(doc: unknown): string | null {
@@ -108,7 +112,7 @@ export class EventRing {
     if (typeof p === 'string') return p
     const mine = this.events
     this.events = p.events.slice(-this.capacity)
-    this._latest = p.latest
+    this._latest = p.reserved
     for (const e of mine) {
       const {seq: _old, at, ...rest} = e
       this.append([rest], at)
@@ -139,6 +143,9 @@ export function parsePersisted(doc: unknown): PersistedEventLog | string {
   if (!Number.isSafeInteger(d.latest) || (d.latest as number) < 0) return '"latest" is not a non-negative integer'
   if (!Array.isArray(d.events)) return '"events" is not an array'
   const latest = d.latest as number
+  // Written before reservations existed: nothing reserved beyond latest.
+  const reserved = d.reserved === undefined ? latest : d.reserved
+  if (!Number.isSafeInteger(reserved) || (reserved as number) < latest) return '"reserved" is not an integer at least "latest"'
   const events: Event[] = []
   for (const v of d.events) {
     if (!isEvent(v) || v.seq > latest) continue
@@ -151,5 +158,5 @@ export function parsePersisted(doc: unknown): PersistedEventLog | string {
       message: oneLine(v.message),
     })
   }
-  return {version: 1, latest, events}
+  return {version: 1, latest, reserved: reserved as number, events}
 }
