@@ -5,8 +5,9 @@
  *   - against a real `serve --master local` (3 real etcd members, an admin token, no automatic re-seed):
  *     the page loads with no console errors and shows 3 healthy members (and fits a phone's width);
  *     a member's etcd is SIGKILLed: the page shows the failed task and the replacement, without a reload;
- *     a re-seed from the page without the token is refused (HTTP 401); two members lost with their data, a
- *     re-seed from the page with the token runs to completion and the page shows 3 healthy members again.
+ *     a re-seed from the page without the token is refused (HTTP 401); the token typed once, "Back up now" takes a
+ *     backup (file:// target) the page lists; two members lost with their data, a re-seed from the page with the
+ *     token runs to completion and the page shows 3 healthy members again.
  * Screenshots go to test-output/dashboard/ (gitignored) for a person to look at; with UPDATE_DOCS_SCREENSHOT=1 the
  * healthy page is also copied to docs/dashboard.png (the README's picture).
  * Skips with a message when /usr/bin/chromium (or CHROMIUM_BIN) is absent; CI installs it (setup.sh).
@@ -117,6 +118,7 @@ describe('dashboard in a browser', {skip, timeout: 900_000}, () => {
     before(async () => {
       dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-dashboard-'))
       writeFileSync(path.join(dir, 'token'), `${TOKEN}\n`)
+      mkdirSync(path.join(dir, 'backups'))
       serve = await startLocalServe({
         cluster: 'dash',
         size: 3,
@@ -124,6 +126,7 @@ describe('dashboard in a browser', {skip, timeout: 900_000}, () => {
         args: [
           ...['--admin-token-file', path.join(dir, 'token'), '--no-auto-reseed', '--member-grace', '5'],
           ...['--reseed-timeout', '30', '--reseed-backups-keep', '1'],
+          ...['--backup-target', `file://${path.join(dir, 'backups')}`, '--backup-interval', '0'],
         ],
       })
       page = await browser.ctx.newPage()
@@ -216,11 +219,26 @@ describe('dashboard in a browser', {skip, timeout: 900_000}, () => {
       errors.length = 0
     })
 
-    it('two members lost with their data: a re-seed from the page with the token runs to completion', async () => {
+    it('with the token typed once, "Back up now" takes a backup the page then lists', async () => {
       await page.getByLabel('Admin token').fill(TOKEN)
       await page.getByRole('button', {name: 'Use token'}).click()
       assert.match(await text(page.locator('#token-state')), /token is set/)
       assert.equal(await page.getByLabel('Admin token').inputValue(), '', 'the token is not shown back')
+      assert.equal(await page.evaluate(() => sessionStorage.length), 1, "kept in the tab's session storage")
+      page.once('dialog', (d) => void d.accept())
+      await page.getByRole('button', {name: 'Back up now'}).click()
+      const li = page.locator('#oplog li[data-action="backup"]').first()
+      await li
+        .and(page.locator('[data-status="succeeded"], [data-status="failed"], [data-status="refused"]'))
+        .waitFor({timeout: 120_000})
+        .catch(withLogOf(serve))
+      assert.equal(await li.getAttribute('data-status'), 'succeeded', await text(li))
+      await page.locator('#backups tbody tr').first().waitFor({timeout: 60_000})
+      assert.match(await text(page.locator('#backup-summary')), /Last backup/)
+      assert.deepEqual(errors, [], 'no console errors')
+    })
+
+    it('two members lost with their data: a re-seed from the page with the token runs to completion', async () => {
       const ms = await members(serve.adminUrl)
       for (const v of ms.filter((m) => !m.leader).slice(0, 2)) await killEtcdAndData(v.name)
       await page.locator('#health', {hasText: 'UNHEALTHY'}).waitFor({timeout: 90_000}).catch(withLogOf(serve))
