@@ -13,6 +13,7 @@ import path from 'node:path'
 import {describe, it} from 'node:test'
 import {ZkClient} from '../../src/lib/zk/client.js'
 import type {Event, EventsPage} from '../../src/scheduler/core/event-types.js'
+import {spawnTracked, stopTracked} from '../helpers/procs.js'
 import {runCli} from '../helpers/serve-e2e.js'
 import {
   ETCD_BIN,
@@ -99,6 +100,28 @@ describe('serve event log with a standby scheduler', {timeout: 420_000}, () => {
         200,
       )
 
+      // `events --follow --json` as an operator runs it: NDJSON lines as events come, Ctrl-C ends it with 0.
+      const follow = spawnTracked(process.execPath, [
+        RUN_JS,
+        'events',
+        '--admin-url',
+        a.adminUrl,
+        '--follow',
+        '--json',
+        '--poll-interval',
+        '200',
+      ])
+      suite.cleanups.push(() => stopTracked(follow, 'SIGKILL'))
+      let followOut = ''
+      follow.stdout!.on('data', (d: Buffer) => (followOut += d.toString()))
+      const followExit = new Promise<number | null>((resolve) => follow.once('exit', (code) => resolve(code)))
+      const followed = (): Event[] =>
+        followOut
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => JSON.parse(l) as Event)
+      await until('the follower to print the last events', async () => (followed().length > 0 ? true : undefined), 60_000, 100)
+
       const victim = before[1]!.name
       const mark = s.events.length
       await killEtcd(victim)
@@ -121,6 +144,21 @@ describe('serve event log with a standby scheduler', {timeout: 420_000}, () => {
         `the victim's failure is told: ${JSON.stringify(live, null, 1)}`,
       )
       await waitHealthyMembers(a.adminUrl, 3, 120_000)
+      await until(
+        'the follower to print the removal',
+        async () => has(followed(), (e) => e.kind === 'member' && e.member === victim && /removed/.test(e.message)),
+        30_000,
+        100,
+      )
+      follow.kill('SIGINT')
+      assert.equal(await followExit, 0, 'Ctrl-C ends events --follow with 0')
+      const fseqs = followed().map((e) => e.seq)
+      assert.deepEqual(
+        fseqs,
+        [...fseqs].sort((x, y) => x - y),
+        'oldest first, each once',
+      )
+      assert.equal(new Set(fseqs).size, fseqs.length)
 
       const cli = await runCli(['events', '--admin-url', a.adminUrl, '--json', '--since', String(mark)], 60_000)
       assert.equal(cli.code, 0, cli.stderr)
