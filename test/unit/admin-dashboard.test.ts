@@ -2,6 +2,9 @@ import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
 import {adminDeps, withAdminServer} from '../helpers/admin-harness.js'
+import {AdminState} from '../../src/scheduler/admin-state.js'
+import type {LeaderElection} from '../../src/lib/zk/election.js'
+import type {Logger} from '../../src/scheduler/logger.js'
 
 const sha = (s: string): string => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`
 
@@ -62,6 +65,28 @@ describe('admin API: the dashboard page and /stats/history', () => {
       const r = await fetch(`${base}/stats/history`)
       assert.equal(r.status, 503)
       assert.match(((await r.json()) as {error: string}).error, /history/)
+    })
+  })
+
+  it('a standby (AdminState before it leads): what the page reads says STANDBY and names the leader; no history', async () => {
+    const quiet = {debug() {}, info() {}, warn() {}, error() {}} as unknown as Logger
+    const state = new AdminState({failoverTimeoutSec: 60}, quiet)
+    const election = {
+      id: 'b',
+      candidates: () => [
+        {id: 'a', data: {adminUrl: 'http://leader.example:23400/', host: 'leader.example', since: 1}},
+        {id: 'b', data: {adminUrl: 'http://standby.example:23400/', host: 'standby.example'}},
+      ],
+    }
+    state.attachElection(election as unknown as LeaderElection)
+    await withAdminServer(state.deps(), async (base) => {
+      const fo = (await (await fetch(`${base}/failover-status`)).json()) as {mode: string; scheduler: {leader: {admin_url: string}}}
+      assert.equal(fo.mode, 'STANDBY')
+      assert.equal(fo.scheduler.leader.admin_url, 'http://leader.example:23400/')
+      const h = await fetch(`${base}/stats/history`)
+      assert.equal(h.status, 503)
+      assert.match(((await h.json()) as {error: string}).error, /standby.*leader\.example/)
+      assert.equal((await fetch(`${base}/`, {headers: {accept: 'text/html'}})).status, 200, 'the page itself is served')
     })
   })
 })
