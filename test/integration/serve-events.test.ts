@@ -234,4 +234,64 @@ describe('serve event log with a standby scheduler', {timeout: 420_000}, () => {
       )
     })
   })
+
+  it('after a SIGKILLed leader: the next one shows what was persisted and never reuses a seq a client saw', async () => {
+    const logs = new Logs()
+    await scenario(logs, async () => {
+      const mesos = await startMesosLocal({}, logs)
+      suite.cleanups.push(() => mesos.stop())
+      suite.cleanups.push(() => sweepCluster('evkill'))
+      const flags = [
+        ...['--master', mesos.hostPort, '--cluster-name', 'evkill', '--cluster-size', '1', '--health-interval', '1'],
+        ...['--bootstrap-wait', '1', '--failover-timeout-seconds', '300', '--executor-bin', RUN_JS, '--etcd-bin', ETCD_BIN],
+        ...['--zk-framework-persist', `${suite.zk().url}/etcd-mesos`],
+      ]
+      const a = await startServe(flags, logs, 'serve A')
+      suite.cleanups.push(() => a.stop())
+      await waitHealthyMembers(a.adminUrl, 1, 120_000)
+      const b = await startServe(flags, logs, 'serve B')
+      suite.cleanups.push(() => b.stop())
+      await until('B to stand by', async () => ((await getJson(`${b.adminUrl}/events`)).status === 503 ? true : undefined), 30_000)
+      // Persisted at least once after the bootstrap (at most 3 s later), then whatever A says last is what a client saw.
+      const zk = await ZkClient.connect(suite.zk().url)
+      let persisted: {latest: number; reserved: number; events: Event[]}
+      try {
+        const seen = (await getJson<EventsPage>(`${a.adminUrl}/events`)).body.latest
+        persisted = await until(
+          'the bootstrap persisted',
+          async () => {
+            const got = await zk.get('/etcd-mesos/evkill/events')
+            const doc = got ? (JSON.parse(got.data.toString()) as typeof persisted) : null
+            return doc && doc.latest >= seen ? doc : undefined
+          },
+          30_000,
+          200,
+        )
+      } finally {
+        await zk.close()
+      }
+      assert.ok(persisted.reserved > persisted.latest, 'a running leader reserves seqs ahead')
+      const sawLast = (await getJson<EventsPage>(`${a.adminUrl}/events`)).body.latest
+      await a.stop('SIGKILL')
+      const page = await until(
+        'B to lead',
+        async () => {
+          const r = await getJson<EventsPage>(`${b.adminUrl}/events`)
+          return r.status === 200 && r.body.events.some((e) => /leads this cluster/.test(e.message) && e.seq > sawLast) ? r.body : undefined
+        },
+        120_000,
+        300,
+      )
+      for (const e of persisted.events)
+        assert.deepEqual(
+          page.events.find((x) => x.seq === e.seq),
+          e,
+          `#${e.seq} kept`,
+        )
+      // B's first event (it names B) comes after all A may have numbered: A's reservation (or a later, larger one).
+      const bFirst = page.events.find((e) => e.message.includes(b.adminUrl))!
+      assert.ok(bFirst.seq > persisted.reserved, `B's first event #${bFirst.seq} after A's reservation ${persisted.reserved}`)
+      assert.ok(bFirst.seq > sawLast)
+    })
+  })
 })
