@@ -28,6 +28,7 @@ export default class Events extends BaseCommand<typeof Events> {
       ...(this.flags.since !== undefined ? {since: this.flags.since} : {}),
       follow: this.flags.follow,
       pollMs: this.flags['poll-interval'],
+      ...(this.flags.cluster && !this.flags['admin-url'] ? {reopen: () => this.adminClient()} : {}),
     })
   }
 }

@@ -79,6 +79,42 @@ describe('events command', () => {
   })
 })
 
+describe('events --follow with --cluster/--zk', () => {
+  it('finds the new leader when the followed scheduler stands by or goes away, and goes on after the last seq seen', async () => {
+    let first = 0
+    const asked: string[] = []
+    await withCannedApi(
+      () => {
+        first++
+        return first === 1
+          ? {status: 200, body: {events: [ev(1), ev(2)], latest: 2}}
+          : {status: 503, body: {error: 'this scheduler is a standby; the leader is at http://b/'}}
+      },
+      async (oldLeader) =>
+        withCannedApi(
+          (_m, p) => {
+            asked.push(p)
+            return {status: 200, body: {events: [ev(3)].filter((e) => e.seq > Number(p.split('=')[1])), latest: 3}}
+          },
+          async (newLeader) => {
+            const {out, io: cio} = io()
+            const done = runEvents(oldLeader, cio, {follow: true, pollMs: 20, reopen: async () => newLeader})
+            const end = Date.now() + 20_000
+            while (!out.log.some((l) => / m3$/.test(l)) && Date.now() < end) await sleep(20)
+            process.emit('SIGINT')
+            await done
+            assert.deepEqual(
+              out.log.map((l) => Number(/#(\d+)/.exec(l)![1])),
+              [1, 2, 3],
+            )
+            assert.equal(asked[0], '/events?since=2', 'the new leader is asked for what came after the last seq seen')
+            assert.ok(out.warn.some((w) => w.includes(`following the scheduler at ${newLeader.baseUrl}`)))
+          },
+        ),
+    )
+  })
+})
+
 describe('event sources', () => {
   it('records ZooKeeper states, election news while leading, and the end of backups', async () => {
     const r = new EventRecorder({log: quiet})

@@ -1,7 +1,8 @@
 /**
  * `etcd-mesos events`: the scheduler's event log (GET /events?since=N). Once, or with `follow` polling every
- * `pollMs` for the events after the last one seen until SIGINT (a scheduler briefly unreachable, e.g. while another
- * one takes over, is warned about and tolerated: seq continues across leaders). Humans get one line per event;
+ * `pollMs` for the events after the last one seen until SIGINT (a scheduler briefly unreachable is warned about and
+ * tolerated; with --cluster/--zk the leader is looked up again, and the new one asked for what came after the last
+ * seq seen: seq continues across leaders). Humans get one line per event;
  * `--json` returns the page, or with `follow` prints one JSON event per line (NDJSON) as they come.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -17,6 +18,8 @@ export interface EventsOptions {
   pollMs: number
   /** Where NDJSON goes under --json --follow. */
   write?: (line: string) => void
+  /** With --cluster/--zk: find the leader again (another one may have taken over) after a failed poll. */
+  reopen?: () => Promise<AdminClient>
 }
 
 export const FOLLOW_BACKLOG = 20
@@ -47,7 +50,8 @@ export function renderEvent(e: Event): string {
   return `${e.at}  ${`#${e.seq}`.padEnd(6)}  ${e.kind.padEnd(10)}  ${(e.member ?? '-').padEnd(8)}  ${e.message}`
 }
 
-export async function runEvents(client: AdminClient, io: CommandIo, o: EventsOptions): Promise<EventsPage | undefined> {
+export async function runEvents(initial: AdminClient, io: CommandIo, o: EventsOptions): Promise<EventsPage | undefined> {
+  let client = initial
   const write = o.write ?? ((line: string) => process.stdout.write(`${line}\n`))
   const show = (e: Event): void => {
     if (io.json) write(JSON.stringify(e))
@@ -78,6 +82,13 @@ export async function runEvents(client: AdminClient, io: CommandIo, o: EventsOpt
         if (!(err instanceof CliError) || (err.exitCode !== ExitCode.UNREACHABLE && err.exitCode !== ExitCode.UNHEALTHY)) throw err
         if (!warned) io.warn(`warning: ${err.message}; still trying (Ctrl-C to stop)`)
         warned = true
+        // The leader may have changed (a standby answers 503, a dead one not at all): ask ZooKeeper again.
+        const next = o.reopen ? await o.reopen().catch(() => null) : null
+        if (next && next.baseUrl !== client.baseUrl) {
+          client = next
+          warned = false
+          io.warn(`following the scheduler at ${client.baseUrl} (after #${last})`)
+        }
         continue
       }
       const fresh = page.events.filter((e) => e.seq > last)
