@@ -14,60 +14,27 @@
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {type BrowserContext, chromium, type Locator, type Page} from 'playwright-core'
+import type {Page} from 'playwright-core'
 import {buildAdminHandler} from '../../src/scheduler/admin.js'
 import {adminDeps} from '../helpers/admin-harness.js'
 import {killEtcd, killEtcdAndData, members, type ServeProc} from '../helpers/serve.js'
 import {startLocalServe, withLogOf} from '../helpers/serve-e2e.js'
+import {browserSkip, openBrowser, type TestBrowser, text, watchErrors} from '../helpers/browser.js'
 
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium'
 const OUT = fileURLToPath(new URL('../../test-output/dashboard/', import.meta.url))
 const DOCS_PNG = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url))
 const TOKEN = 'dashboard-token-5c1e'
-const skip = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_BIN)`
+const skip = browserSkip
 
-async function openBrowser(): Promise<{ctx: BrowserContext; close: () => Promise<void>}> {
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'dashboard-chromium-'))
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: {width: 1280, height: 900},
-    args: [
-      ...['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'],
-      ...['--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    ],
-    timeout: 60_000,
-  })
-  return {
-    ctx,
-    close: async () => {
-      await ctx.close().catch(() => undefined)
-      rmSync(profile, {recursive: true, force: true})
-    },
-  }
-}
-
-/** Console errors and uncaught exceptions of a page. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = []
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`)
-  })
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
-  return errors
-}
-
-/** An element's text (textContent; '' when none). */
-const text = async (l: Locator): Promise<string> => (await l.textContent()) ?? ''
 const shot = (page: Page, name: string) => page.screenshot({path: path.join(OUT, name), fullPage: true})
 
 describe('dashboard in a browser', {skip, timeout: 900_000}, () => {
-  let browser: Awaited<ReturnType<typeof openBrowser>>
+  let browser: TestBrowser
   before(async () => {
     mkdirSync(OUT, {recursive: true})
     browser = await openBrowser()
