@@ -163,7 +163,12 @@ describe('dashboard in a browser', {skip, timeout: 900_000}, () => {
       const names = await page.locator('#members tbody tr[data-member]').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-member')))
       const replacement = names.find((n) => !before.some((b) => b.name === n))
       assert.ok(replacement, `a new member is listed: ${names.join(', ')}`)
-      assert.match(await text(page.locator('#events')), /fail|gone|lost|kill|TASK_/i, 'the event list shows the failure')
+      // the event log (or, without one, the changes the page saw) names the victim's end
+      const said = await page.locator('#events li', {hasText: victim.name}).allTextContents()
+      assert.ok(
+        said.some((t) => /TASK_FAILED|TASK_KILLED|TASK_LOST|TASK_ERROR|gone|removed/.test(t)),
+        `the events show ${victim.name}'s failure: ${said.join(' | ')}`,
+      )
       assert.equal(await page.evaluate(() => (window as unknown as {loadedOnce?: number}).loadedOnce), 1, 'the page was not reloaded')
       await shot(page, 'replaced.png')
       assert.deepEqual(errors, [], 'no console errors')

@@ -124,10 +124,18 @@ function chart(samples, field, label) {
   }
   return el('figure', {attrs: {'data-chart': field}}, [svg, el('figcaption', {text: label + ' — ' + (last === null ? 'no data' : 'now ' + last)})]);
 }
-function renderHistory(h) {
+// The scheduler's samples, then the counters of the latest /stats as the live end of each line (placed after the
+// newest sample by the time elapsed since the history was read: the browser's clock is not compared to the scheduler's).
+function renderHistory(h, st, sinceMs) {
   var box = clear($('charts'));
   var mins = Math.round((h.samples.length * h.interval_ms) / 60000);
-  CHARTS.forEach(function (c) { box.appendChild(chart(h.samples, c[0], c[1])); });
+  var samples = h.samples;
+  if (samples.length) {
+    var live = {at: samples[samples.length - 1].at + Math.max(sinceMs, 1)};
+    CHARTS.forEach(function (c) { live[c[0]] = typeof st[c[0]] === 'number' ? st[c[0]] : null; });
+    samples = samples.concat([live]);
+  }
+  CHARTS.forEach(function (c) { box.appendChild(chart(samples, c[0], c[1])); });
   var span = h.samples.length ? fmtTime(h.samples[0].at) + ' – ' + fmtTime(h.samples[h.samples.length - 1].at) : 'no samples yet';
   box.appendChild(el('p', {cls: 'muted', text: 'From ' + span + ': one sample every ' + h.interval_ms / 1000 + ' s (' + h.samples.length + ' kept, ~' + mins + ' min).'}));
 }

@@ -9,7 +9,7 @@ import {RENDER_JS} from './script-render.js'
 const MAIN_JS = String.raw`
 var TOKEN_KEY = 'etcd-mesos-admin-token';
 var POLL_MS = 2000;
-var endpoints = null, ticks = 0, prevMembers = null, prevStats = null, eventsMode = 'none', lastSeq = 0, source = null;
+var history = null, endpoints = null, ticks = 0, prevMembers = null, prevStats = null, eventsMode = 'none', lastSeq = 0, source = null;
 
 function getJson(path, init) {
   init = init || {};
@@ -104,10 +104,11 @@ async function tick() {
       if (ms) renderMembers(ms);
       if (st) renderRunning(st, got[2].status === 200 ? got[2].body : null);
       if (st && ms) observe(st, ms);
-      if (endpoints && endpoints.indexOf('/stats/history') >= 0 && ticks % 3 === 0) {
+      if (endpoints && endpoints.indexOf('/stats/history') >= 0 && ticks % 5 === 0) {
         var h = await getJson('/stats/history');
-        if (h.status === 200 && h.body) renderHistory(h.body);
+        if (h.status === 200 && h.body) history = {body: h.body, at: Date.now()};
       }
+      if (history && st) renderHistory(history.body, st, Date.now() - history.at);
       if (st && st.backup && ticks % 5 === 0) {
         var b = await getJson('/backups');
         if (b.status === 200 && b.body) renderBackups(b.body);
