@@ -118,7 +118,13 @@ export class AdminState {
 
   private electionView(): ElectionView {
     const e = this.election
-    if (!e) return {id: `${process.pid}`, leader: {id: `${process.pid}`, admin_url: null, host: null, since: null}, standbys: []}
+    // No election: leading once the driver runs (no ZooKeeper: the only scheduler); before that, still starting.
+    if (!e)
+      return {
+        id: `${process.pid}`,
+        leader: this.driver ? {id: `${process.pid}`, admin_url: null, host: null, since: null} : null,
+        standbys: [],
+      }
     const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
     const [leader, ...standbys] = e.candidates()
     return {

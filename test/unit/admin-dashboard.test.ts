@@ -89,4 +89,14 @@ describe('admin API: the dashboard page and /stats/history', () => {
       assert.equal((await fetch(`${base}/`, {headers: {accept: 'text/html'}})).status, 200, 'the page itself is served')
     })
   })
+
+  it('a scheduler still starting (no election joined, not leading) names no leader, not itself', async () => {
+    const quiet = {debug() {}, info() {}, warn() {}, error() {}} as unknown as Logger
+    const state = new AdminState({failoverTimeoutSec: 60}, quiet)
+    await withAdminServer(state.deps(), async (base) => {
+      const fo = (await (await fetch(`${base}/failover-status`)).json()) as {mode: string; scheduler: {leader: unknown}}
+      assert.equal(fo.mode, 'STANDBY')
+      assert.equal(fo.scheduler.leader, null)
+    })
+  })
 })
