@@ -7,17 +7,16 @@
  */
 import os from 'node:os'
 import path from 'node:path'
-import {readFile, rename} from 'node:fs/promises'
+import {rename} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
 import type {FrameworkInfo} from '../lib/mesos/types.js'
 import {createMasterDetector, type MasterDetector} from '../lib/mesos/detector.js'
-import {isValidRole, resolveConfig} from './core/config.js'
+import {resolveConfig} from './core/config.js'
 import {buildAdminServer} from './admin-server.js'
 import type {LogFormat, Logger} from './logger.js'
 import {openLogger} from './log-format.js'
 import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
 import {AdminState} from './admin-state.js'
-import {readTlsMaterial, type TlsMaterial} from './tls-material.js'
 import {SchedulerMetrics} from './metrics.js'
 import {observeOperations, timedEtcd, timedMaintenance} from './metrics-observer.js'
 import {followLeadership} from './leadership.js'
@@ -25,56 +24,9 @@ import {restoreResolver} from './restore-runner.js'
 import {maintenanceRunner} from './maintenance-runner.js'
 import {rolloutRunner} from './rollout-runner.js'
 import {detectEtcdVersion} from './rollout-flags.js'
-import type {EtcdTlsSettings, ServeOptions} from './serve-flags.js'
-import {access, constants as fsc} from 'node:fs/promises'
+import {preflight, type Preflight, redactUrl, ServeError, type ServeRuntime} from './serve-preflight.js'
 
-export interface ServeRuntime extends ServeOptions {
-  adminPort: number
-  adminAddress: string
-  adminTokenFile?: string
-  /** Cap on open admin API connections (default: admin-server.ts DEFAULT_ADMIN_LIMITS). */
-  adminMaxConnections?: number
-  /** --admin-tls-cert-file/--admin-tls-key-file (serve-flags.ts resolveAdminTls): the admin API over HTTPS. */
-  adminTls?: {certFile: string; keyFile: string} | null
-  /** --log-format (default text). */
-  logFormat?: LogFormat
-  address?: string
-  executorBin?: string
-  reseedBackupsKeep?: number
-  etcdBin: string
-  principal?: string
-  secretFile?: string
-  singleInstancePerAgent: boolean
-  singleInstancePerHost: boolean
-  webUri?: string
-  role: string
-  healthIntervalSec: number
-  bootstrapWaitSec: number
-  memberGraceSec: number
-  /** With a role: seconds a dead member waits for the offer holding its volume (core volumeWaitMs). */
-  volumeWaitSec?: number
-  /** With a role: seconds before an unknown reservation/volume of this cluster is released (core leftoverGraceMs). */
-  leftoverGraceSec?: number
-  localAgents: number
-  localMesosPort: number
-  /** With --master local: the ports range every local agent offers. */
-  localAgentPorts?: [number, number]
-  logDir?: string
-  verbose: boolean
-  etcdTls: EtcdTlsSettings | null
-  /** --backup-* (backup-policy.ts resolveBackupSettings); null/absent: no backups. */
-  backup?: import('./backup-policy.js').BackupSettings | null
-  /** s3:// backup targets: endpoint, region, credentials (never logged). */
-  backupS3?: import('../lib/backup/s3-options.js').S3Options
-  /** --auto-restore, --restore-from (restore-flags.ts resolveRestoreFlags). */
-  restore?: {autoRestore: boolean; restoreFrom?: {target: string; from: string}}
-  /** --etcd-quota-backend-bytes, --etcd-auto-compaction-* (lib/etcd/space-settings.ts): every member's etcd. */
-  etcdSpace?: import('../lib/etcd/space-settings.js').EtcdSpaceSettings
-  /** --defrag-threshold, --defrag-interval (defrag-flags.ts): routine defragmentation (core/defrag.ts). */
-  defrag?: import('./defrag-flags.js').DefragSettings
-  /** --auto-rollout, --rollout-member-timeout, --etcd-version (rollout-flags.ts): rolling upgrades (core/rollout.ts). */
-  rollout?: import('./rollout-flags.js').RolloutSettings
-}
+export {redactUrl, ServeError, type ServeRuntime} from './serve-preflight.js'
 
 /**
  * The driver and its Mesos and etcd ports: the Mesos client (protobufjs and the protobuf types its SUBSCRIBE needs:
@@ -90,15 +42,6 @@ async function loadDriver() {
   ])
   mesosProtoRoot('scheduler')
   return {SchedulerDriver, mesosPort, etcdCluster}
-}
-
-export class ServeError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message)
-  }
 }
 
 const EXECUTOR_JS = fileURLToPath(new URL('../../bin/executor.js', import.meta.url))
@@ -117,108 +60,6 @@ export function executorCommand(bin: string | undefined, reseedBackupsKeep?: num
   const target = path.resolve(bin)
   if (target.endsWith('.js')) return {value: process.execPath, shell: false, arguments: [process.execPath, target, 'executor', ...extra]}
   return {value: target, shell: false, arguments: [target, 'executor', ...extra]}
-}
-
-async function readSecret(file: string): Promise<string> {
-  try {
-    return (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
-  } catch (err) {
-    throw new ServeError(`cannot read --mesos-authentication-secret-file ${file}: ${(err as Error).message}`, 2)
-  }
-}
-
-/** `scheme://user:pass@host` → `scheme://user:***@host`: flag values are echoed in errors and logs. */
-export function redactUrl(u: string): string {
-  return u.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*):([^@/]*)@/i, '$1$2:***@')
-}
-
-interface Preflight {
-  token?: string
-  adminTls?: {cert: Buffer; key: Buffer; warning?: string}
-  authorization?: string
-  zkUrl?: import('../lib/zk/url.js').ZkUrl
-  etcdTlsMaterial?: TlsMaterial
-}
-
-/** Every check that can fail on bad flags or files, before anything starts listening or launching. */
-async function preflight(o: ServeRuntime): Promise<Preflight> {
-  const out: Preflight = {}
-  if (!isValidRole(o.role))
-    throw new ServeError(`--framework-role ${JSON.stringify(o.role)} is not a valid Mesos role ('*' or names like etcd or eng/etcd)`, 2)
-  if (o.adminTokenFile) {
-    const t = (
-      await readFile(o.adminTokenFile, 'utf8').catch((err: Error) => {
-        throw new ServeError(`cannot read --admin-token-file: ${err.message}`, 2)
-      })
-    ).trim()
-    if (t.length < 8) throw new ServeError('--admin-token-file holds a token shorter than 8 characters', 2)
-    out.token = t
-  }
-  if (o.adminTls) out.adminTls = await readAdminTls(o.adminTls)
-  if (o.master !== 'local') {
-    try {
-      if (o.master.startsWith('zk://')) (await import('../lib/zk/url.js')).parseZkUrl(o.master)
-      else (await import('../lib/mesos/master-address.js')).parseMasterAddress(o.master)
-    } catch (err) {
-      throw new ServeError(`--master ${redactUrl(o.master)}: ${(err as Error).message}`, 2)
-    }
-  }
-  if (o.zkPersist) {
-    try {
-      out.zkUrl = (await import('../lib/zk/url.js')).parseZkUrl(o.zkPersist)
-    } catch (err) {
-      throw new ServeError(`--zk-framework-persist: ${(err as Error).message}`, 2)
-    }
-  }
-  if (o.principal && o.secretFile)
-    out.authorization = `Basic ${Buffer.from(`${o.principal}:${await readSecret(o.secretFile)}`).toString('base64')}`
-  if (o.etcdTls) {
-    for (const f of new Set(Object.values(o.etcdTls.client).filter((v): v is string => typeof v === 'string'))) {
-      await access(f, fsc.R_OK).catch(() => {
-        throw new ServeError(`etcd TLS file ${f} is not readable`, 2)
-      })
-    }
-    // The member files are shipped to every member (tls-material.ts): read and checked now.
-    out.etcdTlsMaterial = await readTlsMaterial(o.etcdTls.member).catch((err: Error) => {
-      throw new ServeError(err.message, 2)
-    })
-  }
-  return out
-}
-
-/** The admin TLS files read and checked (a PEM certificate, a PEM key, the two matching), or a ServeError (2). */
-async function readAdminTls(t: {certFile: string; keyFile: string}): Promise<NonNullable<Preflight['adminTls']>> {
-  const read = (flag: string, file: string): Promise<Buffer> =>
-    readFile(file).catch((err: Error) => {
-      throw new ServeError(`cannot read --${flag} ${file}: ${err.message}`, 2)
-    })
-  const [cert, key] = [await read('admin-tls-cert-file', t.certFile), await read('admin-tls-key-file', t.keyFile)]
-  const {X509Certificate, createPrivateKey} = await import('node:crypto')
-  let x509: import('node:crypto').X509Certificate
-  let keyObject: import('node:crypto').KeyObject
-  try {
-    x509 = new X509Certificate(cert)
-  } catch (err) {
-    throw new ServeError(`--admin-tls-cert-file ${t.certFile} holds no PEM certificate: ${(err as Error).message}`, 2)
-  }
-  try {
-    keyObject = createPrivateKey(key)
-  } catch (err) {
-    throw new ServeError(`--admin-tls-key-file ${t.keyFile} holds no usable PEM private key: ${(err as Error).message}`, 2)
-  }
-  if (!x509.checkPrivateKey(keyObject))
-    throw new ServeError(`--admin-tls-key-file ${t.keyFile} does not match the certificate of --admin-tls-cert-file ${t.certFile}`, 2)
-  try {
-    ;(await import('node:tls')).createSecureContext({cert, key})
-  } catch (err) {
-    throw new ServeError(`--admin-tls-cert-file/--admin-tls-key-file cannot serve TLS: ${(err as Error).message}`, 2)
-  }
-  const expired = Date.parse(x509.validTo) < Date.now()
-  return {
-    cert,
-    key,
-    ...(expired ? {warning: `--admin-tls-cert-file ${t.certFile} expired on ${x509.validTo}: clients will refuse it`} : {}),
-  }
 }
 
 export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<number> {
