@@ -71,6 +71,8 @@ describe('dashboard in a browser', {skip, timeout: 900_000}, () => {
       assert.deepEqual(errors, [])
     } finally {
       await page.close()
+      // chromium keeps (pre)connected sockets open: closing only idle ones would wait for the headers timeout (~100 s)
+      srv.closeAllConnections()
       await new Promise<void>((r) => srv.close(() => r()))
     }
   })
