@@ -11,7 +11,7 @@ import {describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 import {browserSkip, openBrowser, text, watchErrors} from '../helpers/browser.js'
 import {localMesosServeArgs} from '../helpers/serve-e2e.js'
-import {ETCD_BIN, getJson, Logs, scenario, serveSuite, startServe, until, waitHealthyMembers} from '../helpers/serve.js'
+import {ETCD_BIN, Logs, scenario, serveSuite, startServe, waitHealthyMembers, waitStandby} from '../helpers/serve.js'
 
 const OUT = fileURLToPath(new URL('../../test-output/dashboard/', import.meta.url))
 const suite = serveSuite()
@@ -27,15 +27,7 @@ describe('dashboard of a standby scheduler', {skip: browserSkip, timeout: 600_00
       await waitHealthyMembers(a.adminUrl, 3, 180_000)
       const b = await startServe(flags, logs, 'serve B')
       suite.cleanups.push(() => b.stop())
-      await until(
-        'serve B to stand by',
-        async () => {
-          const r = await getJson<{mode?: string}>(`${b.adminUrl}/failover-status`).catch(() => null)
-          return r?.status === 200 && r.body.mode === 'STANDBY'
-        },
-        60_000,
-        200,
-      )
+      await waitStandby(b.adminUrl)
       const browser = await openBrowser()
       suite.cleanups.push(() => browser.close())
       const page = await browser.ctx.newPage()

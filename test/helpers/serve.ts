@@ -85,6 +85,22 @@ export async function until<T>(
   return (await waitFor(what, fn, timeoutMs, everyMs)) as T
 }
 
+/** Until the scheduler at `adminUrl` stands by: /failover-status says STANDBY and names the leader's admin URL (a
+ *  scheduler still starting says STANDBY too, naming no leader). */
+export async function waitStandby(adminUrl: string, timeoutMs = 60_000): Promise<void> {
+  await until(
+    `${adminUrl} to stand by behind a leader`,
+    async () => {
+      const r = await getJson<{mode?: string; scheduler?: {leader?: {admin_url?: string | null} | null}}>(
+        `${adminUrl}/failover-status`,
+      ).catch(() => null)
+      return r?.status === 200 && r.body.mode === 'STANDBY' && r.body.scheduler?.leader?.admin_url ? true : undefined
+    },
+    timeoutMs,
+    200,
+  )
+}
+
 // ---------------------------------------------------------------- mesos-local
 
 export interface MesosLocalProc {

@@ -22,6 +22,7 @@ import {
   stats,
   until,
   waitHealthyMembers,
+  waitStandby,
 } from '../helpers/serve.js'
 
 const suite = serveSuite()
@@ -65,14 +66,7 @@ describe('serve backups with a standby scheduler', {timeout: 300_000}, () => {
       await waitHealthyMembers(a.adminUrl, 1, 90_000)
       const b = await startServe(flags, logs, 'serve B')
       suite.cleanups.push(() => b.stop())
-      await until(
-        'B to stand by',
-        async () => {
-          const r = await getJson<{mode: string}>(`${b.adminUrl}/failover-status`)
-          return r.status === 200 && r.body.mode === 'STANDBY' ? true : undefined
-        },
-        30_000,
-      )
+      await waitStandby(b.adminUrl)
       await until('A to take 2 backups', async () => ((await stats(a.adminUrl)).backup!.backups_taken >= 2 ? true : undefined), 60_000, 200)
       const post = await getJson(`${b.adminUrl}/backups`, {method: 'POST'})
       assert.equal(post.status, 503, post.text)

@@ -28,6 +28,7 @@ import {
   sweepCluster,
   until,
   waitHealthyMembers,
+  waitStandby,
 } from '../helpers/serve.js'
 
 const suite = serveSuite()
@@ -171,14 +172,7 @@ describe('serve event log with a standby scheduler', {timeout: 420_000}, () => {
 
       const b = await startServe(flags, logs, 'serve B')
       suite.cleanups.push(() => b.stop())
-      await until(
-        'B to stand by',
-        async () => {
-          const r = await getJson<{mode: string}>(`${b.adminUrl}/failover-status`)
-          return r.status === 200 && r.body.mode === 'STANDBY' ? true : undefined
-        },
-        30_000,
-      )
+      await waitStandby(b.adminUrl)
       const standby = await getJson(`${b.adminUrl}/events`)
       assert.equal(standby.status, 503, standby.text)
       assert.match(standby.text, /standby/)
