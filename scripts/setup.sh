@@ -12,7 +12,7 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 command -v openssl >/dev/null 2>&1 || need+=(openssl) # test certificates (TLS and https S3 tests)
-command -v chromium >/dev/null 2>&1 || need+=(chromium) # the dashboard's browser tests (playwright-core drives it)
+command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation) # the dashboard's browser tests (playwright-core drives it); the font is only a Recommends of chromium
 command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool: deploy/prometheus/alerts.yml checked and unit-tested
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} from Debian" >&2

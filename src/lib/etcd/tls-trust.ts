@@ -8,8 +8,9 @@
  * its client certificate to them. During a rollout the members not yet rolled run the old files and the rolled ones
  * the new files, so the rotation is safe only when:
  *   - the old peer CA trusts the new peer certificate and the new peer CA trusts the old one;
- *   - the scheduler's client certificate is trusted by the old and the new client CA;
- *   - the new client CA trusts the old and the new member certificates (the scheduler verifies both).
+ *   - the scheduler's client certificate is trusted by the old and the new client CA.
+ * (The scheduler verifies the members with its own CA file; with the usual single CA file for clients and peers, the
+ * peer rules above cover that too.)
  * The safe way to replace a CA is therefore three rollouts: a bundle of both CAs, then the new certificates, then the
  * new CA alone (README, "Rotating certificates").
  */
