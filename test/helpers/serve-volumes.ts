@@ -15,6 +15,7 @@ import {
   type Logs,
   type MemberView,
   memberList,
+  randomPortRange,
   RUN_JS,
   type ServeProc,
   sandboxLogs,
@@ -56,7 +57,7 @@ export async function startRoleMesos(
   opts: {agents: number; pingTimeoutMs: number; cpus?: number; mem?: number; disk?: number},
 ): Promise<RoleMesos> {
   const workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'it-pv-mesos-'))
-  const lo = 32_000 + Math.floor(Math.random() * 139) * 200
+  const [lo] = randomPortRange()
   const lines: string[] = []
   logs.add('in-process mesos-local', () => lines.slice(-800).join('\n'))
   const mesos = await startLocalMesos({

@@ -18,11 +18,13 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {ChildProcess} from 'node:child_process'
-import {freePort, waitFor} from './ports.js'
+import {freePort, randomPortRange, waitFor} from './ports.js'
 import {spawnTracked, stopTracked} from './procs.js'
 import {after, afterEach, before} from 'node:test'
 import {destroyZooKeeper, startZooKeeper, type ZkServer} from './zookeeper.js'
 import type {StatsDocument} from '../../src/lib/stats.js'
+
+export {randomPortRange} from './ports.js'
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
 export const RUN_JS = path.join(REPO, 'bin', 'run.js')
@@ -121,12 +123,6 @@ export interface MesosLocalOptions {
   zk?: string
   allocationIntervalMs?: number
   heartbeatIntervalSec?: number
-}
-
-/** A random agent port range of 200 ports in 32000-59999 (scenarios must not share etcd ports). */
-export function randomPortRange(): [number, number] {
-  const lo = 32_000 + Math.floor(Math.random() * 139) * 200
-  return [lo, lo + 199]
 }
 
 export async function startMesosLocal(opts: MesosLocalOptions = {}, logs?: Logs, label = 'mesos-local'): Promise<MesosLocalProc> {

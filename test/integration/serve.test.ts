@@ -14,7 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {describe, it} from 'node:test'
 import {ZkClient} from '../../src/lib/zk/client.js'
-import {waitFor} from '../helpers/ports.js'
+import {randomPortRange, waitFor} from '../helpers/ports.js'
 import {stopTracked} from '../helpers/procs.js'
 import {
   ETCD_BIN,
@@ -347,7 +347,7 @@ describe('etcd-mesos serve against real mesos-local, ZooKeeper and etcd', {timeo
     await scenario(logs, async () => {
       const {startLocalMesos} = await import('../../src/mesos-local/cluster.js')
       const workDir = await mkdtemp(path.join(os.tmpdir(), 'it-mesos-inproc-'))
-      const lo = 32_000 + Math.floor(Math.random() * 139) * 200
+      const [lo] = randomPortRange()
       const masterLog: string[] = []
       logs.add('in-process mesos-local', () => masterLog.slice(-400).join('\n'))
       logs.add('executor sandboxes', () => sandboxLogs(workDir))

@@ -26,7 +26,7 @@ import {
   type ServeProc,
   type StatsView,
 } from '../helpers/serve.js'
-import {freePort, waitFor} from '../helpers/ports.js'
+import {freePort, randomPortRange, waitFor} from '../helpers/ports.js'
 import type {ZkServer} from '../helpers/zookeeper.js'
 import {Writer} from './writer.js'
 
@@ -241,7 +241,7 @@ export class Ctx {
 
   async setup(): Promise<void> {
     this.workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), `res-${this.cluster}-`))
-    const lo = 32_000 + Math.floor(Math.random() * 139) * 200
+    const [lo] = randomPortRange()
     const masters = this.def.masters ?? 1
     const mesosZk = `${this.shared.zk.url}/mesos-${this.cluster}`
     this.logs.add('in-process mesos-local', () => this.mesosLog.slice(-600).join('\n'))
