@@ -59,6 +59,23 @@ describe('EtcdAdmin on a healthy 3-member cluster', {timeout: 90_000}, () => {
     assert.equal(verdict.agreeing, 3)
   })
 
+  it('one alarm list per probe round, not one per member (etcd 3.4 writes a raft entry for each)', async () => {
+    const committed = async () => Math.max(...(await Promise.all(cluster.endpoints.map((e) => admin.status(e)))).map((s) => s.raftIndex))
+    const before = await committed()
+    for (let i = 0; i < 10; i++) {
+      const probes = await probeMembers(cluster.endpoints, {timeoutMs: 3000})
+      assert.deepEqual(
+        probes.map((p) => Array.isArray(p.alarms)),
+        [true, false, false],
+        'the first member answers the alarm list for the round',
+      )
+      assert.deepEqual(probes[0]!.alarms, [])
+      assert.equal(healthVerdict(3, probes).healthy, true)
+    }
+    const grew = (await committed()) - before
+    assert.ok(grew >= 10 && grew < 20, `10 probe rounds of 3 members committed ${grew} raft entries (one alarm list each: 10)`)
+  })
+
   it('memberList fails over past an unreachable first endpoint', async () => {
     const a = new EtcdAdmin(['http://127.0.0.1:9', ...cluster.endpoints], {timeoutMs: 2000})
     try {

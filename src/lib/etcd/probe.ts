@@ -5,10 +5,13 @@
  *
  * - `probeMembers`: for each client URL, in parallel, a Maintenance.Status on that member and a linearizable read
  *   through it, each bounded by `timeoutMs`. The results feed the pure `healthVerdict` / `rankReseedCandidates`
- *   (verdict.ts). Its connections are closed before it returns. Beside them, one alarm list per member (the
- *   cluster's raised alarms as that member answers them: NOSPACE, CORRUPT). An alarm list that fails (etcd 3.4 puts
- *   it through raft: no quorum, a slow leader) leaves `alarms` unknown (undefined, the reason in `alarmsError`) and
- *   never changes `reachable`, `readOk` or `error`: it is a fact beside the health, not a part of it.
+ *   (verdict.ts). Its connections are closed before it returns. Beside them, ONE alarm list for the whole round
+ *   (the cluster's raised alarms, NOSPACE and CORRUPT, are replicated state: any member answers them all). etcd
+ *   3.4 puts an alarm list through raft, so one list per member and probe wrote a raft entry per member every few
+ *   seconds. It is asked of the first member beside its status; when that fails, once more of the leader (or the
+ *   first reachable member). The probe that got the list carries it in `alarms`; one whose list failed carries the
+ *   reason in `alarmsError`; the others neither. An alarm list that fails (no quorum, a slow leader) never changes
+ *   `reachable`, `readOk` or `error`: it is a fact beside the health, not a part of it.
  * - `listMembers`: Cluster.MemberList through the first endpoint that answers (etcd 3.4 serves it without quorum),
  *   trying each in turn on any failure, as EtcdAdmin.memberList does; the same error when all fail.
  */
@@ -25,7 +28,8 @@ export interface MemberProbe {
   readOk: boolean
   /** First failure (status, then read), as text. */
   error?: string
-  /** The cluster's raised alarms as this member answered them ([] when none); undefined when unknown (see alarmsError). */
+  /** The cluster's raised alarms as this member answered them ([] when none); undefined when this member was not
+   *  asked (one member per round is) or its list failed (see alarmsError). */
   alarms?: EtcdAlarm[]
   /** Why the alarm list failed (then `alarms` is unknown). */
   alarmsError?: string
@@ -44,17 +48,36 @@ export async function probeMembers(clientUrls: string[], opts: ProbeOpts = {}): 
   if (clientUrls.length === 0) return []
   const gateways = clientUrls.map((url) => new EtcdGateway(url, gatewayOpts(opts)))
   try {
-    return await Promise.all(gateways.map((g) => probeOne(g)))
+    const [probes, first] = await Promise.all([Promise.all(gateways.map((g) => probeOne(g))), listAlarmsOn(gateways[0]!)])
+    const at = (i: number, r: AlarmAnswer) => {
+      if ('alarms' in r) probes[i]!.alarms = r.alarms
+      else probes[i]!.alarmsError = r.error
+    }
+    at(0, first)
+    if ('error' in first) {
+      const reachable = probes.map((p, i) => ({p, i})).filter(({p, i}) => i > 0 && p.reachable)
+      const next = reachable.find(({p}) => p.status !== undefined && p.status.memberId === p.status.leader) ?? reachable[0]
+      if (next) at(next.i, await listAlarmsOn(gateways[next.i]!))
+    }
+    return probes
   } finally {
     await Promise.all(gateways.map((g) => g.close()))
   }
 }
 
+type AlarmAnswer = {alarms: EtcdAlarm[]} | {error: string}
+
+function listAlarmsOn(gw: EtcdGateway): Promise<AlarmAnswer> {
+  return gw.alarms().then(
+    (alarms) => ({alarms}),
+    (err: Error) => ({error: err.message}),
+  )
+}
+
 async function probeOne(gw: EtcdGateway): Promise<MemberProbe> {
   const started = Date.now()
   const errors: string[] = []
-  let alarmsError: string | undefined
-  const [status, readOk, alarms] = await Promise.all([
+  const [status, readOk] = await Promise.all([
     gw.status().catch((err: Error) => {
       errors.unshift(`status: ${err.message}`)
       return undefined
@@ -66,16 +89,10 @@ async function probeOne(gw: EtcdGateway): Promise<MemberProbe> {
         return false
       },
     ),
-    gw.alarms().catch((err: Error) => {
-      alarmsError = err.message
-      return undefined
-    }),
   ])
   const probe: MemberProbe = {clientUrl: gw.endpoint, reachable: status !== undefined, readOk, tookMs: Date.now() - started}
   if (status) probe.status = status
   if (errors.length > 0) probe.error = errors[0]
-  if (alarms) probe.alarms = alarms
-  if (alarmsError !== undefined) probe.alarmsError = alarmsError
   return probe
 }
 
