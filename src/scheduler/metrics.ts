@@ -47,7 +47,7 @@ export class SchedulerMetrics {
     const cluster = opts.cluster
     this.probeDuration = new Histogram({
       name: HISTOGRAM_NAMES[0]!,
-      help: "Seconds one member's health probe (status, linearizable read, alarm list) took.",
+      help: "Seconds one member's health probe (status and linearizable read) took.",
       labelNames: ['cluster'],
       buckets: OPERATION_BUCKETS,
       registers,
