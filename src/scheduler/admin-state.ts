@@ -19,6 +19,7 @@ import {candidatesView, failoverView, membersView, metricFamilies, reseedView, s
 import type {BackupService} from './backup-service.js'
 import type {EventRecorder} from './event-recorder.js'
 import {backupListEntry, backupMetricFamilies} from './backup-views.js'
+import {certificateMetricFamily} from './cert-views.js'
 import type {SchedulerMetrics} from './metrics.js'
 import {restoreOpView} from './restore-views.js'
 import {rolloutStatus, rolloutView} from './core/rollout-view.js'
@@ -33,7 +34,7 @@ export class AdminState {
   private election: LeaderElection | null = null
 
   constructor(
-    private readonly opts: {failoverTimeoutSec: number},
+    private readonly opts: {failoverTimeoutSec: number; clusterName: string},
     private readonly log: Logger,
   ) {}
 
@@ -78,9 +79,7 @@ export class AdminState {
     } catch (err) {
       return {refused: `rollout refused: cannot read the scheduler's client certificate: ${(err as Error).message}`}
     }
-    const running = runningTasks(s)
-      .map((t) => t.spec?.tlsCerts)
-      .filter((c): c is MemberTlsContent => c !== undefined)
+    const running = runningTlsCerts(s)
     const problem = rotationProblemAll(running, m.certs, clientCert)
     if (problem) {
       this.log.warn(problem)
@@ -104,15 +103,24 @@ export class AdminState {
     this.backups = b
   }
 
+  private adminTls: {current: {notAfter: number}} | null = null
+  /** The admin API's certificate watcher (admin-tls.ts, with --admin-tls-*): its expiry is on /metrics. */
+  attachAdminTls(w: {current: {notAfter: number}}): void {
+    this.adminTls = w
+  }
+
   private metrics: SchedulerMetrics | null = null
   /** This serve's registry (metrics.ts): its etcd_mesos_* state families come from the driver and the backups. */
   attachMetrics(m: SchedulerMetrics): void {
     this.metrics = m
     m.source = () => {
       const d = this.driver
-      if (!d) return []
-      const families = metricFamilies(d.current)
-      return this.backups ? [...families, ...backupMetricFamilies(this.backups.status(), d.current.config.clusterName)] : families
+      const adminNotAfter = this.adminTls?.current.notAfter ?? null
+      // A standby (no driver) still shows its admin certificate's expiry.
+      if (!d) return adminNotAfter === null ? [] : [certificateMetricFamily(this.opts.clusterName, [], adminNotAfter)]
+      const s = d.current
+      const families = [...metricFamilies(s), certificateMetricFamily(s.config.clusterName, runningTlsCerts(s), adminNotAfter)]
+      return this.backups ? [...families, ...backupMetricFamilies(this.backups.status(), s.config.clusterName)] : families
     }
   }
 
@@ -240,4 +248,11 @@ export class AdminState {
       },
     }
   }
+}
+
+/** The member TLS certificates and CAs (no keys) each running member runs with (its task record's spec). */
+function runningTlsCerts(s: SchedulerDriver['current']): MemberTlsContent[] {
+  return runningTasks(s)
+    .map((t) => t.spec?.tlsCerts)
+    .filter((c): c is MemberTlsContent => c !== undefined)
 }

@@ -5,6 +5,7 @@
  * with the exit code serve ends with (2: bad flags or files).
  */
 import {access, constants as fsc, readFile} from 'node:fs/promises'
+import {type AdminTlsPair, expiredWarning, readAdminTls} from './admin-tls.js'
 import {isValidRole} from './core/config.js'
 import type {LogFormat} from './logger.js'
 import type {EtcdTlsSettings, ServeOptions} from './serve-flags.js'
@@ -82,7 +83,7 @@ export function redactUrl(u: string): string {
 
 export interface Preflight {
   token?: string
-  adminTls?: {cert: Buffer; key: Buffer; warning?: string}
+  adminTls?: AdminTlsPair & {warning?: string}
   authorization?: string
   zkUrl?: import('../lib/zk/url.js').ZkUrl
   etcdTlsMaterial?: TlsMaterial
@@ -102,7 +103,13 @@ export async function preflight(o: ServeRuntime): Promise<Preflight> {
     if (t.length < 8) throw new ServeError('--admin-token-file holds a token shorter than 8 characters', 2)
     out.token = t
   }
-  if (o.adminTls) out.adminTls = await readAdminTls(o.adminTls)
+  if (o.adminTls) {
+    const pair = await readAdminTls(o.adminTls).catch((err: Error) => {
+      throw new ServeError(err.message, 2)
+    })
+    const warning = expiredWarning(o.adminTls, pair)
+    out.adminTls = {...pair, ...(warning ? {warning} : {})}
+  }
   if (o.master !== 'local') {
     try {
       if (o.master.startsWith('zk://')) (await import('../lib/zk/url.js')).parseZkUrl(o.master)
@@ -132,39 +139,4 @@ export async function preflight(o: ServeRuntime): Promise<Preflight> {
     })
   }
   return out
-}
-
-/** The admin TLS files read and checked (a PEM certificate, a PEM key, the two matching), or a ServeError (2). */
-async function readAdminTls(t: {certFile: string; keyFile: string}): Promise<NonNullable<Preflight['adminTls']>> {
-  const read = (flag: string, file: string): Promise<Buffer> =>
-    readFile(file).catch((err: Error) => {
-      throw new ServeError(`cannot read --${flag} ${file}: ${err.message}`, 2)
-    })
-  const [cert, key] = [await read('admin-tls-cert-file', t.certFile), await read('admin-tls-key-file', t.keyFile)]
-  const {X509Certificate, createPrivateKey} = await import('node:crypto')
-  let x509: import('node:crypto').X509Certificate
-  let keyObject: import('node:crypto').KeyObject
-  try {
-    x509 = new X509Certificate(cert)
-  } catch (err) {
-    throw new ServeError(`--admin-tls-cert-file ${t.certFile} holds no PEM certificate: ${(err as Error).message}`, 2)
-  }
-  try {
-    keyObject = createPrivateKey(key)
-  } catch (err) {
-    throw new ServeError(`--admin-tls-key-file ${t.keyFile} holds no usable PEM private key: ${(err as Error).message}`, 2)
-  }
-  if (!x509.checkPrivateKey(keyObject))
-    throw new ServeError(`--admin-tls-key-file ${t.keyFile} does not match the certificate of --admin-tls-cert-file ${t.certFile}`, 2)
-  try {
-    ;(await import('node:tls')).createSecureContext({cert, key})
-  } catch (err) {
-    throw new ServeError(`--admin-tls-cert-file/--admin-tls-key-file cannot serve TLS: ${(err as Error).message}`, 2)
-  }
-  const expired = Date.parse(x509.validTo) < Date.now()
-  return {
-    cert,
-    key,
-    ...(expired ? {warning: `--admin-tls-cert-file ${t.certFile} expired on ${x509.validTo}: clients will refuse it`} : {}),
-  }
 }

@@ -17,6 +17,7 @@ import type {LogFormat, Logger} from './logger.js'
 import {openLogger} from './log-format.js'
 import {FileStateStore, ZkStateStore, type StateStore} from './state-store.js'
 import {AdminState} from './admin-state.js'
+import {AdminTlsWatcher, type SecureContextTarget} from './admin-tls.js'
 import {SchedulerMetrics} from './metrics.js'
 import {observeOperations, timedEtcd, timedMaintenance} from './metrics-observer.js'
 import {followLeadership} from './leadership.js'
@@ -150,6 +151,13 @@ export async function runServe(o: ServeRuntime, signal: AbortSignal): Promise<nu
           server.close(() => r())
         }),
     )
+    if (adminTls && o.adminTls) {
+      // A renewed certificate is served without a restart (admin-tls.ts); a bad one is logged, the old one kept.
+      const watcher = new AdminTlsWatcher(o.adminTls, server as SecureContextTarget, adminTls, log)
+      watcher.start()
+      cleanups.push(async () => watcher.stop())
+      adminState.attachAdminTls(watcher)
+    }
     const port = (server.address() as {port: number}).port
     const adminUrl = `${adminTls ? 'https' : 'http'}://${o.address ?? (o.adminAddress === '0.0.0.0' ? os.hostname() : o.adminAddress)}:${port}/`
     log.info('admin API listening', {url: adminUrl})

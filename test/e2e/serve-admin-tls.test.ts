@@ -12,7 +12,10 @@
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {X509Certificate} from 'node:crypto'
+import https from 'node:https'
+import tls from 'node:tls'
 import os from 'node:os'
 import path from 'node:path'
 import {makeCa, makeCert} from '../helpers/certs.js'
@@ -25,6 +28,32 @@ import {parseZkUrl} from '../../src/lib/zk/url.js'
 import {readLeader} from '../../src/lib/zk/election.js'
 
 const TOKEN = 'tls-e2e-admin-token-0123456789'
+
+/** The sha256 fingerprint of the certificate a new TLS connection to the admin port is served. */
+function served(port: number, ca: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({host: '127.0.0.1', port, ca, servername: 'localhost'}, () => {
+      const fp = sock.getPeerCertificate().fingerprint256
+      sock.end()
+      resolve(fp)
+    })
+    sock.setTimeout(10_000, () => sock.destroy(new Error('TLS handshake timed out')))
+    sock.once('error', reject)
+  })
+}
+const fingerprint = (f: string) => new X509Certificate(readFileSync(f)).fingerprint256
+
+function httpsGet(url: string, ca: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, {ca, timeout: 10_000}, (res) => {
+      let body = ''
+      res.on('data', (d: Buffer) => (body += d.toString()))
+      res.on('end', () => resolve(body))
+    })
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)))
+    req.on('error', reject)
+  })
+}
 
 function runServeOnce(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{code: number | null; stderr: string}> {
   return new Promise((resolve) => {
@@ -121,6 +150,32 @@ describe('serve: admin API over HTTPS, JSON logs', {timeout: 300_000}, () => {
       (e: Error) => `error ${e.message}`,
     )
     assert.doesNotMatch(answer, /running_servers/)
+  })
+
+  it('a renewed certificate is served without a restart (a half-written one is not); /metrics shows its expiry', async () => {
+    const ca = readFileSync(file('ca.crt'))
+    const notAfter = (f: string) => Math.floor(Date.parse(new X509Certificate(readFileSync(f)).validTo) / 1000)
+    const metric = async () => {
+      const text = await httpsGet(`https://127.0.0.1:${serve.adminPort}/metrics`, ca)
+      return Number(
+        new RegExp(`etcd_mesos_certificate_expiry_timestamp_seconds\\{cluster="${cluster}",certificate="admin"\\} (\\d+)`).exec(text)?.[1],
+      )
+    }
+    assert.equal(await served(serve.adminPort, ca), fingerprint(file('admin.crt')))
+    assert.equal(await metric(), notAfter(file('admin.crt')))
+    makeCert(dir, 'renewed', 'ca', 3)
+    copyFileSync(file('renewed.crt'), file('admin.crt')) // the key is still the old one: not usable yet
+    await waitFor('serve to log the unusable pair', () => /TLS files are not usable/.test(serve.log()), 60_000, 200)
+    assert.notEqual(await served(serve.adminPort, ca), fingerprint(file('renewed.crt')))
+    copyFileSync(file('renewed.key'), file('admin.key'))
+    await waitFor(
+      'the renewed certificate to be served',
+      async () => (await served(serve.adminPort, ca)) === fingerprint(file('renewed.crt')),
+      60_000,
+      500,
+    )
+    assert.match(serve.log(), /reloaded the TLS certificate/)
+    assert.equal(await metric(), notAfter(file('renewed.crt')))
   })
 
   it('logs JSON lines only, and never the admin token', () => {

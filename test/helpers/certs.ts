@@ -1,6 +1,7 @@
 /**
  * Test certificates made with openssl: a CA, and certificates it signs for member/client use (serverAuth + clientAuth,
- * valid for 127.0.0.1–127.0.0.5 and localhost, like the local Mesos agents' addresses). Valid for a day.
+ * valid for 127.0.0.1–127.0.0.5 and localhost, like the local Mesos agents' addresses). Valid for a day unless
+ * `days` says otherwise.
  */
 import {execFileSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
@@ -11,7 +12,7 @@ function openssl(args: string[], cwd: string): void {
 }
 
 /** `<dir>/<name>.crt` and `<name>.key`: a self-signed CA. */
-export function makeCa(dir: string, name: string): {crt: string; key: string} {
+export function makeCa(dir: string, name: string, days = 1): {crt: string; key: string} {
   openssl(
     [
       'req',
@@ -24,7 +25,7 @@ export function makeCa(dir: string, name: string): {crt: string; key: string} {
       '-out',
       `${name}.crt`,
       '-days',
-      '1',
+      String(days),
       '-subj',
       `/CN=${name}`,
     ],
@@ -34,7 +35,7 @@ export function makeCa(dir: string, name: string): {crt: string; key: string} {
 }
 
 /** `<dir>/<cn>.crt` and `<cn>.key`, signed by the CA `<dir>/<ca>.crt`. */
-export function makeCert(dir: string, cn: string, ca: string): {crt: string; key: string} {
+export function makeCert(dir: string, cn: string, ca: string, days = 1): {crt: string; key: string} {
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${cn}.key`, '-out', `${cn}.csr`, '-subj', `/CN=${cn}`], dir)
   const sans = ['IP:127.0.0.1', ...[2, 3, 4, 5].map((i) => `IP:127.0.0.${i}`), 'DNS:localhost'].join(',')
   writeFileSync(path.join(dir, `${cn}.ext`), `subjectAltName=${sans}\nextendedKeyUsage=serverAuth,clientAuth\n`)
@@ -52,7 +53,7 @@ export function makeCert(dir: string, cn: string, ca: string): {crt: string; key
       '-out',
       `${cn}.crt`,
       '-days',
-      '1',
+      String(days),
       '-extfile',
       `${cn}.ext`,
     ],

@@ -70,7 +70,7 @@ describe('admin API: the dashboard page and /stats/history', () => {
 
   it('a standby (AdminState before it leads): what the page reads says STANDBY and names the leader; no history', async () => {
     const quiet = {debug() {}, info() {}, warn() {}, error() {}} as unknown as Logger
-    const state = new AdminState({failoverTimeoutSec: 60}, quiet)
+    const state = new AdminState({failoverTimeoutSec: 60, clusterName: 'sb'}, quiet)
     const election = {
       id: 'b',
       candidates: () => [
@@ -92,7 +92,7 @@ describe('admin API: the dashboard page and /stats/history', () => {
 
   it('a scheduler still starting (no election joined, not leading) names no leader, not itself', async () => {
     const quiet = {debug() {}, info() {}, warn() {}, error() {}} as unknown as Logger
-    const state = new AdminState({failoverTimeoutSec: 60}, quiet)
+    const state = new AdminState({failoverTimeoutSec: 60, clusterName: 'sb'}, quiet)
     await withAdminServer(state.deps(), async (base) => {
       const fo = (await (await fetch(`${base}/failover-status`)).json()) as {mode: string; scheduler: {leader: unknown}}
       assert.equal(fo.mode, 'STANDBY')

@@ -97,13 +97,25 @@ describe('/metrics through prom-client', () => {
 
   it("a standby scheduler's /metrics: process metrics and the histograms, no etcd_mesos_* state sample", async () => {
     const quiet: Logger = {debug: () => {}, info: () => {}, warn: () => {}, error: () => {}}
-    const admin = new AdminState({failoverTimeoutSec: 60}, quiet)
+    const admin = new AdminState({failoverTimeoutSec: 60, clusterName: 'sb'}, quiet)
     admin.attachMetrics(new SchedulerMetrics({cluster: 'sb'}))
     const p = parseExposition(await admin.deps().metrics())
     assert.ok(p.families.has('process_resident_memory_bytes'))
     assert.equal(p.samples.get('etcd_mesos_probe_duration_seconds_count{cluster="sb"}'), 0)
     const state = [...p.samples.keys()].filter((k) => k.startsWith('etcd_mesos_') && !HISTOGRAM_NAMES.some((h) => k.startsWith(h)))
     assert.deepEqual(state, [])
+  })
+
+  it("a standby's /metrics still has its admin certificate's expiry (and no other etcd_mesos_* state sample)", async () => {
+    const quiet: Logger = {debug: () => {}, info: () => {}, warn: () => {}, error: () => {}}
+    const admin = new AdminState({failoverTimeoutSec: 60, clusterName: 'sb'}, quiet)
+    admin.attachMetrics(new SchedulerMetrics({cluster: 'sb', defaultMetrics: false}))
+    admin.attachAdminTls({current: {notAfter: Date.parse('2027-02-01T12:00:00.500Z')}})
+    const p = parseExposition(await admin.deps().metrics())
+    const state = [...p.samples.entries()].filter(([k]) => k.startsWith('etcd_mesos_') && !HISTOGRAM_NAMES.some((h) => k.startsWith(h)))
+    assert.deepEqual(state, [
+      ['etcd_mesos_certificate_expiry_timestamp_seconds{cluster="sb",certificate="admin"}', Date.parse('2027-02-01T12:00:00Z') / 1000],
+    ])
   })
 
   it('a family the source stops giving (a standby, backups gone) has no samples; the exposition stays parseable', async () => {
