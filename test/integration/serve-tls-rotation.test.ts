@@ -10,6 +10,7 @@
  * Run: node --import tsx --test --test-timeout=900000 test/integration/serve-tls-rotation.test.ts   (needs dist/).
  */
 import assert from 'node:assert/strict'
+import {X509Certificate} from 'node:crypto'
 import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import https from 'node:https'
 import os from 'node:os'
@@ -128,9 +129,11 @@ describe('serve: certificate rotation by rolling the members to new files', {tim
     await scenario(logs, async () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'it-tls-rotation-'))
       cleanups.push(async () => rmSync(dir, {recursive: true, force: true}))
-      for (const ca of ['caOld', 'caNew']) makeCa(dir, ca)
+      // Lifetimes differ (days) so that /metrics shows which certificate the members run.
+      makeCa(dir, 'caOld')
+      makeCa(dir, 'caNew', 3)
       makeCert(dir, 'memberOld', 'caOld')
-      makeCert(dir, 'memberNew', 'caNew')
+      makeCert(dir, 'memberNew', 'caNew', 2)
       makeCert(dir, 'appOld', 'caOld')
       makeCert(dir, 'appNew', 'caNew')
       const file = (n: string) => path.join(dir, n)
@@ -141,6 +144,15 @@ describe('serve: certificate rotation by rolling the members to new files', {tim
       copyFileSync(file('memberOld.key'), path.join(live, 'member.key'))
       copyFileSync(file('caOld.crt'), path.join(live, 'ca.crt'))
       const bundle = pem(file('caOld.crt'), file('caNew.crt'))
+      const notAfter = (n: string) => Math.floor(Date.parse(new X509Certificate(readFileSync(file(n))).validTo) / 1000)
+      /** etcd_mesos_certificate_expiry_timestamp_seconds of /metrics by certificate label. */
+      const expiry = async (): Promise<Record<string, number>> => {
+        const text = await (await fetch(`${serve.adminUrl}/metrics`, {signal: AbortSignal.timeout(10_000)})).text()
+        const out: Record<string, number> = {}
+        for (const m of text.matchAll(/^etcd_mesos_certificate_expiry_timestamp_seconds\{[^}]*certificate="(\w+)"\} (\d+)$/gm))
+          out[m[1]!] = Number(m[2])
+        return out
+      }
       // The application's clients trust both CAs (the client side of the overlap) and present their own certificate.
       const appOld: ClientFiles = {ca: bundle, cert: text('appOld.crt'), key: text('appOld.key')}
       const appNew: ClientFiles = {ca: bundle, cert: text('appNew.crt'), key: text('appNew.key')}
@@ -155,6 +167,8 @@ describe('serve: certificate rotation by rolling the members to new files', {tim
       assert.ok(urls.every((u) => u.startsWith('https://')))
       assert.equal(await putWith(urls[0]!, appOld, 'probe', 'x'), true, 'the old CA’s client certificate works at the start')
       assert.equal(await putWith(urls[0]!, appNew, 'probe', 'x'), false, 'the new CA’s is refused at the start')
+      // No --etcd-peer-* files: no peer sample.
+      assert.deepEqual(await expiry(), {client: notAfter('memberOld.crt'), client_ca: notAfter('caOld.crt')})
       let current = appOld
       const writer = tlsWriter(urls, () => current)
       cleanups.push(async () => void (await writer.stop()))
@@ -202,6 +216,7 @@ describe('serve: certificate rotation by rolling the members to new files', {tim
         assert.equal(await putWith(u, appOld, 'probe', 'x'), true, `old client certificate during the overlap (${u})`)
         assert.equal(await putWith(u, appNew, 'probe', 'x'), true, `new client certificate during the overlap (${u})`)
       }
+      assert.equal((await expiry()).client_ca, notAfter('caOld.crt'), 'a bundle expires with its first certificate')
       // 2. the new CA's certificates
       replace(path.join(live, 'member.key'), text('memberNew.key'))
       replace(path.join(live, 'member.crt'), text('memberNew.crt'))
@@ -211,6 +226,7 @@ describe('serve: certificate rotation by rolling the members to new files', {tim
         assert.equal(await putWith(u, appOld, 'probe', 'x'), true, `old client certificate still works (${u})`)
       }
       current = appNew
+      assert.equal((await expiry()).client, notAfter('memberNew.crt'), 'the members run the new certificate')
       // 3. the new CA alone
       replace(path.join(live, 'ca.crt'), text('caNew.crt'))
       await rolloutTo('new CA alone')
@@ -218,6 +234,7 @@ describe('serve: certificate rotation by rolling the members to new files', {tim
         assert.equal(await putWith(u, appNew, 'probe', 'x'), true, `new client certificate after the rotation (${u})`)
         assert.equal(await putWith(u, appOld, 'probe', 'x'), false, `old client certificate refused after the rotation (${u})`)
       }
+      assert.equal((await expiry()).client_ca, notAfter('caNew.crt'))
 
       const report = await writer.stop()
       const stored = new Map<string, string>()
