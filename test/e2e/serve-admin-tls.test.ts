@@ -15,10 +15,9 @@ import {spawn} from 'node:child_process'
 import {copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {X509Certificate} from 'node:crypto'
 import https from 'node:https'
-import tls from 'node:tls'
 import os from 'node:os'
 import path from 'node:path'
-import {makeCa, makeCert} from '../helpers/certs.js'
+import {fingerprintOf, makeCa, makeCert, servedFingerprint} from '../helpers/certs.js'
 import {freePort, waitFor} from '../helpers/ports.js'
 import {RUN_JS, sandboxLogs, startServe, type ServeProc} from '../helpers/serve.js'
 import {runCli, startLocalServe} from '../helpers/serve-e2e.js'
@@ -28,20 +27,6 @@ import {parseZkUrl} from '../../src/lib/zk/url.js'
 import {readLeader} from '../../src/lib/zk/election.js'
 
 const TOKEN = 'tls-e2e-admin-token-0123456789'
-
-/** The sha256 fingerprint of the certificate a new TLS connection to the admin port is served. */
-function served(port: number, ca: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = tls.connect({host: '127.0.0.1', port, ca, servername: 'localhost'}, () => {
-      const fp = sock.getPeerCertificate().fingerprint256
-      sock.end()
-      resolve(fp)
-    })
-    sock.setTimeout(10_000, () => sock.destroy(new Error('TLS handshake timed out')))
-    sock.once('error', reject)
-  })
-}
-const fingerprint = (f: string) => new X509Certificate(readFileSync(f)).fingerprint256
 
 function httpsGet(url: string, ca: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -161,16 +146,16 @@ describe('serve: admin API over HTTPS, JSON logs', {timeout: 300_000}, () => {
         new RegExp(`etcd_mesos_certificate_expiry_timestamp_seconds\\{cluster="${cluster}",certificate="admin"\\} (\\d+)`).exec(text)?.[1],
       )
     }
-    assert.equal(await served(serve.adminPort, ca), fingerprint(file('admin.crt')))
+    assert.equal(await servedFingerprint(serve.adminPort, ca), fingerprintOf(file('admin.crt')))
     assert.equal(await metric(), notAfter(file('admin.crt')))
     makeCert(dir, 'renewed', 'ca', 3)
     copyFileSync(file('renewed.crt'), file('admin.crt')) // the key is still the old one: not usable yet
     await waitFor('serve to log the unusable pair', () => /TLS files are not usable/.test(serve.log()), 60_000, 200)
-    assert.notEqual(await served(serve.adminPort, ca), fingerprint(file('renewed.crt')))
+    assert.notEqual(await servedFingerprint(serve.adminPort, ca), fingerprintOf(file('renewed.crt')))
     copyFileSync(file('renewed.key'), file('admin.key'))
     await waitFor(
       'the renewed certificate to be served',
-      async () => (await served(serve.adminPort, ca)) === fingerprint(file('renewed.crt')),
+      async () => (await servedFingerprint(serve.adminPort, ca)) === fingerprintOf(file('renewed.crt')),
       60_000,
       500,
     )

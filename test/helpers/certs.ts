@@ -4,6 +4,8 @@
  * `days` says otherwise.
  */
 import {execFileSync} from 'node:child_process'
+import {X509Certificate} from 'node:crypto'
+import tls from 'node:tls'
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
@@ -65,4 +67,22 @@ export function makeCert(dir: string, cn: string, ca: string, days = 1): {crt: s
 /** The PEM text of files, concatenated (a CA bundle). */
 export function pem(...files: string[]): string {
   return files.map((f) => readFileSync(f, 'utf8')).join('')
+}
+
+/** The sha256 fingerprint of the certificate in `file`. */
+export function fingerprintOf(file: string): string {
+  return new X509Certificate(readFileSync(file)).fingerprint256
+}
+
+/** The sha256 fingerprint of the certificate a new TLS connection to 127.0.0.1:`port` is served (verified by `ca`). */
+export function servedFingerprint(port: number, ca: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({host: '127.0.0.1', port, ca, servername: 'localhost'}, () => {
+      const fp = sock.getPeerCertificate().fingerprint256
+      sock.end()
+      resolve(fp)
+    })
+    sock.setTimeout(10_000, () => sock.destroy(new Error('TLS handshake timed out')))
+    sock.once('error', reject)
+  })
 }

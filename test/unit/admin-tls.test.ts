@@ -10,22 +10,8 @@ import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import tls from 'node:tls'
 import {AdminTlsError, AdminTlsWatcher, readAdminTls} from '../../src/scheduler/admin-tls.js'
-import {makeCa, makeCert} from '../helpers/certs.js'
-
-/** The fingerprint of the certificate a new TLS connection to `port` is served. */
-function servedFingerprint(port: number, ca: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = tls.connect({host: '127.0.0.1', port, ca, servername: 'localhost'}, () => {
-      const fp = sock.getPeerCertificate().fingerprint256
-      sock.end()
-      resolve(fp)
-    })
-    sock.once('error', reject)
-  })
-}
-const fingerprintOf = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256
+import {fingerprintOf, makeCa, makeCert, servedFingerprint} from '../helpers/certs.js'
 
 describe('admin TLS: reloading a renewed certificate', () => {
   let dir: string
