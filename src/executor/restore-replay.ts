@@ -4,13 +4,13 @@
  * and a snapshot of it becomes the data every member of the new cluster is restored from.
  *
  * That etcd is never advertised: `etcdctl snapshot restore` gives it its own name (restore-replay) and a random
- * cluster token; it listens on 127.0.0.1 only, on ports free a moment before (a bind race is retried by the
- * supervisor), with short raft timings (alone, it elects itself in ~0.1-0.2 s), its output in the work dir. It is
+ * cluster token; it listens on 127.0.0.1 only, on ports free a moment before (a port taken meanwhile: other ports,
+ * up to 3 attempts), with short raft timings (alone, it elects itself in ~0.1-0.2 s), its output in the work dir. It is
  * always stopped (SIGKILL: its data is thrown away) before replayOnPrivateEtcd returns or throws, and at once on
  * `signal`. The snapshot is streamed through etcd's JSON gateway and verified (etcd's trailing sha256) while written.
  */
 import {randomBytes} from 'node:crypto'
-import {open} from 'node:fs/promises'
+import {open, rm} from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import {replayDeltas, snapshotChunks, SnapshotVerifier, verified} from '../lib/backup/index.js'
@@ -35,6 +35,8 @@ export interface ReplayOptions {
   extraArgs: string[]
   timeoutMs: number
   signal?: AbortSignal
+  /** Picks the private etcd's [client, peer] ports (default: two free loopback ports; tests choose a taken one). */
+  ports?: () => Promise<number[]>
 }
 
 const NAME = 'restore-replay'
@@ -44,49 +46,16 @@ const NAME = 'restore-replay'
  */
 const REPLAY_ARGS = ['--heartbeat-interval=20', '--election-timeout=100', '--max-txn-ops=100000', '--max-request-bytes=33554432']
 
+/** Fresh ports for each start: a port taken between the pick and etcd's bind is not waited for, others are picked. */
+const START_ATTEMPTS = 3
+
 export async function replayOnPrivateEtcd(o: ReplayOptions): Promise<{snapshot: string; revision: number}> {
-  const [clientPort, peerPort] = await loopbackPorts(2)
-  const peerUrl = `http://127.0.0.1:${peerPort}`
-  const clientUrl = `http://127.0.0.1:${clientPort}`
-  const dataDir = path.join(o.workDir, 'replay')
-  await runEtcdctl(
-    o.etcdctl,
-    [
-      'snapshot',
-      'restore',
-      o.snapshot,
-      `--name=${NAME}`,
-      `--initial-cluster=${NAME}=${peerUrl}`,
-      `--initial-cluster-token=${NAME}-${randomBytes(8).toString('hex')}`,
-      `--initial-advertise-peer-urls=${peerUrl}`,
-      `--data-dir=${dataDir}`,
-    ],
-    o.signal,
-  )
-  const quota = o.extraArgs.filter((a) => /^--?quota-backend-bytes=/.test(a))
-  const sup = new EtcdSupervisor({
-    bin: o.etcdBin,
-    args: [
-      `--name=${NAME}`,
-      `--data-dir=${dataDir}`,
-      `--listen-peer-urls=${peerUrl}`,
-      `--initial-advertise-peer-urls=${peerUrl}`,
-      `--listen-client-urls=${clientUrl}`,
-      `--advertise-client-urls=${clientUrl}`,
-      ...quota,
-      ...REPLAY_ARGS,
-    ],
-    sandbox: o.workDir,
-    clientUrl,
-    healthIntervalMs: 3_600_000,
-    startRetryWindowMs: Math.min(o.timeoutMs, 30_000),
-  })
+  const {sup, clientUrl} = await startPrivateEtcd(o)
   const gw = new EtcdGateway(clientUrl, {timeoutMs: 5000})
   const kill = () => void sup.stop(0).catch(() => undefined)
   o.signal?.addEventListener('abort', kill, {once: true})
   try {
     if (o.signal?.aborted) throw new Error('aborted: the task is being killed')
-    await sup.start()
     const afterRevision = await waitLeader(sup, gw, o.timeoutMs, o.signal)
     const {appliedRevision} = await replayDeltas({
       endpoint: clientUrl,
@@ -118,6 +87,66 @@ export async function replayOnPrivateEtcd(o: ReplayOptions): Promise<{snapshot: 
     o.signal?.removeEventListener('abort', kill)
     await sup.stop(0).catch(() => undefined)
     await gw.close().catch(() => undefined)
+  }
+}
+
+/**
+ * `etcdctl snapshot restore` of the full backup into a fresh data dir and the private etcd started on it, on ports
+ * free a moment before. A port taken meanwhile (by a listener, or as the source port of any outgoing connection on
+ * the agent, which can hold it for as long as that connection lives) fails the start after a short wait; then the
+ * next attempt picks other ports (the data dir records the peer URL, so it is restored again).
+ */
+async function startPrivateEtcd(o: ReplayOptions): Promise<{sup: EtcdSupervisor; clientUrl: string}> {
+  for (let attempt = 1; ; attempt++) {
+    const [clientPort, peerPort] = await (o.ports ?? (() => loopbackPorts(2)))()
+    const peerUrl = `http://127.0.0.1:${peerPort}`
+    const clientUrl = `http://127.0.0.1:${clientPort}`
+    const dataDir = path.join(o.workDir, `replay-${attempt}`)
+    await runEtcdctl(
+      o.etcdctl,
+      [
+        'snapshot',
+        'restore',
+        o.snapshot,
+        `--name=${NAME}`,
+        `--initial-cluster=${NAME}=${peerUrl}`,
+        `--initial-cluster-token=${NAME}-${randomBytes(8).toString('hex')}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--data-dir=${dataDir}`,
+      ],
+      o.signal,
+    )
+    const quota = o.extraArgs.filter((a) => /^--?quota-backend-bytes=/.test(a))
+    const sup = new EtcdSupervisor({
+      bin: o.etcdBin,
+      args: [
+        `--name=${NAME}`,
+        `--data-dir=${dataDir}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--listen-client-urls=${clientUrl}`,
+        `--advertise-client-urls=${clientUrl}`,
+        ...quota,
+        ...REPLAY_ARGS,
+      ],
+      sandbox: o.workDir,
+      clientUrl,
+      healthIntervalMs: 3_600_000,
+      startRetryWindowMs: Math.min(o.timeoutMs, 5_000),
+    })
+    if (o.signal?.aborted) throw new Error('aborted: the task is being killed')
+    const kill = () => void sup.stop(0).catch(() => undefined)
+    o.signal?.addEventListener('abort', kill, {once: true})
+    try {
+      await sup.start()
+      return {sup, clientUrl}
+    } catch (err) {
+      const inUse = /a port is still in use/.test((err as Error).message)
+      if (!inUse || attempt >= START_ATTEMPTS || o.signal?.aborted) throw err
+      await rm(dataDir, {recursive: true, force: true})
+    } finally {
+      o.signal?.removeEventListener('abort', kill)
+    }
   }
 }
 
