@@ -12,6 +12,7 @@
 import {X509Certificate, createHash, createPrivateKey} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 import {createSecureContext} from 'node:tls'
+import type {Logger} from './logger.js'
 
 export interface AdminTlsFiles {
   certFile: string
@@ -66,7 +67,7 @@ export function expiredWarning(t: AdminTlsFiles, pair: AdminTlsPair, now = Date.
 
 const digest = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
-type Log = {info(msg: string, f?: object): void; warn(msg: string, f?: object): void; error(msg: string, f?: object): void}
+type Log = Pick<Logger, 'info' | 'warn' | 'error'>
 
 /** What the watcher needs of the server: node's https.Server has it. */
 export interface SecureContextTarget {
